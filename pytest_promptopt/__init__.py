@@ -1,0 +1,30 @@
+"""pytest-promptopt: prompt suites as pytest items, judged, recorded and optimized."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["AssertionSpec", "Case", "CaseResult", "PromptOptError", "Suite", "__version__"]
+
+if TYPE_CHECKING:
+    from pytest_promptopt.errors import PromptOptError
+    from pytest_promptopt.results import CaseResult
+    from pytest_promptopt.spec import AssertionSpec, Case, Suite
+
+_LAZY = {
+    "Case": "pytest_promptopt.spec",
+    "Suite": "pytest_promptopt.spec",
+    "AssertionSpec": "pytest_promptopt.spec",
+    "CaseResult": "pytest_promptopt.results",
+    "PromptOptError": "pytest_promptopt.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names on first use, so loading the plugin stays cheap."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pytest_promptopt' has no attribute {name!r}")

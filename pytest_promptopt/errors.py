@@ -1,0 +1,54 @@
+"""The plugin's exceptions: one base, a few subclasses, messages that say how to fix things."""
+
+from __future__ import annotations
+
+
+class PromptOptError(Exception):
+    """Base of every error the plugin raises on purpose."""
+
+
+class SuiteError(PromptOptError):
+    """A suite file or suite object is invalid; the message names file, case, field and fix."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ConfigError(PromptOptError):
+    """A setting (flag, ini key or environment variable) has a value we cannot use."""
+
+
+class DatabaseError(PromptOptError):
+    """The database cannot be opened or is at a schema version this code does not know."""
+
+
+class LLMError(PromptOptError):
+    """A model call failed after retries; carries the status and request id when known."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, request_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.request_id = request_id
+
+
+class MissingCredentialsError(LLMError):
+    """No API key, no cache hit and not the simulator: nothing can answer the call."""
+
+
+class CacheMissError(LLMError):
+    """`--promptopt-cache=replay` found no recorded response for a request."""
+
+
+class BudgetExceededError(LLMError):
+    """A hard cap (`--promptopt-max-calls` or `--promptopt-budget-usd`) stopped a call."""
+
+    def __init__(self, message: str, *, cap: str) -> None:
+        super().__init__(message)
+        self.cap = cap
+
+
+class JudgeError(LLMError):
+    """The judge's answer did not validate against the verdict schema, even after a retry."""

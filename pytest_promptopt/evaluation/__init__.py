@@ -1,0 +1,1 @@
+"""Evaluating answers: the judge, scoring, and the case evaluator."""

@@ -1,0 +1,92 @@
+"""Evaluates one case of a suite against a prompt: samples, checks, judge, score."""
+
+from __future__ import annotations
+
+from pytest_promptopt.assertions import check_all
+from pytest_promptopt.errors import PromptOptError
+from pytest_promptopt.evaluation.judge import (
+    JUDGE_INSTRUCTIONS,
+    JUDGE_SYSTEM,
+    judge_payload,
+    overall_score,
+)
+from pytest_promptopt.llm.service import LLMService
+from pytest_promptopt.protocol import JUDGE_TOOL, JudgeVerdict
+from pytest_promptopt.results import CaseResult, SampleResult
+from pytest_promptopt.spec import Case, Suite
+
+
+class Evaluator:
+    """Turns (suite, prompt, case) into a CaseResult; never raises for model failures."""
+
+    def __init__(self, llm: LLMService, *, model: str, judge_model: str, threshold: float) -> None:
+        self.llm = llm
+        self.model = model
+        self.judge_model = judge_model
+        self.default_threshold = threshold
+
+    async def evaluate(
+        self, suite: Suite, prompt_text: str, case: Case, *, samples: int | None = None
+    ) -> CaseResult:
+        """All samples of a case; an LLM failure becomes the result's `error`."""
+        result = CaseResult(
+            suite=suite.name,
+            case_id=case.id,
+            threshold=suite.threshold_for(case, self.default_threshold),
+        )
+        count = samples if samples is not None else suite.repeats_for(case)
+        try:
+            for k in range(count):
+                result.samples.append(await self.sample(suite, prompt_text, case, k))
+        except PromptOptError as exc:
+            result.error = str(exc)
+        return result
+
+    async def sample(self, suite: Suite, prompt_text: str, case: Case, k: int) -> SampleResult:
+        """One answer to the case, checked and (unless `judge: false`) judged."""
+        label = f"{suite.name}[{case.id}]" + (f" sample {k}" if k else "")
+        answer = await self.llm.complete(
+            role="target",
+            model=suite.model or self.model,
+            system=prompt_text,
+            messages=[{"role": "user", "content": case.input}],
+            label=label,
+            sample=k,
+        )
+        checks = check_all(case.assertions, answer.text)
+        verdict: JudgeVerdict | None = None
+        judged = None
+        if case.judge:
+            verdict, judged = await self.llm.structured(
+                role="judge",
+                model=self.judge_model,
+                system=JUDGE_SYSTEM,
+                instructions=JUDGE_INSTRUCTIONS,
+                payload=judge_payload(
+                    user_input=case.input,
+                    expected=case.expected,
+                    response=answer.text,
+                    task_description=suite.description,
+                ),
+                tool=JUDGE_TOOL,
+                label=label,
+                sample=k,
+            )
+            score = overall_score(verdict, suite.criteria)
+        else:
+            score = sum(c.passed for c in checks) / len(checks) if checks else 1.0
+        parts = [answer] + ([judged] if judged is not None else [])
+        return SampleResult(
+            sample=k,
+            response=answer.text,
+            verdict=verdict,
+            overall_score=round(score, 6),
+            assertions=checks,
+            cached=all(p.cached for p in parts),
+            latency_ms=sum(p.latency_ms for p in parts),
+            input_tokens=sum(p.input_tokens for p in parts),
+            output_tokens=sum(p.output_tokens for p in parts),
+            cost_usd=sum(p.cost_usd for p in parts),
+            calls=sum(not p.cached for p in parts),
+            cache_hits=sum(p.cached for p in parts),
+        )

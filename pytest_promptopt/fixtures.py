@@ -1,0 +1,101 @@
+"""The `promptopt` and `promptopt_run` fixtures: the Python API over the same machinery as suites."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from pytest_promptopt.results import CaseResult
+    from pytest_promptopt.runtime import Runtime
+    from pytest_promptopt.spec import Case, Suite
+    from pytest_promptopt.storage.database import Database
+
+
+@dataclass
+class Repositories:
+    """The repositories of one database session."""
+
+    session: Session
+    runs: Any
+    prompts: Any
+    test_cases: Any
+    evaluations: Any
+    stage_results: Any
+    weaknesses: Any
+    llm_calls: Any
+
+
+class RunHandle:
+    """This session's run: its id, the database and the repositories."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    @property
+    def run_id(self) -> int:
+        """The `optimization_runs` id of this pytest session."""
+        return self._runtime.run_id
+
+    @property
+    def database(self) -> Database:
+        """The database the run is recorded in."""
+        return self._runtime.db
+
+    @contextmanager
+    def repositories(self) -> Iterator[Repositories]:
+        """Repositories bound to one transaction (committed when the block ends cleanly)."""
+        from pytest_promptopt.storage import repositories as r
+
+        self._runtime.recorder.flush()
+        with self.database.session_scope() as s:
+            yield Repositories(
+                s,
+                r.RunRepository(s),
+                r.PromptRepository(s),
+                r.TestCaseRepository(s),
+                r.EvaluationRepository(s),
+                r.StageResultRepository(s),
+                r.WeaknessRepository(s),
+                r.LLMCallRepository(s),
+            )
+
+
+class PromptOpt:
+    """Judges cases from Python tests and records them in the session's run."""
+
+    def __init__(self, runtime: Runtime, node: pytest.Item) -> None:
+        self._runtime = runtime
+        self._node = node
+
+    def evaluate(self, suite: Suite, case: Case | str) -> CaseResult:
+        """Judge one case of a suite with the suite's prompt; returns passed, score, explain()."""
+        if isinstance(case, str):
+            case = suite.case(case)
+        result = self._runtime.result(suite, case)
+        from pytest_promptopt.collect import case_properties
+
+        self._node.user_properties.extend(case_properties(result))
+        return result
+
+
+@pytest.fixture(scope="session")
+def promptopt_run(request: pytest.FixtureRequest) -> RunHandle:
+    """This session's run: `run_id`, `database` and `repositories()`."""
+    from pytest_promptopt.plugin import get_runtime
+
+    return RunHandle(get_runtime(request.config))
+
+
+@pytest.fixture
+def promptopt(request: pytest.FixtureRequest) -> PromptOpt:
+    """Evaluate `Suite`/`Case` objects: `promptopt.evaluate(suite, case)`."""
+    from pytest_promptopt.plugin import get_runtime
+
+    return PromptOpt(get_runtime(request.config), request.node)

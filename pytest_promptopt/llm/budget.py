@@ -1,0 +1,68 @@
+"""Hard caps on calls and spend: a call is reserved before it is sent and settled after."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from pytest_promptopt.errors import BudgetExceededError
+
+
+@dataclass
+class Reservation:
+    """A call's claim on the budget, settled with its real cost."""
+
+    estimate_usd: float
+    settled: bool = False
+
+
+class Budget:
+    """Counts calls and dollars against optional caps; thread-safe."""
+
+    def __init__(self, max_calls: int | None = None, max_usd: float | None = None) -> None:
+        self.max_calls = max_calls
+        self.max_usd = max_usd
+        self.calls = 0
+        self.spent_usd = 0.0
+        self._reserved_usd = 0.0
+        self._lock = threading.Lock()
+        self.stopped_by: str | None = None
+
+    def reserve(self, estimate_usd: float) -> Reservation:
+        """Claim one call and its worst-case cost, or raise BudgetExceededError."""
+        with self._lock:
+            if self.max_calls is not None and self.calls >= self.max_calls:
+                self.stopped_by = "max_calls"
+                raise BudgetExceededError(
+                    f"call cap reached: {self.calls} of --promptopt-max-calls={self.max_calls} "
+                    "calls made; raise the cap to go on",
+                    cap="max_calls",
+                )
+            if (
+                self.max_usd is not None
+                and self.spent_usd + self._reserved_usd + estimate_usd > self.max_usd
+            ):
+                self.stopped_by = "budget_usd"
+                raise BudgetExceededError(
+                    f"budget reached: ${self.spent_usd:.4f} spent (+${self._reserved_usd:.4f} "
+                    f"in flight) of --promptopt-budget-usd={self.max_usd}; the next call could "
+                    f"cost up to ${estimate_usd:.4f}",
+                    cap="budget_usd",
+                )
+            self.calls += 1
+            self._reserved_usd += estimate_usd
+            return Reservation(estimate_usd)
+
+    def settle(self, reservation: Reservation, actual_usd: float | None) -> None:
+        """Replace a reservation by the real cost (None: the call failed and cost nothing)."""
+        with self._lock:
+            if reservation.settled:
+                return
+            reservation.settled = True
+            self._reserved_usd -= reservation.estimate_usd
+            self.spent_usd += actual_usd or 0.0
+
+    @property
+    def exhausted(self) -> bool:
+        """True once a cap has refused a call."""
+        return self.stopped_by is not None

@@ -1,0 +1,94 @@
+"""The response cache in `llm_calls`: lookups and writes batched per event-loop tick."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_promptopt.storage.database import Database
+
+
+@dataclass(frozen=True)
+class CachedCall:
+    """A recorded response and its usage."""
+
+    response: dict[str, Any]
+    input_tokens: int
+    output_tokens: int
+
+
+class CallStore:
+    """Reads and writes `llm_calls`; concurrent lookups in one tick share one SELECT."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending: dict[str, list[asyncio.Future[CachedCall | None]]] = {}
+        self._writes: list[tuple[dict[str, Any], bool]] = []
+        self._flush_scheduled = False
+
+    async def lookup(self, request_hash: str) -> CachedCall | None:
+        """The recorded call for a hash, or None."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[CachedCall | None] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._resolve_lookups)
+        self._pending.setdefault(request_hash, []).append(future)
+        return await future
+
+    def _resolve_lookups(self) -> None:
+        pending, self._pending = self._pending, {}
+        try:
+            found = self._fetch(list(pending))
+        except Exception as exc:  # the waiting calls report it as their own error
+            for futures in pending.values():
+                for f in futures:
+                    if not f.done():
+                        f.set_exception(exc)
+            return
+        for key, futures in pending.items():
+            for f in futures:
+                if not f.done():
+                    f.set_result(found.get(key))
+
+    def _fetch(self, hashes: list[str]) -> dict[str, CachedCall]:
+        from pytest_promptopt.storage.repositories import LLMCallRepository
+
+        with self._db.session_scope() as session:
+            rows = LLMCallRepository(session).get_many(hashes)
+            return {
+                h: CachedCall(dict(r.response), r.input_tokens, r.output_tokens)
+                for h, r in rows.items()
+            }
+
+    def record(self, row: dict[str, Any], *, overwrite: bool = False) -> None:
+        """Queue a call for writing at the end of this tick (or now, outside a loop)."""
+        self._writes.append((row, overwrite))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write every queued call in one transaction."""
+        self._flush_scheduled = False
+        writes, self._writes = self._writes, []
+        if not writes:
+            return
+        from sqlalchemy import delete
+
+        from pytest_promptopt.storage.models import LLMCall
+        from pytest_promptopt.storage.repositories import LLMCallRepository
+
+        with self._db.session_scope() as session:
+            repo = LLMCallRepository(session)
+            overwrite = [row["request_hash"] for row, ow in writes if ow]
+            if overwrite:
+                session.execute(delete(LLMCall).where(LLMCall.request_hash.in_(overwrite)))
+            for row, _ in writes:
+                repo.add(row)

@@ -1,0 +1,238 @@
+"""The one way the plugin calls a model: cache lookup, budget, bounded concurrency, recording."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pytest_promptopt.errors import BudgetExceededError, CacheMissError, JudgeError, LLMError
+from pytest_promptopt.llm.budget import Budget
+from pytest_promptopt.llm.clients import ClientPool, has_credentials, missing_credentials
+from pytest_promptopt.llm.pricing import cost_usd, price_for
+from pytest_promptopt.protocol import TOOL_MODELS, encode_data, tool_definition
+from pytest_promptopt.settings import SIMULATED_MODEL
+
+if TYPE_CHECKING:
+    from pytest_promptopt.llm.callstore import CallStore
+
+Role = Literal["target", "judge", "generate", "analyze"]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A model answer with its usage, cost and provenance."""
+
+    text: str
+    tool_input: dict[str, Any] | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_ms: float
+    cached: bool
+    request_hash: str
+
+
+def request_hash(request: dict[str, Any], sample: int) -> str:
+    """The cache key: sha256 over model, system, messages, parameters and sample index."""
+    canonical = json.dumps({"request": request, "sample": sample}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _response_text(response: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """The text blocks joined, and the first tool_use input, of a Messages API response."""
+    texts, tool_input = [], None
+    for block in response.get("content") or []:
+        if block.get("type") == "text":
+            texts.append(block.get("text", ""))
+        elif block.get("type") == "tool_use" and tool_input is None:
+            tool_input = block.get("input")
+    return "".join(texts), tool_input
+
+
+class LLMService:
+    """Calls models through the SDK with the response cache, the budget and a concurrency bound."""
+
+    def __init__(
+        self,
+        *,
+        store: CallStore,
+        budget: Budget,
+        cache_mode: str,
+        concurrency: int,
+        timeout_s: float,
+        max_retries: int,
+        run_id: int | None = None,
+    ) -> None:
+        self.store = store
+        self.budget = budget
+        self.cache_mode = cache_mode
+        self.run_id = run_id
+        self._clients = ClientPool(timeout_s=timeout_s, max_retries=max_retries)
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self.calls = 0
+        self.cache_hits = 0
+
+    async def complete(
+        self,
+        *,
+        role: Role,
+        model: str,
+        system: str,
+        messages: list[dict[str, Any]],
+        label: str,
+        sample: int = 0,
+        max_tokens: int = 1024,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: dict[str, Any] | None = None,
+    ) -> Completion:
+        """One model call, from the cache when allowed; raises LLMError subclasses on failure."""
+        request: dict[str, Any] = {
+            "model": model,
+            "system": system,
+            "messages": messages,
+            "max_tokens": max_tokens,
+        }
+        if tools:
+            request["tools"] = tools
+        if tool_choice:
+            request["tool_choice"] = tool_choice
+        if sample:
+            # Lets a provider (and the simulator) tell samples apart; sample 0 stays plain.
+            request["metadata"] = {"user_id": f"promptopt-sample-{sample}"}
+        key = request_hash(request, sample)
+        if self.cache_mode in ("use", "replay"):
+            hit = await self.store.lookup(key)
+            if hit is not None:
+                self.cache_hits += 1
+                text, tool_input = _response_text(hit.response)
+                return Completion(
+                    text, tool_input, hit.input_tokens, hit.output_tokens, 0.0, 0.0, True, key
+                )
+            if self.cache_mode == "replay":
+                raise CacheMissError(
+                    f"--promptopt-cache=replay: no recorded {role} response for {label}; "
+                    "record it first with --promptopt-cache=use"
+                )
+        if model != SIMULATED_MODEL and not has_credentials():
+            raise missing_credentials(label)
+        estimate = price_for(model).cost(_estimate_tokens(request), max_tokens)
+        reservation = self.budget.reserve(estimate)
+        actual: float | None = None
+        try:
+            async with self._semaphore:
+                started = time.perf_counter()
+                response = await self._send(request, role=role, label=label)
+                latency_ms = (time.perf_counter() - started) * 1000
+            usage = response.get("usage") or {}
+            in_tok = int(usage.get("input_tokens") or 0)
+            out_tok = int(usage.get("output_tokens") or 0)
+            actual = cost_usd(model, in_tok, out_tok)
+        finally:
+            self.budget.settle(reservation, actual)
+        self.calls += 1
+        if self.cache_mode != "off":
+            self.store.record(
+                {
+                    "request_hash": key,
+                    "model": model,
+                    "role": role,
+                    "request": request,
+                    "response": response,
+                    "input_tokens": in_tok,
+                    "output_tokens": out_tok,
+                    "cost_usd": actual,
+                    "latency_ms": latency_ms,
+                    "run_id": self.run_id,
+                },
+                overwrite=self.cache_mode == "refresh",
+            )
+        text, tool_input = _response_text(response)
+        return Completion(text, tool_input, in_tok, out_tok, actual, latency_ms, False, key)
+
+    async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
+        """Send through the SDK (which retries 429/5xx/connection errors with backoff)."""
+        import anthropic
+
+        client = self._clients.for_model(request["model"])
+        try:
+            message = await client.messages.create(**request)
+        except anthropic.APIStatusError as exc:
+            body = exc.body if isinstance(exc.body, dict) else {}
+            detail = (body.get("error") or {}).get("message") if body else None
+            raise LLMError(
+                f"{role} call for {label} failed after retries: HTTP {exc.status_code}"
+                f" {detail or exc.message} (request id {exc.request_id or 'unknown'})",
+                status=exc.status_code,
+                request_id=exc.request_id,
+            ) from None
+        except anthropic.APITimeoutError:
+            raise LLMError(
+                f"{role} call for {label} timed out after retries "
+                "(raise --promptopt-timeout if the model is just slow)"
+            ) from None
+        except anthropic.APIConnectionError as exc:
+            raise LLMError(
+                f"{role} call for {label} could not connect after retries: {exc.__cause__ or exc}"
+            ) from None
+        return message.model_dump(mode="json", exclude_none=True)
+
+    async def structured(
+        self,
+        *,
+        role: Role,
+        model: str,
+        system: str,
+        instructions: str,
+        payload: dict[str, Any],
+        tool: str,
+        label: str,
+        sample: int = 0,
+        max_tokens: int = 2048,
+    ) -> tuple[Any, Completion]:
+        """A forced-tool call whose input validates against the tool's model; one retry, then JudgeError."""
+        model_cls = TOOL_MODELS[tool]
+        messages = [{"role": "user", "content": f"{instructions}\n\n{encode_data(payload)}"}]
+        definition = tool_definition(tool, f"Submit your answer via {tool}.")
+        last_error = ""
+        for attempt in range(2):
+            completion = await self.complete(
+                role=role,
+                model=model,
+                system=system,
+                messages=messages,
+                label=label,
+                # A retry is a different request, so a bad cached answer is not served again.
+                sample=sample + attempt * 1000,
+                max_tokens=max_tokens,
+                tools=[definition],
+                tool_choice={"type": "tool", "name": tool},
+            )
+            try:
+                if completion.tool_input is None:
+                    raise ValueError("the answer has no tool call")
+                return model_cls.model_validate(completion.tool_input), completion
+            except (ValidationError, ValueError) as exc:
+                last_error = str(exc).splitlines()[0]
+        raise JudgeError(
+            f"{role} answer for {label} did not match the {tool} schema twice: {last_error}"
+        )
+
+    async def aclose(self) -> None:
+        """Close the SDK clients and flush recorded calls."""
+        await self._clients.aclose()
+        self.store.flush()
+
+
+def _estimate_tokens(request: dict[str, Any]) -> int:
+    """A generous upper estimate of input tokens (4 characters per token, rounded up)."""
+    return len(json.dumps(request, default=str)) // 3 + 16
+
+
+__all__ = ["BudgetExceededError", "Completion", "LLMService", "request_hash"]

@@ -1,0 +1,72 @@
+"""The pytest plugin entry point: options, configuration and collection hooks, nothing heavy.
+
+Session-long hooks live on `PromptOptSession` (session.py), registered in `pytest_configure`,
+so these hooks stay thin and the state has one home.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_promptopt.fixtures import promptopt, promptopt_run  # noqa: F401  (registers them)
+from pytest_promptopt.session import SESSION, PromptOptSession
+
+if TYPE_CHECKING:
+    from pytest_promptopt.runtime import Runtime
+
+SUITE_SUFFIXES = (".promptopt.yaml", ".promptopt.yml")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Flags and ini keys, all starting with `promptopt`."""
+    from pytest_promptopt.options import add_options
+
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Resolve settings (bad values are a usage error) and register the session hooks."""
+    from pytest_promptopt.errors import ConfigError
+    from pytest_promptopt.settings import resolve_settings
+
+    try:
+        settings = resolve_settings(Path(str(config.rootpath)), config.getoption, config.getini)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"promptopt: {exc}") from None
+    session = PromptOptSession(config, settings)
+    config.stash[SESSION] = session
+    config.pluginmanager.register(session, "promptopt-session")
+
+
+def get_runtime(config: pytest.Config) -> Runtime:
+    """The process's runtime, built on first use."""
+    return config.stash[SESSION].runtime()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Suite files become collectors; any other file costs one suffix check."""
+    if file_path.name.endswith(SUITE_SUFFIXES):
+        from pytest_promptopt.collect import SuiteFile
+
+        return SuiteFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """Say when the offline simulator answers instead of a real model."""
+    settings = config.stash[SESSION].settings
+    if "simulated" in (settings.model, settings.effective_judge_model):
+        return [
+            "promptopt: model 'simulated' - the offline simulator answers, not Claude "
+            "(choose a real model with --promptopt-model)"
+        ]
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: every worker shares the controller's session uid, so all land in one run row."""
+    node.workerinput["promptopt_session_uid"] = node.config.stash[SESSION].session_uid

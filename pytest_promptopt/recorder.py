@@ -1,0 +1,108 @@
+"""Writes what a run judged: prompts, cases and evaluations, through the repositories."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from pytest_promptopt.results import CaseResult
+from pytest_promptopt.spec import Case, Suite
+
+if TYPE_CHECKING:
+    from pytest_promptopt.storage.database import Database
+
+
+def case_row(case: Case, stage: str) -> dict[str, Any]:
+    """The test_cases row for a case."""
+    return {
+        "case_key": case.id,
+        "input_message": case.input,
+        "expected_behavior": case.expected,
+        "category": case.category,
+        "stage": stage,
+        "spec": case.model_dump(mode="json", by_alias=True, exclude={"id", "input", "expected"}),
+    }
+
+
+def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
+    """The evaluations rows for a case result, one per sample."""
+    rows = []
+    for s in result.samples:
+        scores = s.verdict.scores() if s.verdict else {}
+        rows.append(
+            {
+                "run_id": run_id,
+                "prompt_id": result.prompt_id,
+                "test_case_id": result.test_case_id,
+                "sample": s.sample,
+                "model_response": s.response,
+                "functionality": scores.get("functionality"),
+                "safety": scores.get("safety"),
+                "consistency": scores.get("consistency"),
+                "edge_case_handling": scores.get("edge_case_handling"),
+                "overall_score": s.overall_score,
+                "passed": s.assertions_passed and s.overall_score >= result.threshold,
+                "reasoning": s.verdict.reasoning if s.verdict else None,
+                "assertion_results": [a.model_dump() for a in s.assertions],
+                "cached": s.cached,
+                "latency_ms": s.latency_ms,
+                "input_tokens": s.input_tokens,
+                "output_tokens": s.output_tokens,
+                "cost_usd": s.cost_usd,
+            }
+        )
+    return rows
+
+
+class Recorder:
+    """Registers suites and cases, and writes evaluations in one transaction per loop tick."""
+
+    def __init__(self, db: Database, run_id: int) -> None:
+        self._db = db
+        self.run_id = run_id
+        self._pending: list[dict[str, Any]] = []
+        self._scheduled = False
+
+    def register_prompt(
+        self, suite: Suite, prompt_text: str, *, stage: str = "given", original: bool = True
+    ) -> int:
+        """The id of the prompt row for this run and suite (created when new)."""
+        from pytest_promptopt.storage.repositories import PromptRepository
+
+        with self._db.session_scope() as session:
+            prompt = PromptRepository(session).add(
+                self.run_id, suite.name, prompt_text, stage=stage, is_original=original
+            )
+            return int(prompt.id)
+
+    def register_cases(self, suite: Suite, cases: list[Case], stage: str = "given") -> dict[str, int]:
+        """Case id -> test_cases row id, creating rows that are missing."""
+        from pytest_promptopt.storage.repositories import TestCaseRepository
+
+        with self._db.session_scope() as session:
+            return TestCaseRepository(session).upsert_many(
+                self.run_id, suite.name, [case_row(c, stage) for c in cases]
+            )
+
+    def add_result(self, result: CaseResult) -> None:
+        """Queue a case result's rows; written at the end of the current loop tick."""
+        self._pending.extend(evaluation_rows(self.run_id, result))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the queued evaluations."""
+        self._scheduled = False
+        rows, self._pending = self._pending, []
+        if not rows:
+            return
+        from pytest_promptopt.storage.repositories import EvaluationRepository
+
+        with self._db.session_scope() as session:
+            EvaluationRepository(session).add_many(rows)

@@ -1,0 +1,166 @@
+"""Builds a RunReport from the database plus the per-case figures the item reports carried."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from pytest_promptopt.reporting.model import (
+    CaseRow,
+    PromptSummary,
+    RunReport,
+    StageSummary,
+    SuiteSummary,
+)
+
+if TYPE_CHECKING:
+    from pytest_promptopt.reporting.terminal import SummaryCollector
+    from pytest_promptopt.storage.database import Database
+
+RESPONSE_CHARS = 2000
+
+
+def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunReport:
+    """Everything the reports show about a run, read back from the database."""
+    from pytest_promptopt.storage.repositories import (
+        EvaluationRepository,
+        PromptRepository,
+        RunRepository,
+        StageResultRepository,
+        TestCaseRepository,
+        WeaknessRepository,
+    )
+
+    judged = collector.prompt_ids()
+    with db.session_scope() as s:
+        run = RunRepository(s).get(run_id)
+        assert run is not None
+        suites: list[SuiteSummary] = []
+        cases: list[CaseRow] = []
+        weaknesses = defaultdict(list)
+        for w in WeaknessRepository(s).for_run(run_id):
+            weaknesses[w.prompt_id].extend(x.get("title", "") for x in (w.weaknesses or []))
+        for name, records in collector.by_suite().items():
+            prompt_id = judged.get(name)
+            prompt = PromptRepository(s).get(prompt_id) if prompt_id else None
+            given = TestCaseRepository(s).for_suite(run_id, name, stages=["given"])
+            case_ids = {c.case_key: c for c in given}
+            evals: dict[int, list[Any]] = defaultdict(list)
+            if prompt_id:
+                for e in EvaluationRepository(s).for_prompt(prompt_id):
+                    evals[e.test_case_id].append(e)
+            for r in records:
+                tc = case_ids.get(r.case_id)
+                samples = evals.get(tc.id, []) if tc is not None else []
+                first = samples[0] if samples else None
+                cases.append(
+                    CaseRow(
+                        suite=name,
+                        case_id=r.case_id,
+                        category=tc.category if tc is not None else "",
+                        score=r.score,
+                        threshold=r.threshold,
+                        passed=r.passed,
+                        error=r.error or None,
+                        criteria=r.criteria,
+                        reasoning=(first.reasoning or "") if first is not None else "",
+                        failed_assertions=[
+                            f"{a['kind']} {a['expected']}" + (f" ({a['detail']})" if a.get("detail") else "")
+                            for e in samples
+                            for a in (e.assertion_results or [])
+                            if not a.get("passed")
+                        ],
+                        response=(first.model_response[:RESPONSE_CHARS] if first is not None else ""),
+                        samples=max(1, len(samples)),
+                        cached=bool(samples) and all(e.cached for e in samples),
+                    )
+                )
+            suites.append(
+                _suite_summary(s, run_id, name, records, prompt, weaknesses, run.mode == "optimize")
+            )
+        return RunReport(
+            run_id=run_id,
+            session_uid=run.session_uid,
+            mode=run.mode,
+            status=run.status,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            settings=dict(run.settings or {}),
+            suites=suites,
+            cases=cases,
+        )
+
+
+def _suite_summary(
+    s: Any,
+    run_id: int,
+    name: str,
+    records: list[Any],
+    prompt: Any,
+    weaknesses: dict[int, list[str]],
+    optimize: bool,
+) -> SuiteSummary:
+    """Totals of a suite, plus lineage and stages when it was optimized."""
+    from pytest_promptopt.storage.repositories import PromptRepository, StageResultRepository
+
+    n = len(records)
+    errors = sum(bool(r.error) for r in records)
+    judged = [r for r in records if not r.error]
+    summary = SuiteSummary(
+        name=name,
+        prompt_id=prompt.id if prompt is not None else None,
+        prompt_text=prompt.prompt_text if prompt is not None else "",
+        cases=n,
+        passed=sum(r.passed for r in records),
+        failed=sum(not r.passed and not r.error for r in records),
+        errors=errors,
+        mean_score=sum(r.score for r in judged) / len(judged) if judged else 0.0,
+        pass_rate=sum(r.passed for r in records) / n if n else 0.0,
+        calls=sum(r.calls for r in records),
+        cache_hits=sum(r.cache_hits for r in records),
+        input_tokens=sum(r.input_tokens for r in records),
+        output_tokens=sum(r.output_tokens for r in records),
+        cost_usd=sum(r.cost_usd for r in records),
+    )
+    if not optimize:
+        return summary
+    prompts = PromptRepository(s).for_suite(run_id, name)
+    summary.lineage = [
+        PromptSummary(
+            id=p.id,
+            suite=name,
+            stage=p.stage,
+            strategy=p.strategy,
+            parent_prompt_id=p.parent_prompt_id,
+            track_id=p.track_id,
+            iteration=p.iteration,
+            is_original=p.is_original_system_prompt,
+            quick_score=p.quick_score,
+            rigorous_score=p.rigorous_score,
+            average_score=p.average_score,
+            prompt_text=p.prompt_text,
+            weakness_titles=weaknesses.get(p.parent_prompt_id, []) if p.parent_prompt_id else [],
+        )
+        for p in prompts
+    ]
+    stages = StageResultRepository(s).for_run(run_id, name)
+    summary.stages = [
+        StageSummary(
+            stage=st.stage,
+            status=st.status,
+            duration_s=(st.finished_at - st.started_at).total_seconds() if st.finished_at else None,
+            summary=dict(st.summary or {}),
+        )
+        for st in stages
+    ]
+    for st in stages:
+        data = st.summary or {}
+        if "original_given_score" in data:
+            summary.original_mean_score = data.get("original_given_score")
+            summary.best_mean_score = data.get("best_given_score")
+            summary.best_prompt_id = data.get("best_prompt_id")
+        if st.status == "budget_exhausted":
+            summary.stopped_by = data.get("stopped_by", "budget")
+    if summary.best_prompt_id is None and prompt is not None:
+        summary.best_prompt_id = prompt.id
+    return summary

@@ -1,0 +1,239 @@
+"""The self-contained HTML report: chart geometry built here, markup in the jinja2 template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from pytest_promptopt.reporting.model import CaseRow, PromptSummary, RunReport, SuiteSummary
+from pytest_promptopt.reporting.text import (
+    fmt_delta,
+    fmt_duration,
+    fmt_int,
+    fmt_pct,
+    fmt_score,
+    fmt_time,
+    fmt_usd,
+    fmt_value,
+    shorten,
+    shorten_block,
+)
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+TEMPLATE_NAME = "report.html.j2"
+TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
+SCORE_KINDS = ("quick", "rigorous", "average")
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One rectangle of a chart, with its CSS class, visible label and hover title."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    cls: str
+    label: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line segment of a chart (grid, threshold or reference line)."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    cls: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text label placed in a chart."""
+
+    x: float
+    y: float
+    text: str
+    anchor: str = "start"
+    cls: str = ""
+    title: str = ""
+
+
+@dataclass
+class Chart:
+    """An SVG chart's size and shapes; the template only draws what is here."""
+
+    width: float
+    height: float
+    title: str
+    bars: list[Bar] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    texts: list[Text] = field(default_factory=list)
+
+
+@dataclass
+class SuiteView:
+    """One suite with its rows and charts, as the template needs it."""
+
+    suite: SuiteSummary
+    anchor: str
+    cases: list[CaseRow]
+    case_chart: Chart | None
+    lineage_chart: Chart | None
+    best: PromptSummary | None
+    chain_ids: set[int]
+
+
+def _r(value: float) -> float:
+    """Round a coordinate to one decimal for compact markup."""
+    return round(value, 1)
+
+
+def case_chart(cases: list[CaseRow], width: float = 760.0) -> Chart | None:
+    """Horizontal bars of per-case scores, coloured by outcome, with threshold markers."""
+    if not cases:
+        return None
+    label_w, right, top, row, bar_h = 190.0, 48.0, 22.0, 20.0, 13.0
+    x0 = label_w + 10
+    plot_w = width - x0 - right
+    height = top + row * len(cases) + 6
+    chart = Chart(width=width, height=_r(height), title="Score per case")
+    for tick in TICKS:
+        x = _r(x0 + tick * plot_w)
+        chart.lines.append(Line(x, top - 4, x, height - 4, "grid"))
+        chart.texts.append(Text(x, top - 8, f"{tick:g}", "middle", "tick"))
+    thresholds = {c.threshold for c in cases}
+    uniform = len(thresholds) == 1
+    for i, c in enumerate(cases):
+        y = top + i * row + (row - bar_h) / 2
+        score = min(max(c.score, 0.0), 1.0)
+        title = f"{c.case_id}: score {c.score:.2f}, threshold {c.threshold:.2f}, {c.outcome}"
+        chart.bars.append(
+            Bar(_r(x0), _r(y), _r(max(score * plot_w, 1.5)), bar_h, f"bar-{c.outcome}", "", title)
+        )
+        chart.texts.append(Text(label_w, _r(y + bar_h - 2), shorten(c.case_id, 28), "end", "lbl"))
+        chart.texts.append(
+            Text(_r(x0 + score * plot_w + 4), _r(y + bar_h - 2), f"{c.score:.2f}", "start", "val")
+        )
+        if not uniform:
+            tx = _r(x0 + c.threshold * plot_w)
+            chart.lines.append(Line(tx, _r(y - 2), tx, _r(y + bar_h + 2), "threshold"))
+    if uniform:
+        t = next(iter(thresholds))
+        tx = _r(x0 + t * plot_w)
+        chart.lines.append(Line(tx, top - 4, tx, _r(height - 2), "threshold", f"threshold {t:.2f}"))
+    return chart
+
+
+def _prompt_scores(p: PromptSummary) -> list[tuple[str, float | None]]:
+    """The quick, rigorous and average scores of a prompt, by kind."""
+    return [("quick", p.quick_score), ("rigorous", p.rigorous_score), ("average", p.average_score)]
+
+
+def lineage_chart(suite: SuiteSummary) -> Chart | None:
+    """Grouped bars of each candidate's score per stage, with before/after reference lines."""
+    prompts = suite.lineage
+    if not prompts:
+        return None
+    left, right, top, plot_h, bottom = 36.0, 110.0, 16.0, 190.0, 40.0
+    bar_w, group_gap = 11.0, 16.0
+    group_w = bar_w * len(SCORE_KINDS) + group_gap
+    width = max(left + group_w * len(prompts) + right, 520.0)
+    height = top + plot_h + bottom
+    base = top + plot_h
+    chart = Chart(width=_r(width), height=height, title="Scores by stage per candidate")
+    for tick in TICKS:
+        y = _r(base - tick * plot_h)
+        chart.lines.append(Line(left, y, _r(width - right + 8), y, "grid"))
+        chart.texts.append(Text(left - 6, _r(y + 4), f"{tick:g}", "end", "tick"))
+    for i, p in enumerate(prompts):
+        gx = left + 8 + i * group_w
+        if p.id == suite.best_prompt_id or p.is_original:
+            cls = "hl-best" if p.id == suite.best_prompt_id else "hl-orig"
+            chart.bars.append(Bar(_r(gx - 5), top, _r(group_w - 6), plot_h, cls, "", ""))
+        for j, (kind, score) in enumerate(_prompt_scores(p)):
+            if score is None:
+                continue
+            s = min(max(score, 0.0), 1.0)
+            h = max(s * plot_h, 1.5)
+            title = f"{p.label}: {kind} {score:.2f}"
+            chart.bars.append(
+                Bar(_r(gx + j * bar_w), _r(base - h), bar_w - 1, _r(h), kind, "", title)
+            )
+        cx = _r(gx + bar_w * len(SCORE_KINDS) / 2)
+        chart.texts.append(Text(cx, base + 14, f"#{p.id}", "middle", "lbl", p.label))
+        tag = "best" if p.id == suite.best_prompt_id else ("orig" if p.is_original else "")
+        if tag:
+            chart.texts.append(Text(cx, base + 27, tag, "middle", f"tag-{tag}"))
+    refs = [("before", suite.original_mean_score, "ref-before")]
+    refs.append(("after", suite.best_mean_score, "ref-after"))
+    for name, value, cls in refs:
+        if value is None:
+            continue
+        y = _r(base - min(max(value, 0.0), 1.0) * plot_h)
+        chart.lines.append(Line(left, y, _r(width - right + 8), y, cls))
+        chart.texts.append(
+            Text(_r(width - right + 12), _r(y + 4), f"{name} {value:.2f}", "start", cls)
+        )
+    return chart
+
+
+def suite_views(report: RunReport) -> list[SuiteView]:
+    """Per-suite view data in report order, with unique HTML anchors."""
+    views = []
+    for i, s in enumerate(report.suites):
+        cases = report.suite_cases(s.name)
+        views.append(
+            SuiteView(
+                suite=s,
+                anchor=f"suite-{i + 1}",
+                cases=cases,
+                case_chart=case_chart(cases),
+                lineage_chart=lineage_chart(s) if report.is_optimize else None,
+                best=s.prompt(s.best_prompt_id),
+                chain_ids={p.id for p in s.best_chain()},
+            )
+        )
+    return views
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The jinja2 environment: autoescaping on for everything, strict about undefined names."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        score=fmt_score,
+        pct=fmt_pct,
+        usd=fmt_usd,
+        num=fmt_int,
+        delta=fmt_delta,
+        duration=fmt_duration,
+        time=fmt_time,
+        value=fmt_value,
+        shorten=shorten,
+        block=shorten_block,
+    )
+    return env
+
+
+def render_html(report: RunReport) -> str:
+    """The whole HTML report for one run, as one self-contained page."""
+    template = environment().get_template(TEMPLATE_NAME)
+    return template.render(
+        report=report,
+        totals=report.totals,
+        views=suite_views(report),
+        kinds=SCORE_KINDS,
+    )

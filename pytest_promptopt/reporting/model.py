@@ -1,0 +1,203 @@
+"""Report data: what every report and the terminal summary is rendered from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class PromptSummary(BaseModel):
+    """One candidate prompt judged in a run, with its place in the lineage and its scores."""
+
+    id: int
+    suite: str
+    stage: str
+    strategy: str | None = None
+    parent_prompt_id: int | None = None
+    track_id: int | None = None
+    iteration: int = 0
+    is_original: bool = False
+    quick_score: float | None = None
+    rigorous_score: float | None = None
+    average_score: float | None = None
+    prompt_text: str = ""
+    weakness_titles: list[str] = Field(default_factory=list)
+
+    @property
+    def best_score(self) -> float | None:
+        """The most trustworthy score available: average, then rigorous, then quick."""
+        for score in (self.average_score, self.rigorous_score, self.quick_score):
+            if score is not None:
+                return score
+        return None
+
+    @property
+    def label(self) -> str:
+        """A short human label such as `#12 clarity (t2 i3)`."""
+        parts = [f"#{self.id}"]
+        parts.append("original" if self.is_original else (self.strategy or self.stage))
+        if self.track_id is not None:
+            parts.append(f"(t{self.track_id} i{self.iteration})")
+        return " ".join(parts)
+
+
+class StageSummary(BaseModel):
+    """One pipeline stage run for a suite."""
+
+    stage: str
+    status: str
+    duration_s: float | None = None
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseRow(BaseModel):
+    """One case's outcome as shown in reports."""
+
+    suite: str
+    case_id: str
+    category: str = ""
+    score: float
+    threshold: float
+    passed: bool
+    error: str | None = None
+    criteria: dict[str, float] = Field(default_factory=dict)
+    reasoning: str = ""
+    failed_assertions: list[str] = Field(default_factory=list)
+    response: str = ""
+    samples: int = 1
+    cached: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """`error`, `passed` or `failed`."""
+        if self.error is not None:
+            return "error"
+        return "passed" if self.passed else "failed"
+
+
+class SuiteSummary(BaseModel):
+    """One suite's totals, plus its optimization lineage and stages under --optimize."""
+
+    name: str
+    prompt_id: int | None = None
+    prompt_text: str = ""
+    cases: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    mean_score: float = 0.0
+    pass_rate: float = 0.0
+    calls: int = 0
+    cache_hits: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    original_mean_score: float | None = None
+    best_mean_score: float | None = None
+    best_prompt_id: int | None = None
+    stopped_by: str | None = None
+    lineage: list[PromptSummary] = Field(default_factory=list)
+    stages: list[StageSummary] = Field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def prompt(self, prompt_id: int | None) -> PromptSummary | None:
+        """The lineage entry with this id, if any."""
+        if prompt_id is None:
+            return None
+        return next((p for p in self.lineage if p.id == prompt_id), None)
+
+    @property
+    def original_prompt(self) -> PromptSummary | None:
+        """The user's original prompt in the lineage, if recorded."""
+        return next((p for p in self.lineage if p.is_original), None)
+
+    @property
+    def best_prompt_text(self) -> str:
+        """The best prompt's text (falls back to the judged prompt)."""
+        best = self.prompt(self.best_prompt_id)
+        return best.prompt_text if best is not None and best.prompt_text else self.prompt_text
+
+    def best_chain(self) -> list[PromptSummary]:
+        """The ancestry of the best prompt, from the root down to the best prompt itself."""
+        chain: list[PromptSummary] = []
+        seen: set[int] = set()
+        node = self.prompt(self.best_prompt_id)
+        while node is not None and node.id not in seen:
+            chain.append(node)
+            seen.add(node.id)
+            node = self.prompt(node.parent_prompt_id)
+        return list(reversed(chain))
+
+    @property
+    def improvement(self) -> float | None:
+        """Best minus original mean score, when both are known."""
+        if self.original_mean_score is None or self.best_mean_score is None:
+            return None
+        return self.best_mean_score - self.original_mean_score
+
+
+class RunTotals(BaseModel):
+    """Totals over all suites of a run."""
+
+    cases: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    calls: int = 0
+    cache_hits: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class RunReport(BaseModel):
+    """Everything known about one pytest session's run."""
+
+    run_id: int
+    session_uid: str
+    mode: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    suites: list[SuiteSummary] = Field(default_factory=list)
+    cases: list[CaseRow] = Field(default_factory=list)
+
+    @property
+    def totals(self) -> RunTotals:
+        """Cases, outcomes, calls, cache hits, tokens and cost summed over the suites."""
+        return RunTotals(
+            cases=sum(s.cases for s in self.suites),
+            passed=sum(s.passed for s in self.suites),
+            failed=sum(s.failed for s in self.suites),
+            errors=sum(s.errors for s in self.suites),
+            calls=sum(s.calls for s in self.suites),
+            cache_hits=sum(s.cache_hits for s in self.suites),
+            tokens=sum(s.tokens for s in self.suites),
+            cost_usd=sum(s.cost_usd for s in self.suites),
+        )
+
+    @property
+    def is_optimize(self) -> bool:
+        """True for an --optimize run."""
+        return self.mode == "optimize"
+
+    @property
+    def duration_s(self) -> float | None:
+        """Wall time of the run in seconds, once finished."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def suite_cases(self, suite: str) -> list[CaseRow]:
+        """The case rows of one suite, in report order."""
+        return [c for c in self.cases if c.suite == suite]
+
+    def problems(self) -> list[CaseRow]:
+        """Failed and erroring cases, in report order."""
+        return [c for c in self.cases if not c.passed or c.error is not None]

@@ -1,0 +1,116 @@
+"""Outcomes of evaluating a case: per sample, per case, with a human explanation."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from pytest_promptopt.protocol import JudgeVerdict
+
+
+class AssertionResult(BaseModel):
+    """The outcome of one deterministic check on one answer."""
+
+    kind: str
+    expected: str
+    passed: bool
+    detail: str = ""
+
+
+class SampleResult(BaseModel):
+    """One sampled answer to a case, with its judgement and checks."""
+
+    sample: int
+    response: str
+    verdict: JudgeVerdict | None = None
+    overall_score: float
+    assertions: list[AssertionResult] = Field(default_factory=list)
+    cached: bool = False
+    latency_ms: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+    cache_hits: int = 0
+
+    @property
+    def assertions_passed(self) -> bool:
+        """True when every deterministic check passed."""
+        return all(a.passed for a in self.assertions)
+
+
+class CaseResult(BaseModel):
+    """The outcome of one case: its samples, mean score, pass mark and verdict."""
+
+    suite: str
+    case_id: str
+    prompt_id: int | None = None
+    test_case_id: int | None = None
+    threshold: float
+    samples: list[SampleResult] = Field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def score(self) -> float:
+        """Mean overall score over the samples (0 when there are none)."""
+        if not self.samples:
+            return 0.0
+        return sum(s.overall_score for s in self.samples) / len(self.samples)
+
+    @property
+    def failed_assertions(self) -> list[AssertionResult]:
+        """Checks that failed in any sample."""
+        return [a for s in self.samples for a in s.assertions if not a.passed]
+
+    @property
+    def passed(self) -> bool:
+        """True when there is no error, every check passed and the score meets the threshold."""
+        return (
+            self.error is None
+            and bool(self.samples)
+            and not self.failed_assertions
+            and self.score >= self.threshold
+        )
+
+    def criterion_means(self) -> dict[str, float]:
+        """Mean of each judged criterion over the judged samples."""
+        verdicts = [s.verdict for s in self.samples if s.verdict is not None]
+        if not verdicts:
+            return {}
+        keys = verdicts[0].scores().keys()
+        return {k: sum(v.scores()[k] for v in verdicts) / len(verdicts) for k in keys}
+
+    def totals(self) -> dict[str, float]:
+        """Calls, cache hits, tokens, cost and latency summed over the samples."""
+        return {
+            "calls": sum(s.calls for s in self.samples),
+            "cache_hits": sum(s.cache_hits for s in self.samples),
+            "input_tokens": sum(s.input_tokens for s in self.samples),
+            "output_tokens": sum(s.output_tokens for s in self.samples),
+            "cost_usd": sum(s.cost_usd for s in self.samples),
+            "latency_ms": sum(s.latency_ms for s in self.samples),
+        }
+
+    def explain(self, max_response_chars: int = 400) -> str:
+        """A readable account: score against threshold, criteria, reasoning, failed checks, answer."""
+        verdict = "PASSED" if self.passed else "FAILED"
+        lines = [
+            f"{self.suite}[{self.case_id}] {verdict}: score {self.score:.2f} "
+            f"(threshold {self.threshold:.2f}, {len(self.samples)} sample(s))"
+        ]
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        means = self.criterion_means()
+        if means:
+            lines.append("  " + "  ".join(f"{k}={v:.2f}" for k, v in means.items()))
+        for s in self.samples:
+            if s.verdict is not None:
+                prefix = f"  judge (sample {s.sample}): " if len(self.samples) > 1 else "  judge: "
+                lines.append(prefix + s.verdict.reasoning)
+        for a in self.failed_assertions:
+            lines.append(f"  failed check: {a.kind} {a.expected}" + (f" ({a.detail})" if a.detail else ""))
+        if self.samples:
+            answer = self.samples[0].response
+            if len(answer) > max_response_chars:
+                answer = answer[:max_response_chars] + f"... [{len(answer)} chars]"
+            lines.append("  answer: " + answer.replace("\n", "\n          "))
+        return "\n".join(lines)

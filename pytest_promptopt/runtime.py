@@ -1,0 +1,209 @@
+"""Per-process state of a pytest session: settings, database, run row, model service, results."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from pytest_promptopt.results import CaseResult
+from pytest_promptopt.settings import SIMULATED_MODEL, Settings
+from pytest_promptopt.spec import Case, Suite
+
+if TYPE_CHECKING:
+    from pytest_promptopt.evaluation.evaluator import Evaluator
+    from pytest_promptopt.llm.budget import Budget
+    from pytest_promptopt.llm.service import LLMService
+    from pytest_promptopt.loop import LoopThread
+    from pytest_promptopt.recorder import Recorder
+    from pytest_promptopt.storage.database import Database
+
+CaseKey = tuple[str, str]
+
+
+@dataclass
+class SuiteState:
+    """A suite as judged in this run: the prompt under test and the case row ids."""
+
+    suite: Suite
+    prompt_id: int
+    prompt_text: str
+    case_ids: dict[str, int] = field(default_factory=dict)
+
+
+class Runtime:
+    """Everything one pytest process needs to judge cases; heavy parts are built on first use."""
+
+    def __init__(self, settings: Settings, *, session_uid: str | None = None) -> None:
+        self.settings = settings
+        self.session_uid = session_uid or uuid.uuid4().hex
+        self.mode = "optimize" if settings.optimize else "test"
+        self.suites: dict[str, SuiteState] = {}
+        self.prompt_overrides: dict[str, tuple[int, str]] = {}
+        self.optimize_outcomes: dict[str, Any] = {}
+        self._futures: dict[CaseKey, concurrent.futures.Future[CaseResult]] = {}
+        self._lock = threading.RLock()
+        self.used = False
+        self._closed = False
+
+    # --- lazily built parts -------------------------------------------------------------
+    @cached_property
+    def db(self) -> Database:
+        """The database, migrated to the current schema."""
+        from pytest_promptopt.storage.database import Database
+
+        db = Database(self.settings.db_url)
+        db.ensure_schema()
+        return db
+
+    @cached_property
+    def run_id(self) -> int:
+        """The id of this session's `optimization_runs` row (shared by xdist workers)."""
+        from pytest_promptopt.storage.repositories import RunRepository
+
+        self.used = True
+        with self.db.session_scope() as session:
+            run = RunRepository(session).create(
+                self.session_uid, self.mode, self.settings.public_dict()
+            )
+            return int(run.id)
+
+    @cached_property
+    def loop(self) -> LoopThread:
+        """The background event loop model calls run on."""
+        from pytest_promptopt.loop import LoopThread
+
+        return LoopThread()
+
+    @cached_property
+    def budget(self) -> Budget:
+        """Caps on calls and spend for this process."""
+        from pytest_promptopt.llm.budget import Budget
+
+        return Budget(self.settings.max_calls, self.settings.budget_usd)
+
+    @cached_property
+    def llm(self) -> LLMService:
+        """The caching, budgeted model service."""
+        from pytest_promptopt.llm.callstore import CallStore
+        from pytest_promptopt.llm.service import LLMService
+
+        s = self.settings
+        return LLMService(
+            store=CallStore(self.db),
+            budget=self.budget,
+            cache_mode=s.cache_mode,
+            concurrency=s.concurrency,
+            timeout_s=s.timeout_s,
+            max_retries=s.max_retries,
+            run_id=self.run_id,
+        )
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        """Judges cases with the configured models."""
+        from pytest_promptopt.evaluation.evaluator import Evaluator
+
+        s = self.settings
+        return Evaluator(
+            self.llm, model=s.model, judge_model=s.effective_judge_model, threshold=s.threshold
+        )
+
+    @cached_property
+    def recorder(self) -> Recorder:
+        """Writes prompts, cases and evaluations of this run."""
+        from pytest_promptopt.recorder import Recorder
+
+        return Recorder(self.db, self.run_id)
+
+    @property
+    def uses_simulator(self) -> bool:
+        """True when the simulator answers any role."""
+        return SIMULATED_MODEL in (self.settings.model, self.settings.effective_judge_model)
+
+    # --- judging cases ------------------------------------------------------------------
+    def suite_state(self, suite: Suite) -> SuiteState:
+        """The registered state of a suite, registering prompt and cases on first use."""
+        with self._lock:
+            state = self.suites.get(suite.name)
+            if state is None:
+                if suite.name in self.prompt_overrides:
+                    prompt_id, text = self.prompt_overrides[suite.name]
+                else:
+                    text = suite.prompt
+                    prompt_id = self.recorder.register_prompt(suite, text)
+                state = SuiteState(suite, prompt_id, text)
+                self.suites[suite.name] = state
+            missing = [c for c in suite.cases if c.id not in state.case_ids]
+            if missing:
+                state.case_ids.update(self.recorder.register_cases(suite, missing))
+            return state
+
+    def schedule(self, jobs: Sequence[tuple[Suite, Case]]) -> None:
+        """Start evaluating cases in the background; a case already started is not started again."""
+        with self._lock:
+            for suite, case in jobs:
+                key = (suite.name, case.id)
+                if key in self._futures:
+                    continue
+                if case.id not in self.suite_state(suite).case_ids:
+                    self.suite_state(suite.model_copy(update={"cases": [case]}))
+                self._futures[key] = self.loop.submit(self._evaluate(suite, case))
+
+    async def _evaluate(self, suite: Suite, case: Case) -> CaseResult:
+        state = self.suites[suite.name]
+        result = await self.evaluator.evaluate(suite, state.prompt_text, case)
+        result.prompt_id = state.prompt_id
+        result.test_case_id = state.case_ids[case.id]
+        if result.samples:
+            self.recorder.add_result(result)
+        return result
+
+    def result(self, suite: Suite, case: Case) -> CaseResult:
+        """The result of a case, evaluating it now if nobody scheduled it."""
+        self.schedule([(suite, case)])
+        return self._futures[(suite.name, case.id)].result()
+
+    def result_with_lookahead(
+        self, suite: Suite, case: Case, upcoming: Callable[[], Sequence[tuple[Suite, Case]]]
+    ) -> CaseResult:
+        """Like `result`, but first starts the cases that will be asked for next."""
+        self.schedule([(suite, case), *upcoming()])
+        return self._futures[(suite.name, case.id)].result()
+
+    # --- end of session -----------------------------------------------------------------
+    def existing_run_id(self) -> int | None:
+        """This session's run id if some process created the row, without creating it."""
+        if "run_id" in self.__dict__:
+            return self.run_id
+        from pytest_promptopt.storage.repositories import RunRepository
+
+        with self.db.session_scope() as session:
+            run = RunRepository(session).by_uid(self.session_uid)
+            return None if run is None else int(run.id)
+
+    def mark_finished(self, run_id: int, status: str) -> None:
+        """Set the run's final status and end time."""
+        from pytest_promptopt.storage.repositories import RunRepository
+
+        with self.db.session_scope() as session:
+            RunRepository(session).finish(run_id, status)
+
+    # --- closing -----------------------------------------------------------------
+    def close(self, status: str | None) -> None:
+        """Flush writes, mark the run finished (when given a status) and stop the loop."""
+        if self._closed:
+            return
+        self._closed = True
+        if "loop" in self.__dict__:
+            if "llm" in self.__dict__:
+                self.loop.run(self.llm.aclose())
+            self.loop.stop()
+        if "recorder" in self.__dict__:
+            self.recorder.flush()
+        if status is not None and "run_id" in self.__dict__:
+            self.mark_finished(self.run_id, status)

@@ -1,0 +1,127 @@
+"""Session-long hooks and state of the plugin, one object per pytest config."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_promptopt.collect import CaseItem
+    from pytest_promptopt.reporting.model import RunReport
+    from pytest_promptopt.reporting.model import RunReport
+    from pytest_promptopt.reporting.terminal import SummaryCollector
+    from pytest_promptopt.runtime import Runtime
+    from pytest_promptopt.settings import Settings
+    from pytest_promptopt.spec import Case, Suite
+
+LOOKAHEAD_MIN = 32
+CASE_PROPERTY = "promptopt_suite"
+
+
+class PromptOptSession:
+    """Holds settings, the lazily built runtime and the summary; implements session hooks."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        self.is_worker = workerinput is not None
+        if workerinput is not None:
+            uid = workerinput.get("promptopt_session_uid") or workerinput["testrunuid"]
+        else:
+            uid = uuid.uuid4().hex
+        self.session_uid: str = uid
+        self._runtime: Runtime | None = None
+        self.suite_sources: dict[str, str] = {}
+        self.case_items: list[CaseItem] = []
+        self.position: dict[str, int] = {}
+        self.summary: SummaryCollector | None = None
+        self.report_dir: Path | None = None
+        self.report: RunReport | None = None
+
+    def runtime(self) -> Runtime:
+        """The process's runtime, built on first use."""
+        if self._runtime is None:
+            from pytest_promptopt.runtime import Runtime
+
+            self._runtime = Runtime(self.settings, session_uid=self.session_uid)
+        return self._runtime
+
+    @property
+    def runtime_if_built(self) -> Runtime | None:
+        """The runtime, or None when nothing needed it."""
+        return self._runtime
+
+    def claim_suite_name(self, name: str, source: str) -> None:
+        """Suite names key the database, so two files may not share one."""
+        from pytest_promptopt.errors import SuiteError
+
+        if self.suite_sources.setdefault(name, source) != source:
+            raise SuiteError(
+                f"{source}: suite name {name!r} is already used by {self.suite_sources[name]}; "
+                "give one of them a unique `name:`"
+            )
+
+    # --- hooks --------------------------------------------------------------------------
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Remember the order of case items so each one can start the next ones early."""
+        from pytest_promptopt.collect import CaseItem
+
+        self.case_items = [i for i in items if isinstance(i, CaseItem)]
+        self.position = {item.nodeid: n for n, item in enumerate(self.case_items)}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """Under --optimize, run the pipeline per selected suite before the items judge the best prompt."""
+        if self.settings.optimize and self.case_items and not self.config.option.collectonly:
+            from pytest_promptopt.optimize.entry import optimize_selected
+
+            optimize_selected(session, self.runtime(), self.case_items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Collect per-case scores and costs (on the controller, from every worker too)."""
+        if self.is_worker or not any(k == CASE_PROPERTY for k, _ in report.user_properties):
+            return
+        if self.summary is None:
+            from pytest_promptopt.reporting.terminal import SummaryCollector
+
+            self.summary = SummaryCollector()
+        self.summary.add(report)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Finish the run row, write reports (not on workers) and release resources."""
+        if self._runtime is None and self.summary is None:
+            return
+        from pytest_promptopt.finish import finish_session
+
+        self.report_dir = finish_session(self, int(exitstatus))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The `promptopt` section: one line per suite, then where the reports are."""
+        if self.summary is None or self.is_worker:
+            return
+        from pytest_promptopt.reporting.terminal import write_summary
+
+        write_summary(terminalreporter, self)
+
+    # --- lookahead ------------------------------------------------------------------------
+    def upcoming_cases(self, item: CaseItem) -> Sequence[tuple[Suite, Case]]:
+        """The cases this process will run next (a window of a few times the concurrency)."""
+        window = max(LOOKAHEAD_MIN, 4 * self.settings.concurrency)
+        if self.is_worker:
+            from pytest_promptopt.collect import CaseItem
+            from pytest_promptopt.xdist_support import pending_items
+
+            upcoming = [i for i in pending_items(self.config) if isinstance(i, CaseItem)]
+        else:
+            start = self.position.get(item.nodeid, -1) + 1
+            upcoming = self.case_items[start : start + window]
+        return [(i.suite, i.case) for i in upcoming[:window]]
+
+
+SESSION = pytest.StashKey[PromptOptSession]()

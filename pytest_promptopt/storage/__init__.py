@@ -1,0 +1,48 @@
+"""Storage: SQLAlchemy models, the `Database` handle, Alembic migrations and repositories."""
+
+from __future__ import annotations
+
+from pytest_promptopt.storage.database import Database, insert_ignore
+from pytest_promptopt.storage.models import (
+    Base,
+    Evaluation,
+    LLMCall,
+    OptimizationRun,
+    Prompt,
+    StageResult,
+    TestCase,
+    WeaknessAnalysis,
+)
+from pytest_promptopt.storage.repositories import (
+    CallStats,
+    EvaluationRepository,
+    LLMCallRepository,
+    PromptRepository,
+    RunRepository,
+    StageResultRepository,
+    TestCaseRepository,
+    WeaknessRepository,
+    prompt_hash,
+)
+
+__all__ = [
+    "Base",
+    "CallStats",
+    "Database",
+    "Evaluation",
+    "EvaluationRepository",
+    "LLMCall",
+    "LLMCallRepository",
+    "OptimizationRun",
+    "Prompt",
+    "PromptRepository",
+    "RunRepository",
+    "StageResult",
+    "StageResultRepository",
+    "TestCase",
+    "TestCaseRepository",
+    "WeaknessAnalysis",
+    "WeaknessRepository",
+    "insert_ignore",
+    "prompt_hash",
+]

@@ -1,0 +1,226 @@
+"""The `Database` handle: a lazy per-process engine, sessions, schema setup and portable upserts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, create_engine, event, insert
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from pytest_promptopt.errors import DatabaseError
+from pytest_promptopt.storage.models import Base
+
+SQLITE_BUSY_TIMEOUT_MS = 30000
+_NOT_SQLITE_MARKERS = ("file is not a database", "file is encrypted")
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    """Set the pragmas on each connection and make every transaction `BEGIN IMMEDIATE`."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Take over transaction control from pysqlite so we can emit BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers queue on the lock (busy_timeout) instead of failing on upgrade.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """A database given by URL; the engine is created lazily and never shared across a fork."""
+
+    def __init__(self, url: str) -> None:
+        """Remember the URL; nothing connects until first use."""
+        self.url = url
+        self._url: URL = make_url(url)
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._pid: int | None = None
+        self._schema_pid: int | None = None
+
+    @property
+    def dialect_name(self) -> str:
+        """Return the backend name, e.g. `sqlite` or `postgresql`."""
+        return self._url.get_backend_name()
+
+    @property
+    def url_for_display(self) -> str:
+        """Return the URL with any password hidden."""
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """Return the SQLite file path, or None for other backends and in-memory databases."""
+        database = self._url.database
+        if self.dialect_name != "sqlite" or not database or database == ":memory:":
+            return None
+        if database.startswith("file:"):
+            return None
+        return Path(database)
+
+    @property
+    def engine(self) -> Engine:
+        """Return this process's engine, creating it on first use or after a fork."""
+        pid = os.getpid()
+        if self._engine is None or self._pid != pid:
+            if self._engine is not None:
+                # Inherited from the parent: drop the pool without closing its connections.
+                self._engine.dispose(close=False)
+            self._engine = self._create_engine()
+            self._sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
+            self._pid = pid
+        return self._engine
+
+    def _create_engine(self) -> Engine:
+        path = self.sqlite_path
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"cannot create the folder for the database {path}: {exc}; "
+                    "point --promptopt-db (or PROMPTOPT_DB) at a writable location"
+                ) from exc
+        engine = create_engine(self._url)
+        if self.dialect_name == "sqlite":
+            _install_sqlite_hooks(engine)
+        return engine
+
+    def _translate(self, exc: sa_exc.DBAPIError) -> DatabaseError | None:
+        """Turn the driver errors users can fix into a `DatabaseError`, else None."""
+        message = str(exc.orig)
+        if self.dialect_name == "sqlite" and any(m in message for m in _NOT_SQLITE_MARKERS):
+            return DatabaseError(
+                f"{self.sqlite_path or self.url_for_display} is not a pytest-promptopt "
+                "database (not an SQLite file at all): point --promptopt-db (or PROMPTOPT_DB) "
+                "at another file, or move this one away"
+            )
+        if self.dialect_name == "sqlite" and "unable to open database file" in message:
+            return DatabaseError(
+                f"cannot open the SQLite database {self.sqlite_path or self.url_for_display}: "
+                "check that the path is writable, or point --promptopt-db elsewhere"
+            )
+        if (
+            self.dialect_name != "sqlite"
+            and isinstance(exc, sa_exc.OperationalError)
+            and "connection" in message.lower()
+        ):
+            return DatabaseError(
+                f"cannot connect to {self.url_for_display}: {message.strip()}; "
+                "check that the server runs and the URL in --promptopt-db is right"
+            )
+        return None
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """Yield a session; commit on success, roll back on error, always close."""
+        self.engine  # noqa: B018  (creates engine and sessionmaker for this process)
+        assert self._sessions is not None
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except sa_exc.DBAPIError as exc:
+            session.rollback()
+            translated = self._translate(exc)
+            if translated is not None:
+                raise translated from exc
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ensure_schema(self) -> None:
+        """Bring the schema to head (idempotent; cheap after the first call in a process)."""
+        from pytest_promptopt.storage import migrate
+
+        pid = os.getpid()
+        if self._schema_pid == pid:
+            return
+        engine = self.engine
+        try:
+            if not migrate.check_schema(engine):
+                migrate.upgrade_to_head(engine)
+        except sa_exc.DBAPIError as exc:
+            translated = self._translate(exc)
+            if translated is not None:
+                raise translated from exc
+            raise
+        self._schema_pid = pid
+
+    def dispose(self) -> None:
+        """Close this process's pooled connections; the next use opens new ones."""
+        if self._engine is not None and self._pid == os.getpid():
+            self._engine.dispose()
+        self._engine = None
+        self._sessions = None
+        self._pid = None
+        self._schema_pid = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle only the URL: engines and sessions belong to one process."""
+        return {"url": self.url}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild an unconnected handle from a pickled URL."""
+        self.__init__(state["url"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        """Show the URL without the password."""
+        return f"Database({self.url_for_display!r})"
+
+
+def insert_ignore(
+    session: Session,
+    model: type[Base],
+    rows: list[dict[str, Any]],
+    conflict_columns: list[str],
+) -> None:
+    """INSERT rows, skipping those that clash on `conflict_columns` (ON CONFLICT DO NOTHING)."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    dialect = session.get_bind().dialect.name
+    # executemany needs one key set per statement; rows may leave optional columns out.
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for group in groups.values():
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            session.execute(
+                sqlite_insert(table).on_conflict_do_nothing(index_elements=conflict_columns),
+                group,
+            )
+        elif dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            session.execute(
+                pg_insert(table).on_conflict_do_nothing(index_elements=conflict_columns), group
+            )
+        else:
+            for row in group:
+                try:
+                    with session.begin_nested():
+                        session.execute(insert(table), row)
+                except sa_exc.IntegrityError:
+                    pass

@@ -1,0 +1,137 @@
+"""Packaged Alembic migrations: a `Config` built in code and an upgrade safe across processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from pytest_promptopt.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"
+# Arbitrary constant key for pg_advisory_xact_lock ("promptop" as ASCII bytes).
+_PG_LOCK_KEY = 0x70726F6D70746F70
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Build an Alembic `Config` in code, pointing at the packaged migrations."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    """Return the newest revision this code knows."""
+    head = _script().get_current_head()
+    assert head is not None, "the packaged migrations have no head revision"
+    return head
+
+
+def known_revisions() -> set[str]:
+    """Return every revision id this code ships."""
+    return {rev.revision for rev in _script().walk_revisions()}
+
+
+def _revision_of(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the revision the database is stamped with, or None for a fresh database."""
+    with engine.connect() as connection:
+        return _revision_of(connection)
+
+
+def _where(connection: Connection) -> str:
+    url = connection.engine.url
+    if url.get_backend_name() == "sqlite":
+        return str(url.database)
+    return url.render_as_string(hide_password=True)
+
+
+def _not_ours(connection: Connection) -> DatabaseError:
+    return DatabaseError(
+        f"{_where(connection)} is not a pytest-promptopt database (it holds tables of another "
+        "application): point --promptopt-db (or PROMPTOPT_DB) at another file or database, "
+        "or move this one away"
+    )
+
+
+def _needs_upgrade(connection: Connection) -> bool:
+    """Say whether an upgrade is due; raise `DatabaseError` for foreign or newer databases."""
+    tables = set(inspect(connection).get_table_names())
+    if VERSION_TABLE not in tables:
+        if tables:
+            raise _not_ours(connection)
+        return True
+    revision = _revision_of(connection)
+    if revision is None:
+        if tables - {VERSION_TABLE}:
+            raise _not_ours(connection)
+        return True
+    if revision not in known_revisions():
+        if "optimization_runs" not in tables:
+            raise _not_ours(connection)
+        raise DatabaseError(
+            f"{_where(connection)} was written by a newer pytest-promptopt (schema revision "
+            f"{revision!r}, this version knows up to {head_revision()!r}): "
+            "run `pip install -U pytest-promptopt`"
+        )
+    return revision != head_revision()
+
+
+def check_schema(engine: Engine) -> bool:
+    """Return True when the database is at head; raise `DatabaseError` if it is not ours."""
+    with engine.connect() as connection:
+        return not _needs_upgrade(connection)
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Apply every pending migration in one locked transaction, tolerating concurrent callers."""
+    from alembic import command
+
+    try:
+        # On SQLite the engine's begin hook emits BEGIN IMMEDIATE, so concurrent
+        # processes queue here and the later ones find the schema at head.
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
+                )
+            if _needs_upgrade(connection):
+                command.upgrade(alembic_config(connection), "head")
+    except (OperationalError, ProgrammingError) as exc:
+        # Another process created the tables between our check and our DDL
+        # (possible only on engines without the locking hooks): accept its work.
+        if "already exists" not in str(exc) or not check_schema(engine):
+            raise
+
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "check_schema",
+    "current_revision",
+    "head_revision",
+    "known_revisions",
+    "upgrade_to_head",
+]

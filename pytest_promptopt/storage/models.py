@@ -1,0 +1,241 @@
+"""ORM models: the public tables users query with SQL (see PRODUCT.md, section Storage)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RUN_STATUSES: tuple[str, ...] = ("running", "passed", "failed", "interrupted")
+RUN_MODES: tuple[str, ...] = ("test", "optimize")
+PROMPT_STAGES: tuple[str, ...] = ("given", "initial", "refined")
+CASE_STAGES: tuple[str, ...] = ("given", "quick", "rigorous")
+STAGE_STATUSES: tuple[str, ...] = ("running", "completed", "failed", "skipped", "budget_exhausted")
+LLM_ROLES: tuple[str, ...] = ("target", "judge", "generate", "analyze")
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+def _empty_dict() -> dict[str, Any]:
+    return {}
+
+
+def _empty_list() -> list[Any]:
+    return []
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """`DateTime(timezone=True)` that always hands back aware UTC datetimes, also on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store naive values as UTC and aware ones converted to UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to the naive values SQLite returns."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose metadata names constraints stably for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class OptimizationRun(Base):
+    """One pytest session (xdist workers share it through `session_uid`)."""
+
+    __tablename__ = "optimization_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    mode: Mapped[str] = mapped_column(String(16))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=_empty_dict)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    prompts: Mapped[list[Prompt]] = relationship(back_populates="run", passive_deletes=True)
+    test_cases: Mapped[list[TestCase]] = relationship(back_populates="run", passive_deletes=True)
+    stage_results: Mapped[list[StageResult]] = relationship(
+        back_populates="run", passive_deletes=True
+    )
+
+
+class Prompt(Base):
+    """A prompt text judged in a run; unique per (run, suite, text hash)."""
+
+    __tablename__ = "prompts"
+    __table_args__ = (UniqueConstraint("run_id", "suite", "prompt_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("optimization_runs.id", ondelete="CASCADE"))
+    suite: Mapped[str] = mapped_column(String(255))
+    prompt_text: Mapped[str] = mapped_column(Text)
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16))
+    strategy: Mapped[str | None] = mapped_column(String(64))
+    parent_prompt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prompts.id", ondelete="SET NULL")
+    )
+    track_id: Mapped[int | None] = mapped_column(Integer)
+    iteration: Mapped[int] = mapped_column(Integer, default=0)
+    is_original_system_prompt: Mapped[bool] = mapped_column(Boolean, default=False)
+    quick_score: Mapped[float | None] = mapped_column(Float)
+    rigorous_score: Mapped[float | None] = mapped_column(Float)
+    average_score: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    run: Mapped[OptimizationRun] = relationship(back_populates="prompts")
+    parent: Mapped[Prompt | None] = relationship(remote_side=[id])
+
+
+class TestCase(Base):
+    """A test case, given in a suite file or generated for the quick/rigorous stages."""
+
+    __tablename__ = "test_cases"
+    __table_args__ = (UniqueConstraint("run_id", "suite", "case_key"),)
+    __test__ = False  # not a pytest test class despite the name
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("optimization_runs.id", ondelete="CASCADE"))
+    suite: Mapped[str] = mapped_column(String(255))
+    case_key: Mapped[str] = mapped_column(String(255))
+    input_message: Mapped[str] = mapped_column(Text)
+    expected_behavior: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(128), default="general")
+    stage: Mapped[str] = mapped_column(String(16), default="given")
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=_empty_dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    run: Mapped[OptimizationRun] = relationship(back_populates="test_cases")
+
+
+class Evaluation(Base):
+    """One evaluated sample of a prompt on a test case (judged, asserted or both)."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (
+        UniqueConstraint("prompt_id", "test_case_id", "sample"),
+        Index("ix_evaluations_run_id", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("optimization_runs.id", ondelete="CASCADE"))
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    test_case_id: Mapped[int] = mapped_column(ForeignKey("test_cases.id", ondelete="CASCADE"))
+    sample: Mapped[int] = mapped_column(Integer, default=0)
+    model_response: Mapped[str] = mapped_column(Text)
+    functionality: Mapped[float | None] = mapped_column(Float)
+    safety: Mapped[float | None] = mapped_column(Float)
+    consistency: Mapped[float | None] = mapped_column(Float)
+    edge_case_handling: Mapped[float | None] = mapped_column(Float)
+    overall_score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    reasoning: Mapped[str | None] = mapped_column(Text)
+    assertion_results: Mapped[list[Any]] = mapped_column(JSON, default=_empty_list)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    prompt: Mapped[Prompt] = relationship()
+    test_case: Mapped[TestCase] = relationship()
+
+
+class StageResult(Base):
+    """One pipeline stage of one suite in a run; lets an interrupted run resume."""
+
+    __tablename__ = "stage_results"
+    __table_args__ = (UniqueConstraint("run_id", "suite", "stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("optimization_runs.id", ondelete="CASCADE"))
+    suite: Mapped[str] = mapped_column(String(255))
+    stage: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), default="running")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=_empty_dict)
+
+    run: Mapped[OptimizationRun] = relationship(back_populates="stage_results")
+
+
+class WeaknessAnalysis(Base):
+    """The weaknesses found in one prompt during one refinement step."""
+
+    __tablename__ = "weakness_analyses"
+    __table_args__ = (UniqueConstraint("run_id", "prompt_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("optimization_runs.id", ondelete="CASCADE"))
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    track_id: Mapped[int] = mapped_column(Integer)
+    iteration: Mapped[int] = mapped_column(Integer)
+    weaknesses: Mapped[list[Any]] = mapped_column(JSON)
+    suggestions: Mapped[str] = mapped_column(Text)
+    case_keys: Mapped[list[str]] = mapped_column(JSON, default=_empty_list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    prompt: Mapped[Prompt] = relationship()
+
+
+class LLMCall(Base):
+    """One model call, which is also the response cache entry for its request hash."""
+
+    __tablename__ = "llm_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    model: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    # A plain integer on purpose: cache entries outlive the run that recorded them.
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

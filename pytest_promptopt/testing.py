@@ -1,0 +1,158 @@
+"""Helpers for testing prompt suites offline: a simulated SDK client and a loopback Messages server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import anthropic
+
+    from pytest_promptopt.simulator.core import Simulator
+
+    from pytest_promptopt.simulator.transport import SimulatorTransport
+
+__all__ = ["LoopbackMessagesServer", "SimulatorTransport", "simulated_client"]
+
+SIM_API_KEY = "sim-key-not-secret"
+SIM_BASE_URL = "http://simulator.invalid"
+
+
+def __getattr__(name: str) -> Any:
+    """Lazy re-export of SimulatorTransport, so importing this module does not import httpx2."""
+    if name == "SimulatorTransport":
+        from pytest_promptopt.simulator.transport import SimulatorTransport
+
+        return SimulatorTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def simulated_client(**transport_kwargs: Any) -> anthropic.AsyncAnthropic:
+    """An AsyncAnthropic client whose requests are answered in-process by the simulator."""
+    import anthropic
+    import httpx2
+
+    from pytest_promptopt.simulator.transport import SimulatorTransport
+
+    transport = SimulatorTransport(**transport_kwargs)
+    return anthropic.AsyncAnthropic(
+        api_key=SIM_API_KEY,
+        base_url=SIM_BASE_URL,
+        http_client=httpx2.AsyncClient(transport=transport),
+    )
+
+
+class _Server(ThreadingHTTPServer):
+    """A threading HTTP server with daemon threads and room for bursts of connections."""
+
+    daemon_threads = True
+    request_queue_size = 256
+    owner: LoopbackMessagesServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves simulator responses; one handler per request, on its own thread."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def do_POST(self) -> None:
+        """Answer a Messages API call."""
+        self._serve("POST")
+
+    def do_GET(self) -> None:
+        """Answer anything else with the simulator's 404."""
+        self._serve("GET")
+
+    def _serve(self, method: str) -> None:
+        owner = self.server.owner
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        owner._enter(dict(self.headers.items()))
+        try:
+            if owner.latency_s:
+                time.sleep(owner.latency_s)
+            status, headers, body = owner.simulator.respond(method, self.path.split("?")[0], raw)
+        finally:
+            owner._leave()
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: pytest output is not the place for access logs."""
+
+
+class LoopbackMessagesServer:
+    """A real HTTP server on 127.0.0.1 answering Messages API calls with the simulator."""
+
+    def __init__(
+        self, *, latency_s: float = 0.0, fail_judge_schema_every: int | None = None
+    ) -> None:
+        from pytest_promptopt.simulator.core import Simulator
+
+        self.latency_s = latency_s
+        self.simulator: Simulator = Simulator(fail_judge_schema_every=fail_judge_schema_every)
+        self.request_count = 0
+        self.max_in_flight = 0
+        self.headers_seen: list[dict[str, str]] = []
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The server's URL, e.g. `http://127.0.0.1:54321`."""
+        if self._server is None:
+            raise RuntimeError(
+                "the server is not running; use it as a context manager or call start()"
+            )
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> LoopbackMessagesServer:
+        """Bind an ephemeral port and serve on a background thread."""
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.owner = self
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> LoopbackMessagesServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _enter(self, headers: dict[str, str]) -> None:
+        with self._lock:
+            self.request_count += 1
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            self.headers_seen.append({k.lower(): v for k, v in headers.items()})
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
