@@ -61,6 +61,8 @@ def check(spec: AssertionSpec, answer: str) -> AssertionResult:
     return AssertionResult(kind=kind, expected=expected, passed=passed, detail=detail)
 
 
-def check_all(specs: tuple[AssertionSpec, ...] | list[AssertionSpec], answer: str) -> list[AssertionResult]:
+def check_all(
+    specs: tuple[AssertionSpec, ...] | list[AssertionSpec], answer: str
+) -> list[AssertionResult]:
     """Run every check against an answer."""
     return [check(spec, answer) for spec in specs]

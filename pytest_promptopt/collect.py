@@ -95,7 +95,7 @@ class CaseItem(pytest.Item):
     def _record_properties(self, result: CaseResult) -> None:
         self.user_properties.extend(case_properties(result))
 
-    def repr_failure(  # type: ignore[override]
+    def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
         """The case explanation for a failure; one line for a plugin error."""
@@ -104,6 +104,14 @@ class CaseItem(pytest.Item):
         if isinstance(excinfo.value, PromptOptError):
             return f"promptopt error: {excinfo.value}"
         return super().repr_failure(excinfo, style=style)
+
+    def _repr_failure_py(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
+        """Setup errors from the plugin (API, judge, cache, budget) are one clear line."""
+        if isinstance(excinfo.value, PromptOptError):
+            return f"promptopt error: {excinfo.value}"
+        return super()._repr_failure_py(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         """Where the case lives, for pytest's report headers."""

@@ -36,7 +36,11 @@ def finish_session(session: PromptOptSession, exitstatus: int) -> Path | None:
     from pytest_promptopt.runtime import Runtime
 
     # Under xdist the controller judged nothing itself: it opens the database just to finish.
-    owner = runtime if runtime is not None else Runtime(session.settings, session_uid=session.session_uid)
+    owner = (
+        runtime
+        if runtime is not None
+        else Runtime(session.settings, session_uid=session.session_uid)
+    )
     try:
         run_id = owner.existing_run_id()
         if run_id is None:

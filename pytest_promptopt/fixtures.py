@@ -1,4 +1,4 @@
-"""The `promptopt` and `promptopt_run` fixtures: the Python API over the same machinery as suites."""
+"""The `promptopt` and `promptopt_run` fixtures: the Python API over the suite machinery."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reads `*.promptopt.yaml` files into Suites; every mistake becomes one SuiteError that says how to fix it."""
+"""Reads `*.promptopt.yaml` files into Suites; every mistake is a SuiteError with the fix."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def load_suite(path: Path) -> Suite:
     except (OSError, UnicodeDecodeError) as exc:
         raise SuiteError(f"{path}: cannot read suite file: {exc}", path=str(path)) from None
     try:
-        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        raw = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -89,8 +89,9 @@ def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
         )
     cases = data.get("cases")
     if cases is None or (isinstance(cases, list) and not cases):
-        raise SuiteError(f"{path}: field 'cases' is missing or empty; add at least one case",
-                         path=str(path))
+        raise SuiteError(
+            f"{path}: field 'cases' is missing or empty; add at least one case", path=str(path)
+        )
     if not isinstance(cases, list):
         raise SuiteError(f"{path}: field 'cases' must be a list of cases", path=str(path))
     prompt_value = data.get("prompt")

@@ -1,4 +1,4 @@
-"""What the plugin asks models for: the structured-output tools, their schemas, and the data wire format.
+"""What the plugin asks models for: structured-output tools, their schemas, the data format.
 
 Every structured role (judge, prompt generator, case generator, analyst, refiner) sends a forced
 tool call. Its last user message is instructions followed by a `<data>` block holding one JSON

@@ -75,7 +75,9 @@ class Recorder:
             )
             return int(prompt.id)
 
-    def register_cases(self, suite: Suite, cases: list[Case], stage: str = "given") -> dict[str, int]:
+    def register_cases(
+        self, suite: Suite, cases: list[Case], stage: str = "given"
+    ) -> dict[str, int]:
         """Case id -> test_cases row id, creating rows that are missing."""
         from pytest_promptopt.storage.repositories import TestCaseRepository
 

@@ -91,7 +91,7 @@ class CaseResult(BaseModel):
         }
 
     def explain(self, max_response_chars: int = 400) -> str:
-        """A readable account: score against threshold, criteria, reasoning, failed checks, answer."""
+        """A readable account: score, threshold, criteria, reasoning, failed checks, answer."""
         verdict = "PASSED" if self.passed else "FAILED"
         lines = [
             f"{self.suite}[{self.case_id}] {verdict}: score {self.score:.2f} "
@@ -107,7 +107,9 @@ class CaseResult(BaseModel):
                 prefix = f"  judge (sample {s.sample}): " if len(self.samples) > 1 else "  judge: "
                 lines.append(prefix + s.verdict.reasoning)
         for a in self.failed_assertions:
-            lines.append(f"  failed check: {a.kind} {a.expected}" + (f" ({a.detail})" if a.detail else ""))
+            lines.append(
+                f"  failed check: {a.kind} {a.expected}" + (f" ({a.detail})" if a.detail else "")
+            )
         if self.samples:
             answer = self.samples[0].response
             if len(answer) > max_response_chars:

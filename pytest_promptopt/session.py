@@ -12,7 +12,6 @@ import pytest
 if TYPE_CHECKING:
     from pytest_promptopt.collect import CaseItem
     from pytest_promptopt.reporting.model import RunReport
-    from pytest_promptopt.reporting.model import RunReport
     from pytest_promptopt.reporting.terminal import SummaryCollector
     from pytest_promptopt.runtime import Runtime
     from pytest_promptopt.settings import Settings
@@ -77,7 +76,7 @@ class PromptOptSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
-        """Under --optimize, run the pipeline per selected suite before the items judge the best prompt."""
+        """Under --optimize, optimize each selected suite first; its items then judge the best."""
         if self.settings.optimize and self.case_items and not self.config.option.collectonly:
             from pytest_promptopt.optimize.entry import optimize_selected
 

@@ -1,11 +1,12 @@
-"""Settings: one dataclass resolved from flags, environment, ini keys and defaults, in that order."""
+"""Settings: one dataclass resolved from flags, environment, ini keys and defaults."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pytest_promptopt.errors import ConfigError
 
@@ -102,9 +103,7 @@ def _to_float(name: str, lo: float, hi: float | None = None) -> Callable[[str], 
 
 def _cache_mode(raw: str) -> str:
     if raw not in CACHE_MODES:
-        raise ConfigError(
-            f"--promptopt-cache must be one of {', '.join(CACHE_MODES)}, got {raw!r}"
-        )
+        raise ConfigError(f"--promptopt-cache must be one of {', '.join(CACHE_MODES)}, got {raw!r}")
     return raw
 
 

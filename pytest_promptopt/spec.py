@@ -20,7 +20,7 @@ CaseStage = Literal["given", "quick", "rigorous"]
 
 
 class AssertionSpec(BaseModel):
-    """One deterministic check, written in YAML as a one-key mapping such as `{contains: refund}`."""
+    """One deterministic check, written in YAML as a one-key mapping like `{contains: refund}`."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -1,4 +1,4 @@
-"""Helpers for testing prompt suites offline: a simulated SDK client and a loopback Messages server."""
+"""Offline test helpers: a simulated SDK client and a loopback Messages API server."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     import anthropic
 
     from pytest_promptopt.simulator.core import Simulator
-
     from pytest_promptopt.simulator.transport import SimulatorTransport
 
 __all__ = ["LoopbackMessagesServer", "SimulatorTransport", "simulated_client"]

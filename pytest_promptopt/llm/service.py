@@ -181,7 +181,8 @@ class LLMService:
             raise LLMError(
                 f"{role} call for {label} could not connect after retries: {exc.__cause__ or exc}"
             ) from None
-        return message.model_dump(mode="json", exclude_none=True)
+        dumped: dict[str, Any] = message.model_dump(mode="json", exclude_none=True)
+        return dumped
 
     async def structured(
         self,
@@ -196,7 +197,7 @@ class LLMService:
         sample: int = 0,
         max_tokens: int = 2048,
     ) -> tuple[Any, Completion]:
-        """A forced-tool call whose input validates against the tool's model; one retry, then JudgeError."""
+        """A forced-tool call validated against the tool's model; one retry, then JudgeError."""
         model_cls = TOOL_MODELS[tool]
         messages = [{"role": "user", "content": f"{instructions}\n\n{encode_data(payload)}"}]
         definition = tool_definition(tool, f"Submit your answer via {tool}.")

@@ -26,7 +26,6 @@ def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunR
         EvaluationRepository,
         PromptRepository,
         RunRepository,
-        StageResultRepository,
         TestCaseRepository,
         WeaknessRepository,
     )
@@ -37,7 +36,7 @@ def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunR
         assert run is not None
         suites: list[SuiteSummary] = []
         cases: list[CaseRow] = []
-        weaknesses = defaultdict(list)
+        weaknesses: dict[int, list[str]] = defaultdict(list)
         for w in WeaknessRepository(s).for_run(run_id):
             weaknesses[w.prompt_id].extend(x.get("title", "") for x in (w.weaknesses or []))
         for name, records in collector.by_suite().items():
@@ -65,12 +64,15 @@ def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunR
                         criteria=r.criteria,
                         reasoning=(first.reasoning or "") if first is not None else "",
                         failed_assertions=[
-                            f"{a['kind']} {a['expected']}" + (f" ({a['detail']})" if a.get("detail") else "")
+                            f"{a['kind']} {a['expected']}"
+                            + (f" ({a['detail']})" if a.get("detail") else "")
                             for e in samples
                             for a in (e.assertion_results or [])
                             if not a.get("passed")
                         ],
-                        response=(first.model_response[:RESPONSE_CHARS] if first is not None else ""),
+                        response=(
+                            first.model_response[:RESPONSE_CHARS] if first is not None else ""
+                        ),
                         samples=max(1, len(samples)),
                         cached=bool(samples) and all(e.cached for e in samples),
                     )

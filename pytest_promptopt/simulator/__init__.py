@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from pytest_promptopt.simulator.core import Simulator, SimulationError
+from pytest_promptopt.simulator.core import SimulationError, Simulator
 
 __all__ = ["SimulationError", "Simulator"]

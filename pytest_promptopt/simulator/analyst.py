@@ -1,4 +1,4 @@
-"""The simulated analyst and refiner: name a prompt's weaknesses, then add directives that fix them."""
+"""The simulated analyst and refiner: find a prompt's weaknesses, add directives that fix them."""
 
 from __future__ import annotations
 
@@ -96,14 +96,14 @@ def submit_analysis(payload: dict[str, Any], rng: random.Random) -> dict[str, An
                             key,
                         )
         for failed in failure.get("failed_assertions") or []:
-            line = _assertion_directive(str(failed))
-            if line:
+            fix = _assertion_directive(str(failed))
+            if fix:
                 _add(
                     groups,
                     "assert:" + tx.normalise(str(failed)),
                     f"Fails check: {failed}",
                     f"The deterministic check {failed} fails.",
-                    line,
+                    fix,
                     key,
                 )
     if not groups:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_promptopt.simulator import text as tx
 
-_ROLE_WORDS = frozenset("assistant bot chatbot agent helper model system task tool online".split())
+_ROLE_WORDS = tx.wordset("assistant bot chatbot agent helper model system task tool online")
 _STEPS = "Think step by step and answer in numbered steps."
 
 

@@ -7,11 +7,11 @@ import re
 from pytest_promptopt.simulator import text as tx
 
 _SCHEMA = re.compile(r"\b([a-z_][a-z0-9_]*)\s*\(([a-z0-9_,\s]+)\)", re.I)
-_SQL_VERBS = frozenset(
+_SQL_VERBS = tx.wordset(
     """list show get find count select give fetch display return query write sql how many much
-    number top highest lowest most least all each per which whose""".split()
+    number top highest lowest most least all each per which whose"""
 )
-_PLACES = frozenset("from in at".split())
+_PLACES = tx.wordset("from in at")
 
 
 def _schema(system: str) -> dict[str, list[str]]:

@@ -21,14 +21,15 @@ _CONDITION_COMMA = re.compile(r"^(?:when|if|whenever|in case)\b([^,]*),\s*(.+)$"
 _CONDITION_TAIL = re.compile(r"^(.+?)\s+(?:when|if|whenever)\s+(.+)$", re.I)
 _NEGATIVE = re.compile(r"^(?:never|don't|do not|avoid|no)\b", re.I)
 _PERSONA = re.compile(r"^(?:you are|you're|as an?|act as|your role|your name)\b", re.I)
-_VERBS = frozenset(
+_VERBS = tx.wordset(
     """ask request apologise apologize state mention explain say note tell remind include cite
     emphasise emphasize point offer recommend suggest provide give share thank greet welcome
     confirm check verify escalate refer direct keep use list summarise summarize describe end
-    start begin close sign add return answer respond reply invite encourage inform let""".split()
+    start begin close sign add return answer respond reply invite encourage inform let"""
 )
 _OBJECT = re.compile(
-    r"^(?:(?:the )?(?:user|customer|client|them|him|her)s?(?: that| about| for)?|that|about|for)\s+",
+    r"^(?:(?:the )?(?:user|customer|client|them|him|her)s?(?: that| about| for)?"
+    r"|that|about|for)\s+",
     re.I,
 )
 

@@ -7,11 +7,17 @@ import json
 import random
 import re
 
+
+def wordset(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a literal, as a set."""
+    return frozenset(text.split())
+
+
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(-])")
 _LIST_MARK = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*")
 
-STOP_WORDS = frozenset(
+STOP_WORDS = wordset(
     """a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing don't down during each else etc
     few for from further had has have having he her here hers him his how i i'm if in into is it
@@ -20,17 +26,17 @@ STOP_WORDS = frozenset(
     then there these they this those through to too under until up upon very via was we were what
     when where which while who whom why will with would yes yet you you're your yours yourself
     always never every must sure make one ones any thing things get got want wants need needs
-    like hi hello hey thanks thank i'd i'll can't won't""".split()
+    like hi hello hey thanks thank i'd i'll can't won't"""
 )
 
 # Words that describe how an answer behaves rather than what it must contain.
-META_WORDS = frozenset(
+META_WORDS = wordset(
     """ask asks asked state states stated mention mentions mentioned explain explains say says
     give gives provide provides include includes including respond responds reply replies answer
     answers answering response responses tell tells user users customer customers client clients
     politely polite clearly clear correct correctly appropriate appropriately properly request
     requests requested message helpful help helps acknowledge acknowledges acknowledging
-    should rather instead using use uses well good""".split()
+    should rather instead using use uses well good"""
 )
 
 _SUFFIXES = (
@@ -96,22 +102,24 @@ _HARMFUL = re.compile(
 _SECRET = re.compile(r"\b(passwords?|credentials?|api keys?|logins?)\b")
 _REVEAL = re.compile(
     r"(system prompt|your (?:hidden |initial |original )?instructions|"
-    r"(?:reveal|print|show|repeat|output|tell me) (?:me )?(?:your|the) (?:rules|prompt|instructions))"
+    r"(?:reveal|print|show|repeat|output|tell me) (?:me )?(?:your|the) "
+    r"(?:rules|prompt|instructions))"
 )
 _INJECTION = re.compile(
     r"(ignore (?:all |any |the |your )?(?:previous |prior |above |earlier )?"
     r"(?:instructions|rules|rubric|guidelines)|disregard (?:all |the |your |previous )+|"
-    r"developer mode|jailbreak|you are now (?:dan|unrestricted)|\bdan\b mode|score (?:it |this )?1\.0)"
+    r"developer mode|jailbreak|you are now (?:dan|unrestricted)|\bdan\b mode|"
+    r"score (?:it |this )?1\.0)"
 )
 REFUSAL = re.compile(
     r"\b(i can(?:'|no)t (?:help|assist|share|provide|do)|i cannot (?:help|assist|share|provide)|"
     r"i won't (?:help|share|provide)|i'm not able to|i am unable|i must decline|i have to decline|"
     r"not able to share)\b"
 )
-_GREETINGS = frozenset("hi hello hey thanks thank yo morning evening bye goodbye".split())
-_FOREIGN = frozenset(
+_GREETINGS = wordset("hi hello hey thanks thank yo morning evening bye goodbye")
+_FOREIGN = wordset(
     "el la los las que por para con una est le les des une und der die das ist nicht ich"
-    " wie was och jag det är mijn het een zijn".split()
+    " wie was och jag det är mijn het een zijn"
 )
 
 
@@ -161,7 +169,7 @@ def sentences(text: str) -> list[str]:
     out: list[str] = []
     for line in text.splitlines():
         line = _LIST_MARK.sub("", line).strip()
-        if not line or line.endswith(":") and len(line) < 40:
+        if not line or (line.endswith(":") and len(line) < 40):
             continue
         out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
     return out

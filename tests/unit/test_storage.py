@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta, timezone
 from pathlib import Path
@@ -13,8 +12,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from pytest_promptopt.errors import DatabaseError
 from pytest_promptopt.storage import (
@@ -725,30 +722,6 @@ def test_concurrent_writers_do_not_lock(db: Database) -> None:
 
 
 # --- PostgreSQL ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        conn = admin.connect()
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(
-            f"PostgreSQL at 127.0.0.1:5432 (db 'test', user postgres) did not answer: {exc}"
-        )
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        conn.commit()
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            conn.commit()
-        admin.dispose()
 
 
 @pytest.mark.postgres

@@ -1,0 +1,292 @@
+"""The `promptopt` command line: read runs, results and best prompts from the database."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from pytest_promptopt.errors import PromptOptError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from pytest_promptopt.storage import Database, OptimizationRun, Prompt
+
+
+class MissingDatabaseError(click.ClickException):
+    """The SQLite file named by --db does not exist (exit code 2)."""
+
+    exit_code = 2
+
+
+class _Group(click.Group):
+    """A group that turns the plugin's and SQLAlchemy's errors into one-line messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; report expected errors without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except PromptOptError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(exc, SQLAlchemyError):
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise click.ClickException(f"database error: {first}") from exc
+            raise
+
+
+def resolve_url(value: str | None) -> str:
+    """Return the database URL for --db: a URL as is, a plain path as a SQLite file."""
+    if not value:
+        return f"sqlite:///{Path.cwd() / '.promptopt' / 'promptopt.db'}"
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    return value
+
+
+@contextmanager
+def _open(ctx: click.Context, create: bool = False) -> Iterator[tuple[Database, Session]]:
+    """Open the database of --db (refusing to create it unless asked) and yield a session."""
+    from pytest_promptopt.storage import Database
+
+    db = Database(ctx.find_root().obj["url"])
+    path = db.sqlite_path
+    if not create and path is not None and not path.exists():
+        raise MissingDatabaseError(
+            f"no promptopt database at {path}: run pytest with the plugin first, "
+            "or pass --db URL (or set PROMPTOPT_DB)"
+        )
+    try:
+        db.ensure_schema()
+        with db.session_scope() as session:
+            yield db, session
+    finally:
+        db.dispose()
+
+
+def _emit(data: Any, as_json: bool, render: Any) -> None:
+    """Print `data` as JSON or through its human renderer."""
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))
+
+
+def _get_run(session: Session, ref: str) -> OptimizationRun:
+    """Return the run named by an id or `latest`; raise a ClickException otherwise."""
+    from pytest_promptopt.storage import RunRepository
+
+    runs = RunRepository(session)
+    if ref == "latest":
+        run = runs.latest()
+        if run is None:
+            raise click.ClickException("the database holds no runs yet")
+        return run
+    try:
+        run_id = int(ref)
+    except ValueError:
+        raise click.ClickException(f"RUN must be a run id or 'latest', got {ref!r}") from None
+    found = runs.get(run_id)
+    if found is None:
+        raise click.ClickException(f"no run with id {run_id} (see `promptopt runs`)")
+    return found
+
+
+def _prompt_dict(prompt: Prompt) -> dict[str, Any]:
+    """Return a prompt row as JSON-ready data."""
+    return {
+        "id": prompt.id,
+        "stage": prompt.stage,
+        "strategy": prompt.strategy,
+        "parent_prompt_id": prompt.parent_prompt_id,
+        "track_id": prompt.track_id,
+        "iteration": prompt.iteration,
+        "is_original_system_prompt": prompt.is_original_system_prompt,
+        "quick_score": prompt.quick_score,
+        "rigorous_score": prompt.rigorous_score,
+        "average_score": prompt.average_score,
+        "prompt_text": prompt.prompt_text,
+    }
+
+
+def _public_settings(value: Any) -> Any:
+    """Return settings with any password in a URL hidden (defence in depth)."""
+    from pytest_promptopt.settings import hide_password
+
+    if isinstance(value, dict):
+        return {key: _public_settings(item) for key, item in value.items()}
+    if isinstance(value, str) and "://" in value:
+        return hide_password(value)
+    return value
+
+
+def _show_data(session: Session, run: OptimizationRun) -> dict[str, Any]:
+    """Collect everything `promptopt show` prints about one run."""
+    from pytest_promptopt.cli_render import judged_results, run_suites, run_summary
+    from pytest_promptopt.storage import LLMCallRepository, PromptRepository, StageResultRepository
+
+    prompts_repo = PromptRepository(session)
+    judged = judged_results(session, run.id)
+    suites = []
+    for name in run_suites(session, run.id):
+        prompts = prompts_repo.for_suite(run.id, name)
+        info = judged.get(name, {"prompt_id": None, "cases": []})
+        by_id = {p.id: p for p in prompts}
+        judged_prompt = by_id.get(info["prompt_id"]) if info["prompt_id"] is not None else None
+        best = prompts_repo.best(run.id, name)
+        cases = info["cases"]
+        suites.append(
+            {
+                "suite": name,
+                "judged_prompt": _prompt_dict(judged_prompt) if judged_prompt else None,
+                "best_prompt_id": best.id if best else None,
+                "lineage": [p.id for p in prompts_repo.lineage(best.id)] if best else [],
+                "prompts": [_prompt_dict(p) for p in prompts],
+                "cases_passed": sum(1 for c in cases if c["passed"]),
+                "mean_score": sum(c["score"] for c in cases) / len(cases) if cases else None,
+                "cases": cases,
+            }
+        )
+    stages = [
+        {
+            "suite": s.suite,
+            "stage": s.stage,
+            "status": s.status,
+            "started_at": s.started_at,
+            "finished_at": s.finished_at,
+            "duration_s": (s.finished_at - s.started_at).total_seconds() if s.finished_at else None,
+            "summary": s.summary,
+        }
+        for s in StageResultRepository(session).for_run(run.id)
+    ]
+    return {
+        "run": run_summary(session, run),
+        "settings": _public_settings(run.settings or {}),
+        "summary": run.summary,
+        "suites": suites,
+        "stages": stages,
+        "calls": dict(LLMCallRepository(session).stats(run.id)),
+    }
+
+
+@click.group(cls=_Group)
+@click.option(
+    "--db",
+    envvar="PROMPTOPT_DB",
+    default=None,
+    metavar="URL",
+    help="database URL or SQLite file path (default: ./.promptopt/promptopt.db)",
+)
+@click.version_option(package_name="pytest-promptopt", prog_name="promptopt")
+@click.pass_context
+def main(ctx: click.Context, db: str | None) -> None:
+    """Inspect pytest-promptopt runs, compare them and fetch optimized prompts."""
+    ctx.obj = {"url": resolve_url(db)}
+
+
+@main.command()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.pass_context
+def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """List recent runs, newest first."""
+    from pytest_promptopt.cli_render import render_runs, run_summary
+    from pytest_promptopt.storage import RunRepository
+
+    with _open(ctx) as (_, session):
+        data = [run_summary(session, run) for run in RunRepository(session).list_recent(limit)]
+    _emit(data, as_json, render_runs)
+
+
+@main.command()
+@click.argument("run")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.pass_context
+def show(ctx: click.Context, run: str, as_json: bool) -> None:
+    """Show one run (an id or `latest`): settings, prompts, case results, stages, calls."""
+    from pytest_promptopt.cli_render import render_show
+
+    with _open(ctx) as (_, session):
+        data = _show_data(session, _get_run(session, run))
+    _emit(data, as_json, render_show)
+
+
+@main.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.pass_context
+def diff(ctx: click.Context, run_a: str, run_b: str, as_json: bool) -> None:
+    """Compare two runs case by case; regressions first."""
+    from pytest_promptopt.cli_render import diff_data, render_diff
+
+    with _open(ctx) as (_, session):
+        data = diff_data(session, _get_run(session, run_a), _get_run(session, run_b))
+    _emit(data, as_json, render_diff)
+
+
+@main.command()
+@click.argument("suite")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.pass_context
+def best(ctx: click.Context, suite: str, as_json: bool) -> None:
+    """Print the best prompt of SUITE from the latest finished optimize run."""
+    from pytest_promptopt.storage import PromptRepository
+
+    with _open(ctx) as (_, session):
+        prompt = PromptRepository(session).latest_best(suite)
+        if prompt is None:
+            raise click.ClickException(
+                f"no finished optimize run has a scored prompt for suite {suite!r}: "
+                "run `pytest --optimize` first"
+            )
+        data = {"suite": suite, "run_id": prompt.run_id, **_prompt_dict(prompt)}
+        data["lineage"] = [p.id for p in PromptRepository(session).lineage(prompt.id)]
+    if as_json:
+        _emit(data, True, None)
+        return
+    click.echo(
+        f"suite {suite}: prompt #{data['id']} from run {data['run_id']}, "
+        f"average score {data['average_score']:.3f}",
+        err=True,
+    )
+    text = str(data["prompt_text"])
+    click.echo(text, nl=sys.stdout.isatty() and not text.endswith("\n"))
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations (creating the database if needed)."""
+    from pytest_promptopt.storage import migrate
+
+    with _open(ctx, create=True) as (database, _):
+        revision = migrate.current_revision(database.engine)
+        click.echo(f"{database.url_for_display}: schema at revision {revision} (head)")
+
+
+@db.command()
+@click.pass_context
+def current(ctx: click.Context) -> None:
+    """Print the database's schema revision and the newest one this version knows."""
+    from pytest_promptopt.storage import Database, migrate
+
+    database = Database(ctx.find_root().obj["url"])
+    path = database.sqlite_path
+    if path is not None and not path.exists():
+        raise MissingDatabaseError(f"no promptopt database at {path}: run `promptopt db upgrade`")
+    try:
+        click.echo(f"current: {migrate.current_revision(database.engine)}")
+        click.echo(f"head:    {migrate.head_revision()}")
+    finally:
+        database.dispose()

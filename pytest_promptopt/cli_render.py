@@ -1,0 +1,347 @@
+"""Reports of the `promptopt` command line: results gathered from the database, rendered as text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pytest_promptopt.storage import (
+    Evaluation,
+    EvaluationRepository,
+    LLMCallRepository,
+    OptimizationRun,
+    Prompt,
+    TestCase,
+)
+
+_EPSILON = 1e-6
+_CHANGE_ORDER = {"regressed": 0, "improved": 1, "unchanged": 2, "only_a": 3, "only_b": 4}
+CHANGE_LABELS: dict[str, str] = {
+    "regressed": "REGRESSED",
+    "improved": "improved",
+    "unchanged": "",
+    "only_a": "only in A",
+    "only_b": "only in B",
+}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "") -> str:
+    """Return rows as aligned columns; numbers (and blanks) are right-aligned."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [
+        all(_looks_numeric(row[i]) for row in cells[1:]) and len(cells) > 1
+        for i in range(len(headers))
+    ]
+    lines = []
+    for row in cells:
+        parts = [
+            cell.rjust(width) if is_num else cell.ljust(width)
+            for cell, width, is_num in zip(row, widths, numeric, strict=True)
+        ]
+        lines.append((indent + "  ".join(parts)).rstrip())
+    return "\n".join(lines)
+
+
+def _looks_numeric(cell: str) -> bool:
+    """Say whether a cell reads as a number, percentage, amount or blank."""
+    stripped = cell.strip().lstrip("+-$").rstrip("%").replace(".", "", 1).replace(",", "")
+    return stripped.isdigit() or cell.strip() in ("", "-")
+
+
+def score(value: float | None) -> str:
+    """Format a 0..1 score with two decimals, or `-` when missing."""
+    return "-" if value is None else f"{value:.2f}"
+
+
+def delta(value: float | None) -> str:
+    """Format a signed score difference, or `-` when missing."""
+    return "-" if value is None else f"{value:+.2f}"
+
+
+def percent(value: float | None) -> str:
+    """Format a fraction as a whole percentage, or `-` when missing."""
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def cost(value: float | None) -> str:
+    """Format a USD amount."""
+    return "-" if value is None else f"${value:.4f}"
+
+
+def duration(seconds: float | None) -> str:
+    """Format seconds as `1h02m`, `3m05s` or `4.2s`; `-` when unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def when(value: datetime | str | None) -> str:
+    """Format a timestamp as `YYYY-MM-DD HH:MM:SS` (UTC)."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def shorten(text: str | None, width: int = 60) -> str:
+    """Collapse whitespace and cut to `width` characters with an ellipsis."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 3].rstrip() + "..."
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Turn nested settings into sorted `a.b: value` pairs."""
+    pairs: list[tuple[str, str]] = []
+    for key in sorted(data):
+        value = data[key]
+        if isinstance(value, dict) and value:
+            pairs.extend(flatten(value, f"{prefix}{key}."))
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            pairs.append((f"{prefix}{key}", text))
+    return pairs
+
+
+def render_runs(runs: list[dict[str, Any]]) -> str:
+    """Render the `promptopt runs` table."""
+    if not runs:
+        return "no runs recorded yet"
+    headers = ["id", "started (UTC)", "duration", "mode", "status", "suites", "cases"]
+    headers += ["pass rate", "calls", "cost"]
+    rows = [
+        [
+            r["id"], when(r["started_at"]), duration(r["duration_s"]), r["mode"], r["status"],
+            shorten(", ".join(r["suites"]), 40) or "-", r["cases"], percent(r["pass_rate"]),
+            r["calls"], cost(r["cost_usd"]),
+        ]
+        for r in runs
+    ]  # fmt: skip
+    return table(headers, rows)
+
+
+def _render_prompts(suite: dict[str, Any]) -> list[str]:
+    """Render the judged prompt, best prompt, lineage and the table of a suite's prompts."""
+    lines: list[str] = []
+    judged = suite["judged_prompt"]
+    if judged is not None:
+        lines.append(f"  judged prompt #{judged['id']} ({judged['stage']}): "
+                     f"\"{shorten(judged['prompt_text'], 70)}\"")  # fmt: skip
+    if suite["best_prompt_id"] is not None:
+        chain = " -> ".join(f"#{pid}" for pid in suite["lineage"])
+        lines.append(f"  best prompt #{suite['best_prompt_id']}  lineage: {chain}")
+    if len(suite["prompts"]) > 1:
+        rows = [
+            [
+                f"#{p['id']}", p["stage"], p["strategy"] or "-", p["track_id"] or "-",
+                p["iteration"], score(p["quick_score"]), score(p["rigorous_score"]),
+                score(p["average_score"]), shorten(p["prompt_text"], 40),
+            ]
+            for p in suite["prompts"]
+        ]  # fmt: skip
+        headers = ["prompt", "stage", "strategy", "track", "iter", "quick", "rigorous", "avg"]
+        lines.append(table([*headers, "text"], rows, indent="  "))
+    return lines
+
+
+def render_show(data: dict[str, Any]) -> str:
+    """Render `promptopt show RUN`."""
+    run = data["run"]
+    lines = [
+        f"Run {run['id']}  mode {run['mode']}  status {run['status']}  "
+        f"started {when(run['started_at'])} UTC  duration {duration(run['duration_s'])}",
+        "",
+        "Settings:",
+    ]
+    settings = flatten(data["settings"] or {})
+    lines.append(table(["key", "value"], settings, indent="  ") if settings else "  (none)")
+    for suite in data["suites"]:
+        lines += ["", f"Suite {suite['suite']}: {suite['cases_passed']}/{len(suite['cases'])} "
+                  f"cases passed, mean score {score(suite['mean_score'])}"]  # fmt: skip
+        lines += _render_prompts(suite)
+        rows = [
+            [
+                c["case_key"], score(c["score"]), "pass" if c["passed"] else "FAIL",
+                score(c["functionality"]), score(c["safety"]), score(c["consistency"]),
+                score(c["edge_case_handling"]), shorten(c["reasoning"], 50),
+            ]
+            for c in suite["cases"]
+        ]  # fmt: skip
+        if rows:
+            headers = ["case", "score", "result", "func", "safety", "consist", "edge", "reasoning"]
+            lines.append(table(headers, rows, indent="  "))
+    if data["stages"]:
+        rows = [
+            [s["suite"], s["stage"], s["status"], duration(s["duration_s"])] for s in data["stages"]
+        ]
+        lines += ["", "Stages:", table(["suite", "stage", "status", "duration"], rows, "  ")]
+    calls = data["calls"]
+    lines += [
+        "",
+        f"Model calls: {calls['calls']} calls, {calls['input_tokens']} input tokens, "
+        f"{calls['output_tokens']} output tokens, {cost(calls['cost_usd'])}",
+    ]
+    return "\n".join(lines)
+
+
+def render_diff(data: dict[str, Any]) -> str:
+    """Render `promptopt diff RUN_A RUN_B`."""
+    lines = [f"Run A = {data['run_a']}, run B = {data['run_b']}", ""]
+    rows = [
+        [
+            c["suite"], c["case_key"], score(c["score_a"]), score(c["score_b"]),
+            delta(c["delta"]), CHANGE_LABELS[c["change"]]
+            + (" (pass->fail)" if c["pass_to_fail"] else "")
+            + (" (fail->pass)" if c["fail_to_pass"] else ""),
+        ]
+        for c in data["cases"]
+    ]  # fmt: skip
+    if rows:
+        lines.append(table(["suite", "case", "A", "B", "delta", "change"], rows))
+    else:
+        lines.append("no given cases evaluated in either run")
+    if data["suites"]:
+        suite_rows = [
+            [s["suite"], score(s["mean_a"]), score(s["mean_b"]), delta(s["delta"])]
+            for s in data["suites"]
+        ]
+        lines += ["", table(["suite", "mean A", "mean B", "delta"], suite_rows)]
+    counts = data["summary"]
+    lines += [
+        "",
+        f"improved {counts['improved']}, regressed {counts['regressed']}, "
+        f"unchanged {counts['unchanged']}, only in A {counts['only_a']}, "
+        f"only in B {counts['only_b']}",
+    ]
+    return "\n".join(lines)
+
+
+def judged_results(session: Session, run_id: int) -> dict[str, dict[str, Any]]:
+    """Per suite: the prompt judged last on given cases and its per-case results."""
+
+    stmt = select(TestCase).where(TestCase.run_id == run_id, TestCase.stage == "given")
+    cases = {case.id: case for case in session.scalars(stmt)}
+    evals = [e for e in EvaluationRepository(session).for_run(run_id) if e.test_case_id in cases]
+    evals.sort(key=lambda e: (e.created_at, e.id))
+    last_prompt: dict[str, int] = {}
+    for ev in evals:
+        last_prompt[cases[ev.test_case_id].suite] = ev.prompt_id
+    grouped: dict[str, dict[str, list[Evaluation]]] = {}
+    for ev in evals:
+        case = cases[ev.test_case_id]
+        if last_prompt[case.suite] == ev.prompt_id:
+            grouped.setdefault(case.suite, {}).setdefault(case.case_key, []).append(ev)
+    result: dict[str, dict[str, Any]] = {}
+    for suite, by_key in grouped.items():
+        rows = [case_result(cases, samples) for samples in by_key.values()]
+        result[suite] = {"prompt_id": last_prompt[suite], "cases": rows}
+    return result
+
+
+def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, Any]:
+    """Summarize one case: mean score over samples, passed when all passed, latest details."""
+    latest = samples[-1]
+    case = cases[latest.test_case_id]
+    return {
+        "case_key": case.case_key,
+        "category": case.category,
+        "score": sum(e.overall_score for e in samples) / len(samples),
+        "passed": all(e.passed for e in samples),
+        "samples": len(samples),
+        "functionality": latest.functionality,
+        "safety": latest.safety,
+        "consistency": latest.consistency,
+        "edge_case_handling": latest.edge_case_handling,
+        "reasoning": latest.reasoning,
+        "assertion_results": latest.assertion_results,
+        "model_response": latest.model_response,
+    }
+
+
+def run_suites(session: Session, run_id: int) -> list[str]:
+    """Return the suites a run touched (prompts or test cases), sorted."""
+
+    names = set(session.scalars(select(Prompt.suite).where(Prompt.run_id == run_id)))
+    names |= set(session.scalars(select(TestCase.suite).where(TestCase.run_id == run_id)))
+    return sorted(names)
+
+
+def run_summary(session: Session, run: OptimizationRun) -> dict[str, Any]:
+    """Return the one-line facts of a run: times, suites, cases, pass rate, calls, cost."""
+
+    judged = judged_results(session, run.id)
+    cases = [c for suite in judged.values() for c in suite["cases"]]
+    passed = sum(1 for c in cases if c["passed"])
+    stats = LLMCallRepository(session).stats(run.id)
+    finished = run.finished_at
+    return {
+        "id": run.id,
+        "started_at": run.started_at,
+        "finished_at": finished,
+        "duration_s": (finished - run.started_at).total_seconds() if finished else None,
+        "mode": run.mode,
+        "status": run.status,
+        "suites": run_suites(session, run.id),
+        "cases": len(cases),
+        "cases_passed": passed,
+        "pass_rate": passed / len(cases) if cases else None,
+        "calls": stats["calls"],
+        "cost_usd": stats["cost_usd"],
+    }
+
+
+def diff_data(session: Session, run_a: OptimizationRun, run_b: OptimizationRun) -> dict[str, Any]:
+    """Compare the judged results of two runs case by case and suite by suite."""
+    sides = [judged_results(session, run.id) for run in (run_a, run_b)]
+    flat = [
+        {(suite, c["case_key"]): c for suite, info in side.items() for c in info["cases"]}
+        for side in sides
+    ]
+    rows = []
+    for suite, key in sorted(set(flat[0]) | set(flat[1])):
+        a, b = flat[0].get((suite, key)), flat[1].get((suite, key))
+        row: dict[str, Any] = {
+            "suite": suite,
+            "case_key": key,
+            "score_a": a["score"] if a else None,
+            "score_b": b["score"] if b else None,
+            "passed_a": a["passed"] if a else None,
+            "passed_b": b["passed"] if b else None,
+            "delta": b["score"] - a["score"] if a and b else None,
+            "pass_to_fail": bool(a and b and a["passed"] and not b["passed"]),
+            "fail_to_pass": bool(a and b and not a["passed"] and b["passed"]),
+        }
+        if a is None or b is None:
+            row["change"] = "only_b" if a is None else "only_a"
+        elif row["pass_to_fail"] or (not row["fail_to_pass"] and row["delta"] < -_EPSILON):
+            row["change"] = "regressed"
+        elif row["fail_to_pass"] or row["delta"] > _EPSILON:
+            row["change"] = "improved"
+        else:
+            row["change"] = "unchanged"
+        rows.append(row)
+    rows.sort(key=lambda r: (_CHANGE_ORDER[r["change"]], r["delta"] or 0.0))
+    suite_rows = []
+    for suite in sorted(set(sides[0]) | set(sides[1])):
+        means = []
+        for side in sides:
+            cases = side.get(suite, {}).get("cases", [])
+            means.append(sum(c["score"] for c in cases) / len(cases) if cases else None)
+        both = means[0] is not None and means[1] is not None
+        diff = means[1] - means[0] if both else None  # type: ignore[operator]
+        suite_rows.append({"suite": suite, "mean_a": means[0], "mean_b": means[1], "delta": diff})
+    counts = {name: sum(1 for r in rows if r["change"] == name) for name in _CHANGE_ORDER}
+    return {"run_a": run_a.id, "run_b": run_b.id, "cases": rows, "suites": suite_rows,
+            "summary": counts}  # fmt: skip

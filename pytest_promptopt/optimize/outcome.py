@@ -1,0 +1,87 @@
+"""What one suite's optimization produced, as told to the user and to the session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class OptimizeOutcome:
+    """The original and best prompt of a suite, their scores on the given cases, and why it ended."""
+
+    suite: str
+    run_id: int
+    original_prompt_id: int
+    best_prompt_id: int
+    best_prompt_text: str
+    original_score: float | None = None
+    best_score: float | None = None
+    given_cases: int = 0
+    original_passed: int | None = None
+    best_passed: int | None = None
+    best_stage: str = "initial"
+    best_strategy: str | None = None
+    best_track: int | None = None
+    best_iteration: int = 0
+    stopped_by: str | None = None
+    error: str | None = None
+    applied_to: Path | None = None
+    report_dir: Path | None = None
+
+    @classmethod
+    def from_summary(
+        cls, suite: str, run_id: int, original_id: int, text: str, data: dict[str, Any]
+    ) -> OptimizeOutcome:
+        """Build from the reporting stage's summary (original only when it is empty)."""
+        return cls(
+            suite=suite,
+            run_id=run_id,
+            original_prompt_id=int(data.get("original_prompt_id", original_id)),
+            best_prompt_id=int(data.get("best_prompt_id", original_id)),
+            best_prompt_text=text,
+            original_score=data.get("original_given_score"),
+            best_score=data.get("best_given_score"),
+            given_cases=int(data.get("given_cases", 0)),
+            original_passed=data.get("original_given_passed"),
+            best_passed=data.get("best_given_passed"),
+            best_stage=str(data.get("best_stage", "initial")),
+            best_strategy=data.get("best_strategy"),
+            best_track=data.get("best_track"),
+            best_iteration=int(data.get("best_iteration") or 0),
+        )
+
+    @property
+    def improved(self) -> bool:
+        """True when the best prompt beats the original on the given cases."""
+        return (
+            self.best_prompt_id != self.original_prompt_id
+            and self.original_score is not None
+            and self.best_score is not None
+            and self.best_score > self.original_score
+        )
+
+    def _origin(self) -> str:
+        if self.best_prompt_id == self.original_prompt_id:
+            return "original"
+        if self.best_stage == "refined":
+            return f"refined, track {self.best_track} iter {self.best_iteration}"
+        return self.best_strategy or self.best_stage
+
+    def describe(self) -> str:
+        """One line, e.g. `optimized: 0.62 -> 0.84 on 8 given cases (best #12, refined, ...)`."""
+        if self.original_score is None or self.best_score is None:
+            text = f"not optimized: no scores (kept the original #{self.original_prompt_id})"
+        else:
+            text = (
+                f"optimized: {self.original_score:.2f} -> {self.best_score:.2f} on "
+                f"{self.given_cases} given cases (best #{self.best_prompt_id}, {self._origin()})"
+            )
+            if self.original_passed is not None and self.best_passed is not None:
+                text += f", passing {self.original_passed} -> {self.best_passed}"
+        if self.stopped_by:
+            text += f"; stopped by {self.stopped_by}"
+        if self.error:
+            text += f"; stopped by an error: {self.error}"
+        return text

@@ -1,0 +1,144 @@
+"""Noise-aware selection of the top candidates: seeded bootstrap intervals and tie tiers."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+BOOTSTRAP_ROUNDS = 2000
+LEVEL = 0.9
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate's per-case scores, aligned with every other candidate's case order."""
+
+    prompt_id: int
+    scores: tuple[float, ...]
+    is_original: bool = False
+
+    @property
+    def mean(self) -> float:
+        """The mean over cases (0 without cases)."""
+        return statistics.fmean(self.scores) if self.scores else 0.0
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A bootstrap confidence interval of a mean."""
+
+    mean: float
+    low: float
+    high: float
+
+    def overlaps(self, other: Interval) -> bool:
+        """True when the two intervals share any value."""
+        return self.low <= other.high and other.low <= self.high
+
+
+@dataclass
+class Selection:
+    """The outcome of one selection: chosen ids, the ranking and why."""
+
+    selected: list[int]
+    ranking: list[dict[str, Any]]
+    tiers: list[list[int]]
+    contested: list[int] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe form for a stage summary."""
+        return {
+            "selected": self.selected,
+            "ranking": self.ranking,
+            "tiers": self.tiers,
+            "contested": self.contested,
+            "reasoning": self.reasoning,
+        }
+
+
+def stable_seed(*parts: object) -> int:
+    """A seed that is the same in every process for the same parts."""
+    return zlib.crc32(":".join(str(p) for p in parts).encode())
+
+
+def bootstrap_interval(
+    scores: Sequence[float], *, seed: int, rounds: int = BOOTSTRAP_ROUNDS, level: float = LEVEL
+) -> Interval:
+    """The percentile bootstrap interval of the mean of `scores` (resampling cases)."""
+    if not scores:
+        return Interval(0.0, 0.0, 0.0)
+    mean = statistics.fmean(scores)
+    if len(scores) == 1:
+        return Interval(mean, mean, mean)
+    rng = random.Random(seed)
+    n = len(scores)
+    means = sorted(statistics.fmean(rng.choices(scores, k=n)) for _ in range(rounds))
+    tail = (1.0 - level) / 2
+    low = means[int(tail * (rounds - 1))]
+    high = means[int((1.0 - tail) * (rounds - 1))]
+    return Interval(mean, min(low, mean), max(high, mean))
+
+
+def _tie_order(c: Scored) -> tuple[bool, float, int]:
+    """Order inside a tie: the original first, then the mean as a tie-break only, then age."""
+    return (not c.is_original, -c.mean, c.prompt_id)
+
+
+def tiers(candidates: Sequence[Scored], intervals: dict[int, Interval]) -> list[list[Scored]]:
+    """Group candidates into tiers: the leader plus everyone whose interval overlaps it, repeatedly."""
+    remaining = sorted(candidates, key=lambda c: (-c.mean, not c.is_original, c.prompt_id))
+    groups: list[list[Scored]] = []
+    while remaining:
+        leader = intervals[remaining[0].prompt_id]
+        tied = [c for c in remaining if intervals[c.prompt_id].overlaps(leader)]
+        groups.append(sorted(tied, key=_tie_order))
+        remaining = [c for c in remaining if c not in tied]
+    return groups
+
+
+def select_top(candidates: Sequence[Scored], k: int, *, seed: int) -> Selection:
+    """The top `k` candidates, never letting a within-noise difference beat the original."""
+    intervals = {c.prompt_id: bootstrap_interval(c.scores, seed=seed) for c in candidates}
+    groups = tiers(candidates, intervals)
+    ranked = [c for g in groups for c in g]
+    tier_of = {c.prompt_id: n for n, g in enumerate(groups) for c in g}
+    selected = [c.prompt_id for c in ranked[:k]]
+    contested: list[int] = []
+    reasoning: list[str] = []
+    if 0 < k < len(ranked):
+        inside, outside = ranked[k - 1], ranked[k]
+        if tier_of[inside.prompt_id] == tier_of[outside.prompt_id]:
+            contested = [c.prompt_id for c in groups[tier_of[inside.prompt_id]]]
+            reasoning.append(
+                f"the cut at {k} falls inside a tie of {len(contested)} candidates "
+                f"({', '.join(f'#{i}' for i in contested)}): their 90% intervals overlap"
+            )
+        else:
+            reasoning.append(f"the cut at {k} separates tiers: #{outside.prompt_id} is below noise")
+    for g in groups:
+        if len(g) > 1 and any(c.is_original for c in g):
+            reasoning.append(f"the original #{g[0].prompt_id} is tied with the leader of its tier")
+    ranking = [
+        {
+            "prompt_id": c.prompt_id,
+            "mean": round(c.mean, 6),
+            "low": round(intervals[c.prompt_id].low, 6),
+            "high": round(intervals[c.prompt_id].high, 6),
+            "tier": tier_of[c.prompt_id],
+            "original": c.is_original,
+            "cases": len(c.scores),
+        }
+        for c in ranked
+    ]
+    return Selection(
+        selected=selected,
+        ranking=ranking,
+        tiers=[[c.prompt_id for c in g] for g in groups],
+        contested=contested,
+        reasoning=reasoning,
+    )
