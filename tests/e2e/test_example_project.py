@@ -1,0 +1,70 @@
+"""End to end: the shipped example project, as a user runs it, on a temporary database."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A private copy of the example project (its database and reports stay in tmp)."""
+    target = tmp_path / "example_project"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".promptopt", "__pycache__"))
+    return target
+
+
+def run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run pytest on the project in a subprocess with no API key in the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env.pop("PROMPTOPT_DB", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(project), "-p", "no:cacheprovider", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=project,
+        timeout=600,
+    )
+
+
+def outcomes(output: str) -> dict[str, str]:
+    """Item id -> PASSED/FAILED/ERROR from `-rA` short summary lines."""
+    found = re.findall(r"^(PASSED|FAILED|ERROR) (\S+)", output, flags=re.MULTILINE)
+    return {node: outcome for outcome, node in found}
+
+
+def test_example_project_judges_caches_and_replays(project: Path) -> None:
+    first = run_pytest(project, "-rA")
+    assert first.returncode == 1, first.stdout[-3000:]
+    result = outcomes(first.stdout)
+    assert "PASSED" in result.values() and "FAILED" in result.values()
+    assert "ERROR" not in result.values()
+    assert "promptopt: model 'simulated'" in first.stdout
+    assert "=== promptopt ===" in first.stdout.replace("=" * 10, "===")
+    assert re.search(r"support_bot: 5 cases, mean score 0\.\d\d", first.stdout)
+    assert "judge:" in first.stdout  # failure text carries the judge's reasoning
+
+    second = run_pytest(project, "-rA")
+    assert outcomes(second.stdout) == result
+    for line in second.stdout.splitlines():
+        if re.match(r"^\w+: \d+ cases", line):
+            assert "calls 0," in line, line  # every call served from the cache
+
+    replay = run_pytest(project, "-rA", "--promptopt-cache=replay")
+    assert outcomes(replay.stdout) == result
+
+    reports = sorted((project / ".promptopt" / "reports").iterdir(), key=lambda p: int(p.name))
+    assert len(reports) == 3
+    data = json.loads((reports[-1] / "report.json").read_text())
+    assert {s["name"] for s in data["suites"]} >= {"support_bot", "sql_assistant", "bank_guard"}
+    assert (reports[-1] / "report.html").read_text().count("<svg") >= 3
