@@ -174,7 +174,7 @@ def _show_data(session: Session, run: OptimizationRun) -> dict[str, Any]:
     }
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, name="promptopt")
 @click.option(
     "--db",
     envvar="PROMPTOPT_DB",
@@ -290,3 +290,7 @@ def current(ctx: click.Context) -> None:
         click.echo(f"head:    {migrate.head_revision()}")
     finally:
         database.dispose()
+
+
+if __name__ == "__main__":
+    main()

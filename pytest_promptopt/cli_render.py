@@ -230,7 +230,6 @@ def render_diff(data: dict[str, Any]) -> str:
 
 def judged_results(session: Session, run_id: int) -> dict[str, dict[str, Any]]:
     """Per suite: the prompt judged last on given cases and its per-case results."""
-
     stmt = select(TestCase).where(TestCase.run_id == run_id, TestCase.stage == "given")
     cases = {case.id: case for case in session.scalars(stmt)}
     evals = [e for e in EvaluationRepository(session).for_run(run_id) if e.test_case_id in cases]
@@ -272,7 +271,6 @@ def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, A
 
 def run_suites(session: Session, run_id: int) -> list[str]:
     """Return the suites a run touched (prompts or test cases), sorted."""
-
     names = set(session.scalars(select(Prompt.suite).where(Prompt.run_id == run_id)))
     names |= set(session.scalars(select(TestCase.suite).where(TestCase.run_id == run_id)))
     return sorted(names)
@@ -280,7 +278,6 @@ def run_suites(session: Session, run_id: int) -> list[str]:
 
 def run_summary(session: Session, run: OptimizationRun) -> dict[str, Any]:
     """Return the one-line facts of a run: times, suites, cases, pass rate, calls, cost."""
-
     judged = judged_results(session, run.id)
     cases = [c for suite in judged.values() for c in suite["cases"]]
     passed = sum(1 for c in cases if c["passed"])
@@ -332,7 +329,8 @@ def diff_data(session: Session, run_a: OptimizationRun, run_b: OptimizationRun) 
         else:
             row["change"] = "unchanged"
         rows.append(row)
-    rows.sort(key=lambda r: (_CHANGE_ORDER[r["change"]], r["delta"] or 0.0))
+    # Worst regressions first, then the biggest improvements.
+    rows.sort(key=lambda r: (_CHANGE_ORDER[r["change"]], -abs(r["delta"] or 0.0)))
     suite_rows = []
     for suite in sorted(set(sides[0]) | set(sides[1])):
         means = []
