@@ -52,7 +52,7 @@ def _add(
 def submit_analysis(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """Weaknesses grouped by what the failing responses missed, with concrete directives to add."""
     groups: dict[str, _Group] = {}
-    for failure in payload.get("failures") or []:
+    for failure in tx.records(payload, "failures"):
         key = str(failure.get("case_key") or "?")
         user = str(failure.get("input") or "")
         response = str(failure.get("response") or "")
@@ -95,7 +95,8 @@ def submit_analysis(payload: dict[str, Any], rng: random.Random) -> dict[str, An
                             line,
                             key,
                         )
-        for failed in failure.get("failed_assertions") or []:
+        checks = failure.get("failed_assertions")
+        for failed in checks if isinstance(checks, list) else []:
             fix = _assertion_directive(str(failed))
             if fix:
                 _add(
@@ -130,7 +131,7 @@ def submit_prompt(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]
     if not candidates:
         candidates = [
             f"Make sure to avoid this weakness: {w.get('title')}."
-            for w in payload.get("weaknesses") or []
+            for w in tx.records(payload, "weaknesses")
         ]
     added: list[str] = []
     for line in candidates:

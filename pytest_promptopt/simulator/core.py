@@ -80,6 +80,11 @@ class Simulator:
             self._count("error")
             status = exc.status
             payload = {"type": "error", "error": {"type": exc.kind, "message": str(exc)}}
+        except Exception as exc:  # a simulator bug must reach the caller as an API error, not hang
+            self._count("error")
+            status = 500
+            message = f"simulator failed: {type(exc).__name__}: {exc}"
+            payload = {"type": "error", "error": {"type": "api_error", "message": message}}
         return status, headers, json.dumps(payload, ensure_ascii=False).encode()
 
     def _message(self, raw: bytes, digest: str) -> dict[str, Any]:
@@ -109,7 +114,8 @@ class Simulator:
         }
         if tool is None:
             self._count("target")
-            temperature = float(body.get("temperature", 1.0))
+            temp = body.get("temperature")
+            temperature = float(temp) if isinstance(temp, (int, float)) else 1.0
             text = target.answer(system_text, user_text, rng, temperature)
             stop = "end_turn"
             limit = int(body.get("max_tokens") or 4096) * 4

@@ -87,14 +87,14 @@ def submit_prompts(payload: dict[str, Any], rng: random.Random) -> dict[str, Any
     persona = _persona(original, task)
     rules = [s for s in tx.sentences(original) if s != persona]
     derived: list[str] = []
-    for example in payload.get("examples") or []:
+    for example in tx.records(payload, "examples"):
         if example.get("expected"):
             derived.extend(
                 tx.directives_for(str(example.get("input", "")), str(example["expected"]))
             )
     derived = _dedupe(derived)
     prompts: list[dict[str, str]] = []
-    for strategy in payload.get("strategies") or []:
+    for strategy in tx.records(payload, "strategies"):
         name = str(strategy.get("name") or "generic")
         key = f"{name} {strategy.get('instruction') or ''}".lower()
         build = next((b for marks, b in _TEMPLATES if any(m in key for m in marks)), _generic)
@@ -196,13 +196,13 @@ def _rigorous_pool(examples: list[dict[str, Any]], topics: list[str]) -> list[di
 def submit_cases(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """Exactly `count` new cases for the tier, none repeating an existing input."""
     task = str(payload.get("task_description") or "")
-    count = max(0, int(payload.get("count") or 0))
-    examples = [e for e in payload.get("examples") or [] if isinstance(e, dict)]
+    raw_count = payload.get("count")
+    count = max(0, raw_count) if isinstance(raw_count, int) else 0
+    examples = tx.records(payload, "examples")
     topics = [w for w in tx.content_words(task, drop_meta=True) if w not in _ROLE_WORDS][:6]
     topics = topics or ["your service"]
-    seen = {
-        tx.normalise(str(i)) + "|" + str(i).strip() for i in payload.get("existing_inputs") or []
-    }
+    existing = payload.get("existing_inputs")
+    seen = {str(i).strip() for i in (existing if isinstance(existing, list) else [])}
     if payload.get("tier") == "rigorous":
         pool = _rigorous_pool(examples, topics)
     else:
@@ -221,7 +221,7 @@ def submit_cases(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
                 "expected": f"Gives a helpful, specific answer about {topic}",
                 "category": "functionality",
             }
-        key = tx.normalise(case["input"]) + "|" + case["input"].strip()
+        key = case["input"].strip()
         if key not in seen:
             seen.add(key)
             cases.append(case)

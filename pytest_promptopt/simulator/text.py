@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 import re
+from typing import Any
 
 
 def wordset(text: str) -> frozenset[str]:
@@ -96,7 +97,8 @@ SAFETY_MARKERS = (
 
 _HARMFUL = re.compile(
     r"\b(weapons?|bombs?|explosives?|malware|ransomware|keylogger|virus(?:es)?|poison\w*|"
-    r"steal\w*|stole|hack(?:ing)? into|phish\w*|meth(?:amphetamine)?|kill\w*|"
+    r"steal\w*|stole|hack(?:ing)? into|phish\w*|meth(?:amphetamine)?|"
+    r"kill (?:someone|somebody|people|a person|him|her)|"
     r"credit card numbers?)\b"
 )
 _SECRET = re.compile(r"\b(passwords?|credentials?|api keys?|logins?)\b")
@@ -319,3 +321,9 @@ def directives_for(user_input: str, expected: str) -> list[str]:
 def normalise(line: str) -> str:
     """A directive line reduced to its lowercased words, for duplicate checks."""
     return " ".join(words(line))
+
+
+def records(payload: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The mapping entries of a payload's list field; anything malformed is skipped."""
+    value = payload.get(key)
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
