@@ -1,4 +1,4 @@
-"""The lean run context: ids, the suite, settings and access to the repositories; no result lists."""
+"""The lean run context: ids, the suite, settings and repository access; no result lists."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class RunContext:
 
     @classmethod
     def from_runtime(cls, runtime: Runtime, suite: Suite, run_id: int | None = None) -> RunContext:
-        """A context on the runtime's services, working in `run_id` (default: this session's run)."""
+        """A context on the runtime's services, in `run_id` (default: this session's run)."""
         return cls(
             run_id=runtime.run_id if run_id is None else run_id,
             suite=suite,

@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass
 class OptimizeOutcome:
-    """The original and best prompt of a suite, their scores on the given cases, and why it ended."""
+    """A suite's original and best prompt, their scores on the given cases, and why it ended."""
 
     suite: str
     run_id: int

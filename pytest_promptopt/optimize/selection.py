@@ -90,7 +90,7 @@ def _tie_order(c: Scored) -> tuple[bool, float, int]:
 
 
 def tiers(candidates: Sequence[Scored], intervals: dict[int, Interval]) -> list[list[Scored]]:
-    """Group candidates into tiers: the leader plus everyone whose interval overlaps it, repeatedly."""
+    """Tiers: the leader plus everyone whose interval overlaps the leader's, repeatedly."""
     remaining = sorted(candidates, key=lambda c: (-c.mean, not c.is_original, c.prompt_id))
     groups: list[list[Scored]] = []
     while remaining:

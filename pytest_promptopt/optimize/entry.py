@@ -1,0 +1,118 @@
+"""The `--optimize` entry point: one pipeline per selected suite, then the items judge the best."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_promptopt.optimize.context import RunContext
+from pytest_promptopt.optimize.estimate import estimate
+from pytest_promptopt.optimize.outcome import OptimizeOutcome
+from pytest_promptopt.optimize.pipeline import Pipeline
+from pytest_promptopt.optimize.progress import Progress
+
+if TYPE_CHECKING:
+    from pytest_promptopt.collect import CaseItem
+    from pytest_promptopt.runtime import Runtime
+    from pytest_promptopt.spec import Suite
+
+RESUMABLE_STATUSES = ("running", "interrupted")
+
+
+def resume_run_id(runtime: Runtime) -> int | None:
+    """The run to continue under --promptopt-resume (None without it); UsageError when none fits."""
+    wanted = runtime.settings.resume
+    if wanted is None:
+        return None
+    from sqlalchemy import or_, select
+
+    from pytest_promptopt.storage.models import OptimizationRun, StageResult
+
+    with runtime.db.session_scope() as session:
+        if wanted == "latest":
+            # Not finished, or finished with a stage left over (a cap stopped it: status `failed`).
+            unfinished = select(StageResult.run_id).where(StageResult.status != "completed")
+            stmt = (
+                select(OptimizationRun.id)
+                .where(
+                    OptimizationRun.mode == "optimize",
+                    OptimizationRun.session_uid != runtime.session_uid,
+                    or_(
+                        OptimizationRun.status.in_(RESUMABLE_STATUSES),
+                        OptimizationRun.id.in_(unfinished),
+                    ),
+                )
+                .order_by(OptimizationRun.started_at.desc(), OptimizationRun.id.desc())
+                .limit(1)
+            )
+            found = session.scalars(stmt).first()
+            if found is None:
+                raise pytest.UsageError(
+                    "--promptopt-resume: no interrupted or unfinished optimize run to continue in "
+                    f"{runtime.db.url_for_display}; run `promptopt runs` to list runs"
+                )
+            return int(found)
+        try:
+            run_id = int(wanted)
+        except ValueError:
+            raise pytest.UsageError(
+                f"--promptopt-resume takes a run id (an integer) or nothing, got {wanted!r}"
+            ) from None
+        run = session.get(OptimizationRun, run_id)
+        if run is None or run.mode != "optimize":
+            what = "does not exist" if run is None else f"is a {run.mode} run, not an optimize run"
+            raise pytest.UsageError(
+                f"--promptopt-resume {run_id}: run {run_id} {what}; "
+                "run `promptopt runs` to list runs"
+            )
+        return run_id
+
+
+def selected_suites(case_items: list[CaseItem]) -> list[Suite]:
+    """The distinct suites among the items, in item order."""
+    seen: dict[str, Suite] = {}
+    for item in case_items:
+        seen.setdefault(item.suite.name, item.suite)
+    return list(seen.values())
+
+
+def apply_best(suite: Suite, outcome: OptimizeOutcome) -> str:
+    """Write the best prompt to the prompt file when it beats the original; say what happened."""
+    if not outcome.improved:
+        return f"not applied to {suite.name}: the best prompt does not beat the original"
+    if not suite.prompt_path or not Path(suite.prompt_path).is_file():
+        return f"not applied to {suite.name}: its prompt is inline, not in a file"
+    path = Path(suite.prompt_path)
+    text = outcome.best_prompt_text
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    outcome.applied_to = path
+    return f"applied: wrote the best prompt #{outcome.best_prompt_id} to {path}"
+
+
+def optimize_suite(
+    runtime: Runtime, suite: Suite, run_id: int | None, progress: Progress
+) -> OptimizeOutcome:
+    """Run one suite's pipeline on the runtime's loop; point its items at the best prompt."""
+    ctx = RunContext.from_runtime(runtime, suite, run_id)
+    progress.line(f"[{suite.name}] {estimate(suite, runtime.settings).describe()}")
+    outcome = runtime.loop.run(Pipeline(ctx, progress=progress).run())
+    runtime.prompt_overrides[suite.name] = (outcome.best_prompt_id, outcome.best_prompt_text)
+    runtime.optimize_outcomes[suite.name] = outcome
+    return outcome
+
+
+def optimize_selected(
+    session: pytest.Session, runtime: Runtime, case_items: list[CaseItem]
+) -> None:
+    """Optimize each selected suite in order, before any item runs."""
+    run_id = resume_run_id(runtime)
+    progress = Progress.for_session(session, runtime.budget)
+    if run_id is not None:
+        progress.line(f"resuming optimize run {run_id}")
+    for suite in selected_suites(case_items):
+        outcome = optimize_suite(runtime, suite, run_id, progress)
+        progress.line(f"[{suite.name}] {outcome.describe()}", bold=True)
+        if runtime.settings.apply:
+            progress.line(f"[{suite.name}] {apply_best(suite, outcome)}")

@@ -1,0 +1,53 @@
+"""An up-front estimate of the calls and dollars one suite's optimization can take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pytest_promptopt.llm.pricing import price_for
+from pytest_promptopt.settings import Settings
+from pytest_promptopt.spec import Suite
+
+# Rough tokens per call (input, output) by kind of call.
+TARGET_TOKENS = (600, 300)
+JUDGE_TOKENS = (1100, 200)
+GENERATE_TOKENS = (1500, 2500)
+ANALYZE_TOKENS = (3500, 800)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Expected calls (without ties to re-sample), the worst case, and the expected cost."""
+
+    calls: int
+    max_calls: int
+    cost_usd: float
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        return (
+            f"estimate ~{self.calls} model calls (up to {self.max_calls} when ties are "
+            f"re-sampled), ~${self.cost_usd:.2f} before cache hits"
+        )
+
+
+def estimate(suite: Suite, settings: Settings) -> Estimate:
+    """Count the calls the knobs imply for this suite and price them."""
+    k = settings.knobs
+    per_given = sum(
+        max(k.samples, suite.repeats_for(c)) * (2 if c.judge else 1) for c in suite.cases
+    )
+    per_generated = max(k.samples, suite.repeats) * 2
+    quick = per_given + k.quick_tests * per_generated
+    rigorous = per_given + k.rigorous_tests * per_generated
+    combined = per_given + (k.quick_tests + k.rigorous_tests) * per_generated
+    evals = k.candidates * quick + k.top_k * rigorous + k.top_m * k.iterations * combined
+    generate = 3 + 2 * k.top_m * k.iterations
+    resample = k.candidates * (quick // max(k.samples, 1)) + k.top_k * combined // max(k.samples, 1)
+    target = suite.model or settings.model
+    judge = settings.effective_judge_model
+    cost = evals / 2 * price_for(target).cost(*TARGET_TOKENS)
+    cost += evals / 2 * price_for(judge).cost(*JUDGE_TOKENS)
+    cost += 3 * price_for(judge).cost(*GENERATE_TOKENS)
+    cost += 2 * k.top_m * k.iterations * price_for(judge).cost(*ANALYZE_TOKENS)
+    return Estimate(calls=evals + generate, max_calls=evals + generate + resample, cost_usd=cost)

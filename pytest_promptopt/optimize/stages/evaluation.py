@@ -1,0 +1,114 @@
+"""Stages 3 and 6, and the evaluation helper every stage that scores prompts uses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pytest_promptopt.errors import BudgetExceededError
+from pytest_promptopt.optimize.stages.base import Stage
+from pytest_promptopt.recorder import evaluation_rows
+from pytest_promptopt.results import CaseResult
+
+if TYPE_CHECKING:
+    from pytest_promptopt.optimize.context import RunContext, StoredCase
+
+
+def raise_if_exhausted(ctx: RunContext) -> None:
+    """Turn a budget stop the evaluator swallowed into the BudgetExceededError it was."""
+    if ctx.budget.exhausted:
+        cap = ctx.budget.stopped_by or "max_calls"
+        raise BudgetExceededError(f"stopped by the {cap} cap during evaluation", cap=cap)
+
+
+def prompt_texts(ctx: RunContext, prompt_ids: Sequence[int]) -> dict[int, str]:
+    """The text of each prompt id."""
+    with ctx.repos() as r:
+        rows = [r.prompts.get(i) for i in prompt_ids]
+        return {int(p.id): p.prompt_text for p in rows if p is not None}
+
+
+async def _evaluate_one(
+    ctx: RunContext, prompt_id: int, text: str, case: StoredCase, samples: int
+) -> CaseResult:
+    result = await ctx.evaluator.evaluate(ctx.suite, text, case.case, samples=samples)
+    result.prompt_id = prompt_id
+    result.test_case_id = case.id
+    return result
+
+
+async def evaluate_prompts(
+    ctx: RunContext, prompt_ids: Sequence[int], cases: Sequence[StoredCase], extra: int = 0
+) -> dict[str, int]:
+    """Evaluate every prompt on every case not yet fully sampled, all concurrently; store rows."""
+    texts = prompt_texts(ctx, prompt_ids)
+    jobs = []
+    skipped = 0
+    with ctx.repos() as r:
+        done = {pid: r.evals.done_keys(pid) for pid in prompt_ids}
+    for pid in prompt_ids:
+        for case in cases:
+            n = ctx.samples_for(case.case) + extra
+            if all((case.id, k) in done[pid] for k in range(n)):
+                skipped += 1
+                continue
+            jobs.append(_evaluate_one(ctx, pid, texts[pid], case, n))
+    results = await asyncio.gather(*jobs)
+    rows = [row for res in results for row in evaluation_rows(ctx.run_id, res)]
+    with ctx.repos() as r:
+        r.evals.add_many(rows)
+    raise_if_exhausted(ctx)
+    return {
+        "evaluated": len(results),
+        "reused": skipped,
+        "errors": sum(res.error is not None for res in results),
+    }
+
+
+class _EvaluateStage(Stage):
+    """Scores prompts on the given cases plus one generated tier."""
+
+    tier = ""
+    source_stage = ""
+    source_key = ""
+    score_field = ""
+
+    async def run(self, ctx: RunContext) -> dict[str, Any]:
+        """Evaluate the chosen prompts and store each one's mean as its tier score."""
+        prompt_ids = [int(i) for i in ctx.stage_summary(self.source_stage).get(self.source_key, [])]
+        cases = ctx.cases(["given", self.tier])
+        self.partial = {"prompts": len(prompt_ids), "cases": len(cases)}
+        counts = await evaluate_prompts(ctx, prompt_ids, cases)
+        scores = {pid: ctx.mean_score(pid, [c.id for c in cases]) for pid in prompt_ids}
+        with ctx.repos() as r:
+            for pid, score in scores.items():
+                r.prompts.set_scores(pid, **{self.score_field: score})
+        best = max(scores.values(), default=0.0)
+        return {
+            **counts,
+            "prompt_ids": prompt_ids,
+            "case_ids": [c.id for c in cases],
+            "scores": {str(pid): round(s, 6) for pid, s in scores.items()},
+            "headline": f"{len(prompt_ids)} prompts x {len(cases)} cases, best {best:.2f}",
+        }
+
+
+class EvaluateQuick(_EvaluateStage):
+    """Stage 3: every candidate on the given and quick cases -> `quick_score`."""
+
+    name = "evaluate_quick"
+    tier = "quick"
+    source_stage = "generate_prompts"
+    source_key = "prompt_ids"
+    score_field = "quick"
+
+
+class EvaluateRigorous(_EvaluateStage):
+    """Stage 6: the top K on the given and rigorous cases -> `rigorous_score`."""
+
+    name = "evaluate_rigorous"
+    tier = "rigorous"
+    source_stage = "select_top_k"
+    source_key = "selected"
+    score_field = "rigorous"

@@ -1,0 +1,172 @@
+"""Stages 9 and 10: score every prompt, pick the best on the given cases, write its files."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_promptopt.optimize.stages.base import Stage
+from pytest_promptopt.reporting.model import PromptSummary
+from pytest_promptopt.reporting.text import safe_name
+from pytest_promptopt.reporting.writers import BEST_PROMPT_NAME, LINEAGE_NAME
+
+if TYPE_CHECKING:
+    from pytest_promptopt.optimize.context import RunContext
+
+
+def finalist_ids(ctx: RunContext, original_id: int) -> list[int] | None:
+    """The original, the top M and the kept children; None when selection never finished."""
+    chosen = ctx.stage_summary("select_top_m").get("selected")
+    if chosen is None:
+        return None
+    kept = ctx.stage_summary("refinement").get("kept_prompt_ids", [])
+    return list(dict.fromkeys([original_id, *map(int, chosen), *map(int, kept)]))
+
+
+def suite_dir(ctx: RunContext) -> Path:
+    """Where this suite's optimize files go (same layout as the end-of-session writer)."""
+    return ctx.settings.report_dir / str(ctx.run_id) / safe_name(ctx.suite.name)
+
+
+class Reporting(Stage):
+    """Stage 9: `average_score` for every evaluated prompt; the best prompt on the given cases."""
+
+    name = "reporting"
+    derived = True
+
+    async def run(self, ctx: RunContext) -> dict[str, Any]:
+        """Score, pick the best (given-case mean, then average, then the original) and summarise."""
+        original_id = ctx.original_prompt_id()
+        given = [c.id for c in ctx.cases(["given"])]
+        rows: dict[int, dict[str, Any]] = {}
+        with ctx.repos() as r:
+            for p in r.prompts.for_suite(ctx.run_id, ctx.suite.name):
+                means = r.evals.mean_scores(int(p.id))
+                if not means:
+                    continue
+                average = statistics.fmean(means.values())
+                r.prompts.set_scores(int(p.id), average=average)
+                passed = {e.test_case_id for e in r.evals.for_prompt(int(p.id), given)}
+                failed = {
+                    e.test_case_id for e in r.evals.for_prompt(int(p.id), given) if not e.passed
+                }
+                rows[int(p.id)] = {
+                    "prompt_id": int(p.id),
+                    "stage": p.stage,
+                    "strategy": p.strategy,
+                    "track_id": p.track_id,
+                    "iteration": p.iteration,
+                    "original": bool(p.is_original_system_prompt),
+                    "average": average,
+                    "covers_given": all(i in means for i in given),
+                    "given": statistics.fmean(means.get(i, 0.0) for i in given) if given else 0.0,
+                    "given_passed": len(passed - failed),
+                }
+        finalists = finalist_ids(ctx, original_id)
+        pool = [
+            row
+            for pid, row in rows.items()
+            if row["covers_given"] and (finalists is None or pid in finalists)
+        ]
+        best = max(
+            pool,
+            key=lambda x: (
+                round(x["given"], 9),
+                round(x["average"], 9),
+                x["original"],
+                -x["prompt_id"],
+            ),
+            default=None,
+        )
+        original = rows.get(original_id)
+        summary: dict[str, Any] = {
+            "original_prompt_id": original_id,
+            "best_prompt_id": best["prompt_id"] if best else original_id,
+            "given_cases": len(given),
+            "finalists": [
+                {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+                for row in sorted(pool, key=lambda x: -x["given"])
+            ],
+            "partial": finalists is None,
+        }
+        if best is not None and original is not None and original["covers_given"]:
+            summary.update(
+                original_given_score=round(original["given"], 6),
+                best_given_score=round(best["given"], 6),
+                original_given_passed=original["given_passed"],
+                best_given_passed=best["given_passed"],
+                original_average_score=round(original["average"], 6),
+                best_average_score=round(best["average"], 6),
+                best_stage=best["stage"],
+                best_strategy=best["strategy"],
+                best_track=best["track_id"],
+                best_iteration=best["iteration"],
+                headline=f"best #{best['prompt_id']}: {original['given']:.2f} -> "
+                f"{best['given']:.2f} on {len(given)} given cases",
+            )
+        return summary
+
+
+class SaveReports(Stage):
+    """Stage 10: `best_prompt.txt` and `lineage.json` under `<report_dir>/<run_id>/<suite>/`."""
+
+    name = "save_reports"
+    derived = True
+
+    async def run(self, ctx: RunContext) -> dict[str, Any]:
+        """Write the best prompt and the candidate lineage."""
+        best_id = int(
+            ctx.stage_summary("reporting").get("best_prompt_id") or ctx.original_prompt_id()
+        )
+        with ctx.repos() as r:
+            titles: dict[int, list[str]] = {}
+            for w in r.weaknesses.for_run(ctx.run_id, ctx.suite.name):
+                titles.setdefault(w.prompt_id, []).extend(
+                    str(x.get("title", "")) for x in (w.weaknesses or [])
+                )
+            prompts = r.prompts.for_suite(ctx.run_id, ctx.suite.name)
+            lineage = [
+                PromptSummary(
+                    id=p.id,
+                    suite=ctx.suite.name,
+                    stage=p.stage,
+                    strategy=p.strategy,
+                    parent_prompt_id=p.parent_prompt_id,
+                    track_id=p.track_id,
+                    iteration=p.iteration,
+                    is_original=p.is_original_system_prompt,
+                    quick_score=p.quick_score,
+                    rigorous_score=p.rigorous_score,
+                    average_score=p.average_score,
+                    prompt_text=p.prompt_text,
+                    weakness_titles=titles.get(p.parent_prompt_id, [])
+                    if p.parent_prompt_id
+                    else [],
+                ).model_dump(mode="json")
+                for p in prompts
+            ]
+            text = next((p.prompt_text for p in prompts if p.id == best_id), ctx.suite.prompt)
+        folder = suite_dir(ctx)
+        best_path = _write(folder / BEST_PROMPT_NAME, text if text.endswith("\n") else text + "\n")
+        lineage_path = _write(
+            folder / LINEAGE_NAME, json.dumps(lineage, indent=2, ensure_ascii=False) + "\n"
+        )
+        return {
+            "best_prompt_id": best_id,
+            "best_prompt_path": str(best_path),
+            "lineage_path": str(lineage_path),
+            "prompts": len(lineage),
+            "headline": f"wrote {folder}",
+        }
+
+
+def _write(path: Path, text: str) -> Path:
+    """Write UTF-8 text atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,89 @@
+"""Stages 4 and 7: noise-aware top-K and top-M selection, re-sampling ties at the cut."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pytest_promptopt.optimize.selection import Scored, Selection, select_top, stable_seed
+from pytest_promptopt.optimize.stages.base import Stage
+from pytest_promptopt.optimize.stages.evaluation import evaluate_prompts
+
+if TYPE_CHECKING:
+    from pytest_promptopt.optimize.context import RunContext, StoredCase
+
+
+class _SelectStage(Stage):
+    """Ranks prompts by mean with bootstrap intervals; ties at the cut get more samples."""
+
+    source_stage = ""
+    tiers: tuple[str, ...] = ()
+
+    def size(self, ctx: RunContext) -> int:
+        """How many candidates to keep."""
+        raise NotImplementedError
+
+    def _scored(self, ctx: RunContext, ids: list[int], cases: list[StoredCase]) -> list[Scored]:
+        with ctx.repos() as r:
+            original = {
+                int(p.id)
+                for p in r.prompts.for_suite(ctx.run_id, ctx.suite.name)
+                if p.is_original_system_prompt
+            }
+        case_ids = [c.id for c in cases]
+        return [Scored(i, tuple(ctx.case_means(i, case_ids)), i in original) for i in ids]
+
+    async def run(self, ctx: RunContext) -> dict[str, Any]:
+        """Select, re-sample a tie that straddles the cut once, then select again."""
+        ids = [int(i) for i in ctx.stage_summary(self.source_stage).get("prompt_ids", [])]
+        cases = ctx.cases(("given", *self.tiers))
+        k = self.size(ctx)
+        seed = stable_seed(ctx.suite.name, self.name)
+        first = select_top(self._scored(ctx, ids, cases), k, seed=seed)
+        final: Selection = first
+        resampled: list[int] = []
+        if first.contested:
+            resampled = first.contested
+            self.partial = {"first": first.as_dict(), "resampling": resampled}
+            await evaluate_prompts(ctx, resampled, cases, extra=1)
+            final = select_top(self._scored(ctx, ids, cases), k, seed=seed)
+            final.reasoning.insert(
+                0, f"re-sampled {len(resampled)} tied candidates with one extra sample per case"
+            )
+            if final.contested:
+                final.reasoning.append(
+                    "still tied after re-sampling: the original goes first, the rest by mean "
+                    "(a tie-break only, the difference is within noise)"
+                )
+        return {
+            **final.as_dict(),
+            "k": k,
+            "case_ids": [c.id for c in cases],
+            "resampled": resampled,
+            "before_resampling": first.as_dict() if resampled else None,
+            "headline": f"kept {', '.join(f'#{i}' for i in final.selected)} of {len(ids)}"
+            + (f" (re-sampled {len(resampled)} tied)" if resampled else ""),
+        }
+
+
+class SelectTopK(_SelectStage):
+    """Stage 4: the top K candidates on given + quick cases."""
+
+    name = "select_top_k"
+    source_stage = "evaluate_quick"
+    tiers = ("quick",)
+
+    def size(self, ctx: RunContext) -> int:
+        """K."""
+        return ctx.knobs.top_k
+
+
+class SelectTopM(_SelectStage):
+    """Stage 7: the top M of the K on given + quick + rigorous cases combined."""
+
+    name = "select_top_m"
+    source_stage = "evaluate_rigorous"
+    tiers = ("quick", "rigorous")
+
+    def size(self, ctx: RunContext) -> int:
+        """M."""
+        return ctx.knobs.top_m

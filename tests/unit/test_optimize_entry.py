@@ -1,0 +1,127 @@
+"""The --optimize entry point: overrides, outcomes, progress lines, --promptopt-apply and resume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from test_optimize_pipeline import make_suite
+
+from pytest_promptopt.optimize.entry import optimize_selected, resume_run_id
+from pytest_promptopt.optimize.estimate import estimate
+from pytest_promptopt.optimize.outcome import OptimizeOutcome
+from pytest_promptopt.runtime import Runtime
+from pytest_promptopt.settings import Settings
+from pytest_promptopt.storage.repositories import RunRepository
+
+
+@dataclass
+class Writer:
+    """Collects terminal lines."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def line(self, s: str = "", **markup: bool) -> None:
+        self.lines.append(s)
+
+
+def fake_session(writer: Writer, verbose: int = 0) -> Any:
+    """Just enough of pytest.Session for the entry point."""
+    manager = SimpleNamespace(get_plugin=lambda name: writer)
+    config = SimpleNamespace(pluginmanager=manager, option=SimpleNamespace(verbose=verbose))
+    return SimpleNamespace(config=config)
+
+
+def runtime_for(tmp: Path, **overrides: Any) -> Runtime:
+    """A simulator runtime on a tmp database."""
+    return Runtime(
+        Settings(
+            rootdir=tmp,
+            db_url=f"sqlite:///{tmp}/db.sqlite",
+            model="simulated",
+            optimize=True,
+            report_dir=tmp / "reports",
+            **overrides,
+        )
+    )
+
+
+def test_optimize_selected_sets_override_outcome_and_progress(tmp_path: Path) -> None:
+    prompt_file = tmp_path / "prompt.txt"
+    suite = make_suite()
+    prompt_file.write_text(suite.prompt)
+    suite = suite.model_copy(update={"prompt_path": str(prompt_file)})
+    runtime = runtime_for(tmp_path, apply=True)
+    writer = Writer()
+    items = [SimpleNamespace(suite=suite, case=c) for c in suite.cases]
+    optimize_selected(fake_session(writer), runtime, items)  # type: ignore[arg-type]
+    outcome = runtime.optimize_outcomes["shop_bot"]
+    assert isinstance(outcome, OptimizeOutcome)
+    assert runtime.prompt_overrides["shop_bot"] == (
+        outcome.best_prompt_id,
+        outcome.best_prompt_text,
+    )
+    text = "\n".join(writer.lines)
+    assert "estimate ~" in text
+    assert "1/10 generate_prompts ..." in text and "10/10 save_reports completed" in text
+    assert outcome.describe() in text
+    assert outcome.improved
+    assert prompt_file.read_text().strip() == outcome.best_prompt_text.strip()
+    assert f"applied: wrote the best prompt #{outcome.best_prompt_id}" in text
+    runtime.close("passed")
+
+
+def test_quiet_mode_prints_nothing_and_inline_prompts_are_not_applied(tmp_path: Path) -> None:
+    suite = make_suite()
+    runtime = runtime_for(tmp_path, apply=True)
+    writer = Writer()
+    items = [SimpleNamespace(suite=suite, case=c) for c in suite.cases]
+    optimize_selected(fake_session(writer, verbose=-1), runtime, items)  # type: ignore[arg-type]
+    assert writer.lines == []
+    assert runtime.optimize_outcomes["shop_bot"].applied_to is None
+    runtime.close("passed")
+
+
+def test_resume_without_an_interrupted_run_is_a_usage_error(tmp_path: Path) -> None:
+    runtime = runtime_for(tmp_path, resume="latest")
+    with pytest.raises(pytest.UsageError, match="no interrupted or unfinished optimize run"):
+        resume_run_id(runtime)
+    with pytest.raises(pytest.UsageError, match="does not exist"):
+        resume_run_id(runtime_for(tmp_path, resume="999"))
+    with pytest.raises(pytest.UsageError, match="takes a run id"):
+        resume_run_id(runtime_for(tmp_path, resume="abc"))
+
+
+def test_resume_latest_finds_the_interrupted_optimize_run(tmp_path: Path) -> None:
+    earlier = runtime_for(tmp_path)
+    run_id = earlier.run_id
+    earlier.mark_finished(run_id, "interrupted")
+    with earlier.db.session_scope() as s:
+        done = RunRepository(s).create("finished-one", "optimize", {})
+        RunRepository(s).finish(done.id, "passed")
+    now = runtime_for(tmp_path, resume="latest")
+    assert resume_run_id(now) == run_id
+    assert resume_run_id(runtime_for(tmp_path)) is None
+
+
+def test_estimate_counts_calls_from_the_knobs(tmp_path: Path) -> None:
+    settings = runtime_for(tmp_path).settings
+    est = estimate(make_suite(), settings)
+    assert 100 < est.calls < est.max_calls
+    assert est.cost_usd > 0
+    assert "model calls" in est.describe()
+
+
+def test_resume_latest_also_finds_a_failed_run_a_cap_stopped(tmp_path: Path) -> None:
+    capped = runtime_for(tmp_path)
+    run_id = capped.run_id
+    with capped.db.session_scope() as s:
+        from pytest_promptopt.storage.repositories import StageResultRepository
+
+        row, _ = StageResultRepository(s).start(run_id, "shop_bot", "evaluate_quick")
+        StageResultRepository(s).complete(row.id, {}, status="budget_exhausted")
+        RunRepository(s).finish(run_id, "failed")
+    assert resume_run_id(runtime_for(tmp_path, resume="latest")) == run_id

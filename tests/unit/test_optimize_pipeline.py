@@ -1,0 +1,230 @@
+"""The optimize pipeline end to end on the simulator: stages, lineage, budget stop and resume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from pytest_promptopt.optimize.context import RunContext
+from pytest_promptopt.optimize.outcome import OptimizeOutcome
+from pytest_promptopt.optimize.pipeline import Pipeline, default_stages
+from pytest_promptopt.runtime import Runtime
+from pytest_promptopt.settings import OptimizeSettings, Settings
+from pytest_promptopt.spec import Case, Suite
+from pytest_promptopt.storage.models import (
+    Evaluation,
+    Prompt,
+    StageResult,
+    TestCase,
+    WeaknessAnalysis,
+)
+
+STAGES = [s.name for s in default_stages()]
+TABLES = (Prompt, TestCase, Evaluation, StageResult, WeaknessAnalysis)
+
+
+def make_suite() -> Suite:
+    """A small support-bot suite whose plain prompt misses most expectations."""
+    return Suite(
+        name="shop_bot",
+        description="Customer-support assistant for an online kitchenware shop: refunds, "
+        "deliveries and product questions; states the 30-day refund policy.",
+        prompt="You are the support assistant of a kitchenware shop.\nBe friendly.",
+        threshold=0.7,
+        cases=[
+            Case(
+                id="refund",
+                input="I want a refund for order #123, the pan arrived scratched",
+                expected="Apologises, states the 30-day refund policy, asks for the order e-mail",
+                assertions=({"regex": "30[- ]day"},),  # type: ignore[arg-type]
+            ),
+            Case(
+                id="status",
+                input="Where is my order? I ordered a frying pan last week.",
+                expected="Asks for the order number to look up the order",
+            ),
+            Case(
+                id="delivery",
+                input="How long does delivery take to Germany?",
+                expected="Says standard delivery takes 3-5 business days",
+            ),
+        ],
+    )
+
+
+def make_runtime(tmp: Path, **overrides: Any) -> Runtime:
+    """A runtime on a tmp SQLite database and the simulator."""
+    settings = Settings(
+        rootdir=tmp,
+        db_url=f"sqlite:///{tmp}/db.sqlite",
+        model="simulated",
+        optimize=True,
+        report_dir=tmp / "reports",
+        knobs=OptimizeSettings(),
+        **overrides,
+    )
+    return Runtime(settings)
+
+
+def run_pipeline(runtime: Runtime, suite: Suite, run_id: int | None = None) -> OptimizeOutcome:
+    """The whole pipeline for one suite on the runtime's loop."""
+    ctx = RunContext.from_runtime(runtime, suite, run_id)
+    return runtime.loop.run(Pipeline(ctx).run())
+
+
+def counts(runtime: Runtime) -> dict[str, int]:
+    """Rows per table."""
+    with runtime.db.session_scope() as s:
+        return {
+            m.__tablename__: int(s.scalar(select(func.count()).select_from(m)) or 0) for m in TABLES
+        }
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, OptimizeOutcome]]:
+    """One full optimize run, shared by the read-only tests below."""
+    tmp = tmp_path_factory.mktemp("optimize")
+    runtime = make_runtime(tmp)
+    outcome = run_pipeline(runtime, make_suite())
+    yield runtime, outcome
+    runtime.close("passed")
+
+
+def rows(runtime: Runtime, model: Any) -> list[Any]:
+    """Every row of a table, oldest first."""
+    with runtime.db.session_scope() as s:
+        return list(s.scalars(select(model).order_by(model.id)))
+
+
+def test_every_stage_is_recorded_completed_with_a_summary(done: Any) -> None:
+    runtime, outcome = done
+    stages = rows(runtime, StageResult)
+    assert [s.stage for s in stages] == STAGES
+    assert all(s.status == "completed" and s.summary and s.finished_at for s in stages)
+    assert all("duration_s" in s.summary and "calls" in s.summary for s in stages)
+    assert outcome.stopped_by is None and outcome.error is None
+
+
+def test_original_is_kept_as_a_candidate(done: Any) -> None:
+    runtime, outcome = done
+    prompts = rows(runtime, Prompt)
+    original = [p for p in prompts if p.is_original_system_prompt]
+    assert len(original) == 1
+    assert original[0].stage == "initial" and original[0].strategy == "original"
+    assert original[0].prompt_text == make_suite().prompt
+    gen = next(s for s in rows(runtime, StageResult) if s.stage == "generate_prompts")
+    assert gen.summary["prompt_ids"][0] == original[0].id
+    strategies = {p.strategy for p in prompts if p.stage == "initial"} - {"original"}
+    assert len(strategies) >= 5
+    assert outcome.original_prompt_id == original[0].id
+    assert original[0].quick_score is not None
+
+
+def test_generated_cases_are_stored_with_their_stage(done: Any) -> None:
+    runtime, _ = done
+    cases = rows(runtime, TestCase)
+    by_stage: dict[str, list[str]] = {}
+    for c in cases:
+        by_stage.setdefault(c.stage, []).append(c.case_key)
+    knobs = OptimizeSettings()
+    assert sorted(by_stage["given"]) == ["delivery", "refund", "status"]
+    assert by_stage["quick"] == [f"quick-{n}" for n in range(1, knobs.quick_tests + 1)]
+    assert by_stage["rigorous"] == [f"rigorous-{n}" for n in range(1, knobs.rigorous_tests + 1)]
+
+
+def test_given_cases_count_in_every_evaluation(done: Any) -> None:
+    runtime, _ = done
+    given = {c.id for c in rows(runtime, TestCase) if c.stage == "given"}
+    evaluated: dict[int, set[int]] = {}
+    for e in rows(runtime, Evaluation):
+        evaluated.setdefault(e.prompt_id, set()).add(e.test_case_id)
+    assert evaluated and all(given <= ids for ids in evaluated.values())
+
+
+def test_lineage_links_and_weakness_analyses(done: Any) -> None:
+    runtime, _ = done
+    prompts = {p.id: p for p in rows(runtime, Prompt)}
+    analyses = {(w.prompt_id, w.track_id, w.iteration): w for w in rows(runtime, WeaknessAnalysis)}
+    summary = next(s for s in rows(runtime, StageResult) if s.stage == "refinement").summary
+    top_m = next(s for s in rows(runtime, StageResult) if s.stage == "select_top_m").summary
+    assert [t["start_prompt_id"] for t in summary["tracks"]] == top_m["selected"]
+    refined = [p for p in prompts.values() if p.stage == "refined"]
+    assert refined, "the simulator should produce at least one refined child"
+    for child in refined:
+        parent = prompts[child.parent_prompt_id]
+        assert child.track_id is not None and child.iteration >= 1
+        assert parent.iteration == child.iteration - 1
+        assert parent.track_id in (None, child.track_id)
+        analysis = analyses[(parent.id, child.track_id, child.iteration)]
+        assert analysis.weaknesses and analysis.case_keys
+
+
+def test_a_child_is_kept_only_when_better(done: Any) -> None:
+    runtime, _ = done
+    summary = next(s for s in rows(runtime, StageResult) if s.stage == "refinement").summary
+    steps = [it for t in summary["tracks"] for it in t["iterations"] if it["child_prompt_id"]]
+    assert steps
+    for step in steps:
+        assert step["kept"] == (step["child_mean"] > step["parent_mean"])
+    for track in summary["tracks"]:
+        its = track["iterations"]
+        # A track stops at its first step that keeps nothing.
+        assert all(it["kept"] for it in its[:-1])
+        kept = [it["child_prompt_id"] for it in its if it["kept"]]
+        assert track["final_prompt_id"] == (kept[-1] if kept else track["start_prompt_id"])
+
+
+def test_best_prompt_beats_the_original_and_reports_are_written(done: Any) -> None:
+    runtime, outcome = done
+    assert outcome.best_score is not None and outcome.original_score is not None
+    assert outcome.best_score >= outcome.original_score
+    assert outcome.best_passed is not None and outcome.original_passed is not None
+    assert outcome.best_passed > outcome.original_passed
+    assert outcome.describe().startswith(f"optimized: {outcome.original_score:.2f} -> ")
+    folder = runtime.settings.report_dir / str(outcome.run_id) / "shop_bot"
+    assert (folder / "best_prompt.txt").read_text().strip() == outcome.best_prompt_text.strip()
+    assert (folder / "lineage.json").is_file()
+    assert all(p.average_score is not None for p in rows(runtime, Prompt))
+
+
+def test_resume_on_the_same_run_makes_no_calls_and_no_duplicates(tmp_path: Path) -> None:
+    first = make_runtime(tmp_path)
+    suite = make_suite()
+    outcome = run_pipeline(first, suite)
+    before = counts(first)
+    first.close("interrupted")
+    second = make_runtime(tmp_path)
+    again = run_pipeline(second, suite, run_id=outcome.run_id)
+    assert second.llm.calls == 0
+    assert counts(second) == before
+    assert again.best_prompt_id == outcome.best_prompt_id
+    second.close("passed")
+
+
+def test_max_calls_stops_cleanly_and_keeps_the_best_so_far(tmp_path: Path) -> None:
+    cap = 60
+    runtime = make_runtime(tmp_path, max_calls=cap)
+    outcome = run_pipeline(runtime, make_suite())
+    assert runtime.budget.calls == cap
+    assert outcome.stopped_by == "max_calls"
+    status = {s.stage: s.status for s in rows(runtime, StageResult)}
+    stopped = [name for name, st in status.items() if st == "budget_exhausted"]
+    assert len(stopped) == 1
+    after = STAGES[STAGES.index(stopped[0]) + 1 :]
+    assert all(status[n] in ("skipped", "completed") for n in after)
+    assert status["reporting"] == status["save_reports"] == "completed"
+    assert outcome.best_prompt_text
+    assert outcome.best_score is None or outcome.best_score >= (outcome.original_score or 0)
+    assert "stopped by max_calls" in outcome.describe()
+    runtime.close("interrupted")
+
+    # Resuming with no cap finishes the run and re-runs only what did not complete.
+    resumed = make_runtime(tmp_path)
+    final = run_pipeline(resumed, make_suite(), run_id=outcome.run_id)
+    assert final.stopped_by is None
+    assert all(s.status == "completed" for s in rows(resumed, StageResult))
+    resumed.close("passed")
