@@ -72,6 +72,21 @@ class Runtime:
             )
             return int(run.id)
 
+    def adopt_run(self, run_id: int) -> None:
+        """Continue an earlier run as this session's run (--promptopt-resume)."""
+        if "run_id" in self.__dict__ and self.__dict__["run_id"] != run_id:
+            raise RuntimeError("adopt_run must come before this session's run row is created")
+        from pytest_promptopt.storage.repositories import RunRepository
+
+        with self.db.session_scope() as session:
+            run = RunRepository(session).get(run_id)
+            assert run is not None
+            run.session_uid = self.session_uid
+            run.status = "running"
+            run.finished_at = None
+        self.__dict__["run_id"] = run_id
+        self.used = True
+
     @cached_property
     def loop(self) -> LoopThread:
         """The background event loop model calls run on."""

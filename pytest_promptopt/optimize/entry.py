@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_promptopt.optimize.claim import claim_pipeline, release_pipeline, wait_for_pipeline
 from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.estimate import estimate
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
@@ -106,13 +107,38 @@ def optimize_suite(
 def optimize_selected(
     session: pytest.Session, runtime: Runtime, case_items: list[CaseItem]
 ) -> None:
-    """Optimize each selected suite in order, before any item runs."""
+    """Optimize each selected suite in order, before any item runs (once per suite under xdist)."""
+    workerinput = getattr(session.config, "workerinput", None)
+    worker = workerinput["workerid"] if workerinput else None
+    if worker is not None and runtime.settings.resume is not None:
+        raise pytest.UsageError("--promptopt-resume continues one run in one process; drop -n")
     run_id = resume_run_id(runtime)
     progress = Progress.for_session(session, runtime.budget)
     if run_id is not None:
         progress.line(f"resuming optimize run {run_id}")
-    for suite in selected_suites(case_items):
-        outcome = optimize_suite(runtime, suite, run_id, progress)
+        runtime.adopt_run(run_id)
+    suites = selected_suites(case_items)
+    if worker is not None and suites:
+        # Workers start at different suites, so several suites are optimized at once.
+        shift = int(worker.removeprefix("gw") or 0) % len(suites)
+        suites = suites[shift:] + suites[:shift]
+    waiting = []
+    for suite in suites:
+        if worker is not None and not claim_pipeline(runtime, suite.name, worker):
+            waiting.append(suite)
+            continue
+        try:
+            outcome = optimize_suite(runtime, suite, run_id, progress)
+        except BaseException:
+            if worker is not None:
+                release_pipeline(runtime, suite.name, worker, None)
+            raise
+        if worker is not None:
+            release_pipeline(runtime, suite.name, worker, outcome.best_prompt_id)
         progress.line(f"[{suite.name}] {outcome.describe()}", bold=True)
         if runtime.settings.apply:
             progress.line(f"[{suite.name}] {apply_best(suite, outcome)}")
+    for suite in waiting:
+        best = wait_for_pipeline(runtime, suite.name)
+        if best is not None:
+            runtime.prompt_overrides[suite.name] = best

@@ -131,6 +131,13 @@ class SummaryCollector:
         return grouped
 
 
+def _reported_suite(session: PromptOptSession, name: str) -> Any:
+    """The suite's entry in the built report, if there is one."""
+    if session.report is None:
+        return None
+    return next((s for s in session.report.suites if s.name == name), None)
+
+
 def write_summary(reporter: Any, session: PromptOptSession) -> None:
     """Write the `promptopt` section: one line per suite, the optimize outcome, the report path."""
     assert session.summary is not None
@@ -145,8 +152,16 @@ def write_summary(reporter: Any, session: PromptOptSession) -> None:
         )
         reporter.write_line(line)
         outcome = optimized.get(name)
+        reported = _reported_suite(session, name)
         if outcome is not None:
             reporter.write_line("    " + outcome.describe())
+        elif reported is not None and reported.best_mean_score is not None:
+            before = reported.original_mean_score or 0.0
+            stop = f"; stopped by {reported.stopped_by}" if reported.stopped_by else ""
+            reporter.write_line(
+                f"    optimized: {before:.2f} -> {reported.best_mean_score:.2f} on the given "
+                f"cases (best #{reported.best_prompt_id}){stop}"
+            )
         elif runtime is not None and name in runtime.suites:
             prompt = runtime.suites[name].prompt_text.strip().splitlines()[0]
             reporter.write_line(f"    prompt: {prompt[:90]}{'...' if len(prompt) > 90 else ''}")
