@@ -16,6 +16,10 @@ from pytest_promptopt.results import CaseResult, SampleResult
 from pytest_promptopt.spec import Case, Suite
 
 
+# The Messages API rejects empty user content; an empty case input is sent as this marker.
+EMPTY_INPUT = "[the user sent an empty message]"
+
+
 class Evaluator:
     """Turns (suite, prompt, case) into a CaseResult; never raises for model failures."""
 
@@ -49,7 +53,7 @@ class Evaluator:
             role="target",
             model=suite.model or self.model,
             system=prompt_text,
-            messages=[{"role": "user", "content": case.input}],
+            messages=[{"role": "user", "content": case.input or EMPTY_INPUT}],
             label=label,
             sample=k,
         )

@@ -1,4 +1,4 @@
-"""Builds the official SDK's AsyncAnthropic: the real one from its own env vars, or the simulator."""
+"""Builds the official SDK's AsyncAnthropic: real (from its own env vars) or the simulator."""
 
 from __future__ import annotations
 
