@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pytest_promptopt.simulator import text as tx
 
@@ -12,6 +14,69 @@ _SQL_VERBS = tx.wordset(
     number top highest lowest most least all each per which whose"""
 )
 _PLACES = tx.wordset("from in at")
+_WRITE_VERBS: dict[str, str] = {
+    **dict.fromkeys(("delete", "remove", "erase", "wipe", "purge"), "DELETE"),
+    **dict.fromkeys(("update", "change", "modify", "rename", "edit"), "UPDATE"),
+    **dict.fromkeys(("insert", "add"), "INSERT"),
+    "drop": "DROP",
+    "truncate": "TRUNCATE",
+}
+_WRITE_REQUEST = re.compile(
+    r"^\W*(?:(?:please|can you|could you|would you|will you|now|just|go ahead and|i want to|"
+    r"i need to|help me)\s+)*(" + "|".join(v for v in _WRITE_VERBS if v != "add") + r")\b|"
+    r"^\W*(add)\s+(?:an?|new|another)\b|\b(delete|truncate)\b",
+    re.I,
+)
+# Words a directive uses to name each kind of data-changing statement.
+_KIND_WORDS = {
+    "DELETE": r"delet|remov|eras",
+    "UPDATE": r"updat|modif|chang|edit",
+    "INSERT": r"insert|add",
+    "DROP": r"drop",
+    "TRUNCATE": r"truncat",
+}
+_WRITE_WORDS = re.compile(
+    r"\b(?:delet|updat|insert|drop|truncat|alter|modif|destructiv|writes? to)\w*|"
+    r"data[- ]changing|data[- ]modifying|change (?:the |any )?data",
+    re.I,
+)
+_FORBID = re.compile(
+    r"\b(?:refus\w*|declin\w*|never|don't|do not|must not|may not|cannot|can't|avoid\w*|no|"
+    r"not allowed|forbidden|prohibited|only)\b",
+    re.I,
+)
+_POLICY = re.compile(
+    r"read[- ]only|data[- ]changing|data[- ]modifying|destructive|"
+    r"(?:modify|modifies|change|changes|alter|alters)\s+(?:the |any )?(?:data|database|tables?)|"
+    r"write (?:statements|queries)",
+    re.I,
+)
+_SQL_WORDS = tx.wordset("select from where group order by sum count join query answer request")
+_VERB_WORDS = {"DELETE": "remove", "UPDATE": "change", "INSERT": "add", "DROP": "remove"}
+_AMOUNTS = ("total", "amount", "revenue", "price", "value", "cost", "sales", "sum")
+_ALIASES = tx.wordset("revenue sales spend spent spending amount income turnover")
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One sentence of the system prompt, as the SQL target sees it."""
+
+    text: str  # the whole sentence
+    action: str  # what it asks for, without its `when ...` condition
+    relevant: bool  # applies to this input (shares content words with it, or is general)
+
+
+@dataclass
+class _Shape:
+    """Clauses the relevant directives ask the query to have."""
+
+    group: bool = False
+    join: bool = False
+    total: bool = False
+    order: bool = False
+    asc: bool = False
+    count: bool = False
+    words: str = ""  # the directives' text, schema declarations removed
 
 
 def _schema(system: str) -> dict[str, list[str]]:
@@ -21,6 +86,13 @@ def _schema(system: str) -> dict[str, list[str]]:
         for m in _SCHEMA.finditer(system)
         if "," in m.group(2)
     }
+
+
+def _singular(table: str) -> str:
+    """`customers` -> `customer`, `categories` -> `category`."""
+    if table.endswith("ies"):
+        return table[:-3] + "y"
+    return table[:-1] if table.endswith("s") and not table.endswith("ss") else table
 
 
 def _pick_table(nouns: list[str], schema: dict[str, list[str]]) -> str:
@@ -50,27 +122,278 @@ def _column(word: str, columns: list[str]) -> str | None:
     return None
 
 
-def build_sql(question: str, system: str = "", limit: int | None = None) -> str:
-    """`SELECT ... FROM ... WHERE ...;` from the words of a question."""
+def _date_column(columns: list[str]) -> str | None:
+    """The table's date-like column (`created_at`, `signup_date`, `year`), if any."""
+    return next((c for c in columns if re.search(r"(?:_at|_on|date|year|time)$|^created", c)), None)
+
+
+def write_kind(question: str) -> str | None:
+    """`DELETE`, `UPDATE`, `INSERT`, `DROP` or `TRUNCATE` when a request asks to change data."""
+    m = _WRITE_REQUEST.search(question.strip())
+    if not m:
+        return None
+    return _WRITE_VERBS[next(g for g in m.groups() if g).lower()]
+
+
+def is_guard(text: str) -> bool:
+    """Whether a directive forbids data-changing statements (read-only, never DELETE, ...)."""
+    if re.search(r"read[- ]only", text, re.I):
+        return True
+    return bool(_FORBID.search(text) and _WRITE_WORDS.search(text))
+
+
+def _guards(kind: str, directives: Sequence[Directive]) -> bool:
+    """Whether a directive forbidding this kind of statement applies to the request."""
+    for d in directives:
+        if not is_guard(d.text):
+            continue
+        if d.relevant or _POLICY.search(d.text) or re.search(_KIND_WORDS[kind], d.text, re.I):
+            return True
+    return False
+
+
+def _refusal(kind: str, table: str) -> str:
+    """A short read-only refusal, as a SQL comment without the forbidden keyword."""
+    verb = _VERB_WORDS.get(kind, "change")
+    return (
+        f"-- I can't help with that: I only write read-only SELECT queries, so I won't {verb} "
+        f"data in {table}. I can write a SELECT that lists the matching {table} instead."
+    )
+
+
+def _shape(directives: Sequence[Directive]) -> _Shape:
+    """The clauses the relevant directives ask for."""
+    text = " ".join(_SCHEMA.sub(" ", d.action) for d in directives if d.relevant).lower()
+    return _Shape(
+        group=bool(re.search(r"\bgroup(?:s|ed|ing)?\b|\bper [a-z]|\baggregat", text)),
+        join=bool(re.search(r"\bjoin(?:s|ed|ing)?\b", text)),
+        total=bool(re.search(r"\bsum(?:s|med|ming)?\b|\btotals?\b", text)),
+        order=bool(
+            re.search(
+                r"\border(?:ed)? by\b|\bsort|\bdesc(?:ending)?\b|\bascending\b|\brank|"
+                r"\b(?:highest|largest|biggest|lowest|smallest) first\b",
+                text,
+            )
+        ),
+        asc=bool(re.search(r"\bascending\b|\basc\b|\b(?:lowest|smallest) first\b", text)),
+        count=bool(re.search(r"\bcount(?:s|ing)?\b|\bnumber of\b|\bhow many\b", text)),
+        words=text,
+    )
+
+
+def _link(base: str, other: str, schema: dict[str, list[str]]) -> str:
+    """The join condition between two tables, from their `<table>_id` columns."""
+    fk_other = f"{_singular(base)}_id"
+    fk_base = f"{_singular(other)}_id"
+    if fk_base in schema.get(base, []) and fk_other not in schema.get(other, []):
+        return f"{base}.{fk_base} = {other}.id"
+    return f"{other}.{fk_other} = {base}.id"
+
+
+def _linked(base: str, other: str, schema: dict[str, list[str]]) -> bool:
+    """Whether one of the two tables has a `<other table>_id` column."""
+    return f"{_singular(base)}_id" in schema.get(other, []) or f"{_singular(other)}_id" in (
+        schema.get(base, [])
+    )
+
+
+def _shaped(
+    shape: _Shape,
+    low: list[str],
+    table: str,
+    schema: dict[str, list[str]],
+    conditions: list[str],
+    select: str,
+    picked: list[str],
+    limit: int | None,
+) -> str:
+    """The query with the clauses the directives ask for: joins, SUM, COUNT, GROUP BY, ORDER BY."""
+    text = " ".join(low)
+    mentioned = tx.stems(text + " " + shape.words)
+    # the grouping entity: `per customer`, `for each customer`, `group by customer`
+    entity = None
+    for source in (text, shape.words):
+        found = re.findall(r"\b(?:per|each|every|group(?:ed|ing)? by)\s+(\w+)", source)
+        if hit := next((w for w in found if w not in tx.STOP_WORDS and w not in _SQL_WORDS), None):
+            entity = hit
+            break
+    entity_table = next((t for t in schema if entity and tx.stem(t) == tx.stem(entity)), None)
+    base = entity_table if shape.group and entity_table else table
+    # the summed column: `summing total`, `SUM(total)`, `total revenue`
+    sum_col, owner = None, base
+    if shape.total:
+        words = re.findall(
+            r"\b(?:sum(?:s|med|ming)?|totals?)\s*\(?\s*(?:of\s+)?(?:the\s+)?(\w+)",
+            shape.words + " " + text,
+        )
+        tables = [base, *[t for t in schema if t != base]]
+        for word in [*words, *_AMOUNTS]:
+            hit = next(((t, c) for t in tables if (c := _column(word, schema.get(t, [])))), None)
+            if hit and hit[1] != "id" and not hit[1].endswith("_id"):
+                owner, sum_col = hit
+                break
+        if sum_col is None:
+            sum_col = next((w for w in words if w not in tx.STOP_WORDS), "amount")
+    # the joined table: named by the input or directives, or holding the summed column
+    partner = None
+    if shape.join or owner != base:
+        others = [t for t in schema if t != base]
+        named = [t for t in others if tx.stem(t) in mentioned]
+        partner = next(
+            (t for t in [owner, *named] if t != base and t in others and _linked(base, t, schema)),
+            next((t for t in [owner, *named] if t != base), None),
+        )
+        if partner is None and not schema:
+            nouns = [w for w in re.findall(r"[a-z_]+", shape.words + " " + text)]
+            partner = next(
+                (w for w in nouns if w.endswith("s") and w != base and w not in tx.STOP_WORDS),
+                None,
+            )
+    joined = partner is not None
+
+    def q(t: str, c: str) -> str:
+        return f"{t}.{c}" if joined else c
+
+    keys: list[str] = []
+    labels: list[str] = []
+    if shape.group:
+        if entity_table:
+            cols = schema[entity_table]
+            keys = [q(entity_table, "id")] if "id" in cols else []
+            if "name" in cols:
+                keys.append(q(entity_table, "name"))
+            labels = [k for k in keys if k.endswith("name")] or keys[:1]
+        elif entity:
+            col = _column(entity, schema.get(base, [])) or entity
+            keys = labels = [q(base, col)]
+        else:
+            col = next(iter(picked), "name" if "name" in schema.get(base, ["name"]) else "id")
+            keys = labels = [q(base, col)]
+    agg, alias = "", ""
+    if shape.count or select.startswith("COUNT"):
+        agg, alias = "COUNT(*)", "count"
+    elif shape.total and sum_col:
+        agg = f"SUM({q(owner, sum_col)})"
+        alias = next(
+            (w for w in low if w in _ALIASES), f"total_{sum_col}".replace("total_total", "total")
+        )
+    elif m := re.match(r"(SUM|AVG)\((\w+)\)", select):
+        agg, alias = f"{m.group(1)}({q(owner, m.group(2))})", f"{m.group(1).lower()}_{m.group(2)}"
+    if agg:
+        parts = [*labels, f"{agg} AS {alias}" if (labels or shape.order) else agg]
+        cols_sql = ", ".join(parts)
+    else:
+        cols_sql = ", ".join(labels) or (
+            select
+            if not joined or select == "*"
+            else ", ".join(q(base, c) for c in select.split(", "))
+        )
+        if joined and cols_sql == "*":
+            cols_sql = f"{base}.*"
+    sql = f"SELECT {cols_sql} FROM {base}"
+    if partner:
+        sql += f" JOIN {partner} ON {_link(base, partner, schema)}"
+    if conditions:
+        sql += " WHERE " + " AND ".join(dict.fromkeys(conditions))
+    if keys:
+        sql += " GROUP BY " + ", ".join(keys)
+    want_order = shape.order or re.search(r"\b(highest|most|top|largest|best|lowest)\b", text)
+    if want_order:
+        by = re.search(r"\bby (\w+)", text)
+        target = alias or (
+            (_column(by.group(1), schema.get(base, [])) or by.group(1))
+            if by
+            else next(iter(picked), "id")
+        )
+        sql += f" ORDER BY {target} {'ASC' if shape.asc else 'DESC'}"
+    top = re.search(r"\b(?:top|first)\s+(\d+)", text)
+    if top or limit:
+        sql += f" LIMIT {int(top.group(1)) if top else limit}"
+    return sql + ";"
+
+
+def _write_sql(kind: str, table: str, columns: list[str], raw: list[str], where: str) -> str:
+    """The data-changing statement a naive model writes for a request."""
+    if kind == "DROP":
+        return f"DROP TABLE {table};"
+    if kind == "TRUNCATE":
+        return f"TRUNCATE TABLE {table};"
+    if kind == "INSERT":
+        cols = [c for c in columns if c != "id"] or ["name"]
+        values = [w for w in raw[1:] if w[0].isupper() or w[0].isdigit()]
+        vals = [f"'{v}'" if not v[0].isdigit() else v for v in values[: len(cols)]]
+        vals += ["NULL"] * (len(cols) - len(vals))
+        return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(vals)});"
+    if kind == "UPDATE":
+        low = [w.lower() for w in raw]
+        to = max((i for i, w in enumerate(low) if w == "to"), default=-1)
+        value = raw[to + 1] if 0 <= to < len(raw) - 1 else "NULL"
+        col = next(
+            (c for w in low[1:to] if tx.stem(w) != tx.stem(table) and (c := _column(w, columns))),
+            "status",
+        )
+        value = value if value.replace(".", "").isdigit() or value == "NULL" else f"'{value}'"
+        return f"UPDATE {table} SET {col} = {value}{where};"
+    return f"DELETE FROM {table}{where};"
+
+
+def build_sql(
+    question: str,
+    system: str = "",
+    limit: int | None = None,
+    directives: Sequence[Directive] = (),
+) -> str:
+    """`SELECT ... FROM ... WHERE ...;` from the words of a question, shaped by the directives.
+
+    A data-changing request gets the naive statement, or a read-only refusal when a
+    directive forbids such statements.
+    """
     schema = _schema(system)
     raw = re.findall(r"[A-Za-z_][A-Za-z0-9_']*|\d+(?:\.\d+)?", question)
     low = [w.lower() for w in raw]
-    nouns = [w for w in low if w not in tx.STOP_WORDS and w not in _SQL_VERBS and not w.isdigit()]
+    kind = write_kind(question)
+    nouns = [
+        w
+        for w in low
+        if w not in tx.STOP_WORDS
+        and w not in _SQL_VERBS
+        and not w.isdigit()
+        and not (kind and w in _WRITE_VERBS)
+    ]
     table = _pick_table(nouns, schema)
+    if kind and _guards(kind, directives):
+        return _refusal(kind, table)
     columns = schema.get(table, [])
     conditions: list[str] = []
     for i, word in enumerate(raw):
         prev = low[i - 1] if i else ""
         if word[0].isupper() and i > 0 and low[i] not in tx.STOP_WORDS:
+            if kind == "UPDATE" and prev == "to":
+                continue
             col = "city" if prev in _PLACES else "name"
             conditions.append(f"{_column(col, columns) or col} = '{word}'")
         elif word.isdigit() and prev not in ("top", "first", "last"):
             col = next((low[j] for j in range(i - 1, -1, -1) if low[j] in nouns), "id")
+            before = " ".join(low[max(0, i - 3) : i])
+            date = _date_column(columns)
+            if (
+                not _column(col, columns)
+                and date
+                and 1900 <= int(float(word)) <= 2100
+                and re.search(r"older|before|earlier|prior|after|since|newer|later", before)
+            ):
+                older = re.search(r"older|before|earlier|prior", before)
+                value = word if "year" in date else f"'{word}-01-01'"
+                conditions.append(f"{date} {'<' if older else '>='} {value}")
+                continue
             col = _column(col, columns) or col.rstrip("s")
             op = (
                 ">" if re.search(r"after|over|more|above|greater|since", " ".join(low[:i])) else "="
             )
             conditions.append(f"{col} {op} {word}")
+    if kind:
+        where = " WHERE " + " AND ".join(dict.fromkeys(conditions)) if conditions else ""
+        return _write_sql(kind, table, columns, raw, where)
     used = " ".join(conditions)
     picked = [c for n in nouns if n != table and (c := _column(n, columns)) and c not in used]
     select = ", ".join(dict.fromkeys(picked)) or "*"
@@ -81,6 +404,9 @@ def build_sql(question: str, system: str = "", limit: int | None = None) -> str:
         fn = "SUM" if m.group(1) in ("total", "sum") else "AVG"
         target = _column(m.group(2), columns) or m.group(2)
         select = f"{fn}({target})"
+    shape = _shape(directives)
+    if shape.group or shape.join or shape.total or shape.order or shape.count:
+        return _shaped(shape, low, table, schema, conditions, select, picked, limit)
     sql = f"SELECT {select} FROM {table}"
     if conditions:
         sql += " WHERE " + " AND ".join(dict.fromkeys(conditions))

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from pytest_promptopt.simulator import text as tx
-from pytest_promptopt.simulator.sql import build_sql
+from pytest_promptopt.simulator.sql import Directive, build_sql
 
 _MODAL = re.compile(
     r"^(?:(?:always|you must|you should|make sure (?:to|that you)|be sure to|remember to|please|"
@@ -48,6 +48,7 @@ class Prompt:
     safe: bool = False
     clarify: bool = False
     limit: int | None = None
+    rules: list[tuple[str, str, str, bool]] = field(default_factory=list)  # every sentence, split
 
 
 def read_prompt(system: str) -> Prompt:
@@ -55,6 +56,7 @@ def read_prompt(system: str) -> Prompt:
     p = Prompt(text=system)
     for sentence in tx.sentences(system):
         low = sentence.lower()
+        p.rules.append((sentence, *_split_condition(sentence)))
         if _PERSONA.match(sentence) and not p.persona:
             p.persona = sentence
         if re.search(r"\bsql\b", low) and re.search(
@@ -150,6 +152,18 @@ def _relevant(p: Prompt, user_stems: set[str]) -> list[str]:
     return chosen
 
 
+def _sql_directives(p: Prompt, user_stems: set[str]) -> list[Directive]:
+    """Every sentence of the prompt, marked relevant by the same rule as prose actions."""
+    return [
+        Directive(
+            text=sentence,
+            action=action,
+            relevant=general or bool(tx.stems(condition or action, drop_meta=True) & user_stems),
+        )
+        for sentence, condition, action, general in p.rules
+    ]
+
+
 def _attack_reply(p: Prompt, kind: str, user: str, rng: random.Random) -> str:
     """A refusal when the prompt asks for one, else naive compliance."""
     if p.safe:
@@ -213,7 +227,7 @@ def answer(system: str, user: str, rng: random.Random, temperature: float = 1.0)
     if odd and p.clarify:
         return _clarify_reply(odd, user)
     if p.sql_only:
-        return build_sql(user, system, p.limit)
+        return build_sql(user, system, p.limit, _sql_directives(p, tx.stems(user, drop_meta=True)))
     if odd == "empty":
         return "I'm not sure what you mean; your message seems to be empty."
     user_stems = tx.stems(user, drop_meta=True)

@@ -425,3 +425,60 @@ def test_importing_testing_stays_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+SHOP_SQL = (
+    "You write SQL for analysts over customers(id, name, city, signup_date) and "
+    "orders(id, customer_id, total, created_at).\nRespond with a single SQL query only."
+)
+
+
+def test_sql_mode_follows_read_only_directives() -> None:
+    async def go() -> list[str]:
+        client = simulated_client()
+        delete = "Delete all orders older than 2020"
+        return [
+            await ask(client, SHOP_SQL, delete),
+            await ask(client, f"{SHOP_SQL}\nQueries are read-only.", delete),
+            await ask(client, f"{SHOP_SQL}\nNever say DELETE.", delete),
+            await ask(client, f"{SHOP_SQL}\n{SAFE}", delete),
+            await ask(client, f"{SHOP_SQL}\nQueries are read-only.", "List customers from Berlin"),
+        ]
+
+    naive, read_only, never, safe_only, select = run(go())
+    assert naive.startswith("DELETE FROM orders") and "created_at < '2020-01-01'" in naive
+    for refusal in (read_only, never):
+        assert refusal.startswith("--") and "read-only" in refusal
+        assert "delete" not in refusal.lower()
+    assert safe_only.startswith("DELETE")  # a generic safety rule is not a read-only rule
+    assert select.startswith("SELECT") and "'Berlin'" in select
+
+
+def test_sql_mode_shapes_the_query_from_relevant_directives() -> None:
+    question = "Total order revenue per customer, highest first"
+    rule = (
+        "When the request is about revenue: join customers and orders, sum the total, "
+        "GROUP BY customer and ORDER BY descending."
+    )
+
+    async def go() -> list[str]:
+        client = simulated_client()
+        return [
+            await ask(client, SHOP_SQL, question),
+            await ask(client, f"{SHOP_SQL}\n{rule}", question),
+            await ask(client, f"{SHOP_SQL}\n{rule}", "List customers from Berlin"),
+            await ask(client, f"{SHOP_SQL}\nAlways count rows per city.", "List customers"),
+        ]
+
+    plain, shaped, unrelated, counted = run(go())
+    assert "GROUP BY" not in plain
+    assert shaped.startswith("SELECT") and shaped.endswith(";")
+    for part in (
+        "SUM(orders.total)",
+        "JOIN orders ON orders.customer_id = customers.id",
+        "GROUP BY customers.id",
+        "DESC",
+    ):
+        assert part in shaped
+    assert "GROUP BY" not in unrelated and "JOIN" not in unrelated
+    assert "COUNT(*)" in counted and "GROUP BY city" in counted
