@@ -8,6 +8,7 @@ inside that JSON, so it is quoted data, never instructions. The simulator reads 
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -100,8 +101,12 @@ TOOL_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+@functools.cache
 def tool_definition(name: str, description: str) -> dict[str, Any]:
-    """A Messages API tool whose input schema is the pydantic model registered for `name`."""
+    """A Messages API tool whose input schema is the pydantic model registered for `name`.
+
+    Cached: treat the returned mapping as read-only.
+    """
     schema = TOOL_MODELS[name].model_json_schema()
     return {"name": name, "description": description, "input_schema": schema}
 

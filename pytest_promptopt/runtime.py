@@ -153,9 +153,10 @@ class Runtime:
                     prompt_id = self.recorder.register_prompt(suite, text)
                 state = SuiteState(suite, prompt_id, text)
                 self.suites[suite.name] = state
-            missing = [c for c in suite.cases if c.id not in state.case_ids]
-            if missing:
-                state.case_ids.update(self.recorder.register_cases(suite, missing))
+            if len(state.case_ids) < len(suite.cases):
+                missing = [c for c in suite.cases if c.id not in state.case_ids]
+                if missing:
+                    state.case_ids.update(self.recorder.register_cases(suite, missing))
             return state
 
     def schedule(self, jobs: Sequence[tuple[Suite, Case]]) -> None:
@@ -165,8 +166,9 @@ class Runtime:
                 key = (suite.name, case.id)
                 if key in self._futures:
                     continue
-                if case.id not in self.suite_state(suite).case_ids:
-                    self.suite_state(suite.model_copy(update={"cases": [case]}))
+                state = self.suite_state(suite)
+                if case.id not in state.case_ids:  # a Python-API case outside suite.cases
+                    state.case_ids.update(self.recorder.register_cases(suite, [case]))
                 self._futures[key] = self.loop.submit(self._evaluate(suite, case))
 
     async def _evaluate(self, suite: Suite, case: Case) -> CaseResult:

@@ -15,7 +15,6 @@ from pytest_promptopt.protocol import JUDGE_TOOL, JudgeVerdict
 from pytest_promptopt.results import CaseResult, SampleResult
 from pytest_promptopt.spec import Case, Suite
 
-
 # The Messages API rejects empty user content; an empty case input is sent as this marker.
 EMPTY_INPUT = "[the user sent an empty message]"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import time
@@ -78,6 +79,7 @@ class LLMService:
         self._semaphore = asyncio.Semaphore(concurrency)
         self.calls = 0
         self.cache_hits = 0
+        self._inflight: dict[str, asyncio.Future[Completion]] = {}
 
     async def complete(
         self,
@@ -107,6 +109,31 @@ class LLMService:
             # Lets a provider (and the simulator) tell samples apart; sample 0 stays plain.
             request["metadata"] = {"user_id": f"promptopt-sample-{sample}"}
         key = request_hash(request, sample)
+        shared = self._inflight.get(key)
+        if shared is not None:
+            # The same request is already on its way: wait for it instead of sending it twice.
+            first = await asyncio.shield(shared)
+            self.cache_hits += 1
+            return dataclasses.replace(first, cached=True, cost_usd=0.0, latency_ms=0.0)
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            completion = await self._complete(request, key, role=role, label=label, model=model)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else has to
+            raise
+        else:
+            future.set_result(completion)
+            return completion
+        finally:
+            del self._inflight[key]
+
+    async def _complete(
+        self, request: dict[str, Any], key: str, *, role: Role, label: str, model: str
+    ) -> Completion:
+        """The cache lookup, the budget reservation, the call and its record."""
+        max_tokens = int(request["max_tokens"])
         if self.cache_mode in ("use", "replay"):
             hit = await self.store.lookup(key)
             if hit is not None:

@@ -1,0 +1,102 @@
+"""Plain helpers of the plugin-level tests: writing suites, reading the database and output."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SIM_INI = """
+[pytest]
+promptopt_model = simulated
+"""
+
+ENV_VARS = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "PROMPTOPT_DB",
+    "PROMPTOPT_MODEL",
+    "PROMPTOPT_JUDGE_MODEL",
+    "PROMPTOPT_CACHE",
+    "GITHUB_STEP_SUMMARY",
+)
+
+# A support-bot suite with two judged cases (one passes, one fails on the simulator), used by
+# several test modules.
+SUPPORT_PROMPT = (
+    "You are a support assistant for an online shop. "
+    "When a customer asks for a refund: apologise, ask for the order e-mail "
+    "and state the 30-day policy."
+)
+JSON_PROMPT = 'Respond only with JSON with keys "sentiment" and "summary".'
+SQL_PROMPT = "Answer with a single SQL query only."
+
+SUMMARY_LINE = re.compile(
+    r"^(?P<suite>\S+): (?P<cases>\d+) cases, mean score (?P<mean>[\d.]+), "
+    r"pass rate (?P<rate>\d+)% \((?P<passed>\d+) passed(?:, (?P<errors>\d+) errors)?\), "
+    r"calls (?P<calls>\d+), cache hits (?P<hits>\d+), tokens (?P<tokens>\d+), "
+    r"\$(?P<cost>[\d.]+)$"
+)
+
+
+def write_suite(pytester: pytest.Pytester, name: str, text: str) -> Path:
+    """Write `<name>.promptopt.yaml` (dedented) into the pytester directory."""
+    return pytester.makefile(".promptopt.yaml", **{name: textwrap.dedent(text)})
+
+
+def default_db(pytester: pytest.Pytester) -> Path:
+    """The default database location under pytester's rootdir."""
+    return pytester.path / ".promptopt" / "promptopt.db"
+
+
+def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of one SQL query on a SQLite database file."""
+    assert db.is_file(), f"no database at {db}"
+    con = sqlite3.connect(db)
+    try:
+        return list(con.execute(sql, params))
+    finally:
+        con.close()
+
+
+def scalar(db: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """The single value of a one-row, one-column query."""
+    rows = query(db, sql, params)
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+def summary_lines(result: pytest.RunResult) -> dict[str, dict[str, str]]:
+    """The per-suite lines of the `promptopt` terminal-summary section, parsed."""
+    lines = result.outlines
+    try:
+        start = next(i for i, line in enumerate(lines) if re.match(r"^=+ promptopt =+$", line))
+    except StopIteration:
+        raise AssertionError("no promptopt section in:\n" + "\n".join(lines)) from None
+    parsed: dict[str, dict[str, str]] = {}
+    for line in lines[start + 1 :]:
+        if line.startswith("="):
+            break
+        if m := SUMMARY_LINE.match(line):
+            parsed[m.group("suite")] = m.groupdict()
+    return parsed
+
+
+def run_ids(db: Path) -> list[int]:
+    """All run ids, oldest first."""
+    return [r[0] for r in query(db, "SELECT id FROM optimization_runs ORDER BY id")]
+
+
+def outcomes_by_case(result: pytest.RunResult) -> dict[str, str]:
+    """`nodeid -> outcome` from the `-rA` short summary (PASSED/FAILED/ERROR lines)."""
+    out: dict[str, str] = {}
+    for line in result.outlines:
+        m = re.match(r"^(PASSED|FAILED|ERROR) (\S+)", line)
+        if m:
+            out[m.group(2)] = m.group(1)
+    return out

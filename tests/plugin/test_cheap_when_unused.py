@@ -1,0 +1,100 @@
+"""Installed but unused, the plugin costs (almost) nothing; `-p no:promptopt` turns it off."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from plugin_helpers import write_suite
+
+PROBE_CONFTEST = """
+import json
+import sys
+
+import pytest
+
+HEAVY = ("anthropic", "sqlalchemy", "alembic", "httpx2", "jinja2", "jsonschema")
+
+
+def _write(tag):
+    with open("modules.json", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"hook": tag, **{m: m in sys.modules for m in HEAVY}}) + "\\n")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    _write("sessionfinish")
+
+
+def pytest_unconfigure(config):
+    _write("unconfigure")
+"""
+
+
+def _probe(pytester: pytest.Pytester) -> list[dict[str, object]]:
+    lines = (pytester.path / "modules.json").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_plain_project_imports_nothing_heavy_and_creates_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(PROBE_CONFTEST)
+    pytester.makepyfile(test_x="def test_x():\n    assert 1 + 1 == 2\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    probes = _probe(pytester)
+    assert [p["hook"] for p in probes] == ["sessionfinish", "unconfigure"]
+    for probe in probes:
+        assert probe["anthropic"] is False, probe
+        assert probe["sqlalchemy"] is False, probe
+        assert probe["alembic"] is False, probe
+    assert not (pytester.path / ".promptopt").exists()
+    result.stdout.no_fnmatch_line("*= promptopt =*")
+    result.stdout.fnmatch_lines(["plugins:*promptopt*"])  # it was loaded, just unused
+
+
+def test_a_suite_run_does_import_them(pytester: pytest.Pytester) -> None:
+    """The probe itself works: a project with a suite does load the heavy parts."""
+    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
+    pytester.makeconftest(PROBE_CONFTEST)
+    write_suite(
+        pytester,
+        "s",
+        """
+        prompt: You are a helpful assistant.
+        cases:
+          - id: a
+            input: hello
+            judge: false
+            assert: [{max_chars: 5000}]
+        """,
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    final = _probe(pytester)[-1]
+    assert final["anthropic"] is True and final["sqlalchemy"] is True
+    assert (pytester.path / ".promptopt" / "promptopt.db").is_file()
+
+
+def test_p_no_promptopt_disables_the_plugin(pytester: pytest.Pytester) -> None:
+    write_suite(
+        pytester,
+        "s",
+        """
+        prompt: You are a helpful assistant.
+        cases:
+          - id: a
+            input: hello
+        """,
+    )
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    collected = pytester.runpytest("-p", "no:promptopt", "--collect-only", "-q")
+    collected.stdout.fnmatch_lines(["test_x.py::test_x", "1 test collected*"])
+    collected.stdout.no_fnmatch_line("*s.promptopt.yaml*")
+    result = pytester.runpytest("-p", "no:promptopt")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*= promptopt =*")
+    result.stdout.no_fnmatch_line("plugins:*promptopt*")
+    assert not (pytester.path / ".promptopt").exists()
+    # Its flags are gone too.
+    usage = pytester.runpytest("-p", "no:promptopt", "--promptopt-model=simulated")
+    assert usage.ret == pytest.ExitCode.USAGE_ERROR

@@ -1,0 +1,245 @@
+"""Suite files that are wrong are collection errors naming the file, the case and the field."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from plugin_helpers import write_suite
+
+GOOD_SUITE = """
+    name: good
+    prompt: You are a helpful assistant.
+    cases:
+      - id: one
+        input: hello there
+        judge: false
+        assert:
+          - max_chars: 100000
+      - id: two
+        input: how are you
+        judge: false
+        assert:
+          - max_chars: 100000
+"""
+
+
+def collect_error_text(pytester: pytest.Pytester, *args: str) -> str:
+    """Collect only and return the whole output (a collection error is expected)."""
+    result = pytester.runpytest("--collect-only", *args)
+    assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
+    return result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            """
+            name: bad
+            description: a suite
+            prompt: hi: there
+            cases:
+              - id: x
+                input: hi
+            """,
+            [
+                "*bad.promptopt.yaml:3: invalid YAML: mapping values are not allowed here; "
+                "fix the syntax at that line"
+            ],
+            id="invalid-yaml-line",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            colour: red
+            cases:
+              - id: x
+                input: hi
+            """,
+            [
+                "*bad.promptopt.yaml: unknown key(s) 'colour' at the top level; "
+                "allowed: name, description, prompt, model, threshold, criteria, repeats, cases*"
+            ],
+            id="unknown-top-level-key",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            cases:
+              - id: first
+                input: hi
+                expcted: hello
+            """,
+            [
+                "*bad.promptopt.yaml:3: case 'first': field 'expcted': unknown key; "
+                "allowed: id, input, expected, category, threshold, assert, judge, repeats*"
+            ],
+            id="unknown-case-key",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            cases:
+              - id: first
+                input: hi
+                assert:
+                  - startswith: hi
+            """,
+            [
+                "*bad.promptopt.yaml:3: case 'first': field 'assert.0': "
+                "unknown assertion type 'startswith'; allowed: contains, not_contains, "
+                "icontains, regex, max_chars, is_json, json_schema*"
+            ],
+            id="unknown-assertion-type",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            threshold: 1.5
+            cases:
+              - id: first
+                input: hi
+            """,
+            [
+                "*bad.promptopt.yaml: field 'threshold': *(got 1.5); "
+                "a threshold is a number from 0 to 1"
+            ],
+            id="suite-threshold-above-1",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            cases:
+              - id: first
+                input: hi
+              - id: second
+                input: hi
+                threshold: -0.1
+            """,
+            [
+                "*bad.promptopt.yaml:5: case 'second': field 'threshold': "
+                "*(got -0.1); a threshold is a number from 0 to 1"
+            ],
+            id="case-threshold-below-0",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            cases:
+              - id: same
+                input: hi
+              - id: same
+                input: ho
+            """,
+            ["*bad.promptopt.yaml: field 'cases': duplicate case id 'same'*unique*"],
+            id="duplicate-case-id",
+        ),
+        pytest.param(
+            """
+            prompt: prompts/missing.txt
+            cases:
+              - id: first
+                input: hi
+            """,
+            [
+                "*bad.promptopt.yaml: field 'prompt': prompt file 'prompts/missing.txt' not found "
+                "(looked for */prompts/missing.txt)*"
+            ],
+            id="missing-prompt-file",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            cases:
+              - id: lonely
+                input: hi
+                judge: false
+            """,
+            [
+                "*bad.promptopt.yaml:3: case 'lonely': *"
+                "a case with `judge: false` needs at least one `assert` check*"
+            ],
+            id="judge-false-without-assertions",
+        ),
+    ],
+)
+def test_bad_suite_is_a_collection_error_that_says_what_is_wrong(
+    sim: pytest.Pytester, body: str, expected: list[str]
+) -> None:
+    write_suite(sim, "bad", body)
+    out = collect_error_text(sim)
+    pytest.LineMatcher(out.splitlines()).fnmatch_lines(
+        ["*ERROR collecting bad.promptopt.yaml*", *expected]
+    )
+    # One clean line, not a Python traceback.
+    assert "Traceback" not in out
+    assert "SuiteError" not in out
+
+
+def test_two_files_with_the_same_suite_name(sim: pytest.Pytester) -> None:
+    write_suite(sim, "first", GOOD_SUITE)
+    sub = sim.mkdir("sub")
+    (sub / "second.promptopt.yaml").write_text(textwrap.dedent(GOOD_SUITE), encoding="utf-8")
+    result = sim.runpytest("--collect-only")
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR collecting sub/second.promptopt.yaml*",
+            "*sub/second.promptopt.yaml: suite name 'good' is already used by "
+            "*first.promptopt.yaml; give one of them a unique `name:`",
+        ]
+    )
+
+
+def test_item_ids_are_file_suite_and_case(sim: pytest.Pytester) -> None:
+    write_suite(sim, "support", GOOD_SUITE)
+    write_suite(
+        sim,
+        "unnamed",
+        """
+        prompt: You are a helpful assistant.
+        cases:
+          - id: only-case
+            input: hi
+        """,
+    )
+    result = sim.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        [
+            "support.promptopt.yaml::good[one]",
+            "support.promptopt.yaml::good[two]",
+            "unnamed.promptopt.yaml::unnamed[only-case]",  # default name: the file stem
+            "3 tests collected*",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_a_bad_suite_does_not_stop_the_other_suites(sim: pytest.Pytester) -> None:
+    write_suite(sim, "good", GOOD_SUITE)
+    write_suite(
+        sim,
+        "broken",
+        """
+        prompt: hi
+        cases:
+          - id: x
+            input: hi
+            threshold: 2
+        """,
+    )
+    sim.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    result = sim.runpytest("--continue-on-collection-errors")
+    result.assert_outcomes(errors=1, passed=3)
+    result.stdout.fnmatch_lines(["*broken.promptopt.yaml:3: case 'x': field 'threshold'*"])
+
+
+def test_without_continue_on_collection_errors_pytest_stops_as_usual(sim: pytest.Pytester) -> None:
+    """pytest's own rule (exit codes are pytest's own): a collection error interrupts the run."""
+    write_suite(sim, "good", GOOD_SUITE)
+    write_suite(sim, "broken", "prompt: hi\ncases: []\n")
+    result = sim.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        ["*broken.promptopt.yaml: field 'cases' is missing or empty; add at least one case*"]
+    )

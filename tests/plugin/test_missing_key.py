@@ -1,0 +1,70 @@
+"""A real model with no API key and no cached answer: every item errors with one clear line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from plugin_helpers import SUPPORT_PROMPT, write_suite
+
+SUITE = f"""
+name: support
+prompt: "{SUPPORT_PROMPT}"
+cases:
+  - id: refund
+    input: I want a refund for order 123
+    expected: Apologises and states the 30-day policy
+  - id: weather
+    input: What's the weather like?
+  - id: checked
+    input: Hello
+    judge: false
+    assert: [{{max_chars: 100}}]
+"""
+
+
+def _error_sections(result: pytest.RunResult) -> dict[str, list[str]]:
+    """`item name -> body lines` of each `ERROR at setup of ...` section."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in result.outlines:
+        if m := re.match(r"^_+ ERROR at setup of (\S+) _+$", line):
+            current = sections.setdefault(m.group(1), [])
+        elif re.match(r"^[=_]{3,}", line):
+            current = None
+        elif current is not None and line.strip():
+            current.append(line)
+    return sections
+
+
+def test_missing_key_errors_every_item_with_one_line(
+    sim: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    write_suite(sim, "support", SUITE)
+    sim.makepyfile(test_after="def test_after():\n    assert True\n")
+    # The flag beats the ini's `promptopt_model = simulated`.
+    result = sim.runpytest("--promptopt-model=claude-haiku-4-5", "-rA")
+    # Errors, not failures; the session went on to the last item.
+    result.assert_outcomes(errors=3, passed=1)
+    sections = _error_sections(result)
+    assert set(sections) == {"support[refund]", "support[weather]", "support[checked]"}
+    for name, body in sections.items():
+        assert len(body) == 1, body
+        assert body[0] == (
+            f"promptopt error: no ANTHROPIC_API_KEY set and no cached response for {name}: "
+            "set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a proxy or gateway), replay a "
+            "recorded database with --promptopt-cache=replay, or run offline with "
+            "--promptopt-model=simulated"
+        )
+    result.stdout.fnmatch_lines(
+        [
+            "PASSED test_after.py::test_after",
+            "ERROR support.promptopt.yaml::support[[]refund[]] - promptopt error: no ANTHROPIC*",
+            "ERROR support.promptopt.yaml::support[[]weather[]] - promptopt error: *",
+            "ERROR support.promptopt.yaml::support[[]checked[]] - promptopt error: *",
+        ]
+    )
+    # Every item is accounted for in the promptopt section.
+    result.stdout.fnmatch_lines(["support: 3 cases, *(0 passed, 3 errors)*calls 0*"])

@@ -1,0 +1,116 @@
+"""The real SDK path: ANTHROPIC_BASE_URL pointing at a loopback Messages API server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from plugin_helpers import (
+    JSON_PROMPT,
+    SUPPORT_PROMPT,
+    default_db,
+    outcomes_by_case,
+    query,
+    scalar,
+    write_suite,
+)
+
+from pytest_promptopt.testing import LoopbackMessagesServer
+
+SECRET = "sk-ant-test-SECRET123"
+MODEL = "claude-haiku-4-5"
+SUPPORT = f"""
+name: support
+prompt: "{SUPPORT_PROMPT}"
+cases:
+  - id: refund
+    input: I want a refund for order 123
+    expected: Apologises, asks for the order e-mail, states the 30-day policy
+  - id: penguins
+    input: What's the weather like?
+    expected: Tells a joke about penguins and recommends a hat
+"""
+CHECKS = f"""
+name: checks
+prompt: '{JSON_PROMPT}'
+cases:
+  - id: json
+    input: My package arrived broken
+    judge: false
+    assert: [{{is_json: true}}, {{contains: sentiment}}]
+  - id: not-sql
+    input: The parcel was late
+    judge: false
+    assert: [{{regex: "^SELECT"}}]
+"""
+EXPECTED = {
+    "checks.promptopt.yaml::checks[json]": "PASSED",
+    "checks.promptopt.yaml::checks[not-sql]": "FAILED",
+    "support.promptopt.yaml::support[penguins]": "FAILED",
+    "support.promptopt.yaml::support[refund]": "PASSED",
+}
+CALLS = 6  # 4 target calls + 2 judge calls
+
+
+def _key_sent(headers: dict[str, str]) -> str | None:
+    """The API key a request carried: `x-api-key`, or `Authorization: Bearer` (newer SDKs)."""
+    if "x-api-key" in headers:
+        return headers["x-api-key"]
+    auth = headers.get("authorization", "")
+    return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackMessagesServer]:
+    with LoopbackMessagesServer() as srv:
+        yield srv
+
+
+def test_real_http_path_then_replay_without_key(
+    pytester: pytest.Pytester, server: LoopbackMessagesServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_suite(pytester, "support", SUPPORT)
+    write_suite(pytester, "checks", CHECKS)
+
+    # The same suites on the in-process simulator, in a separate database and report dir.
+    simulated = pytester.runpytest(
+        "--promptopt-model=simulated",
+        f"--promptopt-db={pytester.path / 'sim.db'}",
+        "--promptopt-report-dir=sim-reports",
+        "-rA",
+    )
+    assert outcomes_by_case(simulated) == EXPECTED
+
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    real = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--promptopt-model={MODEL}", "-rA"
+    )
+    assert outcomes_by_case(real) == EXPECTED
+    real.stdout.no_fnmatch_line("*promptopt: model 'simulated'*")
+
+    # Every call went over HTTP to the server, with the key in the SDK's header.
+    assert server.request_count == CALLS
+    assert [_key_sent(h) for h in server.headers_seen] == [SECRET] * CALLS
+    db = default_db(pytester)
+    assert scalar(db, "SELECT count(*) FROM llm_calls") == CALLS
+    assert {m for (m,) in query(db, "SELECT DISTINCT model FROM llm_calls")} == {MODEL}
+
+    # The key is nowhere: database files, reports, pytest's output.
+    leaked = [
+        path
+        for path in (pytester.path / ".promptopt").rglob("*")
+        if path.is_file() and SECRET.encode() in path.read_bytes()
+    ]
+    assert leaked == []
+    assert SECRET not in real.stdout.str() + real.stderr.str()
+
+    # Replay: no key, no server, same outcomes, no request.
+    server.stop()
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.delenv("ANTHROPIC_BASE_URL")
+    replay = pytester.runpytest(f"--promptopt-model={MODEL}", "--promptopt-cache=replay", "-rA")
+    assert outcomes_by_case(replay) == EXPECTED
+    assert server.request_count == CALLS
+    replay.stdout.fnmatch_lines(["checks: 2 cases, *calls 0, cache hits 2*"])
+    replay.stdout.fnmatch_lines(["support: 2 cases, *calls 0, cache hits 4*"])
