@@ -68,3 +68,26 @@ def test_example_project_judges_caches_and_replays(project: Path) -> None:
     data = json.loads((reports[-1] / "report.json").read_text())
     assert {s["name"] for s in data["suites"]} >= {"support_bot", "sql_assistant", "bank_guard"}
     assert (reports[-1] / "report.html").read_text().count("<svg") >= 3
+
+
+def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
+    baseline = run_pytest(project, "-rA")
+    failing_before = {n for n, o in outcomes(baseline.stdout).items() if o == "FAILED"}
+    assert failing_before, "the example prompts must fail some cases, or there is nothing to fix"
+
+    optimized = run_pytest(project, "-rA", "--optimize")
+    assert optimized.returncode == 0, optimized.stdout[-4000:]
+    after = outcomes(optimized.stdout)
+    assert all(after[n] == "PASSED" for n in failing_before)
+    before_after = re.findall(r"optimized: (\d\.\d\d) -> (\d\.\d\d)", optimized.stdout)
+    assert len(before_after) >= 3
+    assert all(float(b) >= float(a) for a, b in before_after)
+
+    run_dir = max((project / ".promptopt" / "reports").iterdir(), key=lambda p: int(p.name))
+    for suite in ("support_bot", "sql_assistant", "bank_guard"):
+        best = (run_dir / suite / "best_prompt.txt").read_text()
+        assert best.strip() and best != (project / "prompts" / f"{suite}.txt").read_text()
+        lineage = json.loads((run_dir / suite / "lineage.json").read_text())
+        assert any(p["is_original"] for p in lineage)
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["mode"] == "optimize" and report["status"] == "passed"
