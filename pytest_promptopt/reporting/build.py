@@ -93,6 +93,25 @@ def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunR
         )
 
 
+def prompt_summary(p: Any, weakness_titles: dict[int, list[str]]) -> PromptSummary:
+    """A `prompts` row for the reports, with the weaknesses it was refined to fix."""
+    return PromptSummary(
+        id=p.id,
+        suite=p.suite,
+        stage=p.stage,
+        strategy=p.strategy,
+        parent_prompt_id=p.parent_prompt_id,
+        track_id=p.track_id,
+        iteration=p.iteration,
+        is_original=p.is_original_system_prompt,
+        quick_score=p.quick_score,
+        rigorous_score=p.rigorous_score,
+        average_score=p.average_score,
+        prompt_text=p.prompt_text,
+        weakness_titles=weakness_titles.get(p.parent_prompt_id, []) if p.parent_prompt_id else [],
+    )
+
+
 def _suite_summary(
     s: Any,
     run_id: int,
@@ -127,24 +146,7 @@ def _suite_summary(
     if not optimize:
         return summary
     prompts = PromptRepository(s).for_suite(run_id, name)
-    summary.lineage = [
-        PromptSummary(
-            id=p.id,
-            suite=name,
-            stage=p.stage,
-            strategy=p.strategy,
-            parent_prompt_id=p.parent_prompt_id,
-            track_id=p.track_id,
-            iteration=p.iteration,
-            is_original=p.is_original_system_prompt,
-            quick_score=p.quick_score,
-            rigorous_score=p.rigorous_score,
-            average_score=p.average_score,
-            prompt_text=p.prompt_text,
-            weakness_titles=weaknesses.get(p.parent_prompt_id, []) if p.parent_prompt_id else [],
-        )
-        for p in prompts
-    ]
+    summary.lineage = [prompt_summary(p, weaknesses) for p in prompts]
     stages = StageResultRepository(s).for_run(run_id, name)
     summary.stages = [
         StageSummary(

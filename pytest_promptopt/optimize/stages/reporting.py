@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.optimize.stages.base import Stage
-from pytest_promptopt.reporting.model import PromptSummary
+from pytest_promptopt.reporting.build import prompt_summary
 from pytest_promptopt.reporting.text import safe_name
 from pytest_promptopt.reporting.writers import BEST_PROMPT_NAME, LINEAGE_NAME
 
@@ -128,26 +128,7 @@ class SaveReports(Stage):
                     str(x.get("title", "")) for x in (w.weaknesses or [])
                 )
             prompts = r.prompts.for_suite(ctx.run_id, ctx.suite.name)
-            lineage = [
-                PromptSummary(
-                    id=p.id,
-                    suite=ctx.suite.name,
-                    stage=p.stage,
-                    strategy=p.strategy,
-                    parent_prompt_id=p.parent_prompt_id,
-                    track_id=p.track_id,
-                    iteration=p.iteration,
-                    is_original=p.is_original_system_prompt,
-                    quick_score=p.quick_score,
-                    rigorous_score=p.rigorous_score,
-                    average_score=p.average_score,
-                    prompt_text=p.prompt_text,
-                    weakness_titles=titles.get(p.parent_prompt_id, [])
-                    if p.parent_prompt_id
-                    else [],
-                ).model_dump(mode="json")
-                for p in prompts
-            ]
+            lineage = [prompt_summary(p, titles).model_dump(mode="json") for p in prompts]
             text = next((p.prompt_text for p in prompts if p.id == best_id), ctx.suite.prompt)
         folder = suite_dir(ctx)
         best_path = _write(folder / BEST_PROMPT_NAME, text if text.endswith("\n") else text + "\n")
