@@ -70,3 +70,13 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def pytest_configure_node(node: Any) -> None:
     """xdist: every worker shares the controller's session uid, so all land in one run row."""
     node.workerinput["promptopt_session_uid"] = node.config.stash[SESSION].session_uid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist `--dist load`: keep workers' queues full, so their cases can start early."""
+    if config.getoption("dist", None) == "load":
+        from pytest_promptopt.xdist_support import make_scheduler
+
+        return make_scheduler(config, log)
+    return None

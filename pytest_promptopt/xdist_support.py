@@ -27,3 +27,22 @@ def pending_items(config: pytest.Config) -> list[pytest.Item]:
         return [session_items[i] for i in indices]
     except (IndexError, RuntimeError):
         return []
+
+
+def make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist load` that keeps feeding workers whose items wait on the network.
+
+    xdist's load scheduler stops topping up a worker whose last test took over 0.1 s while it
+    still has two queued; a case item waits on model calls, so that starves the worker's queue,
+    which is what it starts early. Ignoring the duration keeps each queue at xdist's own
+    target size; nothing else about the scheduling changes.
+    """
+    from xdist.scheduler import LoadScheduling
+
+    class LookaheadLoadScheduling(LoadScheduling):  # type: ignore[misc]
+        """LoadScheduling without the long-running-test pause."""
+
+        def check_schedule(self, node: Any, duration: float = 0) -> None:
+            super().check_schedule(node, 0.0)
+
+    return LookaheadLoadScheduling(config, log)
