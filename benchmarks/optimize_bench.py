@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import clean_env, suite_yaml, write_project  # noqa: E402
+from run import clean_env, suite_yaml, write_project
 
 SUMMARY_CALLS = re.compile(r"\((\d+) calls, \$")
 
@@ -56,7 +56,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as small_dir, tempfile.TemporaryDirectory() as big_dir:
         for d in (small_dir, big_dir):
             write_project(Path(d), {"bench.promptopt.yaml": suite_yaml(8)})
-        t_small, calls_small, _ = optimize(Path(small_dir), 4, 20)
+        t_small, _calls_small, _ = optimize(Path(small_dir), 4, 20)
         rss_small = peak_rss_mb()
         t_big, calls_big, _ = optimize(Path(big_dir), *big)
         rss_big = peak_rss_mb()

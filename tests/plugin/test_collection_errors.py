@@ -44,7 +44,7 @@ def collect_error_text(pytester: pytest.Pytester, *args: str) -> str:
                 input: hi
             """,
             [
-                "*bad.promptopt.yaml:3: invalid YAML: mapping values are not allowed here; "
+                "*bad.promptopt.yaml:3: invalid YAML: mapping values are not allowed*; "
                 "fix the syntax at that line"
             ],
             id="invalid-yaml-line",

@@ -1,0 +1,276 @@
+"""A loopback Messages API server over the simulator that injects seeded faults.
+
+Faults (chosen per request by a seeded `random.Random`):
+
+- ``429``: rate limited, with ``retry-after`` (seconds, small) so the SDK's retry honours it
+- ``529``: overloaded
+- ``500``: internal server error
+- ``drop``: the connection is closed without any response
+- ``stall``: the handler sleeps longer than the client timeout, then closes the connection
+
+Targeted faults: every request whose body contains ``always_500_for`` gets a 500; with
+``always_stall`` every request stalls; judge requests (forced ``submit_verdict`` tool) whose body
+contains ``judge_bad_for`` get a schema-violating verdict (a score of 7), and with
+``judge_truncate_first`` every first judge attempt gets a truncated verdict (fields missing).
+
+Counts requests and faults by kind; records, for each retry after a 429, how long after the 429
+it arrived (to check that ``retry-after`` is honoured). Bounded: it shuts itself down after
+``lifetime_s`` seconds and answers 503 after ``max_requests`` requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from pytest_promptopt import protocol
+from pytest_promptopt.simulator import Simulator
+
+TRANSIENT_KINDS = ("429", "529", "500", "drop")
+
+
+@dataclass
+class FaultConfig:
+    """What to inject and how often."""
+
+    seed: int = 0
+    rate: float = 0.0
+    kinds: dict[str, float] = field(
+        default_factory=lambda: {"429": 1.0, "529": 1.0, "500": 1.0, "drop": 0.5}
+    )
+    retry_after_s: float = 0.05
+    # A small `retry-after-ms` on 5xx keeps retries of 500/529 quick (the SDK honours it).
+    hint_5xx_ms: int | None = 20
+    stall_s: float = 1.6
+    latency_s: float = 0.0
+    always_500_for: str | None = None
+    always_stall: bool = False
+    judge_bad_for: str | None = None
+    judge_truncate_first: bool = False
+    max_requests: int = 5000
+    lifetime_s: float = 150.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    owner: FaultServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request resets its connection: expected here, not news."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def do_POST(self) -> None:
+        self.server.owner._handle(self)
+
+    def do_GET(self) -> None:
+        self.server.owner._handle(self)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def _judge_info(raw: bytes) -> tuple[bool, int]:
+    """(is a judge request, sample index from the metadata) of a request body."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return False, 0
+    choice = body.get("tool_choice") or {}
+    is_judge = choice.get("name") == protocol.JUDGE_TOOL
+    user = ((body.get("metadata") or {}).get("user_id")) or ""
+    sample = int(user.rsplit("-", 1)[-1]) if user.startswith("promptopt-sample-") else 0
+    return is_judge, sample
+
+
+class FaultServer:
+    """Serves simulator answers on 127.0.0.1 with injected faults; a context manager."""
+
+    def __init__(self, config: FaultConfig | None = None, **overrides: Any) -> None:
+        cfg = config or FaultConfig()
+        for key, value in overrides.items():
+            setattr(cfg, key, value)
+        self.config = cfg
+        self.simulator = Simulator()
+        self._rng = random.Random(cfg.seed)
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.ok = 0
+        self.faults: Counter[str] = Counter()
+        self.bodies: Counter[str] = Counter()  # request digest -> times seen
+        self.retry_after_gaps: list[tuple[float, float]] = []  # (gap seen, retry-after sent)
+        self._last_429: dict[str, float] = {}
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._timer: threading.Timer | None = None
+        self._in_flight = 0
+        self.max_in_flight = 0
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "server not running"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FaultServer:
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.owner = self
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self._timer = threading.Timer(self.config.lifetime_s, self.stop)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._timer is not None and self._timer is not threading.current_thread():
+            self._timer.cancel()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FaultServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- figures ------------------------------------------------------------------------
+    @property
+    def total_faults(self) -> int:
+        return sum(self.faults.values())
+
+    def repeated_requests(self) -> int:
+        """Requests whose exact body had been seen before (retries and re-sends)."""
+        return sum(n - 1 for n in self.bodies.values() if n > 1)
+
+    # --- serving ------------------------------------------------------------------------
+    def _decide(self, raw: bytes, digest: str) -> str | None:
+        cfg = self.config
+        with self._lock:
+            self.requests += 1
+            self.bodies[digest] += 1
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            sent_429 = self._last_429.pop(digest, None)
+            if sent_429 is not None:
+                self.retry_after_gaps.append((time.monotonic() - sent_429, cfg.retry_after_s))
+            if self.requests > cfg.max_requests:
+                return "cap"
+            if cfg.always_500_for and cfg.always_500_for.encode() in raw:
+                return "500"
+            if cfg.always_stall:
+                return "stall"
+            if cfg.rate and self._rng.random() < cfg.rate:
+                kinds = list(cfg.kinds)
+                return self._rng.choices(kinds, weights=[cfg.kinds[k] for k in kinds])[0]
+            return None
+
+    def _handle(self, h: _Handler) -> None:
+        length = int(h.headers.get("content-length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        digest = hashlib.sha256(raw).hexdigest()
+        fault = self._decide(raw, digest)
+        try:
+            if self.config.latency_s:
+                time.sleep(self.config.latency_s)
+            if fault is not None:
+                with self._lock:
+                    self.faults[fault] += 1
+            if fault in ("drop", "stall"):
+                if fault == "stall":
+                    time.sleep(self.config.stall_s)
+                h.close_connection = True
+                with contextlib.suppress(OSError):
+                    h.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if fault is not None:
+                self._error(h, fault, digest)
+                return
+            status, headers, body = self.simulator.respond(h.command, h.path.split("?")[0], raw)
+            if status == 200:
+                body = self._maybe_corrupt_judge(raw, body)
+            with self._lock:
+                self.ok += 1
+            self._send(h, status, headers, body)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _maybe_corrupt_judge(self, raw: bytes, body: bytes) -> bytes:
+        cfg = self.config
+        if not (cfg.judge_bad_for or cfg.judge_truncate_first):
+            return body
+        is_judge, sample = _judge_info(raw)
+        if not is_judge:
+            return body
+        payload = json.loads(body)
+        block = payload["content"][0]
+        kind = None
+        if cfg.judge_bad_for and cfg.judge_bad_for.encode() in raw:
+            block["input"] = {**block["input"], "functionality": 7}
+            kind = "judge_schema"
+        elif cfg.judge_truncate_first and sample < 1000:
+            keys = list(block["input"])
+            block["input"] = {k: block["input"][k] for k in keys[: len(keys) // 2]}
+            kind = "judge_truncated"
+        if kind is None:
+            return body
+        with self._lock:
+            self.faults[kind] += 1
+        return json.dumps(payload).encode()
+
+    def _error(self, h: _Handler, fault: str, digest: str) -> None:
+        cfg = self.config
+        status = {"429": 429, "529": 529, "500": 500, "cap": 503}[fault]
+        kind = {
+            429: "rate_limit_error",
+            529: "overloaded_error",
+            500: "api_error",
+            503: "api_error",
+        }[status]
+        with self._lock:
+            n = self.requests
+        headers = {"content-type": "application/json", "request-id": f"req_fault_{n:06d}"}
+        if status == 429:
+            headers["retry-after"] = str(cfg.retry_after_s)
+        elif status != 503 and cfg.hint_5xx_ms is not None:
+            headers["retry-after-ms"] = str(cfg.hint_5xx_ms)
+        if status == 503:
+            headers["x-should-retry"] = "false"
+        message = f"injected {fault}"
+        body = json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+        self._send(h, status, headers, body)
+        if status == 429:
+            with self._lock:
+                self._last_429[digest] = time.monotonic()
+
+    @staticmethod
+    def _send(h: _Handler, status: int, headers: dict[str, str], body: bytes) -> None:
+        try:
+            h.send_response(status)
+            for key, value in headers.items():
+                h.send_header(key, value)
+            h.send_header("content-length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+        except OSError:
+            h.close_connection = True
