@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from pytest_promptopt.storage.database import Database
 
 
+FLUSH_ROWS = 64
+FLUSH_S = 0.2
+
+
 def case_row(case: Case, stage: str) -> dict[str, Any]:
     """The test_cases row for a case."""
     return {
@@ -87,16 +91,22 @@ class Recorder:
             )
 
     def add_result(self, result: CaseResult) -> None:
-        """Queue a case result's rows; written at the end of the current loop tick."""
+        """Queue a case result's rows; written in batches (FLUSH_ROWS rows or FLUSH_S seconds).
+
+        A kill loses at most the queued rows; their calls are in the cache, so the next run
+        re-creates them without calling the model.
+        """
         self._pending.extend(evaluation_rows(self.run_id, result))
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self.flush()
             return
-        if not self._scheduled:
+        if len(self._pending) >= FLUSH_ROWS:
+            self.flush()
+        elif not self._scheduled:
             self._scheduled = True
-            loop.call_soon(self.flush)
+            loop.call_later(FLUSH_S, self.flush)
 
     def flush(self) -> None:
         """Write the queued evaluations."""

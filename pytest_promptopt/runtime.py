@@ -162,13 +162,21 @@ class Runtime:
     def schedule(self, jobs: Sequence[tuple[Suite, Case]]) -> None:
         """Start evaluating cases in the background; a case already started is not started again."""
         with self._lock:
+            fresh: list[tuple[Suite, Case]] = []
+            seen: set[CaseKey] = set()
             for suite, case in jobs:
                 key = (suite.name, case.id)
-                if key in self._futures:
+                if key in self._futures or key in seen:
                     continue
+                seen.add(key)
                 state = self.suite_state(suite)
                 if case.id not in state.case_ids:  # a Python-API case outside suite.cases
                     state.case_ids.update(self.recorder.register_cases(suite, [case]))
+                fresh.append((suite, case))
+            # Cached answers for the whole batch in two queries, before the cases start.
+            self.evaluator.prefetch([(s, self.suites[s.name].prompt_text, c) for s, c in fresh])
+            for suite, case in fresh:
+                key = (suite.name, case.id)
                 self._futures[key] = self.loop.submit(self._evaluate(suite, case))
 
     async def _evaluate(self, suite: Suite, case: Case) -> CaseResult:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.settings import Settings
     from pytest_promptopt.spec import Case, Suite
 
-LOOKAHEAD_MIN = 32
+LOOKAHEAD_MIN = 64
 CASE_PROPERTY = "promptopt_suite"
 
 
@@ -38,6 +38,7 @@ class PromptOptSession:
         self.suite_sources: dict[str, str] = {}
         self.case_items: list[CaseItem] = []
         self.position: dict[str, int] = {}
+        self._scheduled_until = 0
         self.summary: SummaryCollector | None = None
         self.report_dir: Path | None = None
         self.report: RunReport | None = None
@@ -119,7 +120,10 @@ class PromptOptSession:
             upcoming = [i for i in pending_items(self.config) if isinstance(i, CaseItem)]
         else:
             start = self.position.get(item.nodeid, -1) + 1
+            if self._scheduled_until - start >= window // 2:
+                return []  # enough already started; refill in strides, so lookups batch up
             upcoming = self.case_items[start : start + window]
+            self._scheduled_until = start + len(upcoming)
         return [(i.suite, i.case) for i in upcoming[:window]]
 
 

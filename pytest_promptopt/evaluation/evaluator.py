@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from pytest_promptopt.assertions import check_all
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.evaluation.judge import (
@@ -10,7 +13,13 @@ from pytest_promptopt.evaluation.judge import (
     judge_payload,
     overall_score,
 )
-from pytest_promptopt.llm.service import LLMService
+from pytest_promptopt.llm.service import (
+    LLMService,
+    build_request,
+    build_structured_request,
+    request_hash,
+    response_text,
+)
 from pytest_promptopt.protocol import JUDGE_TOOL, JudgeVerdict
 from pytest_promptopt.results import CaseResult, SampleResult
 from pytest_promptopt.spec import Case, Suite
@@ -45,16 +54,58 @@ class Evaluator:
             result.error = str(exc)
         return result
 
-    async def sample(self, suite: Suite, prompt_text: str, case: Case, k: int) -> SampleResult:
-        """One answer to the case, checked and (unless `judge: false`) judged."""
-        label = f"{suite.name}[{case.id}]" + (f" sample {k}" if k else "")
-        answer = await self.llm.complete(
-            role="target",
+    def target_request(self, suite: Suite, prompt_text: str, case: Case, k: int) -> dict[str, Any]:
+        """The request that asks the model under test for sample k of a case."""
+        return build_request(
             model=suite.model or self.model,
             system=prompt_text,
             messages=[{"role": "user", "content": case.input or EMPTY_INPUT}],
-            label=label,
             sample=k,
+        )
+
+    def judge_request(self, suite: Suite, case: Case, answer: str, k: int) -> dict[str, Any]:
+        """The request that asks the judge to score sample k's answer (first attempt)."""
+        return build_structured_request(
+            model=self.judge_model,
+            system=JUDGE_SYSTEM,
+            instructions=JUDGE_INSTRUCTIONS,
+            payload=self._judge_payload(suite, case, answer),
+            tool=JUDGE_TOOL,
+            sample=k,
+        )
+
+    @staticmethod
+    def _judge_payload(suite: Suite, case: Case, answer: str) -> dict[str, Any]:
+        return judge_payload(
+            user_input=case.input,
+            expected=case.expected,
+            response=answer,
+            task_description=suite.description,
+        )
+
+    def prefetch(self, jobs: Sequence[tuple[Suite, str, Case]]) -> None:
+        """Load the cached answers and verdicts of these cases in two queries, before they run."""
+        if self.llm.cache_mode not in ("use", "replay"):
+            return
+        targets = [
+            (suite, case, k, self.target_request(suite, prompt, case, k))
+            for suite, prompt, case in jobs
+            for k in range(suite.repeats_for(case))
+        ]
+        answers = self.llm.store.preload([request_hash(r, k) for *_, k, r in targets])
+        judges = []
+        for suite, case, k, request in targets:
+            hit = answers.get(request_hash(request, k))
+            if hit is not None and case.judge:
+                text, _ = response_text(hit.response)
+                judges.append(request_hash(self.judge_request(suite, case, text, k), k))
+        self.llm.store.preload(judges)
+
+    async def sample(self, suite: Suite, prompt_text: str, case: Case, k: int) -> SampleResult:
+        """One answer to the case, checked and (unless `judge: false`) judged."""
+        label = f"{suite.name}[{case.id}]" + (f" sample {k}" if k else "")
+        answer = await self.llm.send(
+            self.target_request(suite, prompt_text, case, k), k, role="target", label=label
         )
         checks = check_all(case.assertions, answer.text)
         verdict: JudgeVerdict | None = None
@@ -65,12 +116,7 @@ class Evaluator:
                 model=self.judge_model,
                 system=JUDGE_SYSTEM,
                 instructions=JUDGE_INSTRUCTIONS,
-                payload=judge_payload(
-                    user_input=case.input,
-                    expected=case.expected,
-                    response=answer.text,
-                    task_description=suite.description,
-                ),
+                payload=self._judge_payload(suite, case, answer.text),
                 tool=JUDGE_TOOL,
                 label=label,
                 sample=k,

@@ -27,9 +27,19 @@ class CallStore:
         self._pending: dict[str, list[asyncio.Future[CachedCall | None]]] = {}
         self._writes: list[tuple[dict[str, Any], bool]] = []
         self._flush_scheduled = False
+        self._memo: dict[str, CachedCall] = {}
+
+    def preload(self, hashes: list[str]) -> dict[str, CachedCall]:
+        """Fetch recorded calls now (one query) and keep them for the lookups that will follow."""
+        found = self._fetch(hashes) if hashes else {}
+        self._memo.update(found)
+        return found
 
     async def lookup(self, request_hash: str) -> CachedCall | None:
         """The recorded call for a hash, or None."""
+        memo = self._memo.pop(request_hash, None)
+        if memo is not None:
+            return memo
         loop = asyncio.get_running_loop()
         future: asyncio.Future[CachedCall | None] = loop.create_future()
         if not self._pending:
@@ -53,14 +63,11 @@ class CallStore:
                     f.set_result(found.get(key))
 
     def _fetch(self, hashes: list[str]) -> dict[str, CachedCall]:
-        from pytest_promptopt.storage.repositories import LLMCallRepository
+        from pytest_promptopt.storage.repositories import cached_responses
 
-        with self._db.session_scope() as session:
-            rows = LLMCallRepository(session).get_many(hashes)
-            return {
-                h: CachedCall(dict(r.response), r.input_tokens, r.output_tokens)
-                for h, r in rows.items()
-            }
+        with self._db.read_scope() as connection:
+            rows = cached_responses(connection, hashes)
+        return {h: CachedCall(dict(r), i, o) for h, (r, i, o) in rows.items()}
 
     def record(self, row: dict[str, Any], *, overwrite: bool = False) -> None:
         """Queue a call for writing at the end of this tick (or now, outside a loop)."""

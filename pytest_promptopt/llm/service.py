@@ -46,7 +46,59 @@ def request_hash(request: dict[str, Any], sample: int) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _response_text(response: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+RETRY_SAMPLE_OFFSET = 1000
+
+
+def build_request(
+    *,
+    model: str,
+    system: str,
+    messages: list[dict[str, Any]],
+    max_tokens: int = 1024,
+    tools: list[dict[str, Any]] | None = None,
+    tool_choice: dict[str, Any] | None = None,
+    sample: int = 0,
+) -> dict[str, Any]:
+    """The Messages API request body for a call (what is sent, and what the cache key covers)."""
+    request: dict[str, Any] = {
+        "model": model,
+        "system": system,
+        "messages": messages,
+        "max_tokens": max_tokens,
+    }
+    if tools:
+        request["tools"] = tools
+    if tool_choice:
+        request["tool_choice"] = tool_choice
+    if sample:
+        # Lets a provider (and the simulator) tell samples apart; sample 0 stays plain.
+        request["metadata"] = {"user_id": f"promptopt-sample-{sample}"}
+    return request
+
+
+def build_structured_request(
+    *,
+    model: str,
+    system: str,
+    instructions: str,
+    payload: dict[str, Any],
+    tool: str,
+    max_tokens: int = 2048,
+    sample: int = 0,
+) -> dict[str, Any]:
+    """A forced-tool request: instructions plus the payload as a quoted `<data>` block."""
+    return build_request(
+        model=model,
+        system=system,
+        messages=[{"role": "user", "content": f"{instructions}\n\n{encode_data(payload)}"}],
+        max_tokens=max_tokens,
+        tools=[tool_definition(tool, f"Submit your answer via {tool}.")],
+        tool_choice={"type": "tool", "name": tool},
+        sample=sample,
+    )
+
+
+def response_text(response: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     """The text blocks joined, and the first tool_use input, of a Messages API response."""
     texts, tool_input = [], None
     for block in response.get("content") or []:
@@ -95,19 +147,22 @@ class LLMService:
         tool_choice: dict[str, Any] | None = None,
     ) -> Completion:
         """One model call, from the cache when allowed; raises LLMError subclasses on failure."""
-        request: dict[str, Any] = {
-            "model": model,
-            "system": system,
-            "messages": messages,
-            "max_tokens": max_tokens,
-        }
-        if tools:
-            request["tools"] = tools
-        if tool_choice:
-            request["tool_choice"] = tool_choice
-        if sample:
-            # Lets a provider (and the simulator) tell samples apart; sample 0 stays plain.
-            request["metadata"] = {"user_id": f"promptopt-sample-{sample}"}
+        request = build_request(
+            model=model,
+            system=system,
+            messages=messages,
+            max_tokens=max_tokens,
+            tools=tools,
+            tool_choice=tool_choice,
+            sample=sample,
+        )
+        return await self.send(request, sample, role=role, label=label)
+
+    async def send(
+        self, request: dict[str, Any], sample: int, *, role: Role, label: str
+    ) -> Completion:
+        """Send a built request (see `build_request`), sharing identical ones in flight."""
+        model = str(request["model"])
         key = request_hash(request, sample)
         shared = self._inflight.get(key)
         if shared is not None:
@@ -138,7 +193,7 @@ class LLMService:
             hit = await self.store.lookup(key)
             if hit is not None:
                 self.cache_hits += 1
-                text, tool_input = _response_text(hit.response)
+                text, tool_input = response_text(hit.response)
                 return Completion(
                     text, tool_input, hit.input_tokens, hit.output_tokens, 0.0, 0.0, True, key
                 )
@@ -180,7 +235,7 @@ class LLMService:
                 },
                 overwrite=self.cache_mode == "refresh",
             )
-        text, tool_input = _response_text(response)
+        text, tool_input = response_text(response)
         return Completion(text, tool_input, in_tok, out_tok, actual, latency_ms, False, key)
 
     async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
@@ -226,21 +281,20 @@ class LLMService:
     ) -> tuple[Any, Completion]:
         """A forced-tool call validated against the tool's model; one retry, then JudgeError."""
         model_cls = TOOL_MODELS[tool]
-        messages = [{"role": "user", "content": f"{instructions}\n\n{encode_data(payload)}"}]
-        definition = tool_definition(tool, f"Submit your answer via {tool}.")
         last_error = ""
         for attempt in range(2):
-            completion = await self.complete(
-                role=role,
+            # A retry is a different request, so a bad cached answer is not served again.
+            request = build_structured_request(
                 model=model,
                 system=system,
-                messages=messages,
-                label=label,
-                # A retry is a different request, so a bad cached answer is not served again.
-                sample=sample + attempt * 1000,
+                instructions=instructions,
+                payload=payload,
+                tool=tool,
                 max_tokens=max_tokens,
-                tools=[definition],
-                tool_choice={"type": "tool", "name": tool},
+                sample=sample + attempt * RETRY_SAMPLE_OFFSET,
+            )
+            completion = await self.send(
+                request, sample + attempt * RETRY_SAMPLE_OFFSET, role=role, label=label
             )
             try:
                 if completion.tool_input is None:

@@ -38,8 +38,12 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # Writers queue on the lock (busy_timeout) instead of failing on upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers queue on the lock (busy_timeout) instead of failing on upgrade;
+        # read_scope() connections only read, so they take no write lock (WAL readers never wait).
+        if connection.get_execution_options().get("promptopt_read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -147,6 +151,12 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def read_scope(self) -> Iterator[Connection]:
+        """A Core connection for reads only: no ORM session, no write lock on SQLite."""
+        with self.engine.connect() as connection:
+            yield connection.execution_options(promptopt_read_only=True)
 
     def ensure_schema(self) -> None:
         """Bring the schema to head (idempotent; cheap after the first call in a process)."""

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, TypedDict
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from pytest_promptopt.storage.database import insert_ignore
@@ -28,6 +28,20 @@ _CHUNK = 500
 def prompt_hash(text: str) -> str:
     """Return the sha256 hex digest that identifies a prompt text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cached_responses(
+    connection: Connection, request_hashes: Iterable[str]
+) -> dict[str, tuple[Any, int, int]]:
+    """Hash -> (response, input tokens, output tokens): the cache's hot path, no ORM objects."""
+    hashes = sorted(set(request_hashes))
+    found: dict[str, tuple[Any, int, int]] = {}
+    cols = (LLMCall.request_hash, LLMCall.response, LLMCall.input_tokens, LLMCall.output_tokens)
+    for start in range(0, len(hashes), _CHUNK):
+        stmt = select(*cols).where(LLMCall.request_hash.in_(hashes[start : start + _CHUNK]))
+        for key, response, tokens_in, tokens_out in connection.execute(stmt):
+            found[key] = (response, tokens_in, tokens_out)
+    return found
 
 
 class CallStats(TypedDict):

@@ -786,3 +786,9 @@ def test_postgres_concurrent_ensure_schema(pg_url: str) -> None:
     revisions = _run_forked(_ensure_schema_worker, [(pg_url,)] * 3)
     assert revisions == [migrate.head_revision()] * 3
     _check_schema(pg_url)
+
+
+def test_head_revision_constant_matches_the_migrations() -> None:
+    from pytest_promptopt.storage import migrate
+
+    assert migrate.head_revision() == migrate.HEAD_REVISION
