@@ -92,6 +92,10 @@ class CaseItem(pytest.Item):
         if not self.result.passed:
             raise CaseFailed(self.result)
 
+    def teardown(self) -> None:
+        """Let go of the result: the report and the database have what they need."""
+        self.result = None
+
     def _record_properties(self, result: CaseResult) -> None:
         self.user_properties.extend(case_properties(result))
 

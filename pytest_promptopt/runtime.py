@@ -200,6 +200,11 @@ class Runtime:
         self.schedule([(suite, case), *upcoming()])
         return self._futures[(suite.name, case.id)].result()
 
+    def release_results(self) -> None:
+        """Forget finished results (after the session's summary is written)."""
+        with self._lock:
+            self._futures.clear()
+
     # --- end of session -----------------------------------------------------------------
     def existing_run_id(self) -> int | None:
         """This session's run id if some process created the row, without creating it."""

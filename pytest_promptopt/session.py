@@ -108,6 +108,10 @@ class PromptOptSession:
         from pytest_promptopt.reporting.terminal import write_summary
 
         write_summary(terminalreporter, self)
+        # Thousands of results are no longer needed; free them before pytest's final gc passes.
+        self.report = None
+        if self._runtime is not None:
+            self._runtime.release_results()
 
     # --- lookahead ------------------------------------------------------------------------
     def upcoming_cases(self, item: CaseItem) -> Sequence[tuple[Suite, Case]]:
