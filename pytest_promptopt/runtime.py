@@ -17,6 +17,7 @@ from pytest_promptopt.spec import Case, Suite
 if TYPE_CHECKING:
     from pytest_promptopt.evaluation.evaluator import Evaluator
     from pytest_promptopt.llm.budget import Budget
+    from pytest_promptopt.llm.clients import ClientPool
     from pytest_promptopt.llm.service import LLMService
     from pytest_promptopt.loop import LoopThread
     from pytest_promptopt.recorder import Recorder
@@ -116,7 +117,31 @@ class Runtime:
             timeout_s=s.timeout_s,
             max_retries=s.max_retries,
             run_id=self.run_id,
+            clients=self.clients,
         )
+
+    @cached_property
+    def clients(self) -> ClientPool:
+        """The SDK clients (built on the loop thread, where they are used)."""
+        from pytest_promptopt.llm.clients import ClientPool
+
+        return ClientPool(timeout_s=self.settings.timeout_s, max_retries=self.settings.max_retries)
+
+    def warm_up(self) -> None:
+        """Start the loop and build the SDK clients there while this thread opens the database."""
+        if "clients" in self.__dict__ or self.settings.cache_mode == "replay":
+            return
+        clients = self.clients
+        models = {self.settings.model, self.settings.effective_judge_model}
+
+        async def build() -> None:
+            for model in models:
+                if model == SIMULATED_MODEL or has_credentials():
+                    clients.for_model(model)
+
+        from pytest_promptopt.llm.clients import has_credentials
+
+        self.loop.submit(build())
 
     @cached_property
     def evaluator(self) -> Evaluator:
@@ -161,6 +186,7 @@ class Runtime:
 
     def schedule(self, jobs: Sequence[tuple[Suite, Case]]) -> None:
         """Start evaluating cases in the background; a case already started is not started again."""
+        self.warm_up()
         with self._lock:
             fresh: list[tuple[Suite, Case]] = []
             seen: set[CaseKey] = set()

@@ -122,12 +122,13 @@ class LLMService:
         timeout_s: float,
         max_retries: int,
         run_id: int | None = None,
+        clients: ClientPool | None = None,
     ) -> None:
         self.store = store
         self.budget = budget
         self.cache_mode = cache_mode
         self.run_id = run_id
-        self._clients = ClientPool(timeout_s=timeout_s, max_retries=max_retries)
+        self._clients = clients or ClientPool(timeout_s=timeout_s, max_retries=max_retries)
         self._semaphore = asyncio.Semaphore(concurrency)
         self.calls = 0
         self.cache_hits = 0
