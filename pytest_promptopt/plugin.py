@@ -78,5 +78,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getoption("dist", None) == "load":
         from pytest_promptopt.xdist_support import make_scheduler
 
-        return make_scheduler(config, log)
+        floor = 2 * config.stash[SESSION].settings.concurrency
+        return make_scheduler(config, log, floor)
     return None

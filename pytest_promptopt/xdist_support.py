@@ -29,20 +29,23 @@ def pending_items(config: pytest.Config) -> list[pytest.Item]:
         return []
 
 
-def make_scheduler(config: pytest.Config, log: Any) -> Any:
+def make_scheduler(config: pytest.Config, log: Any, floor: int) -> Any:
     """`--dist load` that keeps feeding workers whose items wait on the network.
 
     xdist's load scheduler stops topping up a worker whose last test took over 0.1 s while it
-    still has two queued; a case item waits on model calls, so that starves the worker's queue,
-    which is what it starts early. Ignoring the duration keeps each queue at xdist's own
-    target size; nothing else about the scheduling changes.
+    still has two queued, and its top-ups shrink as the run ends; a case item waits on model
+    calls, and a worker can only start early what is in its queue. So the duration is ignored
+    and every worker keeps at least `floor` items queued while any are left.
     """
     from xdist.scheduler import LoadScheduling
 
     class LookaheadLoadScheduling(LoadScheduling):  # type: ignore[misc]
-        """LoadScheduling without the long-running-test pause."""
+        """LoadScheduling without the long-running-test pause, with a minimum queue."""
 
         def check_schedule(self, node: Any, duration: float = 0) -> None:
             super().check_schedule(node, 0.0)
+            queued = len(self.node2pending.get(node, ()))
+            if self.pending and not node.shutting_down and queued < floor:
+                self._send_tests(node, min(floor - queued, len(self.pending)))
 
     return LookaheadLoadScheduling(config, log)
