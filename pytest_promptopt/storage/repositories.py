@@ -209,26 +209,39 @@ class PromptRepository(_Repository):
         return chain
 
     def latest_best(self, suite: str) -> Prompt | None:
-        """Return the best prompt of the most recent finished optimize run that scored `suite`."""
-        stmt = (
-            select(Prompt)
-            .join(OptimizationRun, Prompt.run_id == OptimizationRun.id)
+        """The best prompt of the most recent finished optimize run of `suite`.
+
+        "Best" is what that run's `reporting` stage chose (the gate's pick: the highest mean
+        on the given cases); runs from before that stage existed fall back to average_score.
+        """
+        runs = (
+            select(OptimizationRun.id)
+            .join(Prompt, Prompt.run_id == OptimizationRun.id)
             .where(
                 Prompt.suite == suite,
-                Prompt.average_score.is_not(None),
                 OptimizationRun.mode == "optimize",
                 OptimizationRun.finished_at.is_not(None),
                 OptimizationRun.status.in_(FINISHED_RUN_STATUSES),
             )
-            .order_by(
-                OptimizationRun.started_at.desc(),
-                OptimizationRun.id.desc(),
-                Prompt.average_score.desc(),
-                Prompt.is_original_system_prompt.desc(),
-                Prompt.id,
-            )
+            .order_by(OptimizationRun.started_at.desc(), OptimizationRun.id.desc())
+            .limit(1)
         )
-        return self.session.scalars(stmt.limit(1)).first()
+        run_id = self.session.scalars(runs).first()
+        if run_id is None:
+            return None
+        chosen = self.session.scalars(
+            select(StageResult.summary).where(
+                StageResult.run_id == run_id,
+                StageResult.suite == suite,
+                StageResult.stage == "reporting",
+            )
+        ).first()
+        best_id = (chosen or {}).get("best_prompt_id")
+        if best_id is not None:
+            prompt = self.get(int(best_id))
+            if prompt is not None:
+                return prompt
+        return self.best(run_id, suite)
 
 
 class TestCaseRepository(_Repository):

@@ -792,3 +792,21 @@ def test_head_revision_constant_matches_the_migrations() -> None:
     from pytest_promptopt.storage import migrate
 
     assert migrate.head_revision() == migrate.HEAD_REVISION
+
+
+def test_latest_best_is_the_prompt_the_reporting_stage_chose(db: Database) -> None:
+    with db.session_scope() as s:
+        run = RunRepository(s).create("uid-best", "optimize", {})
+        prompts = PromptRepository(s)
+        gate_pick = prompts.add(run.id, "bot", "gate pick", stage="initial")
+        higher_average = prompts.add(run.id, "bot", "higher average", stage="initial")
+        prompts.set_scores(gate_pick.id, average=0.70)
+        prompts.set_scores(higher_average.id, average=0.90)
+        stages = StageResultRepository(s)
+        row, _ = stages.start(run.id, "bot", "reporting")
+        stages.complete(row.id, {"best_prompt_id": gate_pick.id})
+        RunRepository(s).finish(run.id, "passed")
+    with db.session_scope() as s:
+        best = PromptRepository(s).latest_best("bot")
+        assert best is not None and best.prompt_text == "gate pick"
+        assert PromptRepository(s).latest_best("other") is None
