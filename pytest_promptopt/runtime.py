@@ -97,10 +97,13 @@ class Runtime:
 
     @cached_property
     def budget(self) -> Budget:
-        """Caps on calls and spend for this process."""
-        from pytest_promptopt.llm.budget import Budget
+        """Caps on calls and spend for this session (kept in the database when capped)."""
+        from pytest_promptopt.llm.budget import Budget, SharedBudget
 
-        return Budget(self.settings.max_calls, self.settings.budget_usd)
+        s = self.settings
+        if s.max_calls is None and s.budget_usd is None:
+            return Budget()
+        return SharedBudget(self.db, self.session_uid, s.max_calls, s.budget_usd)
 
     @cached_property
     def llm(self) -> LLMService:

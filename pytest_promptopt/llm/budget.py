@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pytest_promptopt.errors import BudgetExceededError
+
+if TYPE_CHECKING:
+    from pytest_promptopt.storage.database import Database
 
 
 @dataclass
@@ -66,3 +70,83 @@ class Budget:
     def exhausted(self) -> bool:
         """True once a cap has refused a call."""
         return self.stopped_by is not None
+
+
+class SharedBudget(Budget):
+    """A Budget kept in the database, so the caps hold for a whole session across xdist workers.
+
+    Each reservation is one conditional UPDATE of the session's `budget_ledgers` row: it
+    succeeds only while the caps leave room, which is atomic on SQLite and PostgreSQL alike.
+    """
+
+    def __init__(
+        self, db: Database, session_uid: str, max_calls: int | None, max_usd: float | None
+    ) -> None:
+        super().__init__(max_calls, max_usd)
+        from pytest_promptopt.storage.database import insert_ignore
+        from pytest_promptopt.storage.models import BudgetLedger
+
+        self._db = db
+        self._uid = session_uid
+        row = {"session_uid": session_uid, "calls": 0, "spent_usd": 0.0, "reserved_usd": 0.0}
+        with db.session_scope() as session:
+            insert_ignore(session, BudgetLedger, [row], ["session_uid"])
+
+    def reserve(self, estimate_usd: float) -> Reservation:
+        """Claim one call and its worst-case cost in the ledger, or raise BudgetExceededError."""
+        from sqlalchemy import update
+
+        from pytest_promptopt.storage.models import BudgetLedger as L
+
+        stmt = update(L).where(L.session_uid == self._uid)
+        if self.max_calls is not None:
+            stmt = stmt.where(L.calls < self.max_calls)
+        if self.max_usd is not None:
+            stmt = stmt.where(L.spent_usd + L.reserved_usd + estimate_usd <= self.max_usd)
+        stmt = stmt.values(calls=L.calls + 1, reserved_usd=L.reserved_usd + estimate_usd)
+        with self._db.session_scope() as session:
+            claimed = session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+            if not claimed:
+                ledger = session.get(L, self._uid)
+                assert ledger is not None
+                calls, spent, reserved = ledger.calls, ledger.spent_usd, ledger.reserved_usd
+        with self._lock:
+            if claimed:
+                self.calls += 1
+                return Reservation(estimate_usd)
+            if self.max_calls is not None and calls >= self.max_calls:
+                self.stopped_by = "max_calls"
+                raise BudgetExceededError(
+                    f"call cap reached: {calls} of --promptopt-max-calls={self.max_calls} "
+                    "calls made in this session (all workers); raise the cap to go on",
+                    cap="max_calls",
+                )
+            self.stopped_by = "budget_usd"
+            raise BudgetExceededError(
+                f"budget reached: ${spent:.4f} spent (+${reserved:.4f} in flight) of "
+                f"--promptopt-budget-usd={self.max_usd} in this session (all workers); the next "
+                f"call could cost up to ${estimate_usd:.4f}",
+                cap="budget_usd",
+            )
+
+    def settle(self, reservation: Reservation, actual_usd: float | None) -> None:
+        """Replace a reservation by the real cost in the ledger."""
+        from sqlalchemy import update
+
+        from pytest_promptopt.storage.models import BudgetLedger as L
+
+        with self._lock:
+            if reservation.settled:
+                return
+            reservation.settled = True
+            self.spent_usd += actual_usd or 0.0
+        stmt = (
+            update(L)
+            .where(L.session_uid == self._uid)
+            .values(
+                reserved_usd=L.reserved_usd - reservation.estimate_usd,
+                spent_usd=L.spent_usd + (actual_usd or 0.0),
+            )
+        )
+        with self._db.session_scope() as session:
+            session.execute(stmt)

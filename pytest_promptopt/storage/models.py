@@ -239,3 +239,14 @@ class LLMCall(Base):
     # A plain integer on purpose: cache entries outlive the run that recorded them.
     run_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BudgetLedger(Base):
+    """Calls and dollars spent by one pytest session, shared by its xdist workers (the caps)."""
+
+    __tablename__ = "budget_ledgers"
+
+    session_uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    spent_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved_usd: Mapped[float] = mapped_column(Float, default=0.0)

@@ -137,3 +137,36 @@ def test_weighted_score_and_case_verdict() -> None:
     ]
     assert result.score == pytest.approx(0.75) and result.passed
     assert "PASSED: score 0.75" in result.explain()
+
+
+def test_shared_budget_caps_a_session_across_workers(tmp_path: Path) -> None:
+    from pytest_promptopt.llm.budget import SharedBudget
+    from pytest_promptopt.storage.database import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    db.ensure_schema()
+    worker_a = SharedBudget(db, "session-1", max_calls=5, max_usd=None)
+    worker_b = SharedBudget(db, "session-1", max_calls=5, max_usd=None)
+    other_session = SharedBudget(db, "session-2", max_calls=5, max_usd=None)
+    for budget in (worker_a, worker_b, worker_a, worker_b, worker_a):
+        budget.settle(budget.reserve(0.01), 0.01)
+    with pytest.raises(BudgetExceededError, match="all workers"):
+        worker_b.reserve(0.01)
+    assert (worker_a.calls, worker_b.calls) == (3, 2) and worker_b.stopped_by == "max_calls"
+    other_session.reserve(0.01)  # another session has its own ledger
+
+
+def test_shared_budget_usd_counts_reservations_in_flight(tmp_path: Path) -> None:
+    from pytest_promptopt.llm.budget import SharedBudget
+    from pytest_promptopt.storage.database import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    db.ensure_schema()
+    a = SharedBudget(db, "s", max_calls=None, max_usd=1.0)
+    b = SharedBudget(db, "s", max_calls=None, max_usd=1.0)
+    first = a.reserve(0.6)
+    with pytest.raises(BudgetExceededError, match="in flight"):
+        b.reserve(0.6)
+    a.settle(first, 0.2)
+    b.reserve(0.6)
+    assert b.stopped_by == "budget_usd"  # set by the refusal above, kept for the summary

@@ -64,6 +64,7 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
         "id", "request_hash", "model", "role", "request", "response", "input_tokens",
         "output_tokens", "cost_usd", "latency_ms", "run_id", "created_at",
     },
+    "budget_ledgers": {"session_uid", "calls", "spent_usd", "reserved_usd"},
 }  # fmt: skip
 
 EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
@@ -74,6 +75,7 @@ EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
     "stage_results": {("run_id", "suite", "stage")},
     "weakness_analyses": {("run_id", "prompt_id")},
     "llm_calls": {("request_hash",)},
+    "budget_ledgers": set(),
 }
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
