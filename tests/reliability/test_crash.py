@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import time
@@ -108,8 +109,32 @@ def test_sigkill_plain_run_then_rerun(tmp_path: Path, delay: float) -> None:
     FIGURES["clean_reruns"] += 1
 
 
+def _best_prompt(db: Path) -> str:
+    """The prompt text the last run's reporting stage chose."""
+    (summary,) = q(
+        db,
+        "SELECT summary FROM stage_results WHERE stage = 'reporting' "
+        "AND run_id = (SELECT max(id) FROM optimization_runs)",
+    )[0]
+    best_id = json.loads(summary)["best_prompt_id"]
+    return str(q(db, "SELECT prompt_text FROM prompts WHERE id = ?", (best_id,))[0][0])
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_best(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The best prompt of the same optimize run, never killed (the simulator is deterministic)."""
+    root = tmp_path_factory.mktemp("reference")
+    write_project(root, OPT_SUITE)
+    with FaultServer(latency_s=LATENCY) as srv:
+        run = run_pytest(root, srv.base_url, "--promptopt-concurrency=8", *OPT_KNOBS)
+    assert len(run.outcomes) == 3, run.out[-3000:]
+    return _best_prompt(root / ".promptopt" / "promptopt.db")
+
+
 @pytest.mark.parametrize("delay", OPT_KILLS, ids=[f"kill{i}" for i in range(4)])
-def test_sigkill_optimize_run_then_resume(tmp_path: Path, delay: float) -> None:
+def test_sigkill_optimize_run_then_resume(
+    tmp_path: Path, delay: float, uninterrupted_best: str
+) -> None:
     write_project(tmp_path, OPT_SUITE)
     db = tmp_path / ".promptopt" / "promptopt.db"
     with FaultServer(latency_s=LATENCY) as srv:
@@ -129,6 +154,7 @@ def test_sigkill_optimize_run_then_resume(tmp_path: Path, delay: float) -> None:
     if resume:
         assert len(final) == len(runs), "resume must continue the run, not start a new one"
     assert final[-1][1] in ("passed", "failed")
+    assert _best_prompt(db) == uninterrupted_best, "a resumed run must reach the same best prompt"
     repeats = _repeats(before, after)
     assert repeats <= CONCURRENCY * 2, repeats
     FIGURES["repeated_calls_after_kill"] += repeats
