@@ -25,8 +25,7 @@ def project(tmp_path: Path) -> Path:
 
 def run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run pytest on the project in a subprocess with no API key in the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env.pop("PROMPTOPT_DB", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PROMPTOPT_"))}
     return subprocess.run(
         [sys.executable, "-m", "pytest", str(project), "-p", "no:cacheprovider", *args],
         capture_output=True,
