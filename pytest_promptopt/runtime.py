@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import threading
 import uuid
@@ -131,8 +132,11 @@ class Runtime:
         return ClientPool(timeout_s=self.settings.timeout_s, max_retries=self.settings.max_retries)
 
     def warm_up(self) -> None:
-        """Start the loop and build the SDK clients there while this thread opens the database."""
-        if "clients" in self.__dict__ or self.settings.cache_mode == "replay":
+        """Start the loop and build the SDK clients there while this thread opens the database.
+
+        Only when calls are certain (cache off or refresh): a cached run never imports the SDK.
+        """
+        if "clients" in self.__dict__ or self.settings.cache_mode not in ("off", "refresh"):
             return
         clients = self.clients
         models = {self.settings.model, self.settings.effective_judge_model}
@@ -204,9 +208,29 @@ class Runtime:
                 fresh.append((suite, case))
             # Cached answers for the whole batch in two queries, before the cases start.
             self.evaluator.prefetch([(s, self.suites[s.name].prompt_text, c) for s, c in fresh])
+            batch = []
             for suite, case in fresh:
-                key = (suite.name, case.id)
-                self._futures[key] = self.loop.submit(self._evaluate(suite, case))
+                future: concurrent.futures.Future[CaseResult] = concurrent.futures.Future()
+                self._futures[(suite.name, case.id)] = future
+                batch.append((suite, case, future))
+            if batch:
+                # One hand-off to the loop per batch, not one per case.
+                self.loop.submit(self._evaluate_batch(batch))
+
+    async def _evaluate_batch(
+        self, batch: list[tuple[Suite, Case, concurrent.futures.Future[CaseResult]]]
+    ) -> None:
+        """Evaluate cases concurrently, each resolving its own future as soon as it is done."""
+
+        async def one(
+            suite: Suite, case: Case, future: concurrent.futures.Future[CaseResult]
+        ) -> None:
+            try:
+                future.set_result(await self._evaluate(suite, case))
+            except BaseException as exc:  # the waiting item reports it
+                future.set_exception(exc)
+
+        await asyncio.gather(*(one(*job) for job in batch))
 
     async def _evaluate(self, suite: Suite, case: Case) -> CaseResult:
         state = self.suites[suite.name]
