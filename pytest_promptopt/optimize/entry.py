@@ -98,7 +98,10 @@ def optimize_suite(
     """Run one suite's pipeline on the runtime's loop; point its items at the best prompt."""
     ctx = RunContext.from_runtime(runtime, suite, run_id)
     progress.line(f"[{suite.name}] {estimate(suite, runtime.settings).describe()}")
+    calls, spent = runtime.budget.calls, runtime.budget.spent_usd
     outcome = runtime.loop.run(Pipeline(ctx, progress=progress).run())
+    outcome.calls = runtime.budget.calls - calls
+    outcome.cost_usd = runtime.budget.spent_usd - spent
     runtime.prompt_overrides[suite.name] = (outcome.best_prompt_id, outcome.best_prompt_text)
     runtime.optimize_outcomes[suite.name] = outcome
     return outcome

@@ -29,6 +29,8 @@ class OptimizeOutcome:
     error: str | None = None
     applied_to: Path | None = None
     report_dir: Path | None = None
+    calls: int = 0
+    cost_usd: float = 0.0
 
     @classmethod
     def from_summary(
@@ -80,6 +82,7 @@ class OptimizeOutcome:
             )
             if self.original_passed is not None and self.best_passed is not None:
                 text += f", passing {self.original_passed} -> {self.best_passed}"
+        text += f"; pipeline {self.calls} calls, ${self.cost_usd:.4f}"
         if self.stopped_by:
             text += f"; stopped by {self.stopped_by}"
         if self.error:
