@@ -122,10 +122,26 @@ def _stamped_at_head(connection: Connection) -> bool:
     return [r[0] for r in rows] == [HEAD_REVISION]
 
 
-def upgrade_to_head(engine: Engine) -> None:
-    """Apply every pending migration in one locked transaction, tolerating concurrent callers."""
-    from alembic import command
+def _create_at_head(connection: Connection) -> None:
+    """Create every table of the models and stamp the database at HEAD_REVISION."""
+    from pytest_promptopt.storage.models import Base
 
+    Base.metadata.create_all(connection)
+    connection.execute(
+        text(f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+             f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))")
+    )  # fmt: skip
+    connection.execute(
+        text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": HEAD_REVISION}
+    )
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Apply every pending migration in one locked transaction, tolerating concurrent callers.
+
+    An empty database is created from the models and stamped at head (as Optuna does): the
+    same schema, a test proves it, without running every migration; Alembic upgrades the rest.
+    """
     try:
         # On SQLite the engine's begin hook emits BEGIN IMMEDIATE, so concurrent
         # processes queue here and the later ones find the schema at head.
@@ -134,7 +150,11 @@ def upgrade_to_head(engine: Engine) -> None:
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
                 )
-            if _needs_upgrade(connection):
+            if not inspect(connection).get_table_names():
+                _create_at_head(connection)
+            elif _needs_upgrade(connection):
+                from alembic import command
+
                 command.upgrade(alembic_config(connection), "head")
     except (OperationalError, ProgrammingError) as exc:
         # Another process created the tables between our check and our DDL

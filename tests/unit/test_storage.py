@@ -812,3 +812,40 @@ def test_latest_best_is_the_prompt_the_reporting_stage_chose(db: Database) -> No
         best = PromptRepository(s).latest_best("bot")
         assert best is not None and best.prompt_text == "gate pick"
         assert PromptRepository(s).latest_best("other") is None
+
+
+def _alembic_upgrade(url: str, revision: str) -> None:
+    """Run the packaged Alembic migrations up to `revision` on a database."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), revision)
+    engine.dispose()
+
+
+def test_alembic_migrations_from_scratch_match_the_models(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    url = f"sqlite:///{tmp_path / 'alembic.db'}"
+    _alembic_upgrade(url, "head")
+    database = Database(url)
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    database.dispose()
+
+
+def test_a_database_at_an_older_revision_is_upgraded_on_first_use(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _alembic_upgrade(url, "promptopt_0001")
+    database = Database(url)
+    assert migrate.current_revision(database.engine) == "promptopt_0001"
+    database.ensure_schema()
+    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    with database.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM budget_ledgers").scalar() == 0
+    database.dispose()
