@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptopt.llm.limiter import call_priority
 from pytest_promptopt.results import CaseResult
 from pytest_promptopt.settings import SIMULATED_MODEL, Settings
 from pytest_promptopt.spec import Case, Suite
@@ -48,6 +50,7 @@ class Runtime:
         self.prompt_overrides: dict[str, tuple[int, str]] = {}
         self.optimize_outcomes: dict[str, Any] = {}
         self._futures: dict[CaseKey, concurrent.futures.Future[CaseResult]] = {}
+        self._sequence = itertools.count()
         self._lock = threading.RLock()
         self.used = False
         self._closed = False
@@ -225,6 +228,7 @@ class Runtime:
         async def one(
             suite: Suite, case: Case, future: concurrent.futures.Future[CaseResult]
         ) -> None:
+            call_priority.set(next(self._sequence))  # earlier cases' calls go first
             try:
                 future.set_result(await self._evaluate(suite, case))
             except BaseException as exc:  # the waiting item reports it

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pytest_promptopt.errors import BudgetExceededError, CacheMissError, JudgeError, LLMError
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, has_credentials, missing_credentials
+from pytest_promptopt.llm.limiter import PriorityLimiter
 from pytest_promptopt.llm.pricing import cost_usd, price_for
 from pytest_promptopt.protocol import TOOL_MODELS, encode_data, tool_definition
 from pytest_promptopt.settings import SIMULATED_MODEL
@@ -129,7 +130,7 @@ class LLMService:
         self.cache_mode = cache_mode
         self.run_id = run_id
         self._clients = clients or ClientPool(timeout_s=timeout_s, max_retries=max_retries)
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self._limiter = PriorityLimiter(concurrency)
         self.calls = 0
         self.cache_hits = 0
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
@@ -209,7 +210,7 @@ class LLMService:
         reservation = self.budget.reserve(estimate)
         actual: float | None = None
         try:
-            async with self._semaphore:
+            async with self._limiter.slot():
                 started = time.perf_counter()
                 response = await self._send(request, role=role, label=label)
                 latency_ms = (time.perf_counter() - started) * 1000
