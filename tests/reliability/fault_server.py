@@ -1,6 +1,6 @@
 """A loopback Messages API server over the simulator that injects seeded faults.
 
-Faults (chosen per request by a seeded `random.Random`):
+Faults (chosen per request by a `random.Random` seeded with the seed, the body and the attempt):
 
 - ``429``: rate limited, with ``retry-after`` (seconds, small) so the SDK's retry honours it
 - ``529``: overloaded
@@ -57,6 +57,8 @@ class FaultConfig:
     judge_bad_for: str | None = None
     judge_truncate_first: bool = False
     max_requests: int = 5000
+    # Random faults stop after this many sends of one body (the tests retry up to 6 times).
+    max_faults_per_body: int = 3
     lifetime_s: float = 150.0
 
 
@@ -105,7 +107,6 @@ class FaultServer:
             setattr(cfg, key, value)
         self.config = cfg
         self.simulator = Simulator()
-        self._rng = random.Random(cfg.seed)
         self._lock = threading.Lock()
         self.requests = 0
         self.ok = 0
@@ -179,9 +180,14 @@ class FaultServer:
                 return "500"
             if cfg.always_stall:
                 return "stall"
-            if cfg.rate and self._rng.random() < cfg.rate:
-                kinds = list(cfg.kinds)
-                return self._rng.choices(kinds, weights=[cfg.kinds[k] for k in kinds])[0]
+            attempt = self.bodies[digest]  # 1 for the first send of this body
+            if cfg.rate and attempt <= cfg.max_faults_per_body:
+                # Seeded per (body, attempt), not by arrival order, so concurrent clients see
+                # the same faults every run; capped per body so retries always get through.
+                rng = random.Random(f"{cfg.seed}:{digest}:{attempt}")
+                if rng.random() < cfg.rate:
+                    kinds = list(cfg.kinds)
+                    return rng.choices(kinds, weights=[cfg.kinds[k] for k in kinds])[0]
             return None
 
     def _handle(self, h: _Handler) -> None:
