@@ -1,39 +1,84 @@
-"""Under xdist, one worker runs a suite's pipeline; the others wait for its best prompt."""
+"""Under xdist, one worker runs a suite's pipeline; the others wait for its best prompt.
+
+The owner holds a lease: a heartbeat in its `pipeline_owner` row, renewed every few seconds by
+a background thread. A waiter that finds the heartbeat stale (the owner crashed) takes the claim
+over with a compare-and-set on the row's status and runs the pipeline itself; completed stages
+are skipped, so nothing is done twice.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from pytest_promptopt.runtime import Runtime
 
 CLAIM_STAGE = "pipeline_owner"
 POLL_S = 0.2
+HEARTBEAT_S = 2.0
+STALE_S = 20.0
+
+WaitResult = tuple[Literal["best", "failed", "takeover"], tuple[int, str] | None]
+
+
+def _owner_row(runtime: Runtime, suite: str) -> tuple[int, str, dict[str, object]] | None:
+    from pytest_promptopt.storage.repositories import StageResultRepository
+
+    with runtime.db.session_scope() as session:
+        row = StageResultRepository(session).get(runtime.run_id, suite, CLAIM_STAGE)
+        return None if row is None else (row.id, row.status, dict(row.summary or {}))
 
 
 def claim_pipeline(runtime: Runtime, suite: str, worker: str) -> bool:
     """True when this worker won the suite's pipeline (first insert wins, in the database)."""
     from pytest_promptopt.storage.database import insert_ignore
     from pytest_promptopt.storage.models import StageResult
-    from pytest_promptopt.storage.repositories import StageResultRepository
 
     row = {
         "run_id": runtime.run_id,
         "suite": suite,
         "stage": CLAIM_STAGE,
         "status": "running",
-        "summary": {"worker": worker},
+        "summary": {"worker": worker, "heartbeat": time.time()},
     }
     with runtime.db.session_scope() as session:
         insert_ignore(session, StageResult, [row], ["run_id", "suite", "stage"])
-    with runtime.db.session_scope() as session:
-        owner = StageResultRepository(session).get(runtime.run_id, suite, CLAIM_STAGE)
-        return owner is not None and (owner.summary or {}).get("worker") == worker
+    owner = _owner_row(runtime, suite)
+    return owner is not None and owner[2].get("worker") == worker
+
+
+class Lease:
+    """Renews the owner's heartbeat in a daemon thread until released."""
+
+    def __init__(self, runtime: Runtime, suite: str, worker: str) -> None:
+        self._runtime, self._suite, self._worker = runtime, suite, worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="promptopt-lease", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        from pytest_promptopt.storage.models import StageResult
+
+        while not self._stop.wait(HEARTBEAT_S):
+            owner = _owner_row(self._runtime, self._suite)
+            if owner is None or owner[2].get("worker") != self._worker:
+                return
+            with self._runtime.db.session_scope() as session:
+                row = session.get(StageResult, owner[0])
+                if row is not None and row.status == "running":
+                    row.summary = {"worker": self._worker, "heartbeat": time.time()}
+
+    def release(self, best_prompt_id: int | None) -> None:
+        """Stop renewing and tell the waiting workers the outcome (None: the pipeline failed)."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+        release_pipeline(self._runtime, self._suite, self._worker, best_prompt_id)
 
 
 def release_pipeline(runtime: Runtime, suite: str, worker: str, best_prompt_id: int | None) -> None:
-    """Tell the waiting workers the pipeline ended, and with which best prompt (None: failed)."""
+    """Record the end of the pipeline and its best prompt (None: failed) for the waiters."""
     from pytest_promptopt.storage.repositories import StageResultRepository
 
     with runtime.db.session_scope() as session:
@@ -45,17 +90,46 @@ def release_pipeline(runtime: Runtime, suite: str, worker: str, best_prompt_id: 
             repo.complete(owner.id, summary, status=status)
 
 
-def wait_for_pipeline(runtime: Runtime, suite: str) -> tuple[int, str] | None:
-    """Block until the owning worker finishes; its best prompt, or None when it failed."""
-    from pytest_promptopt.storage.repositories import PromptRepository, StageResultRepository
+def _take_over(runtime: Runtime, row_id: int, worker: str) -> bool:
+    """Compare-and-set the claim from a dead owner to this worker; True when this one won."""
+    from sqlalchemy import update
+
+    from pytest_promptopt.storage.models import StageResult
+
+    with runtime.db.session_scope() as session:
+        taken = session.execute(
+            update(StageResult)
+            .where(StageResult.id == row_id, StageResult.status == "running")
+            .values(status="taken_over")
+        ).rowcount  # type: ignore[attr-defined]
+        if taken != 1:
+            return False
+        row = session.get(StageResult, row_id)
+        assert row is not None
+        row.status = "running"
+        row.summary = {"worker": worker, "heartbeat": time.time()}
+        return True
+
+
+def wait_for_pipeline(runtime: Runtime, suite: str, worker: str) -> WaitResult:
+    """Block until the owner finishes: its best prompt, a failure, or a takeover by this worker."""
+    from pytest_promptopt.storage.repositories import PromptRepository
 
     while True:
-        with runtime.db.session_scope() as session:
-            owner = StageResultRepository(session).get(runtime.run_id, suite, CLAIM_STAGE)
-            if owner is not None and owner.status in ("completed", "failed"):
-                best_id = (owner.summary or {}).get("best_prompt_id")
-                if best_id is None:
-                    return None
-                prompt = PromptRepository(session).get(int(best_id))
-                return None if prompt is None else (prompt.id, prompt.prompt_text)
+        owner = _owner_row(runtime, suite)
+        if owner is not None:
+            row_id, status, summary = owner
+            if status in ("completed", "failed"):
+                best_id = summary.get("best_prompt_id")
+                if not isinstance(best_id, int):
+                    return "failed", None
+                with runtime.db.session_scope() as session:
+                    prompt = PromptRepository(session).get(best_id)
+                    if prompt is None:
+                        return "failed", None
+                    return "best", (prompt.id, prompt.prompt_text)
+            beat = summary.get("heartbeat")
+            stale = not isinstance(beat, (int, float)) or time.time() - beat > STALE_S
+            if status == "running" and stale and _take_over(runtime, row_id, worker):
+                return "takeover", None
         time.sleep(POLL_S)

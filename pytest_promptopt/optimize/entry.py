@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_promptopt.optimize.claim import claim_pipeline, release_pipeline, wait_for_pipeline
+from pytest_promptopt.optimize.claim import Lease, claim_pipeline, wait_for_pipeline
 from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.estimate import estimate
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
@@ -130,18 +130,30 @@ def optimize_selected(
         if worker is not None and not claim_pipeline(runtime, suite.name, worker):
             waiting.append(suite)
             continue
-        try:
-            outcome = optimize_suite(runtime, suite, run_id, progress)
-        except BaseException:
-            if worker is not None:
-                release_pipeline(runtime, suite.name, worker, None)
-            raise
-        if worker is not None:
-            release_pipeline(runtime, suite.name, worker, outcome.best_prompt_id)
-        progress.line(f"[{suite.name}] {outcome.describe()}", bold=True)
-        if runtime.settings.apply:
-            progress.line(f"[{suite.name}] {apply_best(suite, outcome)}")
+        _run_owned(runtime, suite, run_id, progress, worker)
     for suite in waiting:
-        best = wait_for_pipeline(runtime, suite.name)
-        if best is not None:
+        assert worker is not None
+        verdict, best = wait_for_pipeline(runtime, suite.name, worker)
+        if verdict == "takeover":
+            progress.line(f"[{suite.name}] the worker optimizing this suite stopped; taking over")
+            _run_owned(runtime, suite, run_id, progress, worker)
+        elif best is not None:
             runtime.prompt_overrides[suite.name] = best
+
+
+def _run_owned(
+    runtime: Runtime, suite: Suite, run_id: int | None, progress: Progress, worker: str | None
+) -> None:
+    """Run a suite's pipeline this process owns (holding the xdist lease when there is one)."""
+    lease = Lease(runtime, suite.name, worker) if worker is not None else None
+    try:
+        outcome = optimize_suite(runtime, suite, run_id, progress)
+    except BaseException:
+        if lease is not None:
+            lease.release(None)
+        raise
+    if lease is not None:
+        lease.release(outcome.best_prompt_id)
+    progress.line(f"[{suite.name}] {outcome.describe()}", bold=True)
+    if runtime.settings.apply:
+        progress.line(f"[{suite.name}] {apply_best(suite, outcome)}")
