@@ -207,19 +207,22 @@ class LLMService:
         if model != SIMULATED_MODEL and not has_credentials():
             raise missing_credentials(label)
         estimate = price_for(model).cost(_estimate_tokens(request), max_tokens)
-        reservation = self.budget.reserve(estimate)
-        actual: float | None = None
-        try:
-            async with self._limiter.slot():
+        # The budget is claimed once a slot is free, so calls take it in priority order: a
+        # started case's judge call comes before the next case's first call, and a cap ends
+        # with finished cases rather than many half-done ones.
+        async with self._limiter.slot():
+            reservation = self.budget.reserve(estimate)
+            actual: float | None = None
+            try:
                 started = time.perf_counter()
                 response = await self._send(request, role=role, label=label)
                 latency_ms = (time.perf_counter() - started) * 1000
-            usage = response.get("usage") or {}
-            in_tok = int(usage.get("input_tokens") or 0)
-            out_tok = int(usage.get("output_tokens") or 0)
-            actual = cost_usd(model, in_tok, out_tok)
-        finally:
-            self.budget.settle(reservation, actual)
+                usage = response.get("usage") or {}
+                in_tok = int(usage.get("input_tokens") or 0)
+                out_tok = int(usage.get("output_tokens") or 0)
+                actual = cost_usd(model, in_tok, out_tok)
+            finally:
+                self.budget.settle(reservation, actual)
         self.calls += 1
         if self.cache_mode != "off":
             self.store.record(

@@ -20,9 +20,14 @@ def test_max_calls_is_one_cap_for_all_workers(pytester: pytest.Pytester, workers
     )  # fmt: skip
     con = sqlite3.connect(db)
     made = con.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0]
+    finished = con.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
     ledger = con.execute("SELECT calls FROM budget_ledgers").fetchall()
     con.close()
     assert made == 11 and ledger == [(11,)]  # exactly the cap, not the cap per worker
+    if workers == "0":
+        # Calls go in case order, so the cap leaves 5 finished cases (2 calls each), not
+        # 11 answers whose judge calls were refused.
+        assert finished == 5
     out = result.stdout.str()
     assert "call cap reached" in out and "all workers" in out
     errors = len(re.findall(r"^ERROR ", out, flags=re.MULTILINE))
