@@ -27,7 +27,7 @@ def finish_session(session: PromptOptSession, exitstatus: int) -> Path | None:
     status = None if session.is_worker else run_status(exitstatus)
     if runtime is not None:
         runtime.close(status)
-    if session.is_worker or session.summary is None:
+    if session.is_worker or (session.summary is None and runtime is not None):
         if runtime is not None and "db" in runtime.__dict__:
             runtime.db.dispose()
         return None
@@ -47,6 +47,8 @@ def finish_session(session: PromptOptSession, exitstatus: int) -> Path | None:
             return None
         if runtime is None:
             owner.mark_finished(run_id, status or "failed")
+        if session.summary is None:  # stopped before any case reported: nothing to show
+            return None
         report = build_report(owner.db, run_id, session.summary)
         session.report = report
         paths = write_reports(report, session.settings.report_dir)

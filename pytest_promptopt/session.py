@@ -95,11 +95,21 @@ class PromptOptSession:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Finish the run row, write reports (not on workers) and release resources."""
-        if self._runtime is None and self.summary is None:
+        if self._runtime is None and self.summary is None and not self._workers_may_have_run():
             return
         from pytest_promptopt.finish import finish_session
 
         self.report_dir = finish_session(self, int(exitstatus))
+
+    def _workers_may_have_run(self) -> bool:
+        """On an xdist controller: workers may have started a run nobody has finished yet.
+
+        Only checked when the SQLite file exists (so a session without suites creates nothing).
+        """
+        if self.is_worker or not getattr(self.config.option, "numprocesses", None):
+            return False
+        url = self.settings.db_url
+        return url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).is_file()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The `promptopt` section: one line per suite, then where the reports are."""

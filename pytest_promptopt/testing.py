@@ -51,6 +51,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
     owner: LoopbackMessagesServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer (a killed test run) is not worth a traceback."""
+
 
 class _Handler(BaseHTTPRequestHandler):
     """Serves simulator responses; one handler per request, on its own thread."""
