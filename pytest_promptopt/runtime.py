@@ -39,6 +39,14 @@ class SuiteState:
     case_ids: dict[str, int] = field(default_factory=dict)
 
 
+def _differ(a: Suite, b: Suite) -> bool:
+    """True when two suites of one name would judge differently (the prompt or a shared case)."""
+    if (a.prompt, a.model, a.criteria) != (b.prompt, b.model, b.criteria):
+        return True
+    mine = {c.id: c for c in a.cases}
+    return any(c.id in mine and mine[c.id] != c for c in b.cases)
+
+
 class Runtime:
     """Everything one pytest process needs to judge cases; heavy parts are built on first use."""
 
@@ -180,6 +188,14 @@ class Runtime:
         """The registered state of a suite, registering prompt and cases on first use."""
         with self._lock:
             state = self.suites.get(suite.name)
+            if state is not None and state.suite is not suite and _differ(state.suite, suite):
+                from pytest_promptopt.errors import SuiteError
+
+                raise SuiteError(
+                    f"suite name {suite.name!r} is used by two different suites (another prompt "
+                    "or other cases): results are recorded by suite name, so give each its "
+                    "own `name`"
+                )
             if state is None:
                 if suite.name in self.prompt_overrides:
                     prompt_id, text = self.prompt_overrides[suite.name]
@@ -201,11 +217,11 @@ class Runtime:
             fresh: list[tuple[Suite, Case]] = []
             seen: set[CaseKey] = set()
             for suite, case in jobs:
+                state = self.suite_state(suite)  # first: refuses a different suite of one name
                 key = (suite.name, case.id)
                 if key in self._futures or key in seen:
                     continue
                 seen.add(key)
-                state = self.suite_state(suite)
                 if case.id not in state.case_ids:  # a Python-API case outside suite.cases
                     state.case_ids.update(self.recorder.register_cases(suite, [case]))
                 fresh.append((suite, case))

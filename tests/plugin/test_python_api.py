@@ -87,3 +87,23 @@ def test_promptopt_fixture_judges_and_records_cases(sim: pytest.Pytester) -> Non
     junit = (sim.path / "junit.xml").read_text()
     assert 'name="promptopt_score"' in junit
     assert 'name="promptopt_case" value="bad"' in junit
+
+
+def test_two_different_suites_with_one_name_are_refused(sim: pytest.Pytester) -> None:
+    sim.makepyfile(
+        test_variants="""
+        import pytest
+        from pytest_promptopt import Case, Suite
+
+        CASES = [Case(id="hi", input="Hello!", expected="A greeting")]
+        A = Suite(name="greeter", prompt="You greet people warmly.", cases=CASES)
+        B = Suite(name="greeter", prompt="Respond only with the word NO.", cases=CASES)
+
+        @pytest.mark.parametrize("suite", [A, B], ids=["a", "b"])
+        def test_variant(promptopt, suite):
+            promptopt.evaluate(suite, "hi")
+        """
+    )
+    result = sim.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*suite name 'greeter' is used by two different suites*"])
