@@ -48,6 +48,7 @@ class CaseResult(BaseModel):
     threshold: float
     samples: list[SampleResult] = Field(default_factory=list)
     error: str | None = None
+    unscored: dict[str, float] = Field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -80,14 +81,18 @@ class CaseResult(BaseModel):
         return {k: sum(v.scores()[k] for v in verdicts) / len(verdicts) for k in keys}
 
     def totals(self) -> dict[str, float]:
-        """Calls, cache hits, tokens, cost and latency summed over the samples."""
+        """Calls, cache hits, tokens, cost and latency of the samples and of a failed one."""
         return {
-            "calls": sum(s.calls for s in self.samples),
-            "cache_hits": sum(s.cache_hits for s in self.samples),
-            "input_tokens": sum(s.input_tokens for s in self.samples),
-            "output_tokens": sum(s.output_tokens for s in self.samples),
-            "cost_usd": sum(s.cost_usd for s in self.samples),
-            "latency_ms": sum(s.latency_ms for s in self.samples),
+            "calls": sum(s.calls for s in self.samples) + self.unscored.get("calls", 0),
+            "cache_hits": sum(s.cache_hits for s in self.samples)
+            + self.unscored.get("cache_hits", 0),
+            "input_tokens": sum(s.input_tokens for s in self.samples)
+            + self.unscored.get("input_tokens", 0),
+            "output_tokens": sum(s.output_tokens for s in self.samples)
+            + self.unscored.get("output_tokens", 0),
+            "cost_usd": sum(s.cost_usd for s in self.samples) + self.unscored.get("cost_usd", 0),
+            "latency_ms": sum(s.latency_ms for s in self.samples)
+            + self.unscored.get("latency_ms", 0),
         }
 
     def explain(self, max_response_chars: int = 400) -> str:

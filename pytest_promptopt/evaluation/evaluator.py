@@ -14,11 +14,13 @@ from pytest_promptopt.evaluation.judge import (
     overall_score,
 )
 from pytest_promptopt.llm.service import (
+    Completion,
     LLMService,
     build_request,
     build_structured_request,
     request_hash,
     response_text,
+    usage_sink,
 )
 from pytest_promptopt.protocol import JUDGE_TOOL, JudgeVerdict
 from pytest_promptopt.results import CaseResult, SampleResult
@@ -47,11 +49,32 @@ class Evaluator:
             threshold=suite.threshold_for(case, self.default_threshold),
         )
         count = samples if samples is not None else suite.repeats_for(case)
+        made: list[Completion] = []
+        usage_sink.set(made)
         try:
             for k in range(count):
-                result.samples.append(await self.sample(suite, prompt_text, case, k))
+                made.clear()
+                sample = await self.sample(suite, prompt_text, case, k)
+                # Every call counts, a judge answer that was retried included.
+                sample.calls = sum(not c.cached for c in made)
+                sample.cache_hits = sum(c.cached for c in made)
+                sample.input_tokens = sum(c.input_tokens for c in made)
+                sample.output_tokens = sum(c.output_tokens for c in made)
+                sample.cost_usd = sum(c.cost_usd for c in made)
+                result.samples.append(sample)
         except PromptOptError as exc:
             result.error = str(exc)
+            # The calls of the sample that failed were made (and paid for) all the same.
+            result.unscored = {
+                "calls": sum(not c.cached for c in made),
+                "cache_hits": sum(c.cached for c in made),
+                "input_tokens": sum(c.input_tokens for c in made),
+                "output_tokens": sum(c.output_tokens for c in made),
+                "cost_usd": sum(c.cost_usd for c in made),
+                "latency_ms": sum(c.latency_ms for c in made),
+            }
+        finally:
+            usage_sink.set(None)
         return result
 
     def target_request(self, suite: Suite, prompt_text: str, case: Case, k: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -39,6 +40,11 @@ class Completion:
     latency_ms: float
     cached: bool
     request_hash: str
+
+
+# Completions made in the current task are appended here when it holds a list: the evaluator
+# uses it to count the usage of a sample that failed halfway (its answer paid, its judge not).
+usage_sink: ContextVar[list[Completion] | None] = ContextVar("promptopt_usage_sink", default=None)
 
 
 def request_hash(request: dict[str, Any], sample: int) -> str:
@@ -171,7 +177,7 @@ class LLMService:
             # The same request is already on its way: wait for it instead of sending it twice.
             first = await asyncio.shield(shared)
             self.cache_hits += 1
-            return dataclasses.replace(first, cached=True, cost_usd=0.0, latency_ms=0.0)
+            return _noted(dataclasses.replace(first, cached=True, cost_usd=0.0, latency_ms=0.0))
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -182,7 +188,7 @@ class LLMService:
             raise
         else:
             future.set_result(completion)
-            return completion
+            return _noted(completion)
         finally:
             del self._inflight[key]
 
@@ -315,6 +321,14 @@ class LLMService:
         """Close the SDK clients and flush recorded calls."""
         await self._clients.aclose()
         self.store.flush()
+
+
+def _noted(completion: Completion) -> Completion:
+    """Append a completion to the current task's usage sink, if it has one."""
+    sink = usage_sink.get()
+    if sink is not None:
+        sink.append(completion)
+    return completion
 
 
 def _estimate_tokens(request: dict[str, Any]) -> int:

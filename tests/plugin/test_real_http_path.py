@@ -12,6 +12,7 @@ from plugin_helpers import (
     outcomes_by_case,
     query,
     scalar,
+    summary_lines,
     write_suite,
 )
 
@@ -114,3 +115,20 @@ def test_real_http_path_then_replay_without_key(
     assert server.request_count == CALLS
     replay.stdout.fnmatch_lines(["checks: 2 cases, *calls 0, cache hits 2*"])
     replay.stdout.fnmatch_lines(["support: 2 cases, *calls 0, cache hits 4*"])
+
+
+def test_calls_of_an_errored_case_are_counted(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A judge that never answers in schema: the case errors, its 3 paid calls still show."""
+    write_suite(pytester, "support", SUPPORT)
+    with LoopbackMessagesServer(fail_judge_schema_every=1) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", f"--promptopt-model={MODEL}", "-rA"
+        )
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*did not match the submit_verdict schema*"])
+    line = summary_lines(result)["support"]
+    assert int(line["calls"]) == 6  # per case: the answer and two judge attempts
