@@ -60,8 +60,11 @@ class SuiteFile(pytest.File):
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
         for case in suite.cases:
+            name = f"{suite.name}[{case.id}]"
+            # A string id, parsed by pytest (9.2+: `suite` with params `case id`), so --lf and
+            # --ff match the ids they stored; pytest 8 keeps the string as it is.
             yield CaseItem.from_parent(
-                self, name=f"{suite.name}[{case.id}]", suite=suite, case=case
+                self, name=name, nodeid=f"{self.nodeid}::{name}", suite=suite, case=case
             )
 
 

@@ -127,6 +127,9 @@ class PromptOptSession:
     def upcoming_cases(self, item: CaseItem) -> Sequence[tuple[Suite, Case]]:
         """The cases this process will run next (a window of a few times the concurrency)."""
         window = max(LOOKAHEAD_MIN, 4 * self.settings.concurrency)
+        if self.config.option.maxfail:
+            # -x / --maxfail may stop at any item: start no more than the calls in flight.
+            window = self.settings.concurrency
         if self.is_worker:
             from pytest_promptopt.collect import CaseItem
             from pytest_promptopt.xdist_support import pending_items

@@ -59,7 +59,9 @@ def resume_run_id(runtime: Runtime) -> int | None:
             run_id = int(wanted)
         except ValueError:
             raise pytest.UsageError(
-                f"--promptopt-resume takes a run id (an integer) or nothing, got {wanted!r}"
+                f"--promptopt-resume takes a run id (an integer) or nothing, got {wanted!r}; "
+                "to resume the latest run and also select paths, write "
+                f"`--promptopt-resume=latest {wanted}`"
             ) from None
         run = session.get(OptimizationRun, run_id)
         if run is None or run.mode != "optimize":

@@ -162,8 +162,14 @@ def write_summary(reporter: Any, session: PromptOptSession) -> None:
                 f"    optimized: {before:.2f} -> {reported.best_mean_score:.2f} on the given "
                 f"cases (best #{reported.best_prompt_id}){stop}"
             )
-        elif runtime is not None and name in runtime.suites:
-            prompt = runtime.suites[name].prompt_text.strip().splitlines()[0]
-            reporter.write_line(f"    prompt: {prompt[:90]}{'...' if len(prompt) > 90 else ''}")
+        else:
+            text = (
+                runtime.suites[name].prompt_text
+                if runtime is not None and name in runtime.suites
+                else (reported.prompt_text if reported is not None else "")
+            )
+            if text.strip():
+                prompt = text.strip().splitlines()[0]
+                reporter.write_line(f"    prompt: {prompt[:90]}{'...' if len(prompt) > 90 else ''}")
     if session.report_dir is not None:
         reporter.write_line(f"reports: {session.report_dir}")
