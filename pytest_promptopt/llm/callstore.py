@@ -99,3 +99,17 @@ class CallStore:
                 session.execute(delete(LLMCall).where(LLMCall.request_hash.in_(overwrite)))
             for row, _ in writes:
                 repo.add(row)
+
+    def forget(self, hashes: list[str]) -> None:
+        """Drop recorded calls (answers that proved unusable), so the next run asks again."""
+        if not hashes:
+            return
+        self.flush()
+        from sqlalchemy import delete
+
+        from pytest_promptopt.storage.models import LLMCall
+
+        with self._db.session_scope() as session:
+            session.execute(delete(LLMCall).where(LLMCall.request_hash.in_(hashes)))
+        for key in hashes:
+            self._memo.pop(key, None)

@@ -293,6 +293,7 @@ class LLMService:
         """A forced-tool call validated against the tool's model; one retry, then JudgeError."""
         model_cls = TOOL_MODELS[tool]
         last_error = ""
+        unusable: list[str] = []
         for attempt in range(2):
             # A retry is a different request, so a bad cached answer is not served again.
             request = build_structured_request(
@@ -313,6 +314,9 @@ class LLMService:
                 return model_cls.model_validate(completion.tool_input), completion
             except (ValidationError, ValueError) as exc:
                 last_error = str(exc).splitlines()[0]
+                unusable.append(completion.request_hash)
+        if self.cache_mode == "use":
+            self.store.forget(unusable)  # a later run asks again instead of erroring from cache
         raise JudgeError(
             f"{role} answer for {label} did not match the {tool} schema twice: {last_error}"
         )

@@ -132,3 +132,7 @@ def test_calls_of_an_errored_case_are_counted(
     result.stdout.fnmatch_lines(["*did not match the submit_verdict schema*"])
     line = summary_lines(result)["support"]
     assert int(line["calls"]) == 6  # per case: the answer and two judge attempts
+    # The unusable judge answers are not kept: the next run asks the judge again.
+    db = default_db(pytester)
+    assert scalar(db, "SELECT count(*) FROM llm_calls WHERE role = 'judge'") == 0
+    assert scalar(db, "SELECT count(*) FROM llm_calls WHERE role = 'target'") == 2
