@@ -134,6 +134,10 @@ class PromptOptSession:
             from pytest_promptopt.collect import CaseItem
             from pytest_promptopt.xdist_support import pending_items
 
+            if getattr(self.config.option, "dist", None) == "worksteal":
+                # Stealing takes from the back of a queue: start only the front of it.
+                window = self.settings.concurrency
+
             upcoming = [i for i in pending_items(self.config) if isinstance(i, CaseItem)]
         else:
             start = self.position.get(item.nodeid, -1) + 1

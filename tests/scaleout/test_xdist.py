@@ -115,9 +115,9 @@ def test_every_dist_mode_evaluates_each_case_once(tmp_path: Path) -> None:
         assert_one_clean_run(tmp_path / f"{tag}.db", n)
         cases, calls, hits = summary_calls(out, "big")
         if tag == "worksteal":
-            # A case stolen after this worker started it early is judged again on the thief,
-            # from the cache (a hit, not a call): each request is still answered once.
-            assert (cases, calls + hits) == (n, 2 * n), tag
+            # A case stolen after its worker had started it is judged again on the thief, from
+            # the cache (or, in a rare race, sent again): still one row per request and case.
+            assert cases == n and calls + hits >= 2 * n, tag
             assert rows(tmp_path / f"{tag}.db", "SELECT count(*) FROM llm_calls") == [(2 * n,)]
         else:
             assert (cases, calls, hits) == (n, 2 * n, 0), tag
