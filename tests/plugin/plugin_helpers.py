@@ -33,6 +33,18 @@ SUPPORT_PROMPT = (
     "When a customer asks for a refund: apologise, ask for the order e-mail "
     "and state the 30-day policy."
 )
+# A two-case support suite: one case the prompt covers (passes), one it cannot (fails).
+SUPPORT = f"""
+name: support
+prompt: "{SUPPORT_PROMPT}"
+cases:
+  - id: refund
+    input: I want a refund for order 123
+    expected: Apologises, asks for the order e-mail, states the 30-day policy
+  - id: penguins
+    input: What's the weather like?
+    expected: Tells a joke about penguins and recommends a hat
+"""
 JSON_PROMPT = 'Respond only with JSON with keys "sentiment" and "summary".'
 SQL_PROMPT = "Answer with a single SQL query only."
 

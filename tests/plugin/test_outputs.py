@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from plugin_helpers import (
     JSON_PROMPT,
-    SUPPORT_PROMPT,
+    SUPPORT,
     default_db,
     query,
     run_ids,
@@ -16,17 +16,6 @@ from plugin_helpers import (
     write_suite,
 )
 
-SUPPORT = f"""
-name: support
-prompt: "{SUPPORT_PROMPT}"
-cases:
-  - id: refund
-    input: I want a refund for order 123
-    expected: Apologises, asks for the order e-mail, states the 30-day policy
-  - id: penguins
-    input: What's the weather like?
-    expected: Tells a joke about penguins and recommends a hat
-"""
 CHECKS = f"""
 name: checks
 prompt: '{JSON_PROMPT}'

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from plugin_helpers import (
     JSON_PROMPT,
-    SUPPORT_PROMPT,
+    SUPPORT,
     default_db,
     outcomes_by_case,
     query,
@@ -20,17 +20,6 @@ from pytest_promptopt.testing import LoopbackMessagesServer
 
 SECRET = "sk-ant-test-SECRET123"
 MODEL = "claude-haiku-4-5"
-SUPPORT = f"""
-name: support
-prompt: "{SUPPORT_PROMPT}"
-cases:
-  - id: refund
-    input: I want a refund for order 123
-    expected: Apologises, asks for the order e-mail, states the 30-day policy
-  - id: penguins
-    input: What's the weather like?
-    expected: Tells a joke about penguins and recommends a hat
-"""
 CHECKS = f"""
 name: checks
 prompt: '{JSON_PROMPT}'
