@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from plugin_helpers import default_db, scalar, write_suite
 
@@ -54,3 +56,17 @@ def test_concurrency_setting_bounds_calls_in_flight(
         result.assert_outcomes(passed=6)
         assert srv.request_count == 6
         assert srv.max_in_flight == 2
+
+
+def test_exitfirst_starts_no_more_than_the_calls_in_flight(sim: pytest.Pytester) -> None:
+    """-x may stop at the first item: the cases started ahead are bounded by the concurrency."""
+    cases = "\n".join(
+        f"  - {{id: c{i:02d}, input: hello {i}, judge: false, assert: [{{regex: '^SELECT'}}]}}"
+        for i in range(40)
+    )
+    sim.makefile(".promptopt.yaml", many=f"prompt: You greet people.\ncases:\n{cases}\n")
+    result = sim.runpytest("-x", "--promptopt-concurrency=4", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    db = sim.path / ".promptopt" / "promptopt.db"
+    started = sqlite3.connect(db).execute("SELECT count(*) FROM evaluations").fetchone()[0]
+    assert 1 <= started <= 2 * 4, started

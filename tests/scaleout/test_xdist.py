@@ -84,6 +84,7 @@ def test_n2_matches_n0_with_one_run_and_no_double_evaluation(pytester: pytest.Py
         # One target + one judge call per case, and no more: nothing was evaluated twice.
         assert calls == 2 * N_CASES
         assert len(re.findall(r"^reports: ", out, flags=re.MULTILINE)) == 1
+        assert re.search(r"^    prompt: \S", out, flags=re.MULTILINE), out  # the controller too
         run_dirs = list((tmp / f"reports-{tag}").iterdir())
         assert [p.name for p in run_dirs] == [str(run_id)]
         for name in ("report.json", "report.md", "report.html"):
