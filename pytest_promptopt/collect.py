@@ -85,7 +85,7 @@ class CaseItem(pytest.Item):
         self.result = session.runtime().result_with_lookahead(
             self.suite, self.case, lambda: session.upcoming_cases(self)
         )
-        self._record_properties(self.result)
+        self.user_properties.extend(case_properties(self.result))
         if self.result.error:
             raise PromptOptError(self.result.error)
 
@@ -98,9 +98,6 @@ class CaseItem(pytest.Item):
     def teardown(self) -> None:
         """Let go of the result: the report and the database have what they need."""
         self.result = None
-
-    def _record_properties(self, result: CaseResult) -> None:
-        self.user_properties.extend(case_properties(result))
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None

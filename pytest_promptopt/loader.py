@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from pytest_promptopt.errors import SuiteError
-from pytest_promptopt.spec import ASSERTION_KINDS, CRITERIA, Case, Suite
+from pytest_promptopt.spec import ASSERTION_KINDS, CRITERIA, Suite
 
 SUITE_SUFFIXES = (".promptopt.yaml", ".promptopt.yml")
 PROMPT_FILE_SUFFIXES = (".txt", ".md", ".prompt", ".j2", ".jinja", ".tmpl")
@@ -162,8 +162,3 @@ def _hint(err: Any, loc: list[Any]) -> str:
     if "criteria" in loc:
         return f"{msg}; allowed criteria: {', '.join(CRITERIA)}"
     return msg
-
-
-def suite_from_cases(suite: Suite, cases: list[Case]) -> Suite:
-    """A copy of a suite with other cases (used for generated cases)."""
-    return suite.model_copy(update={"cases": cases})

@@ -60,7 +60,6 @@ class Runtime:
         self._futures: dict[CaseKey, concurrent.futures.Future[CaseResult]] = {}
         self._sequence = itertools.count()
         self._lock = threading.RLock()
-        self.used = False
         self._closed = False
 
     # --- lazily built parts -------------------------------------------------------------
@@ -78,7 +77,6 @@ class Runtime:
         """The id of this session's `optimization_runs` row (shared by xdist workers)."""
         from pytest_promptopt.storage.repositories import RunRepository
 
-        self.used = True
         with self.db.session_scope() as session:
             run = RunRepository(session).create(
                 self.session_uid, self.mode, self.settings.public_dict()
@@ -98,7 +96,6 @@ class Runtime:
             run.status = "running"
             run.finished_at = None
         self.__dict__["run_id"] = run_id
-        self.used = True
 
     @cached_property
     def loop(self) -> LoopThread:

@@ -64,14 +64,14 @@ class Settings:
 
 
 def hide_password(url: str) -> str:
-    """A database URL with any password replaced by ***."""
-    if "@" not in url or "://" not in url:
+    """A database URL with any password replaced by *** (SQLAlchemy's own rendering)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
         return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    if ":" in creds:
-        creds = creds.split(":", 1)[0] + ":***"
-    return f"{scheme}://{creds}@{host}"
 
 
 def _to_int(name: str, minimum: int) -> Callable[[str], int]:

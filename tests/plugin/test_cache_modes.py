@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from plugin_helpers import (
-    SUPPORT_PROMPT,
+    SUPPORT,
     default_db,
     outcomes_by_case,
     query,
@@ -14,22 +14,15 @@ from plugin_helpers import (
     write_suite,
 )
 
-SUITE = f"""
-name: support
-prompt: "{SUPPORT_PROMPT}"
-cases:
-  - id: refund
-    input: I want a refund for order 123
-    expected: Apologises, asks for the order e-mail, states the 30-day policy
-  - id: penguins
-    input: What's the weather like?
-    expected: Tells a joke about penguins and recommends a hat
-  - id: short
+SUITE = (
+    SUPPORT
+    + """  - id: short
     input: Can I get my money back for order 55?
     judge: false
     assert:
       - max_chars: 2000
 """
+)
 CALLS_PER_RUN = 5  # 3 target calls + 2 judge calls
 EXPECTED_OUTCOMES = {
     "support.promptopt.yaml::support[refund]": "PASSED",

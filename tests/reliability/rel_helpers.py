@@ -30,6 +30,23 @@ SUPPORT_PROMPT = (
 POISON = "Please escalate ticket POISON-7731"  # input of the case the server always fails
 BAD_JUDGE = "My parcel JUDGEBAD-42 never came"  # input of the case whose verdicts are broken
 
+
+def support_suite(extra_cases: str = "") -> str:
+    """The support suite most reliability tests use: a refund case (passes), a penguin case
+    the prompt cannot satisfy (fails), plus `extra_cases` (YAML list items)."""
+    return f"""
+name: support
+prompt: "{SUPPORT_PROMPT}"
+cases:
+  - id: refund
+    input: I want a refund for order 123
+    expected: Apologises, asks for the order e-mail, states the 30-day policy
+  - id: penguins
+    input: What's the weather like?
+    expected: Tells a joke about penguins and recommends a hat
+""" + extra_cases
+
+
 SUITE = f"""
 name: support
 prompt: "{SUPPORT_PROMPT}"

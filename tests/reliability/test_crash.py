@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fault_server import FaultServer
-from rel_helpers import CASES, SUITE, SUPPORT_PROMPT, popen_pytest, q, run_pytest, write_project
+from rel_helpers import CASES, SUITE, popen_pytest, q, run_pytest, support_suite, write_project
 
 from conftest import FIGURES
 
@@ -28,20 +28,13 @@ OPT_KNOBS = (
     "--promptopt-top-m=1",
     "--promptopt-iterations=2",
 )
-OPT_SUITE = f"""
-name: support
-prompt: "{SUPPORT_PROMPT}"
-cases:
-  - id: refund
-    input: I want a refund for order 123
-    expected: Apologises, asks for the order e-mail, states the 30-day policy
-  - id: penguins
-    input: What's the weather like?
-    expected: Tells a joke about penguins and recommends a hat
+OPT_SUITE = support_suite(
+    """
   - id: greet
     input: Hello there
     expected: Greets the customer
 """
+)
 PLAIN_KILLS = [random.Random(2024).uniform(0.0, 1.6) for _ in range(6)]
 OPT_KILLS = [random.Random(77).uniform(0.3, 3.5) for _ in range(4)]
 
