@@ -66,7 +66,10 @@ class Runtime:
     @cached_property
     def db(self) -> Database:
         """The database, migrated to the current schema."""
-        from pytest_promptopt.storage.database import Database
+        from pytest_promptopt.imports import long_lived_imports
+
+        with long_lived_imports():
+            from pytest_promptopt.storage.database import Database
 
         db = Database(self.settings.db_url)
         db.ensure_schema()

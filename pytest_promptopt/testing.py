@@ -59,6 +59,9 @@ class _Handler(BaseHTTPRequestHandler):
     """Serves simulator responses; one handler per request, on its own thread."""
 
     protocol_version = "HTTP/1.1"
+    # Without TCP_NODELAY the body, written after the headers, waits for the client's delayed
+    # ACK (40 ms on Linux): latency a real API does not add.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_POST(self) -> None:

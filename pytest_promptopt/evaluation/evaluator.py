@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_promptopt.assertions import check_all
@@ -30,6 +31,21 @@ from pytest_promptopt.spec import Case, Suite
 EMPTY_INPUT = "[the user sent an empty message]"
 
 
+@dataclass(frozen=True)
+class PrefetchedKeys:
+    """The hashes of one sample's requests, valid for these very suite and case objects."""
+
+    suite: Suite
+    case: Case
+    target: str
+    answer: str | None = None  # the cached answer the judge hash was computed for
+    judge: str | None = None
+
+    def fits(self, suite: Suite, case: Case) -> bool:
+        """True when computed for these objects (not an equal-named other suite or case)."""
+        return self.suite is suite and self.case is case
+
+
 class Evaluator:
     """Turns (suite, prompt, case) into a CaseResult; never raises for model failures."""
 
@@ -38,6 +54,8 @@ class Evaluator:
         self.model = model
         self.judge_model = judge_model
         self.default_threshold = threshold
+        # Request hashes `prefetch` computed, taken by `sample` so nothing is hashed twice.
+        self._keys: dict[tuple[str, str, str, int], PrefetchedKeys] = {}
 
     async def evaluate(
         self, suite: Suite, prompt_text: str, case: Case, *, samples: int | None = None
@@ -110,25 +128,37 @@ class Evaluator:
         """Load the cached answers and verdicts of these cases in two queries, before they run."""
         if self.llm.cache_mode not in ("use", "replay"):
             return
-        targets = [
-            (suite, case, k, self.target_request(suite, prompt, case, k))
+        samples = [
+            (suite, prompt, case, k)
             for suite, prompt, case in jobs
             for k in range(suite.repeats_for(case))
         ]
-        answers = self.llm.store.preload([request_hash(r, k) for *_, k, r in targets])
-        judges = []
-        for suite, case, k, request in targets:
-            hit = answers.get(request_hash(request, k))
+        targets = [request_hash(self.target_request(s, p, c, k), k) for s, p, c, k in samples]
+        answers = self.llm.store.preload(targets)
+        judges: list[str] = []
+        for (suite, prompt, case, k), key in zip(samples, targets, strict=True):
+            keys = PrefetchedKeys(suite, case, key)
+            hit = answers.get(key)
             if hit is not None and case.judge:
                 text, _ = response_text(hit.response)
-                judges.append(request_hash(self.judge_request(suite, case, text, k), k))
+                judge = request_hash(self.judge_request(suite, case, text, k), k)
+                keys = PrefetchedKeys(suite, case, key, text, judge)
+                judges.append(judge)
+            self._keys[(suite.name, prompt, case.id, k)] = keys
         self.llm.store.preload(judges)
 
     async def sample(self, suite: Suite, prompt_text: str, case: Case, k: int) -> SampleResult:
         """One answer to the case, checked and (unless `judge: false`) judged."""
         label = f"{suite.name}[{case.id}]" + (f" sample {k}" if k else "")
+        keys = self._keys.pop((suite.name, prompt_text, case.id, k), None)
+        if keys is not None and not keys.fits(suite, case):
+            keys = None
         answer = await self.llm.send(
-            self.target_request(suite, prompt_text, case, k), k, role="target", label=label
+            self.target_request(suite, prompt_text, case, k),
+            k,
+            role="target",
+            label=label,
+            key=keys.target if keys is not None else None,
         )
         checks = check_all(case.assertions, answer.text)
         verdict: JudgeVerdict | None = None
@@ -143,6 +173,7 @@ class Evaluator:
                 tool=JUDGE_TOOL,
                 label=label,
                 sample=k,
+                key=keys.judge if keys is not None and keys.answer == answer.text else None,
             )
             score = overall_score(verdict, suite.criteria)
         else:

@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from pytest_promptopt.errors import MissingCredentialsError
+from pytest_promptopt.imports import long_lived_imports
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
@@ -42,15 +43,17 @@ class ClientPool:
                 self._simulated = self._build_simulated()
             return self._simulated
         if self._real is None:
-            from anthropic import AsyncAnthropic
+            with long_lived_imports():
+                from anthropic import AsyncAnthropic
 
             # The SDK reads ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL itself.
             self._real = AsyncAnthropic(timeout=self._timeout_s, max_retries=self._max_retries)
         return self._real
 
     def _build_simulated(self) -> AsyncAnthropic:
-        import httpx2
-        from anthropic import AsyncAnthropic
+        with long_lived_imports():
+            import httpx2
+            from anthropic import AsyncAnthropic
 
         from pytest_promptopt.simulator.transport import SimulatorTransport
 

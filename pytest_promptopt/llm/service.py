@@ -167,11 +167,20 @@ class LLMService:
         return await self.send(request, sample, role=role, label=label)
 
     async def send(
-        self, request: dict[str, Any], sample: int, *, role: Role, label: str
+        self,
+        request: dict[str, Any],
+        sample: int,
+        *,
+        role: Role,
+        label: str,
+        key: str | None = None,
     ) -> Completion:
-        """Send a built request (see `build_request`), sharing identical ones in flight."""
+        """Send a built request (see `build_request`), sharing identical ones in flight.
+
+        `key` is the request's `request_hash` when the caller has already computed it.
+        """
         model = str(request["model"])
-        key = request_hash(request, sample)
+        key = key or request_hash(request, sample)
         shared = self._inflight.get(key)
         if shared is not None:
             # The same request is already on its way: wait for it instead of sending it twice.
@@ -289,8 +298,12 @@ class LLMService:
         label: str,
         sample: int = 0,
         max_tokens: int = 2048,
+        key: str | None = None,
     ) -> tuple[Any, Completion]:
-        """A forced-tool call validated against the tool's model; one retry, then JudgeError."""
+        """A forced-tool call validated against the tool's model; one retry, then JudgeError.
+
+        `key` is the first attempt's `request_hash` when the caller has already computed it.
+        """
         model_cls = TOOL_MODELS[tool]
         last_error = ""
         unusable: list[str] = []
@@ -306,7 +319,11 @@ class LLMService:
                 sample=sample + attempt * RETRY_SAMPLE_OFFSET,
             )
             completion = await self.send(
-                request, sample + attempt * RETRY_SAMPLE_OFFSET, role=role, label=label
+                request,
+                sample + attempt * RETRY_SAMPLE_OFFSET,
+                role=role,
+                label=label,
+                key=None if attempt else key,
             )
             try:
                 if completion.tool_input is None:

@@ -97,7 +97,8 @@ def write_reports(report: RunReport, report_dir: Path) -> ReportPaths:
         run_dir=run_dir,
         json=_write_text(
             run_dir / JSON_NAME,
-            json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n",
+            # pydantic-core serializes in one pass; json.dumps with indent is pure Python.
+            report.model_dump_json(indent=2) + "\n",
         ),
         markdown=_write_text(run_dir / MARKDOWN_NAME, markdown),
         html=_write_text(run_dir / HTML_NAME, render_html(report)),

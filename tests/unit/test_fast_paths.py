@@ -1,0 +1,154 @@
+"""The speed-ups keep results exact: prefetched request hashes, the paused collector."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_optimize_pipeline import make_suite
+
+import pytest_promptopt.evaluation.evaluator as evaluator_module
+import pytest_promptopt.llm.service as service_module
+from pytest_promptopt.imports import long_lived_imports
+from pytest_promptopt.runtime import Runtime
+from pytest_promptopt.settings import Settings
+from pytest_promptopt.spec import Suite
+
+
+def cached_runtime(tmp: Path) -> Runtime:
+    """A simulator runtime on a tmp database with the response cache on."""
+    return Runtime(
+        Settings(
+            rootdir=tmp,
+            db_url=f"sqlite:///{tmp}/db.sqlite",
+            model="simulated",
+            cache_mode="use",
+            report_dir=tmp / "reports",
+        )
+    )
+
+
+def judge_all(runtime: Runtime, suite: Suite) -> dict[str, tuple[float, str]]:
+    """Score and answer per case, judged through the runtime's scheduler."""
+    try:
+        runtime.schedule([(suite, c) for c in suite.cases])
+        return {
+            c.id: (r.score, r.samples[0].response)
+            for c in suite.cases
+            for r in [runtime.result(suite, c)]
+        }
+    finally:
+        runtime.close("passed")
+
+
+def count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count request_hash calls made by the evaluator and the model service."""
+    calls: list[int] = []
+    real = service_module.request_hash
+
+    def counting(request: dict[str, Any], sample: int) -> str:
+        calls.append(sample)
+        return real(request, sample)
+
+    monkeypatch.setattr(service_module, "request_hash", counting)
+    monkeypatch.setattr(evaluator_module, "request_hash", counting)
+    return calls
+
+
+def test_a_cached_run_hashes_each_request_once_and_matches_the_first_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = make_suite()
+    first = judge_all(cached_runtime(tmp_path), suite)
+    hashes = count_hashes(monkeypatch)
+    again = cached_runtime(tmp_path)
+    second = judge_all(again, suite)
+    assert second == first
+    assert again.llm.calls == 0 and again.llm.cache_hits == 2 * len(suite.cases)
+    assert len(hashes) == 2 * len(suite.cases)  # one target and one judge hash per case
+
+
+def test_prefetched_hashes_are_not_used_for_another_prompt_or_case_object(
+    tmp_path: Path,
+) -> None:
+    suite = make_suite()
+    judge_all(cached_runtime(tmp_path), suite)  # caches the suite's own prompt
+    runtime = cached_runtime(tmp_path)
+    case = suite.cases[0]
+    evaluator = runtime.evaluator
+    try:
+        # Prefetched for the cached prompt, then evaluated with another prompt: a miss.
+        evaluator.prefetch([(suite, suite.prompt, case)])
+        other = runtime.loop.run(evaluator.evaluate(suite, "Answer in French.", case))
+        assert other.error is None and runtime.llm.calls == 2
+        # Prefetched for one case object, then evaluated with an equal-id different case.
+        evaluator.prefetch([(suite, suite.prompt, case)])
+        changed = case.model_copy(update={"input": "Something else entirely?"})
+        runtime.loop.run(evaluator.evaluate(suite, suite.prompt, changed))
+        assert runtime.llm.calls == 4
+        # And for the very objects it was prefetched for: served from the cache.
+        runtime.loop.run(evaluator.evaluate(suite, suite.prompt, case))
+        assert runtime.llm.calls == 4
+    finally:
+        runtime.close("passed")
+
+
+def test_long_lived_imports_pause_the_collector_and_freeze_what_they_import() -> None:
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with long_lived_imports():
+            assert not gc.isenabled()
+            with long_lived_imports():  # nested (the loop thread importing the SDK meanwhile)
+                assert not gc.isenabled()
+            assert not gc.isenabled()  # only the last one to finish resumes the collector
+            kept = [object() for _ in range(10)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen
+        assert kept
+    finally:
+        gc.unfreeze()
+
+
+def test_long_lived_imports_leave_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    try:
+        with long_lived_imports():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_long_lived_imports_from_two_threads_resume_the_collector_once_both_end() -> None:
+    inside, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with long_lived_imports():
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=other)
+    try:
+        thread.start()
+        assert inside.wait(5)
+        with long_lived_imports():
+            pass
+        assert not gc.isenabled()  # the other thread is still importing
+        release.set()
+        thread.join(5)
+        assert gc.isenabled()
+    finally:
+        release.set()
+        gc.unfreeze()
+
+
+def test_the_loopback_server_sends_answers_without_waiting_for_delayed_acks() -> None:
+    """Nagle's algorithm would hold each body until the client's delayed ACK (40 ms on Linux)."""
+    from pytest_promptopt.testing import _Handler
+
+    assert _Handler.disable_nagle_algorithm is True
