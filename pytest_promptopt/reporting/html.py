@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,9 @@ from pytest_promptopt.reporting.text import (
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "report.html.j2"
 TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
+CASE_BARS_MAX = 60
+HISTOGRAM_EDGES = tuple(i / 20 for i in range(21))
+OUTCOMES = ("passed", "failed", "error")
 SCORE_KINDS = ("quick", "rigorous", "average")
 
 
@@ -96,9 +100,14 @@ def _r(value: float) -> float:
 
 
 def case_chart(cases: list[CaseRow], width: float = 760.0) -> Chart | None:
-    """Horizontal bars of per-case scores, coloured by outcome, with threshold markers."""
+    """Horizontal bars of per-case scores, coloured by outcome, with threshold markers.
+
+    Over `CASE_BARS_MAX` cases one bar each would be a page long: a histogram instead.
+    """
     if not cases:
         return None
+    if len(cases) > CASE_BARS_MAX:
+        return score_histogram(cases, width)
     label_w, right, top, row, bar_h = 190.0, 48.0, 22.0, 20.0, 13.0
     x0 = label_w + 10
     plot_w = width - x0 - right
@@ -128,6 +137,51 @@ def case_chart(cases: list[CaseRow], width: float = 760.0) -> Chart | None:
         t = next(iter(thresholds))
         tx = _r(x0 + t * plot_w)
         chart.lines.append(Line(tx, top - 4, tx, _r(height - 2), "threshold", f"threshold {t:.2f}"))
+    return chart
+
+
+def score_histogram(cases: list[CaseRow], width: float = 760.0) -> Chart:
+    """How many cases scored in each 0.05 band, stacked by outcome, with the threshold(s)."""
+    left, right, top, plot_h, bottom = 44.0, 16.0, 16.0, 180.0, 30.0
+    plot_w = width - left - right
+    bins = len(HISTOGRAM_EDGES) - 1
+    counts = [dict.fromkeys(OUTCOMES, 0) for _ in range(bins)]
+    for c in cases:
+        band = bisect.bisect_right(HISTOGRAM_EDGES, min(max(c.score, 0.0), 1.0)) - 1
+        counts[min(band, bins - 1)][c.outcome] += 1
+    peak = max(sum(b.values()) for b in counts)
+    base = top + plot_h
+    chart = Chart(width=width, height=base + bottom, title="Cases per score band")
+    for tick in (0.0, 0.5, 1.0):
+        y = _r(base - tick * plot_h)
+        chart.lines.append(Line(left, y, _r(width - right), y, "grid"))
+        chart.texts.append(Text(left - 6, _r(y + 4), f"{round(peak * tick):,}", "end", "tick"))
+    for tick in TICKS:
+        chart.texts.append(Text(_r(left + tick * plot_w), base + 16, f"{tick:g}", "middle", "tick"))
+    bar_w = plot_w / bins
+    for i, band in enumerate(counts):
+        lo, hi = HISTOGRAM_EDGES[i], HISTOGRAM_EDGES[i + 1]
+        y = base
+        for outcome, n in band.items():
+            if not n:
+                continue
+            h = max(n / peak * plot_h, 1.5)
+            y -= h
+            title = f"{lo:.2f}-{hi:.2f}: {n:,} {outcome}"
+            chart.bars.append(
+                Bar(
+                    _r(left + i * bar_w + 1),
+                    _r(y),
+                    _r(bar_w - 2),
+                    _r(h),
+                    f"bar-{outcome}",
+                    "",
+                    title,
+                )
+            )
+    for t in sorted({c.threshold for c in cases}):
+        tx = _r(left + min(max(t, 0.0), 1.0) * plot_w)
+        chart.lines.append(Line(tx, top - 4, tx, base, "threshold", f"threshold {t:.2f}"))
     return chart
 
 

@@ -34,7 +34,8 @@ BAD_JUDGE = "My parcel JUDGEBAD-42 never came"  # input of the case whose verdic
 def support_suite(extra_cases: str = "") -> str:
     """The support suite most reliability tests use: a refund case (passes), a penguin case
     the prompt cannot satisfy (fails), plus `extra_cases` (YAML list items)."""
-    return f"""
+    return (
+        f"""
 name: support
 prompt: "{SUPPORT_PROMPT}"
 cases:
@@ -44,7 +45,9 @@ cases:
   - id: penguins
     input: What's the weather like?
     expected: Tells a joke about penguins and recommends a hat
-""" + extra_cases
+"""
+        + extra_cases
+    )
 
 
 SUITE = f"""

@@ -302,3 +302,40 @@ def test_empty_run(tmp_path: Path) -> None:
     paths = write_reports(report, tmp_path)
     assert "No suites were run" in paths.markdown.read_text(encoding="utf-8")
     assert "No suites were run" in paths.html.read_text(encoding="utf-8")
+
+
+def _many_cases(n: int) -> list[CaseRow]:
+    """n cases with spread scores: every fifth fails, every seventh errors."""
+    rows = []
+    for i in range(n):
+        error = "api down" if i % 7 == 0 else None
+        score = (i % 21) / 20
+        rows.append(
+            CaseRow(
+                suite="big",
+                case_id=f"c{i}",
+                score=score,
+                threshold=0.5,
+                passed=error is None and score >= 0.5,
+                error=error,
+            )
+        )
+    return rows
+
+
+def test_large_suites_get_a_score_histogram_not_a_bar_per_case() -> None:
+    from pytest_promptopt.reporting.html import CASE_BARS_MAX, case_chart
+
+    cases = _many_cases(500)
+    chart = case_chart(cases)
+    assert chart is not None and chart.title == "Cases per score band"
+    counted: dict[str, int] = {"passed": 0, "failed": 0, "error": 0}
+    for bar in chart.bars:
+        n, outcome = re.fullmatch(r"[\d.]+-[\d.]+: ([\d,]+) (\w+)", bar.title).groups()  # type: ignore[union-attr]
+        counted[outcome] += int(n.replace(",", ""))
+    assert counted == {o: sum(c.outcome == o for c in cases) for o in counted}
+    assert [line.label for line in chart.lines if line.cls == "threshold"] == ["threshold 0.50"]
+
+    small = case_chart(cases[:CASE_BARS_MAX])
+    assert small is not None and small.title == "Score per case"
+    assert len(small.bars) == CASE_BARS_MAX
