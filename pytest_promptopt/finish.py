@@ -35,12 +35,12 @@ def finish_session(session: PromptOptSession, exitstatus: int) -> Path | None:
     from pytest_promptopt.reporting.writers import write_reports
     from pytest_promptopt.runtime import Runtime
 
-    # Under xdist the controller judged nothing itself: it opens the database just to finish.
+    # Under xdist the controller judged nothing itself: it opens the database just to finish
+    # (usually already opened in the background while the workers judged).
     owner = (
-        runtime
-        if runtime is not None
-        else Runtime(session.settings, session_uid=session.session_uid)
+        runtime or session.finisher or Runtime(session.settings, session_uid=session.session_uid)
     )
+    owner.await_background()
     try:
         run_id = owner.existing_run_id()
         if run_id is None:

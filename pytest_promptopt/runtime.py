@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import threading
 import uuid
@@ -61,6 +62,7 @@ class Runtime:
         self._sequence = itertools.count()
         self._lock = threading.RLock()
         self._closed = False
+        self._opener: threading.Thread | None = None
 
     # --- lazily built parts -------------------------------------------------------------
     @cached_property
@@ -74,6 +76,28 @@ class Runtime:
         db = Database(self.settings.db_url)
         db.ensure_schema()
         return db
+
+    def open_db_in_background(self) -> None:
+        """Import SQLAlchemy and open the database on a thread, for an otherwise idle process.
+
+        An xdist controller only waits while its workers judge; this way the reports at the
+        end do not start with the imports. A failure here is left for the real use to report.
+        """
+        if self._opener is not None or "db" in self.__dict__:
+            return
+
+        def open_db() -> None:
+            with contextlib.suppress(Exception):  # opened again, and reported, where it is used
+                self.db  # noqa: B018 (the cached property does the work)
+
+        self._opener = threading.Thread(target=open_db, name="promptopt-db-open", daemon=True)
+        self._opener.start()
+
+    def await_background(self) -> None:
+        """Wait for `open_db_in_background` to finish, if it was started."""
+        if self._opener is not None:
+            self._opener.join()
+            self._opener = None
 
     @cached_property
     def run_id(self) -> int:

@@ -35,6 +35,7 @@ class PromptOptSession:
             uid = uuid.uuid4().hex
         self.session_uid: str = uid
         self._runtime: Runtime | None = None
+        self.finisher: Runtime | None = None
         self.suite_sources: dict[str, str] = {}
         self.case_items: list[CaseItem] = []
         self.position: dict[str, int] = {}
@@ -91,6 +92,12 @@ class PromptOptSession:
             from pytest_promptopt.reporting.terminal import SummaryCollector
 
             self.summary = SummaryCollector()
+            if self._runtime is None and getattr(self.config.option, "numprocesses", None):
+                # An xdist controller: open the database now, while the workers judge.
+                from pytest_promptopt.runtime import Runtime
+
+                self.finisher = Runtime(self.settings, session_uid=self.session_uid)
+                self.finisher.open_db_in_background()
         self.summary.add(report)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

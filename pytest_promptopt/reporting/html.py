@@ -147,8 +147,8 @@ def score_histogram(cases: list[CaseRow], width: float = 760.0) -> Chart:
     bins = len(HISTOGRAM_EDGES) - 1
     counts = [dict.fromkeys(OUTCOMES, 0) for _ in range(bins)]
     for c in cases:
-        band = bisect.bisect_right(HISTOGRAM_EDGES, min(max(c.score, 0.0), 1.0)) - 1
-        counts[min(band, bins - 1)][c.outcome] += 1
+        index = bisect.bisect_right(HISTOGRAM_EDGES, min(max(c.score, 0.0), 1.0)) - 1
+        counts[min(index, bins - 1)][c.outcome] += 1
     peak = max(sum(b.values()) for b in counts)
     base = top + plot_h
     chart = Chart(width=width, height=base + bottom, title="Cases per score band")

@@ -98,3 +98,28 @@ def test_p_no_promptopt_disables_the_plugin(pytester: pytest.Pytester) -> None:
     # Its flags are gone too.
     usage = pytester.runpytest("-p", "no:promptopt", "--promptopt-model=simulated")
     assert usage.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_collect_only_with_calls_coming_still_imports_nothing_heavy(
+    pytester: pytest.Pytester,
+) -> None:
+    """With the cache off the SDK is imported once a suite is collected; not for --collect-only."""
+    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
+    pytester.makeconftest(PROBE_CONFTEST)
+    write_suite(
+        pytester,
+        "s",
+        """
+        prompt: You are a helpful assistant.
+        cases:
+          - id: a
+            input: hello
+        """,
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--promptopt-cache=off", "--collect-only"
+    )
+    result.stdout.fnmatch_lines(["*1 test collected*"])
+    for probe in _probe(pytester):
+        assert probe["anthropic"] is False and probe["sqlalchemy"] is False, probe
+    assert not (pytester.path / ".promptopt").exists()

@@ -152,3 +152,23 @@ def test_the_loopback_server_sends_answers_without_waiting_for_delayed_acks() ->
     from pytest_promptopt.testing import _Handler
 
     assert _Handler.disable_nagle_algorithm is True
+
+
+def test_a_database_opened_in_the_background_is_the_one_used(tmp_path: Path) -> None:
+    runtime = cached_runtime(tmp_path)
+    runtime.open_db_in_background()
+    runtime.await_background()
+    assert "db" in runtime.__dict__  # opened by the thread, not again by the caller
+    assert runtime.existing_run_id() is None
+    runtime.db.dispose()
+
+
+def test_a_background_open_that_fails_is_reported_where_the_database_is_used(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "db.sqlite").write_text("not a database, just text " * 100)
+    runtime = cached_runtime(tmp_path)
+    runtime.open_db_in_background()
+    runtime.await_background()  # the thread swallowed the failure...
+    with pytest.raises(Exception, match=r"db\.sqlite"):
+        runtime.existing_run_id()  # ...and the real use reports it, naming the file
