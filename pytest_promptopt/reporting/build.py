@@ -42,21 +42,20 @@ def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunR
         for name, records in collector.by_suite().items():
             prompt_id = judged.get(name)
             prompt = PromptRepository(s).get(prompt_id) if prompt_id else None
-            given = TestCaseRepository(s).for_suite(run_id, name, stages=["given"])
-            case_ids = {c.case_key: c for c in given}
+            given = TestCaseRepository(s).ids_and_categories(run_id, name, stages=["given"])
             evals: dict[int, list[Any]] = defaultdict(list)
             if prompt_id:
-                for e in EvaluationRepository(s).for_prompt(prompt_id):
+                for e in EvaluationRepository(s).report_rows(prompt_id):
                     evals[e.test_case_id].append(e)
             for r in records:
-                tc = case_ids.get(r.case_id)
-                samples = evals.get(tc.id, []) if tc is not None else []
+                tc_id, category = given.get(r.case_id, (None, ""))
+                samples = evals.get(tc_id, []) if tc_id is not None else []
                 first = samples[0] if samples else None
                 cases.append(
                     CaseRow(
                         suite=name,
                         case_id=r.case_id,
-                        category=tc.category if tc is not None else "",
+                        category=category,
                         score=r.score,
                         threshold=r.threshold,
                         passed=r.passed,

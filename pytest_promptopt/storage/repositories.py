@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, TypedDict
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from pytest_promptopt.storage.database import insert_ignore
@@ -268,6 +268,15 @@ class TestCaseRepository(_Repository):
             stmt = stmt.where(TestCase.stage.in_(list(stages)))
         return list(self.session.scalars(stmt.order_by(TestCase.id)))
 
+    def ids_and_categories(
+        self, run_id: int, suite: str, stages: Sequence[str]
+    ) -> dict[str, tuple[int, str]]:
+        """Case key -> (row id, category) for a suite's cases of some stages (no ORM objects)."""
+        stmt = select(TestCase.case_key, TestCase.id, TestCase.category).where(
+            TestCase.run_id == run_id, TestCase.suite == suite, TestCase.stage.in_(list(stages))
+        )
+        return {key: (id_, category) for key, id_, category in self.session.execute(stmt)}
+
     def by_keys(self, run_id: int, suite: str, keys: Iterable[str]) -> dict[str, TestCase]:
         """Return the stored cases with these keys, by key (missing keys are left out)."""
         wanted = set(keys)
@@ -293,6 +302,21 @@ class EvaluationRepository(_Repository):
             stmt = stmt.where(Evaluation.test_case_id.in_(list(test_case_ids)))
         stmt = stmt.order_by(Evaluation.test_case_id, Evaluation.sample)
         return list(self.session.scalars(stmt))
+
+    def report_rows(self, prompt_id: int) -> Sequence[Row[Any]]:
+        """What the reports show of a prompt's evaluations, by case and sample (no ORM objects)."""
+        stmt = (
+            select(
+                Evaluation.test_case_id,
+                Evaluation.reasoning,
+                Evaluation.model_response,
+                Evaluation.assertion_results,
+                Evaluation.cached,
+            )
+            .where(Evaluation.prompt_id == prompt_id)
+            .order_by(Evaluation.test_case_id, Evaluation.sample)
+        )
+        return self.session.execute(stmt).all()
 
     def done_keys(self, prompt_id: int) -> set[tuple[int, int]]:
         """Return the (test_case_id, sample) pairs already evaluated for a prompt."""

@@ -529,6 +529,10 @@ def test_test_case_repository(db: Database) -> None:
             "hello",
             "gen1",
         ]
+        assert cases.ids_and_categories(run.id, "s", ["given"]) == {
+            "refund": (ids["refund"], "billing"),
+            "hello": (ids["hello"], "general"),
+        }
         found = cases.by_keys(run.id, "s", ["hello", "gen1", "missing"])
         assert set(found) == {"hello", "gen1"}
         assert found["hello"].id == ids["hello"]
@@ -583,6 +587,14 @@ def test_evaluation_repository(db: Database) -> None:
         assert evals.mean_scores(prompt_id) == {case_id: 0.75, case2: 0.25}
         assert evals.mean_scores(prompt_id, [case2]) == {case2: 0.25}
         assert [e.id for e in evals.for_run(run_id)] == [e.id for e in stored]
+        report = evals.report_rows(prompt_id)
+        assert [(r.test_case_id, r.reasoning, r.cached) for r in report] == [
+            (case_id, "fine", True),
+            (case_id, None, False),
+            (case2, None, False),
+        ]
+        assert report[0].assertion_results == [{"kind": "contains", "passed": True}]
+        assert evals.report_rows(prompt_id + 100) == []
 
 
 def test_stage_result_repository(db: Database) -> None:
