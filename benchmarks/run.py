@@ -291,7 +291,7 @@ def bench_startup(runs: int) -> Benchmark:
 
 
 # --- (c) cached run ------------------------------------------------------------------------
-def bench_cached(n_cases: int, runs: int = 3) -> Benchmark:
+def bench_cached(n_cases: int, runs: int = 5) -> Benchmark:
     """Median wall of a fully cached simulated suite vs the same number of trivial tests."""
     base = ["-p", "no:cacheprovider", "-q"]
     flags = ["--promptopt-model=simulated", *base]
@@ -435,7 +435,7 @@ def run_all(args: argparse.Namespace) -> int:
         "concurrency_cases": 40 if args.quick else 200,
         "startup_runs": 10,
         "cached_cases": 300 if args.quick else 2000,
-        "cached_runs": 3,
+        "cached_runs": 5,
     }
     selected = args.only or ["concurrency", "startup", "cached"]
     started = time.perf_counter()
