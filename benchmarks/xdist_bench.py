@@ -14,7 +14,6 @@ without suites, since that fixed cost (plus each worker's own start-up) weighs o
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -78,8 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         BYTECODE["prefix"] = str(Path(tmp) / "pycache")
         env = clean_env(ANTHROPIC_BASE_URL=server.base_url, ANTHROPIC_API_KEY="bench")
-        # Warm the bytecode cache so no run pays for compiling imports (the SDK's included).
-        subprocess.run([sys.executable, "-c", "import anthropic, xdist"], env=env, check=True)
+        # Compile the bytecode of every import (SDK, SQLAlchemy, reports, xdist) before any
+        # timed run: an untimed small suite with the cache off, with and without workers.
+        warm = Path(tmp) / "warm"
+        warm.mkdir()
+        write_project(warm, {"bench.promptopt.yaml": suite_yaml(4)})
+        for workers in ("0", "2"):
+            run_pytest(warm, [*COMMON, "--promptopt-cache=off", "-n", workers], env)
         plain0, plain2 = xdist_fixed_cost(Path(tmp) / "plain", env)
         print(
             f"xdist itself, one test and no suite: -n 0 {plain0:.2f} s, -n 2 {plain2:.2f} s "

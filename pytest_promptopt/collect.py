@@ -55,15 +55,10 @@ class SuiteFile(pytest.File):
             suite = load_suite(self.path)
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
-        session = self.config.stash[SESSION]
         try:
-            session.claim_suite_name(suite.name, str(self.path))
+            self.config.stash[SESSION].claim_suite_name(suite.name, str(self.path))
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
-        if not self.config.option.collectonly:
-            # Calls are coming: import the SDK on the loop thread while collection goes on
-            # (and, on an xdist worker, while the controller hands out the items).
-            session.runtime().warm_up()
         for case in suite.cases:
             name = f"{suite.name}[{case.id}]"
             # A string id, parsed by pytest (9.2+: `suite` with params `case id`), so --lf and

@@ -40,8 +40,8 @@ def finish_session(session: PromptOptSession, exitstatus: int) -> Path | None:
     owner = (
         runtime or session.finisher or Runtime(session.settings, session_uid=session.session_uid)
     )
-    owner.await_background()
     try:
+        owner.await_background()
         run_id = owner.existing_run_id()
         if run_id is None:
             return None

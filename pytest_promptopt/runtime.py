@@ -63,6 +63,7 @@ class Runtime:
         self._lock = threading.RLock()
         self._closed = False
         self._opener: threading.Thread | None = None
+        self._warming = False
 
     # --- lazily built parts -------------------------------------------------------------
     @cached_property
@@ -74,7 +75,11 @@ class Runtime:
             from pytest_promptopt.storage.database import Database
 
         db = Database(self.settings.db_url)
-        db.ensure_schema()
+        try:
+            db.ensure_schema()
+        except BaseException:
+            db.dispose()
+            raise
         return db
 
     def open_db_in_background(self) -> None:
@@ -167,23 +172,21 @@ class Runtime:
         return ClientPool(timeout_s=self.settings.timeout_s, max_retries=self.settings.max_retries)
 
     def warm_up(self) -> None:
-        """Start the loop and build the SDK clients there while this thread opens the database.
+        """Start importing the SDK on the loop thread, while this thread carries on.
 
-        Only when calls are certain (cache off or refresh): a cached run never imports the SDK.
+        Only when calls are certain (cache off or refresh): a cached run never imports it. The
+        clients themselves are built at first use, so they read the environment as it is then.
         """
-        if "clients" in self.__dict__ or self.settings.cache_mode not in ("off", "refresh"):
+        if self._warming or self.settings.cache_mode not in ("off", "refresh"):
             return
-        clients = self.clients
-        models = {self.settings.model, self.settings.effective_judge_model}
+        self._warming = True
 
-        async def build() -> None:
-            for model in models:
-                if model == SIMULATED_MODEL or has_credentials():
-                    clients.for_model(model)
+        async def import_sdk() -> None:
+            from pytest_promptopt.llm.clients import import_sdk
 
-        from pytest_promptopt.llm.clients import has_credentials
+            import_sdk()
 
-        self.loop.submit(build())
+        self.loop.submit(import_sdk())
 
     @cached_property
     def evaluator(self) -> Evaluator:

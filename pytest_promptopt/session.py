@@ -78,8 +78,15 @@ class PromptOptSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
-        """Under --optimize, optimize each selected suite first; its items then judge the best."""
-        if self.settings.optimize and self.case_items and not self.config.option.collectonly:
+        """Start the SDK import when cases will run; under --optimize, optimize them first.
+
+        The import (about 1 s) then overlaps the first items and, on an xdist worker, the wait
+        for the controller to hand out items.
+        """
+        if not self.case_items or self.config.option.collectonly:
+            return
+        self.runtime().warm_up()
+        if self.settings.optimize:
             from pytest_promptopt.optimize.entry import optimize_selected
 
             optimize_selected(session, self.runtime(), self.case_items)

@@ -93,6 +93,9 @@ class Evaluator:
             }
         finally:
             usage_sink.set(None)
+            # Samples that never ran (an error, fewer samples asked for) leave no keys behind.
+            for k in range(max(count, suite.repeats_for(case))):
+                self._keys.pop((suite.name, prompt_text, case.id, k), None)
         return result
 
     def target_request(self, suite: Suite, prompt_text: str, case: Case, k: int) -> dict[str, Any]:

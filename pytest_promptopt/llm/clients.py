@@ -27,6 +27,13 @@ def missing_credentials(label: str) -> MissingCredentialsError:
     )
 
 
+def import_sdk() -> None:
+    """Import the SDK and its HTTP client (about 1 s), with the collector out of the way."""
+    with long_lived_imports():
+        import anthropic  # noqa: F401
+        import httpx2  # noqa: F401
+
+
 class ClientPool:
     """One lazily built SDK client for real models and one for the simulator, per event loop."""
 
@@ -43,17 +50,17 @@ class ClientPool:
                 self._simulated = self._build_simulated()
             return self._simulated
         if self._real is None:
-            with long_lived_imports():
-                from anthropic import AsyncAnthropic
+            import_sdk()
+            from anthropic import AsyncAnthropic
 
             # The SDK reads ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL itself.
             self._real = AsyncAnthropic(timeout=self._timeout_s, max_retries=self._max_retries)
         return self._real
 
     def _build_simulated(self) -> AsyncAnthropic:
-        with long_lived_imports():
-            import httpx2
-            from anthropic import AsyncAnthropic
+        import_sdk()
+        import httpx2
+        from anthropic import AsyncAnthropic
 
         from pytest_promptopt.simulator.transport import SimulatorTransport
 

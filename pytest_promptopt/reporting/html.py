@@ -144,30 +144,35 @@ def score_histogram(cases: list[CaseRow], width: float = 760.0) -> Chart:
     """How many cases scored in each 0.05 band, stacked by outcome, with the threshold(s)."""
     left, right, top, plot_h, bottom = 44.0, 16.0, 16.0, 180.0, 30.0
     plot_w = width - left - right
+    base = top + plot_h
     bins = len(HISTOGRAM_EDGES) - 1
     counts = [dict.fromkeys(OUTCOMES, 0) for _ in range(bins)]
     for c in cases:
         index = bisect.bisect_right(HISTOGRAM_EDGES, min(max(c.score, 0.0), 1.0)) - 1
         counts[min(index, bins - 1)][c.outcome] += 1
-    peak = max(sum(b.values()) for b in counts)
-    base = top + plot_h
+    peak = max(sum(band.values()) for band in counts)
     chart = Chart(width=width, height=base + bottom, title="Cases per score band")
-    for tick in (0.0, 0.5, 1.0):
-        y = _r(base - tick * plot_h)
+    for value in sorted({0, (peak + 1) // 2, peak}):  # gridlines at whole counts
+        y = _r(base - value / peak * plot_h)
         chart.lines.append(Line(left, y, _r(width - right), y, "grid"))
-        chart.texts.append(Text(left - 6, _r(y + 4), f"{round(peak * tick):,}", "end", "tick"))
+        chart.texts.append(Text(left - 6, _r(y + 4), f"{value:,}", "end", "tick"))
     for tick in TICKS:
         chart.texts.append(Text(_r(left + tick * plot_w), base + 16, f"{tick:g}", "middle", "tick"))
     bar_w = plot_w / bins
     for i, band in enumerate(counts):
+        # A segment of one case stays visible (1.5 px); the tallest gives way so the stack
+        # never rises above the plot.
+        heights = {o: max(n / peak * plot_h, 1.5) for o, n in band.items() if n}
+        if heights:
+            excess = sum(heights.values()) - plot_h
+            if excess > 0:
+                tallest = max(heights, key=heights.__getitem__)
+                heights[tallest] -= excess
         lo, hi = HISTOGRAM_EDGES[i], HISTOGRAM_EDGES[i + 1]
         y = base
-        for outcome, n in band.items():
-            if not n:
-                continue
-            h = max(n / peak * plot_h, 1.5)
+        for outcome, h in heights.items():
             y -= h
-            title = f"{lo:.2f}-{hi:.2f}: {n:,} {outcome}"
+            title = f"{lo:.2f}-{hi:.2f}: {band[outcome]:,} {outcome}"
             chart.bars.append(
                 Bar(
                     _r(left + i * bar_w + 1),

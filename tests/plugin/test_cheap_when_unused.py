@@ -123,3 +123,26 @@ def test_collect_only_with_calls_coming_still_imports_nothing_heavy(
     for probe in _probe(pytester):
         assert probe["anthropic"] is False and probe["sqlalchemy"] is False, probe
     assert not (pytester.path / ".promptopt").exists()
+
+
+def test_a_deselected_suite_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
+    pytester.makeconftest(PROBE_CONFTEST)
+    pytester.makepyfile(test_x="def test_x():\n    assert True\n")
+    write_suite(
+        pytester,
+        "s",
+        """
+        prompt: You are a helpful assistant.
+        cases:
+          - id: a
+            input: hello
+        """,
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--promptopt-cache=off", "-k", "test_x"
+    )
+    result.assert_outcomes(passed=1, deselected=1)
+    for probe in _probe(pytester):
+        assert probe["anthropic"] is False and probe["sqlalchemy"] is False, probe
+    assert not (pytester.path / ".promptopt").exists()

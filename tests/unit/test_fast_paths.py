@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import sys
 import threading
+import types
 from pathlib import Path
 from typing import Any
 
@@ -104,13 +107,26 @@ def test_long_lived_imports_pause_the_collector_and_freeze_what_they_import() ->
             assert not gc.isenabled()
             with long_lived_imports():  # nested (the loop thread importing the SDK meanwhile)
                 assert not gc.isenabled()
+                sys.modules["_promptopt_fake_heavy_module"] = types.ModuleType("fake")
             assert not gc.isenabled()  # only the last one to finish resumes the collector
-            kept = [object() for _ in range(10)]
         assert gc.isenabled()
         assert gc.get_freeze_count() > frozen
-        assert kept
     finally:
+        sys.modules.pop("_promptopt_fake_heavy_module", None)
         gc.unfreeze()
+
+
+def test_long_lived_imports_freeze_nothing_when_nothing_new_was_imported() -> None:
+    frozen = gc.get_freeze_count()
+    with long_lived_imports():
+        import json  # noqa: F401 (already loaded)
+    assert gc.get_freeze_count() == frozen and gc.isenabled()
+
+
+def test_long_lived_imports_resume_the_collector_when_the_import_fails() -> None:
+    with pytest.raises(ModuleNotFoundError), long_lived_imports():
+        import _promptopt_no_such_module  # type: ignore[import-not-found]  # noqa: F401
+    assert gc.isenabled()
 
 
 def test_long_lived_imports_leave_a_disabled_collector_disabled() -> None:
@@ -172,3 +188,49 @@ def test_a_background_open_that_fails_is_reported_where_the_database_is_used(
     runtime.await_background()  # the thread swallowed the failure...
     with pytest.raises(Exception, match=r"db\.sqlite"):
         runtime.existing_run_id()  # ...and the real use reports it, naming the file
+
+
+def test_the_sdk_import_ahead_of_time_builds_no_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients are built at first use, so they see the environment as it is then."""
+    from pytest_promptopt.testing import LoopbackMessagesServer
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # nothing listens here
+    suite = make_suite()
+    runtime = Runtime(
+        Settings(
+            rootdir=tmp_path,
+            db_url=f"sqlite:///{tmp_path}/db.sqlite",
+            model="claude-haiku-4-5",
+            cache_mode="off",
+            max_retries=0,
+            report_dir=tmp_path / "reports",
+        )
+    )
+    try:
+        runtime.warm_up()
+        runtime.loop.run(asyncio.sleep(0))  # the import ran before this on the loop
+        assert "anthropic" in sys.modules
+        with LoopbackMessagesServer() as server:
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+            result = runtime.result(suite, suite.cases[0])
+            assert result.error is None and server.request_count == 2
+    finally:
+        runtime.close("passed")
+
+
+def test_prefetched_hashes_of_samples_that_never_run_are_dropped(tmp_path: Path) -> None:
+    suite = make_suite()
+    judge_all(cached_runtime(tmp_path), suite)
+    runtime = cached_runtime(tmp_path)
+    evaluator = runtime.evaluator
+    case = suite.cases[0].model_copy(update={"repeats": 3})
+    try:
+        evaluator.prefetch([(suite, suite.prompt, case)])
+        assert len(evaluator._keys) == 3
+        runtime.loop.run(evaluator.evaluate(suite, suite.prompt, case, samples=1))
+        assert evaluator._keys == {}
+    finally:
+        runtime.close("passed")

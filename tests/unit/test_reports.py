@@ -339,3 +339,44 @@ def test_large_suites_get_a_score_histogram_not_a_bar_per_case() -> None:
     small = case_chart(cases[:CASE_BARS_MAX])
     assert small is not None and small.title == "Score per case"
     assert len(small.bars) == CASE_BARS_MAX
+
+
+def test_histogram_bars_stay_inside_the_plot_and_gridlines_sit_at_their_counts() -> None:
+    from pytest_promptopt.reporting.html import case_chart
+
+    # One band holds 498 passed, 1 failed and 1 error: the small segments stay visible and the
+    # stack must not rise above the plot; a peak of 5 must not label a gridline "2" at 2.5.
+    lopsided = [
+        CaseRow(suite="s", case_id=f"p{i}", score=0.9, threshold=0.5, passed=True)
+        for i in range(498)
+    ]
+    lopsided += [
+        CaseRow(suite="s", case_id="f", score=0.9, threshold=0.95, passed=False),
+        CaseRow(suite="s", case_id="e", score=0.9, threshold=0.5, passed=False, error="x"),
+    ]
+    spread = [
+        CaseRow(suite="s", case_id=f"c{i}", score=(i % 20) / 20, threshold=0.5, passed=True)
+        for i in range(100)
+    ]
+    for cases in (lopsided, spread):
+        chart = case_chart(cases)
+        assert chart is not None
+        top, base = 16.0, 196.0
+        for bar in chart.bars:
+            assert top - 0.05 <= bar.y and bar.y + bar.h <= base + 0.05, bar
+            assert bar.h >= 1.5
+        bands: dict[str, int] = {}
+        for b in chart.bars:
+            band, rest = b.title.split(": ")
+            bands[band] = bands.get(band, 0) + int(rest.split()[0].replace(",", ""))
+        peak = max(bands.values())
+        grid = sorted((line.y1 for line in chart.lines if line.cls == "grid"), reverse=True)
+        labels = [t.text for t in chart.texts if t.anchor == "end"]
+        for y, label in zip(grid, labels, strict=True):
+            assert abs((base - y) / (base - top) * peak - int(label.replace(",", ""))) < 0.05
+
+
+def test_report_json_holds_the_report_values(tmp_path: Path) -> None:
+    report = _report("optimize")
+    paths = write_reports(report, tmp_path)
+    assert json.loads(paths.json.read_text(encoding="utf-8")) == report.model_dump(mode="json")
