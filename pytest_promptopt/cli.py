@@ -138,7 +138,7 @@ def _show_data(session: Session, run: OptimizationRun) -> dict[str, Any]:
         info = judged.get(name, {"prompt_id": None, "cases": []})
         by_id = {p.id: p for p in prompts}
         judged_prompt = by_id.get(info["prompt_id"]) if info["prompt_id"] is not None else None
-        best = prompts_repo.best(run.id, name)
+        best = prompts_repo.chosen(run.id, name)
         cases = info["cases"]
         suites.append(
             {

@@ -16,6 +16,7 @@ from pytest_promptopt.storage import (
     LLMCallRepository,
     OptimizationRun,
     Prompt,
+    PromptRepository,
     TestCase,
 )
 
@@ -229,7 +230,12 @@ def render_diff(data: dict[str, Any]) -> str:
 
 
 def judged_results(session: Session, run_id: int) -> dict[str, dict[str, Any]]:
-    """Per suite: the prompt judged last on given cases and its per-case results."""
+    """Per suite: the prompt the run's items judged and its per-case results on given cases.
+
+    Under --optimize that is the prompt the pipeline chose (its items re-use the pipeline's
+    evaluations, so the last one written may be another candidate's); otherwise the prompt
+    judged last on the given cases.
+    """
     stmt = select(TestCase).where(TestCase.run_id == run_id, TestCase.stage == "given")
     cases = {case.id: case for case in session.scalars(stmt)}
     evals = [e for e in EvaluationRepository(session).for_run(run_id) if e.test_case_id in cases]
@@ -237,6 +243,7 @@ def judged_results(session: Session, run_id: int) -> dict[str, dict[str, Any]]:
     last_prompt: dict[str, int] = {}
     for ev in evals:
         last_prompt[cases[ev.test_case_id].suite] = ev.prompt_id
+    last_prompt.update(PromptRepository(session).chosen_ids(run_id))
     grouped: dict[str, dict[str, list[Evaluation]]] = {}
     for ev in evals:
         case = cases[ev.test_case_id]

@@ -227,21 +227,24 @@ class PromptRepository(_Repository):
             .limit(1)
         )
         run_id = self.session.scalars(runs).first()
-        if run_id is None:
-            return None
-        chosen = self.session.scalars(
-            select(StageResult.summary).where(
-                StageResult.run_id == run_id,
-                StageResult.suite == suite,
-                StageResult.stage == "reporting",
-            )
-        ).first()
-        best_id = (chosen or {}).get("best_prompt_id")
-        if best_id is not None:
-            prompt = self.get(int(best_id))
-            if prompt is not None:
-                return prompt
-        return self.best(run_id, suite)
+        return None if run_id is None else self.chosen(run_id, suite)
+
+    def chosen_ids(self, run_id: int) -> dict[str, int]:
+        """Suite -> the prompt an optimize run's `reporting` stage chose (what its items judged)."""
+        stmt = select(StageResult.suite, StageResult.summary).where(
+            StageResult.run_id == run_id, StageResult.stage == "reporting"
+        )
+        return {
+            suite: int(summary["best_prompt_id"])
+            for suite, summary in self.session.execute(stmt)
+            if (summary or {}).get("best_prompt_id") is not None
+        }
+
+    def chosen(self, run_id: int, suite: str) -> Prompt | None:
+        """The run's best prompt of a suite: the `reporting` stage's pick, else `best`."""
+        chosen_id = self.chosen_ids(run_id).get(suite)
+        prompt = self.get(chosen_id) if chosen_id is not None else None
+        return prompt if prompt is not None else self.best(run_id, suite)
 
 
 class TestCaseRepository(_Repository):

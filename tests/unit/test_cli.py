@@ -316,3 +316,38 @@ def test_foreign_file_is_a_clean_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--db", str(junk), "runs"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "not a pytest-promptopt database" in result.stderr
+
+
+def test_an_optimize_run_shows_the_prompt_its_pipeline_chose(tmp_path: Path) -> None:
+    """The items re-use the pipeline's evaluations, so the chosen prompt's given-case rows can
+    be older than another candidate's; and the pick is made on the given cases, so it need not
+    have the highest average. `show`, `runs` and `best` follow the pick, like the reports."""
+    path = tmp_path / "history.db"
+    db = Database(f"sqlite:///{path}")
+    db.ensure_schema()
+    with db.session_scope() as s:
+        runs, prompts = RunRepository(s), PromptRepository(s)
+        cases, evals = TestCaseRepository(s), EvaluationRepository(s)
+        run = runs.create("s", "optimize", {"optimize": True})
+        picked = prompts.add(run.id, "greet", BEST_TEXT, stage="initial", is_original=False)
+        other = prompts.add(run.id, "greet", "Be short.", stage="initial", is_original=False)
+        prompts.set_scores(picked.id, quick=0.8, rigorous=0.8, average=0.8)
+        prompts.set_scores(other.id, quick=0.9, rigorous=0.9, average=0.9)
+        ids = cases.upsert_many(run.id, "greet", _cases(["c1", "c2"]))
+        evals.add_many(_evals(run.id, picked.id, ids, {"c1": 0.9, "c2": 0.8}))
+        evals.add_many(_evals(run.id, other.id, ids, {"c1": 0.2, "c2": 0.9}))  # written later
+        stages = StageResultRepository(s)
+        row, _ = stages.start(run.id, "greet", "reporting")
+        stages.complete(row.id, {"best_prompt_id": picked.id})
+        runs.finish(run.id, "passed")
+    db.dispose()
+    filled = Filled(path, 0, run.id, 0, 0, picked.id)
+
+    shown = json.loads(_run(filled, "show", str(run.id), "--json").output)
+    (suite,) = shown["suites"]
+    assert suite["judged_prompt"]["id"] == picked.id and suite["best_prompt_id"] == picked.id
+    assert {c["case_key"]: c["score"] for c in suite["cases"]} == {"c1": 0.9, "c2": 0.8}
+    listed = json.loads(_run(filled, "runs", "--json").output)
+    assert listed[0]["pass_rate"] == 1.0
+    best = _run(filled, "best", "greet")
+    assert best.exit_code == 0 and best.stdout.startswith(BEST_TEXT)
