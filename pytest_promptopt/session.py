@@ -78,14 +78,16 @@ class PromptOptSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
-        """Start the SDK import when cases will run; under --optimize, optimize them first.
+        """Start the SDK import when cases run first; under --optimize, optimize them first.
 
-        The import (about 1 s) then overlaps the first items and, on an xdist worker, the wait
-        for the controller to hand out items.
+        The import (about 1 s) then overlaps the wait for the first case and, on an xdist
+        worker, the wait for the controller to hand out items. When other tests come first,
+        the first case starts it: no test of the user's runs beside it (see `imports.py`).
         """
         if not self.case_items or self.config.option.collectonly:
             return
-        self.runtime().warm_up()
+        if session.items and session.items[0] is self.case_items[0]:
+            self.runtime().warm_up()
         if self.settings.optimize:
             from pytest_promptopt.optimize.entry import optimize_selected
 

@@ -146,3 +146,34 @@ def test_a_deselected_suite_imports_nothing_heavy(pytester: pytest.Pytester) -> 
     for probe in _probe(pytester):
         assert probe["anthropic"] is False and probe["sqlalchemy"] is False, probe
     assert not (pytester.path / ".promptopt").exists()
+
+
+def test_tests_that_run_before_the_cases_do_not_run_beside_the_sdk_import(
+    pytester: pytest.Pytester,
+) -> None:
+    """The import ahead of time (and the gc.freeze that ends it) waits for the first case."""
+    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
+    pytester.makepyfile(
+        test_a_first="""
+        import sys
+        import time
+
+        def test_plain():
+            time.sleep(0.5)  # ample time for a thread that had started importing the SDK
+            assert "anthropic" not in sys.modules
+        """
+    )
+    write_suite(
+        pytester,
+        "z_suite",
+        """
+        prompt: You are a helpful assistant.
+        cases:
+          - id: a
+            input: hello
+            judge: false
+            assert: [{max_chars: 5000}]
+        """,
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--promptopt-cache=off")
+    result.assert_outcomes(passed=2)
