@@ -21,7 +21,7 @@ from pytest_promptopt.optimize.stages import (
     SelectTopM,
     Stage,
 )
-from pytest_promptopt.optimize.stages.reporting import suite_dir
+from pytest_promptopt.optimize.stages.reporting import suite_folder
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -132,5 +132,5 @@ class Pipeline:
         outcome = OptimizeOutcome.from_summary(ctx.suite.name, ctx.run_id, original_id, text, data)
         outcome.stopped_by = self.stopped_by
         outcome.error = self.error
-        outcome.report_dir = suite_dir(ctx)
+        outcome.report_dir = suite_folder(ctx)
         return outcome

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -111,13 +113,13 @@ def md_table(headers: list[str], rows: list[list[str]], align: str = "") -> str:
     return "\n".join(lines)
 
 
-def safe_name(name: str, taken: set[str] | None = None) -> str:
-    """A file-system-safe directory name for a suite, unique within `taken` (which it updates)."""
-    base = _UNSAFE_NAME.sub("_", name).strip("._") or "suite"
-    base = base[:80]
-    candidate, n = base, 2
-    while taken is not None and candidate.lower() in taken:
-        candidate, n = f"{base}_{n}", n + 1
-    if taken is not None:
-        taken.add(candidate.lower())
-    return candidate
+def safe_name(name: str, reserved: Collection[str] = ()) -> str:
+    """A file-system-safe, deterministic folder name for a suite.
+
+    A name that had to change (or would clash with one of `reserved`, case-insensitively)
+    gets a short hash of the original, so two suites never share a folder.
+    """
+    base = _UNSAFE_NAME.sub("_", name).strip("._")[:80] or "suite"
+    if base == name and base.lower() not in {r.lower() for r in reserved}:
+        return base
+    return f"{base}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"

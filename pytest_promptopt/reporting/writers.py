@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pytest_promptopt.reporting.html import render_html
 from pytest_promptopt.reporting.markdown import render_markdown
-from pytest_promptopt.reporting.model import RunReport, SuiteSummary
+from pytest_promptopt.reporting.model import RunReport
 from pytest_promptopt.reporting.text import safe_name
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -29,22 +30,10 @@ class ReportPaths:
     json: Path
     markdown: Path
     html: Path
-    best_prompts: dict[str, Path] = field(default_factory=dict)
-    lineages: dict[str, Path] = field(default_factory=dict)
     step_summary: Path | None = None
 
-    def all(self) -> list[Path]:
-        """Every file written under the run directory, reports first."""
-        return [
-            self.json,
-            self.markdown,
-            self.html,
-            *self.best_prompts.values(),
-            *self.lineages.values(),
-        ]
 
-
-def _write_text(path: Path, text: str) -> Path:
+def write_text_atomic(path: Path, text: str) -> Path:
     """Write UTF-8 text atomically (temp file, then rename) and return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -53,18 +42,22 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
-def _write_suite_files(
-    suite: SuiteSummary, run_dir: Path, taken: set[str], paths: ReportPaths
-) -> None:
-    """Write one optimize suite's `best_prompt.txt` and `lineage.json`."""
-    suite_dir = run_dir / safe_name(suite.name, taken)
-    text = suite.best_prompt_text
-    paths.best_prompts[suite.name] = _write_text(
-        suite_dir / BEST_PROMPT_NAME, text if text.endswith("\n") or not text else text + "\n"
-    )
-    lineage = [p.model_dump(mode="json") for p in suite.lineage]
-    paths.lineages[suite.name] = _write_text(
-        suite_dir / LINEAGE_NAME, json.dumps(lineage, indent=2, ensure_ascii=False) + "\n"
+def suite_dir(run_dir: Path, suite: str) -> Path:
+    """The folder of one optimized suite's files inside a run's report folder."""
+    return run_dir / safe_name(suite, reserved={JSON_NAME, MARKDOWN_NAME, HTML_NAME})
+
+
+def write_suite_files(
+    run_dir: Path, suite: str, best_prompt: str, lineage: list[dict[str, Any]]
+) -> tuple[Path, Path]:
+    """Write an optimized suite's `best_prompt.txt` and `lineage.json`; return both paths."""
+    folder = suite_dir(run_dir, suite)
+    text = best_prompt if best_prompt.endswith("\n") or not best_prompt else best_prompt + "\n"
+    return (
+        write_text_atomic(folder / BEST_PROMPT_NAME, text),
+        write_text_atomic(
+            folder / LINEAGE_NAME, json.dumps(lineage, indent=2, ensure_ascii=False) + "\n"
+        ),
     )
 
 
@@ -89,23 +82,20 @@ def append_step_summary(markdown: str, target: str | None = None) -> Path | None
 
 
 def write_reports(report: RunReport, report_dir: Path) -> ReportPaths:
-    """Write every report of a run into `report_dir/<run_id>/` and return their paths."""
+    """Write a run's JSON, Markdown and HTML reports into `report_dir/<run_id>/`.
+
+    An optimized suite's `best_prompt.txt` and `lineage.json` are the pipeline's last stage's
+    to write (`write_suite_files`), when the suite's optimization ends.
+    """
     run_dir = Path(report_dir) / str(report.run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     markdown = render_markdown(report)
     paths = ReportPaths(
         run_dir=run_dir,
-        json=_write_text(
-            run_dir / JSON_NAME,
-            # pydantic-core serializes in one pass; json.dumps with indent is pure Python.
-            report.model_dump_json(indent=2) + "\n",
-        ),
-        markdown=_write_text(run_dir / MARKDOWN_NAME, markdown),
-        html=_write_text(run_dir / HTML_NAME, render_html(report)),
+        # pydantic-core serializes in one pass; json.dumps with indent is pure Python.
+        json=write_text_atomic(run_dir / JSON_NAME, report.model_dump_json(indent=2) + "\n"),
+        markdown=write_text_atomic(run_dir / MARKDOWN_NAME, markdown),
+        html=write_text_atomic(run_dir / HTML_NAME, render_html(report)),
     )
-    if report.is_optimize:
-        taken = {n.lower() for n in (JSON_NAME, MARKDOWN_NAME, HTML_NAME)}
-        for suite in report.suites:
-            _write_suite_files(suite, run_dir, taken, paths)
     paths.step_summary = append_step_summary(markdown)
     return paths

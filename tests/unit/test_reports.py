@@ -18,6 +18,7 @@ from pytest_promptopt.reporting import (
     render_markdown,
     write_reports,
 )
+from pytest_promptopt.reporting.writers import suite_dir, write_suite_files
 
 EVIL_RESPONSE = "Sure! <script>alert(1)</script> refund | policy | 30-day"
 EVIL_SUITE = "<b>x</b>"
@@ -201,7 +202,6 @@ def test_test_mode_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert paths.run_dir == tmp_path / "7"
     for p in (paths.json, paths.markdown, paths.html):
         assert p.exists() and p.parent == paths.run_dir
-    assert paths.best_prompts == {} and paths.lineages == {}
     assert paths.step_summary is None
     loaded = RunReport.model_validate(json.loads(paths.json.read_text(encoding="utf-8")))
     assert loaded == report
@@ -257,15 +257,11 @@ def test_optimize_extras(tmp_path: Path) -> None:
     report = _report("optimize")
     paths = write_reports(report, tmp_path)
     assert paths.run_dir == tmp_path / "8"
-    best = paths.best_prompts["support_bot"]
-    assert best == paths.run_dir / "support_bot" / "best_prompt.txt"
-    assert best.read_text(encoding="utf-8") == _lineage()[2].prompt_text + "\n"
-    lineage = json.loads(paths.lineages["support_bot"].read_text(encoding="utf-8"))
-    assert [PromptSummary.model_validate(p) for p in lineage] == _lineage()
-    # a hostile suite name stays inside the run directory
-    evil_dir = paths.best_prompts[EVIL_SUITE].parent
-    assert evil_dir.parent == paths.run_dir and "<" not in evil_dir.name
-    assert paths.best_prompts[EVIL_SUITE].read_text(encoding="utf-8") == "You greet people.\n"
+    assert sorted(p.name for p in paths.run_dir.iterdir()) == [
+        "report.html",
+        "report.json",
+        "report.md",
+    ]  # an optimized suite's own files are the pipeline's to write
     md = paths.markdown.read_text(encoding="utf-8")
     assert "### Optimization" in md and "+0.30" in md
     assert "#1 original (0.52) \u2192 #2 clarity (t1 i1) (0.68)" in md
@@ -380,3 +376,18 @@ def test_report_json_holds_the_report_values(tmp_path: Path) -> None:
     report = _report("optimize")
     paths = write_reports(report, tmp_path)
     assert json.loads(paths.json.read_text(encoding="utf-8")) == report.model_dump(mode="json")
+
+
+def test_suite_files_land_in_a_safe_folder_of_their_own(tmp_path: Path) -> None:
+    lineage = [p.model_dump(mode="json") for p in _lineage()]
+    best, lineage_path = write_suite_files(tmp_path, "support_bot", "Be kind.", lineage)
+    assert best == tmp_path / "support_bot" / "best_prompt.txt"
+    assert best.read_text(encoding="utf-8") == "Be kind.\n"
+    written = json.loads(lineage_path.read_text(encoding="utf-8"))
+    assert [PromptSummary.model_validate(p) for p in written] == _lineage()
+    # A hostile name stays inside the run folder; names that sanitize alike stay apart, and
+    # no suite folder can take a report's name.
+    evil, _ = write_suite_files(tmp_path, EVIL_SUITE, "You greet people.", [])
+    assert evil.parent.parent == tmp_path and "<" not in evil.parent.name
+    folders = {suite_dir(tmp_path, n).name for n in ("a b", "a_b", "a/b", "report.json")}
+    assert len(folders) == 4 and "report.json" not in folders

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.reporting.build import prompt_summary
-from pytest_promptopt.reporting.text import safe_name
-from pytest_promptopt.reporting.writers import BEST_PROMPT_NAME, LINEAGE_NAME
+from pytest_promptopt.reporting.writers import suite_dir, write_suite_files
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -26,9 +23,9 @@ def finalist_ids(ctx: RunContext, original_id: int) -> list[int] | None:
     return list(dict.fromkeys([original_id, *map(int, chosen), *map(int, kept)]))
 
 
-def suite_dir(ctx: RunContext) -> Path:
-    """Where this suite's optimize files go (same layout as the end-of-session writer)."""
-    return ctx.settings.report_dir / str(ctx.run_id) / safe_name(ctx.suite.name)
+def suite_folder(ctx: RunContext) -> Path:
+    """Where this suite's optimize files go, beside the run's reports."""
+    return suite_dir(ctx.settings.report_dir / str(ctx.run_id), ctx.suite.name)
 
 
 class Reporting(Stage):
@@ -130,24 +127,13 @@ class SaveReports(Stage):
             prompts = r.prompts.for_suite(ctx.run_id, ctx.suite.name)
             lineage = [prompt_summary(p, titles).model_dump(mode="json") for p in prompts]
             text = next((p.prompt_text for p in prompts if p.id == best_id), ctx.suite.prompt)
-        folder = suite_dir(ctx)
-        best_path = _write(folder / BEST_PROMPT_NAME, text if text.endswith("\n") else text + "\n")
-        lineage_path = _write(
-            folder / LINEAGE_NAME, json.dumps(lineage, indent=2, ensure_ascii=False) + "\n"
+        best_path, lineage_path = write_suite_files(
+            ctx.settings.report_dir / str(ctx.run_id), ctx.suite.name, text, lineage
         )
         return {
             "best_prompt_id": best_id,
             "best_prompt_path": str(best_path),
             "lineage_path": str(lineage_path),
             "prompts": len(lineage),
-            "headline": f"wrote {folder}",
+            "headline": f"wrote {best_path.parent}",
         }
-
-
-def _write(path: Path, text: str) -> Path:
-    """Write UTF-8 text atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
