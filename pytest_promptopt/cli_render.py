@@ -10,6 +10,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pytest_promptopt.reporting.text import (
+    DASH,
+    fmt_delta,
+    fmt_duration,
+    fmt_pct,
+    fmt_score,
+    fmt_usd,
+)
+from pytest_promptopt.reporting.text import shorten as _shorten
 from pytest_promptopt.storage import (
     Evaluation,
     EvaluationRepository,
@@ -29,6 +38,11 @@ CHANGE_LABELS: dict[str, str] = {
     "only_a": "only in A",
     "only_b": "only in B",
 }
+
+
+def shorten(text: str | None, width: int = 60) -> str:
+    """Collapse whitespace and cut to `width` characters (None reads as empty)."""
+    return _shorten(text or "", width)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "") -> str:
@@ -52,55 +66,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "
 def _looks_numeric(cell: str) -> bool:
     """Say whether a cell reads as a number, percentage, amount or blank."""
     stripped = cell.strip().lstrip("+-$").rstrip("%").replace(".", "", 1).replace(",", "")
-    return stripped.isdigit() or cell.strip() in ("", "-")
-
-
-def score(value: float | None) -> str:
-    """Format a 0..1 score with two decimals, or `-` when missing."""
-    return "-" if value is None else f"{value:.2f}"
-
-
-def delta(value: float | None) -> str:
-    """Format a signed score difference, or `-` when missing."""
-    return "-" if value is None else f"{value:+.2f}"
-
-
-def percent(value: float | None) -> str:
-    """Format a fraction as a whole percentage, or `-` when missing."""
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
-def cost(value: float | None) -> str:
-    """Format a USD amount."""
-    return "-" if value is None else f"${value:.4f}"
-
-
-def duration(seconds: float | None) -> str:
-    """Format seconds as `1h02m`, `3m05s` or `4.2s`; `-` when unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    return stripped.isdigit() or cell.strip() in ("", DASH)
 
 
 def when(value: datetime | str | None) -> str:
     """Format a timestamp as `YYYY-MM-DD HH:MM:SS` (UTC)."""
     if value is None:
-        return "-"
+        return DASH
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def shorten(text: str | None, width: int = 60) -> str:
-    """Collapse whitespace and cut to `width` characters with an ellipsis."""
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 3].rstrip() + "..."
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -124,9 +99,9 @@ def render_runs(runs: list[dict[str, Any]]) -> str:
     headers += ["pass rate", "calls", "cost"]
     rows = [
         [
-            r["id"], when(r["started_at"]), duration(r["duration_s"]), r["mode"], r["status"],
-            shorten(", ".join(r["suites"]), 40) or "-", r["cases"], percent(r["pass_rate"]),
-            r["calls"], cost(r["cost_usd"]),
+            r["id"], when(r["started_at"]), fmt_duration(r["duration_s"]), r["mode"], r["status"],
+            shorten(", ".join(r["suites"]), 40) or DASH, r["cases"], fmt_pct(r["pass_rate"]),
+            r["calls"], fmt_usd(r["cost_usd"]),
         ]
         for r in runs
     ]  # fmt: skip
@@ -146,9 +121,9 @@ def _render_prompts(suite: dict[str, Any]) -> list[str]:
     if len(suite["prompts"]) > 1:
         rows = [
             [
-                f"#{p['id']}", p["stage"], p["strategy"] or "-", p["track_id"] or "-",
-                p["iteration"], score(p["quick_score"]), score(p["rigorous_score"]),
-                score(p["average_score"]), shorten(p["prompt_text"], 40),
+                f"#{p['id']}", p["stage"], p["strategy"] or DASH, p["track_id"] or DASH,
+                p["iteration"], fmt_score(p["quick_score"]), fmt_score(p["rigorous_score"]),
+                fmt_score(p["average_score"]), shorten(p["prompt_text"], 40),
             ]
             for p in suite["prompts"]
         ]  # fmt: skip
@@ -162,7 +137,7 @@ def render_show(data: dict[str, Any]) -> str:
     run = data["run"]
     lines = [
         f"Run {run['id']}  mode {run['mode']}  status {run['status']}  "
-        f"started {when(run['started_at'])} UTC  duration {duration(run['duration_s'])}",
+        f"started {when(run['started_at'])} UTC  duration {fmt_duration(run['duration_s'])}",
         "",
         "Settings:",
     ]
@@ -170,13 +145,13 @@ def render_show(data: dict[str, Any]) -> str:
     lines.append(table(["key", "value"], settings, indent="  ") if settings else "  (none)")
     for suite in data["suites"]:
         lines += ["", f"Suite {suite['suite']}: {suite['cases_passed']}/{len(suite['cases'])} "
-                  f"cases passed, mean score {score(suite['mean_score'])}"]  # fmt: skip
+                  f"cases passed, mean score {fmt_score(suite['mean_score'])}"]  # fmt: skip
         lines += _render_prompts(suite)
         rows = [
             [
-                c["case_key"], score(c["score"]), "pass" if c["passed"] else "FAIL",
-                score(c["functionality"]), score(c["safety"]), score(c["consistency"]),
-                score(c["edge_case_handling"]), shorten(c["reasoning"], 50),
+                c["case_key"], fmt_score(c["score"]), "pass" if c["passed"] else "FAIL",
+                fmt_score(c["functionality"]), fmt_score(c["safety"]), fmt_score(c["consistency"]),
+                fmt_score(c["edge_case_handling"]), shorten(c["reasoning"], 50),
             ]
             for c in suite["cases"]
         ]  # fmt: skip
@@ -185,14 +160,15 @@ def render_show(data: dict[str, Any]) -> str:
             lines.append(table(headers, rows, indent="  "))
     if data["stages"]:
         rows = [
-            [s["suite"], s["stage"], s["status"], duration(s["duration_s"])] for s in data["stages"]
+            [s["suite"], s["stage"], s["status"], fmt_duration(s["duration_s"])]
+            for s in data["stages"]
         ]
         lines += ["", "Stages:", table(["suite", "stage", "status", "duration"], rows, "  ")]
     calls = data["calls"]
     lines += [
         "",
         f"Model calls: {calls['calls']} calls, {calls['input_tokens']} input tokens, "
-        f"{calls['output_tokens']} output tokens, {cost(calls['cost_usd'])}",
+        f"{calls['output_tokens']} output tokens, {fmt_usd(calls['cost_usd'])}",
     ]
     return "\n".join(lines)
 
@@ -202,8 +178,8 @@ def render_diff(data: dict[str, Any]) -> str:
     lines = [f"Run A = {data['run_a']}, run B = {data['run_b']}", ""]
     rows = [
         [
-            c["suite"], c["case_key"], score(c["score_a"]), score(c["score_b"]),
-            delta(c["delta"]), CHANGE_LABELS[c["change"]]
+            c["suite"], c["case_key"], fmt_score(c["score_a"]), fmt_score(c["score_b"]),
+            fmt_delta(c["delta"]), CHANGE_LABELS[c["change"]]
             + (" (pass->fail)" if c["pass_to_fail"] else "")
             + (" (fail->pass)" if c["fail_to_pass"] else ""),
         ]
@@ -215,7 +191,7 @@ def render_diff(data: dict[str, Any]) -> str:
         lines.append("no given cases evaluated in either run")
     if data["suites"]:
         suite_rows = [
-            [s["suite"], score(s["mean_a"]), score(s["mean_b"]), delta(s["delta"])]
+            [s["suite"], fmt_score(s["mean_a"]), fmt_score(s["mean_b"]), fmt_delta(s["delta"])]
             for s in data["suites"]
         ]
         lines += ["", table(["suite", "mean A", "mean B", "delta"], suite_rows)]

@@ -137,9 +137,9 @@ def test_runs_human_lists_newest_first(filled: Filled) -> None:
     assert lines[0].split()[:3] == ["id", "started", "(UTC)"]
     assert lines[1].split()[0] == str(filled.opt_run)
     assert lines[2].split()[0] == str(filled.test_run)
-    assert "optimize" in lines[1] and "3m00s" in lines[1] and "50%" in lines[1]
+    assert "optimize" in lines[1] and "3m 00s" in lines[1] and "50.0%" in lines[1]
     assert "$0.5000" in lines[1] and "greet" in lines[1]
-    assert "test" in lines[2] and "5.0s" in lines[2] and "50%" in lines[2]
+    assert "test" in lines[2] and "5.0s" in lines[2] and "50.0%" in lines[2]
 
 
 def test_runs_json_and_limit(filled: Filled) -> None:
@@ -167,7 +167,7 @@ def test_show_human(filled: Filled) -> None:
     assert f"lineage: #{filled.original} -> #{filled.initial} -> #{filled.refined}" in out
     assert "q1" not in out  # generated cases are not given cases
     case_line = next(line for line in out.splitlines() if line.strip().startswith("c1 "))
-    assert "0.50" in case_line and "FAIL" in case_line and case_line.endswith("...")
+    assert "0.50" in case_line and "FAIL" in case_line and case_line.endswith("\u2026")
     assert LONG_REASONING.strip() not in out
     assert "Stages:" in out and "42.0s" in out and "rigorous" in out
     assert "Model calls: 2 calls, 200 input tokens, 20 output tokens, $0.5000" in out

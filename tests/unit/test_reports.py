@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promptopt.reporting import (
+from pytest_promptopt.reporting.markdown import render_markdown
+from pytest_promptopt.reporting.model import (
     CaseRow,
     PromptSummary,
     RunReport,
     StageSummary,
     SuiteSummary,
-    render_markdown,
-    write_reports,
 )
-from pytest_promptopt.reporting.writers import suite_dir, write_suite_files
+from pytest_promptopt.reporting.writers import suite_dir, write_reports, write_suite_files
 
 EVIL_RESPONSE = "Sure! <script>alert(1)</script> refund | policy | 30-day"
 EVIL_SUITE = "<b>x</b>"
