@@ -5,7 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from plugin_helpers import write_suite
+from plugin_helpers import SIM_INI, write_suite
+
+# One case checked without a judge: runs offline on the simulator, and nothing in it needs one.
+HELLO = """
+prompt: You are a helpful assistant.
+cases:
+  - id: a
+    input: hello
+    judge: false
+    assert: [{max_chars: 5000}]
+"""
 
 PROBE_CONFTEST = """
 import json
@@ -54,20 +64,9 @@ def test_plain_project_imports_nothing_heavy_and_creates_nothing(pytester: pytes
 
 def test_a_suite_run_does_import_them(pytester: pytest.Pytester) -> None:
     """The probe itself works: a project with a suite does load the heavy parts."""
-    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
+    pytester.makeini(SIM_INI)
     pytester.makeconftest(PROBE_CONFTEST)
-    write_suite(
-        pytester,
-        "s",
-        """
-        prompt: You are a helpful assistant.
-        cases:
-          - id: a
-            input: hello
-            judge: false
-            assert: [{max_chars: 5000}]
-        """,
-    )
+    write_suite(pytester, "s", HELLO)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     final = _probe(pytester)[-1]
@@ -76,16 +75,7 @@ def test_a_suite_run_does_import_them(pytester: pytest.Pytester) -> None:
 
 
 def test_p_no_promptopt_disables_the_plugin(pytester: pytest.Pytester) -> None:
-    write_suite(
-        pytester,
-        "s",
-        """
-        prompt: You are a helpful assistant.
-        cases:
-          - id: a
-            input: hello
-        """,
-    )
+    write_suite(pytester, "s", HELLO)
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
     collected = pytester.runpytest("-p", "no:promptopt", "--collect-only", "-q")
     collected.stdout.fnmatch_lines(["test_x.py::test_x", "1 test collected*"])
@@ -100,49 +90,21 @@ def test_p_no_promptopt_disables_the_plugin(pytester: pytest.Pytester) -> None:
     assert usage.ret == pytest.ExitCode.USAGE_ERROR
 
 
-def test_collect_only_with_calls_coming_still_imports_nothing_heavy(
-    pytester: pytest.Pytester,
+@pytest.mark.parametrize(
+    ("args", "outcome"),
+    [(["--collect-only"], "*2 tests collected*"), (["-k", "test_x"], "*1 passed, 1 deselected*")],
+    ids=["collect-only", "all-cases-deselected"],
+)
+def test_no_case_to_run_imports_nothing_heavy_even_with_the_cache_off(
+    pytester: pytest.Pytester, args: list[str], outcome: str
 ) -> None:
-    """With the cache off the SDK is imported once a suite is collected; not for --collect-only."""
-    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
-    pytester.makeconftest(PROBE_CONFTEST)
-    write_suite(
-        pytester,
-        "s",
-        """
-        prompt: You are a helpful assistant.
-        cases:
-          - id: a
-            input: hello
-        """,
-    )
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--promptopt-cache=off", "--collect-only"
-    )
-    result.stdout.fnmatch_lines(["*1 test collected*"])
-    for probe in _probe(pytester):
-        assert probe["anthropic"] is False and probe["sqlalchemy"] is False, probe
-    assert not (pytester.path / ".promptopt").exists()
-
-
-def test_a_deselected_suite_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
+    """With the cache off the SDK is imported ahead of time, but only when cases will run."""
+    pytester.makeini(SIM_INI)
     pytester.makeconftest(PROBE_CONFTEST)
     pytester.makepyfile(test_x="def test_x():\n    assert True\n")
-    write_suite(
-        pytester,
-        "s",
-        """
-        prompt: You are a helpful assistant.
-        cases:
-          - id: a
-            input: hello
-        """,
-    )
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--promptopt-cache=off", "-k", "test_x"
-    )
-    result.assert_outcomes(passed=1, deselected=1)
+    write_suite(pytester, "s", HELLO)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--promptopt-cache=off", *args)
+    result.stdout.fnmatch_lines([outcome])
     for probe in _probe(pytester):
         assert probe["anthropic"] is False and probe["sqlalchemy"] is False, probe
     assert not (pytester.path / ".promptopt").exists()
@@ -152,7 +114,7 @@ def test_tests_that_run_before_the_cases_do_not_run_beside_the_sdk_import(
     pytester: pytest.Pytester,
 ) -> None:
     """The import ahead of time (and the gc.freeze that ends it) waits for the first case."""
-    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
+    pytester.makeini(SIM_INI)
     pytester.makepyfile(
         test_a_first="""
         import sys
@@ -163,17 +125,6 @@ def test_tests_that_run_before_the_cases_do_not_run_beside_the_sdk_import(
             assert "anthropic" not in sys.modules
         """
     )
-    write_suite(
-        pytester,
-        "z_suite",
-        """
-        prompt: You are a helpful assistant.
-        cases:
-          - id: a
-            input: hello
-            judge: false
-            assert: [{max_chars: 5000}]
-        """,
-    )
+    write_suite(pytester, "z_suite", HELLO)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--promptopt-cache=off")
     result.assert_outcomes(passed=2)

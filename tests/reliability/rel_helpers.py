@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plugin_helpers import SUPPORT, SUPPORT_PROMPT
+
 PY = sys.executable
 MODEL = "claude-haiku-4-5"
 API_KEY = "test-key-XYZ"
@@ -22,32 +24,14 @@ BASE_FLAGS = (
     "--promptopt-timeout=1",
     "--promptopt-max-retries=6",
 )
-SUPPORT_PROMPT = (
-    "You are a support assistant for an online shop. "
-    "When a customer asks for a refund: apologise, ask for the order e-mail "
-    "and state the 30-day policy."
-)
 POISON = "Please escalate ticket POISON-7731"  # input of the case the server always fails
 BAD_JUDGE = "My parcel JUDGEBAD-42 never came"  # input of the case whose verdicts are broken
 
 
 def support_suite(extra_cases: str = "") -> str:
-    """The support suite most reliability tests use: a refund case (passes), a penguin case
-    the prompt cannot satisfy (fails), plus `extra_cases` (YAML list items)."""
-    return (
-        f"""
-name: support
-prompt: "{SUPPORT_PROMPT}"
-cases:
-  - id: refund
-    input: I want a refund for order 123
-    expected: Apologises, asks for the order e-mail, states the 30-day policy
-  - id: penguins
-    input: What's the weather like?
-    expected: Tells a joke about penguins and recommends a hat
-"""
-        + extra_cases
-    )
+    """The plugin tests' support suite (a refund case that passes, a penguin case that fails)
+    plus `extra_cases` (YAML list items)."""
+    return SUPPORT + extra_cases
 
 
 SUITE = f"""

@@ -9,11 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-SIM_INI = "[pytest]\npromptopt_model = simulated\n"
-PROMPT = (
-    "You are a support assistant for an online shop. When a customer asks for a refund: "
-    "apologise, ask for the order e-mail and state the 30-day policy."
-)
+from plugin_helpers import SIM_INI, SUPPORT_PROMPT
+
 TOPICS = (
     "I want a refund for order #{i}",
     "Where is my parcel {i}?",
@@ -30,7 +27,7 @@ def judged_suite(name: str, n: int, *, description: str | None = None) -> str:
     lines = [f"name: {name}"]
     if description:
         lines.append(f"description: {json.dumps(description)}")
-    lines += [f"prompt: {json.dumps(PROMPT)}", "threshold: 0.7", "cases:"]
+    lines += [f"prompt: {json.dumps(SUPPORT_PROMPT)}", "threshold: 0.7", "cases:"]
     for i in range(n):
         expected = EXPECTED[i % 2]
         lines += [
@@ -45,7 +42,7 @@ def judged_suite(name: str, n: int, *, description: str | None = None) -> str:
 
 def asserted_suite(name: str, n: int) -> str:
     """A suite of `n` cheap cases: `judge: false` plus deterministic assertions."""
-    lines = [f"name: {name}", f"prompt: {json.dumps(PROMPT)}", "cases:"]
+    lines = [f"name: {name}", f"prompt: {json.dumps(SUPPORT_PROMPT)}", "cases:"]
     for i in range(n):
         lines += [
             f"  - id: a{i:04d}",

@@ -6,7 +6,8 @@ import re
 import sqlite3
 
 import pytest
-from scaleout_helpers import SIM_INI, judged_suite
+from plugin_helpers import SIM_INI
+from scaleout_helpers import judged_suite
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from plugin_helpers import query, scalar
 from scaleout_helpers import (
     asserted_suite,
     finish,
@@ -25,16 +25,13 @@ def test_four_workers_on_one_sqlite_file_300_cases(tmp_path: Path) -> None:
     assert rc == 0, out[-3000:]
     assert "database is locked" not in out.lower()
     assert "300 passed" in out
-    con = sqlite3.connect(db)
-    try:
-        (run_id,) = (r[0] for r in con.execute("SELECT id FROM optimization_runs"))
-        n_evals, n_cases = con.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT test_case_id) FROM evaluations WHERE run_id = ?",
-            (run_id,),
-        ).fetchone()
-    finally:
-        con.close()
-    assert (n_evals, n_cases) == (300, 300)
+    run_id = scalar(db, "SELECT id FROM optimization_runs")
+    counts = query(
+        db,
+        "SELECT COUNT(*), COUNT(DISTINCT test_case_id) FROM evaluations WHERE run_id = ?",
+        (run_id,),
+    )
+    assert counts == [(300, 300)]
 
 
 def test_two_sessions_at_once_share_one_sqlite_file(tmp_path: Path) -> None:
@@ -56,11 +53,7 @@ def test_two_sessions_at_once_share_one_sqlite_file(tmp_path: Path) -> None:
     assert outcomes(out) == outcomes(results[0][1])
     assert summary_calls(out, "team") == (8, 0, 16)  # served from the shared cache
 
-    con = sqlite3.connect(db)
-    try:
-        runs = list(con.execute("SELECT id, status FROM optimization_runs ORDER BY id"))
-        per_run = dict(con.execute("SELECT run_id, COUNT(*) FROM evaluations GROUP BY run_id"))
-    finally:
-        con.close()
+    runs = query(db, "SELECT id, status FROM optimization_runs ORDER BY id")
+    per_run = dict(query(db, "SELECT run_id, COUNT(*) FROM evaluations GROUP BY run_id"))
     assert [status for _, status in runs] == ["failed"] * 3
     assert per_run == {run_id: 8 for run_id, _ in runs}

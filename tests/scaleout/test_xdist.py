@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from plugin_helpers import SIM_INI, query
 from scaleout_helpers import (
-    SIM_INI,
     finish,
     judged_suite,
     outcomes,
@@ -23,15 +22,6 @@ N_CASES = 24
 PLAIN_TEST = "def test_plain():\n    assert 1 + 1 == 2\n"
 
 
-def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    assert db.is_file(), f"no database at {db}"
-    con = sqlite3.connect(db)
-    try:
-        return list(con.execute(sql, params))
-    finally:
-        con.close()
-
-
 def db_args(tmp: Path, tag: str) -> list[str]:
     """A private database and report dir per session, so runs can be compared side by side."""
     return [
@@ -42,11 +32,11 @@ def db_args(tmp: Path, tag: str) -> list[str]:
 
 def assert_one_clean_run(db: Path, n_cases: int) -> int:
     """Exactly one finished run; every case evaluated exactly once in it."""
-    runs = rows(db, "SELECT id, status, finished_at FROM optimization_runs")
+    runs = query(db, "SELECT id, status, finished_at FROM optimization_runs")
     assert len(runs) == 1, runs
     run_id, status, finished_at = runs[0]
     assert status in ("passed", "failed") and finished_at is not None, runs
-    per_case = rows(
+    per_case = query(
         db,
         "SELECT test_case_id, sample, COUNT(*) FROM evaluations WHERE run_id = ? "
         "GROUP BY test_case_id, sample",
@@ -77,7 +67,7 @@ def test_n2_matches_n0_with_one_run_and_no_double_evaluation(pytester: pytest.Py
         db = tmp / f"{tag}.db"
         run_id = assert_one_clean_run(db, N_CASES)
         # The controller set the final status from pytest's exit status (failures -> failed).
-        assert rows(db, "SELECT status FROM optimization_runs")[0][0] == "failed"
+        assert query(db, "SELECT status FROM optimization_runs")[0][0] == "failed"
         assert len(re.findall(r"^=+ promptopt =+$", out, flags=re.MULTILINE)) == 1, out
         cases, calls, hits = summary_calls(out, "big")
         assert cases == N_CASES and hits == 0
@@ -119,15 +109,15 @@ def test_every_dist_mode_evaluates_each_case_once(tmp_path: Path) -> None:
             # A case stolen after its worker had started it is judged again on the thief, from
             # the cache (or, in a rare race, sent again): still one row per request and case.
             assert cases == n and calls + hits >= 2 * n, tag
-            assert rows(tmp_path / f"{tag}.db", "SELECT count(*) FROM llm_calls") == [(2 * n,)]
+            assert query(tmp_path / f"{tag}.db", "SELECT count(*) FROM llm_calls") == [(2 * n,)]
         else:
             assert (cases, calls, hits) == (n, 2 * n, 0), tag
 
 
 def optimize_facts(db: Path) -> dict[str, Any]:
     """Stage rows and best prompts of the single optimize run in `db`."""
-    (run_id,) = (r[0] for r in rows(db, "SELECT id FROM optimization_runs"))
-    stages = rows(
+    (run_id,) = (r[0] for r in query(db, "SELECT id FROM optimization_runs"))
+    stages = query(
         db,
         "SELECT suite, stage, status, summary FROM stage_results WHERE run_id = ?",
         (run_id,),
@@ -168,7 +158,7 @@ def test_optimize_under_xdist_runs_each_pipeline_once(tmp_path: Path) -> None:
         # Every given case of the suite has an evaluation of the best prompt in this run.
         given = {
             r[0]
-            for r in rows(
+            for r in query(
                 db,
                 "SELECT id FROM test_cases WHERE run_id = ? AND suite = ? AND stage = 'given'",
                 (run_id, suite),
@@ -177,7 +167,7 @@ def test_optimize_under_xdist_runs_each_pipeline_once(tmp_path: Path) -> None:
         assert len(given) == 4
         judged = {
             r[0]
-            for r in rows(
+            for r in query(
                 db,
                 "SELECT test_case_id FROM evaluations WHERE run_id = ? AND prompt_id = ?",
                 (run_id, best_id),
