@@ -66,29 +66,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """Answer a Messages API call."""
-        self._serve("POST")
+        self.server.owner.handle(self)
 
     def do_GET(self) -> None:
         """Answer anything else with the simulator's 404."""
-        self._serve("GET")
+        self.server.owner.handle(self)
 
-    def _serve(self, method: str) -> None:
-        owner = self.server.owner
+    def read_body(self) -> bytes:
+        """The request body."""
         length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        owner._enter(dict(self.headers.items()))
+        return self.rfile.read(length) if length else b""
+
+    def answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        """Send a complete response; a client that went away just closes the connection."""
         try:
-            if owner.latency_s:
-                time.sleep(owner.latency_s)
-            status, headers, body = owner.simulator.respond(method, self.path.split("?")[0], raw)
-        finally:
-            owner._leave()
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: pytest output is not the place for access logs."""
@@ -131,11 +130,11 @@ class LoopbackMessagesServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        """Stop serving and release the port (safe to call twice, from any thread)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -150,6 +149,20 @@ class LoopbackMessagesServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def handle(self, request: _Handler) -> None:
+        """Answer one request (on its handler's thread); subclasses change the answers."""
+        raw = request.read_body()
+        self._enter(dict(request.headers.items()))
+        try:
+            if self.latency_s:
+                time.sleep(self.latency_s)
+            status, headers, body = self.simulator.respond(
+                request.command, request.path.split("?")[0], raw
+            )
+        finally:
+            self._leave()
+        request.answer(status, headers, body)
 
     def _enter(self, headers: dict[str, str]) -> None:
         with self._lock:

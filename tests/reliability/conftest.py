@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin"))  # plugin_helpers
+sys.path.append(str(Path(__file__).resolve().parents[1] / "plugin"))  # plugin_helpers
 
-FIGURES: Counter[str] = Counter()
+from rel_helpers import FIGURES
 
 
 @pytest.fixture(scope="session", autouse=True)

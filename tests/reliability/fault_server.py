@@ -29,11 +29,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pytest_promptopt import protocol
-from pytest_promptopt.simulator import Simulator
+from pytest_promptopt.testing import LoopbackMessagesServer
 
 TRANSIENT_KINDS = ("429", "529", "500", "drop")
 
@@ -62,29 +61,6 @@ class FaultConfig:
     lifetime_s: float = 150.0
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    owner: FaultServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client killed mid-request resets its connection: expected here, not news."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def do_POST(self) -> None:
-        self.server.owner._handle(self)
-
-    def do_GET(self) -> None:
-        self.server.owner._handle(self)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
 def _judge_info(raw: bytes) -> tuple[bool, int]:
     """(is a judge request, sample index from the metadata) of a request body."""
     try:
@@ -98,61 +74,37 @@ def _judge_info(raw: bytes) -> tuple[bool, int]:
     return is_judge, sample
 
 
-class FaultServer:
-    """Serves simulator answers on 127.0.0.1 with injected faults; a context manager."""
+class FaultServer(LoopbackMessagesServer):
+    """The loopback Messages API server, with injected faults; a context manager."""
 
     def __init__(self, config: FaultConfig | None = None, **overrides: Any) -> None:
         cfg = config or FaultConfig()
         for key, value in overrides.items():
             setattr(cfg, key, value)
+        super().__init__(latency_s=cfg.latency_s)
         self.config = cfg
-        self.simulator = Simulator()
-        self._lock = threading.Lock()
         self.requests = 0
         self.ok = 0
         self.faults: Counter[str] = Counter()
         self.bodies: Counter[str] = Counter()  # request digest -> times seen
         self.retry_after_gaps: list[tuple[float, float]] = []  # (gap seen, retry-after sent)
         self._last_429: dict[str, float] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._timer: threading.Timer | None = None
-        self._in_flight = 0
-        self.max_in_flight = 0
 
     # --- lifecycle ----------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "server not running"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
     def start(self) -> FaultServer:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        """Serve, and shut down on our own after `lifetime_s` (a hung test cannot hang it)."""
+        super().start()
         self._timer = threading.Timer(self.config.lifetime_s, self.stop)
         self._timer.daemon = True
         self._timer.start()
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        """Stop serving (also called by the lifetime timer)."""
         if self._timer is not None and self._timer is not threading.current_thread():
             self._timer.cancel()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FaultServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     # --- figures ------------------------------------------------------------------------
     @property
@@ -190,9 +142,9 @@ class FaultServer:
                     return rng.choices(kinds, weights=[cfg.kinds[k] for k in kinds])[0]
             return None
 
-    def _handle(self, h: _Handler) -> None:
-        length = int(h.headers.get("content-length") or 0)
-        raw = h.rfile.read(length) if length else b""
+    def handle(self, h: Any) -> None:
+        """Answer one request: a fault, or the simulator's answer (maybe corrupted)."""
+        raw = h.read_body()
         digest = hashlib.sha256(raw).hexdigest()
         fault = self._decide(raw, digest)
         try:
@@ -216,7 +168,7 @@ class FaultServer:
                 body = self._maybe_corrupt_judge(raw, body)
             with self._lock:
                 self.ok += 1
-            self._send(h, status, headers, body)
+            h.answer(status, headers, body)
         finally:
             with self._lock:
                 self._in_flight -= 1
@@ -244,7 +196,7 @@ class FaultServer:
             self.faults[kind] += 1
         return json.dumps(payload).encode()
 
-    def _error(self, h: _Handler, fault: str, digest: str) -> None:
+    def _error(self, h: Any, fault: str, digest: str) -> None:
         cfg = self.config
         status = {"429": 429, "529": 529, "500": 500, "cap": 503}[fault]
         kind = {
@@ -264,19 +216,7 @@ class FaultServer:
             headers["x-should-retry"] = "false"
         message = f"injected {fault}"
         body = json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
-        self._send(h, status, headers, body)
+        h.answer(status, headers, body)
         if status == 429:
             with self._lock:
                 self._last_429[digest] = time.monotonic()
-
-    @staticmethod
-    def _send(h: _Handler, status: int, headers: dict[str, str], body: bytes) -> None:
-        try:
-            h.send_response(status)
-            for key, value in headers.items():
-                h.send_header(key, value)
-            h.send_header("content-length", str(len(body)))
-            h.end_headers()
-            h.wfile.write(body)
-        except OSError:
-            h.close_connection = True

@@ -10,12 +10,15 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from plugin_helpers import SUPPORT, SUPPORT_PROMPT
 
+# Figures of the session (faults injected, kills, fuzz examples), written out by conftest.py.
+FIGURES: Counter[str] = Counter()
 PY = sys.executable
 MODEL = "claude-haiku-4-5"
 API_KEY = "test-key-XYZ"

@@ -11,9 +11,8 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rel_helpers import run_pytest, write_project
+from rel_helpers import FIGURES, run_pytest, write_project
 
-from conftest import FIGURES
 from pytest_promptopt.errors import ConfigError, SuiteError
 from pytest_promptopt.loader import load_suite
 from pytest_promptopt.settings import Settings, resolve_settings

@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pytest
 from fault_server import FaultServer
-from rel_helpers import CASES, SUITE, popen_pytest, q, run_pytest, support_suite, write_project
-
-from conftest import FIGURES
+from rel_helpers import (
+    CASES,
+    FIGURES,
+    SUITE,
+    popen_pytest,
+    q,
+    run_pytest,
+    support_suite,
+    write_project,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 from fault_server import FaultServer
-from rel_helpers import BAD_JUDGE, CASES, POISON, q, run_pytest, section, write_project
-
-from conftest import FIGURES
+from rel_helpers import BAD_JUDGE, CASES, FIGURES, POISON, q, run_pytest, section, write_project
 
 pytestmark = pytest.mark.slow
 

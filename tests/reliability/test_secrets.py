@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 from fault_server import FaultServer
-from rel_helpers import run_pytest, support_suite, write_project
-
-from conftest import FIGURES
+from rel_helpers import FIGURES, run_pytest, support_suite, write_project
 
 pytestmark = pytest.mark.slow
 
