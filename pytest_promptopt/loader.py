@@ -9,17 +9,12 @@ import yaml
 from pydantic import ValidationError
 
 from pytest_promptopt.errors import SuiteError
+from pytest_promptopt.plugin import SUITE_SUFFIXES
 from pytest_promptopt.spec import ASSERTION_KINDS, CRITERIA, Suite
 
-SUITE_SUFFIXES = (".promptopt.yaml", ".promptopt.yml")
 PROMPT_FILE_SUFFIXES = (".txt", ".md", ".prompt", ".j2", ".jinja", ".tmpl")
 SUITE_KEYS = tuple(k for k in Suite.model_fields if k not in ("prompt_path", "source"))
 CASE_KEYS = ("id", "input", "expected", "category", "threshold", "assert", "judge", "repeats")
-
-
-def is_suite_file(path: Path) -> bool:
-    """True for files named `*.promptopt.yaml` or `*.promptopt.yml`."""
-    return path.name.endswith(SUITE_SUFFIXES)
 
 
 def default_suite_name(path: Path) -> str:

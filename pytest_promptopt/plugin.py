@@ -57,8 +57,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     """Say when the offline simulator answers instead of a real model."""
-    settings = config.stash[SESSION].settings
-    if "simulated" in (settings.model, settings.effective_judge_model):
+    if config.stash[SESSION].settings.uses_simulator:
         return [
             "promptopt: model 'simulated' - the offline simulator answers, not Claude "
             "(choose a real model with --promptopt-model)"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.llm.limiter import call_priority
 from pytest_promptopt.results import CaseResult
-from pytest_promptopt.settings import SIMULATED_MODEL, Settings
+from pytest_promptopt.settings import Settings
 from pytest_promptopt.spec import Case, Suite
 
 if TYPE_CHECKING:
@@ -204,11 +204,6 @@ class Runtime:
         from pytest_promptopt.recorder import Recorder
 
         return Recorder(self.db, self.run_id)
-
-    @property
-    def uses_simulator(self) -> bool:
-        """True when the simulator answers any role."""
-        return SIMULATED_MODEL in (self.settings.model, self.settings.effective_judge_model)
 
     # --- judging cases ------------------------------------------------------------------
     def suite_state(self, suite: Suite) -> SuiteState:

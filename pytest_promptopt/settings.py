@@ -54,6 +54,11 @@ class Settings:
         """The judge and generator model: the configured one, else the model under test."""
         return self.judge_model or self.model
 
+    @property
+    def uses_simulator(self) -> bool:
+        """True when the offline simulator answers any role."""
+        return SIMULATED_MODEL in (self.model, self.effective_judge_model)
+
     def public_dict(self) -> dict[str, Any]:
         """The settings as JSON-safe data for the run row and reports (database password hidden)."""
         data = asdict(self)

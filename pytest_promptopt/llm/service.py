@@ -141,31 +141,6 @@ class LLMService:
         self.cache_hits = 0
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
 
-    async def complete(
-        self,
-        *,
-        role: Role,
-        model: str,
-        system: str,
-        messages: list[dict[str, Any]],
-        label: str,
-        sample: int = 0,
-        max_tokens: int = 1024,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: dict[str, Any] | None = None,
-    ) -> Completion:
-        """One model call, from the cache when allowed; raises LLMError subclasses on failure."""
-        request = build_request(
-            model=model,
-            system=system,
-            messages=messages,
-            max_tokens=max_tokens,
-            tools=tools,
-            tool_choice=tool_choice,
-            sample=sample,
-        )
-        return await self.send(request, sample, role=role, label=label)
-
     async def send(
         self,
         request: dict[str, Any],
