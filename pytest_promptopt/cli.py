@@ -165,7 +165,7 @@ def _show_data(session: Session, run: OptimizationRun) -> dict[str, Any]:
         for s in StageResultRepository(session).for_run(run.id)
     ]
     return {
-        "run": run_summary(session, run),
+        "run": run_summary(session, run, judged),
         "settings": _public_settings(run.settings or {}),
         "summary": run.summary,
         "suites": suites,

@@ -259,9 +259,15 @@ def run_suites(session: Session, run_id: int) -> list[str]:
     return sorted(names)
 
 
-def run_summary(session: Session, run: OptimizationRun) -> dict[str, Any]:
-    """Return the one-line facts of a run: times, suites, cases, pass rate, calls, cost."""
-    judged = judged_results(session, run.id)
+def run_summary(
+    session: Session, run: OptimizationRun, judged: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Return the one-line facts of a run: times, suites, cases, pass rate, calls, cost.
+
+    `judged` is the run's `judged_results` when the caller has them already.
+    """
+    if judged is None:
+        judged = judged_results(session, run.id)
     cases = [c for suite in judged.values() for c in suite["cases"]]
     passed = sum(1 for c in cases if c["passed"])
     stats = LLMCallRepository(session).stats(run.id)
