@@ -9,14 +9,14 @@ __all__ = ["AssertionSpec", "Case", "CaseResult", "PromptOptError", "Suite", "__
 
 if TYPE_CHECKING:
     from pytest_promptopt.errors import PromptOptError
-    from pytest_promptopt.results import CaseResult
-    from pytest_promptopt.spec import AssertionSpec, Case, Suite
+    from pytest_promptopt.evaluation.results import CaseResult
+    from pytest_promptopt.suites.spec import AssertionSpec, Case, Suite
 
 _LAZY = {
-    "Case": "pytest_promptopt.spec",
-    "Suite": "pytest_promptopt.spec",
-    "AssertionSpec": "pytest_promptopt.spec",
-    "CaseResult": "pytest_promptopt.results",
+    "Case": "pytest_promptopt.suites.spec",
+    "Suite": "pytest_promptopt.suites.spec",
+    "AssertionSpec": "pytest_promptopt.suites.spec",
+    "CaseResult": "pytest_promptopt.evaluation.results",
     "PromptOptError": "pytest_promptopt.errors",
 }
 

@@ -7,22 +7,18 @@ so these hooks stay thin and the state has one home.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from pytest_promptopt.fixtures import promptopt, promptopt_run  # noqa: F401  (registers them)
-from pytest_promptopt.session import SESSION, PromptOptSession
-
-if TYPE_CHECKING:
-    from pytest_promptopt.runtime import Runtime
-
-SUITE_SUFFIXES = (".promptopt.yaml", ".promptopt.yml")
+from pytest_promptopt.integration.fixtures import promptopt, promptopt_run  # noqa: F401  (registers them)
+from pytest_promptopt.integration.session import SESSION, PromptOptSession
+from pytest_promptopt.suites import SUITE_SUFFIXES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Flags and ini keys, all starting with `promptopt`."""
-    from pytest_promptopt.options import add_options
+    from pytest_promptopt.integration.options import add_options
 
     add_options(parser)
 
@@ -41,15 +37,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(session, "promptopt-session")
 
 
-def get_runtime(config: pytest.Config) -> Runtime:
-    """The process's runtime, built on first use."""
-    return config.stash[SESSION].runtime()
-
-
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """Suite files become collectors; any other file costs one suffix check."""
     if file_path.name.endswith(SUITE_SUFFIXES):
-        from pytest_promptopt.collect import SuiteFile
+        from pytest_promptopt.integration.collect import SuiteFile
 
         return SuiteFile.from_parent(parent, path=file_path)
     return None
@@ -75,7 +66,7 @@ def pytest_configure_node(node: Any) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """xdist `--dist load`: keep workers' queues full, so their cases can start early."""
     if config.getoption("dist", None) == "load":
-        from pytest_promptopt.xdist_support import make_scheduler
+        from pytest_promptopt.integration.xdist_compat import make_scheduler
 
         floor = 2 * config.stash[SESSION].settings.concurrency
         return make_scheduler(config, log, floor)

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_promptopt.assertions import check_all
 from pytest_promptopt.errors import PromptOptError
+from pytest_promptopt.evaluation.checks import check_all
 from pytest_promptopt.evaluation.judge import (
     JUDGE_INSTRUCTIONS,
     JUDGE_SYSTEM,
     judge_payload,
     overall_score,
 )
+from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.llm.service import (
     Completion,
     LLMService,
@@ -24,8 +25,7 @@ from pytest_promptopt.llm.service import (
     usage_sink,
 )
 from pytest_promptopt.protocol import JUDGE_TOOL, JudgeVerdict
-from pytest_promptopt.results import CaseResult, SampleResult
-from pytest_promptopt.spec import Case, Suite
+from pytest_promptopt.suites.spec import Case, Suite
 
 # The Messages API rejects empty user content; an empty case input is sent as this marker.
 EMPTY_INPUT = "[the user sent an empty message]"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pytest_promptopt.protocol import JudgeVerdict
-from pytest_promptopt.spec import CRITERIA
+from pytest_promptopt.suites.spec import CRITERIA
 
 JUDGE_SYSTEM = """\
 You are a strict, fair evaluator of an AI assistant's answer. You score four criteria, \

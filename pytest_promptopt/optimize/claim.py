@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from pytest_promptopt.runtime import Runtime
+    from pytest_promptopt.engine.runtime import Runtime
 
 CLAIM_STAGE = "pipeline_owner"
 POLL_S = 0.2

@@ -8,8 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptopt.recorder import case_row
-from pytest_promptopt.spec import Case, Suite
+from pytest_promptopt.engine.recorder import case_row
 from pytest_promptopt.storage.repositories import (
     EvaluationRepository,
     PromptRepository,
@@ -17,14 +16,15 @@ from pytest_promptopt.storage.repositories import (
     TestCaseRepository,
     WeaknessRepository,
 )
+from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from pytest_promptopt.engine.runtime import Runtime
     from pytest_promptopt.evaluation.evaluator import Evaluator
     from pytest_promptopt.llm.budget import Budget
     from pytest_promptopt.llm.service import LLMService
-    from pytest_promptopt.runtime import Runtime
     from pytest_promptopt.settings import OptimizeSettings, Settings
     from pytest_promptopt.storage.database import Database
     from pytest_promptopt.storage.models import TestCase

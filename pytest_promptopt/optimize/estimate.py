@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pytest_promptopt.llm.pricing import price_for
 from pytest_promptopt.settings import Settings
-from pytest_promptopt.spec import Suite
+from pytest_promptopt.suites.spec import Suite
 
 # Rough tokens per call (input, output) by kind of call.
 TARGET_TOKENS = (600, 300)

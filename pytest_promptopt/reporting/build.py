@@ -14,7 +14,7 @@ from pytest_promptopt.reporting.model import (
 )
 
 if TYPE_CHECKING:
-    from pytest_promptopt.reporting.terminal import SummaryCollector
+    from pytest_promptopt.integration.terminal import SummaryCollector
     from pytest_promptopt.storage.database import Database
 
 RESPONSE_CHARS = 2000

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from pytest_promptopt.cli import main, resolve_url
+from pytest_promptopt.cli.main import main, resolve_url
 from pytest_promptopt.storage import (
     Database,
     EvaluationRepository,

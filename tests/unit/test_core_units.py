@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from pytest_promptopt.assertions import check
 from pytest_promptopt.errors import BudgetExceededError, ConfigError
+from pytest_promptopt.evaluation.checks import check
 from pytest_promptopt.evaluation.judge import overall_score
+from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.pricing import cost_usd, price_for
 from pytest_promptopt.llm.service import request_hash
 from pytest_promptopt.protocol import JudgeVerdict, decode_data, encode_data
-from pytest_promptopt.results import CaseResult, SampleResult
 from pytest_promptopt.settings import hide_password, resolve_settings
-from pytest_promptopt.spec import AssertionSpec
+from pytest_promptopt.suites.spec import AssertionSpec
 
 
 def resolve(tmp_path: Path, flags: dict[str, Any], ini: dict[str, Any]) -> Any:

@@ -15,10 +15,10 @@ from test_optimize_pipeline import make_suite
 
 import pytest_promptopt.evaluation.evaluator as evaluator_module
 import pytest_promptopt.llm.service as service_module
+from pytest_promptopt.engine.runtime import Runtime
 from pytest_promptopt.imports import long_lived_imports
-from pytest_promptopt.runtime import Runtime
 from pytest_promptopt.settings import Settings
-from pytest_promptopt.spec import Suite
+from pytest_promptopt.suites.spec import Suite
 
 
 def cached_runtime(tmp: Path) -> Runtime:

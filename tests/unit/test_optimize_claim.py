@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promptopt.engine.runtime import Runtime
 from pytest_promptopt.optimize import claim
-from pytest_promptopt.runtime import Runtime
 from pytest_promptopt.settings import Settings
 
 

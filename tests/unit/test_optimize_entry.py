@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from test_optimize_pipeline import make_suite
 
-from pytest_promptopt.optimize.entry import optimize_selected, resume_run_id
+from pytest_promptopt.engine.runtime import Runtime
+from pytest_promptopt.integration.optimize_entry import optimize_selected, resume_run_id
 from pytest_promptopt.optimize.estimate import estimate
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
-from pytest_promptopt.runtime import Runtime
 from pytest_promptopt.settings import Settings
 from pytest_promptopt.storage.repositories import RunRepository
 

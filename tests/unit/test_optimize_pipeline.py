@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from pytest_promptopt.engine.runtime import Runtime
 from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
 from pytest_promptopt.optimize.pipeline import Pipeline, default_stages
-from pytest_promptopt.runtime import Runtime
 from pytest_promptopt.settings import OptimizeSettings, Settings
-from pytest_promptopt.spec import Case, Suite
 from pytest_promptopt.storage.models import (
     Evaluation,
     Prompt,
@@ -22,6 +21,7 @@ from pytest_promptopt.storage.models import (
     TestCase,
     WeaknessAnalysis,
 )
+from pytest_promptopt.suites.spec import Case, Suite
 
 STAGES = [s.name for s in default_stages()]
 TABLES = (Prompt, TestCase, Evaluation, StageResult, WeaknessAnalysis)

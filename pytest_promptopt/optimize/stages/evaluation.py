@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptopt.engine.recorder import evaluation_rows
 from pytest_promptopt.errors import BudgetExceededError
+from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.optimize.stages.base import Stage
-from pytest_promptopt.recorder import evaluation_rows
-from pytest_promptopt.results import CaseResult
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext, StoredCase

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_promptopt.session import PromptOptSession
+    from pytest_promptopt.integration.session import PromptOptSession
 
 
 def run_status(exitstatus: int) -> str:
@@ -31,9 +31,9 @@ def finish_session(session: PromptOptSession, exitstatus: int) -> Path | None:
         if runtime is not None and "db" in runtime.__dict__:
             runtime.db.dispose()
         return None
+    from pytest_promptopt.engine.runtime import Runtime
     from pytest_promptopt.reporting.build import build_report
     from pytest_promptopt.reporting.writers import write_reports
-    from pytest_promptopt.runtime import Runtime
 
     # Under xdist the controller judged nothing itself: it opens the database just to finish
     # (usually already opened in the background while the workers judged).

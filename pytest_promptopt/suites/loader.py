@@ -9,8 +9,8 @@ import yaml
 from pydantic import ValidationError
 
 from pytest_promptopt.errors import SuiteError
-from pytest_promptopt.plugin import SUITE_SUFFIXES
-from pytest_promptopt.spec import ASSERTION_KINDS, CRITERIA, Suite
+from pytest_promptopt.suites import SUITE_SUFFIXES
+from pytest_promptopt.suites.spec import ASSERTION_KINDS, CRITERIA, Suite
 
 PROMPT_FILE_SUFFIXES = (".txt", ".md", ".prompt", ".j2", ".jinja", ".tmpl")
 SUITE_KEYS = tuple(k for k in Suite.model_fields if k not in ("prompt_path", "source"))

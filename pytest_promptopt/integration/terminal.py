@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_promptopt.session import PromptOptSession
+    from pytest_promptopt.integration.session import PromptOptSession
 
 
 @dataclass

@@ -15,9 +15,9 @@ from pytest_promptopt.optimize.pipeline import Pipeline
 from pytest_promptopt.optimize.progress import Progress
 
 if TYPE_CHECKING:
-    from pytest_promptopt.collect import CaseItem
-    from pytest_promptopt.runtime import Runtime
-    from pytest_promptopt.spec import Suite
+    from pytest_promptopt.engine.runtime import Runtime
+    from pytest_promptopt.integration.collect import CaseItem
+    from pytest_promptopt.suites.spec import Suite
 
 RESUMABLE_STATUSES = ("running", "interrupted")
 

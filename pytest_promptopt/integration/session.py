@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_promptopt.collect import CaseItem
+    from pytest_promptopt.engine.runtime import Runtime
+    from pytest_promptopt.integration.collect import CaseItem
+    from pytest_promptopt.integration.terminal import SummaryCollector
     from pytest_promptopt.reporting.model import RunReport
-    from pytest_promptopt.reporting.terminal import SummaryCollector
-    from pytest_promptopt.runtime import Runtime
     from pytest_promptopt.settings import Settings
-    from pytest_promptopt.spec import Case, Suite
+    from pytest_promptopt.suites.spec import Case, Suite
 
 LOOKAHEAD_MIN = 64
 CASE_PROPERTY = "promptopt_suite"
@@ -47,7 +47,7 @@ class PromptOptSession:
     def runtime(self) -> Runtime:
         """The process's runtime, built on first use."""
         if self._runtime is None:
-            from pytest_promptopt.runtime import Runtime
+            from pytest_promptopt.engine.runtime import Runtime
 
             self._runtime = Runtime(self.settings, session_uid=self.session_uid)
         return self._runtime
@@ -71,7 +71,7 @@ class PromptOptSession:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Remember the order of case items so each one can start the next ones early."""
-        from pytest_promptopt.collect import CaseItem
+        from pytest_promptopt.integration.collect import CaseItem
 
         self.case_items = [i for i in items if isinstance(i, CaseItem)]
         self.position = {item.nodeid: n for n, item in enumerate(self.case_items)}
@@ -89,7 +89,7 @@ class PromptOptSession:
         if session.items and session.items[0] is self.case_items[0]:
             self.runtime().warm_up()
         if self.settings.optimize:
-            from pytest_promptopt.optimize.entry import optimize_selected
+            from pytest_promptopt.integration.optimize_entry import optimize_selected
 
             optimize_selected(session, self.runtime(), self.case_items)
 
@@ -98,12 +98,12 @@ class PromptOptSession:
         if self.is_worker or not any(k == CASE_PROPERTY for k, _ in report.user_properties):
             return
         if self.summary is None:
-            from pytest_promptopt.reporting.terminal import SummaryCollector
+            from pytest_promptopt.integration.terminal import SummaryCollector
 
             self.summary = SummaryCollector()
             if self._runtime is None and getattr(self.config.option, "numprocesses", None):
                 # An xdist controller: open the database now, while the workers judge.
-                from pytest_promptopt.runtime import Runtime
+                from pytest_promptopt.engine.runtime import Runtime
 
                 self.finisher = Runtime(self.settings, session_uid=self.session_uid)
                 self.finisher.open_db_in_background()
@@ -113,7 +113,7 @@ class PromptOptSession:
         """Finish the run row, write reports (not on workers) and release resources."""
         if self._runtime is None and self.summary is None and not self._workers_may_have_run():
             return
-        from pytest_promptopt.finish import finish_session
+        from pytest_promptopt.integration.finish import finish_session
 
         self.report_dir = finish_session(self, int(exitstatus))
 
@@ -131,7 +131,7 @@ class PromptOptSession:
         """The `promptopt` section: one line per suite, then where the reports are."""
         if self.summary is None or self.is_worker:
             return
-        from pytest_promptopt.reporting.terminal import write_summary
+        from pytest_promptopt.integration.terminal import write_summary
 
         write_summary(terminalreporter, self)
         # Thousands of results are no longer needed; free them before pytest's final gc passes.
@@ -147,8 +147,8 @@ class PromptOptSession:
             # -x / --maxfail may stop at any item: start no more than the calls in flight.
             window = self.settings.concurrency
         if self.is_worker:
-            from pytest_promptopt.collect import CaseItem
-            from pytest_promptopt.xdist_support import pending_items
+            from pytest_promptopt.integration.collect import CaseItem
+            from pytest_promptopt.integration.xdist_compat import pending_items
 
             if getattr(self.config.option, "dist", None) == "worksteal":
                 # Stealing takes from the back of a queue: start only the front of it.

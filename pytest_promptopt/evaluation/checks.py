@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from pytest_promptopt.results import AssertionResult
-from pytest_promptopt.spec import AssertionSpec
+from pytest_promptopt.evaluation.results import AssertionResult
+from pytest_promptopt.suites.spec import AssertionSpec
 
 
 def _parse_json(text: str) -> tuple[bool, Any, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptopt.results import CaseResult
-from pytest_promptopt.spec import Case, Suite
+from pytest_promptopt.evaluation.results import CaseResult
+from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
     from pytest_promptopt.storage.database import Database

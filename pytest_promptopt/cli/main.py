@@ -127,7 +127,7 @@ def _public_settings(value: Any) -> Any:
 
 def _show_data(session: Session, run: OptimizationRun) -> dict[str, Any]:
     """Collect everything `promptopt show` prints about one run."""
-    from pytest_promptopt.cli_render import judged_results, run_suites, run_summary
+    from pytest_promptopt.cli.render import judged_results, run_suites, run_summary
     from pytest_promptopt.storage import LLMCallRepository, PromptRepository, StageResultRepository
 
     prompts_repo = PromptRepository(session)
@@ -195,7 +195,7 @@ def main(ctx: click.Context, db: str | None) -> None:
 @click.pass_context
 def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     """List recent runs, newest first."""
-    from pytest_promptopt.cli_render import render_runs, run_summary
+    from pytest_promptopt.cli.render import render_runs, run_summary
     from pytest_promptopt.storage import RunRepository
 
     with _open(ctx) as (_, session):
@@ -209,7 +209,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, run: str, as_json: bool) -> None:
     """Show one run (an id or `latest`): settings, prompts, case results, stages, calls."""
-    from pytest_promptopt.cli_render import render_show
+    from pytest_promptopt.cli.render import render_show
 
     with _open(ctx) as (_, session):
         data = _show_data(session, _get_run(session, run))
@@ -223,7 +223,7 @@ def show(ctx: click.Context, run: str, as_json: bool) -> None:
 @click.pass_context
 def diff(ctx: click.Context, run_a: str, run_b: str, as_json: bool) -> None:
     """Compare two runs case by case; regressions first."""
-    from pytest_promptopt.cli_render import diff_data, render_diff
+    from pytest_promptopt.cli.render import diff_data, render_diff
 
     with _open(ctx) as (_, session):
         data = diff_data(session, _get_run(session, run_a), _get_run(session, run_b))

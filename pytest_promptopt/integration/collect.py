@@ -10,8 +10,8 @@ import pytest
 from pytest_promptopt.errors import PromptOptError, SuiteError
 
 if TYPE_CHECKING:
-    from pytest_promptopt.results import CaseResult
-    from pytest_promptopt.spec import Case, Suite
+    from pytest_promptopt.evaluation.results import CaseResult
+    from pytest_promptopt.suites.spec import Case, Suite
 
 
 class CaseFailed(Exception):
@@ -48,8 +48,8 @@ class SuiteFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         """Load and validate the suite, then yield its cases as items."""
-        from pytest_promptopt.loader import load_suite
-        from pytest_promptopt.session import SESSION
+        from pytest_promptopt.integration.session import SESSION
+        from pytest_promptopt.suites.loader import load_suite
 
         try:
             suite = load_suite(self.path)
@@ -79,7 +79,7 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         """Evaluate the case (started ahead of time with the next cases, for concurrency)."""
-        from pytest_promptopt.session import SESSION
+        from pytest_promptopt.integration.session import SESSION
 
         session = self.config.stash[SESSION]
         self.result = session.runtime().result_with_lookahead(

@@ -13,18 +13,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.llm.limiter import call_priority
-from pytest_promptopt.results import CaseResult
 from pytest_promptopt.settings import Settings
-from pytest_promptopt.spec import Case, Suite
+from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
+    from pytest_promptopt.engine.loop import LoopThread
+    from pytest_promptopt.engine.recorder import Recorder
     from pytest_promptopt.evaluation.evaluator import Evaluator
     from pytest_promptopt.llm.budget import Budget
     from pytest_promptopt.llm.clients import ClientPool
     from pytest_promptopt.llm.service import LLMService
-    from pytest_promptopt.loop import LoopThread
-    from pytest_promptopt.recorder import Recorder
     from pytest_promptopt.storage.database import Database
 
 CaseKey = tuple[str, str]
@@ -132,7 +132,7 @@ class Runtime:
     @cached_property
     def loop(self) -> LoopThread:
         """The background event loop model calls run on."""
-        from pytest_promptopt.loop import LoopThread
+        from pytest_promptopt.engine.loop import LoopThread
 
         return LoopThread()
 
@@ -201,7 +201,7 @@ class Runtime:
     @cached_property
     def recorder(self) -> Recorder:
         """Writes prompts, cases and evaluations of this run."""
-        from pytest_promptopt.recorder import Recorder
+        from pytest_promptopt.engine.recorder import Recorder
 
         return Recorder(self.db, self.run_id)
 

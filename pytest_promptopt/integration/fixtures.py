@@ -12,10 +12,10 @@ import pytest
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from pytest_promptopt.results import CaseResult
-    from pytest_promptopt.runtime import Runtime
-    from pytest_promptopt.spec import Case, Suite
+    from pytest_promptopt.engine.runtime import Runtime
+    from pytest_promptopt.evaluation.results import CaseResult
     from pytest_promptopt.storage.database import Database
+    from pytest_promptopt.suites.spec import Case, Suite
 
 
 @dataclass
@@ -79,7 +79,7 @@ class PromptOpt:
         if isinstance(case, str):
             case = suite.case(case)
         result = self._runtime.result(suite, case)
-        from pytest_promptopt.collect import case_properties
+        from pytest_promptopt.integration.collect import case_properties
 
         self._node.user_properties.extend(case_properties(result))
         return result
@@ -88,14 +88,14 @@ class PromptOpt:
 @pytest.fixture(scope="session")
 def promptopt_run(request: pytest.FixtureRequest) -> RunHandle:
     """This session's run: `run_id`, `database` and `repositories()`."""
-    from pytest_promptopt.plugin import get_runtime
+    from pytest_promptopt.integration.session import SESSION
 
-    return RunHandle(get_runtime(request.config))
+    return RunHandle(request.config.stash[SESSION].runtime())
 
 
 @pytest.fixture
 def promptopt(request: pytest.FixtureRequest) -> PromptOpt:
     """Evaluate `Suite`/`Case` objects: `promptopt.evaluate(suite, case)`."""
-    from pytest_promptopt.plugin import get_runtime
+    from pytest_promptopt.integration.session import SESSION
 
-    return PromptOpt(get_runtime(request.config), request.node)
+    return PromptOpt(request.config.stash[SESSION].runtime(), request.node)

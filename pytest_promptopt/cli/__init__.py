@@ -1,0 +1,1 @@
+"""The `promptopt` command: runs, show, diff, best and db."""

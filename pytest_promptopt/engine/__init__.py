@@ -1,0 +1,1 @@
+"""Per-process services: the runtime, the case scheduler, the recorder and the event loop."""

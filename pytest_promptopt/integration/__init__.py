@@ -1,0 +1,1 @@
+"""Everything that touches pytest: hook glue, roles, collection, fixtures, options, xdist."""
