@@ -1,18 +1,17 @@
 """The pytest plugin entry point: options, configuration and collection hooks, nothing heavy.
 
-Session-long hooks live on `PromptOptSession` (session.py), registered in `pytest_configure`,
-so these hooks stay thin and the state has one home.
+`pytest_configure` chooses this process's role once (alone, xdist controller or worker, see
+`integration/roles.py`) and registers it; the session hooks live on that object.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pytest_promptopt.integration.fixtures import promptopt, promptopt_run  # noqa: F401  (registers them)
-from pytest_promptopt.integration.session import SESSION, PromptOptSession
+from pytest_promptopt.integration.fixtures import promptopt, promptopt_run  # noqa: F401
+from pytest_promptopt.integration.role import ROLE, role_of
 from pytest_promptopt.suites import SUITE_SUFFIXES
 
 
@@ -24,17 +23,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Resolve settings (bad values are a usage error) and register the session hooks."""
+    """Resolve settings (bad values are a usage error) and register this process's role."""
     from pytest_promptopt.errors import ConfigError
+    from pytest_promptopt.integration.roles import choose_role
     from pytest_promptopt.settings import resolve_settings
 
     try:
         settings = resolve_settings(Path(str(config.rootpath)), config.getoption, config.getini)
     except ConfigError as exc:
         raise pytest.UsageError(f"promptopt: {exc}") from None
-    session = PromptOptSession(config, settings)
-    config.stash[SESSION] = session
-    config.pluginmanager.register(session, "promptopt-session")
+    role = choose_role(config, settings)
+    config.stash[ROLE] = role
+    config.pluginmanager.register(role, f"promptopt-{role.name}")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -48,26 +48,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     """Say when the offline simulator answers instead of a real model."""
-    if config.stash[SESSION].settings.uses_simulator:
+    if role_of(config).settings.uses_simulator:
         return [
             "promptopt: model 'simulated' - the offline simulator answers, not Claude "
             "(choose a real model with --promptopt-model)"
         ]
-    return None
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """xdist: every worker shares the controller's session uid, so all land in one run row."""
-    node.workerinput["promptopt_session_uid"] = node.config.stash[SESSION].session_uid
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """xdist `--dist load`: keep workers' queues full, so their cases can start early."""
-    if config.getoption("dist", None) == "load":
-        from pytest_promptopt.integration.xdist_compat import make_scheduler
-
-        floor = 2 * config.stash[SESSION].settings.concurrency
-        return make_scheduler(config, log, floor)
     return None

@@ -318,6 +318,15 @@ class Runtime:
         with self.db.session_scope() as session:
             RunRepository(session).finish(run_id, status)
 
+    def has_run(self) -> bool:
+        """True once this process created or adopted its run row."""
+        return "run_id" in self.__dict__
+
+    def db_if_open(self) -> Database | None:
+        """The database if something opened it, without opening it."""
+        db: Database | None = self.__dict__.get("db")
+        return db
+
     # --- closing -----------------------------------------------------------------
     def close(self, status: str | None) -> None:
         """Flush writes, mark the run finished (when given a status) and stop the loop."""
@@ -332,3 +341,11 @@ class Runtime:
             self.recorder.flush()
         if status is not None and "run_id" in self.__dict__:
             self.mark_finished(self.run_id, status)
+
+    def dispose(self) -> None:
+        """Close (without a status, if not closed yet) and release the database's connections."""
+        self.close(None)
+        self.await_background()
+        db = self.db_if_open()
+        if db is not None:
+            db.dispose()

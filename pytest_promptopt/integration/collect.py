@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promptopt.errors import PromptOptError, SuiteError
+from pytest_promptopt.integration.role import role_of
 
 if TYPE_CHECKING:
     from pytest_promptopt.evaluation.results import CaseResult
@@ -22,33 +23,11 @@ class CaseFailed(Exception):
         self.result = result
 
 
-def case_properties(result: CaseResult) -> list[tuple[str, object]]:
-    """Scores, tokens and cost of a case as `user_properties` (JUnit XML and xdist carry them)."""
-    totals = result.totals()
-    props: list[tuple[str, object]] = [
-        ("promptopt_suite", result.suite),
-        ("promptopt_case", result.case_id),
-        ("promptopt_prompt_id", result.prompt_id),
-        ("promptopt_score", round(result.score, 4)),
-        ("promptopt_threshold", result.threshold),
-        ("promptopt_passed", result.passed),
-        ("promptopt_error", result.error or ""),
-        ("promptopt_calls", int(totals["calls"])),
-        ("promptopt_cache_hits", int(totals["cache_hits"])),
-        ("promptopt_input_tokens", int(totals["input_tokens"])),
-        ("promptopt_output_tokens", int(totals["output_tokens"])),
-        ("promptopt_cost_usd", round(totals["cost_usd"], 6)),
-    ]
-    props += [(f"promptopt_{k}", round(v, 4)) for k, v in result.criterion_means().items()]
-    return props
-
-
 class SuiteFile(pytest.File):
     """A `*.promptopt.yaml` file: one suite, one item per case."""
 
     def collect(self) -> Iterator[pytest.Item]:
         """Load and validate the suite, then yield its cases as items."""
-        from pytest_promptopt.integration.session import SESSION
         from pytest_promptopt.suites.loader import load_suite
 
         try:
@@ -56,7 +35,7 @@ class SuiteFile(pytest.File):
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
         try:
-            self.config.stash[SESSION].claim_suite_name(suite.name, str(self.path))
+            role_of(self.config).claim_suite_name(suite.name, str(self.path))
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
         for case in suite.cases:
@@ -79,13 +58,13 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         """Evaluate the case (started ahead of time with the next cases, for concurrency)."""
-        from pytest_promptopt.integration.session import SESSION
+        from pytest_promptopt.evaluation.record import CaseRecord
 
-        session = self.config.stash[SESSION]
-        self.result = session.runtime().result_with_lookahead(
-            self.suite, self.case, lambda: session.upcoming_cases(self)
+        role = role_of(self.config)
+        self.result = role.runtime().result_with_lookahead(
+            self.suite, self.case, lambda: role.upcoming_cases(self.nodeid)
         )
-        self.user_properties.extend(case_properties(self.result))
+        self.user_properties.extend(CaseRecord.from_result(self.result).to_properties())
         if self.result.error:
             raise PromptOptError(self.result.error)
 
@@ -102,20 +81,15 @@ class CaseItem(pytest.Item):
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
-        """The case explanation for a failure; one line for a plugin error."""
+        """The case explanation for a failure; one line for a plugin error.
+
+        Setup errors do not come here: `roles.Judging.pytest_runtest_makereport` shortens those.
+        """
         if isinstance(excinfo.value, CaseFailed):
             return str(excinfo.value)
         if isinstance(excinfo.value, PromptOptError):
             return f"promptopt error: {excinfo.value}"
         return super().repr_failure(excinfo, style=style)
-
-    def _repr_failure_py(  # type: ignore[override]
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> str | Any:
-        """Setup errors from the plugin (API, judge, cache, budget) are one clear line."""
-        if isinstance(excinfo.value, PromptOptError):
-            return f"promptopt error: {excinfo.value}"
-        return super()._repr_failure_py(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         """Where the case lives, for pytest's report headers."""

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_promptopt.integration.role import role_of
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -79,23 +81,19 @@ class PromptOpt:
         if isinstance(case, str):
             case = suite.case(case)
         result = self._runtime.result(suite, case)
-        from pytest_promptopt.integration.collect import case_properties
+        from pytest_promptopt.evaluation.record import CaseRecord
 
-        self._node.user_properties.extend(case_properties(result))
+        self._node.user_properties.extend(CaseRecord.from_result(result).to_properties())
         return result
 
 
 @pytest.fixture(scope="session")
 def promptopt_run(request: pytest.FixtureRequest) -> RunHandle:
     """This session's run: `run_id`, `database` and `repositories()`."""
-    from pytest_promptopt.integration.session import SESSION
-
-    return RunHandle(request.config.stash[SESSION].runtime())
+    return RunHandle(role_of(request.config).runtime())
 
 
 @pytest.fixture
 def promptopt(request: pytest.FixtureRequest) -> PromptOpt:
     """Evaluate `Suite`/`Case` objects: `promptopt.evaluate(suite, case)`."""
-    from pytest_promptopt.integration.session import SESSION
-
-    return PromptOpt(request.config.stash[SESSION].runtime(), request.node)
+    return PromptOpt(role_of(request.config).runtime(), request.node)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_promptopt.integration import internals
 from pytest_promptopt.optimize.claim import Lease, claim_pipeline, wait_for_pipeline
 from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.estimate import estimate
@@ -73,6 +74,14 @@ def resume_run_id(runtime: Runtime) -> int | None:
         return run_id
 
 
+def progress_for(session: pytest.Session, runtime: Runtime) -> Progress:
+    """Progress lines on the terminal reporter, or silence under -q or without a reporter."""
+    config = session.config
+    reporter: Any = config.pluginmanager.get_plugin("terminalreporter")
+    quiet = int(getattr(config.option, "verbose", 0) or 0) < 0
+    return Progress(None if reporter is None or quiet else reporter, runtime.budget)
+
+
 def selected_suites(case_items: list[CaseItem]) -> list[Suite]:
     """The distinct suites among the items, in item order."""
     seen: dict[str, Suite] = {}
@@ -113,12 +122,11 @@ def optimize_selected(
     session: pytest.Session, runtime: Runtime, case_items: list[CaseItem]
 ) -> None:
     """Optimize each selected suite in order, before any item runs (once per suite under xdist)."""
-    workerinput = getattr(session.config, "workerinput", None)
-    worker = workerinput["workerid"] if workerinput else None
+    worker = internals.worker_id(session.config)
     if worker is not None and runtime.settings.resume is not None:
         raise pytest.UsageError("--promptopt-resume continues one run in one process; drop -n")
     run_id = resume_run_id(runtime)
-    progress = Progress.for_session(session, runtime.budget)
+    progress = progress_for(session, runtime)
     if run_id is not None:
         progress.line(f"resuming optimize run {run_id}")
         runtime.adopt_run(run_id)

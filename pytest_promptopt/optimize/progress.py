@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    import pytest
-
     from pytest_promptopt.llm.budget import Budget
 
 
@@ -20,15 +18,6 @@ class Progress:
     def __init__(self, writer: _Writer | None, budget: Budget | None = None) -> None:
         self.writer = writer
         self.budget = budget
-
-    @classmethod
-    def for_session(cls, session: pytest.Session, budget: Budget) -> Progress:
-        """The terminal reporter's writer, or silence under -q or without a reporter."""
-        config = session.config
-        reporter: Any = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is None or int(getattr(config.option, "verbose", 0) or 0) < 0:
-            return cls(None, budget)
-        return cls(reporter, budget)
 
     def line(self, text: str, **markup: bool) -> None:
         """One line prefixed with `promptopt`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptopt.evaluation.record import SuiteTotals
 from pytest_promptopt.reporting.model import (
     CaseRow,
     PromptSummary,
@@ -14,14 +15,19 @@ from pytest_promptopt.reporting.model import (
 )
 
 if TYPE_CHECKING:
-    from pytest_promptopt.integration.terminal import SummaryCollector
+    from collections.abc import Mapping, Sequence
+
+    from pytest_promptopt.evaluation.record import CaseRecord
     from pytest_promptopt.storage.database import Database
 
 RESPONSE_CHARS = 2000
 
 
-def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunReport:
-    """Everything the reports show about a run, read back from the database."""
+def build_report(
+    db: Database, run_id: int, records: Mapping[str, Sequence[CaseRecord]]
+) -> RunReport:
+    """Everything the reports show about a run: the items' case records (grouped by suite)
+    and what the database holds about their prompts, cases and evaluations."""
     from pytest_promptopt.storage.repositories import (
         EvaluationRepository,
         PromptRepository,
@@ -30,7 +36,10 @@ def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunR
         WeaknessRepository,
     )
 
-    judged = collector.prompt_ids()
+    judged = {
+        name: next((r.prompt_id for r in rows if r.prompt_id is not None), None)
+        for name, rows in records.items()
+    }
     with db.session_scope() as s:
         run = RunRepository(s).get(run_id)
         assert run is not None
@@ -39,7 +48,7 @@ def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunR
         weaknesses: dict[int, list[str]] = defaultdict(list)
         for w in WeaknessRepository(s).for_run(run_id):
             weaknesses[w.prompt_id].extend(x.get("title", "") for x in (w.weaknesses or []))
-        for name, records in collector.by_suite().items():
+        for name, suite_records in records.items():
             prompt_id = judged.get(name)
             prompt = PromptRepository(s).get(prompt_id) if prompt_id else None
             given = TestCaseRepository(s).ids_and_categories(run_id, name, stages=["given"])
@@ -47,20 +56,14 @@ def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunR
             if prompt_id:
                 for e in EvaluationRepository(s).report_rows(prompt_id):
                     evals[e.test_case_id].append(e)
-            for r in records:
+            for r in suite_records:
                 tc_id, category = given.get(r.case_id, (None, ""))
                 samples = evals.get(tc_id, []) if tc_id is not None else []
                 first = samples[0] if samples else None
                 cases.append(
                     CaseRow(
-                        suite=name,
-                        case_id=r.case_id,
+                        **r.model_dump(),
                         category=category,
-                        score=r.score,
-                        threshold=r.threshold,
-                        passed=r.passed,
-                        error=r.error or None,
-                        criteria=r.criteria,
                         reasoning=(first.reasoning or "") if first is not None else "",
                         failed_assertions=[
                             f"{a['kind']} {a['expected']}"
@@ -77,7 +80,9 @@ def build_report(db: Database, run_id: int, collector: SummaryCollector) -> RunR
                     )
                 )
             suites.append(
-                _suite_summary(s, run_id, name, records, prompt, weaknesses, run.mode == "optimize")
+                _suite_summary(
+                    s, run_id, name, suite_records, prompt, weaknesses, run.mode == "optimize"
+                )
             )
         return RunReport(
             run_id=run_id,
@@ -115,7 +120,7 @@ def _suite_summary(
     s: Any,
     run_id: int,
     name: str,
-    records: list[Any],
+    records: Sequence[CaseRecord],
     prompt: Any,
     weaknesses: dict[int, list[str]],
     optimize: bool,
@@ -123,24 +128,10 @@ def _suite_summary(
     """Totals of a suite, plus lineage and stages when it was optimized."""
     from pytest_promptopt.storage.repositories import PromptRepository, StageResultRepository
 
-    n = len(records)
-    errors = sum(bool(r.error) for r in records)
-    judged = [r for r in records if not r.error]
     summary = SuiteSummary(
-        name=name,
+        **SuiteTotals.of(name, records).model_dump(),
         prompt_id=prompt.id if prompt is not None else None,
         prompt_text=prompt.prompt_text if prompt is not None else "",
-        cases=n,
-        passed=sum(r.passed for r in records),
-        failed=sum(not r.passed and not r.error for r in records),
-        errors=errors,
-        mean_score=sum(r.score for r in judged) / len(judged) if judged else 0.0,
-        pass_rate=sum(r.passed for r in records) / n if n else 0.0,
-        calls=sum(r.calls for r in records),
-        cache_hits=sum(r.cache_hits for r in records),
-        input_tokens=sum(r.input_tokens for r in records),
-        output_tokens=sum(r.output_tokens for r in records),
-        cost_usd=sum(r.cost_usd for r in records),
     )
     if not optimize:
         return summary

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+
 
 class PromptSummary(BaseModel):
     """One candidate prompt judged in a run, with its place in the lineage and its scores."""
@@ -52,59 +54,28 @@ class StageSummary(BaseModel):
     summary: dict[str, Any] = Field(default_factory=dict)
 
 
-class CaseRow(BaseModel):
-    """One case's outcome as shown in reports."""
+class CaseRow(CaseRecord):
+    """One case's record as shown in reports: with its category, judge reasoning and answer."""
 
-    suite: str
-    case_id: str
     category: str = ""
-    score: float
-    threshold: float
-    passed: bool
-    error: str | None = None
-    criteria: dict[str, float] = Field(default_factory=dict)
     reasoning: str = ""
     failed_assertions: list[str] = Field(default_factory=list)
     response: str = ""
     samples: int = 1
     cached: bool = False
 
-    @property
-    def outcome(self) -> str:
-        """`error`, `passed` or `failed`."""
-        if self.error is not None:
-            return "error"
-        return "passed" if self.passed else "failed"
 
+class SuiteSummary(SuiteTotals):
+    """One suite's totals and prompt, plus its optimization lineage and stages under --optimize."""
 
-class SuiteSummary(BaseModel):
-    """One suite's totals, plus its optimization lineage and stages under --optimize."""
-
-    name: str
     prompt_id: int | None = None
     prompt_text: str = ""
-    cases: int = 0
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    mean_score: float = 0.0
-    pass_rate: float = 0.0
-    calls: int = 0
-    cache_hits: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
     original_mean_score: float | None = None
     best_mean_score: float | None = None
     best_prompt_id: int | None = None
     stopped_by: str | None = None
     lineage: list[PromptSummary] = Field(default_factory=list)
     stages: list[StageSummary] = Field(default_factory=list)
-
-    @property
-    def tokens(self) -> int:
-        """Input plus output tokens."""
-        return self.input_tokens + self.output_tokens
 
     def prompt(self, prompt_id: int | None) -> PromptSummary | None:
         """The lineage entry with this id, if any."""

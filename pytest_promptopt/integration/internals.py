@@ -1,10 +1,54 @@
-"""What an xdist worker will run next, read from its queue, so its cases can start early."""
+"""Every use of pytest-xdist's and pytest's internals, in one place.
+
+Checked against pytest 8.0-9.2 and pytest-xdist 3.5-3.8 (the package pins `pytest-xdist<4`).
+What is private here: xdist's `WorkerInteractor` (found by class name), its queue `torun._items`
+and `LoadScheduling._send_tests`. The public xdist surface used elsewhere (`workerinput`,
+`workeroutput`, the `-n`/`--dist` options) also goes through the functions below, so a change
+in xdist is fixed here alone.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+
+
+def worker_input(config: pytest.Config) -> dict[str, Any] | None:
+    """xdist's `workerinput` on a worker process, None elsewhere."""
+    value: dict[str, Any] | None = getattr(config, "workerinput", None)
+    return value
+
+
+def worker_id(config: pytest.Config) -> str | None:
+    """`gw0`, `gw1`, ... on an xdist worker, None elsewhere."""
+    data = worker_input(config)
+    return None if data is None else str(data["workerid"])
+
+
+def is_controller(config: pytest.Config) -> bool:
+    """True on the process that hands items to xdist workers and runs none itself."""
+    if worker_input(config) is not None or config.option.collectonly:
+        return False
+    numprocesses = getattr(config.option, "numprocesses", None)
+    return bool(numprocesses) or getattr(config.option, "dist", "no") != "no"
+
+
+def dist_mode(config: pytest.Config) -> str:
+    """xdist's `--dist` mode (`no` without xdist)."""
+    return str(getattr(config.option, "dist", "no") or "no")
+
+
+def set_worker_output(config: pytest.Config, key: str, value: object) -> None:
+    """Send a value to the controller with this worker's `workeroutput`."""
+    output: dict[str, Any] | None = getattr(config, "workeroutput", None)
+    if output is not None:
+        output[key] = value
+
+
+def node_worker_output(node: Any) -> dict[str, Any]:
+    """The `workeroutput` a finished worker node sent (empty when it died first)."""
+    return dict(getattr(node, "workeroutput", None) or {})
 
 
 def pending_items(config: pytest.Config) -> list[pytest.Item]:

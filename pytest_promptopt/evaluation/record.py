@@ -1,0 +1,170 @@
+"""The one per-case record: what a judged case's item reports, and the suite totals built from it.
+
+A `CaseRecord` travels from the process that judged the case to the one that summarizes it as
+the item's `user_properties` (which JUnit XML and pytest-xdist carry), so it turns into flat
+`promptopt_*` properties and back. The terminal summary, the reports and the CLI all read it;
+`SuiteTotals.of` is the only place suite totals are computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pytest_promptopt.evaluation.results import CaseResult
+
+PREFIX = "promptopt_"
+FIRST_PROPERTY = f"{PREFIX}suite"
+"""Every record's properties start with this key, so a report may carry several records."""
+
+_INT_FIELDS = ("calls", "cache_hits", "input_tokens", "output_tokens")
+RESERVED_NAMES = frozenset(
+    {
+        "suite",
+        "case",
+        "prompt_id",
+        "score",
+        "threshold",
+        "passed",
+        "error",
+        "cost_usd",
+        *_INT_FIELDS,
+    }
+)
+"""Property names of the record's own fields; every other `promptopt_<name>` is a criterion."""
+
+
+class CaseRecord(BaseModel):
+    """One judged case: its outcome, score per criterion, calls, tokens and cost."""
+
+    suite: str
+    case_id: str
+    prompt_id: int | None = None
+    score: float
+    threshold: float
+    passed: bool
+    error: str | None = None
+    calls: int = 0
+    cache_hits: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    criteria: dict[str, float] = Field(default_factory=dict)
+
+    @classmethod
+    def from_result(cls, result: CaseResult) -> CaseRecord:
+        """The record of an evaluated case."""
+        totals = result.totals()
+        return cls(
+            suite=result.suite,
+            case_id=result.case_id,
+            prompt_id=result.prompt_id,
+            score=round(result.score, 4),
+            threshold=result.threshold,
+            passed=result.passed,
+            error=result.error,
+            calls=int(totals["calls"]),
+            cache_hits=int(totals["cache_hits"]),
+            input_tokens=int(totals["input_tokens"]),
+            output_tokens=int(totals["output_tokens"]),
+            cost_usd=round(totals["cost_usd"], 6),
+            criteria={k: round(v, 4) for k, v in result.criterion_means().items()},
+        )
+
+    @property
+    def tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def outcome(self) -> str:
+        """`error`, `passed` or `failed`."""
+        if self.error is not None:
+            return "error"
+        return "passed" if self.passed else "failed"
+
+    def to_properties(self) -> list[tuple[str, object]]:
+        """Flat `promptopt_*` pairs for `user_properties`, each criterion as `promptopt_<name>`."""
+        props: list[tuple[str, object]] = [
+            (FIRST_PROPERTY, self.suite),
+            (f"{PREFIX}case", self.case_id),
+            (f"{PREFIX}prompt_id", self.prompt_id),
+            (f"{PREFIX}score", self.score),
+            (f"{PREFIX}threshold", self.threshold),
+            (f"{PREFIX}passed", self.passed),
+            (f"{PREFIX}error", self.error or ""),
+            *((f"{PREFIX}{name}", getattr(self, name)) for name in _INT_FIELDS),
+            (f"{PREFIX}cost_usd", self.cost_usd),
+        ]
+        props += [(f"{PREFIX}{k}", v) for k, v in self.criteria.items()]
+        return props
+
+    @classmethod
+    def from_properties(cls, props: Iterable[tuple[str, object]]) -> list[CaseRecord]:
+        """The records in a report's `user_properties` (other properties are ignored)."""
+        groups: list[dict[str, Any]] = []
+        for key, value in props:
+            if key == FIRST_PROPERTY:
+                groups.append({"criteria": {}})
+            if not groups or not key.startswith(PREFIX):
+                continue
+            name = key.removeprefix(PREFIX)
+            if name in RESERVED_NAMES:
+                groups[-1]["case_id" if name == "case" else name] = value
+            else:
+                groups[-1]["criteria"][name] = value
+        for group in groups:
+            group["error"] = group.get("error") or None
+        return [cls.model_validate(g) for g in groups]
+
+
+class SuiteTotals(BaseModel):
+    """One suite's figures: cases by outcome, mean score, pass rate, calls, tokens and cost."""
+
+    name: str
+    cases: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    mean_score: float = 0.0
+    pass_rate: float = 0.0
+    calls: int = 0
+    cache_hits: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @classmethod
+    def of(cls, name: str, records: Sequence[CaseRecord]) -> SuiteTotals:
+        """Totals of one suite's records (the mean score is over the cases that did not error)."""
+        judged = [r.score for r in records if r.error is None]
+        passed = sum(r.passed for r in records)
+        return cls(
+            name=name,
+            cases=len(records),
+            passed=passed,
+            failed=sum(r.outcome == "failed" for r in records),
+            errors=sum(r.error is not None for r in records),
+            mean_score=sum(judged) / len(judged) if judged else 0.0,
+            pass_rate=passed / len(records) if records else 0.0,
+            calls=sum(r.calls for r in records),
+            cache_hits=sum(r.cache_hits for r in records),
+            input_tokens=sum(r.input_tokens for r in records),
+            output_tokens=sum(r.output_tokens for r in records),
+            cost_usd=sum(r.cost_usd for r in records),
+        )
+
+    @property
+    def tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+
+def by_suite(records: Iterable[CaseRecord]) -> dict[str, list[CaseRecord]]:
+    """Records grouped by suite, in the order suites were first seen."""
+    grouped: dict[str, list[CaseRecord]] = {}
+    for record in records:
+        grouped.setdefault(record.suite, []).append(record)
+    return grouped

@@ -1,0 +1,278 @@
+"""The three parts a pytest process plays, chosen once: alone, xdist controller or xdist worker.
+
+As pytest-cov does with `Central`/`DistMaster`/`DistWorker`, each role is one object whose
+methods are the session hooks of that role:
+
+- `Alone` judges its cases, finishes the run and writes the summary and reports.
+- `Worker` judges the cases xdist hands it and sends its run id home in `workeroutput`.
+- `Controller` judges nothing: it gathers the workers' case records and finishes the run on
+  every path (a worker that died sent nothing, so it also looks the run up by session uid).
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_promptopt.errors import PromptOptError
+from pytest_promptopt.integration import internals
+from pytest_promptopt.integration.collect import CaseItem
+from pytest_promptopt.integration.role import Role
+from pytest_promptopt.integration.terminal import (
+    SummaryCollector,
+    carries_record,
+    suite_lines,
+    write_summary,
+)
+from pytest_promptopt.suites import SUITE_SUFFIXES
+
+if TYPE_CHECKING:
+    from pytest_promptopt.engine.runtime import Runtime
+    from pytest_promptopt.reporting.model import RunReport
+    from pytest_promptopt.settings import Settings
+    from pytest_promptopt.suites.spec import Case, Suite
+
+LOOKAHEAD_MIN = 64
+SESSION_UID_KEY = "promptopt_session_uid"
+RUN_ID_KEY = "promptopt_run_id"
+
+
+def run_status(exitstatus: int) -> str:
+    """The run status for pytest's exit status."""
+    if exitstatus == pytest.ExitCode.OK:
+        return "passed"
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted"
+    return "failed"
+
+
+def choose_role(config: pytest.Config, settings: Settings) -> Role:
+    """The role of this process, decided once from xdist's view of it."""
+    workerinput = internals.worker_input(config)
+    if workerinput is not None:
+        uid = workerinput.get(SESSION_UID_KEY) or workerinput["testrunuid"]
+        return Worker(config, settings, str(uid))
+    if internals.is_controller(config):
+        return Controller(config, settings, uuid.uuid4().hex)
+    return Alone(config, settings, uuid.uuid4().hex)
+
+
+class Judging(Role):
+    """A process that runs case items: look-ahead over its items, warm-up, --optimize first."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, session_uid: str) -> None:
+        super().__init__(config, settings, session_uid)
+        self.case_items: list[CaseItem] = []
+        self._position: dict[str, int] = {}
+        self._scheduled_until = 0
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Remember the order of case items so each one can start the next ones early."""
+        self.case_items = [i for i in items if isinstance(i, CaseItem)]
+        self._position = {item.nodeid: n for n, item in enumerate(self.case_items)}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """Start the SDK import when cases run first; under --optimize, optimize them first.
+
+        The import (about 1 s) then overlaps the wait for the first case and, on an xdist
+        worker, the wait for the controller to hand out items. When other tests come first,
+        the first case starts it: no test of the user's runs beside it (see `imports.py`).
+        """
+        if not self.case_items or self.config.option.collectonly:
+            return
+        if session.items and session.items[0] is self.case_items[0]:
+            self.runtime().warm_up()
+        if self.settings.optimize:
+            from pytest_promptopt.integration.optimize_entry import optimize_selected
+
+            optimize_selected(session, self.runtime(), self.case_items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """A plugin error (API, judge, cache, budget) in a case's setup is one clear line."""
+        report = yield
+        error = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(item, CaseItem) and isinstance(error, PromptOptError):
+            report.longrepr = f"promptopt error: {error}"
+        return report
+
+    def upcoming_cases(self, nodeid: str) -> Sequence[tuple[Suite, Case]]:
+        """The cases this process will run next (a window of a few times the concurrency)."""
+        window = max(LOOKAHEAD_MIN, 4 * self.settings.concurrency)
+        if self.config.option.maxfail:
+            # -x / --maxfail may stop at any item: start no more than the calls in flight.
+            window = self.settings.concurrency
+        upcoming = self._next_items(nodeid, window)
+        return [(i.suite, i.case) for i in upcoming[:window]]
+
+    def _next_items(self, nodeid: str, window: int) -> list[CaseItem]:
+        """The case items after `nodeid` in this process's order; none while enough are started."""
+        start = self._position.get(nodeid, -1) + 1
+        if self._scheduled_until - start >= window // 2:
+            return []  # enough already started; refill in strides, so lookups batch up
+        upcoming = self.case_items[start : start + window]
+        self._scheduled_until = start + len(upcoming)
+        return upcoming
+
+
+class Summarizing(Role):
+    """A process that reports: gathers case records, finishes the run, writes the summary."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, session_uid: str) -> None:
+        super().__init__(config, settings, session_uid)
+        self.summary: SummaryCollector | None = None
+        self.report: RunReport | None = None
+        self.report_dir: Path | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Collect per-case scores and costs (from every worker too, on the controller)."""
+        if not carries_record(report):
+            return
+        if self.summary is None:
+            self.summary = SummaryCollector()
+            self.first_record()
+        self.summary.add(report)
+
+    def first_record(self) -> None:
+        """Called when the first case record arrives."""
+
+    def write_reports(self, owner: Runtime, run_id: int) -> None:
+        """Build the run's report from the records and the database, and write its files."""
+        if self.summary is None:  # stopped before any case reported: nothing to show
+            return
+        from pytest_promptopt.reporting.build import build_report
+        from pytest_promptopt.reporting.writers import write_reports
+
+        try:
+            self.report = build_report(owner.db, run_id, self.summary.by_suite())
+            self.report_dir = write_reports(self.report, self.settings.report_dir).run_dir
+        except Exception as exc:  # reports must never turn a finished session into a crash
+            warnings.warn(
+                f"promptopt: could not write reports: {exc}", RuntimeWarning, stacklevel=1
+            )
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The `promptopt` section: one line per suite, then where the reports are."""
+        if self.summary is None:
+            return
+        runtime = self.runtime_if_built()
+        reported = {s.name: s for s in self.report.suites} if self.report is not None else {}
+        lines = suite_lines(
+            self.summary.totals(),
+            runtime.optimize_outcomes if runtime is not None else {},
+            reported,
+            {n: s.prompt_text for n, s in runtime.suites.items()} if runtime is not None else {},
+        )
+        write_summary(terminalreporter, lines, self.report_dir)
+        # Thousands of results are no longer needed; free them before pytest's final gc passes.
+        self.report = None
+        if runtime is not None:
+            runtime.release_results()
+
+
+class Alone(Judging, Summarizing):
+    """A session without xdist: judges, finishes the run and reports, all in this process."""
+
+    name = "alone"
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Finish the run row, write the reports and release resources."""
+        runtime = self.runtime_if_built()
+        if runtime is None:
+            return
+        try:
+            runtime.close(run_status(int(exitstatus)))
+            if runtime.has_run():
+                self.write_reports(runtime, runtime.run_id)
+        finally:
+            runtime.dispose()
+
+
+class Worker(Judging):
+    """An xdist worker: judges its cases; the controller finishes the run."""
+
+    name = "worker"
+
+    def _next_items(self, nodeid: str, window: int) -> list[CaseItem]:
+        """The case items xdist has queued on this worker (it may hand out more later)."""
+        if internals.dist_mode(self.config) == "worksteal":
+            # Stealing takes from the back of a queue: start only the front of it.
+            window = self.settings.concurrency
+        queued = internals.pending_items(self.config)
+        return [i for i in queued if isinstance(i, CaseItem)][:window]
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Flush and close; tell the controller which run this worker wrote to."""
+        runtime = self.runtime_if_built()
+        if runtime is None:
+            return
+        try:
+            runtime.close(None)
+            if runtime.has_run():
+                internals.set_worker_output(self.config, RUN_ID_KEY, runtime.run_id)
+        finally:
+            runtime.dispose()
+
+
+class Controller(Summarizing):
+    """The xdist controller: hands out items, gathers records, finishes the run on every path."""
+
+    name = "controller"
+
+    def __init__(self, config: pytest.Config, settings: Settings, session_uid: str) -> None:
+        super().__init__(config, settings, session_uid)
+        self._reported_run_ids: set[int] = set()
+        self._cases_collected = False
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Every worker shares this session uid, so all of them land in one run row."""
+        node.workerinput[SESSION_UID_KEY] = self.session_uid
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """`--dist load`: keep workers' queues full, so their cases can start early."""
+        if internals.dist_mode(config) == "load":
+            return internals.make_scheduler(config, log, 2 * self.settings.concurrency)
+        return None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        """Note whether the workers collected case items (their run must be finished here)."""
+        if not self._cases_collected:
+            self._cases_collected = any(i.split("::", 1)[0].endswith(SUITE_SUFFIXES) for i in ids)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """Take the run id a finished worker sent (a worker that died sends none)."""
+        run_id = internals.node_worker_output(node).get(RUN_ID_KEY)
+        if run_id is not None:
+            self._reported_run_ids.add(int(run_id))
+
+    def first_record(self) -> None:
+        """Open the database now, in the background, while the workers judge."""
+        self.runtime().open_db_in_background()
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Mark the workers' run finished (found by session uid if none reported) and report."""
+        if not (self._reported_run_ids or self._cases_collected or self.summary is not None):
+            return
+        owner = self.runtime()
+        try:
+            owner.await_background()
+            run_id = owner.existing_run_id()
+            if run_id is None:
+                return
+            owner.mark_finished(run_id, run_status(int(exitstatus)))
+            self.write_reports(owner, run_id)
+        finally:
+            owner.dispose()
