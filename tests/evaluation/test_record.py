@@ -1,0 +1,71 @@
+"""The one per-case record: its trip through user_properties, and suite totals."""
+
+from __future__ import annotations
+
+from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals, by_suite
+from pytest_promptopt.evaluation.results import CaseResult, SampleResult
+from pytest_promptopt.protocol import JudgeVerdict
+
+
+def _record(case_id: str, score: float, *, passed: bool, error: str | None = None) -> CaseRecord:
+    return CaseRecord(
+        suite="s", case_id=case_id, prompt_id=3, score=score, threshold=0.7, passed=passed,
+        error=error, calls=2, cache_hits=1, input_tokens=10, output_tokens=5, cost_usd=0.01,
+        criteria={"functionality": 0.8, "tone": 0.5},
+    )  # fmt: skip
+
+
+def test_properties_round_trip_keeps_every_field() -> None:
+    record = _record("a", 0.75, passed=True)
+    assert CaseRecord.from_properties(record.to_properties()) == [record]
+
+
+def test_several_records_and_foreign_properties_in_one_report() -> None:
+    first, second = _record("a", 0.9, passed=True), _record("b", 0.1, passed=False, error="boom")
+    props = [("user_key", 1), *first.to_properties(), ("other", "x"), *second.to_properties()]
+    assert CaseRecord.from_properties(props) == [first, second]
+    assert CaseRecord.from_properties([("user_key", 1)]) == []
+
+
+def test_criteria_travel_under_their_own_names() -> None:
+    props = dict(_record("a", 0.5, passed=False).to_properties())
+    assert props["promptopt_functionality"] == 0.8
+    assert props["promptopt_tone"] == 0.5
+    assert props["promptopt_error"] == ""  # JUnit has no None: an empty string, read back as None
+
+
+def test_from_result_takes_scores_totals_and_criteria() -> None:
+    verdict = JudgeVerdict(
+        functionality=1.0, safety=1.0, consistency=0.5, edge_case_handling=0.5, reasoning="ok"
+    )
+    result = CaseResult(
+        suite="s", case_id="c", prompt_id=7, threshold=0.7,
+        samples=[SampleResult(sample=0, response="hi", verdict=verdict, overall_score=0.75,
+                              calls=2, input_tokens=11, output_tokens=4, cost_usd=0.5)],
+    )  # fmt: skip
+    record = CaseRecord.from_result(result)
+    assert (record.score, record.passed, record.prompt_id) == (0.75, True, 7)
+    assert (record.calls, record.tokens, record.cost_usd) == (2, 15, 0.5)
+    assert record.criteria["consistency"] == 0.5
+
+
+def test_suite_totals_leave_errors_out_of_the_mean() -> None:
+    records = [
+        _record("a", 0.9, passed=True),
+        _record("b", 0.5, passed=False),
+        _record("c", 0.0, passed=False, error="api down"),
+    ]
+    t = SuiteTotals.of("s", records)
+    assert (t.cases, t.passed, t.failed, t.errors) == (3, 1, 1, 1)
+    assert t.mean_score == 0.7
+    assert t.pass_rate == 1 / 3
+    assert (t.calls, t.cache_hits, t.tokens) == (6, 3, 45)
+    assert SuiteTotals.of("empty", []).mean_score == 0.0
+
+
+def test_by_suite_keeps_first_seen_order() -> None:
+    a = _record("a", 1, passed=True)
+    b = a.model_copy(update={"suite": "t"})
+    c = a.model_copy(update={"case_id": "c"})
+    assert list(by_suite([a, b, c])) == ["s", "t"]
+    assert by_suite([a, b, c])["s"] == [a, c]
