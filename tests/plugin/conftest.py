@@ -11,9 +11,9 @@ import importlib
 import pkgutil
 
 import pytest
-from plugin_helpers import ENV_VARS, SIM_INI
 
 import pytest_promptopt
+from tests.support.plugin import ENV_VARS, SIM_INI
 
 
 def _preload() -> None:

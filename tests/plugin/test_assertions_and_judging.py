@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-from plugin_helpers import (
+
+from tests.support.plugin import (
     JSON_PROMPT,
     SQL_PROMPT,
     SUPPORT_PROMPT,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import (
+
+from tests.support.plugin import (
     SUPPORT,
     default_db,
     outcomes_by_case,

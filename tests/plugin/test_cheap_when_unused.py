@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from plugin_helpers import SIM_INI, write_suite
+
+from tests.support.plugin import SIM_INI, write_suite
 
 # One case checked without a judge: runs offline on the simulator, and nothing in it needs one.
 HELLO = """

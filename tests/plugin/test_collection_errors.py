@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from plugin_helpers import write_suite
+
+from tests.support.plugin import write_suite
 
 GOOD_SUITE = """
     name: good

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from plugin_helpers import default_db, scalar, write_suite
 
 from pytest_promptopt.testing import LoopbackMessagesServer
+from tests.support.plugin import default_db, scalar, write_suite
 
 KEY = "sk-ant-test-concurrency"
 MODEL = "claude-haiku-4-5"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from plugin_helpers import SUPPORT_PROMPT, write_suite
+
+from tests.support.plugin import SUPPORT_PROMPT, write_suite
 
 SUITE = f"""
 name: support

@@ -6,7 +6,8 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from plugin_helpers import (
+
+from tests.support.plugin import (
     JSON_PROMPT,
     SUPPORT,
     default_db,

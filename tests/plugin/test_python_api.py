@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import default_db, query, scalar
+
+from tests.support.plugin import default_db, query, scalar
 
 TEST_FILE = """
 import pytest

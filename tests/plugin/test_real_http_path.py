@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from plugin_helpers import (
+
+from pytest_promptopt.testing import LoopbackMessagesServer
+from tests.support.plugin import (
     JSON_PROMPT,
     SUPPORT,
     default_db,
@@ -15,8 +17,6 @@ from plugin_helpers import (
     summary_lines,
     write_suite,
 )
-
-from pytest_promptopt.testing import LoopbackMessagesServer
 
 SECRET = "sk-ant-test-SECRET123"
 MODEL = "claude-haiku-4-5"

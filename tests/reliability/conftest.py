@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -12,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.append(str(Path(__file__).resolve().parents[1] / "plugin"))  # plugin_helpers
-
-from rel_helpers import FIGURES
+from tests.support.reliability import FIGURES
 
 
 @pytest.fixture(scope="session", autouse=True)

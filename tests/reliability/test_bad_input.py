@@ -11,12 +11,12 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rel_helpers import FIGURES, run_pytest, write_project
 
 from pytest_promptopt.errors import ConfigError, SuiteError
 from pytest_promptopt.settings import Settings, resolve_settings
 from pytest_promptopt.suites.loader import load_suite
 from pytest_promptopt.suites.spec import Suite
+from tests.support.reliability import FIGURES, run_pytest, write_project
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 _DIR = Path(tempfile.mkdtemp(prefix="promptopt-fuzz-"))

@@ -10,8 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fault_server import FaultServer
-from rel_helpers import (
+
+from tests.support.fault_server import FaultServer
+from tests.support.reliability import (
     CASES,
     FIGURES,
     SUITE,

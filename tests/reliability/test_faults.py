@@ -5,8 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fault_server import FaultServer
-from rel_helpers import BAD_JUDGE, CASES, FIGURES, POISON, q, run_pytest, section, write_project
+
+from tests.support.fault_server import FaultServer
+from tests.support.reliability import (
+    BAD_JUDGE,
+    CASES,
+    FIGURES,
+    POISON,
+    q,
+    run_pytest,
+    section,
+    write_project,
+)
 
 pytestmark = pytest.mark.slow
 

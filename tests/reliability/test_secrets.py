@@ -6,8 +6,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from fault_server import FaultServer
-from rel_helpers import FIGURES, run_pytest, support_suite, write_project
+
+from tests.support.fault_server import FaultServer
+from tests.support.reliability import FIGURES, run_pytest, support_suite, write_project
 
 pytestmark = pytest.mark.slow
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin"))
-
-from plugin_helpers import ENV_VARS
+from tests.support.plugin import ENV_VARS
 
 
 @pytest.fixture(autouse=True)

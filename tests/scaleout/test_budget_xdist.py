@@ -6,8 +6,9 @@ import re
 import sqlite3
 
 import pytest
-from plugin_helpers import SIM_INI
-from scaleout_helpers import judged_suite
+
+from tests.support.plugin import SIM_INI
+from tests.support.scaleout import judged_suite
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])

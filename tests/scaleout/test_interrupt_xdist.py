@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from scaleout_helpers import judged_suite, subprocess_env
 
 from pytest_promptopt.testing import LoopbackMessagesServer
+from tests.support.scaleout import judged_suite, subprocess_env
 
 
 def _interrupt_mid_run(tmp_path: Path, *extra: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scaleout_helpers import finish, judged_suite, outcomes, start_pytest, summary_calls
-from scaleout_helpers import write_project as make_project
+
+from tests.support.scaleout import finish, judged_suite, outcomes, start_pytest, summary_calls
+from tests.support.scaleout import write_project as make_project
 
 pytestmark = pytest.mark.postgres
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plugin_helpers import query, scalar
-from scaleout_helpers import (
+from tests.support.plugin import query, scalar
+from tests.support.scaleout import (
     asserted_suite,
     finish,
     judged_suite,

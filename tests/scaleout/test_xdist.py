@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_helpers import SIM_INI, query
-from scaleout_helpers import (
+
+from tests.support.plugin import SIM_INI, query
+from tests.support.scaleout import (
     finish,
     judged_suite,
     outcomes,

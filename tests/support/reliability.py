@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin_helpers import SUPPORT, SUPPORT_PROMPT
+from tests.support.plugin import SUPPORT, SUPPORT_PROMPT
 
 # Figures of the session (faults injected, kills, fuzz examples), written out by conftest.py.
 FIGURES: Counter[str] = Counter()

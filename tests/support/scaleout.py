@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from plugin_helpers import SIM_INI, SUPPORT_PROMPT
+from tests.support.plugin import SIM_INI, SUPPORT_PROMPT
 
 TOPICS = (
     "I want a refund for order #{i}",

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: suites, projects, subprocess runs, queries and servers."""
