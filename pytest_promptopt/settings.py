@@ -140,9 +140,8 @@ class SettingSpec:
     env: str | None = None
     kind: Kind = field(default_factory=Kind)
     group: Literal["run", "knobs"] = "run"
-    action: Literal["store", "store_true", "optional"] = (
-        "store"  # "optional": the value may be left out, giving `const`
-    )
+    # "optional": the flag's value may be left out, which gives `const`
+    action: Literal["store", "store_true", "optional"] = "store"
     const: str | None = None
     metavar: str = ""  # else the kind's
     default_text: str | None = None  # help's wording of a default that is no literal value
