@@ -1,4 +1,6 @@
-"""Settings: one dataclass resolved from flags, environment, ini keys and defaults."""
+"""Settings: one table (`SETTINGS`) gives every setting's flag, ini key, environment variable,
+default, reading and help; the dataclasses, `resolve_settings` and the pytest options follow it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pytest_promptopt.errors import ConfigError
 
@@ -15,17 +17,295 @@ DEFAULT_MODEL = "claude-haiku-4-5"
 SIMULATED_MODEL = "simulated"
 
 
+class Kind:
+    """How a setting's value is read and its default shown in help: here, text as given."""
+
+    metavar = "NAME"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> Any:
+        """The setting's value from a flag, environment or ini value; `name` labels errors."""
+        return str(value)
+
+    def show(self, default: Any) -> str:
+        """The default as the help text shows it."""
+        return "none" if default is None else str(default)
+
+
+@dataclass(frozen=True)
+class Integer(Kind):
+    """A whole number of at least `minimum`."""
+
+    minimum: int
+    metavar = "N"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> int:
+        """The number, or a ConfigError naming the setting and the minimum."""
+        raw = str(value)
+        try:
+            number: int | None = int(raw)
+        except ValueError:
+            number = None
+        if number is None or number < self.minimum:
+            raise ConfigError(f"{name} must be an integer >= {self.minimum}, got {raw!r}")
+        return number
+
+
+@dataclass(frozen=True)
+class Number(Kind):
+    """A number of at least `lo` (and at most `hi`, when given)."""
+
+    lo: float
+    hi: float | None = None
+    metavar = "X"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> float:
+        """The number, or a ConfigError naming the setting and its range."""
+        raw = str(value)
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if number < self.lo or (self.hi is not None and number > self.hi):
+            bound = f">= {self.lo}" if self.hi is None else f"between {self.lo} and {self.hi}"
+            raise ConfigError(f"{name} must be {bound}, got {raw!r}")
+        return number
+
+
+@dataclass(frozen=True)
+class Choice(Kind):
+    """One of a few words."""
+
+    options: tuple[str, ...]
+    metavar = "MODE"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> str:
+        """The word, or a ConfigError listing the choices."""
+        raw = str(value)
+        if raw not in self.options:
+            raise ConfigError(f"{name} must be one of {', '.join(self.options)}, got {raw!r}")
+        return raw
+
+
+class Switch(Kind):
+    """An on/off flag (store_true)."""
+
+    def parse(self, name: str, value: object, rootdir: Path) -> bool:
+        """The flag's state."""
+        return bool(value)
+
+    def show(self, default: Any) -> str:
+        """'on' or 'off'."""
+        return "on" if default else "off"
+
+
+class UnderRoot(Kind):
+    """A directory; a relative one is taken under the rootdir."""
+
+    metavar = "DIR"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> Path:
+        """The absolute directory."""
+        path = Path(str(value))
+        return path if path.is_absolute() else rootdir / path
+
+    def show(self, default: Any) -> str:
+        """The default under `<rootdir>`."""
+        return f"<rootdir>/{Path(default).as_posix()}"
+
+
+class DatabaseUrl(Kind):
+    """An SQLAlchemy URL; a plain path is an SQLite file (a relative one under the rootdir)."""
+
+    metavar = "URL"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> str:
+        """The URL."""
+        url = str(value)
+        return url if "://" in url else f"sqlite:///{UnderRoot().parse(name, url, rootdir)}"
+
+    def show(self, default: Any) -> str:
+        """The default's SQLite URL under `<rootdir>`."""
+        return f"sqlite:///{UnderRoot().show(default)}"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting: its attribute, flag, ini key, environment variable, default, kind and help."""
+
+    name: str  # attribute on Settings (group "run") or on OptimizeSettings (group "knobs")
+    flag: str
+    help: str
+    default: Any = None
+    ini: str | None = None
+    env: str | None = None
+    kind: Kind = field(default_factory=Kind)
+    group: Literal["run", "knobs"] = "run"
+    # "optional": the flag's value may be left out, which gives `const`
+    action: Literal["store", "store_true", "optional"] = "store"
+    const: str | None = None
+    metavar: str = ""  # else the kind's
+    default_text: str | None = None  # help's wording of a default that is no literal value
+
+    @property
+    def dest(self) -> str:
+        """The option's destination (`--promptopt-max-calls` -> `promptopt_max_calls`)."""
+        bare = self.flag.lstrip("-").removeprefix("promptopt-")
+        return "promptopt_" + bare.replace("-", "_")
+
+    @property
+    def label(self) -> str:
+        """The name errors use: a pipeline knob's ini key, any other setting's flag."""
+        return self.ini if self.group == "knobs" and self.ini else self.flag
+
+
+def _switch(name: str, flag: str, text: str) -> SettingSpec:
+    """An on/off flag with no ini key, off by default."""
+    return SettingSpec(name, flag, text, False, kind=Switch(), action="store_true")
+
+
+def _knob(name: str, default: int, text: str) -> SettingSpec:
+    """One `--optimize` pipeline knob: an integer >= 1 with a flag and an ini key."""
+    ini = f"promptopt_{name}"
+    flag = "--" + ini.replace("_", "-")
+    return SettingSpec(name, flag, text, default, ini, kind=Integer(1), group="knobs")
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    _switch(
+        "optimize",
+        "--optimize",
+        "run the optimization pipeline for each selected suite first; its items then judge "
+        "the best prompt",
+    ),
+    SettingSpec(
+        "db_url",
+        "--promptopt-db",
+        "SQLAlchemy database URL (PostgreSQL for shared history); a plain path is an SQLite file",
+        ".promptopt/promptopt.db",
+        ini="promptopt_db",
+        env="PROMPTOPT_DB",
+        kind=DatabaseUrl(),
+    ),
+    SettingSpec(
+        "model",
+        "--promptopt-model",
+        f"model under test; '{SIMULATED_MODEL}' selects the offline simulator",
+        DEFAULT_MODEL,
+        ini="promptopt_model",
+        env="PROMPTOPT_MODEL",
+    ),
+    SettingSpec(
+        "judge_model",
+        "--promptopt-judge-model",
+        "judge and generator model",
+        ini="promptopt_judge_model",
+        env="PROMPTOPT_JUDGE_MODEL",
+        default_text="the model under test",
+    ),
+    SettingSpec(
+        "threshold",
+        "--promptopt-threshold",
+        "default pass mark of a case",
+        0.7,
+        ini="promptopt_threshold",
+        kind=Number(0.0, 1.0),
+    ),
+    SettingSpec(
+        "concurrency",
+        "--promptopt-concurrency",
+        "model calls in flight per process",
+        8,
+        ini="promptopt_concurrency",
+        kind=Integer(1),
+    ),
+    SettingSpec(
+        "cache_mode",
+        "--promptopt-cache",
+        f"response cache mode: {', '.join(CACHE_MODES)}",
+        "use",
+        ini="promptopt_cache",
+        env="PROMPTOPT_CACHE",
+        kind=Choice(CACHE_MODES),
+    ),
+    SettingSpec(
+        "max_calls",
+        "--promptopt-max-calls",
+        "hard cap on API calls per pytest run",
+        ini="promptopt_max_calls",
+        kind=Integer(0),
+    ),
+    SettingSpec(
+        "budget_usd",
+        "--promptopt-budget-usd",
+        "hard cap on spend per pytest run, in USD",
+        ini="promptopt_budget_usd",
+        kind=Number(0.0),
+    ),
+    SettingSpec(
+        "resume",
+        "--promptopt-resume",
+        "continue an interrupted optimize run: RUN, or the latest when no id is given",
+        action="optional",
+        const="latest",
+        metavar="RUN",
+        default_text="off",
+    ),
+    SettingSpec(
+        "report_dir",
+        "--promptopt-report-dir",
+        "where reports go",
+        Path(".promptopt/reports"),
+        ini="promptopt_report_dir",
+        kind=UnderRoot(),
+    ),
+    _switch(
+        "apply",
+        "--promptopt-apply",
+        "--optimize: write the best prompt to the suite's prompt file when it is better",
+    ),
+    SettingSpec(
+        "timeout_s",
+        "--promptopt-timeout",
+        "seconds before one model request times out",
+        60.0,
+        ini="promptopt_timeout",
+        kind=Number(0.001),
+    ),
+    SettingSpec(
+        "max_retries",
+        "--promptopt-max-retries",
+        "SDK retries for 429/529/5xx/connection errors",
+        4,
+        ini="promptopt_max_retries",
+        kind=Integer(0),
+    ),
+    _knob("candidates", 6, "candidate prompts"),
+    _knob("quick_tests", 6, "generated quick cases"),
+    _knob("rigorous_tests", 6, "generated rigorous cases"),
+    _knob("top_k", 3, "candidates kept after quick tests"),
+    _knob("top_m", 2, "candidates refined after rigorous tests"),
+    _knob("iterations", 3, "refinement iterations per track"),
+    _knob("samples", 1, "samples per case when scores are close"),
+)
+_BY_NAME = {spec.name: spec for spec in SETTINGS}
+
+
+def _default(name: str) -> Any:
+    """The table's default of one setting, for the dataclass fields."""
+    return _BY_NAME[name].default
+
+
 @dataclass(frozen=True)
 class OptimizeSettings:
     """The knobs of the optimization pipeline."""
 
-    candidates: int = 6
-    quick_tests: int = 6
-    rigorous_tests: int = 6
-    top_k: int = 3
-    top_m: int = 2
-    iterations: int = 3
-    samples: int = 1
+    candidates: int = _default("candidates")
+    quick_tests: int = _default("quick_tests")
+    rigorous_tests: int = _default("rigorous_tests")
+    top_k: int = _default("top_k")
+    top_m: int = _default("top_m")
+    iterations: int = _default("iterations")
+    samples: int = _default("samples")
 
 
 @dataclass(frozen=True)
@@ -34,19 +314,19 @@ class Settings:
 
     rootdir: Path
     db_url: str
-    model: str = DEFAULT_MODEL
-    judge_model: str | None = None
-    threshold: float = 0.7
-    concurrency: int = 8
-    cache_mode: str = "use"
-    max_calls: int | None = None
-    budget_usd: float | None = None
-    report_dir: Path = Path(".promptopt/reports")
-    optimize: bool = False
-    resume: str | None = None
-    apply: bool = False
-    timeout_s: float = 60.0
-    max_retries: int = 4
+    model: str = _default("model")
+    judge_model: str | None = _default("judge_model")
+    threshold: float = _default("threshold")
+    concurrency: int = _default("concurrency")
+    cache_mode: str = _default("cache_mode")
+    max_calls: int | None = _default("max_calls")
+    budget_usd: float | None = _default("budget_usd")
+    report_dir: Path = _default("report_dir")  # noqa: RUF009 (a Path is immutable)
+    optimize: bool = _default("optimize")
+    resume: str | None = _default("resume")
+    apply: bool = _default("apply")
+    timeout_s: float = _default("timeout_s")
+    max_retries: int = _default("max_retries")
     knobs: OptimizeSettings = field(default_factory=OptimizeSettings)
 
     @property
@@ -79,127 +359,32 @@ def hide_password(url: str) -> str:
         return url
 
 
-def _to_int(name: str, minimum: int) -> Callable[[str], int]:
-    def convert(raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be an integer >= {minimum}, got {raw!r}") from None
-        if value < minimum:
-            raise ConfigError(f"{name} must be an integer >= {minimum}, got {raw!r}")
+def _lookup(spec: SettingSpec, option: Callable[[str], Any], ini: Callable[[str], Any]) -> Any:
+    """A setting's raw value as flag > environment > ini > default."""
+    value = option(spec.dest)
+    if value is not None:
         return value
-
-    return convert
-
-
-def _to_float(name: str, lo: float, hi: float | None = None) -> Callable[[str], float]:
-    def convert(raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-        if value < lo or (hi is not None and value > hi):
-            bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
-            raise ConfigError(f"{name} must be {bound}, got {raw!r}")
-        return value
-
-    return convert
-
-
-def _cache_mode(raw: str) -> str:
-    if raw not in CACHE_MODES:
-        raise ConfigError(f"--promptopt-cache must be one of {', '.join(CACHE_MODES)}, got {raw!r}")
-    return raw
-
-
-class _Resolver:
-    """Looks a setting up as flag > environment > ini > default."""
-
-    def __init__(self, option: Callable[[str], Any], ini: Callable[[str], Any]) -> None:
-        self._option = option
-        self._ini = ini
-
-    def get(self, dest: str, ini: str | None, env: str | None, default: Any) -> Any:
-        value = self._option(dest)
-        if value is not None:
-            return value
-        if env and os.environ.get(env):
-            return os.environ[env]
-        if ini:
-            raw = self._ini(ini)
-            if raw not in (None, "", []):
-                return raw
-        return default
+    if spec.env and os.environ.get(spec.env):
+        return os.environ[spec.env]
+    if spec.ini:
+        raw = ini(spec.ini)
+        if raw not in (None, "", []):
+            return raw
+    return spec.default
 
 
 def resolve_settings(
     rootdir: Path, option: Callable[[str], Any], ini: Callable[[str], Any]
 ) -> Settings:
     """Build Settings from pytest's option and ini lookups; raises ConfigError on bad values."""
-    r = _Resolver(option, ini)
-
-    def conv(value: Any, converter: Callable[[str], Any]) -> Any:
-        return None if value is None else converter(str(value))
-
-    default_db = f"sqlite:///{rootdir / '.promptopt' / 'promptopt.db'}"
-    report_dir = Path(
-        str(r.get("promptopt_report_dir", "promptopt_report_dir", None, ".promptopt/reports"))
-    )
-    if not report_dir.is_absolute():
-        report_dir = rootdir / report_dir
-    knobs = OptimizeSettings(
-        **{
-            name: conv(
-                r.get(f"promptopt_{name}", f"promptopt_{name}", None, default),
-                _to_int(f"promptopt_{name}", 1),
-            )
-            for name, default in asdict(OptimizeSettings()).items()
-        }
-    )
+    values: dict[str, dict[str, Any]] = {"run": {}, "knobs": {}}
+    for spec in SETTINGS:
+        raw = _lookup(spec, option, ini)
+        value = None if raw is None else spec.kind.parse(spec.label, raw, rootdir)
+        values[spec.group][spec.name] = value
+    knobs = OptimizeSettings(**values["knobs"])
     if knobs.top_m > knobs.top_k:
         raise ConfigError(
             f"promptopt_top_m ({knobs.top_m}) cannot exceed promptopt_top_k ({knobs.top_k})"
         )
-    db_url = str(r.get("promptopt_db", "promptopt_db", "PROMPTOPT_DB", default_db))
-    if "://" not in db_url:
-        db_url = f"sqlite:///{Path(db_url) if Path(db_url).is_absolute() else rootdir / db_url}"
-    return Settings(
-        rootdir=rootdir,
-        db_url=db_url,
-        model=str(r.get("promptopt_model", "promptopt_model", "PROMPTOPT_MODEL", DEFAULT_MODEL)),
-        judge_model=r.get(
-            "promptopt_judge_model", "promptopt_judge_model", "PROMPTOPT_JUDGE_MODEL", None
-        ),
-        threshold=conv(
-            r.get("promptopt_threshold", "promptopt_threshold", None, 0.7),
-            _to_float("--promptopt-threshold", 0.0, 1.0),
-        ),
-        concurrency=conv(
-            r.get("promptopt_concurrency", "promptopt_concurrency", None, 8),
-            _to_int("--promptopt-concurrency", 1),
-        ),
-        cache_mode=conv(
-            r.get("promptopt_cache", "promptopt_cache", "PROMPTOPT_CACHE", "use"), _cache_mode
-        ),
-        max_calls=conv(
-            r.get("promptopt_max_calls", "promptopt_max_calls", None, None),
-            _to_int("--promptopt-max-calls", 0),
-        ),
-        budget_usd=conv(
-            r.get("promptopt_budget_usd", "promptopt_budget_usd", None, None),
-            _to_float("--promptopt-budget-usd", 0.0),
-        ),
-        report_dir=report_dir,
-        optimize=bool(option("promptopt_optimize")),
-        resume=option("promptopt_resume"),
-        apply=bool(option("promptopt_apply")),
-        timeout_s=conv(
-            r.get("promptopt_timeout", "promptopt_timeout", None, 60.0),
-            _to_float("--promptopt-timeout", 0.001),
-        ),
-        max_retries=conv(
-            r.get("promptopt_max_retries", "promptopt_max_retries", None, 4),
-            _to_int("--promptopt-max-retries", 0),
-        ),
-        knobs=knobs,
-    )
+    return Settings(rootdir=rootdir, knobs=knobs, **values["run"])

@@ -1,4 +1,4 @@
-"""Unit tests for pure parts: settings precedence, budget caps, pricing, hashing, checks, scores."""
+"""Unit tests for pure parts: public settings, budget caps, pricing, hashing, checks, scores."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_promptopt.errors import BudgetExceededError, ConfigError
+from pytest_promptopt.errors import BudgetExceededError
 from pytest_promptopt.evaluation.checks import check
 from pytest_promptopt.evaluation.judge import overall_score
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
@@ -21,42 +21,6 @@ from pytest_promptopt.suites.spec import AssertionSpec
 
 def resolve(tmp_path: Path, flags: dict[str, Any], ini: dict[str, Any]) -> Any:
     return resolve_settings(tmp_path, flags.get, ini.get)
-
-
-def test_settings_precedence_flag_env_ini_default(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("PROMPTOPT_MODEL", raising=False)
-    assert resolve(tmp_path, {}, {}).model == "claude-haiku-4-5"
-    assert resolve(tmp_path, {}, {"promptopt_model": "ini-model"}).model == "ini-model"
-    monkeypatch.setenv("PROMPTOPT_MODEL", "env-model")
-    assert resolve(tmp_path, {}, {"promptopt_model": "ini-model"}).model == "env-model"
-    flags = {"promptopt_model": "flag-model"}
-    assert resolve(tmp_path, flags, {"promptopt_model": "ini-model"}).model == "flag-model"
-
-
-def test_settings_defaults_and_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PROMPTOPT_DB", raising=False)
-    s = resolve(tmp_path, {}, {})
-    assert s.db_url == f"sqlite:///{tmp_path / '.promptopt' / 'promptopt.db'}"
-    assert s.report_dir == tmp_path / ".promptopt" / "reports"
-    assert s.effective_judge_model == s.model
-    assert resolve(tmp_path, {"promptopt_db": "x.db"}, {}).db_url == f"sqlite:///{tmp_path}/x.db"
-
-
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        ({"promptopt_threshold": "1.5"}, "between 0.0 and 1.0"),
-        ({"promptopt_concurrency": "0"}, ">= 1"),
-        ({"promptopt_cache": "sometimes"}, "use, refresh, off, replay"),
-        ({"promptopt_max_calls": "many"}, "integer"),
-        ({"promptopt_top_k": "2", "promptopt_top_m": "3"}, "cannot exceed"),
-    ],
-)
-def test_settings_reject_bad_values(tmp_path: Path, flags: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        resolve(tmp_path, flags, {})
 
 
 def test_public_settings_hide_the_database_password(tmp_path: Path) -> None:

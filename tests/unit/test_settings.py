@@ -1,0 +1,258 @@
+"""The settings table: pytest options, precedence, defaults, paths and validation messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_promptopt.errors import ConfigError
+from pytest_promptopt.integration.options import help_text
+from pytest_promptopt.settings import SETTINGS, OptimizeSettings, Settings, resolve_settings
+
+# The defaults and environment variables PRODUCT.md documents, written out independently of the
+# table, so a changed default in the table fails here.
+DOCUMENTED = {
+    "--optimize": (None, "off"),
+    "--promptopt-db": ("PROMPTOPT_DB", "sqlite:///<rootdir>/.promptopt/promptopt.db"),
+    "--promptopt-model": ("PROMPTOPT_MODEL", "claude-haiku-4-5"),
+    "--promptopt-judge-model": ("PROMPTOPT_JUDGE_MODEL", "the model under test"),
+    "--promptopt-threshold": (None, "0.7"),
+    "--promptopt-concurrency": (None, "8"),
+    "--promptopt-cache": ("PROMPTOPT_CACHE", "use"),
+    "--promptopt-max-calls": (None, "none"),
+    "--promptopt-budget-usd": (None, "none"),
+    "--promptopt-report-dir": (None, "<rootdir>/.promptopt/reports"),
+    "--promptopt-timeout": (None, "60.0"),
+    "--promptopt-max-retries": (None, "4"),
+    "--promptopt-candidates": (None, "6"),
+    "--promptopt-top-k": (None, "3"),
+    "--promptopt-top-m": (None, "2"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_setting_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No PROMPTOPT_* variable leaks in from the outer environment."""
+    for spec in SETTINGS:
+        if spec.env:
+            monkeypatch.delenv(spec.env, raising=False)
+
+
+def resolve(tmp_path: Path, flags: dict[str, Any], ini: dict[str, Any]) -> Settings:
+    """Settings from plain dicts standing in for pytest's option and ini lookups."""
+    return resolve_settings(tmp_path, flags.get, ini.get)
+
+
+def _help(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`pytest --help` of a fresh project, on one line with single spaces."""
+    monkeypatch.setenv("COLUMNS", "400")  # no wrapping inside a value such as claude-haiku-4-5
+    result = pytester.runpytest("--help")
+    assert result.ret == 0, result.stderr.str()
+    return " ".join(result.stdout.str().split())
+
+
+def test_help_registers_exactly_the_table(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = _help(pytester, monkeypatch)
+    flags = set(re.findall(r"(?<![\w-])(--optimize|--promptopt-[a-z-]+)(?=[\s=])", text))
+    assert flags == {spec.flag for spec in SETTINGS}
+    ini_keys = set(re.findall(r"\b(promptopt_[a-z_]+) \(string\):", text))
+    assert ini_keys == {spec.ini for spec in SETTINGS if spec.ini}
+    for spec in SETTINGS:
+        assert help_text(spec) in text, spec.flag
+        if spec.ini:
+            assert f"{spec.ini} (string): {help_text(spec)}" in text
+
+
+def test_help_shows_the_documented_defaults_and_env_vars(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = _help(pytester, monkeypatch)
+    for flag, (env, default) in DOCUMENTED.items():
+        shown = help_text(next(spec for spec in SETTINGS if spec.flag == flag))
+        assert shown.endswith(f"default: {default})"), shown
+        assert (f"(env {env}; " in shown) is (env is not None), shown
+        assert shown in text
+
+
+def test_table_is_consistent() -> None:
+    names = [spec.name for spec in SETTINGS]
+    assert len(names) == len(set(names))
+    for spec in SETTINGS:
+        assert spec.ini in (None, spec.dest), spec.flag
+        assert spec.action in ("store_true", "optional") or spec.ini, f"{spec.flag} has no ini key"
+        assert not re.search(r"\(default|default:|\(\d", spec.help), "help repeats a default"
+
+
+def test_dataclass_defaults_come_from_the_table() -> None:
+    by_name = {spec.name: spec for spec in SETTINGS}
+    knob_fields = {f.name: f for f in dataclasses.fields(OptimizeSettings)}
+    run_fields = {f.name: f for f in dataclasses.fields(Settings)}
+    assert set(knob_fields) == {s.name for s in SETTINGS if s.group == "knobs"}
+    assert set(run_fields) - {"rootdir", "knobs"} == {s.name for s in SETTINGS if s.group == "run"}
+    for name, f in {**run_fields, **knob_fields}.items():
+        if name in ("rootdir", "knobs", "db_url"):  # db_url's default needs the rootdir
+            continue
+        assert f.default == by_name[name].default, name
+    assert by_name["db_url"].default == ".promptopt/promptopt.db"
+
+
+def test_nothing_set_gives_the_dataclass_defaults(tmp_path: Path) -> None:
+    s = resolve(tmp_path, {}, {})
+    root_relative = {"rootdir", "db_url", "report_dir"}
+    plain = Settings(rootdir=tmp_path, db_url="")
+    for f in dataclasses.fields(Settings):
+        if f.name not in root_relative:
+            assert getattr(s, f.name) == getattr(plain, f.name), f.name
+    assert s.knobs == OptimizeSettings()
+    assert s.db_url == f"sqlite:///{tmp_path / '.promptopt' / 'promptopt.db'}"
+    assert s.report_dir == tmp_path / ".promptopt" / "reports"
+    assert s.effective_judge_model == s.model == "claude-haiku-4-5"
+    assert (s.optimize, s.apply, s.resume) == (False, False, None)
+
+
+def test_settings_precedence_flag_env_ini_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert resolve(tmp_path, {}, {}).model == "claude-haiku-4-5"
+    assert resolve(tmp_path, {}, {"promptopt_model": "ini-model"}).model == "ini-model"
+    monkeypatch.setenv("PROMPTOPT_MODEL", "env-model")
+    assert resolve(tmp_path, {}, {"promptopt_model": "ini-model"}).model == "env-model"
+    flags = {"promptopt_model": "flag-model"}
+    assert resolve(tmp_path, flags, {"promptopt_model": "ini-model"}).model == "flag-model"
+
+
+@pytest.mark.parametrize(
+    ("dest", "env", "attr", "values"),
+    [
+        ("promptopt_cache", "PROMPTOPT_CACHE", "cache_mode", ("use", "off", "replay", "refresh")),
+        ("promptopt_judge_model", "PROMPTOPT_JUDGE_MODEL", "judge_model", (None, "i", "e", "f")),
+        (
+            "promptopt_db",
+            "PROMPTOPT_DB",
+            "db_url",
+            ("<rootdir>", "sqlite:///i", "sqlite:///e", "x://f"),
+        ),
+        ("promptopt_threshold", None, "threshold", (0.7, "0.1", None, "0.3")),
+        ("promptopt_max_calls", None, "max_calls", (None, "5", None, "7")),
+        ("promptopt_top_k", None, "knobs.top_k", (3, "4", None, "5")),
+    ],
+)
+def test_each_source_beats_the_next(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    dest: str,
+    env: str | None,
+    attr: str,
+    values: tuple[Any, str, str | None, str],
+) -> None:
+    default, ini_value, env_value, flag_value = values
+
+    def got(flags: dict[str, Any], ini: dict[str, Any]) -> Any:
+        value: Any = resolve(tmp_path, flags, ini)
+        for part in attr.split("."):
+            value = getattr(value, part)
+        return value
+
+    def parsed(raw: Any) -> Any:
+        return got({dest: raw}, {})
+
+    if default == "<rootdir>":
+        default = f"sqlite:///{tmp_path / '.promptopt' / 'promptopt.db'}"
+    assert got({}, {}) == default
+    assert got({}, {dest: ini_value}) == parsed(ini_value) != default
+    assert got({}, {dest: ""}) == got({}, {}), "an empty ini value counts as unset"
+    if env is not None and env_value is not None:
+        monkeypatch.setenv(env, "")
+        assert got({}, {dest: ini_value}) == parsed(ini_value), "an empty env var is unset"
+        monkeypatch.setenv(env, env_value)
+        assert got({}, {dest: ini_value}) == parsed(env_value)
+    assert got({dest: flag_value}, {dest: ini_value}) == parsed(flag_value)
+    assert parsed(flag_value) != parsed(ini_value)
+
+
+def test_real_pytest_config_precedence_and_actions(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini("[pytest]\npromptopt_threshold = 0.5\npromptopt_model = ini-model\n")
+    monkeypatch.setenv("PROMPTOPT_MODEL", "env-model")
+
+    def settings(*args: str) -> Settings:
+        config = pytester.parseconfig(*args)
+        return resolve_settings(Path(str(config.rootpath)), config.getoption, config.getini)
+
+    plain = settings()
+    assert (plain.threshold, plain.model, plain.concurrency) == (0.5, "env-model", 8)
+    assert (plain.optimize, plain.apply, plain.resume) == (False, False, None)
+    flagged = settings("--promptopt-threshold=0.6", "--promptopt-model=m", "--optimize")
+    assert (flagged.threshold, flagged.model, flagged.optimize) == (0.6, "m", True)
+    assert settings("--promptopt-resume").resume == "latest"
+    assert settings("--promptopt-resume=7", "--promptopt-apply").resume == "7"
+    assert settings("--promptopt-apply").apply is True
+
+
+def test_paths_are_taken_under_the_rootdir(tmp_path: Path) -> None:
+    assert resolve(tmp_path, {"promptopt_db": "x.db"}, {}).db_url == f"sqlite:///{tmp_path}/x.db"
+    absolute = tmp_path / "elsewhere" / "y.db"
+    assert resolve(tmp_path, {"promptopt_db": str(absolute)}, {}).db_url == f"sqlite:///{absolute}"
+    url = "postgresql+psycopg://u@h/db"
+    assert resolve(tmp_path, {}, {"promptopt_db": url}).db_url == url
+    assert resolve(tmp_path, {}, {"promptopt_report_dir": "out"}).report_dir == tmp_path / "out"
+    flags = {"promptopt_report_dir": str(tmp_path / "abs")}
+    assert resolve(tmp_path, flags, {}).report_dir == tmp_path / "abs"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            {"promptopt_threshold": "1.5"},
+            "--promptopt-threshold must be between 0.0 and 1.0, got '1.5'",
+        ),
+        ({"promptopt_threshold": "high"}, "--promptopt-threshold must be a number, got 'high'"),
+        (
+            {"promptopt_concurrency": "0"},
+            "--promptopt-concurrency must be an integer >= 1, got '0'",
+        ),
+        (
+            {"promptopt_max_calls": "many"},
+            "--promptopt-max-calls must be an integer >= 0, got 'many'",
+        ),
+        ({"promptopt_budget_usd": "-1"}, "--promptopt-budget-usd must be >= 0.0, got '-1'"),
+        ({"promptopt_timeout": "0"}, "--promptopt-timeout must be >= 0.001, got '0'"),
+        (
+            {"promptopt_max_retries": "-1"},
+            "--promptopt-max-retries must be an integer >= 0, got '-1'",
+        ),
+        (
+            {"promptopt_cache": "sometimes"},
+            "--promptopt-cache must be one of use, refresh, off, replay, got 'sometimes'",
+        ),
+        ({"promptopt_candidates": "0"}, "promptopt_candidates must be an integer >= 1, got '0'"),
+        ({"promptopt_samples": "1.5"}, "promptopt_samples must be an integer >= 1, got '1.5'"),
+        (
+            {"promptopt_top_k": "2", "promptopt_top_m": "3"},
+            "promptopt_top_m (3) cannot exceed promptopt_top_k (2)",
+        ),
+    ],
+)
+def test_settings_reject_bad_values(tmp_path: Path, flags: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve(tmp_path, flags, {})
+    assert str(info.value) == message
+
+
+def test_bad_ini_value_names_the_flag(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--promptopt-concurrency must be an integer >= 1"):
+        resolve(tmp_path, {}, {"promptopt_concurrency": "zero"})
+
+
+def test_bad_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--promptopt-cache=sometimes")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*promptopt: --promptopt-cache must be one of use, refresh*"])
