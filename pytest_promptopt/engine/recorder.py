@@ -20,7 +20,7 @@ def case_row(case: Case, stage: str) -> dict[str, Any]:
     """The test_cases row for a case."""
     return {
         "case_key": case.id,
-        "input_message": case.input,
+        "input_message": case.display_input,
         "expected_behavior": case.expected,
         "category": case.category,
         "stage": stage,

@@ -222,7 +222,7 @@ class Runtime:
                 if suite.name in self.prompt_overrides:
                     prompt_id, text = self.prompt_overrides[suite.name]
                 else:
-                    text = suite.prompt
+                    text = suite.system_template
                     prompt_id = self.recorder.register_prompt(suite, text)
                 state = SuiteState(suite, prompt_id, text)
                 self.suites[suite.name] = state

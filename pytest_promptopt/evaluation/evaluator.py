@@ -121,7 +121,7 @@ class Evaluator:
     @staticmethod
     def _judge_payload(suite: Suite, case: Case, answer: str) -> dict[str, Any]:
         return judge_payload(
-            user_input=case.input,
+            user_input=case.display_input,
             expected=case.expected,
             response=answer,
             task_description=suite.description,

@@ -103,7 +103,7 @@ class RunContext:
             prompt = r.prompts.add(
                 self.run_id,
                 self.suite.name,
-                self.suite.prompt,
+                self.suite.system_template,
                 stage="initial",
                 strategy="original",
                 is_original=True,

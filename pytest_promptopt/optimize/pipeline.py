@@ -128,7 +128,7 @@ class Pipeline:
         best_id = int(data.get("best_prompt_id", original_id))
         with ctx.repos() as r:
             best = r.prompts.get(best_id)
-            text = best.prompt_text if best is not None else ctx.suite.prompt
+            text = best.prompt_text if best is not None else ctx.suite.system_template
         outcome = OptimizeOutcome.from_summary(ctx.suite.name, ctx.run_id, original_id, text, data)
         outcome.stopped_by = self.stopped_by
         outcome.error = self.error

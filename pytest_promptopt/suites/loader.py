@@ -10,11 +10,11 @@ from pydantic import ValidationError
 
 from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites import SUITE_SUFFIXES
-from pytest_promptopt.suites.spec import ASSERTION_KINDS, CRITERIA, Suite
+from pytest_promptopt.suites.spec import ASSERTION_KINDS, CRITERIA, Case, Suite, did_you_mean
 
 PROMPT_FILE_SUFFIXES = (".txt", ".md", ".prompt", ".j2", ".jinja", ".tmpl")
 SUITE_KEYS = tuple(k for k in Suite.model_fields if k not in ("prompt_path", "source"))
-CASE_KEYS = ("id", "input", "expected", "category", "threshold", "assert", "judge", "repeats")
+CASE_KEYS = tuple(f.alias or name for name, f in Case.model_fields.items())
 
 
 def default_suite_name(path: Path) -> str:
@@ -80,9 +80,10 @@ def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
     data.setdefault("name", default_suite_name(path))
     unknown = sorted(str(k) for k in data if k not in SUITE_KEYS)
     if unknown:
+        hints = "".join(did_you_mean(k, SUITE_KEYS) for k in unknown[:1])
         raise SuiteError(
-            f"{path}: unknown key(s) {', '.join(repr(k) for k in unknown)} at the top level; "
-            f"allowed: {', '.join(SUITE_KEYS)}",
+            f"{path}: unknown key(s) {', '.join(repr(k) for k in unknown)} at the top level"
+            f"{hints}; allowed: {', '.join(SUITE_KEYS)}",
             path=str(path),
         )
     cases = data.get("cases")
@@ -147,7 +148,7 @@ def _hint(err: Any, loc: list[Any]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         allowed = CASE_KEYS if loc and loc[0] == "cases" else SUITE_KEYS
-        return f"unknown key; allowed: {', '.join(allowed)}"
+        return f"unknown key{did_you_mean(str(loc[-1]), allowed)}; allowed: {', '.join(allowed)}"
     if kind in ("greater_than_equal", "less_than_equal") and "threshold" in loc:
         return f"{msg} (got {err.get('input')!r}); a threshold is a number from 0 to 1"
     if kind == "literal_error" and "kind" in loc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import difflib
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -15,8 +17,26 @@ ASSERTION_KINDS: tuple[str, ...] = (
     "max_chars",
     "is_json",
     "json_schema",
+    "tool_called",
+    "tool_not_called",
+    "tool_input",
+    "stop_reason",
+)
+STOP_REASONS: tuple[str, ...] = (
+    "end_turn",
+    "max_tokens",
+    "stop_sequence",
+    "tool_use",
+    "pause_turn",
+    "refusal",
 )
 CaseStage = Literal["given", "quick", "rigorous"]
+
+
+def did_you_mean(word: str, allowed: Iterable[str]) -> str:
+    """`: did you mean 'threshold'?` for a near miss of an allowed name, else ''."""
+    close = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.75)
+    return f": did you mean {close[0]!r}?" if close else ""
 
 
 class AssertionSpec(BaseModel):
@@ -25,7 +45,17 @@ class AssertionSpec(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: Literal[
-        "contains", "not_contains", "icontains", "regex", "max_chars", "is_json", "json_schema"
+        "contains",
+        "not_contains",
+        "icontains",
+        "regex",
+        "max_chars",
+        "is_json",
+        "json_schema",
+        "tool_called",
+        "tool_not_called",
+        "tool_input",
+        "stop_reason",
     ]
     value: Any
 
@@ -41,7 +71,8 @@ class AssertionSpec(BaseModel):
             ((kind, value),) = data.items()
             if kind not in ASSERTION_KINDS:
                 raise ValueError(
-                    f"unknown assertion type {kind!r}; allowed: {', '.join(ASSERTION_KINDS)}"
+                    f"unknown assertion type {kind!r}{did_you_mean(str(kind), ASSERTION_KINDS)}; "
+                    f"allowed: {', '.join(ASSERTION_KINDS)}"
                 )
             return {"kind": kind, "value": value}
         return data
@@ -66,15 +97,20 @@ class AssertionSpec(BaseModel):
             if not isinstance(v, bool):
                 raise ValueError(f"is_json takes true or false, got {v!r}")
         elif self.kind == "json_schema":
-            if not isinstance(v, dict):
-                raise ValueError(f"json_schema takes a JSON Schema mapping, got {v!r}")
-            from jsonschema import Draft202012Validator
-            from jsonschema.exceptions import SchemaError
-
-            try:
-                Draft202012Validator.check_schema(v)
-            except SchemaError as exc:
-                raise ValueError(f"json_schema is not a valid JSON Schema: {exc.message}") from None
+            _check_schema("json_schema", v)
+        elif self.kind in ("tool_called", "tool_not_called"):
+            if not isinstance(v, str) or not v:
+                raise ValueError(f"{self.kind} takes a tool name, got {v!r}")
+        elif self.kind == "tool_input":
+            if not isinstance(v, dict) or set(v) != {"name", "json_schema"}:
+                raise ValueError(
+                    f"tool_input takes {{name: TOOL, json_schema: {{...}}}}, got {v!r}"
+                )
+            if not isinstance(v["name"], str) or not v["name"]:
+                raise ValueError(f"tool_input.name takes a tool name, got {v['name']!r}")
+            _check_schema("tool_input.json_schema", v["json_schema"])
+        elif self.kind == "stop_reason" and v not in STOP_REASONS:
+            raise ValueError(f"stop_reason takes one of {', '.join(STOP_REASONS)}, got {v!r}")
         return self
 
     def describe(self) -> str:
@@ -82,13 +118,94 @@ class AssertionSpec(BaseModel):
         return f"{self.kind} {self.value!r}"
 
 
+def _check_schema(name: str, schema: Any) -> None:
+    """Raise ValueError unless `schema` is a valid JSON Schema mapping."""
+    if not isinstance(schema, dict):
+        raise ValueError(f"{name} takes a JSON Schema mapping, got {schema!r}")
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ValueError(f"{name} is not a valid JSON Schema: {exc.message}") from None
+
+
+class TextBlock(BaseModel):
+    """A text content block (a template, rendered per case)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["text"]
+    text: str
+
+
+class FileBlock(BaseModel):
+    """An image or document read from a file beside the suite and sent base64."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["image", "document"]
+    path: str = Field(min_length=1)
+
+
+class ToolUseBlock(BaseModel):
+    """An assistant's tool call, as the Messages API writes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["tool_use"]
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolResultBlock(BaseModel):
+    """A tool's answer to a `tool_use`, as the Messages API writes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["tool_result"]
+    tool_use_id: str = Field(min_length=1)
+    content: str | list[TextBlock] = ""
+    is_error: bool = False
+
+
+ContentBlock = Annotated[
+    TextBlock | FileBlock | ToolUseBlock | ToolResultBlock, Field(discriminator="type")
+]
+
+
+class Message(BaseModel):
+    """One turn of a conversation: a role and text or content blocks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["user", "assistant"]
+    content: str | tuple[ContentBlock, ...]
+
+    def text(self) -> str:
+        """The turn's text blocks joined (what a reader sees of it)."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(b.text for b in self.content if isinstance(b, TextBlock))
+
+
 class Case(BaseModel):
-    """One case of a suite: an input, the behaviour expected, and deterministic checks."""
+    """One case of a suite: what is sent, the behaviour expected, and deterministic checks.
+
+    A case gives one of `input` (one user turn), `messages` (a conversation ending with the
+    user) or `turns` (user messages answered one after another); with none of them, the
+    suite's `input` template is sent, rendered from the case's `vars`.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     id: str = Field(min_length=1)
-    input: str
+    input: str | None = None
+    messages: tuple[Message, ...] | None = None
+    turns: tuple[str, ...] | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
     expected: str | None = None
     category: str = "general"
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -103,11 +220,47 @@ class Case(BaseModel):
             raise ValueError("a case id may not contain '[', ']' or line breaks")
         return v
 
+    @field_validator("messages")
+    @classmethod
+    def _ends_with_the_user(cls, v: tuple[Message, ...] | None) -> tuple[Message, ...] | None:
+        if v is not None and (not v or v[-1].role != "user"):
+            raise ValueError(
+                "a conversation must end with a user turn (the model answers it); "
+                "add a final `{role: user, content: ...}` message"
+            )
+        return v
+
+    @field_validator("turns")
+    @classmethod
+    def _some_turns(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is not None and not v:
+            raise ValueError("`turns` needs at least one user message")
+        return v
+
     @model_validator(mode="after")
-    def _judged_or_asserted(self) -> Case:
+    def _one_request_and_judged_or_asserted(self) -> Case:
+        given = [k for k in ("input", "messages", "turns") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of `input`, `messages` or `turns`, not {given}")
         if not self.judge and not self.assertions:
             raise ValueError("a case with `judge: false` needs at least one `assert` check")
         return self
+
+    @property
+    def gives_request(self) -> bool:
+        """True when the case says what to send (else the suite's `input` template does)."""
+        return self.input is not None or self.messages is not None or self.turns is not None
+
+    @property
+    def display_input(self) -> str:
+        """A one-string form of what the case sends (its input, last user turn or turns)."""
+        if self.input is not None:
+            return self.input
+        if self.messages is not None:
+            return self.messages[-1].text()
+        if self.turns is not None:
+            return "\n".join(self.turns)
+        return ", ".join(f"{k}={v}" for k, v in self.vars.items())
 
 
 class Suite(BaseModel):
@@ -117,8 +270,13 @@ class Suite(BaseModel):
 
     name: str = Field(min_length=1)
     description: str = ""
-    prompt: str = Field(min_length=1)
+    prompt: str | None = None
     prompt_path: str | None = None
+    input: str | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    tools: tuple[dict[str, Any], ...] | None = None
+    tool_choice: dict[str, Any] | None = None
     model: str | None = None
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     criteria: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(CRITERIA, 1.0))
@@ -145,6 +303,41 @@ class Suite(BaseModel):
                 raise ValueError(f"duplicate case id {case.id!r}; every case id must be unique")
             seen.add(case.id)
         return v
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("`prompt` is empty; write the system prompt or leave the key out")
+        return v
+
+    @field_validator("tools")
+    @classmethod
+    def _tools_named(
+        cls, v: tuple[dict[str, Any], ...] | None
+    ) -> tuple[dict[str, Any], ...] | None:
+        for n, tool in enumerate(v or ()):
+            if not isinstance(tool.get("name"), str) or not tool["name"]:
+                raise ValueError(f"tool #{n + 1} needs a `name`")
+            if "type" not in tool:  # a client tool: the model fills its input_schema
+                _check_schema(f"tool {tool['name']!r} input_schema", tool.get("input_schema"))
+        return v
+
+    @model_validator(mode="after")
+    def _every_case_sends_something(self) -> Suite:
+        if self.input is None:
+            silent = [c.id for c in self.cases if not c.gives_request]
+            if silent:
+                raise ValueError(
+                    f"case(s) {silent} give no `input`, `messages` or `turns`, and the suite has "
+                    "no `input` template to fill from their `vars`"
+                )
+        return self
+
+    @property
+    def system_template(self) -> str:
+        """The system prompt template ('' for a feature with no system prompt)."""
+        return self.prompt or ""
 
     def case(self, case_id: str) -> Case:
         """The case with this id."""

@@ -60,7 +60,8 @@ def collect_error_text(pytester: pytest.Pytester, *args: str) -> str:
             """,
             [
                 "*bad.promptopt.yaml: unknown key(s) 'colour' at the top level; "
-                "allowed: name, description, prompt, model, threshold, criteria, repeats, cases*"
+                "allowed: name, description, prompt, input, vars, params, tools, tool_choice, "
+                "model, threshold, criteria, repeats, cases*"
             ],
             id="unknown-top-level-key",
         ),
@@ -73,8 +74,9 @@ def collect_error_text(pytester: pytest.Pytester, *args: str) -> str:
                 expcted: hello
             """,
             [
-                "*bad.promptopt.yaml:3: case 'first': field 'expcted': unknown key; "
-                "allowed: id, input, expected, category, threshold, assert, judge, repeats*"
+                "*bad.promptopt.yaml:3: case 'first': field 'expcted': unknown key: did you mean "
+                "'expected'?; allowed: id, input, messages, turns, vars, expected, category, "
+                "threshold, assert, judge, repeats*"
             ],
             id="unknown-case-key",
         ),

@@ -75,10 +75,10 @@ class GeneratePrompts(Stage):
                 instructions=PROMPTS_INSTRUCTIONS,
                 payload={
                     "task_description": ctx.suite.description,
-                    "original_prompt": ctx.suite.prompt,
+                    "original_prompt": ctx.suite.system_template,
                     "strategies": strategies,
                     "examples": [
-                        {"input": c.input, "expected": c.expected} for c in ctx.suite.cases
+                        {"input": c.display_input, "expected": c.expected} for c in ctx.suite.cases
                     ],
                 },
                 tool=PROMPTS_TOOL,
@@ -129,9 +129,9 @@ class GenerateTests(Stage):
                 "task_description": ctx.suite.description,
                 "tier": self.tier,
                 "count": count,
-                "existing_inputs": [c.case.input for c in existing],
+                "existing_inputs": [c.case.display_input for c in existing],
                 "examples": [
-                    {"input": c.input, "expected": c.expected, "category": c.category}
+                    {"input": c.display_input, "expected": c.expected, "category": c.category}
                     for c in ctx.suite.cases
                 ],
             },

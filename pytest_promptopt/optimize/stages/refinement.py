@@ -44,7 +44,7 @@ def failures(ctx: RunContext, prompt_id: int, case_ids: list[int]) -> list[dict[
                 worst[e.test_case_id] = {
                     "_stage": case.stage,
                     "case_key": case.key,
-                    "input": case.case.input,
+                    "input": case.case.display_input,
                     "expected": case.case.expected or "",
                     "response": e.model_response,
                     "overall_score": round(e.overall_score, 4),

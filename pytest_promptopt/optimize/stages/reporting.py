@@ -126,7 +126,9 @@ class SaveReports(Stage):
                 )
             prompts = r.prompts.for_suite(ctx.run_id, ctx.suite.name)
             lineage = [prompt_summary(p, titles).model_dump(mode="json") for p in prompts]
-            text = next((p.prompt_text for p in prompts if p.id == best_id), ctx.suite.prompt)
+            text = next(
+                (p.prompt_text for p in prompts if p.id == best_id), ctx.suite.system_template
+            )
         best_path, lineage_path = write_suite_files(
             ctx.settings.report_dir / str(ctx.run_id), ctx.suite.name, text, lineage
         )
