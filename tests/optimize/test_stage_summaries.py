@@ -94,6 +94,7 @@ def recording(stages: list[Stage], produced: dict[str, StageSummaryBase]) -> lis
         async def run(
             ctx: RunContext, _run: Any = stage.run, _name: str = stage.name
         ) -> StageSummaryBase:
+            """Run the stage and keep what it returned."""
             produced[_name] = summary = await _run(ctx)
             return summary
 
