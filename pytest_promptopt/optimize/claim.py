@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import Runtime
+    from pytest_promptopt.storage.stage_summaries import ClaimSummary
 
 CLAIM_STAGE = "pipeline_owner"
 POLL_S = 0.2
@@ -23,12 +24,20 @@ STALE_S = 20.0
 WaitResult = tuple[Literal["best", "failed", "takeover"], tuple[int, str] | None]
 
 
-def _owner_row(runtime: Runtime, suite: str) -> tuple[int, str, dict[str, object]] | None:
+def _owner_row(runtime: Runtime, suite: str) -> tuple[int, str, ClaimSummary] | None:
     from pytest_promptopt.storage.repositories import StageResultRepository
+    from pytest_promptopt.storage.stage_summaries import ClaimSummary
 
     with runtime.db.session_scope() as session:
         row = StageResultRepository(session).get(runtime.run_id, suite, CLAIM_STAGE)
-        return None if row is None else (row.id, row.status, dict(row.summary or {}))
+        return None if row is None else (row.id, row.status, ClaimSummary.parse(row.summary))
+
+
+def _heartbeat(worker: str) -> dict[str, object]:
+    """The claim row's summary while `worker` runs the pipeline."""
+    from pytest_promptopt.storage.stage_summaries import ClaimSummary
+
+    return ClaimSummary(worker=worker, heartbeat=time.time()).to_json()
 
 
 def claim_pipeline(runtime: Runtime, suite: str, worker: str) -> bool:
@@ -41,12 +50,12 @@ def claim_pipeline(runtime: Runtime, suite: str, worker: str) -> bool:
         "suite": suite,
         "stage": CLAIM_STAGE,
         "status": "running",
-        "summary": {"worker": worker, "heartbeat": time.time()},
+        "summary": _heartbeat(worker),
     }
     with runtime.db.session_scope() as session:
         insert_ignore(session, StageResult, [row], ["run_id", "suite", "stage"])
     owner = _owner_row(runtime, suite)
-    return owner is not None and owner[2].get("worker") == worker
+    return owner is not None and owner[2].worker == worker
 
 
 class Lease:
@@ -63,12 +72,12 @@ class Lease:
 
         while not self._stop.wait(HEARTBEAT_S):
             owner = _owner_row(self._runtime, self._suite)
-            if owner is None or owner[2].get("worker") != self._worker:
+            if owner is None or owner[2].worker != self._worker:
                 return
             with self._runtime.db.session_scope() as session:
                 row = session.get(StageResult, owner[0])
                 if row is not None and row.status == "running":
-                    row.summary = {"worker": self._worker, "heartbeat": time.time()}
+                    row.summary = _heartbeat(self._worker)
 
     def release(self, best_prompt_id: int | None) -> None:
         """Stop renewing and tell the waiting workers the outcome (None: the pipeline failed)."""
@@ -80,14 +89,15 @@ class Lease:
 def release_pipeline(runtime: Runtime, suite: str, worker: str, best_prompt_id: int | None) -> None:
     """Record the end of the pipeline and its best prompt (None: failed) for the waiters."""
     from pytest_promptopt.storage.repositories import StageResultRepository
+    from pytest_promptopt.storage.stage_summaries import ClaimSummary
 
     with runtime.db.session_scope() as session:
         repo = StageResultRepository(session)
         owner = repo.get(runtime.run_id, suite, CLAIM_STAGE)
         if owner is not None:
             status = "completed" if best_prompt_id is not None else "failed"
-            summary = {"worker": worker, "best_prompt_id": best_prompt_id}
-            repo.complete(owner.id, summary, status=status)
+            summary = ClaimSummary(worker=worker, best_prompt_id=best_prompt_id)
+            repo.complete(owner.id, summary.to_json(), status=status)
 
 
 def _take_over(runtime: Runtime, row_id: int, worker: str) -> bool:
@@ -107,7 +117,7 @@ def _take_over(runtime: Runtime, row_id: int, worker: str) -> bool:
         row = session.get(StageResult, row_id)
         assert row is not None
         row.status = "running"
-        row.summary = {"worker": worker, "heartbeat": time.time()}
+        row.summary = _heartbeat(worker)
         return True
 
 
@@ -120,16 +130,16 @@ def wait_for_pipeline(runtime: Runtime, suite: str, worker: str) -> WaitResult:
         if owner is not None:
             row_id, status, summary = owner
             if status in ("completed", "failed"):
-                best_id = summary.get("best_prompt_id")
-                if not isinstance(best_id, int):
+                best_id = summary.best_prompt_id
+                if best_id is None:
                     return "failed", None
                 with runtime.db.session_scope() as session:
                     prompt = PromptRepository(session).get(best_id)
                     if prompt is None:
                         return "failed", None
                     return "best", (prompt.id, prompt.prompt_text)
-            beat = summary.get("heartbeat")
-            stale = not isinstance(beat, (int, float)) or time.time() - beat > STALE_S
+            beat = summary.heartbeat
+            stale = beat is None or time.time() - beat > STALE_S
             if status == "running" and stale and _take_over(runtime, row_id, worker):
                 return "takeover", None
         time.sleep(POLL_S)

@@ -16,6 +16,7 @@ from pytest_promptopt.storage.repositories import (
     TestCaseRepository,
     WeaknessRepository,
 )
+from pytest_promptopt.storage.stage_summaries import StageT
 from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
@@ -145,10 +146,10 @@ class RunContext:
         means = self.case_means(prompt_id, case_ids)
         return statistics.fmean(means) if means else 0.0
 
-    def stage_summary(self, stage: str) -> dict[str, Any]:
-        """The summary of a completed stage of this suite, or {} when it has not completed."""
+    def stage_summary(self, model: type[StageT]) -> StageT:
+        """The summary of this suite's completed `model.STAGE`; all defaults when not completed."""
         with self.repos() as r:
-            row = r.stages.get(self.run_id, self.suite.name, stage)
+            row = r.stages.get(self.run_id, self.suite.name, model.STAGE)
             if row is None or row.status != "completed":
-                return {}
-            return dict(row.summary or {})
+                return model()
+            return model.parse(row.summary)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_promptopt.storage.stage_summaries import ReportingSummary
 
 
 @dataclass
@@ -34,24 +37,26 @@ class OptimizeOutcome:
 
     @classmethod
     def from_summary(
-        cls, suite: str, run_id: int, original_id: int, text: str, data: dict[str, Any]
+        cls, suite: str, run_id: int, original_id: int, text: str, data: ReportingSummary
     ) -> OptimizeOutcome:
         """Build from the reporting stage's summary (original only when it is empty)."""
         return cls(
             suite=suite,
             run_id=run_id,
-            original_prompt_id=int(data.get("original_prompt_id", original_id)),
-            best_prompt_id=int(data.get("best_prompt_id", original_id)),
+            original_prompt_id=(
+                data.original_prompt_id if data.original_prompt_id is not None else original_id
+            ),
+            best_prompt_id=data.best_prompt_id if data.best_prompt_id is not None else original_id,
             best_prompt_text=text,
-            original_score=data.get("original_given_score"),
-            best_score=data.get("best_given_score"),
-            given_cases=int(data.get("given_cases", 0)),
-            original_passed=data.get("original_given_passed"),
-            best_passed=data.get("best_given_passed"),
-            best_stage=str(data.get("best_stage", "initial")),
-            best_strategy=data.get("best_strategy"),
-            best_track=data.get("best_track"),
-            best_iteration=int(data.get("best_iteration") or 0),
+            original_score=data.original_given_score,
+            best_score=data.best_given_score,
+            given_cases=data.given_cases,
+            original_passed=data.original_given_passed,
+            best_passed=data.best_given_passed,
+            best_stage=data.best_stage if data.best_stage is not None else "initial",
+            best_strategy=data.best_strategy,
+            best_track=data.best_track,
+            best_iteration=data.best_iteration or 0,
         )
 
     @property

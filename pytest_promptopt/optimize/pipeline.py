@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_promptopt.errors import BudgetExceededError, PromptOptError
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
@@ -22,6 +22,11 @@ from pytest_promptopt.optimize.stages import (
     Stage,
 )
 from pytest_promptopt.optimize.stages.reporting import suite_folder
+from pytest_promptopt.storage.stage_summaries import (
+    ReportingSummary,
+    StageSummaryBase,
+    summary_model,
+)
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -81,7 +86,7 @@ class Pipeline:
                 continue
             if (self.stopped_by or self.error) and not stage.derived:
                 reason = f"stopped by {self.stopped_by}" if self.stopped_by else "an earlier error"
-                self._finish(row_id, {"reason": reason}, "skipped")
+                self._finish(row_id, summary_model(stage.name)(reason=reason), "skipped")
                 self.progress.stage_end(
                     ctx.suite.name, stage.name, index, total, "skipped", 0.0, reason
                 )
@@ -95,37 +100,37 @@ class Pipeline:
         calls, spent = ctx.budget.calls, ctx.budget.spent_usd
         started = time.perf_counter()
         status = "completed"
+        model = summary_model(stage.name)
+        summary: StageSummaryBase
         try:
             summary = await stage.run(ctx)
         except BudgetExceededError as exc:
             self.stopped_by = exc.cap
             status = "budget_exhausted"
-            summary = {"stopped_by": exc.cap, "error": str(exc), "partial": stage.partial}
+            summary = model.failed(str(exc), stage.partial, stopped_by=exc.cap)
         except PromptOptError as exc:
             self.error = str(exc)
             status = "failed"
-            summary = {"error": str(exc), "partial": stage.partial}
+            summary = model.failed(str(exc), stage.partial)
         except BaseException as exc:
-            self._finish(row_id, {"error": repr(exc), "partial": stage.partial}, "failed")
+            self._finish(row_id, model.failed(repr(exc), stage.partial), "failed")
             raise
         seconds = time.perf_counter() - started
-        summary.update(
-            duration_s=round(seconds, 3),
-            calls=ctx.budget.calls - calls,
-            cost_usd=round(ctx.budget.spent_usd - spent, 6),
-        )
+        summary.duration_s = round(seconds, 3)
+        summary.calls = ctx.budget.calls - calls
+        summary.cost_usd = round(ctx.budget.spent_usd - spent, 6)
         self._finish(row_id, summary, status)
-        note = stage.headline(summary) if status == "completed" else str(summary.get("error"))
+        note = stage.headline(summary) if status == "completed" else str(summary.error)
         self.progress.stage_end(ctx.suite.name, stage.name, index, total, status, seconds, note)
 
-    def _finish(self, row_id: int, summary: dict[str, Any], status: str) -> None:
+    def _finish(self, row_id: int, summary: StageSummaryBase, status: str) -> None:
         with self.ctx.repos() as r:
-            r.stages.complete(row_id, summary, status=status)
+            r.stages.complete(row_id, summary.to_json(), status=status)
 
     def _outcome(self, original_id: int) -> OptimizeOutcome:
         ctx = self.ctx
-        data = ctx.stage_summary("reporting")
-        best_id = int(data.get("best_prompt_id", original_id))
+        data = ctx.stage_summary(ReportingSummary)
+        best_id = data.best_prompt_id if data.best_prompt_id is not None else original_id
         with ctx.repos() as r:
             best = r.prompts.get(best_id)
             text = best.prompt_text if best is not None else ctx.suite.system_template

@@ -127,6 +127,7 @@ def _suite_summary(
 ) -> SuiteSummary:
     """Totals of a suite, plus lineage and stages when it was optimized."""
     from pytest_promptopt.storage.repositories import PromptRepository, StageResultRepository
+    from pytest_promptopt.storage.stage_summaries import ReportingSummary, parse_summary
 
     summary = SuiteSummary(
         **SuiteTotals.of(name, records).model_dump(),
@@ -137,24 +138,26 @@ def _suite_summary(
         return summary
     prompts = PromptRepository(s).for_suite(run_id, name)
     summary.lineage = [prompt_summary(p, weaknesses) for p in prompts]
-    stages = StageResultRepository(s).for_run(run_id, name)
+    stages = [
+        (st, parse_summary(st.stage, st.summary))
+        for st in StageResultRepository(s).for_run(run_id, name)
+    ]
     summary.stages = [
         StageSummary(
             stage=st.stage,
             status=st.status,
             duration_s=(st.finished_at - st.started_at).total_seconds() if st.finished_at else None,
-            summary=dict(st.summary or {}),
+            summary=data.to_json(),
         )
-        for st in stages
+        for st, data in stages
     ]
-    for st in stages:
-        data = st.summary or {}
-        if "original_given_score" in data:
-            summary.original_mean_score = data.get("original_given_score")
-            summary.best_mean_score = data.get("best_given_score")
-            summary.best_prompt_id = data.get("best_prompt_id")
+    for st, data in stages:
+        if isinstance(data, ReportingSummary) and data.original_given_score is not None:
+            summary.original_mean_score = data.original_given_score
+            summary.best_mean_score = data.best_given_score
+            summary.best_prompt_id = data.best_prompt_id
         if st.status == "budget_exhausted":
-            summary.stopped_by = data.get("stopped_by", "budget")
+            summary.stopped_by = data.stopped_by or "budget"
     if summary.best_prompt_id is None and prompt is not None:
         summary.best_prompt_id = prompt.id
     return summary

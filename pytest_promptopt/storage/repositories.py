@@ -20,6 +20,7 @@ from pytest_promptopt.storage.models import (
     WeaknessAnalysis,
     utcnow,
 )
+from pytest_promptopt.storage.stage_summaries import ReportingSummary
 
 FINISHED_RUN_STATUSES: tuple[str, ...] = ("passed", "failed")
 _CHUNK = 500
@@ -232,13 +233,10 @@ class PromptRepository(_Repository):
     def chosen_ids(self, run_id: int) -> dict[str, int]:
         """Suite -> the prompt an optimize run's `reporting` stage chose (what its items judged)."""
         stmt = select(StageResult.suite, StageResult.summary).where(
-            StageResult.run_id == run_id, StageResult.stage == "reporting"
+            StageResult.run_id == run_id, StageResult.stage == ReportingSummary.STAGE
         )
-        return {
-            suite: int(summary["best_prompt_id"])
-            for suite, summary in self.session.execute(stmt)
-            if (summary or {}).get("best_prompt_id") is not None
-        }
+        chosen = {suite: ReportingSummary.parse(data) for suite, data in self.session.execute(stmt)}
+        return {s: c.best_prompt_id for s, c in chosen.items() if c.best_prompt_id is not None}
 
     def chosen(self, run_id: int, suite: str) -> Prompt | None:
         """The run's best prompt of a suite: the `reporting` stage's pick, else `best`."""

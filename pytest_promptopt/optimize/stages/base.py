@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pytest_promptopt.storage.stage_summaries import StageProgress, StageSummaryBase
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -17,12 +19,12 @@ class Stage(ABC):
     derived: bool = False
 
     def __init__(self) -> None:
-        self.partial: dict[str, Any] = {}
+        self.partial: StageProgress = StageProgress()
 
     @abstractmethod
-    async def run(self, ctx: RunContext) -> dict[str, Any]:
-        """Do the stage's work and return its JSON-safe summary."""
+    async def run(self, ctx: RunContext) -> StageSummaryBase:
+        """Do the stage's work and return its summary (the model `SUMMARY_MODELS[name]`)."""
 
-    def headline(self, summary: dict[str, Any]) -> str:
+    def headline(self, summary: StageSummaryBase) -> str:
         """A short human note about a finished run of this stage."""
-        return str(summary.get("headline", ""))
+        return summary.headline

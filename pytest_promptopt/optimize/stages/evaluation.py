@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NamedTuple
 
 from pytest_promptopt.engine.recorder import evaluation_rows
 from pytest_promptopt.errors import BudgetExceededError
 from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.optimize.stages.base import Stage
+from pytest_promptopt.storage.stage_summaries import (
+    EvaluateQuickSummary,
+    EvaluateRigorousSummary,
+    EvaluationProgress,
+    EvaluationSummary,
+    GeneratePromptsSummary,
+    SelectTopKSummary,
+)
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext, StoredCase
+
+
+class EvaluationCounts(NamedTuple):
+    """What one `evaluate_prompts` call did."""
+
+    evaluated: int
+    reused: int
+    errors: int
 
 
 def raise_if_exhausted(ctx: RunContext) -> None:
@@ -40,7 +56,7 @@ async def _evaluate_one(
 
 async def evaluate_prompts(
     ctx: RunContext, prompt_ids: Sequence[int], cases: Sequence[StoredCase], extra: int = 0
-) -> dict[str, int]:
+) -> EvaluationCounts:
     """Evaluate every prompt on every case not yet fully sampled, all concurrently; store rows."""
     texts = prompt_texts(ctx, prompt_ids)
     jobs = []
@@ -59,39 +75,44 @@ async def evaluate_prompts(
     with ctx.repos() as r:
         r.evals.add_many(rows)
     raise_if_exhausted(ctx)
-    return {
-        "evaluated": len(results),
-        "reused": skipped,
-        "errors": sum(res.error is not None for res in results),
-    }
+    return EvaluationCounts(
+        evaluated=len(results),
+        reused=skipped,
+        errors=sum(res.error is not None for res in results),
+    )
 
 
 class _EvaluateStage(Stage):
     """Scores prompts on the given cases plus one generated tier."""
 
     tier = ""
-    source_stage = ""
-    source_key = ""
     score_field = ""
+    summary_model: type[EvaluationSummary] = EvaluationSummary
 
-    async def run(self, ctx: RunContext) -> dict[str, Any]:
+    def candidates(self, ctx: RunContext) -> list[int]:
+        """The prompts to evaluate, from the stage before."""
+        raise NotImplementedError
+
+    async def run(self, ctx: RunContext) -> EvaluationSummary:
         """Evaluate the chosen prompts and store each one's mean as its tier score."""
-        prompt_ids = [int(i) for i in ctx.stage_summary(self.source_stage).get(self.source_key, [])]
+        prompt_ids = self.candidates(ctx)
         cases = ctx.cases(["given", self.tier])
-        self.partial = {"prompts": len(prompt_ids), "cases": len(cases)}
+        self.partial = EvaluationProgress(prompts=len(prompt_ids), cases=len(cases))
         counts = await evaluate_prompts(ctx, prompt_ids, cases)
         scores = {pid: ctx.mean_score(pid, [c.id for c in cases]) for pid in prompt_ids}
         with ctx.repos() as r:
             for pid, score in scores.items():
                 r.prompts.set_scores(pid, **{self.score_field: score})
         best = max(scores.values(), default=0.0)
-        return {
-            **counts,
-            "prompt_ids": prompt_ids,
-            "case_ids": [c.id for c in cases],
-            "scores": {str(pid): round(s, 6) for pid, s in scores.items()},
-            "headline": f"{len(prompt_ids)} prompts x {len(cases)} cases, best {best:.2f}",
-        }
+        return self.summary_model(
+            evaluated=counts.evaluated,
+            reused=counts.reused,
+            errors=counts.errors,
+            prompt_ids=prompt_ids,
+            case_ids=[c.id for c in cases],
+            scores={str(pid): round(s, 6) for pid, s in scores.items()},
+            headline=f"{len(prompt_ids)} prompts x {len(cases)} cases, best {best:.2f}",
+        )
 
 
 class EvaluateQuick(_EvaluateStage):
@@ -99,9 +120,12 @@ class EvaluateQuick(_EvaluateStage):
 
     name = "evaluate_quick"
     tier = "quick"
-    source_stage = "generate_prompts"
-    source_key = "prompt_ids"
     score_field = "quick"
+    summary_model = EvaluateQuickSummary
+
+    def candidates(self, ctx: RunContext) -> list[int]:
+        """Every generated candidate."""
+        return ctx.stage_summary(GeneratePromptsSummary).prompt_ids
 
 
 class EvaluateRigorous(_EvaluateStage):
@@ -109,6 +133,9 @@ class EvaluateRigorous(_EvaluateStage):
 
     name = "evaluate_rigorous"
     tier = "rigorous"
-    source_stage = "select_top_k"
-    source_key = "selected"
     score_field = "rigorous"
+    summary_model = EvaluateRigorousSummary
+
+    def candidates(self, ctx: RunContext) -> list[int]:
+        """The top K."""
+        return ctx.stage_summary(SelectTopKSummary).selected or []

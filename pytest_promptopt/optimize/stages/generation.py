@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.protocol import CASES_TOOL, PROMPTS_TOOL, GeneratedCases, GeneratedPrompts
+from pytest_promptopt.storage.stage_summaries import (
+    GeneratePromptsSummary,
+    GenerateTestsQuickSummary,
+    GenerateTestsRigorousSummary,
+    GenerateTestsSummary,
+)
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -61,7 +67,7 @@ class GeneratePrompts(Stage):
 
     name = "generate_prompts"
 
-    async def run(self, ctx: RunContext) -> dict[str, Any]:
+    async def run(self, ctx: RunContext) -> GeneratePromptsSummary:
         """Store the original and the generated candidates (stage `initial`)."""
         original_id = ctx.original_prompt_id()
         wanted = ctx.knobs.candidates - 1
@@ -97,14 +103,14 @@ class GeneratePrompts(Stage):
                     )
                     if row.id not in ids:
                         ids.append(int(row.id))
-        return {
-            "original_prompt_id": original_id,
-            "prompt_ids": ids,
-            "strategies": [s["name"] for s in strategies],
-            "requested": wanted,
-            "generated": len(ids) - 1,
-            "headline": f"{len(ids)} candidates (original + {len(ids) - 1} generated)",
-        }
+        return GeneratePromptsSummary(
+            original_prompt_id=original_id,
+            prompt_ids=ids,
+            strategies=[s["name"] for s in strategies],
+            requested=wanted,
+            generated=len(ids) - 1,
+            headline=f"{len(ids)} candidates (original + {len(ids) - 1} generated)",
+        )
 
 
 class GenerateTests(Stage):
@@ -115,7 +121,7 @@ class GenerateTests(Stage):
         self.tier = tier
         self.name = f"generate_tests_{tier}"
 
-    async def run(self, ctx: RunContext) -> dict[str, Any]:
+    async def run(self, ctx: RunContext) -> GenerateTestsSummary:
         """Store the given cases (stage `given`) and the generated ones (stage = tier)."""
         given = ctx.store_given_cases()
         count = ctx.knobs.quick_tests if self.tier == "quick" else ctx.knobs.rigorous_tests
@@ -159,11 +165,12 @@ class GenerateTests(Stage):
         categories: dict[str, int] = {}
         for row in rows:
             categories[row["category"]] = categories.get(row["category"], 0) + 1
-        return {
-            "tier": self.tier,
-            "requested": count,
-            "case_keys": sorted(stored, key=lambda k: stored[k]),
-            "given_cases": len(given),
-            "categories": categories,
-            "headline": f"{len(stored)} {self.tier} cases + {len(given)} given",
-        }
+        model = GenerateTestsQuickSummary if self.tier == "quick" else GenerateTestsRigorousSummary
+        return model(
+            tier=self.tier,
+            requested=count,
+            case_keys=sorted(stored, key=lambda k: stored[k]),
+            given_cases=len(given),
+            categories=categories,
+            headline=f"{len(stored)} {self.tier} cases + {len(given)} given",
+        )

@@ -11,6 +11,13 @@ from pytest_promptopt.optimize.selection import bootstrap_interval, stable_seed
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.optimize.stages.evaluation import evaluate_prompts
 from pytest_promptopt.protocol import ANALYSIS_TOOL, REFINE_TOOL, RefinedPrompt, WeaknessReport
+from pytest_promptopt.storage.stage_summaries import (
+    RefinementProgress,
+    RefinementStep,
+    RefinementSummary,
+    RefinementTrack,
+    SelectTopMSummary,
+)
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -68,20 +75,17 @@ class Refinement(Stage):
 
     name = "refinement"
 
-    async def run(self, ctx: RunContext) -> dict[str, Any]:
+    async def run(self, ctx: RunContext) -> RefinementSummary:
         """Run the tracks concurrently; a budget stop in any track stops the stage."""
-        starts = [int(i) for i in ctx.stage_summary("select_top_m").get("selected", [])]
-        self.partial = {"tracks": []}
-        tracks: list[dict[str, Any]] = []
-        for track_id, prompt_id in enumerate(starts, start=1):
-            track = {
-                "track_id": track_id,
-                "start_prompt_id": prompt_id,
-                "final_prompt_id": prompt_id,
-                "iterations": [],
-            }
-            tracks.append(track)
-        self.partial["tracks"] = tracks
+        starts = ctx.stage_summary(SelectTopMSummary).selected or []
+        progress = RefinementProgress(
+            tracks=[
+                RefinementTrack(track_id=n, start_prompt_id=pid, final_prompt_id=pid, iterations=[])
+                for n, pid in enumerate(starts, start=1)
+            ]
+        )
+        self.partial = progress
+        tracks = progress.tracks
         outcomes = await asyncio.gather(
             *(self._track(ctx, t) for t in tracks), return_exceptions=True
         )
@@ -89,32 +93,37 @@ class Refinement(Stage):
         if errors:
             budget = [e for e in errors if isinstance(e, BudgetExceededError)]
             raise (budget or errors)[0]
-        kept = [it["child_prompt_id"] for t in tracks for it in t["iterations"] if it["kept"]]
-        return {
-            "tracks": tracks,
-            "kept_prompt_ids": kept,
-            "final_prompt_ids": [t["final_prompt_id"] for t in tracks],
-            "headline": f"{len(tracks)} tracks, {len(kept)} improving children kept",
-        }
+        kept = [
+            it.child_prompt_id
+            for t in tracks
+            for it in t.iterations
+            if it.kept and it.child_prompt_id is not None
+        ]
+        return RefinementSummary(
+            tracks=tracks,
+            kept_prompt_ids=kept,
+            final_prompt_ids=[t.final_prompt_id for t in tracks],
+            headline=f"{len(tracks)} tracks, {len(kept)} improving children kept",
+        )
 
-    async def _track(self, ctx: RunContext, track: dict[str, Any]) -> None:
-        track_id = int(track["track_id"])
-        current = int(track["start_prompt_id"])
+    async def _track(self, ctx: RunContext, track: RefinementTrack) -> None:
+        track_id = track.track_id
+        current = track.start_prompt_id
         with ctx.repos() as r:
             root = r.prompts.get(current)
             strategy = root.strategy if root is not None else None
         for iteration in range(1, ctx.knobs.iterations + 1):
-            step: dict[str, Any] = {"iteration": iteration, "parent_prompt_id": current}
-            track["iterations"].append(step)
+            step = RefinementStep(iteration=iteration, parent_prompt_id=current)
+            track.iterations.append(step)
             with ctx.repos() as r:
                 case_ids = sorted(r.evals.mean_scores(current))
                 parent = r.prompts.get(current)
                 assert parent is not None
                 parent_text = parent.prompt_text
             failing = failures(ctx, current, case_ids)
-            step.update(failures=len(failing), kept=False, child_prompt_id=None)
+            step.failures, step.kept, step.child_prompt_id = len(failing), False, None
             if not failing:
-                step["reason"] = "the prompt fails no case; nothing to refine"
+                step.reason = "the prompt fails no case; nothing to refine"
                 break
             report, _ = await ctx.llm.structured(
                 role="analyze",
@@ -171,29 +180,27 @@ class Refinement(Stage):
                 child_id, child_parent = int(child.id), child.parent_prompt_id
                 child_track = child.track_id
             if child_parent != current or child_track != track_id:
-                step["reason"] = (
+                step.reason = (
                     "the refiner returned the prompt unchanged"
                     if child_id == current
                     else f"the refiner returned an existing prompt (#{child_id})"
                 )
                 break
-            step["child_prompt_id"] = child_id
+            step.child_prompt_id = child_id
             cases = [c for c in ctx.cases(["given", "quick", "rigorous"]) if c.id in case_ids]
             await evaluate_prompts(ctx, [child_id], cases)
             before = ctx.case_means(current, case_ids)
             after = ctx.case_means(child_id, case_ids)
             diffs = [a - b for a, b in zip(after, before, strict=True)]
             noise = bootstrap_interval(diffs, seed=stable_seed(ctx.suite.name, child_id))
-            step.update(
-                parent_mean=round(statistics.fmean(before), 6),
-                child_mean=round(statistics.fmean(after), 6),
-                paired_diff=[round(noise.low, 6), round(noise.mean, 6), round(noise.high, 6)],
-                cases=len(case_ids),
-            )
+            step.parent_mean = round(statistics.fmean(before), 6)
+            step.child_mean = round(statistics.fmean(after), 6)
+            step.paired_diff = [round(noise.low, 6), round(noise.mean, 6), round(noise.high, 6)]
+            step.cases = len(case_ids)
             if noise.mean > 1e-9:
-                step.update(kept=True, reason="the child scores higher on the same cases")
+                step.kept, step.reason = True, "the child scores higher on the same cases"
                 current = child_id
-                track["final_prompt_id"] = child_id
+                track.final_prompt_id = child_id
             else:
-                step["reason"] = "no improvement on the same cases; track stopped"
+                step.reason = "no improvement on the same cases; track stopped"
                 break

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.reporting.build import prompt_summary
 from pytest_promptopt.reporting.writers import suite_dir, write_suite_files
+from pytest_promptopt.storage.stage_summaries import (
+    Finalist,
+    RefinementSummary,
+    ReportingSummary,
+    SaveReportsSummary,
+    SelectTopMSummary,
+)
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -16,11 +23,11 @@ if TYPE_CHECKING:
 
 def finalist_ids(ctx: RunContext, original_id: int) -> list[int] | None:
     """The original, the top M and the kept children; None when selection never finished."""
-    chosen = ctx.stage_summary("select_top_m").get("selected")
+    chosen = ctx.stage_summary(SelectTopMSummary).selected
     if chosen is None:
         return None
-    kept = ctx.stage_summary("refinement").get("kept_prompt_ids", [])
-    return list(dict.fromkeys([original_id, *map(int, chosen), *map(int, kept)]))
+    kept = ctx.stage_summary(RefinementSummary).kept_prompt_ids
+    return list(dict.fromkeys([original_id, *chosen, *kept]))
 
 
 def suite_folder(ctx: RunContext) -> Path:
@@ -34,11 +41,11 @@ class Reporting(Stage):
     name = "reporting"
     derived = True
 
-    async def run(self, ctx: RunContext) -> dict[str, Any]:
+    async def run(self, ctx: RunContext) -> ReportingSummary:
         """Score, pick the best (given-case mean, then average, then the original) and summarise."""
         original_id = ctx.original_prompt_id()
         given = [c.id for c in ctx.cases(["given"])]
-        rows: dict[int, dict[str, Any]] = {}
+        rows: dict[int, Finalist] = {}
         with ctx.repos() as r:
             for p in r.prompts.for_suite(ctx.run_id, ctx.suite.name):
                 means = r.evals.mean_scores(int(p.id))
@@ -50,59 +57,51 @@ class Reporting(Stage):
                 failed = {
                     e.test_case_id for e in r.evals.for_prompt(int(p.id), given) if not e.passed
                 }
-                rows[int(p.id)] = {
-                    "prompt_id": int(p.id),
-                    "stage": p.stage,
-                    "strategy": p.strategy,
-                    "track_id": p.track_id,
-                    "iteration": p.iteration,
-                    "original": bool(p.is_original_system_prompt),
-                    "average": average,
-                    "covers_given": all(i in means for i in given),
-                    "given": statistics.fmean(means.get(i, 0.0) for i in given) if given else 0.0,
-                    "given_passed": len(passed - failed),
-                }
+                rows[int(p.id)] = Finalist(
+                    prompt_id=int(p.id),
+                    stage=p.stage,
+                    strategy=p.strategy,
+                    track_id=p.track_id,
+                    iteration=p.iteration,
+                    original=bool(p.is_original_system_prompt),
+                    average=average,
+                    covers_given=all(i in means for i in given),
+                    given=statistics.fmean(means.get(i, 0.0) for i in given) if given else 0.0,
+                    given_passed=len(passed - failed),
+                )
         finalists = finalist_ids(ctx, original_id)
         pool = [
             row
             for pid, row in rows.items()
-            if row["covers_given"] and (finalists is None or pid in finalists)
+            if row.covers_given and (finalists is None or pid in finalists)
         ]
         best = max(
             pool,
-            key=lambda x: (
-                round(x["given"], 9),
-                round(x["average"], 9),
-                x["original"],
-                -x["prompt_id"],
-            ),
+            key=lambda x: (round(x.given, 9), round(x.average, 9), x.original, -x.prompt_id),
             default=None,
         )
         original = rows.get(original_id)
-        summary: dict[str, Any] = {
-            "original_prompt_id": original_id,
-            "best_prompt_id": best["prompt_id"] if best else original_id,
-            "given_cases": len(given),
-            "finalists": [
-                {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
-                for row in sorted(pool, key=lambda x: -x["given"])
-            ],
-            "partial": finalists is None,
-        }
-        if best is not None and original is not None and original["covers_given"]:
-            summary.update(
-                original_given_score=round(original["given"], 6),
-                best_given_score=round(best["given"], 6),
-                original_given_passed=original["given_passed"],
-                best_given_passed=best["given_passed"],
-                original_average_score=round(original["average"], 6),
-                best_average_score=round(best["average"], 6),
-                best_stage=best["stage"],
-                best_strategy=best["strategy"],
-                best_track=best["track_id"],
-                best_iteration=best["iteration"],
-                headline=f"best #{best['prompt_id']}: {original['given']:.2f} -> "
-                f"{best['given']:.2f} on {len(given)} given cases",
+        summary = ReportingSummary(
+            original_prompt_id=original_id,
+            best_prompt_id=best.prompt_id if best else original_id,
+            given_cases=len(given),
+            finalists=[row.rounded() for row in sorted(pool, key=lambda x: -x.given)],
+            partial=finalists is None,
+        )
+        if best is not None and original is not None and original.covers_given:
+            summary.original_given_score = round(original.given, 6)
+            summary.best_given_score = round(best.given, 6)
+            summary.original_given_passed = original.given_passed
+            summary.best_given_passed = best.given_passed
+            summary.original_average_score = round(original.average, 6)
+            summary.best_average_score = round(best.average, 6)
+            summary.best_stage = best.stage
+            summary.best_strategy = best.strategy
+            summary.best_track = best.track_id
+            summary.best_iteration = best.iteration
+            summary.headline = (
+                f"best #{best.prompt_id}: {original.given:.2f} -> "
+                f"{best.given:.2f} on {len(given)} given cases"
             )
         return summary
 
@@ -113,11 +112,9 @@ class SaveReports(Stage):
     name = "save_reports"
     derived = True
 
-    async def run(self, ctx: RunContext) -> dict[str, Any]:
+    async def run(self, ctx: RunContext) -> SaveReportsSummary:
         """Write the best prompt and the candidate lineage."""
-        best_id = int(
-            ctx.stage_summary("reporting").get("best_prompt_id") or ctx.original_prompt_id()
-        )
+        best_id = ctx.stage_summary(ReportingSummary).best_prompt_id or ctx.original_prompt_id()
         with ctx.repos() as r:
             titles: dict[int, list[str]] = {}
             for w in r.weaknesses.for_run(ctx.run_id, ctx.suite.name):
@@ -132,10 +129,10 @@ class SaveReports(Stage):
         best_path, lineage_path = write_suite_files(
             ctx.settings.report_dir / str(ctx.run_id), ctx.suite.name, text, lineage
         )
-        return {
-            "best_prompt_id": best_id,
-            "best_prompt_path": str(best_path),
-            "lineage_path": str(lineage_path),
-            "prompts": len(lineage),
-            "headline": f"wrote {best_path.parent}",
-        }
+        return SaveReportsSummary(
+            best_prompt_id=best_id,
+            best_prompt_path=str(best_path),
+            lineage_path=str(lineage_path),
+            prompts=len(lineage),
+            headline=f"wrote {best_path.parent}",
+        )

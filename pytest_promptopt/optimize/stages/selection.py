@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_promptopt.optimize.selection import Scored, Selection, select_top, stable_seed
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.optimize.stages.evaluation import evaluate_prompts
+from pytest_promptopt.storage.stage_summaries import (
+    EvaluateQuickSummary,
+    EvaluateRigorousSummary,
+    EvaluationSummary,
+    SelectionProgress,
+    SelectionRecord,
+    SelectionSummary,
+    SelectTopKSummary,
+    SelectTopMSummary,
+)
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext, StoredCase
@@ -15,7 +25,8 @@ if TYPE_CHECKING:
 class _SelectStage(Stage):
     """Ranks prompts by mean with bootstrap intervals; ties at the cut get more samples."""
 
-    source_stage = ""
+    source: type[EvaluationSummary] = EvaluationSummary
+    summary_model: type[SelectionSummary] = SelectionSummary
     tiers: tuple[str, ...] = ()
 
     def size(self, ctx: RunContext) -> int:
@@ -32,9 +43,9 @@ class _SelectStage(Stage):
         case_ids = [c.id for c in cases]
         return [Scored(i, tuple(ctx.case_means(i, case_ids)), i in original) for i in ids]
 
-    async def run(self, ctx: RunContext) -> dict[str, Any]:
+    async def run(self, ctx: RunContext) -> SelectionSummary:
         """Select, re-sample a tie that straddles the cut once, then select again."""
-        ids = [int(i) for i in ctx.stage_summary(self.source_stage).get("prompt_ids", [])]
+        ids = ctx.stage_summary(self.source).prompt_ids
         cases = ctx.cases(("given", *self.tiers))
         k = self.size(ctx)
         seed = stable_seed(ctx.suite.name, self.name)
@@ -43,7 +54,9 @@ class _SelectStage(Stage):
         resampled: list[int] = []
         if first.contested:
             resampled = first.contested
-            self.partial = {"first": first.as_dict(), "resampling": resampled}
+            self.partial = SelectionProgress(
+                first=SelectionRecord.model_validate(first.as_dict()), resampling=resampled
+            )
             await evaluate_prompts(ctx, resampled, cases, extra=1)
             final = select_top(self._scored(ctx, ids, cases), k, seed=seed)
             final.reasoning.insert(
@@ -54,22 +67,24 @@ class _SelectStage(Stage):
                     "still tied after re-sampling: the original goes first, the rest by mean "
                     "(a tie-break only, the difference is within noise)"
                 )
-        return {
+        before = SelectionRecord.model_validate(first.as_dict()) if resampled else None
+        return self.summary_model(
             **final.as_dict(),
-            "k": k,
-            "case_ids": [c.id for c in cases],
-            "resampled": resampled,
-            "before_resampling": first.as_dict() if resampled else None,
-            "headline": f"kept {', '.join(f'#{i}' for i in final.selected)} of {len(ids)}"
+            k=k,
+            case_ids=[c.id for c in cases],
+            resampled=resampled,
+            before_resampling=before,
+            headline=f"kept {', '.join(f'#{i}' for i in final.selected)} of {len(ids)}"
             + (f" (re-sampled {len(resampled)} tied)" if resampled else ""),
-        }
+        )
 
 
 class SelectTopK(_SelectStage):
     """Stage 4: the top K candidates on given + quick cases."""
 
     name = "select_top_k"
-    source_stage = "evaluate_quick"
+    source = EvaluateQuickSummary
+    summary_model = SelectTopKSummary
     tiers = ("quick",)
 
     def size(self, ctx: RunContext) -> int:
@@ -81,7 +96,8 @@ class SelectTopM(_SelectStage):
     """Stage 7: the top M of the K on given + quick + rigorous cases combined."""
 
     name = "select_top_m"
-    source_stage = "evaluate_rigorous"
+    source = EvaluateRigorousSummary
+    summary_model = SelectTopMSummary
     tiers = ("quick", "rigorous")
 
     def size(self, ctx: RunContext) -> int:
