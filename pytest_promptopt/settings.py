@@ -341,22 +341,13 @@ class Settings:
 
     def public_dict(self) -> dict[str, Any]:
         """The settings as JSON-safe data for the run row and reports (database password hidden)."""
+        from pytest_promptopt.storage.urls import hide_password
+
         data = asdict(self)
         data["rootdir"] = str(self.rootdir)
         data["report_dir"] = str(self.report_dir)
         data["db_url"] = hide_password(self.db_url)
         return data
-
-
-def hide_password(url: str) -> str:
-    """A database URL with any password replaced by *** (SQLAlchemy's own rendering)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
 
 
 def _lookup(spec: SettingSpec, option: Callable[[str], Any], ini: Callable[[str], Any]) -> Any:

@@ -14,9 +14,7 @@ import click
 from pytest_promptopt.errors import PromptOptError
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from pytest_promptopt.storage import Database, OptimizationRun, Prompt
+    from pytest_promptopt.storage import Database, OptimizationRun, Prompt, Repositories
 
 
 class MissingDatabaseError(click.ClickException):
@@ -35,9 +33,9 @@ class _Group(click.Group):
         except PromptOptError as exc:
             raise click.ClickException(str(exc)) from exc
         except Exception as exc:
-            from sqlalchemy.exc import SQLAlchemyError
+            from pytest_promptopt.storage.database import is_driver_error
 
-            if isinstance(exc, SQLAlchemyError):
+            if is_driver_error(exc):
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise click.ClickException(f"database error: {first}") from exc
             raise
@@ -53,9 +51,9 @@ def resolve_url(value: str | None) -> str:
 
 
 @contextmanager
-def _open(ctx: click.Context, create: bool = False) -> Iterator[tuple[Database, Session]]:
-    """Open the database of --db (refusing to create it unless asked) and yield a session."""
-    from pytest_promptopt.storage import Database
+def _open(ctx: click.Context, create: bool = False) -> Iterator[tuple[Database, Repositories]]:
+    """Open the database of --db (refusing to create it unless asked); yield its repositories."""
+    from pytest_promptopt.storage import Database, transaction
 
     db = Database(ctx.find_root().obj["url"])
     path = db.sqlite_path
@@ -66,8 +64,8 @@ def _open(ctx: click.Context, create: bool = False) -> Iterator[tuple[Database, 
         )
     try:
         db.ensure_schema()
-        with db.session_scope() as session:
-            yield db, session
+        with transaction(db) as repos:
+            yield db, repos
     finally:
         db.dispose()
 
@@ -77,11 +75,9 @@ def _emit(data: Any, as_json: bool, render: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))
 
 
-def _get_run(session: Session, ref: str) -> OptimizationRun:
+def _get_run(repos: Repositories, ref: str) -> OptimizationRun:
     """Return the run named by an id or `latest`; raise a ClickException otherwise."""
-    from pytest_promptopt.storage import RunRepository
-
-    runs = RunRepository(session)
+    runs = repos.runs
     if ref == "latest":
         run = runs.latest()
         if run is None:
@@ -116,7 +112,7 @@ def _prompt_dict(prompt: Prompt) -> dict[str, Any]:
 
 def _public_settings(value: Any) -> Any:
     """Return settings with any password in a URL hidden (defence in depth)."""
-    from pytest_promptopt.settings import hide_password
+    from pytest_promptopt.storage.urls import hide_password
 
     if isinstance(value, dict):
         return {key: _public_settings(item) for key, item in value.items()}
@@ -125,15 +121,14 @@ def _public_settings(value: Any) -> Any:
     return value
 
 
-def _show_data(session: Session, run: OptimizationRun) -> dict[str, Any]:
+def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
     """Collect everything `promptopt show` prints about one run."""
-    from pytest_promptopt.cli.render import judged_results, run_suites, run_summary
-    from pytest_promptopt.storage import LLMCallRepository, PromptRepository, StageResultRepository
+    from pytest_promptopt.cli.render import judged_results, run_summary
 
-    prompts_repo = PromptRepository(session)
-    judged = judged_results(session, run.id)
+    prompts_repo = repos.prompts
+    judged = judged_results(repos, run.id)
     suites = []
-    for name in run_suites(session, run.id):
+    for name in repos.runs.suites(run.id):
         prompts = prompts_repo.for_suite(run.id, name)
         info = judged.get(name, {"prompt_id": None, "cases": []})
         by_id = {p.id: p for p in prompts}
@@ -162,15 +157,15 @@ def _show_data(session: Session, run: OptimizationRun) -> dict[str, Any]:
             "duration_s": (s.finished_at - s.started_at).total_seconds() if s.finished_at else None,
             "summary": s.summary,
         }
-        for s in StageResultRepository(session).for_run(run.id)
+        for s in repos.stage_results.for_run(run.id)
     ]
     return {
-        "run": run_summary(session, run, judged),
+        "run": run_summary(repos, run, judged),
         "settings": _public_settings(run.settings or {}),
         "summary": run.summary,
         "suites": suites,
         "stages": stages,
-        "calls": dict(LLMCallRepository(session).stats(run.id)),
+        "calls": dict(repos.llm_calls.stats(run.id)),
     }
 
 
@@ -196,10 +191,9 @@ def main(ctx: click.Context, db: str | None) -> None:
 def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     """List recent runs, newest first."""
     from pytest_promptopt.cli.render import render_runs, run_summary
-    from pytest_promptopt.storage import RunRepository
 
-    with _open(ctx) as (_, session):
-        data = [run_summary(session, run) for run in RunRepository(session).list_recent(limit)]
+    with _open(ctx) as (_, repos):
+        data = [run_summary(repos, run) for run in repos.runs.list_recent(limit)]
     _emit(data, as_json, render_runs)
 
 
@@ -211,8 +205,8 @@ def show(ctx: click.Context, run: str, as_json: bool) -> None:
     """Show one run (an id or `latest`): settings, prompts, case results, stages, calls."""
     from pytest_promptopt.cli.render import render_show
 
-    with _open(ctx) as (_, session):
-        data = _show_data(session, _get_run(session, run))
+    with _open(ctx) as (_, repos):
+        data = _show_data(repos, _get_run(repos, run))
     _emit(data, as_json, render_show)
 
 
@@ -225,8 +219,8 @@ def diff(ctx: click.Context, run_a: str, run_b: str, as_json: bool) -> None:
     """Compare two runs case by case; regressions first."""
     from pytest_promptopt.cli.render import diff_data, render_diff
 
-    with _open(ctx) as (_, session):
-        data = diff_data(session, _get_run(session, run_a), _get_run(session, run_b))
+    with _open(ctx) as (_, repos):
+        data = diff_data(repos, _get_run(repos, run_a), _get_run(repos, run_b))
     _emit(data, as_json, render_diff)
 
 
@@ -236,17 +230,15 @@ def diff(ctx: click.Context, run_a: str, run_b: str, as_json: bool) -> None:
 @click.pass_context
 def best(ctx: click.Context, suite: str, as_json: bool) -> None:
     """Print the best prompt of SUITE from the latest finished optimize run."""
-    from pytest_promptopt.storage import PromptRepository
-
-    with _open(ctx) as (_, session):
-        prompt = PromptRepository(session).latest_best(suite)
+    with _open(ctx) as (_, repos):
+        prompt = repos.prompts.latest_best(suite)
         if prompt is None:
             raise click.ClickException(
                 f"no finished optimize run has a scored prompt for suite {suite!r}: "
                 "run `pytest --optimize` first"
             )
         data = {"suite": suite, "run_id": prompt.run_id, **_prompt_dict(prompt)}
-        data["lineage"] = [p.id for p in PromptRepository(session).lineage(prompt.id)]
+        data["lineage"] = [p.id for p in repos.prompts.lineage(prompt.id)]
     if as_json:
         _emit(data, True, None)
         return

@@ -7,9 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from pytest_promptopt.reporting.text import (
     DASH,
     fmt_delta,
@@ -19,15 +16,7 @@ from pytest_promptopt.reporting.text import (
     fmt_usd,
 )
 from pytest_promptopt.reporting.text import shorten as _shorten
-from pytest_promptopt.storage import (
-    Evaluation,
-    EvaluationRepository,
-    LLMCallRepository,
-    OptimizationRun,
-    Prompt,
-    PromptRepository,
-    TestCase,
-)
+from pytest_promptopt.storage import Evaluation, OptimizationRun, Repositories
 
 _EPSILON = 1e-6
 _CHANGE_ORDER = {"regressed": 0, "improved": 1, "unchanged": 2, "only_a": 3, "only_b": 4}
@@ -205,21 +194,20 @@ def render_diff(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def judged_results(session: Session, run_id: int) -> dict[str, dict[str, Any]]:
+def judged_results(repos: Repositories, run_id: int) -> dict[str, dict[str, Any]]:
     """Per suite: the prompt the run's items judged and its per-case results on given cases.
 
     Under --optimize that is the prompt the pipeline chose (its items re-use the pipeline's
     evaluations, so the last one written may be another candidate's); otherwise the prompt
     judged last on the given cases.
     """
-    stmt = select(TestCase).where(TestCase.run_id == run_id, TestCase.stage == "given")
-    cases = {case.id: case for case in session.scalars(stmt)}
-    evals = [e for e in EvaluationRepository(session).for_run(run_id) if e.test_case_id in cases]
+    cases = {case.id: case for case in repos.test_cases.for_run(run_id, stage="given")}
+    evals = [e for e in repos.evaluations.for_run(run_id) if e.test_case_id in cases]
     evals.sort(key=lambda e: (e.created_at, e.id))
     last_prompt: dict[str, int] = {}
     for ev in evals:
         last_prompt[cases[ev.test_case_id].suite] = ev.prompt_id
-    last_prompt.update(PromptRepository(session).chosen_ids(run_id))
+    last_prompt.update(repos.prompts.chosen_ids(run_id))
     grouped: dict[str, dict[str, list[Evaluation]]] = {}
     for ev in evals:
         case = cases[ev.test_case_id]
@@ -252,25 +240,18 @@ def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, A
     }
 
 
-def run_suites(session: Session, run_id: int) -> list[str]:
-    """Return the suites a run touched (prompts or test cases), sorted."""
-    names = set(session.scalars(select(Prompt.suite).where(Prompt.run_id == run_id)))
-    names |= set(session.scalars(select(TestCase.suite).where(TestCase.run_id == run_id)))
-    return sorted(names)
-
-
 def run_summary(
-    session: Session, run: OptimizationRun, judged: dict[str, dict[str, Any]] | None = None
+    repos: Repositories, run: OptimizationRun, judged: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """Return the one-line facts of a run: times, suites, cases, pass rate, calls, cost.
 
     `judged` is the run's `judged_results` when the caller has them already.
     """
     if judged is None:
-        judged = judged_results(session, run.id)
+        judged = judged_results(repos, run.id)
     cases = [c for suite in judged.values() for c in suite["cases"]]
     passed = sum(1 for c in cases if c["passed"])
-    stats = LLMCallRepository(session).stats(run.id)
+    stats = repos.llm_calls.stats(run.id)
     finished = run.finished_at
     return {
         "id": run.id,
@@ -279,7 +260,7 @@ def run_summary(
         "duration_s": (finished - run.started_at).total_seconds() if finished else None,
         "mode": run.mode,
         "status": run.status,
-        "suites": run_suites(session, run.id),
+        "suites": repos.runs.suites(run.id),
         "cases": len(cases),
         "cases_passed": passed,
         "pass_rate": passed / len(cases) if cases else None,
@@ -288,9 +269,11 @@ def run_summary(
     }
 
 
-def diff_data(session: Session, run_a: OptimizationRun, run_b: OptimizationRun) -> dict[str, Any]:
+def diff_data(
+    repos: Repositories, run_a: OptimizationRun, run_b: OptimizationRun
+) -> dict[str, Any]:
     """Compare the judged results of two runs case by case and suite by suite."""
-    sides = [judged_results(session, run.id) for run in (run_a, run_b)]
+    sides = [judged_results(repos, run.id) for run in (run_a, run_b)]
     flat = [
         {(suite, c["case_key"]): c for suite, info in side.items() for c in info["cases"]}
         for side in sides

@@ -122,11 +122,7 @@ class Runtime:
         from pytest_promptopt.storage.repositories import RunRepository
 
         with self.db.session_scope() as session:
-            run = RunRepository(session).get(run_id)
-            assert run is not None
-            run.session_uid = self.session_uid
-            run.status = "running"
-            run.finished_at = None
+            RunRepository(session).reopen(run_id, self.session_uid)
         self.__dict__["run_id"] = run_id
 
     @cached_property

@@ -4,34 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_promptopt.integration.role import role_of
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from pytest_promptopt.engine.runtime import Runtime
     from pytest_promptopt.evaluation.results import CaseResult
     from pytest_promptopt.storage.database import Database
+    from pytest_promptopt.storage.repositories import Repositories
     from pytest_promptopt.suites.spec import Case, Suite
-
-
-@dataclass
-class Repositories:
-    """The repositories of one database session."""
-
-    session: Session
-    runs: Any
-    prompts: Any
-    test_cases: Any
-    evaluations: Any
-    stage_results: Any
-    weaknesses: Any
-    llm_calls: Any
 
 
 class RunHandle:
@@ -53,20 +37,11 @@ class RunHandle:
     @contextmanager
     def repositories(self) -> Iterator[Repositories]:
         """Repositories bound to one transaction (committed when the block ends cleanly)."""
-        from pytest_promptopt.storage import repositories as r
+        from pytest_promptopt.storage.repositories import transaction
 
         self._runtime.recorder.flush()
-        with self.database.session_scope() as s:
-            yield Repositories(
-                s,
-                r.RunRepository(s),
-                r.PromptRepository(s),
-                r.TestCaseRepository(s),
-                r.EvaluationRepository(s),
-                r.StageResultRepository(s),
-                r.WeaknessRepository(s),
-                r.LLMCallRepository(s),
-            )
+        with transaction(self.database) as repos:
+            yield repos
 
 
 class PromptOpt:

@@ -20,42 +20,23 @@ if TYPE_CHECKING:
     from pytest_promptopt.integration.collect import CaseItem
     from pytest_promptopt.suites.spec import Suite
 
-RESUMABLE_STATUSES = ("running", "interrupted")
-
 
 def resume_run_id(runtime: Runtime) -> int | None:
     """The run to continue under --promptopt-resume (None without it); UsageError when none fits."""
     wanted = runtime.settings.resume
     if wanted is None:
         return None
-    from sqlalchemy import or_, select
+    from pytest_promptopt.storage.repositories import transaction
 
-    from pytest_promptopt.storage.models import OptimizationRun, StageResult
-
-    with runtime.db.session_scope() as session:
+    with transaction(runtime.db) as repos:
         if wanted == "latest":
-            # Not finished, or finished with a stage left over (a cap stopped it: status `failed`).
-            unfinished = select(StageResult.run_id).where(StageResult.status != "completed")
-            stmt = (
-                select(OptimizationRun.id)
-                .where(
-                    OptimizationRun.mode == "optimize",
-                    OptimizationRun.session_uid != runtime.session_uid,
-                    or_(
-                        OptimizationRun.status.in_(RESUMABLE_STATUSES),
-                        OptimizationRun.id.in_(unfinished),
-                    ),
-                )
-                .order_by(OptimizationRun.started_at.desc(), OptimizationRun.id.desc())
-                .limit(1)
-            )
-            found = session.scalars(stmt).first()
+            found = repos.runs.latest_resumable(exclude_uid=runtime.session_uid)
             if found is None:
                 raise pytest.UsageError(
                     "--promptopt-resume: no interrupted or unfinished optimize run to continue in "
                     f"{runtime.db.url_for_display}; run `promptopt runs` to list runs"
                 )
-            return int(found)
+            return found
         try:
             run_id = int(wanted)
         except ValueError:
@@ -64,7 +45,7 @@ def resume_run_id(runtime: Runtime) -> int | None:
                 "to resume the latest run and also select paths, write "
                 f"`--promptopt-resume=latest {wanted}`"
             ) from None
-        run = session.get(OptimizationRun, run_id)
+        run = repos.runs.get(run_id)
         if run is None or run.mode != "optimize":
             what = "does not exist" if run is None else f"is a {run.mode} run, not an optimize run"
             raise pytest.UsageError(

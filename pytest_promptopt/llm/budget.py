@@ -82,38 +82,31 @@ class SharedBudget(Budget):
     def __init__(
         self, db: Database, session_uid: str, max_calls: int | None, max_usd: float | None
     ) -> None:
+        """Share the ledger of `session_uid` in `db`, creating it when this is the first process."""
         super().__init__(max_calls, max_usd)
-        from pytest_promptopt.storage.database import insert_ignore
-        from pytest_promptopt.storage.models import BudgetLedger
+        from pytest_promptopt.storage.repositories import transaction
 
         self._db = db
         self._uid = session_uid
-        row = {"session_uid": session_uid, "calls": 0, "spent_usd": 0.0, "reserved_usd": 0.0}
-        with db.session_scope() as session:
-            insert_ignore(session, BudgetLedger, [row], ["session_uid"])
+        with transaction(db) as repos:
+            repos.budget_ledgers.open(session_uid)
 
     def reserve(self, estimate_usd: float) -> Reservation:
         """Claim one call and its worst-case cost in the ledger, or raise BudgetExceededError."""
-        from sqlalchemy import update
+        from pytest_promptopt.storage.repositories import transaction
 
-        from pytest_promptopt.storage.models import BudgetLedger as L
-
-        stmt = update(L).where(L.session_uid == self._uid)
-        if self.max_calls is not None:
-            stmt = stmt.where(L.calls < self.max_calls)
-        if self.max_usd is not None:
-            stmt = stmt.where(L.spent_usd + L.reserved_usd + estimate_usd <= self.max_usd)
-        stmt = stmt.values(calls=L.calls + 1, reserved_usd=L.reserved_usd + estimate_usd)
-        with self._db.session_scope() as session:
-            claimed = session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
-            if not claimed:
-                ledger = session.get(L, self._uid)
-                assert ledger is not None
-                calls, spent, reserved = ledger.calls, ledger.spent_usd, ledger.reserved_usd
+        with transaction(self._db) as repos:
+            ledgers = repos.budget_ledgers
+            claimed = ledgers.reserve(
+                self._uid, estimate_usd, max_calls=self.max_calls, max_usd=self.max_usd
+            )
+            totals = None if claimed else ledgers.totals(self._uid)
         with self._lock:
             if claimed:
                 self.calls += 1
                 return Reservation(estimate_usd)
+            assert totals is not None
+            calls, spent, reserved = totals.calls, totals.spent_usd, totals.reserved_usd
             if self.max_calls is not None and calls >= self.max_calls:
                 self.stopped_by = "max_calls"
                 raise BudgetExceededError(
@@ -131,22 +124,12 @@ class SharedBudget(Budget):
 
     def settle(self, reservation: Reservation, actual_usd: float | None) -> None:
         """Replace a reservation by the real cost in the ledger."""
-        from sqlalchemy import update
-
-        from pytest_promptopt.storage.models import BudgetLedger as L
+        from pytest_promptopt.storage.repositories import transaction
 
         with self._lock:
             if reservation.settled:
                 return
             reservation.settled = True
             self.spent_usd += actual_usd or 0.0
-        stmt = (
-            update(L)
-            .where(L.session_uid == self._uid)
-            .values(
-                reserved_usd=L.reserved_usd - reservation.estimate_usd,
-                spent_usd=L.spent_usd + (actual_usd or 0.0),
-            )
-        )
-        with self._db.session_scope() as session:
-            session.execute(stmt)
+        with transaction(self._db) as repos:
+            repos.budget_ledgers.settle(self._uid, reservation.estimate_usd, actual_usd or 0.0)

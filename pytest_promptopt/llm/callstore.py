@@ -87,29 +87,21 @@ class CallStore:
         writes, self._writes = self._writes, []
         if not writes:
             return
-        from sqlalchemy import delete
+        from pytest_promptopt.storage.repositories import transaction
 
-        from pytest_promptopt.storage.models import LLMCall
-        from pytest_promptopt.storage.repositories import LLMCallRepository
-
-        with self._db.session_scope() as session:
-            repo = LLMCallRepository(session)
-            overwrite = [row["request_hash"] for row, ow in writes if ow]
-            if overwrite:
-                session.execute(delete(LLMCall).where(LLMCall.request_hash.in_(overwrite)))
+        with transaction(self._db) as repos:
+            repos.llm_calls.delete(row["request_hash"] for row, overwrite in writes if overwrite)
             for row, _ in writes:
-                repo.add(row)
+                repos.llm_calls.add(row)
 
     def forget(self, hashes: list[str]) -> None:
         """Drop recorded calls (answers that proved unusable), so the next run asks again."""
         if not hashes:
             return
         self.flush()
-        from sqlalchemy import delete
+        from pytest_promptopt.storage.repositories import transaction
 
-        from pytest_promptopt.storage.models import LLMCall
-
-        with self._db.session_scope() as session:
-            session.execute(delete(LLMCall).where(LLMCall.request_hash.in_(hashes)))
+        with transaction(self._db) as repos:
+            repos.llm_calls.delete(hashes)
         for key in hashes:
             self._memo.pop(key, None)

@@ -9,19 +9,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.engine.recorder import case_row
-from pytest_promptopt.storage.repositories import (
-    EvaluationRepository,
-    PromptRepository,
-    StageResultRepository,
-    TestCaseRepository,
-    WeaknessRepository,
-)
+from pytest_promptopt.storage.repositories import Repositories, transaction
 from pytest_promptopt.storage.stage_summaries import StageT
 from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from pytest_promptopt.engine.runtime import Runtime
     from pytest_promptopt.evaluation.evaluator import Evaluator
     from pytest_promptopt.llm.budget import Budget
@@ -32,15 +24,15 @@ if TYPE_CHECKING:
 
 
 class Repos:
-    """The repositories of one transaction."""
+    """The repositories of one transaction, under the short names the stages use."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.prompts = PromptRepository(session)
-        self.cases = TestCaseRepository(session)
-        self.evals = EvaluationRepository(session)
-        self.stages = StageResultRepository(session)
-        self.weaknesses = WeaknessRepository(session)
+    def __init__(self, repos: Repositories) -> None:
+        """Take the repositories the stages need from one transaction's bundle."""
+        self.prompts = repos.prompts
+        self.cases = repos.test_cases
+        self.evals = repos.evaluations
+        self.stages = repos.stage_results
+        self.weaknesses = repos.weaknesses
 
 
 @dataclass(frozen=True)
@@ -91,8 +83,8 @@ class RunContext:
     @contextmanager
     def repos(self) -> Iterator[Repos]:
         """The repositories inside one committed transaction."""
-        with self.db.session_scope() as session:
-            yield Repos(session)
+        with transaction(self.db) as repos:
+            yield Repos(repos)
 
     def samples_for(self, case: Case) -> int:
         """Samples per evaluation of a case: the knob, or more when the suite repeats the case."""

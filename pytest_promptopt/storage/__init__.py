@@ -14,19 +14,24 @@ from pytest_promptopt.storage.models import (
     WeaknessAnalysis,
 )
 from pytest_promptopt.storage.repositories import (
+    BudgetLedgerRepository,
     CallStats,
     EvaluationRepository,
     LLMCallRepository,
+    PipelineClaimRepository,
     PromptRepository,
+    Repositories,
     RunRepository,
     StageResultRepository,
     TestCaseRepository,
     WeaknessRepository,
     prompt_hash,
+    transaction,
 )
 
 __all__ = [
     "Base",
+    "BudgetLedgerRepository",
     "CallStats",
     "Database",
     "Evaluation",
@@ -34,8 +39,10 @@ __all__ = [
     "LLMCall",
     "LLMCallRepository",
     "OptimizationRun",
+    "PipelineClaimRepository",
     "Prompt",
     "PromptRepository",
+    "Repositories",
     "RunRepository",
     "StageResult",
     "StageResultRepository",
@@ -45,4 +52,5 @@ __all__ = [
     "WeaknessRepository",
     "insert_ignore",
     "prompt_hash",
+    "transaction",
 ]

@@ -198,6 +198,11 @@ class Database:
         return f"Database({self.url_for_display!r})"
 
 
+def is_driver_error(exc: BaseException) -> bool:
+    """True for an error raised by SQLAlchemy or the database driver under it."""
+    return isinstance(exc, sa_exc.SQLAlchemyError)
+
+
 def insert_ignore(
     session: Session,
     model: type[Base],

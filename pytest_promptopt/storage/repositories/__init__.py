@@ -1,0 +1,57 @@
+"""Repositories: every query of the plugin, one module per table (or close group of tables).
+
+Each repository works in one `Session` and leaves the transaction to its caller; code outside
+`storage` gets them through `transaction(db)`, which needs no SQLAlchemy type.
+"""
+
+from __future__ import annotations
+
+from pytest_promptopt.storage.repositories.base import Repository
+from pytest_promptopt.storage.repositories.budget_ledgers import (
+    BudgetLedgerRepository,
+    LedgerTotals,
+)
+from pytest_promptopt.storage.repositories.bundle import Repositories, transaction
+from pytest_promptopt.storage.repositories.cases import TestCaseRepository
+from pytest_promptopt.storage.repositories.claims import (
+    CLAIM_STAGE,
+    Claim,
+    PipelineClaimRepository,
+)
+from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
+from pytest_promptopt.storage.repositories.llm_calls import (
+    CallStats,
+    LLMCallRepository,
+    cached_responses,
+)
+from pytest_promptopt.storage.repositories.prompts import PromptRepository, prompt_hash
+from pytest_promptopt.storage.repositories.runs import (
+    FINISHED_RUN_STATUSES,
+    RESUMABLE_STATUSES,
+    RunRepository,
+)
+from pytest_promptopt.storage.repositories.stage_results import StageResultRepository
+from pytest_promptopt.storage.repositories.weaknesses import WeaknessRepository
+
+__all__ = [
+    "CLAIM_STAGE",
+    "FINISHED_RUN_STATUSES",
+    "RESUMABLE_STATUSES",
+    "BudgetLedgerRepository",
+    "CallStats",
+    "Claim",
+    "EvaluationRepository",
+    "LLMCallRepository",
+    "LedgerTotals",
+    "PipelineClaimRepository",
+    "PromptRepository",
+    "Repositories",
+    "Repository",
+    "RunRepository",
+    "StageResultRepository",
+    "TestCaseRepository",
+    "WeaknessRepository",
+    "cached_responses",
+    "prompt_hash",
+    "transaction",
+]

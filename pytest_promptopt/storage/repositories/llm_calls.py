@@ -1,0 +1,80 @@
+"""Rows of `llm_calls`, the response cache: lookups by request hash, writes, deletes, totals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypedDict
+
+from sqlalchemy import Connection, delete, func, select
+
+from pytest_promptopt.storage.database import insert_ignore
+from pytest_promptopt.storage.models import LLMCall
+from pytest_promptopt.storage.repositories.base import CHUNK, Repository
+
+
+def cached_responses(
+    connection: Connection, request_hashes: Iterable[str]
+) -> dict[str, tuple[Any, int, int]]:
+    """Hash -> (response, input tokens, output tokens): the cache's hot path, no ORM objects."""
+    hashes = sorted(set(request_hashes))
+    found: dict[str, tuple[Any, int, int]] = {}
+    cols = (LLMCall.request_hash, LLMCall.response, LLMCall.input_tokens, LLMCall.output_tokens)
+    for start in range(0, len(hashes), CHUNK):
+        stmt = select(*cols).where(LLMCall.request_hash.in_(hashes[start : start + CHUNK]))
+        for key, response, tokens_in, tokens_out in connection.execute(stmt):
+            found[key] = (response, tokens_in, tokens_out)
+    return found
+
+
+class CallStats(TypedDict):
+    """Totals of the model calls recorded for one run."""
+
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+class LLMCallRepository(Repository):
+    """Rows of `llm_calls`, the response cache."""
+
+    def get(self, request_hash: str) -> LLMCall | None:
+        """Return the cached call for a request hash."""
+        stmt = select(LLMCall).where(LLMCall.request_hash == request_hash)
+        return self.session.scalars(stmt).one_or_none()
+
+    def get_many(self, request_hashes: Iterable[str]) -> dict[str, LLMCall]:
+        """Return the cached calls for many hashes, by hash (looked up 500 at a time)."""
+        hashes = sorted(set(request_hashes))
+        found: dict[str, LLMCall] = {}
+        for start in range(0, len(hashes), CHUNK):
+            stmt = select(LLMCall).where(LLMCall.request_hash.in_(hashes[start : start + CHUNK]))
+            found.update((call.request_hash, call) for call in self.session.scalars(stmt))
+        return found
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Record a call unless its request hash is already cached."""
+        insert_ignore(self.session, LLMCall, [row], ["request_hash"])
+
+    def delete(self, request_hashes: Iterable[str]) -> None:
+        """Drop the cached calls of these hashes (missing ones are no error)."""
+        hashes = sorted(set(request_hashes))
+        for start in range(0, len(hashes), CHUNK):
+            chunk = hashes[start : start + CHUNK]
+            self.session.execute(delete(LLMCall).where(LLMCall.request_hash.in_(chunk)))
+
+    def stats(self, run_id: int) -> CallStats:
+        """Return the number of calls, tokens and cost recorded by a run."""
+        stmt = select(
+            func.count(),
+            func.coalesce(func.sum(LLMCall.input_tokens), 0),
+            func.coalesce(func.sum(LLMCall.output_tokens), 0),
+            func.coalesce(func.sum(LLMCall.cost_usd), 0.0),
+        ).where(LLMCall.run_id == run_id)
+        calls, tokens_in, tokens_out, cost = self.session.execute(stmt).one()
+        return CallStats(
+            calls=int(calls),
+            input_tokens=int(tokens_in),
+            output_tokens=int(tokens_out),
+            cost_usd=float(cost),
+        )

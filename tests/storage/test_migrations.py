@@ -1,0 +1,120 @@
+"""Alembic migrations: the schema they build, its match with the models, upgrades and revisions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pytest_promptopt.errors import DatabaseError
+from pytest_promptopt.storage import Base, Database, migrate
+
+
+def test_migrations_create_every_table_and_column(
+    db: Database, check_schema: Callable[[str], None]
+) -> None:
+    check_schema(db.url)
+
+
+def test_migration_matches_models(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, Base.metadata)
+    assert diff == []
+
+
+def test_ensure_schema_twice_is_a_noop(
+    db: Database, monkeypatch: pytest.MonkeyPatch, check_schema: Callable[[str], None]
+) -> None:
+    def boom(*args: object) -> None:
+        raise AssertionError("ensure_schema should not look at the database again")
+
+    monkeypatch.setattr(migrate, "check_schema", boom)
+    monkeypatch.setattr(migrate, "upgrade_to_head", boom)
+    db.ensure_schema()
+    monkeypatch.undo()
+    # A fresh handle on the same file finds it at head and changes nothing.
+    other = Database(db.url)
+    other.ensure_schema()
+    other.ensure_schema()
+    assert migrate.current_revision(other.engine) == migrate.head_revision()
+    other.dispose()
+    check_schema(db.url)
+
+
+def test_upgrade_to_head_twice_is_harmless(db: Database) -> None:
+    migrate.upgrade_to_head(db.engine)
+    assert migrate.check_schema(db.engine) is True
+
+
+def test_newer_revision_asks_to_upgrade_the_plugin(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'zz_9999_future'"))
+    fresh = Database(db.url)
+    with pytest.raises(
+        DatabaseError, match=r"newer pytest-promptopt.*pip install -U pytest-promptopt"
+    ):
+        fresh.ensure_schema()
+    fresh.dispose()
+
+
+def test_alembic_config_is_built_in_code() -> None:
+    config = migrate.alembic_config(None)
+    assert Path(config.get_main_option("script_location") or "") == migrate.MIGRATIONS_DIR
+    assert config.config_file_name is None
+    assert migrate.head_revision() in migrate.known_revisions()
+
+
+def test_head_revision_constant_matches_the_migrations() -> None:
+    assert migrate.head_revision() == migrate.HEAD_REVISION
+
+
+def _alembic_upgrade(url: str, revision: str) -> None:
+    """Run the packaged Alembic migrations up to `revision` on a database."""
+    from alembic import command
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(migrate.alembic_config(conn), revision)
+    engine.dispose()
+
+
+def test_alembic_migrations_from_scratch_match_the_models(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    url = f"sqlite:///{tmp_path / 'alembic.db'}"
+    _alembic_upgrade(url, "head")
+    database = Database(url)
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    database.dispose()
+
+
+def test_a_database_at_an_older_revision_is_upgraded_on_first_use(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _alembic_upgrade(url, "promptopt_0001")
+    database = Database(url)
+    assert migrate.current_revision(database.engine) == "promptopt_0001"
+    database.ensure_schema()
+    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    with database.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM budget_ledgers").scalar() == 0
+    database.dispose()
+
+
+def test_concurrent_ensure_schema_on_a_new_file(
+    tmp_path: Path,
+    concurrent_ensure_schema: Callable[[str, int], list[str | None]],
+    check_schema: Callable[[str], None],
+) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    assert concurrent_ensure_schema(url, 4) == [migrate.head_revision()] * 4
+    check_schema(url)
