@@ -113,7 +113,11 @@ def _resolve_prompt(path: Path, value: str) -> tuple[str, str | None]:
     if not looks_like_file:
         return value, None
     prompt_file = (path.parent / candidate).resolve()
-    if not prompt_file.is_file():
+    try:
+        found = prompt_file.is_file()
+    except (OSError, ValueError):  # a name the OS cannot hold, e.g. with a NUL byte
+        found = False
+    if not found:
         raise SuiteError(
             f"{path}: field 'prompt': prompt file {candidate!r} not found "
             f"(looked for {prompt_file}); create it, fix the path (relative to the suite file), "
