@@ -82,8 +82,8 @@ class CaseItem(pytest.Item):
         from pytest_promptopt.integration.session import SESSION
 
         session = self.config.stash[SESSION]
-        self.result = session.runtime().result_with_lookahead(
-            self.suite, self.case, lambda: session.upcoming_cases(self)
+        self.result = session.runtime().scheduler.result_with_lookahead(
+            self.suite, self.case, session.upcoming_cases(self), strides=not session.is_worker
         )
         self.user_properties.extend(case_properties(self.result))
         if self.result.error:

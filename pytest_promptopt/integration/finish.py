@@ -28,8 +28,8 @@ def finish_session(session: PromptOptSession, exitstatus: int) -> Path | None:
     if runtime is not None:
         runtime.close(status)
     if session.is_worker or (session.summary is None and runtime is not None):
-        if runtime is not None and "db" in runtime.__dict__:
-            runtime.db.dispose()
+        if runtime is not None:
+            runtime.dispose()
         return None
     from pytest_promptopt.engine.runtime import Runtime
     from pytest_promptopt.reporting.build import build_report
@@ -57,6 +57,4 @@ def finish_session(session: PromptOptSession, exitstatus: int) -> Path | None:
         warnings.warn(f"promptopt: could not write reports: {exc}", RuntimeWarning, stacklevel=1)
         return None
     finally:
-        owner.close(None)
-        if "db" in owner.__dict__:
-            owner.db.dispose()
+        owner.dispose()

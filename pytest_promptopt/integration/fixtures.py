@@ -78,7 +78,7 @@ class PromptOpt:
         """Judge one case of a suite with the suite's prompt; returns passed, score, explain()."""
         if isinstance(case, str):
             case = suite.case(case)
-        result = self._runtime.result(suite, case)
+        result = self._runtime.scheduler.result(suite, case)
         from pytest_promptopt.integration.collect import case_properties
 
         self._node.user_properties.extend(case_properties(result))

@@ -39,7 +39,6 @@ class PromptOptSession:
         self.suite_sources: dict[str, str] = {}
         self.case_items: list[CaseItem] = []
         self.position: dict[str, int] = {}
-        self._scheduled_until = 0
         self.summary: SummaryCollector | None = None
         self.report_dir: Path | None = None
         self.report: RunReport | None = None
@@ -137,11 +136,14 @@ class PromptOptSession:
         # Thousands of results are no longer needed; free them before pytest's final gc passes.
         self.report = None
         if self._runtime is not None:
-            self._runtime.release_results()
+            self._runtime.scheduler.release_results()
 
     # --- lookahead ------------------------------------------------------------------------
     def upcoming_cases(self, item: CaseItem) -> Sequence[tuple[Suite, Case]]:
-        """The cases this process will run next (a window of a few times the concurrency)."""
+        """The cases this process will run next (a window of a few times the concurrency).
+
+        The scheduler starts them in strides (see `CaseScheduler.result_with_lookahead`).
+        """
         window = max(LOOKAHEAD_MIN, 4 * self.settings.concurrency)
         if self.config.option.maxfail:
             # -x / --maxfail may stop at any item: start no more than the calls in flight.
@@ -157,10 +159,7 @@ class PromptOptSession:
             upcoming = [i for i in pending_items(self.config) if isinstance(i, CaseItem)]
         else:
             start = self.position.get(item.nodeid, -1) + 1
-            if self._scheduled_until - start >= window // 2:
-                return []  # enough already started; refill in strides, so lookups batch up
             upcoming = self.case_items[start : start + window]
-            self._scheduled_until = start + len(upcoming)
         return [(i.suite, i.case) for i in upcoming[:window]]
 
 

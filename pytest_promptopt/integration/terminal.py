@@ -143,7 +143,6 @@ def write_summary(reporter: Any, session: PromptOptSession) -> None:
     assert session.summary is not None
     reporter.write_sep("=", "promptopt")
     runtime = session.runtime_if_built
-    optimized = runtime.optimize_outcomes if runtime is not None else {}
     for name, t in session.summary.suites().items():
         line = (
             f"{name}: {t.cases} cases, mean score {t.mean_score:.2f}, pass rate {t.pass_rate:.0%}"
@@ -151,7 +150,7 @@ def write_summary(reporter: Any, session: PromptOptSession) -> None:
             f"calls {t.calls}, cache hits {t.cache_hits}, tokens {t.tokens}, ${t.cost_usd:.4f}"
         )
         reporter.write_line(line)
-        outcome = optimized.get(name)
+        outcome = runtime.outcome(name) if runtime is not None else None
         reported = _reported_suite(session, name)
         if outcome is not None:
             reporter.write_line("    " + outcome.describe())
@@ -163,9 +162,10 @@ def write_summary(reporter: Any, session: PromptOptSession) -> None:
                 f"cases (best #{reported.best_prompt_id}){stop}"
             )
         else:
+            judged = runtime.judged_prompt(name) if runtime is not None else None
             text = (
-                runtime.suites[name].prompt_text
-                if runtime is not None and name in runtime.suites
+                judged
+                if judged is not None
                 else (reported.prompt_text if reported is not None else "")
             )
             if text.strip():
