@@ -44,9 +44,9 @@ class Judging(Protocol):
 class CaseScheduler:
     """Starts each case once, in batches on the loop; items wait for their own case's future.
 
-    Look-ahead comes in strides: an item passes the cases that come after it, and they are
-    started only when fewer than half of them are already started, so that the cache lookups
-    of a refill batch up into two queries instead of one per case.
+    Look-ahead can come in strides: an item passes the cases that come after it, and they are
+    started only when fewer than `stride` of them are already started, so that the cache
+    lookups of a refill batch up into two queries instead of one per case.
     """
 
     def __init__(self, judging: Judging) -> None:
@@ -99,25 +99,24 @@ class CaseScheduler:
         return self._future(suite, case).result()
 
     def result_with_lookahead(
-        self, suite: Suite, case: Case, upcoming: Sequence[Job], *, strides: bool = True
+        self, suite: Suite, case: Case, upcoming: Sequence[Job], *, stride: int | None = None
     ) -> CaseResult:
         """Like `result`, but first starts `upcoming`, the cases that will be asked for next.
 
-        With `strides` (the default) they are started only when fewer than half of them (at
-        least one) are started already; without, every call tops them up (for a queue whose
-        front moves on its own, such as an xdist worker's).
+        With a `stride` (half the window, say) they are started only when one of the first
+        `stride` of them (at least the first) is not started yet; without, every call tops
+        them up (for a queue whose front moves on its own, such as an xdist worker's).
         """
-        if strides and self._started_ahead(upcoming):
+        if stride is not None and self._started(upcoming[: max(1, stride)]):
             self.schedule([(suite, case)])
         else:
             self.schedule([(suite, case), *upcoming])
         return self._future(suite, case).result()
 
-    def _started_ahead(self, upcoming: Sequence[Job]) -> bool:
-        """True when the first half of `upcoming` (at least one case) is already started."""
-        half = upcoming[: max(1, len(upcoming) // 2)]
+    def _started(self, jobs: Sequence[Job]) -> bool:
+        """True when every one of these cases is started."""
         with self._lock:
-            return all((s.name, c.id) in self._futures for s, c in half)
+            return all((s.name, c.id) in self._futures for s, c in jobs)
 
     def _future(self, suite: Suite, case: Case) -> concurrent.futures.Future[CaseResult]:
         """The future of a started case."""

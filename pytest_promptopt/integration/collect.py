@@ -82,8 +82,9 @@ class CaseItem(pytest.Item):
         from pytest_promptopt.integration.session import SESSION
 
         session = self.config.stash[SESSION]
+        upcoming, stride = session.upcoming_cases(self)
         self.result = session.runtime().scheduler.result_with_lookahead(
-            self.suite, self.case, session.upcoming_cases(self), strides=not session.is_worker
+            self.suite, self.case, upcoming, stride=stride
         )
         self.user_properties.extend(case_properties(self.result))
         if self.result.error:

@@ -139,10 +139,11 @@ class PromptOptSession:
             self._runtime.scheduler.release_results()
 
     # --- lookahead ------------------------------------------------------------------------
-    def upcoming_cases(self, item: CaseItem) -> Sequence[tuple[Suite, Case]]:
+    def upcoming_cases(self, item: CaseItem) -> tuple[Sequence[tuple[Suite, Case]], int | None]:
         """The cases this process will run next (a window of a few times the concurrency).
 
-        The scheduler starts them in strides (see `CaseScheduler.result_with_lookahead`).
+        With the stride the scheduler refills them (`CaseScheduler.result_with_lookahead`):
+        half the window in pytest's order, every item on an xdist worker's moving queue.
         """
         window = max(LOOKAHEAD_MIN, 4 * self.settings.concurrency)
         if self.config.option.maxfail:
@@ -157,10 +158,12 @@ class PromptOptSession:
                 window = self.settings.concurrency
 
             upcoming = [i for i in pending_items(self.config) if isinstance(i, CaseItem)]
+            stride = None
         else:
             start = self.position.get(item.nodeid, -1) + 1
             upcoming = self.case_items[start : start + window]
-        return [(i.suite, i.case) for i in upcoming[:window]]
+            stride = window // 2  # enough already started; refill in strides, so lookups batch up
+        return [(i.suite, i.case) for i in upcoming[:window]], stride
 
 
 SESSION = pytest.StashKey[PromptOptSession]()
