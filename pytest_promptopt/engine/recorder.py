@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.evaluation.results import CaseResult
@@ -59,11 +60,17 @@ def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
 
 
 class Recorder:
-    """Registers suites and cases, and writes evaluations in one transaction per loop tick."""
+    """Registers suites and cases, and writes evaluations in one transaction per loop tick.
+
+    Results are queued on the loop thread and flushed there or on the main thread; one lock
+    guards the queue, the flush timer's flag and the write, so each row is written once and a
+    `flush` returns only when everything queued before it is committed.
+    """
 
     def __init__(self, db: Database, run_id: int) -> None:
         self._db = db
         self.run_id = run_id
+        self._lock = threading.Lock()
         self._pending: list[dict[str, Any]] = []
         self._scheduled = False
 
@@ -93,28 +100,34 @@ class Recorder:
     def add_result(self, result: CaseResult) -> None:
         """Queue a case result's rows; written in batches (FLUSH_ROWS rows or FLUSH_S seconds).
 
-        A kill loses at most the queued rows; their calls are in the cache, so the next run
-        re-creates them without calling the model.
+        Outside an event loop the rows are written at once. A kill loses at most the queued
+        rows; their calls are in the cache, so the next run re-creates them without calling
+        the model.
         """
-        self._pending.extend(evaluation_rows(self.run_id, result))
+        rows = evaluation_rows(self.run_id, result)
         try:
-            loop = asyncio.get_running_loop()
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
+            loop = None
+        with self._lock:
+            self._pending.extend(rows)
+            full = loop is None or len(self._pending) >= FLUSH_ROWS
+            arm = not full and not self._scheduled
+            self._scheduled = self._scheduled or arm
+        if full:
             self.flush()
-            return
-        if len(self._pending) >= FLUSH_ROWS:
-            self.flush()
-        elif not self._scheduled:
-            self._scheduled = True
+        elif arm:
+            assert loop is not None
             loop.call_later(FLUSH_S, self.flush)
 
     def flush(self) -> None:
-        """Write the queued evaluations."""
-        self._scheduled = False
-        rows, self._pending = self._pending, []
-        if not rows:
-            return
-        from pytest_promptopt.storage.repositories import EvaluationRepository
+        """Write the queued evaluations (from any thread)."""
+        with self._lock:
+            self._scheduled = False
+            rows, self._pending = self._pending, []
+            if not rows:
+                return
+            from pytest_promptopt.storage.repositories import EvaluationRepository
 
-        with self._db.session_scope() as session:
-            EvaluationRepository(session).add_many(rows)
+            with self._db.session_scope() as session:
+                EvaluationRepository(session).add_many(rows)

@@ -16,13 +16,12 @@ from pytest_promptopt.evaluation.judge import (
 )
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.llm.service import (
-    Completion,
     LLMService,
+    UsageMeter,
     build_request,
     build_structured_request,
     request_hash,
     response_text,
-    usage_sink,
 )
 from pytest_promptopt.protocol import JUDGE_TOOL, JudgeVerdict
 from pytest_promptopt.suites.spec import Case, Suite
@@ -67,32 +66,16 @@ class Evaluator:
             threshold=suite.threshold_for(case, self.default_threshold),
         )
         count = samples if samples is not None else suite.repeats_for(case)
-        made: list[Completion] = []
-        usage_sink.set(made)
+        meter = UsageMeter()
         try:
             for k in range(count):
-                made.clear()
-                sample = await self.sample(suite, prompt_text, case, k)
-                # Every call counts, a judge answer that was retried included.
-                sample.calls = sum(not c.cached for c in made)
-                sample.cache_hits = sum(c.cached for c in made)
-                sample.input_tokens = sum(c.input_tokens for c in made)
-                sample.output_tokens = sum(c.output_tokens for c in made)
-                sample.cost_usd = sum(c.cost_usd for c in made)
-                result.samples.append(sample)
+                meter = UsageMeter()
+                result.samples.append(await self.sample(suite, prompt_text, case, k, meter))
         except PromptOptError as exc:
             result.error = str(exc)
             # The calls of the sample that failed were made (and paid for) all the same.
-            result.unscored = {
-                "calls": sum(not c.cached for c in made),
-                "cache_hits": sum(c.cached for c in made),
-                "input_tokens": sum(c.input_tokens for c in made),
-                "output_tokens": sum(c.output_tokens for c in made),
-                "cost_usd": sum(c.cost_usd for c in made),
-                "latency_ms": sum(c.latency_ms for c in made),
-            }
+            result.unscored = meter.total.as_dict()
         finally:
-            usage_sink.set(None)
             # Samples that never ran (an error, fewer samples asked for) leave no keys behind.
             for k in range(max(count, suite.repeats_for(case))):
                 self._keys.pop((suite.name, prompt_text, case.id, k), None)
@@ -150,8 +133,14 @@ class Evaluator:
             self._keys[(suite.name, prompt, case.id, k)] = keys
         self.llm.store.preload(judges)
 
-    async def sample(self, suite: Suite, prompt_text: str, case: Case, k: int) -> SampleResult:
-        """One answer to the case, checked and (unless `judge: false`) judged."""
+    async def sample(
+        self, suite: Suite, prompt_text: str, case: Case, k: int, meter: UsageMeter
+    ) -> SampleResult:
+        """One answer to the case, checked and (unless `judge: false`) judged.
+
+        Every call's usage goes to `meter` as it is made (a retried judge answer included), so
+        the caller knows what a sample that raised had already used.
+        """
         label = f"{suite.name}[{case.id}]" + (f" sample {k}" if k else "")
         keys = self._keys.pop((suite.name, prompt_text, case.id, k), None)
         if keys is not None and not keys.fits(suite, case):
@@ -163,6 +152,7 @@ class Evaluator:
             label=label,
             key=keys.target if keys is not None else None,
         )
+        meter.add(answer)
         checks = check_all(case.assertions, answer.text)
         verdict: JudgeVerdict | None = None
         judged = None
@@ -177,11 +167,13 @@ class Evaluator:
                 label=label,
                 sample=k,
                 key=keys.judge if keys is not None and keys.answer == answer.text else None,
+                meter=meter,
             )
             score = overall_score(verdict, suite.criteria)
         else:
             score = sum(c.passed for c in checks) / len(checks) if checks else 1.0
         parts = [answer] + ([judged] if judged is not None else [])
+        used = meter.total  # every call counts, a judge answer that was retried included
         return SampleResult(
             sample=k,
             response=answer.text,
@@ -190,9 +182,9 @@ class Evaluator:
             assertions=checks,
             cached=all(p.cached for p in parts),
             latency_ms=sum(p.latency_ms for p in parts),
-            input_tokens=sum(p.input_tokens for p in parts),
-            output_tokens=sum(p.output_tokens for p in parts),
-            cost_usd=sum(p.cost_usd for p in parts),
-            calls=sum(not p.cached for p in parts),
-            cache_hits=sum(p.cached for p in parts),
+            input_tokens=used.input_tokens,
+            output_tokens=used.output_tokens,
+            cost_usd=used.cost_usd,
+            calls=used.calls,
+            cache_hits=used.cache_hits,
         )

@@ -61,8 +61,9 @@ class CaseItem(pytest.Item):
         from pytest_promptopt.evaluation.record import CaseRecord
 
         role = role_of(self.config)
-        self.result = role.runtime().result_with_lookahead(
-            self.suite, self.case, lambda: role.upcoming_cases(self.nodeid)
+        upcoming, stride = role.upcoming_cases(self.nodeid)
+        self.result = role.runtime().scheduler.result_with_lookahead(
+            self.suite, self.case, upcoming, stride=stride
         )
         self.user_properties.extend(CaseRecord.from_result(self.result).to_properties())
         if self.result.error:

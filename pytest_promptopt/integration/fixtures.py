@@ -55,7 +55,7 @@ class PromptOpt:
         """Judge one case of a suite with the suite's prompt; returns passed, score, explain()."""
         if isinstance(case, str):
             case = suite.case(case)
-        result = self._runtime.result(suite, case)
+        result = self._runtime.scheduler.result(suite, case)
         from pytest_promptopt.evaluation.record import CaseRecord
 
         self._node.user_properties.extend(CaseRecord.from_result(result).to_properties())

@@ -94,8 +94,8 @@ def optimize_suite(
     outcome = runtime.loop.run(Pipeline(ctx, progress=progress).run())
     outcome.calls = runtime.budget.calls - calls
     outcome.cost_usd = runtime.budget.spent_usd - spent
-    runtime.prompt_overrides[suite.name] = (outcome.best_prompt_id, outcome.best_prompt_text)
-    runtime.optimize_outcomes[suite.name] = outcome
+    runtime.use_prompt(suite.name, outcome.best_prompt_id, outcome.best_prompt_text)
+    runtime.record_outcome(outcome)
     return outcome
 
 
@@ -129,7 +129,7 @@ def optimize_selected(
             progress.line(f"[{suite.name}] the worker optimizing this suite stopped; taking over")
             _run_owned(runtime, suite, run_id, progress, worker)
         elif best is not None:
-            runtime.prompt_overrides[suite.name] = best
+            runtime.use_prompt(suite.name, *best)
 
 
 def _run_owned(

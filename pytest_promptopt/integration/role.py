@@ -51,9 +51,9 @@ class Role:
                 "give one of them a unique `name:`"
             )
 
-    def upcoming_cases(self, nodeid: str) -> Sequence[tuple[Suite, Case]]:
-        """The cases this process will run after the item `nodeid` (none unless it judges)."""
-        return ()
+    def upcoming_cases(self, nodeid: str) -> tuple[Sequence[tuple[Suite, Case]], int | None]:
+        """The cases this process will run after `nodeid`, and the stride to refill them in."""
+        return (), None
 
 
 ROLE = pytest.StashKey[Role]()

@@ -32,7 +32,7 @@ from pytest_promptopt.integration.terminal import (
 from pytest_promptopt.suites import SUITE_SUFFIXES
 
 if TYPE_CHECKING:
-    from pytest_promptopt.engine.runtime import Runtime
+    from pytest_promptopt.engine.runtime import Runtime, SuiteOutcome
     from pytest_promptopt.reporting.model import RunReport
     from pytest_promptopt.settings import Settings
     from pytest_promptopt.suites.spec import Case, Suite
@@ -69,7 +69,6 @@ class Judging(Role):
         super().__init__(config, settings, session_uid)
         self.case_items: list[CaseItem] = []
         self._position: dict[str, int] = {}
-        self._scheduled_until = 0
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -105,23 +104,23 @@ class Judging(Role):
             report.longrepr = f"promptopt error: {error}"
         return report
 
-    def upcoming_cases(self, nodeid: str) -> Sequence[tuple[Suite, Case]]:
-        """The cases this process will run next (a window of a few times the concurrency)."""
+    def upcoming_cases(self, nodeid: str) -> tuple[Sequence[tuple[Suite, Case]], int | None]:
+        """The cases this process will run next (a window of a few times the concurrency).
+
+        With the stride the scheduler refills them (`CaseScheduler.result_with_lookahead`):
+        half the window in pytest's order, every item on an xdist worker's moving queue.
+        """
         window = max(LOOKAHEAD_MIN, 4 * self.settings.concurrency)
         if self.config.option.maxfail:
             # -x / --maxfail may stop at any item: start no more than the calls in flight.
             window = self.settings.concurrency
-        upcoming = self._next_items(nodeid, window)
-        return [(i.suite, i.case) for i in upcoming[:window]]
+        upcoming, stride = self._next_items(nodeid, window)
+        return [(i.suite, i.case) for i in upcoming[:window]], stride
 
-    def _next_items(self, nodeid: str, window: int) -> list[CaseItem]:
-        """The case items after `nodeid` in this process's order; none while enough are started."""
+    def _next_items(self, nodeid: str, window: int) -> tuple[list[CaseItem], int | None]:
+        """The case items after `nodeid` in pytest's order; refilled every half window."""
         start = self._position.get(nodeid, -1) + 1
-        if self._scheduled_until - start >= window // 2:
-            return []  # enough already started; refill in strides, so lookups batch up
-        upcoming = self.case_items[start : start + window]
-        self._scheduled_until = start + len(upcoming)
-        return upcoming
+        return self.case_items[start : start + window], window // 2
 
 
 class Summarizing(Role):
@@ -166,17 +165,21 @@ class Summarizing(Role):
             return
         runtime = self.runtime_if_built()
         reported = {s.name: s for s in self.report.suites} if self.report is not None else {}
-        lines = suite_lines(
-            self.summary.totals(),
-            runtime.optimize_outcomes if runtime is not None else {},
-            reported,
-            {n: s.prompt_text for n, s in runtime.suites.items()} if runtime is not None else {},
-        )
+        totals = self.summary.totals()
+        outcomes: dict[str, SuiteOutcome] = {}
+        prompts: dict[str, str] = {}
+        if runtime is not None:
+            for t in totals:
+                outcome = runtime.outcome(t.name)
+                if outcome is not None:
+                    outcomes[t.name] = outcome
+                prompts[t.name] = runtime.judged_prompt(t.name) or ""
+        lines = suite_lines(totals, outcomes, reported, prompts)
         write_summary(terminalreporter, lines, self.report_dir)
         # Thousands of results are no longer needed; free them before pytest's final gc passes.
         self.report = None
         if runtime is not None:
-            runtime.release_results()
+            runtime.scheduler.release_results()
 
 
 class Alone(Judging, Summarizing):
@@ -202,13 +205,13 @@ class Worker(Judging):
 
     name = "worker"
 
-    def _next_items(self, nodeid: str, window: int) -> list[CaseItem]:
-        """The case items xdist has queued on this worker (it may hand out more later)."""
+    def _next_items(self, nodeid: str, window: int) -> tuple[list[CaseItem], int | None]:
+        """The case items xdist has queued on this worker (a moving queue: topped up each item)."""
         if internals.dist_mode(self.config) == "worksteal":
             # Stealing takes from the back of a queue: start only the front of it.
             window = self.settings.concurrency
         queued = internals.pending_items(self.config)
-        return [i for i in queued if isinstance(i, CaseItem)][:window]
+        return [i for i in queued if isinstance(i, CaseItem)][:window], None
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Flush and close; tell the controller which run this worker wrote to."""

@@ -12,7 +12,7 @@ import pytest
 from pytest_promptopt.evaluation.record import FIRST_PROPERTY, CaseRecord, SuiteTotals, by_suite
 
 if TYPE_CHECKING:
-    from pytest_promptopt.optimize.outcome import OptimizeOutcome
+    from pytest_promptopt.engine.runtime import SuiteOutcome
     from pytest_promptopt.reporting.model import SuiteSummary
 
 PROMPT_CHARS = 90
@@ -57,7 +57,7 @@ class SuiteLine:
 
 
 def suite_detail(
-    outcome: OptimizeOutcome | None, reported: SuiteSummary | None, prompt_text: str
+    outcome: SuiteOutcome | None, reported: SuiteSummary | None, prompt_text: str
 ) -> str:
     """The line under a suite's totals: the optimize outcome, else the prompt it judged."""
     if outcome is not None:
@@ -77,7 +77,7 @@ def suite_detail(
 
 def suite_lines(
     totals: Sequence[SuiteTotals],
-    outcomes: Mapping[str, OptimizeOutcome],
+    outcomes: Mapping[str, SuiteOutcome],
     reported: Mapping[str, SuiteSummary],
     prompt_texts: Mapping[str, str],
 ) -> list[SuiteLine]:

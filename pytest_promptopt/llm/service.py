@@ -7,7 +7,6 @@ import dataclasses
 import hashlib
 import json
 import time
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -29,6 +28,33 @@ M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What some calls took: calls made, answers from the cache, tokens, dollars and time."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        """The usage of both."""
+        return Usage(
+            self.calls + other.calls,
+            self.cache_hits + other.cache_hits,
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cost_usd + other.cost_usd,
+            self.latency_ms + other.latency_ms,
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        """The figures by name (a case result's `unscored`)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class Completion:
     """A model answer with its usage, cost and provenance."""
 
@@ -41,10 +67,33 @@ class Completion:
     cached: bool
     request_hash: str
 
+    @property
+    def usage(self) -> Usage:
+        """This answer's usage: one call, or one cache hit."""
+        return Usage(
+            calls=int(not self.cached),
+            cache_hits=int(self.cached),
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cost_usd=self.cost_usd,
+            latency_ms=self.latency_ms,
+        )
 
-# Completions made in the current task are appended here when it holds a list: the evaluator
-# uses it to count the usage of a sample that failed halfway (its answer paid, its judge not).
-usage_sink: ContextVar[list[Completion] | None] = ContextVar("promptopt_usage_sink", default=None)
+
+class UsageMeter:
+    """Adds up the usage of the answers handed to it, for a caller that makes several calls.
+
+    `structured` adds every attempt to the meter it is given, so the usage of a call that
+    ended in an error (a retried answer that never validated) is counted all the same.
+    """
+
+    def __init__(self) -> None:
+        self.total = Usage()
+
+    def add(self, completion: Completion) -> Completion:
+        """Count an answer's usage; returns the answer."""
+        self.total += completion.usage
+        return completion
 
 
 def request_hash(request: dict[str, Any], sample: int) -> str:
@@ -161,7 +210,7 @@ class LLMService:
             # The same request is already on its way: wait for it instead of sending it twice.
             first = await asyncio.shield(shared)
             self.cache_hits += 1
-            return _noted(dataclasses.replace(first, cached=True, cost_usd=0.0, latency_ms=0.0))
+            return dataclasses.replace(first, cached=True, cost_usd=0.0, latency_ms=0.0)
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -172,7 +221,7 @@ class LLMService:
             raise
         else:
             future.set_result(completion)
-            return _noted(completion)
+            return completion
         finally:
             del self._inflight[key]
 
@@ -274,10 +323,13 @@ class LLMService:
         sample: int = 0,
         max_tokens: int = 2048,
         key: str | None = None,
+        meter: UsageMeter | None = None,
     ) -> tuple[Any, Completion]:
         """A forced-tool call validated against the tool's model; one retry, then JudgeError.
 
-        `key` is the first attempt's `request_hash` when the caller has already computed it.
+        Returns the validated answer and the completion it came from. `key` is the first
+        attempt's `request_hash` when the caller has already computed it; every attempt's
+        usage is added to `meter` when one is given.
         """
         model_cls = TOOL_MODELS[tool]
         last_error = ""
@@ -300,6 +352,8 @@ class LLMService:
                 label=label,
                 key=None if attempt else key,
             )
+            if meter is not None:
+                meter.add(completion)
             try:
                 if completion.tool_input is None:
                     raise ValueError("the answer has no tool call")
@@ -319,17 +373,9 @@ class LLMService:
         self.store.flush()
 
 
-def _noted(completion: Completion) -> Completion:
-    """Append a completion to the current task's usage sink, if it has one."""
-    sink = usage_sink.get()
-    if sink is not None:
-        sink.append(completion)
-    return completion
-
-
 def _estimate_tokens(request: dict[str, Any]) -> int:
     """A generous upper estimate of input tokens (4 characters per token, rounded up)."""
     return len(json.dumps(request, default=str)) // 3 + 16
 
 
-__all__ = ["BudgetExceededError", "Completion", "LLMService", "request_hash"]
+__all__ = ["BudgetExceededError", "Completion", "LLMService", "Usage", "UsageMeter", "request_hash"]

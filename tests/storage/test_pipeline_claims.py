@@ -39,7 +39,8 @@ def test_beat_renews_a_running_claim_only(db: Database, seeded: tuple[int, int, 
         assert not repos.pipeline_claims.beat(claim.id, "gw0", 9.0)
         assert not repos.pipeline_claims.beat(424242, "gw0", 9.0)
         owner = repos.pipeline_claims.owner(run_id, "bot")
-        assert owner is not None and owner.status == "failed" and "heartbeat" not in owner.summary.to_json()
+        assert owner is not None and owner.status == "failed"
+        assert "heartbeat" not in owner.summary.to_json()
 
 
 def test_take_over_moves_a_running_claim_and_not_a_finished_one(

@@ -37,11 +37,11 @@ def cached_runtime(tmp: Path) -> Runtime:
 def judge_all(runtime: Runtime, suite: Suite) -> dict[str, tuple[float, str]]:
     """Score and answer per case, judged through the runtime's scheduler."""
     try:
-        runtime.schedule([(suite, c) for c in suite.cases])
+        runtime.scheduler.schedule([(suite, c) for c in suite.cases])
         return {
             c.id: (r.score, r.samples[0].response)
             for c in suite.cases
-            for r in [runtime.result(suite, c)]
+            for r in [runtime.scheduler.result(suite, c)]
         }
     finally:
         runtime.close("passed")
@@ -174,9 +174,11 @@ def test_a_database_opened_in_the_background_is_the_one_used(tmp_path: Path) -> 
     runtime = cached_runtime(tmp_path)
     runtime.open_db_in_background()
     runtime.await_background()
-    assert "db" in runtime.__dict__  # opened by the thread, not again by the caller
+    opened = runtime.db_if_open()
+    assert opened is not None  # opened by the thread, not again by the caller
+    assert runtime.db is opened
     assert runtime.existing_run_id() is None
-    runtime.db.dispose()
+    runtime.dispose()
 
 
 def test_a_background_open_that_fails_is_reported_where_the_database_is_used(
@@ -215,7 +217,7 @@ def test_the_sdk_import_ahead_of_time_builds_no_client(
         assert "anthropic" in sys.modules
         with LoopbackMessagesServer() as server:
             monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-            result = runtime.result(suite, suite.cases[0])
+            result = runtime.scheduler.result(suite, suite.cases[0])
             assert result.error is None and server.request_count == 2
     finally:
         runtime.close("passed")

@@ -58,12 +58,15 @@ def test_optimize_selected_sets_override_outcome_and_progress(tmp_path: Path) ->
     writer = Writer()
     items = [SimpleNamespace(suite=suite, case=c) for c in suite.cases]
     optimize_selected(fake_session(writer), runtime, items)  # type: ignore[arg-type]
-    outcome = runtime.optimize_outcomes["shop_bot"]
+    outcome = runtime.outcome("shop_bot")
     assert isinstance(outcome, OptimizeOutcome)
-    assert runtime.prompt_overrides["shop_bot"] == (
+    assert runtime.outcomes() == [outcome]
+    state = runtime.suite_state(suite)  # the items judge the best prompt, not the original
+    assert (state.prompt_id, state.prompt_text) == (
         outcome.best_prompt_id,
         outcome.best_prompt_text,
     )
+    assert runtime.judged_prompt("shop_bot") == outcome.best_prompt_text
     text = "\n".join(writer.lines)
     assert "estimate ~" in text
     assert "1/10 generate_prompts ..." in text and "10/10 save_reports completed" in text
@@ -81,7 +84,8 @@ def test_quiet_mode_prints_nothing_and_inline_prompts_are_not_applied(tmp_path: 
     items = [SimpleNamespace(suite=suite, case=c) for c in suite.cases]
     optimize_selected(fake_session(writer, verbose=-1), runtime, items)  # type: ignore[arg-type]
     assert writer.lines == []
-    assert runtime.optimize_outcomes["shop_bot"].applied_to is None
+    outcome = runtime.outcome("shop_bot")
+    assert isinstance(outcome, OptimizeOutcome) and outcome.applied_to is None
     runtime.close("passed")
 
 
