@@ -256,3 +256,10 @@ def test_bad_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--promptopt-cache=sometimes")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*promptopt: --promptopt-cache must be one of use, refresh*"])
+
+
+def test_public_settings_hide_the_database_password(tmp_path: Path) -> None:
+    s = resolve_settings(
+        tmp_path, {"promptopt_db": "postgresql+psycopg://u:s3cret@db/x"}.get, {}.get
+    )
+    assert "s3cret" not in str(s.public_dict())

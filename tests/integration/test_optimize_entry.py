@@ -8,7 +8,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from test_optimize_pipeline import make_suite
 
 from pytest_promptopt.engine.runtime import Runtime
 from pytest_promptopt.integration.optimize_entry import optimize_selected, resume_run_id
@@ -16,6 +15,7 @@ from pytest_promptopt.optimize.estimate import estimate
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
 from pytest_promptopt.settings import Settings
 from pytest_promptopt.storage.repositories import RunRepository
+from tests.support.optimize import make_suite
 
 
 @dataclass

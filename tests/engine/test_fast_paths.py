@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_optimize_pipeline import make_suite
 
 import pytest_promptopt.evaluation.evaluator as evaluator_module
 import pytest_promptopt.llm.service as service_module
@@ -19,6 +18,7 @@ from pytest_promptopt.engine.runtime import Runtime
 from pytest_promptopt.imports import long_lived_imports
 from pytest_promptopt.settings import Settings
 from pytest_promptopt.suites.spec import Suite
+from tests.support.optimize import make_suite
 
 
 def cached_runtime(tmp: Path) -> Runtime:
