@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CRITERIA: tuple[str, ...] = ("functionality", "safety", "consistency", "edge_case_handling")
-ASSERTION_KINDS: tuple[str, ...] = (
+AssertionKind = Literal[
     "contains",
     "not_contains",
     "icontains",
@@ -21,7 +21,8 @@ ASSERTION_KINDS: tuple[str, ...] = (
     "tool_not_called",
     "tool_input",
     "stop_reason",
-)
+]
+ASSERTION_KINDS: tuple[str, ...] = get_args(AssertionKind)
 STOP_REASONS: tuple[str, ...] = (
     "end_turn",
     "max_tokens",
@@ -44,19 +45,7 @@ class AssertionSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal[
-        "contains",
-        "not_contains",
-        "icontains",
-        "regex",
-        "max_chars",
-        "is_json",
-        "json_schema",
-        "tool_called",
-        "tool_not_called",
-        "tool_input",
-        "stop_reason",
-    ]
+    kind: AssertionKind
     value: Any
 
     @model_validator(mode="before")
