@@ -13,10 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.evaluation.results import CaseResult
 
 PREFIX = "promptopt_"
-FIRST_PROPERTY = f"{PREFIX}suite"
+FIRST_PROPERTY = RECORD_KEY
 """Every record's properties start with this key, so a report may carry several records."""
 
 _INT_FIELDS = ("calls", "cache_hits", "input_tokens", "output_tokens")

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promptopt.evaluation.record import FIRST_PROPERTY, CaseRecord, SuiteTotals, by_suite
+from pytest_promptopt.evaluation import RECORD_KEY
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import SuiteOutcome
+    from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
     from pytest_promptopt.reporting.model import SuiteSummary
 
 PROMPT_CHARS = 90
@@ -20,7 +21,7 @@ PROMPT_CHARS = 90
 
 def carries_record(report: pytest.TestReport) -> bool:
     """True when a report's item judged a case (its properties hold a case record)."""
-    return any(key == FIRST_PROPERTY for key, _ in report.user_properties)
+    return any(key == RECORD_KEY for key, _ in report.user_properties)
 
 
 class SummaryCollector:
@@ -32,6 +33,8 @@ class SummaryCollector:
     def add(self, report: pytest.TestReport) -> None:
         """Take the case records of a report once per item."""
         if report.when == "call" or (report.when == "setup" and report.failed):
+            from pytest_promptopt.evaluation.record import CaseRecord
+
             for record in CaseRecord.from_properties(report.user_properties):
                 self._records[(record.suite, record.case_id)] = record
 
@@ -41,10 +44,14 @@ class SummaryCollector:
 
     def by_suite(self) -> dict[str, list[CaseRecord]]:
         """Case records grouped by suite, in the order suites were first seen."""
+        from pytest_promptopt.evaluation.record import by_suite
+
         return by_suite(self._records.values())
 
     def totals(self) -> list[SuiteTotals]:
         """Totals per suite, in the order suites were first seen."""
+        from pytest_promptopt.evaluation.record import SuiteTotals
+
         return [SuiteTotals.of(name, records) for name, records in self.by_suite().items()]
 
 

@@ -24,7 +24,7 @@ import sys
 
 import pytest
 
-HEAVY = ("anthropic", "sqlalchemy", "alembic", "httpx2", "jinja2", "jsonschema")
+HEAVY = ("anthropic", "sqlalchemy", "alembic", "httpx2", "jinja2", "jsonschema", "pydantic")
 
 
 def _write(tag):
@@ -58,6 +58,7 @@ def test_plain_project_imports_nothing_heavy_and_creates_nothing(pytester: pytes
         assert probe["anthropic"] is False, probe
         assert probe["sqlalchemy"] is False, probe
         assert probe["alembic"] is False, probe
+        assert probe["pydantic"] is False, probe  # the roles' hooks load no model class
     assert not (pytester.path / ".promptopt").exists()
     result.stdout.no_fnmatch_line("*= promptopt =*")
     result.stdout.fnmatch_lines(["plugins:*promptopt*"])  # it was loaded, just unused
