@@ -125,7 +125,9 @@ def _csv_rows(
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     records = list(_csv_records(path, reader))
     if not records:
-        raise SuiteError(f"{path}: the CSV file is empty; its first row names the columns")
+        raise SuiteError(
+            f"{path}: the CSV file is empty; its first row names the columns", path=str(path)
+        )
     _, header = records[0]
     _check_targets(suite_path, columns, CSV_FIELDS)
     _check_sources(suite_path, path, columns, header)
@@ -133,7 +135,9 @@ def _csv_rows(
     for n, name in enumerate(names):
         if not name or names.index(name) != n:
             problem = "an empty column name" if not name else f"a second column {name!r}"
-            raise SuiteError(f"{path}:1: the header has {problem}; name every column once")
+            raise SuiteError(
+                f"{path}:1: the header has {problem}; name every column once", path=str(path)
+            )
     used = used | _row_placeholders(records[1:], names)
     for name in names:
         if name not in CSV_FIELDS and name not in used and did_you_mean(name, CSV_FIELDS):
@@ -262,6 +266,8 @@ def _mapped(
                     path=str(path),
                 )
             data[name] = item
+        if isinstance(data.get("id"), int) and not isinstance(data["id"], bool):
+            data["id"] = str(data["id"])  # inspect's samples number their ids
         data.setdefault("id", f"{path.stem}-{n}")
         rows.append(Row(data, str(path), line or None))
     return rows
