@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_promptopt.errors import SuiteError
-from pytest_promptopt.suites.spec import CASE_KEYS, did_you_mean
+from pytest_promptopt.suites.spec import CASE_KEYS, closest, did_you_mean
 from pytest_promptopt.suites.templates import TemplateError, placeholders
 from pytest_promptopt.suites.yaml_lines import line_of, load_yaml, read_text, strip_lines
 
@@ -42,7 +43,7 @@ def inline_rows(suite_path: Path, cases: list[Any]) -> list[Row]:
 def read_case_file(suite_path: Path, reference: Any, used_vars: Iterable[str]) -> list[Row]:
     """The rows of the case file `cases:` names (a path, or `{file: ..., columns: {...}}`)."""
     file_name, columns = _reference(suite_path, reference)
-    path = (suite_path.parent / file_name).resolve()
+    path = Path(os.path.normpath(suite_path.parent / file_name))
     if not path.name.endswith(CASE_FILE_SUFFIXES):
         raise _suite_error(
             suite_path,
@@ -140,10 +141,11 @@ def _csv_rows(
             )
     used = used | _row_placeholders(records[1:], names)
     for name in names:
-        if name not in CSV_FIELDS and name not in used and did_you_mean(name, CSV_FIELDS):
+        field = None if name in CSV_FIELDS or name in used else closest(name, CSV_FIELDS)
+        if field is not None:
             raise SuiteError(
-                f"{path}:1: column {name!r}{did_you_mean(name, CSV_FIELDS)} (as it is, it is a "
-                "var no template uses); rename it or map it with `columns:`",
+                f"{path}:1: column {name!r}: did you mean {field!r}? (as it is, it is a var no "
+                f"template uses); rename it, or map it with `columns: {{{name}: {field}}}`",
                 path=str(path),
             )
     return [

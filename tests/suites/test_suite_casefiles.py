@@ -273,7 +273,7 @@ def test_a_csv_column_that_looks_like_a_misspelt_field_is_refused(tmp_path: Path
     write(tmp_path, "t.csv", "input,expcted\nhi,a greeting\n")
     assert error_of(suite_file(tmp_path, "t.csv")) == (
         f"{tmp_path / 't.csv'}:1: column 'expcted': did you mean 'expected'? (as it is, it is a "
-        "var no template uses); rename it or map it with `columns:`"
+        "var no template uses); rename it, or map it with `columns: {expcted: expected}`"
     )
 
 
