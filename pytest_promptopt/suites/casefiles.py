@@ -148,8 +148,9 @@ def _csv_rows(
         field = None if name in CSV_FIELDS or name in used else closest(name, CSV_FIELDS)
         if field is not None:
             raise SuiteError(
-                f"{path}:{header_line}: column {name!r}: did you mean {field!r}? (as it is, it is a var no "
-                f"template uses); rename it, or map it with `columns: {{{name}: {field}}}`",
+                f"{path}:{header_line}: column {name!r}: did you mean {field!r}? (as it is, it "
+                "is a var no template uses); rename it, or map it with "
+                f"`columns: {{{name}: {field}}}`",
                 path=str(path),
             )
     return [
