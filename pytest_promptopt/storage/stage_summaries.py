@@ -66,6 +66,13 @@ class StageSummaryBase(SummaryModel):
         return cls.model_validate(data)
 
 
+class RejectedPrompt(BaseModel):
+    """A generated candidate left out because it dropped or invented a template placeholder."""
+
+    strategy: str
+    reason: str
+
+
 class GeneratePromptsSummary(StageSummaryBase):
     """Stage 1: the original plus the generated candidates."""
 
@@ -76,6 +83,9 @@ class GeneratePromptsSummary(StageSummaryBase):
     strategies: list[str] = Field(default_factory=list, description="The strategies asked for.")
     requested: int = Field(0, description="Candidates asked of the generator.")
     generated: int = Field(0, description="Distinct candidates it returned.")
+    rejected: list[RejectedPrompt] = Field(
+        default_factory=list, description="Candidates that changed the template's placeholders."
+    )
     partial: StageProgress = Field(default_factory=StageProgress, description="Always empty.")
 
 

@@ -187,7 +187,8 @@ def sample(name: str) -> StageSummaryBase:
     )
     data: dict[str, dict[str, Any]] = {
         "generate_prompts": {"original_prompt_id": 1, "prompt_ids": [1, 2]}
-        | {"strategies": ["concise"], "requested": 1, "generated": 1},
+        | {"strategies": ["concise"], "requested": 1, "generated": 1}
+        | {"rejected": [{"strategy": "persona", "reason": "the candidate drops {{ shop }}"}]},
         "generate_tests_quick": {"tier": "quick", "requested": 2, "case_keys": ["quick-1"]}
         | {"given_cases": 3, "categories": {"general": 1}},
         "evaluate_quick": {"evaluated": 6, "reused": 0, "errors": 1, "prompt_ids": [1, 2]}

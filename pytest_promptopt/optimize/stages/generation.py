@@ -11,7 +11,9 @@ from pytest_promptopt.storage.stage_summaries import (
     GenerateTestsQuickSummary,
     GenerateTestsRigorousSummary,
     GenerateTestsSummary,
+    RejectedPrompt,
 )
+from pytest_promptopt.suites.templates import placeholder_change
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -35,6 +37,7 @@ GENERATOR_SYSTEM = (
 PROMPTS_INSTRUCTIONS = (
     "Write one alternative system prompt per strategy for the task below. Each must do the same "
     "job as the original prompt, keep its hard requirements, and follow its strategy. "
+    "Keep every Jinja2 placeholder of the original (such as {{ shop }}) exactly, and add none. "
     "Return them with the strategy names unchanged."
 )
 CASES_INSTRUCTIONS = {
@@ -72,6 +75,7 @@ class GeneratePrompts(Stage):
         original_id = ctx.original_prompt_id()
         wanted = ctx.knobs.candidates - 1
         ids = [original_id]
+        rejected: list[RejectedPrompt] = []
         strategies = strategies_for(wanted)
         if wanted > 0:
             answer, _ = await ctx.llm.structured(
@@ -94,6 +98,12 @@ class GeneratePrompts(Stage):
             assert isinstance(answer, GeneratedPrompts)
             with ctx.repos() as r:
                 for generated in answer.prompts[:wanted]:
+                    change = placeholder_change(
+                        ctx.suite.system_template, generated.prompt_text.strip()
+                    )
+                    if change is not None:
+                        rejected.append(RejectedPrompt(strategy=generated.strategy, reason=change))
+                        continue
                     row = r.prompts.add(
                         ctx.run_id,
                         ctx.suite.name,
@@ -109,7 +119,9 @@ class GeneratePrompts(Stage):
             strategies=[s["name"] for s in strategies],
             requested=wanted,
             generated=len(ids) - 1,
-            headline=f"{len(ids)} candidates (original + {len(ids) - 1} generated)",
+            rejected=rejected,
+            headline=f"{len(ids)} candidates (original + {len(ids) - 1} generated)"
+            + (f"; {len(rejected)} rejected for changing placeholders" if rejected else ""),
         )
 
 

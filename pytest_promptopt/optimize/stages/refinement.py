@@ -18,6 +18,7 @@ from pytest_promptopt.storage.stage_summaries import (
     RefinementTrack,
     SelectTopMSummary,
 )
+from pytest_promptopt.suites.templates import placeholder_change
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -33,7 +34,8 @@ ANALYSIS_INSTRUCTIONS = (
 )
 REFINE_INSTRUCTIONS = (
     "Rewrite `prompt` to fix the weaknesses, following the suggestions. Keep everything that "
-    "already works; return the complete new system prompt."
+    "already works and every Jinja2 placeholder (such as {{ shop }}) exactly, adding none; "
+    "return the complete new system prompt."
 )
 
 
@@ -166,6 +168,10 @@ class Refinement(Stage):
                 max_tokens=4096,
             )
             assert isinstance(refined, RefinedPrompt)
+            change = placeholder_change(parent_text, refined.prompt_text.strip())
+            if change is not None:
+                step.reason = f"child rejected: {change}; track stopped"
+                break
             with ctx.repos() as r:
                 child = r.prompts.add(
                     ctx.run_id,
