@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites import SUITE_SUFFIXES
-from pytest_promptopt.suites.spec import ASSERTION_KINDS, CRITERIA, Case, Suite, did_you_mean
+from pytest_promptopt.suites.casefiles import Row, inline_rows, read_case_file
+from pytest_promptopt.suites.describe import describe
+from pytest_promptopt.suites.render import RenderError, render_case
+from pytest_promptopt.suites.spec import SUITE_KEYS, Suite, did_you_mean
+from pytest_promptopt.suites.templates import TemplateError, placeholders
+from pytest_promptopt.suites.yaml_lines import load_yaml, read_text, strip_lines
 
 PROMPT_FILE_SUFFIXES = (".txt", ".md", ".prompt", ".j2", ".jinja", ".tmpl")
-SUITE_KEYS = tuple(k for k in Suite.model_fields if k not in ("prompt_path", "source"))
-CASE_KEYS = tuple(f.alias or name for name, f in Case.model_fields.items())
+SUITE_TEMPLATES = ("prompt", "input")
+MAX_RENDER_ERRORS = 5
 
 
 def default_suite_name(path: Path) -> str:
@@ -26,46 +31,9 @@ def default_suite_name(path: Path) -> str:
     return path.stem
 
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """A safe loader (libyaml's when present) that remembers each mapping's line as `__line__`."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _strip_lines(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
-    if isinstance(value, list):
-        return [_strip_lines(v) for v in value]
-    return value
-
-
 def load_suite(path: Path) -> Suite:
-    """Parse and validate one suite file; raises SuiteError naming file, case and field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{path}: cannot read suite file: {exc}", path=str(path)) from None
-    try:
-        raw = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SuiteError(
-            f"{path}{where}: invalid YAML: {problem}; fix the syntax at that line",
-            path=str(path),
-        ) from None
+    """Parse, validate and render one suite file; raises SuiteError naming file, case and field."""
+    raw = load_yaml(path, read_text(path, "suite file"))
     if not isinstance(raw, dict):
         raise SuiteError(
             f"{path}: a suite file must be a YAML mapping with keys such as "
@@ -76,7 +44,7 @@ def load_suite(path: Path) -> Suite:
 
 
 def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
-    data = _strip_lines(raw)
+    data = strip_lines(raw)
     data.setdefault("name", default_suite_name(path))
     unknown = sorted(str(k) for k in data if k not in SUITE_KEYS)
     if unknown:
@@ -86,21 +54,83 @@ def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
             f"{hints}; allowed: {', '.join(SUITE_KEYS)}",
             path=str(path),
         )
+    prompt_value = data.get("prompt")
+    if isinstance(prompt_value, str):
+        data["prompt"], data["prompt_path"] = _resolve_prompt(path, prompt_value)
+    used = _suite_placeholders(path, data)
+    rows = _rows(path, raw, data, used)
+    data["cases"] = [row.data for row in rows]
+    for case in data["cases"]:
+        _resolve_file_paths(path.parent, case)
+    data["source"] = str(path)
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        raise SuiteError(describe(path, rows, exc), path=str(path)) from None
+    _render_every_case(path, suite, rows)
+    return suite
+
+
+def _rows(path: Path, raw: dict[str, Any], data: dict[str, Any], used: frozenset[str]) -> list[Row]:
+    """The suite's cases, written inline or read from the case file `cases:` names."""
     cases = data.get("cases")
     if cases is None or (isinstance(cases, list) and not cases):
         raise SuiteError(
             f"{path}: field 'cases' is missing or empty; add at least one case", path=str(path)
         )
+    if isinstance(cases, (str, dict)):
+        return read_case_file(path, cases, used)
     if not isinstance(cases, list):
-        raise SuiteError(f"{path}: field 'cases' must be a list of cases", path=str(path))
-    prompt_value = data.get("prompt")
-    if isinstance(prompt_value, str):
-        data["prompt"], data["prompt_path"] = _resolve_prompt(path, prompt_value)
-    data["source"] = str(path)
-    try:
-        return Suite.model_validate(data)
-    except ValidationError as exc:
-        raise SuiteError(_describe(path, raw, exc), path=str(path)) from None
+        raise SuiteError(
+            f"{path}: field 'cases' must be a list of cases or the name of a case file "
+            "(.jsonl, .csv, .yaml)",
+            path=str(path),
+        )
+    return inline_rows(path, raw["cases"])
+
+
+def _suite_placeholders(path: Path, data: dict[str, Any]) -> frozenset[str]:
+    """The variables the suite's `prompt` and `input` templates read (their syntax checked)."""
+    found: frozenset[str] = frozenset()
+    for key in SUITE_TEMPLATES:
+        value = data.get(key)
+        if not isinstance(value, str):
+            continue
+        try:
+            found |= placeholders(value)
+        except TemplateError as exc:
+            origin = f" ({data['prompt_path']})" if key == "prompt" and data["prompt_path"] else ""
+            raise SuiteError(f"{path}: field {key!r}{origin}: {exc}", path=str(path)) from None
+    return found
+
+
+def _resolve_file_paths(base: Path, case: Any) -> None:
+    """Make the paths of a case's image and document blocks absolute (relative to `base`)."""
+    messages = case.get("messages") if isinstance(case, dict) else None
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else ():
+            if (
+                isinstance(block, dict)
+                and block.get("type") in ("image", "document")
+                and isinstance(block.get("path"), str)
+                and block["path"]
+            ):
+                block["path"] = os.path.normpath(os.path.join(base, block["path"]))
+
+
+def _render_every_case(path: Path, suite: Suite, rows: list[Row]) -> None:
+    """Render each case once, so undefined vars and bad files are collection errors."""
+    problems = []
+    for case, row in zip(suite.cases, rows, strict=True):
+        try:
+            render_case(suite, case)
+        except RenderError as exc:
+            problems.append(f"{row.where}: {exc}")
+    if problems:
+        more = len(problems) - MAX_RENDER_ERRORS
+        shown = problems[:MAX_RENDER_ERRORS] + ([f"(and {more} more cases)"] if more > 0 else [])
+        raise SuiteError("\n".join(shown), path=str(path))
 
 
 def _resolve_prompt(path: Path, value: str) -> tuple[str, str | None]:
@@ -125,40 +155,3 @@ def _resolve_prompt(path: Path, value: str) -> tuple[str, str | None]:
             path=str(path),
         )
     return prompt_file.read_text(encoding="utf-8"), str(prompt_file)
-
-
-def _describe(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:
-    """One line per problem, naming the case (by id and line) and the field."""
-    lines = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        where = f"{path}"
-        field_name = ".".join(str(p) for p in loc) or "(suite)"
-        if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int):
-            case_raw = raw.get("cases", [])[loc[1]] if loc[1] < len(raw.get("cases", [])) else {}
-            case_id = case_raw.get("id", f"#{loc[1] + 1}") if isinstance(case_raw, dict) else "?"
-            line = case_raw.get("__line__") if isinstance(case_raw, dict) else None
-            where += f":{line}" if line else ""
-            where += f": case {case_id!r}"
-            field_name = ".".join(str(p) for p in loc[2:]) or "(case)"
-            field_name = field_name.replace("assertions", "assert")
-        lines.append(f"{where}: field {field_name!r}: {_hint(err, loc)}")
-    return "\n".join(lines)
-
-
-def _hint(err: Any, loc: list[Any]) -> str:
-    """The validation message plus what is allowed, when pydantic does not say."""
-    msg: str = err["msg"].removeprefix("Value error, ")
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        allowed = CASE_KEYS if loc and loc[0] == "cases" else SUITE_KEYS
-        return f"unknown key{did_you_mean(str(loc[-1]), allowed)}; allowed: {', '.join(allowed)}"
-    if kind in ("greater_than_equal", "less_than_equal") and "threshold" in loc:
-        return f"{msg} (got {err.get('input')!r}); a threshold is a number from 0 to 1"
-    if kind == "literal_error" and "kind" in loc:
-        return f"unknown assertion type; allowed: {', '.join(ASSERTION_KINDS)}"
-    if kind == "missing":
-        return "required field is missing"
-    if "criteria" in loc:
-        return f"{msg}; allowed criteria: {', '.join(CRITERIA)}"
-    return msg

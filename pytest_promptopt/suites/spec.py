@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -339,6 +341,13 @@ class Suite(BaseModel):
         """The system prompt template ('' for a feature with no system prompt)."""
         return self.prompt or ""
 
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Suite:
+        """Load a `*.promptopt.yaml` file, checked as at collection (for a parametrized test)."""
+        from pytest_promptopt.suites.loader import load_suite
+
+        return load_suite(Path(path))
+
     def case(self, case_id: str) -> Case:
         """The case with this id."""
         for c in self.cases:
@@ -355,3 +364,11 @@ class Suite(BaseModel):
     def repeats_for(self, case: Case) -> int:
         """Samples to take for a case."""
         return case.repeats if case.repeats is not None else self.repeats
+
+
+SUITE_KEYS: tuple[str, ...] = tuple(
+    k for k in Suite.model_fields if k not in ("prompt_path", "source")
+)
+"""The keys a suite file may have at its top level."""
+CASE_KEYS: tuple[str, ...] = tuple(f.alias or name for name, f in Case.model_fields.items())
+"""The keys a case mapping may have (`assert`, not `assertions`)."""
