@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_promptopt.errors import SuiteError
-from pytest_promptopt.suites.spec import CASE_KEYS, did_you_mean
+from pytest_promptopt.suites.spec import CASE_KEYS, closest, did_you_mean
 from pytest_promptopt.suites.templates import TemplateError, placeholders
 from pytest_promptopt.suites.yaml_lines import line_of, load_yaml, read_text, strip_lines
 
@@ -42,7 +43,7 @@ def inline_rows(suite_path: Path, cases: list[Any]) -> list[Row]:
 def read_case_file(suite_path: Path, reference: Any, used_vars: Iterable[str]) -> list[Row]:
     """The rows of the case file `cases:` names (a path, or `{file: ..., columns: {...}}`)."""
     file_name, columns = _reference(suite_path, reference)
-    path = (suite_path.parent / file_name).resolve()
+    path = Path(os.path.normpath(suite_path.parent / file_name))
     if not path.name.endswith(CASE_FILE_SUFFIXES):
         raise _suite_error(
             suite_path,
@@ -125,7 +126,9 @@ def _csv_rows(
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     records = list(_csv_records(path, reader))
     if not records:
-        raise SuiteError(f"{path}: the CSV file is empty; its first row names the columns")
+        raise SuiteError(
+            f"{path}: the CSV file is empty; its first row names the columns", path=str(path)
+        )
     _, header = records[0]
     _check_targets(suite_path, columns, CSV_FIELDS)
     _check_sources(suite_path, path, columns, header)
@@ -133,13 +136,16 @@ def _csv_rows(
     for n, name in enumerate(names):
         if not name or names.index(name) != n:
             problem = "an empty column name" if not name else f"a second column {name!r}"
-            raise SuiteError(f"{path}:1: the header has {problem}; name every column once")
+            raise SuiteError(
+                f"{path}:1: the header has {problem}; name every column once", path=str(path)
+            )
     used = used | _row_placeholders(records[1:], names)
     for name in names:
-        if name not in CSV_FIELDS and name not in used and did_you_mean(name, CSV_FIELDS):
+        field = None if name in CSV_FIELDS or name in used else closest(name, CSV_FIELDS)
+        if field is not None:
             raise SuiteError(
-                f"{path}:1: column {name!r}{did_you_mean(name, CSV_FIELDS)} (as it is, it is a "
-                "var no template uses); rename it or map it with `columns:`",
+                f"{path}:1: column {name!r}: did you mean {field!r}? (as it is, it is a var no "
+                f"template uses); rename it, or map it with `columns: {{{name}: {field}}}`",
                 path=str(path),
             )
     return [
@@ -262,6 +268,8 @@ def _mapped(
                     path=str(path),
                 )
             data[name] = item
+        if isinstance(data.get("id"), int) and not isinstance(data["id"], bool):
+            data["id"] = str(data["id"])  # inspect's samples number their ids
         data.setdefault("id", f"{path.stem}-{n}")
         rows.append(Row(data, str(path), line or None))
     return rows

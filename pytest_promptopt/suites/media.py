@@ -105,8 +105,6 @@ def _load(path: str, mtime_ns: int, size: int, kind: FileKind) -> FileContent:
 def _media_type(path: str, head: bytes, kind: FileKind) -> str:
     """The media type, checked against what a block of `kind` may carry."""
     found = sniff(head)
-    if found is None and path.lower().endswith(TEXT_SUFFIXES):
-        found = "text/plain"
     if kind == "image":
         if found in IMAGE_TYPES:
             return found
@@ -119,7 +117,9 @@ def _media_type(path: str, head: bytes, kind: FileKind) -> str:
             f"image file {path} is not a supported image (by its first bytes); "
             "images may be png, jpeg, gif or webp"
         )
-    if found in ("application/pdf", "text/plain"):
+    if found is None and path.lower().endswith(TEXT_SUFFIXES):
+        return "text/plain"
+    if found == "application/pdf":
         return found
     if found is not None:
         raise FileProblem(

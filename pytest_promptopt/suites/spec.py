@@ -35,10 +35,16 @@ STOP_REASONS: tuple[str, ...] = (
 CaseStage = Literal["given", "quick", "rigorous"]
 
 
+def closest(word: str, allowed: Iterable[str]) -> str | None:
+    """The allowed name `word` is a near miss of, if any."""
+    close = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def did_you_mean(word: str, allowed: Iterable[str]) -> str:
     """`: did you mean 'threshold'?` for a near miss of an allowed name, else ''."""
-    close = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.75)
-    return f": did you mean {close[0]!r}?" if close else ""
+    close = closest(word, allowed)
+    return f": did you mean {close!r}?" if close else ""
 
 
 class AssertionSpec(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ _ENV = SandboxedEnvironment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
 )
 _MARKERS = ("{{", "{%", "{#")
+_UNDEFINED = re.compile(r"'(.+)' is undefined")
 
 
 class TemplateError(SuiteError):
@@ -58,21 +60,17 @@ def render(template: str, variables: Mapping[str, Any]) -> str:
     """The template filled from `variables`; TemplateError names an undefined variable."""
     if _is_literal(template):
         return template
-    compiled, names = _parsed(template)
-    missing = tuple(sorted(names - set(variables)))
-    if missing:
-        defined = ", ".join(sorted(variables)) or "none"
-        raise TemplateError(
-            f"undefined variable(s) {', '.join(repr(m) for m in missing)}; define "
-            f"{'it' if len(missing) == 1 else 'them'} in the suite's `vars` or the case's "
-            f"`vars` (defined: {defined})",
-            missing=missing,
-        )
+    compiled, _ = _parsed(template)
     try:
         return compiled.render(variables)
     except jinja2.UndefinedError as exc:
+        message = exc.message or "undefined value"
+        found = _UNDEFINED.fullmatch(message)
+        defined = ", ".join(sorted(variables)) or "none"
+        what = f"undefined variable {found.group(1)!r}" if found else message
         raise TemplateError(
-            f"{exc.message}; define it in the suite's `vars` or the case's `vars`"
+            f"{what}; define it in the suite's `vars` or the case's `vars` (defined: {defined})",
+            missing=(found.group(1),) if found else (),
         ) from None
     except Exception as exc:  # a filter or test failing on the given values, or the sandbox
         raise TemplateError(f"template failed to render: {type(exc).__name__}: {exc}") from None

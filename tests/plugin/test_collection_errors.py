@@ -165,6 +165,57 @@ def collect_error_text(pytester: pytest.Pytester, *args: str) -> str:
             ],
             id="judge-false-without-assertions",
         ),
+        pytest.param(
+            """
+            name: greeter
+            prompt: "You work for {{ shop }}."
+            cases:
+              - id: first
+                input: hi
+                vars: {shop: Northwind}
+              - id: second
+                input: "Hello {{ name }}"
+                vars: {shop: Northwind}
+            """,
+            [
+                "*bad.promptopt.yaml:7: suite 'greeter', case 'second': field 'input': undefined "
+                "variable 'name'; define it in the suite's `vars` or the case's `vars` "
+                "(defined: shop)"
+            ],
+            id="undefined-variable",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            cases:
+              - id: chat
+                messages:
+                  - {role: user, content: hi}
+                  - {role: assistant, content: hello}
+            """,
+            [
+                "*bad.promptopt.yaml:3: case 'chat': field 'messages': a conversation must end "
+                "with a user turn (the model answers it); add a final "
+                "`{role: user, content: ...}` message"
+            ],
+            id="conversation-ending-with-assistant",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            cases:
+              - id: pic
+                messages:
+                  - role: user
+                    content: [{type: imag, path: cat.png}]
+            """,
+            [
+                "*bad.promptopt.yaml:3: case 'pic': field 'messages.0.content.0': unknown block "
+                "type 'imag': did you mean 'image'?; allowed: text, image, document, tool_use, "
+                "tool_result"
+            ],
+            id="unknown-block-type",
+        ),
     ],
 )
 def test_bad_suite_is_a_collection_error_that_says_what_is_wrong(
@@ -263,3 +314,141 @@ def test_last_failed_reruns_only_the_failed_cases(sim: pytest.Pytester) -> None:
     again = sim.runpytest("--lf")
     again.assert_outcomes(failed=1)  # pytest 9.2 parses stored ids: they must match ours
     again.stdout.no_fnmatch_line("*known failures not in selected tests*")
+
+
+def _files_case(pytester: pytest.Pytester, block: str) -> None:
+    write_suite(
+        pytester,
+        "bad",
+        f"""
+        prompt: Describe what you are shown.
+        cases:
+          - id: shown
+            messages:
+              - role: user
+                content:
+                  - {block}
+                  - {{type: text, text: What is this?}}
+        """,
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "block", "expected"),
+    [
+        pytest.param(
+            {},
+            "{type: image, path: img/cat.png}",
+            "*bad.promptopt.yaml:3: suite 'bad', case 'shown': field 'messages.0.content.0.path': "
+            "image file */img/cat.png not found; put the file there or fix `path` (relative to "
+            "the suite file)",
+            id="missing-image",
+        ),
+        pytest.param(
+            {"img/cat.bmp": b"BM\x36\x00\x00\x00"},
+            "{type: image, path: img/cat.bmp}",
+            "*bad.promptopt.yaml:3: suite 'bad', case 'shown': field 'messages.0.content.0.path': "
+            "image file */img/cat.bmp is not a supported image (by its first bytes); images may "
+            "be png, jpeg, gif or webp",
+            id="unsupported-type",
+        ),
+        pytest.param(
+            {"docs/notes.docx": b"PK\x03\x04"},
+            "{type: document, path: docs/notes.docx}",
+            "*field 'messages.0.content.0.path': document file */docs/notes.docx is of an "
+            "unsupported type; documents may be PDF (by their first bytes) or plain text "
+            "(.txt, .md files)",
+            id="unsupported-document",
+        ),
+        pytest.param(
+            {"big.png": (b"\x89PNG\r\n\x1a\n", 6 * 1024 * 1024)},
+            "{type: image, path: big.png}",
+            "*field 'messages.0.content.0.path': png image */big.png is 6.0 MB, 8.0 MB once "
+            "base64-encoded; the API takes an image up to 5.0 MB encoded (about 3.8 MB of "
+            "file); make it smaller",
+            id="oversized-image",
+        ),
+    ],
+)
+def test_bad_image_or_document_is_a_collection_error(
+    sim: pytest.Pytester,
+    files: dict[str, bytes | tuple[bytes, int]],
+    block: str,
+    expected: str,
+) -> None:
+    for name, content in files.items():
+        path = sim.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data, size = content if isinstance(content, tuple) else (content, None)
+        with path.open("wb") as fh:
+            fh.write(data)
+            if size is not None:
+                fh.truncate(size)  # sparse: no 6 MB written to disk
+    _files_case(sim, block)
+    out = collect_error_text(sim)
+    pytest.LineMatcher(out.splitlines()).fnmatch_lines(
+        ["*ERROR collecting bad.promptopt.yaml*", expected]
+    )
+    assert "Traceback" not in out
+
+
+def test_a_suite_with_a_good_image_collects(sim: pytest.Pytester) -> None:
+    (sim.path / "img").mkdir()
+    (sim.path / "img" / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    _files_case(sim, "{type: image, path: img/cat.png}")
+    result = sim.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["bad.promptopt.yaml::bad[shown]", "1 test collected*"])
+
+
+def test_a_bad_csv_row_names_the_case_file_and_line(sim: pytest.Pytester) -> None:
+    (sim.path / "cases.csv").write_text(
+        'id,input,expected\nok,"Hello, there",A greeting\nbad,Hi, you,A greeting\n',
+        encoding="utf-8",
+    )
+    write_suite(sim, "bad", "prompt: Be brief.\ncases: cases.csv\n")
+    out = collect_error_text(sim)
+    pytest.LineMatcher(out.splitlines()).fnmatch_lines(
+        [
+            "*ERROR collecting bad.promptopt.yaml*",
+            "*/cases.csv:3: the row has 4 cells but the header has 3 columns; quote cells that "
+            "hold commas, and give every row every column",
+        ]
+    )
+
+
+def test_an_unknown_column_mapping_target_suggests_the_field(sim: pytest.Pytester) -> None:
+    (sim.path / "qa.csv").write_text("question,answer\nWhat is 2+2?,4\n", encoding="utf-8")
+    write_suite(
+        sim,
+        "bad",
+        """
+        input: "Q: {{ question }}"
+        cases: {file: qa.csv, columns: {answer: expectd}}
+        """,
+    )
+    out = collect_error_text(sim)
+    pytest.LineMatcher(out.splitlines()).fnmatch_lines(
+        [
+            "*bad.promptopt.yaml: field 'cases': `columns` maps 'answer' to 'expectd', which is "
+            "not a case field: did you mean 'expected'?; allowed: id, input, expected, category, "
+            "threshold",
+        ]
+    )
+
+
+def test_csv_cases_collect_with_their_ids(sim: pytest.Pytester) -> None:
+    (sim.path / "qa.csv").write_text(
+        "id,question,answer\nsum,What is 2+2?,4\n,Capital of France?,Paris\n", encoding="utf-8"
+    )
+    write_suite(
+        sim,
+        "qa",
+        """
+        input: "Q: {{ question }}"
+        cases: {file: qa.csv, columns: {answer: expected}}
+        """,
+    )
+    result = sim.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        ["qa.promptopt.yaml::qa[sum]", "qa.promptopt.yaml::qa[qa-2]", "2 tests collected*"]
+    )
