@@ -63,7 +63,7 @@ def read_prompt(system: str) -> Prompt:
     p = Prompt(text=system)
     for sentence in tx.sentences(system):
         low = sentence.lower()
-        p.rules.append((sentence, *_split_condition(sentence)))
+        p.rules.append((sentence, *split_condition(sentence)))
         if _PERSONA.match(sentence) and not p.persona:
             p.persona = sentence
         if re.search(r"\bsql\b", low) and re.search(
@@ -100,11 +100,11 @@ def read_prompt(system: str) -> Prompt:
             continue
         if _PERSONA.match(sentence) or _NEGATIVE.match(sentence):
             continue
-        p.actions.append(_split_condition(sentence))
+        p.actions.append(split_condition(sentence))
     return p
 
 
-def _split_condition(sentence: str) -> tuple[str, str, bool]:
+def split_condition(sentence: str) -> tuple[str, str, bool]:
     """(condition, action, general) of one directive sentence."""
     general = tx.has_any(sentence, tx.GENERAL_MARKERS)
     body = sentence.rstrip(".!")

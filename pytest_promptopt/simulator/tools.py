@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 
-from pytest_promptopt.simulator import memory
+from pytest_promptopt.simulator import memory, target
 from pytest_promptopt.simulator import text as tx
 from pytest_promptopt.simulator.request import Request, RequestError
 
@@ -23,6 +23,10 @@ _ID_NAME = re.compile(
 )
 _PERSON_NAME = re.compile(r"^(?:(?:full|first|customer|user|contact)_?)?name$|^customer$|^user$")
 _PLACE_NAME = re.compile(r"city|location|place|address|destination|origin|country|region")
+_QUERY_NAME = re.compile(
+    r"query|^q$|question|search|text|message|prompt|request|description|issue|problem|"
+    r"details|content|body|subject|summary|reason|note|comment"
+)
 _LIST_NAME = re.compile(r"keywords?|terms?|topics?|tags?")
 _PLACE = re.compile(r"\b(?:in|at|for|to|from|near)\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -121,7 +125,9 @@ def _found_string(name: str, schema: dict[str, Any], src: Source) -> str | None:
         return m.group(1) if m else None
     if _LIST_NAME.search(name):
         return " ".join(tx.content_words(src.question, drop_meta=True)[:5]) or None
-    return src.question.strip()[:300] or None
+    if _QUERY_NAME.search(name):
+        return src.question.strip()[:300] or None
+    return None
 
 
 def _found(name: str, schema: dict[str, Any], src: Source, root: dict[str, Any]) -> Any:
@@ -214,27 +220,47 @@ def _named(name: str, system: str) -> bool:
 
 
 def _score(tool: dict[str, Any], src: Source) -> int:
-    """How well a tool fits the request: shared words, plus values the conversation fills."""
+    """How well a tool fits the request: words it shares with it, plus values it fills."""
     schema = tool.get("input_schema") or {}
     about = f"{str(tool.get('name', '')).replace('_', ' ')} {tool.get('description', '')} "
     about += " ".join(str(p) for p in (schema.get("properties") or {}))
-    asked = f"{src.context} {src.question}"
-    shared = tx.stems(asked, drop_meta=True) & tx.stems(about, drop_meta=True)
-    return len(shared) + build(schema, src)[1] if shared else 0
+    shared = _asked(src) & tx.stems(about, drop_meta=True)
+    return len(shared) + build(schema, src)[1]
 
 
-def _best(tools: list[dict[str, Any]], src: Source) -> dict[str, Any] | None:
-    """The tool that fits best (the first on a tie), or None when none fits at all."""
+def _asked(src: Source) -> set[str]:
+    """The stems of the question and of the earlier text a follow-up refers to."""
+    return tx.stems(f"{src.context} {src.question}", drop_meta=True)
+
+
+def _applies(tool: dict[str, Any], system: str, src: Source) -> bool:
+    """Whether the system prompt tells the model to use this tool for this question.
+
+    A sentence naming the tool (or saying `use the tools`, `look up`) applies when it says
+    `always`, when its condition (`when ... asks about an order`) matches the question, or,
+    with no condition, when the question relates to the tool at all.
+    """
+    for sentence in tx.sentences(system):
+        if not (_named(tool["name"], sentence) or _TOLD.search(sentence)):
+            continue
+        condition, _, general = target.split_condition(sentence)
+        wanted = tx.stems(condition, drop_meta=True)
+        if general or (wanted & _asked(src) if wanted else _score(tool, src) > 0):
+            return True
+    return False
+
+
+def _best(tools: list[dict[str, Any]], src: Source) -> dict[str, Any]:
+    """The tool that fits best (the first on a tie)."""
     scored = [(_score(t, src), -i, t) for i, t in enumerate(tools)]
-    top = max(scored, key=lambda s: (s[0], s[1]))
-    return top[2] if top[0] > 0 else None
+    return max(scored, key=lambda s: (s[0], s[1]))[2]
 
 
 def choose(req: Request, src: Source) -> Call | None:
     """The tool call the model makes, or None when it answers in text.
 
-    `tool_choice` `tool` and `any` force a call; `none` forbids one; otherwise the model calls a
-    tool its system prompt tells it to use when the question relates to it, and answers a
+    `tool_choice` `tool` and `any` force a call; `none` forbids one; otherwise (`auto`) the
+    model calls a tool its system prompt tells it to use for this question, and answers a
     tool's result in text.
     """
     choice = req.tool_choice.get("type")
@@ -248,13 +274,12 @@ def choose(req: Request, src: Source) -> Call | None:
             raise RequestError(f"tool_choice.name: no tool named {name!r} in tools")
         return Call(tool["name"], build(tool.get("input_schema"), src)[0], True)
     if choice == "any":
-        tool = _best(tools, src) or tools[0]
+        tool = _best(tools, src)
         return Call(tool["name"], build(tool.get("input_schema"), src)[0], True)
     if req.last_user.tool_results or tx.threat_kind(req.question):
         return None
-    named = [t for t in tools if _named(t["name"], req.system)]
-    candidates = named or (tools if _TOLD.search(req.system) else [])
-    tool = _best(candidates, src) if candidates else None
-    if tool is None:
+    candidates = [t for t in tools if _applies(t, req.system, src)]
+    if not candidates:
         return None
+    tool = _best(candidates, src)
     return Call(tool["name"], build(tool.get("input_schema"), src)[0], False)

@@ -75,6 +75,7 @@ def png(width: int, height: int) -> bytes:
     """A valid black RGB PNG of the given size."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
+        """One PNG chunk: length, type, data, CRC."""
         return (
             struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
         )

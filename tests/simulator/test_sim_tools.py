@@ -175,3 +175,23 @@ def test_a_pydantic_schema_with_refs_gets_a_valid_input() -> None:
     jsonschema.validate(call.input, schema)
     assert call.input["order_id"] == "771" and call.input["address"]["city"] == "Berlin"
     Reship.model_validate(call.input)
+
+
+def test_an_unconditional_instruction_calls_when_the_question_gives_what_the_tool_needs() -> None:
+    system = f"{SHOP} Look up the order before answering."
+    with_number = create(
+        system=system, tools=[LOOKUP], messages=[user("Where is my parcel #4411?")]
+    )
+    (call,) = tool_uses(with_number)
+    assert call.input == {"order": "4411"}
+    without = create(system=system, tools=[LOOKUP], messages=[user("Where is my parcel?")])
+    assert not tool_uses(without)
+    always = create(
+        system=f"{SHOP} Always use lookup_order.",
+        tools=[LOOKUP],
+        messages=[user("Where is my parcel?")],
+    )
+    assert (
+        always.stop_reason == "tool_use"
+        and jsonschema.validate(tool_uses(always)[0].input, LOOKUP["input_schema"]) is None
+    )
