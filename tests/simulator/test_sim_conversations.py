@@ -79,8 +79,8 @@ def test_a_text_document_is_quoted_and_answers_the_question() -> None:
     answer = text(create(system=SHOP, messages=[user([doc, question])]))
     assert 'the attached text document "Returns policy"' in answer
     assert (
-        'which begins: "Returns are accepted within 30 days of delivery for unused items. Refunds..."'
-        in answer
+        'which begins: "Returns are accepted within 30 days of delivery for unused items. '
+        'Refunds..."' in answer
     )
     assert 'The document says: "Refunds reach your card within five business days."' in answer
 

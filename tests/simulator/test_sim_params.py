@@ -1,4 +1,4 @@
-"""The simulator honours max_tokens and stop_sequences, accepts other params, stays deterministic."""
+"""The simulator honours max_tokens and stop_sequences, accepts other params, is deterministic."""
 
 from __future__ import annotations
 
