@@ -97,6 +97,12 @@ def _cut(text: str, req: Request) -> tuple[str, str, str | None]:
     return text, "end_turn", None
 
 
+def _tool_directive(names: list[str]) -> re.Pattern[str]:
+    """Matches a directive to use a tool (`use lookup_order`, `look up the order`)."""
+    named = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"{tools.TOLD.pattern}|(?i:{named})", tools.TOLD.flags)
+
+
 def _tool_use(call: tools.Call, digest: str) -> dict[str, Any]:
     """The `tool_use` block of a call, its id derived from the request."""
     uid = hashlib.sha256(f"{digest}:{call.name}".encode()).hexdigest()[:24]
@@ -115,17 +121,24 @@ def reply(req: Request, rng: random.Random, digest: str) -> Reply:
         block = _tool_use(call, digest)
         return Reply([block], "tool_use", None, len(json.dumps(call.input)))
     if call is not None:
-        text = rng.choice(
-            (
-                f"Let me check that with {call.name}.",
-                f"I'll look that up using {call.name}.",
-                f"One moment while I use {call.name} to check.",
+        asked = f"{context} {question}" if context else question
+        said = target.preface(req.system, asked, rng, _tool_directive([call.name]))
+        said.append(
+            rng.choice(
+                (
+                    f"Let me check that with {call.name}.",
+                    f"I'll look that up using {call.name}.",
+                    f"One moment while I use {call.name} to check.",
+                )
             )
         )
+        text = " ".join(said)
     else:
         leads = _leads(req, question, context, known)
+        called = [r.name for r in req.last_user.tool_results if r.name]
+        done = _tool_directive(called) if called else None
         text = target.answer(
-            req.system, question, rng, req.temperature, context=context, leads=leads
+            req.system, question, rng, req.temperature, context=context, leads=leads, done=done
         )
     cut, stop, sequence = _cut(text, req)
     content: list[dict[str, Any]] = [{"type": "text", "text": cut}] if cut else []

@@ -162,6 +162,16 @@ def _relevant(p: Prompt, user_stems: set[str]) -> list[str]:
     return chosen
 
 
+def preface(system: str, user: str, rng: random.Random, skip: re.Pattern[str]) -> list[str]:
+    """The prompt's directives for this input said before a tool call, those matching skip left out.
+
+    A model that calls a tool first says what its prompt asks for (an apology, a greeting).
+    """
+    p = read_prompt(system)
+    actions = _relevant(p, tx.stems(user, drop_meta=True))
+    return [render(a, rng) for a in actions if not skip.search(a)]
+
+
 def _sql_directives(p: Prompt, user_stems: set[str]) -> list[Directive]:
     """Every sentence of the prompt, marked relevant by the same rule as prose actions."""
     return [
@@ -235,13 +245,17 @@ def answer(
     *,
     context: str = "",
     leads: Sequence[str] = (),
+    done: re.Pattern[str] | None = None,
 ) -> str:
     """The target's reply to one user message under one system prompt.
 
     `context` is the earlier user text a follow-up refers to (its words count as the
-    question's); `leads` are sentences said first (recalled facts, tool results, attachments).
+    question's); `leads` are sentences said first (recalled facts, tool results, attachments);
+    directives matching `done` were already carried out (a tool call) and are not said again.
     """
     p = read_prompt(system)
+    if done is not None:
+        p.actions = [a for a in p.actions if not done.search(a[1])]
     reply = _reply(p, system, user, rng, temperature, context, list(leads))
     return f"<{p.wrap}>{reply}</{p.wrap}>" if p.wrap else reply
 

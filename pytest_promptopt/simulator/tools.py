@@ -12,7 +12,7 @@ from pytest_promptopt.simulator import memory, target
 from pytest_promptopt.simulator import text as tx
 from pytest_promptopt.simulator.request import Request, RequestError
 
-_TOLD = re.compile(
+TOLD = re.compile(
     r"\b(?:use|call|invoke|run)\s+(?:the|a|an|your|any|one of the)?\s*(?:\w+\s+)?"
     r"(?:tools?|functions?)\b|\blook(?:s|ing)?\s+(?:\w+\s+)?up\b|\blookup\b",
     re.I,
@@ -241,7 +241,7 @@ def _applies(tool: dict[str, Any], system: str, src: Source) -> bool:
     with no condition, when the question relates to the tool at all.
     """
     for sentence in tx.sentences(system):
-        if not (_named(tool["name"], sentence) or _TOLD.search(sentence)):
+        if not (_named(tool["name"], sentence) or TOLD.search(sentence)):
             continue
         condition, _, general = target.split_condition(sentence)
         wanted = tx.stems(condition, drop_meta=True)

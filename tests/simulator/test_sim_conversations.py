@@ -120,6 +120,7 @@ def test_a_tool_result_is_stated_in_a_text_answer() -> None:
     assert msg.stop_reason == "end_turn"
     assert [b.type for b in msg.content] == ["text"]
     assert "According to lookup_order, the status is shipped, the carrier is DHL." in text(msg)
+    assert "lookup_order" not in text(msg).split("DHL.")[1]  # the done directive is not repeated
 
 
 def test_a_tool_error_is_reported() -> None:

@@ -195,3 +195,11 @@ def test_an_unconditional_instruction_calls_when_the_question_gives_what_the_too
         always.stop_reason == "tool_use"
         and jsonschema.validate(tool_uses(always)[0].input, LOOKUP["input_schema"]) is None
     )
+
+
+def test_the_prompt_directives_are_said_before_the_call() -> None:
+    system = f"{SHOP} When a customer asks about a late order, apologise and use lookup_order."
+    msg = create(system=system, tools=[LOOKUP], messages=[user("My order 8812 is late.")])
+    assert msg.stop_reason == "tool_use" and tool_uses(msg)[0].input == {"order": "8812"}
+    preamble = text(msg)
+    assert preamble.startswith("I'm sorry, and I apologise") and "I will use" not in preamble
