@@ -68,6 +68,7 @@ def read_case_file(suite_path: Path, reference: Any, used_vars: Iterable[str]) -
 
 
 def _suite_error(suite_path: Path, detail: str) -> SuiteError:
+    """An error in the suite file's `cases:` reference."""
     return SuiteError(f"{suite_path}: field 'cases': {detail}", path=str(suite_path))
 
 
@@ -95,6 +96,7 @@ def _reference(suite_path: Path, reference: Any) -> tuple[str, dict[str, str]]:
 
 
 def _check_targets(suite_path: Path, columns: Mapping[str, str], allowed: tuple[str, ...]) -> None:
+    """Every `columns:` target must be one of the fields `allowed`."""
     for theirs, ours in columns.items():
         if ours not in allowed:
             raise _suite_error(
@@ -107,6 +109,7 @@ def _check_targets(suite_path: Path, columns: Mapping[str, str], allowed: tuple[
 def _check_sources(
     suite_path: Path, path: Path, columns: Mapping[str, str], present: Iterable[str]
 ) -> None:
+    """Every name `columns:` maps must be a column (a key) the file has."""
     if not columns:
         return
     names = sorted(set(present))
@@ -129,7 +132,7 @@ def _csv_rows(
         raise SuiteError(
             f"{path}: the CSV file is empty; its first row names the columns", path=str(path)
         )
-    _, header = records[0]
+    header_line, header = records[0]
     _check_targets(suite_path, columns, CSV_FIELDS)
     _check_sources(suite_path, path, columns, header)
     names = [columns.get(col, col) for col in header]
@@ -137,15 +140,17 @@ def _csv_rows(
         if not name or names.index(name) != n:
             problem = "an empty column name" if not name else f"a second column {name!r}"
             raise SuiteError(
-                f"{path}:1: the header has {problem}; name every column once", path=str(path)
+                f"{path}:{header_line}: the header has {problem}; name every column once",
+                path=str(path),
             )
     used = used | _row_placeholders(records[1:], names)
     for name in names:
         field = None if name in CSV_FIELDS or name in used else closest(name, CSV_FIELDS)
         if field is not None:
             raise SuiteError(
-                f"{path}:1: column {name!r}: did you mean {field!r}? (as it is, it is a var no "
-                f"template uses); rename it, or map it with `columns: {{{name}: {field}}}`",
+                f"{path}:{header_line}: column {name!r}: did you mean {field!r}? (as it is, it "
+                "is a var no template uses); rename it, or map it with "
+                f"`columns: {{{name}: {field}}}`",
                 path=str(path),
             )
     return [

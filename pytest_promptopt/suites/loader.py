@@ -44,6 +44,7 @@ def load_suite(path: Path) -> Suite:
 
 
 def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
+    """The Suite of a parsed suite file: keys checked, cases read, validated, rendered."""
     data = strip_lines(raw)
     data.setdefault("name", default_suite_name(path))
     unknown = sorted(str(k) for k in data if k not in SUITE_KEYS)

@@ -57,6 +57,7 @@ def sniff(head: bytes) -> str | None:
 
 
 def _mb(n: int) -> str:
+    """A byte count in MB, e.g. `3.8 MB`."""
     return f"{n / MB:.1f} MB"
 
 
@@ -132,6 +133,7 @@ def _media_type(path: str, head: bytes, kind: FileKind) -> str:
 
 
 def _label(media_type: str) -> str:
+    """`PDF` or `png image`, for messages."""
     return "PDF" if media_type == "application/pdf" else f"{media_type.split('/')[1]} image"
 
 
