@@ -33,7 +33,7 @@ def _value(v: Any) -> str:
     return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
 
-def tool_sentence(result: ToolResult) -> str:
+def _tool_sentence(result: ToolResult) -> str:
     """What the answer says about a tool's result (its fields, its text, or its error)."""
     name = result.name or "the tool"
     body = result.content.strip()
@@ -71,7 +71,7 @@ def _leads(req: Request, question: str, context: str, known: memory.Facts) -> li
         leads.append(f"Nice to meet you, {known.name}." if fresh else f"Thanks, {known.name}.")
     if recalled:
         leads.append(recalled)
-    leads.extend(tool_sentence(r) for r in req.last_user.tool_results)
+    leads.extend(_tool_sentence(r) for r in req.last_user.tool_results)
     for att in _attachments(req, question):
         leads.append(media.acknowledge(att))
         if att.text and (found := media.passage(att, question)):
@@ -109,6 +109,21 @@ def _tool_use(call: tools.Call, digest: str) -> dict[str, Any]:
     return {"type": "tool_use", "id": f"toolu_sim_{uid}", "name": call.name, "input": call.input}
 
 
+def _preamble(req: Request, asked: str, call: tools.Call, rng: random.Random) -> str:
+    """What the model says before a call it chose: its prompt's directives, then the call."""
+    said = target.preface(req.system, asked, rng, _tool_directive([call.name]))
+    said.append(
+        rng.choice(
+            (
+                f"Let me check that with {call.name}.",
+                f"I'll look that up using {call.name}.",
+                f"One moment while I use {call.name} to check.",
+            )
+        )
+    )
+    return " ".join(said)
+
+
 def reply(req: Request, rng: random.Random, digest: str) -> Reply:
     """The model under test's answer to a request (`digest` identifies the request)."""
     question = req.question
@@ -121,18 +136,7 @@ def reply(req: Request, rng: random.Random, digest: str) -> Reply:
         block = _tool_use(call, digest)
         return Reply([block], "tool_use", None, len(json.dumps(call.input)))
     if call is not None:
-        asked = f"{context} {question}" if context else question
-        said = target.preface(req.system, asked, rng, _tool_directive([call.name]))
-        said.append(
-            rng.choice(
-                (
-                    f"Let me check that with {call.name}.",
-                    f"I'll look that up using {call.name}.",
-                    f"One moment while I use {call.name} to check.",
-                )
-            )
-        )
-        text = " ".join(said)
+        text = _preamble(req, f"{context} {question}" if context else question, call, rng)
     else:
         leads = _leads(req, question, context, known)
         called = [r.name for r in req.last_user.tool_results if r.name]

@@ -61,15 +61,15 @@ def dimensions(data: bytes) -> tuple[int, int] | None:
     if data[:4] == b"GIF8" and len(data) >= 10:
         w, h = struct.unpack("<HH", data[6:10])
         return int(w), int(h)
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 25:
         chunk = data[12:16]
-        if chunk == b"VP8 ":
+        if chunk == b"VP8 " and len(data) >= 30:
             w, h = struct.unpack("<HH", data[26:30])
             return int(w) & 0x3FFF, int(h) & 0x3FFF
         if chunk == b"VP8L":
             b = data[21:25]
             return 1 + (b[0] | (b[1] & 0x3F) << 8), 1 + (b[1] >> 6 | b[2] << 2 | (b[3] & 0xF) << 10)
-        if chunk == b"VP8X":
+        if chunk == b"VP8X" and len(data) >= 30:
             return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(
                 data[27:30], "little"
             )
@@ -165,7 +165,7 @@ def first_words(text: str, count: int = 12) -> str:
 
 def acknowledge(att: Attachment) -> str:
     """One sentence saying the attachment was received and what it is."""
-    fmt = att.media_type.rpartition("/")[2].upper() or att.kind
+    fmt = att.media_type.rpartition("/")[2].upper()
     facts = [fmt if att.kind == "image" else ""]
     if att.dimensions:
         facts.append(f"{att.dimensions[0]}x{att.dimensions[1]}")

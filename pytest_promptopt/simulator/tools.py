@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+import referencing.exceptions
 
 from pytest_promptopt.simulator import memory, target
 from pytest_promptopt.simulator import text as tx
@@ -31,6 +32,7 @@ _LIST_NAME = re.compile(r"keywords?|terms?|topics?|tags?")
 _PLACE = re.compile(r"\b(?:in|at|for|to|from|near)\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _NUMBER = re.compile(r"(?<![\w#-])-?\d+(?:\.\d+)?(?![\w-])")
+_MAX_DEPTH = 5
 _COUNT_NAME = re.compile(r"quantity|qty|count|amount|limit|number_of|^n$|total|size|max")
 
 
@@ -89,11 +91,18 @@ def _type(schema: dict[str, Any]) -> str:
     return "array" if "items" in schema else "string"
 
 
-def _valid(value: Any, schema: dict[str, Any]) -> bool:
-    """Whether a value validates against a (resolved) schema; an unusable schema accepts all."""
+def _valid(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Whether a value validates against a property's schema (refs resolved against the root).
+
+    A schema the validator cannot use accepts everything.
+    """
+    defs: dict[str, Any] = {k: root[k] for k in ("$defs", "definitions") if k in root}
+    scoped = {**defs, **schema}
     try:
-        return bool(jsonschema.validators.validator_for(schema)(schema).is_valid(value))
+        return bool(jsonschema.validators.validator_for(scoped)(scoped).is_valid(value))
     except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType):
+        return True
+    except referencing.exceptions.Unresolvable:
         return True
 
 
@@ -130,7 +139,7 @@ def _found_string(name: str, schema: dict[str, Any], src: Source) -> str | None:
     return None
 
 
-def _found(name: str, schema: dict[str, Any], src: Source, root: dict[str, Any]) -> Any:
+def _found(name: str, schema: dict[str, Any], src: Source, root: dict[str, Any], depth: int) -> Any:
     """A value for a property read from the conversation, or None when nothing fits."""
     if "const" in schema:
         return schema["const"]
@@ -145,20 +154,21 @@ def _found(name: str, schema: dict[str, Any], src: Source, root: dict[str, Any])
         if m:
             return int(float(m.group(0))) if kind == "integer" else float(m.group(0))
     if kind == "object":
-        return build(schema, src, root)[0]
+        value, found = build(schema, src, root, depth + 1)
+        return value if found else None
     if kind == "array":
         item = _resolve(schema.get("items"), root)
-        value = _found(name, item, src, root)
+        value = _found(name, item, src, root, depth + 1)
         return [value] if value is not None else None
     return None
 
 
-def _fallback(schema: dict[str, Any], src: Source, root: dict[str, Any]) -> Any:
+def _fallback(schema: dict[str, Any], src: Source, root: dict[str, Any], depth: int) -> Any:
     """The value a careful model sends when the conversation gives none: a default or example."""
     if "default" in schema:
         return schema["default"]
     for example in schema.get("examples") or []:
-        if _valid(example, schema):
+        if _valid(example, schema, root):
             return example
     if "const" in schema:
         return schema["const"]
@@ -177,22 +187,26 @@ def _fallback(schema: dict[str, Any], src: Source, root: dict[str, Any]) -> Any:
     if kind == "boolean":
         return False
     if kind == "object":
-        return build(schema, src, root)[0]
+        return build(schema, src, root, depth + 1)[0]
     if kind == "array":
         item = _resolve(schema.get("items"), root)
-        return [_fallback(item, src, root) for _ in range(int(schema.get("minItems") or 0))]
+        count = int(schema.get("minItems") or 0)
+        return [_fallback(item, src, root, depth + 1) for _ in range(count)]
     return None
 
 
 def build(
-    schema: Any, src: Source, root: dict[str, Any] | None = None
+    schema: Any, src: Source, root: dict[str, Any] | None = None, depth: int = 0
 ) -> tuple[dict[str, Any], int]:
     """An input for an object schema and how many of its values came from the conversation.
 
     Every property the conversation fills is sent; a required one it does not fill gets the
     schema's default or example; each value is checked against its property's schema.
+    Nesting stops a few levels deep (a recursive schema ends in empty objects).
     """
     top = root if root is not None else (schema if isinstance(schema, dict) else {})
+    if depth > _MAX_DEPTH:
+        return {}, 0
     obj = _resolve(schema, top)
     required = [r for r in obj.get("required") or [] if isinstance(r, str)]
     given = obj.get("properties")
@@ -201,12 +215,12 @@ def build(
     found = 0
     for name, raw in props.items():
         prop = _resolve(raw, top)
-        value = _found(_snake(name), prop, src, top)
-        if value is not None and _valid(value, prop):
+        value = _found(_snake(name), prop, src, top, depth)
+        if value is not None and _valid(value, prop, top):
             out[name] = value
             found += 1
         elif name in required:
-            out[name] = _fallback(prop, src, top)
+            out[name] = _fallback(prop, src, top, depth)
     return out, found
 
 

@@ -203,3 +203,24 @@ def test_the_prompt_directives_are_said_before_the_call() -> None:
     assert msg.stop_reason == "tool_use" and tool_uses(msg)[0].input == {"order": "8812"}
     preamble = text(msg)
     assert preamble.startswith("I'm sorry, and I apologise") and "I will use" not in preamble
+
+
+class Node(pydantic.BaseModel):
+    """A recursive schema: every node needs its children."""
+
+    label: str
+    children: list[Node]
+
+
+def test_a_recursive_schema_ends_and_validates() -> None:
+    schema = Node.model_json_schema()
+    tool = {"name": "tree", "description": "Store a tree", "input_schema": schema}
+    msg = create(
+        system=SHOP,
+        tools=[tool],
+        tool_choice={"type": "tool", "name": "tree"},
+        messages=[user("Store my category tree")],
+    )
+    (call,) = tool_uses(msg)
+    jsonschema.validate(call.input, schema)
+    assert call.input == {"label": "store category tree", "children": []}
