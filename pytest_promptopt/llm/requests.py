@@ -112,8 +112,3 @@ def response_parts(response: dict[str, Any]) -> ResponseParts:
         "".join(texts), tuple(calls), str(stop) if stop is not None else None, content
     )
 
-
-def response_text(response: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """The text blocks joined, and the first tool_use input, of a Messages API response."""
-    parts = response_parts(response)
-    return parts.text, parts.tool_input

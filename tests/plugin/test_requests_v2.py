@@ -191,6 +191,17 @@ def test_tools_are_sent_calls_recorded_and_each_tool_check_passes_or_fails(
     assert [(c["name"], c["input"]) for c in calls] == [("lookup_order", {"order": "A-4411"})]
     assert calls[0]["id"].startswith("toolu_")
     assert stored["no-call"] == (True, None, "end_turn")
+    (run_id,) = run_ids(db)
+    reports = sim.path / ".promptopt" / "reports" / str(run_id)
+    rows = {r["case_id"]: r for r in json.loads((reports / "report.json").read_text())["cases"]}
+    assert rows["pass"]["stop_reason"] == "tool_use" and not rows["pass"]["truncated"]
+    assert [c["input"] for c in rows["pass"]["tool_calls"]] == [{"order": "A-4411"}]
+    assert rows["no-call"]["tool_calls"] == [] and rows["no-call"]["stop_reason"] == "end_turn"
+    markdown = (reports / "report.md").read_text()
+    assert '**tool calls: lookup\\_order({"order": "B-17"})** \u2014 ' in markdown
+    assert 'tool calls: lookup_order({&#34;order&#34;: &#34;B-17&#34;})' in (
+        reports / "report.html"
+    ).read_text()
 
 
 def test_params_are_sent_and_an_unknown_param_is_refused_with_the_accepted_list(
