@@ -132,7 +132,10 @@ def decode_data(text: str) -> dict[str, Any] | None:
 
 # Payload keys, per tool (all values are JSON):
 #   submit_verdict:  criteria: list[str], user_input: str, expected_behavior: str | null,
-#                    response: str, task_description: str
+#                    response: str, task_description: str; and only when there are any:
+#                    tool_calls: list[{name, input}] (the answer's, in order),
+#                    conversation: list[{role, text}] (every turn up to user_input, its last
+#                    user turn; images and documents shown as "[image: photo.png]")
 #   submit_prompts:  task_description: str, original_prompt: str,
 #                    strategies: list[{name, instruction}], examples: list[{input, expected}]
 #   submit_cases:    task_description: str, tier: "quick" | "rigorous", count: int,

@@ -49,6 +49,8 @@ def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
                 "passed": s.assertions_passed and s.overall_score >= result.threshold,
                 "reasoning": s.verdict.reasoning if s.verdict else None,
                 "assertion_results": [a.model_dump() for a in s.assertions],
+                "tool_calls": s.tool_calls or None,
+                "stop_reason": s.stop_reason,
                 "cached": s.cached,
                 "latency_ms": s.latency_ms,
                 "input_tokens": s.input_tokens,

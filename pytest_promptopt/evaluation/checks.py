@@ -1,4 +1,7 @@
-"""Deterministic checks on an answer: contains, regex, length, JSON and JSON Schema."""
+"""Deterministic checks on an answer: text (contains, regex, length, JSON), tool calls, stop.
+
+Text checks read the answer's text only; tool inputs are checked with `tool_input`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.results import AssertionResult
 from pytest_promptopt.suites.spec import AssertionSpec
 
@@ -22,47 +26,88 @@ def _parse_json(text: str) -> tuple[bool, Any, str]:
         return False, None, f"not JSON: {exc.msg} at char {exc.pos}"
 
 
-def check(spec: AssertionSpec, answer: str) -> AssertionResult:
-    """Run one check against an answer."""
-    kind, value = spec.kind, spec.value
-    expected = repr(value) if kind != "json_schema" else "schema"
-    passed, detail = True, ""
-    if kind == "contains":
-        passed = value in answer
-    elif kind == "not_contains":
-        passed = value not in answer
-        detail = "" if passed else "found in the answer"
-    elif kind == "icontains":
-        passed = value.lower() in answer.lower()
-    elif kind == "regex":
-        passed = re.search(value, answer) is not None
-    elif kind == "max_chars":
-        passed = len(answer) <= value
-        detail = f"answer has {len(answer)} chars"
-    elif kind == "is_json":
-        ok, _, err = _parse_json(answer)
-        passed = ok == value
-        detail = err if value else ("answer is JSON" if ok else "")
-    elif kind == "json_schema":
-        ok, parsed, err = _parse_json(answer)
-        if not ok:
-            passed, detail = False, err
-        else:
-            from jsonschema import Draft202012Validator
+def _schema_error(schema: dict[str, Any], value: Any) -> str:
+    """The first JSON Schema error of `value` as `where: message`, or '' when it validates."""
+    from jsonschema import Draft202012Validator
 
-            errors = sorted(
-                Draft202012Validator(value).iter_errors(parsed), key=lambda e: list(e.path)
-            )
-            passed = not errors
-            if errors:
-                first = errors[0]
-                where = "/".join(str(p) for p in first.path) or "(root)"
-                detail = f"{where}: {first.message}"
-    return AssertionResult(kind=kind, expected=expected, passed=passed, detail=detail)
+    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    if not errors:
+        return ""
+    first = errors[0]
+    where = "/".join(str(p) for p in first.path) or "(root)"
+    return f"{where}: {first.message}"
+
+
+def _calls_detail(answer: Answer) -> str:
+    """`calls: a, b` or `no tool calls`."""
+    names = answer.called()
+    return f"calls: {', '.join(names)}" if names else "no tool calls"
+
+
+def _text_check(kind: str, value: Any, text: str) -> tuple[bool, str]:
+    """(passed, detail) of a check on the answer's text."""
+    if kind == "contains":
+        return value in text, ""
+    if kind == "not_contains":
+        passed = value not in text
+        return passed, "" if passed else "found in the answer"
+    if kind == "icontains":
+        return value.lower() in text.lower(), ""
+    if kind == "regex":
+        return re.search(value, text) is not None, ""
+    if kind == "max_chars":
+        return len(text) <= value, f"answer has {len(text)} chars"
+    ok, parsed, err = _parse_json(text)
+    if kind == "is_json":
+        return ok == value, err if value else ("answer is JSON" if ok else "")
+    if not ok:  # json_schema
+        return False, err
+    detail = _schema_error(value, parsed)
+    return not detail, detail
+
+
+def _tool_check(kind: str, value: Any, answer: Answer) -> tuple[bool, str]:
+    """(passed, detail) of a check on the answer's tool calls or stop reason."""
+    if kind == "tool_called":
+        passed = bool(answer.calls_of(value))
+        return passed, "" if passed else _calls_detail(answer)
+    if kind == "tool_not_called":
+        count = len(answer.calls_of(value))
+        return not count, f"called {count} time(s)" if count else ""
+    if kind == "tool_input":
+        calls = answer.calls_of(value["name"])
+        if not calls:
+            return False, f"{value['name']} was not called ({_calls_detail(answer)})"
+        detail = _schema_error(value["json_schema"], calls[0].get("input"))
+        return not detail, f"input {detail}" if detail else ""
+    # stop_reason
+    passed = answer.stop_reason == value
+    return passed, "" if passed else f"stopped with {answer.stop_reason or 'no stop reason'}"
+
+
+def _expected(spec: AssertionSpec) -> str:
+    """How a check's expectation is shown: the value, `schema`, or `NAME schema`."""
+    if spec.kind == "json_schema":
+        return "schema"
+    if spec.kind == "tool_input":
+        return f"{spec.value['name']!r} schema"
+    return repr(spec.value)
+
+
+TOOL_KINDS = frozenset({"tool_called", "tool_not_called", "tool_input", "stop_reason"})
+
+
+def check(spec: AssertionSpec, answer: Answer) -> AssertionResult:
+    """Run one check against an answer."""
+    if spec.kind in TOOL_KINDS:
+        passed, detail = _tool_check(spec.kind, spec.value, answer)
+    else:
+        passed, detail = _text_check(spec.kind, spec.value, answer.text)
+    return AssertionResult(kind=spec.kind, expected=_expected(spec), passed=passed, detail=detail)
 
 
 def check_all(
-    specs: tuple[AssertionSpec, ...] | list[AssertionSpec], answer: str
+    specs: tuple[AssertionSpec, ...] | list[AssertionSpec], answer: Answer
 ) -> list[AssertionResult]:
     """Run every check against an answer."""
     return [check(spec, answer) for spec in specs]

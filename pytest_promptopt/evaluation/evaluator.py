@@ -6,28 +6,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_promptopt.errors import PromptOptError
+from pytest_promptopt.errors import PromptOptError, SuiteError
+from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.checks import check_all
 from pytest_promptopt.evaluation.judge import (
-    JUDGE_INSTRUCTIONS,
     JUDGE_SYSTEM,
+    judge_instructions,
     judge_payload,
     overall_score,
 )
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
-from pytest_promptopt.llm.service import (
-    LLMService,
-    UsageMeter,
-    build_request,
-    build_structured_request,
-    request_hash,
-    response_text,
-)
+from pytest_promptopt.evaluation.target import Exchange, TargetCase
+from pytest_promptopt.llm.requests import build_structured_request, request_hash, response_parts
+from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
 from pytest_promptopt.protocol import JUDGE_TOOL, JudgeVerdict
 from pytest_promptopt.suites.spec import Case, Suite
-
-# The Messages API rejects empty user content; an empty case input is sent as this marker.
-EMPTY_INPUT = "[the user sent an empty message]"
 
 
 @dataclass(frozen=True)
@@ -37,7 +30,7 @@ class PrefetchedKeys:
     suite: Suite
     case: Case
     target: str
-    answer: str | None = None  # the cached answer the judge hash was computed for
+    answer: Answer | None = None  # the cached answer the judge hash was computed for
     judge: str | None = None
 
     def fits(self, suite: Suite, case: Case) -> bool:
@@ -59,7 +52,7 @@ class Evaluator:
     async def evaluate(
         self, suite: Suite, prompt_text: str, case: Case, *, samples: int | None = None
     ) -> CaseResult:
-        """All samples of a case; an LLM failure becomes the result's `error`."""
+        """All samples of a case; an LLM failure (or a case that cannot render) is `error`."""
         result = CaseResult(
             suite=suite.name,
             case_id=case.id,
@@ -68,9 +61,10 @@ class Evaluator:
         count = samples if samples is not None else suite.repeats_for(case)
         meter = UsageMeter()
         try:
+            target = self.target(suite, prompt_text, case)
             for k in range(count):
                 meter = UsageMeter()
-                result.samples.append(await self.sample(suite, prompt_text, case, k, meter))
+                result.samples.append(await self.sample(target, prompt_text, k, meter))
         except PromptOptError as exc:
             result.error = str(exc)
             # The calls of the sample that failed were made (and paid for) all the same.
@@ -81,102 +75,134 @@ class Evaluator:
                 self._keys.pop((suite.name, prompt_text, case.id, k), None)
         return result
 
-    def target_request(self, suite: Suite, prompt_text: str, case: Case, k: int) -> dict[str, Any]:
-        """The request that asks the model under test for sample k of a case."""
-        return build_request(
-            model=suite.model or self.model,
-            system=prompt_text,
-            messages=[{"role": "user", "content": case.input or EMPTY_INPUT}],
-            sample=k,
-        )
+    def target(self, suite: Suite, prompt_text: str, case: Case) -> TargetCase:
+        """The case rendered with `prompt_text` (a template) for the model under test."""
+        return TargetCase.render(suite, case, prompt_text, self.model)
 
-    def judge_request(self, suite: Suite, case: Case, answer: str, k: int) -> dict[str, Any]:
+    def target_request(self, suite: Suite, prompt_text: str, case: Case, k: int) -> dict[str, Any]:
+        """The (first) request that asks the model under test for sample k of a case."""
+        return self.target(suite, prompt_text, case).first_request(k)
+
+    def judge_request(
+        self, target: TargetCase, exchange: Exchange, answer: Answer, k: int
+    ) -> dict[str, Any]:
         """The request that asks the judge to score sample k's answer (first attempt)."""
+        payload = self._judge_payload(target, exchange, answer)
         return build_structured_request(
             model=self.judge_model,
             system=JUDGE_SYSTEM,
-            instructions=JUDGE_INSTRUCTIONS,
-            payload=self._judge_payload(suite, case, answer),
+            instructions=judge_instructions(payload),
+            payload=payload,
             tool=JUDGE_TOOL,
             sample=k,
         )
 
     @staticmethod
-    def _judge_payload(suite: Suite, case: Case, answer: str) -> dict[str, Any]:
+    def _judge_payload(target: TargetCase, exchange: Exchange, answer: Answer) -> dict[str, Any]:
         return judge_payload(
-            user_input=case.display_input,
-            expected=case.expected,
-            response=answer,
-            task_description=suite.description,
+            user_input=exchange.user_input,
+            expected=target.rendered.expected,
+            response=answer.text,
+            task_description=target.suite.description,
+            tool_calls=answer.judged_calls(),
+            conversation=exchange.conversation,
         )
 
     def prefetch(self, jobs: Sequence[tuple[Suite, str, Case]]) -> None:
-        """Load the cached answers and verdicts of these cases in two queries, before they run."""
+        """Load the cached answers and verdicts of these cases in two queries, before they run.
+
+        Only a case's first call is looked up ahead: a later turn depends on earlier answers.
+        """
         if self.llm.cache_mode not in ("use", "replay"):
             return
-        samples = [
-            (suite, prompt, case, k)
-            for suite, prompt, case in jobs
-            for k in range(suite.repeats_for(case))
-        ]
-        targets = [request_hash(self.target_request(s, p, c, k), k) for s, p, c, k in samples]
+        samples: list[tuple[TargetCase, str, int]] = []
+        for suite, prompt, case in jobs:
+            try:
+                target = self.target(suite, prompt, case)
+            except SuiteError:
+                continue  # the case reports it as its error when it runs
+            samples += [(target, prompt, k) for k in range(suite.repeats_for(case))]
+        targets = [request_hash(t.first_request(k), k) for t, _, k in samples]
         answers = self.llm.store.preload(targets)
         judges: list[str] = []
-        for (suite, prompt, case, k), key in zip(samples, targets, strict=True):
+        for (target, prompt, k), key in zip(samples, targets, strict=True):
+            suite, case = target.suite, target.case
             keys = PrefetchedKeys(suite, case, key)
             hit = answers.get(key)
-            if hit is not None and case.judge:
-                text, _ = response_text(hit.response)
-                judge = request_hash(self.judge_request(suite, case, text, k), k)
-                keys = PrefetchedKeys(suite, case, key, text, judge)
+            if hit is not None and case.judge and target.turn_count == 1:
+                parts = response_parts(hit.response)
+                answer = Answer(parts.text, parts.tool_calls, parts.stop_reason)
+                judge = request_hash(self.judge_request(target, target.opening(), answer, k), k)
+                keys = PrefetchedKeys(suite, case, key, answer, judge)
                 judges.append(judge)
             self._keys[(suite.name, prompt, case.id, k)] = keys
         self.llm.store.preload(judges)
 
+    async def _converse(
+        self, target: TargetCase, k: int, label: str, key: str | None, meter: UsageMeter
+    ) -> tuple[Exchange, list[Completion], int]:
+        """Every call of sample k: the last exchange, the answers and the last `max_tokens`."""
+        exchange = target.opening()
+        answers: list[Completion] = []
+        request: dict[str, Any] = {}
+        for turn in range(target.turn_count):
+            if turn:
+                exchange = target.next_turn(exchange, answers[-1], turn)
+            request = target.request(exchange, k)
+            answer = await self.llm.send(
+                request,
+                k,
+                role="target",
+                label=label + (f" turn {turn + 1}" if target.turn_count > 1 else ""),
+                key=key if turn == 0 else None,
+            )
+            answers.append(meter.add(answer))
+        return exchange, answers, int(request["max_tokens"])
+
     async def sample(
-        self, suite: Suite, prompt_text: str, case: Case, k: int, meter: UsageMeter
+        self, target: TargetCase, prompt_text: str, k: int, meter: UsageMeter
     ) -> SampleResult:
-        """One answer to the case, checked and (unless `judge: false`) judged.
+        """One answer to the case (its last, for a `turns:` case), checked and judged.
 
         Every call's usage goes to `meter` as it is made (a retried judge answer included), so
         the caller knows what a sample that raised had already used.
         """
+        suite, case = target.suite, target.case
         label = f"{suite.name}[{case.id}]" + (f" sample {k}" if k else "")
         keys = self._keys.pop((suite.name, prompt_text, case.id, k), None)
         if keys is not None and not keys.fits(suite, case):
             keys = None
-        answer = await self.llm.send(
-            self.target_request(suite, prompt_text, case, k),
-            k,
-            role="target",
-            label=label,
-            key=keys.target if keys is not None else None,
+        exchange, parts, max_tokens = await self._converse(
+            target, k, label, keys.target if keys is not None else None, meter
         )
-        meter.add(answer)
-        checks = check_all(case.assertions, answer.text)
+        answer = Answer.of(parts[-1])
+        checks = check_all(case.assertions, answer)
         verdict: JudgeVerdict | None = None
-        judged = None
         if case.judge:
+            payload = self._judge_payload(target, exchange, answer)
             verdict, judged = await self.llm.structured(
                 role="judge",
                 model=self.judge_model,
                 system=JUDGE_SYSTEM,
-                instructions=JUDGE_INSTRUCTIONS,
-                payload=self._judge_payload(suite, case, answer.text),
+                instructions=judge_instructions(payload),
+                payload=payload,
                 tool=JUDGE_TOOL,
                 label=label,
                 sample=k,
-                key=keys.judge if keys is not None and keys.answer == answer.text else None,
+                key=keys.judge if keys is not None and keys.answer == answer else None,
                 meter=meter,
             )
+            parts.append(judged)
             score = overall_score(verdict, suite.criteria)
         else:
             score = sum(c.passed for c in checks) / len(checks) if checks else 1.0
-        parts = [answer] + ([judged] if judged is not None else [])
         used = meter.total  # every call counts, a judge answer that was retried included
         return SampleResult(
             sample=k,
             response=answer.text,
+            tool_calls=list(answer.tool_calls),
+            stop_reason=answer.stop_reason,
+            max_tokens=max_tokens,
             verdict=verdict,
             overall_score=round(score, 6),
             assertions=checks,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pytest_promptopt.protocol import JudgeVerdict
 from pytest_promptopt.suites.spec import CRITERIA
 
@@ -27,17 +29,48 @@ JUDGE_INSTRUCTIONS = (
 )
 
 
+TOOL_CALLS_NOTE = (
+    " `tool_calls` lists the tools the assistant called (name and input), in order: they are "
+    "part of its answer."
+)
+CONVERSATION_NOTE = (
+    " `conversation` holds the whole conversation up to `user_input`, its last user turn "
+    "(files appear as placeholders such as [image: photo.png]); judge the `response` to it."
+)
+
+
 def judge_payload(
-    *, user_input: str, expected: str | None, response: str, task_description: str
-) -> dict[str, object]:
-    """The JSON data the judge scores."""
-    return {
+    *,
+    user_input: str,
+    expected: str | None,
+    response: str,
+    task_description: str,
+    tool_calls: list[dict[str, Any]] | None = None,
+    conversation: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The JSON data the judge scores; `tool_calls` and `conversation` only when there are any.
+
+    Leaving the keys out when empty keeps the judge requests of plain cases, and so their
+    cached verdicts, what they were.
+    """
+    payload: dict[str, Any] = {
         "criteria": list(CRITERIA),
         "user_input": user_input,
         "expected_behavior": expected,
         "response": response,
         "task_description": task_description,
     }
+    if tool_calls:
+        payload["tool_calls"] = tool_calls
+    if conversation:
+        payload["conversation"] = conversation
+    return payload
+
+
+def judge_instructions(payload: dict[str, Any]) -> str:
+    """The judge's instructions for a payload: what its optional keys mean, when present."""
+    notes = ("tool_calls", TOOL_CALLS_NOTE), ("conversation", CONVERSATION_NOTE)
+    return JUDGE_INSTRUCTIONS + "".join(note for key, note in notes if key in payload)
 
 
 def overall_score(verdict: JudgeVerdict, weights: dict[str, float]) -> float:

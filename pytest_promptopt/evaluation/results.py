@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from pytest_promptopt.protocol import JudgeVerdict
@@ -17,10 +20,17 @@ class AssertionResult(BaseModel):
 
 
 class SampleResult(BaseModel):
-    """One sampled answer to a case, with its judgement and checks."""
+    """One sampled answer to a case, with its judgement and checks.
+
+    `tool_calls` ({id, name, input}) and `stop_reason` are the answer's; `max_tokens` is the
+    limit it was asked with (so a cut answer can say where it was cut).
+    """
 
     sample: int
     response: str
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    stop_reason: str | None = None
+    max_tokens: int | None = None
     verdict: JudgeVerdict | None = None
     overall_score: float
     assertions: list[AssertionResult] = Field(default_factory=list)
@@ -36,6 +46,26 @@ class SampleResult(BaseModel):
     def assertions_passed(self) -> bool:
         """True when every deterministic check passed."""
         return all(a.passed for a in self.assertions)
+
+    @property
+    def truncated(self) -> bool:
+        """True when the answer was cut at `max_tokens`."""
+        return self.stop_reason == "max_tokens"
+
+    def truncation_note(self) -> str:
+        """`answer cut at max_tokens (600)` for a cut answer, else ''."""
+        if not self.truncated:
+            return ""
+        return "answer cut at max_tokens" + (
+            f" ({self.max_tokens})" if self.max_tokens is not None else ""
+        )
+
+
+def describe_calls(calls: list[dict[str, Any]]) -> str:
+    """`lookup_order({"order": "123"}), refund({})` for tool calls."""
+    return ", ".join(
+        f"{c.get('name')}({json.dumps(c.get('input'), ensure_ascii=False)})" for c in calls
+    )
 
 
 class CaseResult(BaseModel):
@@ -115,6 +145,12 @@ class CaseResult(BaseModel):
             lines.append(
                 f"  failed check: {a.kind} {a.expected}" + (f" ({a.detail})" if a.detail else "")
             )
+        for s in self.samples:
+            if s.truncated:
+                where = f" (sample {s.sample})" if len(self.samples) > 1 else ""
+                lines.append(f"  {s.truncation_note()}{where}")
+        if self.samples and self.samples[0].tool_calls:
+            lines.append("  tool calls: " + describe_calls(self.samples[0].tool_calls))
         if self.samples:
             answer = self.samples[0].response
             if len(answer) > max_response_chars:

@@ -32,6 +32,10 @@ class SuiteFile(pytest.File):
 
         try:
             suite = load_suite(self.path)
+            if suite.params:
+                from pytest_promptopt.llm.params import check_params
+
+                check_params(suite.params, where=str(self.path))
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
         try:

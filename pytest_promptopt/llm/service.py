@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -17,7 +16,13 @@ from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, has_credentials, missing_credentials
 from pytest_promptopt.llm.limiter import PriorityLimiter
 from pytest_promptopt.llm.pricing import cost_usd, price_for
-from pytest_promptopt.protocol import TOOL_MODELS, encode_data, tool_definition
+from pytest_promptopt.llm.requests import (
+    RETRY_SAMPLE_OFFSET,
+    build_structured_request,
+    request_hash,
+    response_parts,
+)
+from pytest_promptopt.protocol import TOOL_MODELS
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
@@ -56,7 +61,11 @@ class Usage:
 
 @dataclass(frozen=True)
 class Completion:
-    """A model answer with its usage, cost and provenance."""
+    """A model answer with its usage, cost and provenance.
+
+    `tool_calls` are the answer's tool_use blocks as {id, name, input}; `content` is the
+    answer's whole content (what a conversation's next turn sends back as the assistant's).
+    """
 
     text: str
     tool_input: dict[str, Any] | None
@@ -66,6 +75,36 @@ class Completion:
     latency_ms: float
     cached: bool
     request_hash: str
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    stop_reason: str | None = None
+    content: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        response: dict[str, Any],
+        key: str,
+        *,
+        tokens: tuple[int, int],
+        cost: float,
+        latency_ms: float,
+        cached: bool,
+    ) -> Completion:
+        """The completion of a Messages API response (fresh or from the cache)."""
+        parts = response_parts(response)
+        return cls(
+            text=parts.text,
+            tool_input=parts.tool_input,
+            input_tokens=tokens[0],
+            output_tokens=tokens[1],
+            cost_usd=cost,
+            latency_ms=latency_ms,
+            cached=cached,
+            request_hash=key,
+            tool_calls=parts.tool_calls,
+            stop_reason=parts.stop_reason,
+            content=parts.content,
+        )
 
     @property
     def usage(self) -> Usage:
@@ -94,75 +133,6 @@ class UsageMeter:
         """Count an answer's usage; returns the answer."""
         self.total += completion.usage
         return completion
-
-
-def request_hash(request: dict[str, Any], sample: int) -> str:
-    """The cache key: sha256 over model, system, messages, parameters and sample index."""
-    canonical = json.dumps({"request": request, "sample": sample}, sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-RETRY_SAMPLE_OFFSET = 1000
-
-
-def build_request(
-    *,
-    model: str,
-    system: str,
-    messages: list[dict[str, Any]],
-    max_tokens: int = 1024,
-    tools: list[dict[str, Any]] | None = None,
-    tool_choice: dict[str, Any] | None = None,
-    sample: int = 0,
-) -> dict[str, Any]:
-    """The Messages API request body for a call (what is sent, and what the cache key covers)."""
-    request: dict[str, Any] = {
-        "model": model,
-        "system": system,
-        "messages": messages,
-        "max_tokens": max_tokens,
-    }
-    if tools:
-        request["tools"] = tools
-    if tool_choice:
-        request["tool_choice"] = tool_choice
-    if sample:
-        # Lets a provider (and the simulator) tell samples apart; sample 0 stays plain.
-        request["metadata"] = {"user_id": f"promptopt-sample-{sample}"}
-    return request
-
-
-def build_structured_request(
-    *,
-    model: str,
-    system: str,
-    instructions: str,
-    payload: dict[str, Any],
-    tool: str,
-    max_tokens: int = 2048,
-    sample: int = 0,
-) -> dict[str, Any]:
-    """A forced-tool request: instructions plus the payload as a quoted `<data>` block."""
-    return build_request(
-        model=model,
-        system=system,
-        messages=[{"role": "user", "content": f"{instructions}\n\n{encode_data(payload)}"}],
-        max_tokens=max_tokens,
-        tools=[tool_definition(tool, f"Submit your answer via {tool}.")],
-        tool_choice={"type": "tool", "name": tool},
-        sample=sample,
-    )
-
-
-def response_text(response: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """The text blocks joined, and the first tool_use input, of a Messages API response."""
-    texts, tool_input = [], None
-    for block in response.get("content") or []:
-        if block.get("type") == "text":
-            texts.append(block.get("text", ""))
-        elif block.get("type") == "tool_use" and tool_input is None:
-            tool_input = block.get("input")
-    return "".join(texts), tool_input
 
 
 class LLMService:
@@ -234,9 +204,13 @@ class LLMService:
             hit = await self.store.lookup(key)
             if hit is not None:
                 self.cache_hits += 1
-                text, tool_input = response_text(hit.response)
-                return Completion(
-                    text, tool_input, hit.input_tokens, hit.output_tokens, 0.0, 0.0, True, key
+                return Completion.of(
+                    hit.response,
+                    key,
+                    tokens=(hit.input_tokens, hit.output_tokens),
+                    cost=0.0,
+                    latency_ms=0.0,
+                    cached=True,
                 )
             if self.cache_mode == "replay":
                 raise CacheMissError(
@@ -279,13 +253,23 @@ class LLMService:
                 },
                 overwrite=self.cache_mode == "refresh",
             )
-        text, tool_input = response_text(response)
-        return Completion(text, tool_input, in_tok, out_tok, actual, latency_ms, False, key)
+        return Completion.of(
+            response,
+            key,
+            tokens=(in_tok, out_tok),
+            cost=actual,
+            latency_ms=latency_ms,
+            cached=False,
+        )
 
     async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
         """Send through the SDK (which retries 429/5xx/connection errors with backoff)."""
         import anthropic
 
+        from pytest_promptopt.llm.params import check_params, sdk_keywords
+
+        # A suite built in Python skipped the collection's check of its `params`.
+        check_params({k: v for k, v in request.items() if k not in sdk_keywords()}, where=label)
         client = self._clients.for_model(request["model"])
         try:
             message = await client.messages.create(**request)

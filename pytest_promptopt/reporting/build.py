@@ -77,6 +77,9 @@ def build_report(
                         ),
                         samples=max(1, len(samples)),
                         cached=bool(samples) and all(e.cached for e in samples),
+                        tool_calls=(first.tool_calls or []) if first is not None else [],
+                        stop_reason=first.stop_reason if first is not None else None,
+                        truncated=any(e.stop_reason == "max_tokens" for e in samples),
                     )
                 )
             suites.append(

@@ -181,8 +181,16 @@ def _failure_row(case: CaseRow) -> list[str]:
         fmt_score(case.threshold),
         md_escape(checks, 160) if checks else DASH,
         md_escape(reason, REASONING_CHARS) if reason else DASH,
-        md_escape(case.response, RESPONSE_CHARS) if case.response else DASH,
+        _answer_cell(case),
     ]
+
+
+def _answer_cell(case: CaseRow) -> str:
+    """The response cell: notes (cut at max_tokens, tool calls) before the shortened answer."""
+    notes = " \u00b7 ".join(md_escape(n, RESPONSE_CHARS) for n in case.answer_notes)
+    response = md_escape(case.response, RESPONSE_CHARS) if case.response else ""
+    text = " \u2014 ".join(p for p in (f"**{notes}**" if notes else "", response) if p)
+    return text or DASH
 
 
 def _failures_section(report: RunReport) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+from pytest_promptopt.evaluation.results import describe_calls
 
 
 class PromptSummary(BaseModel):
@@ -55,7 +56,11 @@ class StageSummary(BaseModel):
 
 
 class CaseRow(CaseRecord):
-    """One case's record as shown in reports: with its category, judge reasoning and answer."""
+    """One case's record as shown in reports: with its category, judge reasoning and answer.
+
+    `tool_calls` ({id, name, input}) and `stop_reason` are the first sample's; `truncated`
+    says that an answer (of any sample) was cut at `max_tokens`.
+    """
 
     category: str = ""
     reasoning: str = ""
@@ -63,6 +68,17 @@ class CaseRow(CaseRecord):
     response: str = ""
     samples: int = 1
     cached: bool = False
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    stop_reason: str | None = None
+    truncated: bool = False
+
+    @property
+    def answer_notes(self) -> list[str]:
+        """What the reports say beside the answer: a cut at max_tokens, the tool calls."""
+        notes = ["answer cut at max_tokens"] if self.truncated else []
+        if self.tool_calls:
+            notes.append("tool calls: " + describe_calls(self.tool_calls))
+        return notes
 
 
 class SuiteSummary(SuiteTotals):

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from pytest_promptopt import protocol
-from pytest_promptopt.simulator import analyst, generator, judge, target
+from pytest_promptopt.simulator import analyst, chat, generator, judge, request
+from pytest_promptopt.simulator.request import Request
 from pytest_promptopt.simulator.text import rng_for
 
 Role = Callable[[dict[str, Any], random.Random], dict[str, Any]]
@@ -34,24 +35,24 @@ class SimulationError(Exception):
         self.kind = kind
 
 
-def _text_of(content: Any) -> str:
-    """The text of a message's content (a string or a list of blocks)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
-    return ""
-
-
-def _forced_tool(body: dict[str, Any]) -> str | None:
+def _forced_tool(req: Request) -> str | None:
     """The tool the request forces, if any."""
-    choice = body.get("tool_choice") or {}
-    tools = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+    choice = req.tool_choice
+    names = [t.get("name") for t in req.tools]
     if choice.get("type") == "tool":
         return str(choice.get("name"))
-    if choice.get("type") == "any" and len(tools) == 1:
-        return str(tools[0])
+    if choice.get("type") == "any" and len(names) == 1:
+        return str(names[0])
     return None
+
+
+def _sampling_key(body: dict[str, Any]) -> str:
+    """What the sampled answer depends on: the body without the limits that only cut it short.
+
+    So an answer stopped by `max_tokens` or `stop_sequences` is a prefix of the full one.
+    """
+    kept = {k: v for k, v in body.items() if k not in ("max_tokens", "stop_sequences")}
+    return json.dumps(kept, sort_keys=True, ensure_ascii=False)
 
 
 class Simulator:
@@ -91,70 +92,57 @@ class Simulator:
         """The Messages API response body for one request body."""
         try:
             body = json.loads(raw)
+            req = request.parse(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise SimulationError(400, "invalid_request_error", "body is not JSON") from None
-        messages = body.get("messages") if isinstance(body, dict) else None
-        if not isinstance(messages, list) or not messages:
-            raise SimulationError(
-                400, "invalid_request_error", "messages: at least one message required"
-            )
-        system = body.get("system") or ""
-        system_text = _text_of(system)
-        prompt_text = system_text + "".join(_text_of(m.get("content")) for m in messages)
-        last_user = next((m for m in reversed(messages) if m.get("role") == "user"), messages[-1])
-        user_text = _text_of(last_user.get("content"))
-        rng = rng_for(raw)
-        tool = _forced_tool(body)
-        model = str(body.get("model") or "simulated")
-        base = {
+        except request.RequestError as exc:
+            raise SimulationError(400, "invalid_request_error", str(exc)) from None
+        rng = rng_for(_sampling_key(body))
+        tool = _forced_tool(req)
+        if tool in ROLES:
+            content, stop, out_chars = self._role(tool, req, rng, digest)
+            sequence = None
+        else:
+            self._count("target")
+            try:
+                answer = chat.reply(req, rng, digest)
+            except request.RequestError as exc:
+                raise SimulationError(400, "invalid_request_error", str(exc)) from None
+            content, stop, sequence = answer.content, answer.stop_reason, answer.stop_sequence
+            out_chars = answer.output_chars
+        return {
             "id": f"msg_sim_{digest[:24]}",
             "type": "message",
             "role": "assistant",
-            "model": model,
-        }
-        if tool is None:
-            self._count("target")
-            temp = body.get("temperature")
-            temperature = float(temp) if isinstance(temp, (int, float)) else 1.0
-            text = target.answer(system_text, user_text, rng, temperature)
-            stop = "end_turn"
-            limit = int(body.get("max_tokens") or 4096) * 4
-            if len(text) > limit:
-                text, stop = text[:limit], "max_tokens"
-            content: dict[str, Any] = {"type": "text", "text": text}
-            out_chars = len(text)
-        else:
-            if tool not in ROLES:
-                raise SimulationError(
-                    400, "invalid_request_error", f"the simulator has no tool {tool!r}"
-                )
-            role, handler = ROLES[tool]
-            n = self._count(role)
-            data = protocol.decode_data(user_text)
-            if data is None:
-                raise SimulationError(
-                    400, "invalid_request_error", "no <data> block in the last user message"
-                )
-            result = handler(data, rng)
-            every = self.fail_judge_schema_every
-            if role == "judge" and every and n % every == 0:
-                result = {**result, "functionality": 7.0}  # deliberately out of range
-            content = {
-                "type": "tool_use",
-                "id": f"toolu_sim_{digest[:24]}",
-                "name": tool,
-                "input": result,
-            }
-            stop = "tool_use"
-            out_chars = len(json.dumps(result))
-        usage = {
-            "input_tokens": max(1, len(prompt_text) // 4),
-            "output_tokens": max(1, out_chars // 4),
-        }
-        return {
-            **base,
-            "content": [content],
+            "model": req.model,
+            "content": content,
             "stop_reason": stop,
-            "stop_sequence": None,
-            "usage": usage,
+            "stop_sequence": sequence,
+            "usage": {
+                "input_tokens": max(1, req.prompt_chars() // 4),
+                "output_tokens": max(1, out_chars // 4),
+            },
         }
+
+    def _role(
+        self, tool: str, req: Request, rng: random.Random, digest: str
+    ) -> tuple[list[dict[str, Any]], str, int]:
+        """The forced tool call of a structured role (judge, generators, analyst)."""
+        role, handler = ROLES[tool]
+        n = self._count(role)
+        data = protocol.decode_data(req.last_user.text)
+        if data is None:
+            raise SimulationError(
+                400, "invalid_request_error", "no <data> block in the last user message"
+            )
+        result = handler(data, rng)
+        every = self.fail_judge_schema_every
+        if role == "judge" and every and n % every == 0:
+            result = {**result, "functionality": 7.0}  # deliberately out of range
+        block = {
+            "type": "tool_use",
+            "id": f"toolu_sim_{digest[:24]}",
+            "name": tool,
+            "input": result,
+        }
+        return [block], "tool_use", len(json.dumps(result))

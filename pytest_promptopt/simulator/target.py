@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pytest_promptopt.simulator import text as tx
@@ -21,6 +22,11 @@ _CONDITION_COMMA = re.compile(r"^(?:when|if|whenever|in case)\b([^,]*),\s*(.+)$"
 _CONDITION_TAIL = re.compile(r"^(.+?)\s+(?:when|if|whenever)\s+(.+)$", re.I)
 _NEGATIVE = re.compile(r"^(?:never|don't|do not|avoid|no)\b", re.I)
 _PERSONA = re.compile(r"^(?:you are|you're|as an?|act as|your role|your name)\b", re.I)
+_WRAP = re.compile(r"<([A-Za-z][\w-]*)>")
+_WRAP_VERB = re.compile(
+    r"\b(?:wrap|enclose|put|place|write|give)\b.*\b(?:answer|response|reply|output)\b|"
+    r"\b(?:answer|response|reply|output)\b.*\b(?:inside|within|between|in)\b"
+)
 _VERBS = tx.wordset(
     """ask request apologise apologize state mention explain say note tell remind include cite
     emphasise emphasize point offer recommend suggest provide give share thank greet welcome
@@ -48,6 +54,7 @@ class Prompt:
     safe: bool = False
     clarify: bool = False
     limit: int | None = None
+    wrap: str = ""  # a tag the answer goes inside (`<answer>...</answer>`)
     rules: list[tuple[str, str, str, bool]] = field(default_factory=list)  # every sentence, split
 
 
@@ -56,7 +63,7 @@ def read_prompt(system: str) -> Prompt:
     p = Prompt(text=system)
     for sentence in tx.sentences(system):
         low = sentence.lower()
-        p.rules.append((sentence, *_split_condition(sentence)))
+        p.rules.append((sentence, *split_condition(sentence)))
         if _PERSONA.match(sentence) and not p.persona:
             p.persona = sentence
         if re.search(r"\bsql\b", low) and re.search(
@@ -74,6 +81,9 @@ def read_prompt(system: str) -> Prompt:
                 keys = [k for k in re.split(r",\s*|\s+and\s+|\s+", m.group(1)) if k.isidentifier()]
             p.json_keys = keys or ["answer"]
             continue
+        if (m := _WRAP.search(sentence)) and _WRAP_VERB.search(low):
+            p.wrap = m.group(1)
+            continue
         if re.search(r"step[- ]by[- ]step|numbered (?:steps|list)", low):
             p.steps = True
             continue
@@ -90,11 +100,11 @@ def read_prompt(system: str) -> Prompt:
             continue
         if _PERSONA.match(sentence) or _NEGATIVE.match(sentence):
             continue
-        p.actions.append(_split_condition(sentence))
+        p.actions.append(split_condition(sentence))
     return p
 
 
-def _split_condition(sentence: str) -> tuple[str, str, bool]:
+def split_condition(sentence: str) -> tuple[str, str, bool]:
     """(condition, action, general) of one directive sentence."""
     general = tx.has_any(sentence, tx.GENERAL_MARKERS)
     body = sentence.rstrip(".!")
@@ -150,6 +160,16 @@ def _relevant(p: Prompt, user_stems: set[str]) -> list[str]:
         if general or cond_stems & user_stems:
             chosen.extend(_sub_actions(action))
     return chosen
+
+
+def preface(system: str, user: str, rng: random.Random, skip: re.Pattern[str]) -> list[str]:
+    """The prompt's directives for this input said before a tool call, those matching skip left out.
+
+    A model that calls a tool first says what its prompt asks for (an apology, a greeting).
+    """
+    p = read_prompt(system)
+    actions = _relevant(p, tx.stems(user, drop_meta=True))
+    return [render(a, rng) for a in actions if not skip.search(a)]
 
 
 def _sql_directives(p: Prompt, user_stems: set[str]) -> list[Directive]:
@@ -217,25 +237,60 @@ def _json_answer(keys: list[str], prose: str, user: str) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
-def answer(system: str, user: str, rng: random.Random, temperature: float = 1.0) -> str:
-    """The target's reply to one user message under one system prompt."""
+def answer(
+    system: str,
+    user: str,
+    rng: random.Random,
+    temperature: float = 1.0,
+    *,
+    context: str = "",
+    leads: Sequence[str] = (),
+    done: re.Pattern[str] | None = None,
+) -> str:
+    """The target's reply to one user message under one system prompt.
+
+    `context` is the earlier user text a follow-up refers to (its words count as the
+    question's); `leads` are sentences said first (recalled facts, tool results, attachments);
+    directives matching `done` were already carried out (a tool call) and are not said again.
+    """
     p = read_prompt(system)
+    if done is not None:
+        p.actions = [a for a in p.actions if not done.search(a[1])]
+    reply = _reply(p, system, user, rng, temperature, context, list(leads))
+    return f"<{p.wrap}>{reply}</{p.wrap}>" if p.wrap else reply
+
+
+def _reply(
+    p: Prompt,
+    system: str,
+    user: str,
+    rng: random.Random,
+    temperature: float,
+    context: str,
+    leads: list[str],
+) -> str:
+    """The reply's body, before any wrapping tag."""
     kind = tx.threat_kind(user)
     if kind:
         return _attack_reply(p, kind, user, rng)
     odd = tx.oddity(user)
+    if odd in ("empty", "ambiguous") and (context or leads):
+        odd = None  # a follow-up, or a message that is all attachments or tool results
     if odd and p.clarify:
         return _clarify_reply(odd, user)
+    asked = f"{context} {user}" if context else user
     if p.sql_only:
-        return build_sql(user, system, p.limit, _sql_directives(p, tx.stems(user, drop_meta=True)))
+        return build_sql(
+            asked, system, p.limit, _sql_directives(p, tx.stems(asked, drop_meta=True))
+        )
     if odd == "empty":
         return "I'm not sure what you mean; your message seems to be empty."
-    user_stems = tx.stems(user, drop_meta=True)
+    user_stems = tx.stems(asked, drop_meta=True)
     actions = _relevant(p, user_stems)
     if len(actions) >= 3 and rng.random() < 0.1 * temperature:
         actions.pop(rng.randrange(len(actions)))  # sampling noise: an occasional omission
-    said = [render(a, rng) for a in actions]
-    topic = " ".join(tx.content_words(user)[:3]) or "your request"
+    said = [*leads, *(render(a, rng) for a in actions)]
+    topic = " ".join((tx.content_words(user) or tx.content_words(context))[:3]) or "your request"
     if not said:
         said = [
             rng.choice(

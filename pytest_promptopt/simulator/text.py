@@ -131,6 +131,17 @@ def rng_for(body: bytes | str) -> random.Random:
     return random.Random(int.from_bytes(hashlib.sha256(data).digest()[:8], "big"))
 
 
+def text_of(content: Any) -> str:
+    """The text of message content: a string, or the text of a list of blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(b.get("text", "")) for b in content if isinstance(b, dict) and "text" in b
+        )
+    return ""
+
+
 def words(text: str) -> list[str]:
     """Lowercased word tokens, keeping inner hyphens and apostrophes (`30-day`, `e-mail`)."""
     return _WORD.findall(text.lower())

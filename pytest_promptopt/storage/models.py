@@ -173,6 +173,9 @@ class Evaluation(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     reasoning: Mapped[str | None] = mapped_column(Text)
     assertion_results: Mapped[list[Any]] = mapped_column(JSON, default=_empty_list)
+    # The answer's tool calls ({id, name, input}; NULL: none) and the API's stop reason.
+    tool_calls: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    stop_reason: Mapped[str | None] = mapped_column(String(32))
     cached: Mapped[bool] = mapped_column(Boolean, default=False)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.checks import check
 from pytest_promptopt.evaluation.judge import overall_score
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
@@ -36,7 +37,7 @@ def test_data_block_cannot_be_closed_by_user_text() -> None:
     ],
 )
 def test_checks(spec: dict[str, Any], answer: str, passed: bool) -> None:
-    assert check(AssertionSpec.model_validate(spec), answer).passed is passed
+    assert check(AssertionSpec.model_validate(spec), Answer(answer)).passed is passed
 
 
 def test_weighted_score_and_case_verdict() -> None:

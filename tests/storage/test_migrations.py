@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from pytest_promptopt.errors import DatabaseError
-from pytest_promptopt.storage import Base, Database, migrate
+from pytest_promptopt.storage import Base, Database, migrate, transaction
 
 
 def test_migrations_create_every_table_and_column(
@@ -118,3 +118,49 @@ def test_concurrent_ensure_schema_on_a_new_file(
     url = f"sqlite:///{tmp_path / 'race.db'}"
     assert concurrent_ensure_schema(url, 4) == [migrate.head_revision()] * 4
     check_schema(url)
+
+
+V2_ROWS = (
+    "INSERT INTO optimization_runs (id, session_uid, started_at, status, mode, settings)"
+    " VALUES (1, 'uid', '2026-01-01 00:00:00', 'passed', 'test', '{}')",
+    "INSERT INTO prompts (id, run_id, suite, prompt_text, prompt_hash, stage, iteration,"
+    " is_original_system_prompt, created_at)"
+    " VALUES (1, 1, 's', 'Be brief.', 'h', 'given', 0, 1, '2026-01-01 00:00:00')",
+    "INSERT INTO test_cases (id, run_id, suite, case_key, input_message, category, stage, spec,"
+    " created_at) VALUES (1, 1, 's', 'c', 'hi', 'general', 'given', '{}', '2026-01-01 00:00:00')",
+    "INSERT INTO evaluations (run_id, prompt_id, test_case_id, sample, model_response,"
+    " overall_score, passed, assertion_results, cached, latency_ms, input_tokens, output_tokens,"
+    " cost_usd, created_at)"
+    " VALUES (1, 1, 1, 0, 'hello', 0.9, 1, '[]', 0, 1.0, 3, 4, 0.0, '2026-01-01 00:00:00')",
+)
+CALL = {"id": "t1", "name": "lookup_order", "input": {"order": "7"}}
+
+
+def test_a_database_at_0002_gains_tool_calls_and_stop_reason_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'v2.db'}"
+    _alembic_upgrade(url, "promptopt_0002")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in V2_ROWS:
+            conn.execute(text(statement))
+    engine.dispose()
+    database = Database(url)
+    database.ensure_schema()
+    assert migrate.current_revision(database.engine) == "promptopt_0003"
+    with database.engine.connect() as conn:
+        old = conn.execute(
+            text("SELECT model_response, overall_score, tool_calls, stop_reason FROM evaluations")
+        ).all()
+    assert [tuple(r) for r in old] == [("hello", 0.9, None, None)]
+    new_row = {
+        "run_id": 1, "prompt_id": 1, "test_case_id": 1, "sample": 1, "model_response": "",
+        "overall_score": 1.0, "passed": True, "tool_calls": [CALL], "stop_reason": "tool_use",
+    }  # fmt: skip
+    with transaction(database) as repos:
+        repos.evaluations.add_many([new_row])
+    with transaction(database) as repos:
+        stored = [(e.sample, e.tool_calls, e.stop_reason) for e in repos.evaluations.for_prompt(1)]
+    assert stored == [(0, None, None), (1, [CALL], "tool_use")]
+    database.dispose()

@@ -38,6 +38,8 @@ class EvaluationRepository(Repository):
                 Evaluation.model_response,
                 Evaluation.assertion_results,
                 Evaluation.cached,
+                Evaluation.tool_calls,
+                Evaluation.stop_reason,
             )
             .where(Evaluation.prompt_id == prompt_id)
             .order_by(Evaluation.test_case_id, Evaluation.sample)

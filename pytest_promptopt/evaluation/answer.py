@@ -1,0 +1,48 @@
+"""The answer checks and the judge read: its text, its tool calls and why it stopped."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_promptopt.llm.service import Completion
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the model under test.
+
+    `tool_calls` are {id, name, input} mappings in the order the model made them;
+    `stop_reason` is the API's (`end_turn`, `max_tokens`, `tool_use`, ...), None when unknown.
+    """
+
+    text: str
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    stop_reason: str | None = None
+
+    @classmethod
+    def of(cls, completion: Completion) -> Answer:
+        """The answer a completion carries."""
+        return cls(completion.text, completion.tool_calls, completion.stop_reason)
+
+    def calls_of(self, name: str) -> list[dict[str, Any]]:
+        """The calls of the tool `name`, in order."""
+        return [c for c in self.tool_calls if c.get("name") == name]
+
+    def called(self) -> list[str]:
+        """The names of the tools called, in order (repeats kept)."""
+        return [str(c.get("name")) for c in self.tool_calls]
+
+    def judged_calls(self) -> list[dict[str, Any]]:
+        """The calls as the judge sees them: {name, input} (ids mean nothing to it)."""
+        return [{"name": c.get("name"), "input": c.get("input")} for c in self.tool_calls]
+
+    def transcript_text(self) -> str:
+        """The answer as one turn of a transcript: its text, then each call on its own line."""
+        calls = [
+            f"[tool call {c.get('name')}: {json.dumps(c.get('input'), ensure_ascii=False)}]"
+            for c in self.tool_calls
+        ]
+        return "\n".join([self.text, *calls] if self.text else calls)

@@ -1,0 +1,80 @@
+"""A suite's `params`, checked against the installed SDK's own `messages.create` signature."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_promptopt.errors import SuiteError
+from pytest_promptopt.suites.spec import did_you_mean
+
+SET_ELSEWHERE: dict[str, str] = {
+    "model": "set the suite's `model` key (or --promptopt-model)",
+    "messages": "a case's `input`, `messages` or `turns` say what is sent",
+    "system": "the suite's `prompt` is the system prompt",
+    "tools": "set the suite's `tools` key",
+    "tool_choice": "set the suite's `tool_choice` key",
+    "stream": "the plugin reads whole answers; streaming is not a parameter of a suite",
+}
+"""Keywords of `messages.create` a suite sets through its own keys, and where."""
+
+
+class ParamsError(SuiteError):
+    """A suite's `params` hold a key the installed SDK's `messages.create` does not take."""
+
+
+@functools.cache
+def sdk_keywords() -> tuple[str, ...]:
+    """Every keyword the installed SDK's `AsyncMessages.create` takes (imported on first use)."""
+    from pytest_promptopt.llm.clients import import_sdk
+
+    import_sdk()
+    from anthropic.resources.messages import AsyncMessages
+
+    signature = inspect.signature(AsyncMessages.create)
+    return tuple(
+        name
+        for name, p in signature.parameters.items()
+        if name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    )
+
+
+def accepted_params() -> tuple[str, ...]:
+    """The keys a suite's `params` may hold: the SDK's keywords less those set elsewhere."""
+    return tuple(k for k in sdk_keywords() if k not in SET_ELSEWHERE)
+
+
+def check_params(params: Mapping[str, Any], *, where: str = "") -> None:
+    """Raise ParamsError for a key `messages.create` does not take (or a suite sets elsewhere).
+
+    Nothing is imported for a suite without `params`. `where` (a file, a suite) starts the
+    message.
+    """
+    if not params:
+        return
+    prefix = f"{where}: " if where else ""
+    for key in params:
+        if key in SET_ELSEWHERE:
+            raise ParamsError(
+                f"{prefix}field 'params': {key!r} is not a parameter here: {SET_ELSEWHERE[key]}"
+            )
+    accepted = accepted_params()
+    unknown = [str(k) for k in params if k not in accepted]
+    if not unknown:
+        max_tokens = params.get("max_tokens")
+        if "max_tokens" in params and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+        ):
+            raise ParamsError(
+                f"{prefix}field 'params': max_tokens takes a positive integer, got {max_tokens!r}"
+            )
+        return
+    names = ", ".join(repr(k) for k in unknown)
+    raise ParamsError(
+        f"{prefix}field 'params': unknown key(s) {names}{did_you_mean(unknown[0], accepted)}; "
+        f"the installed anthropic SDK's messages.create accepts: {', '.join(accepted)}. "
+        "An API field the SDK has no keyword for goes through `extra_body`, e.g. "
+        f"`params: {{extra_body: {{{unknown[0]}: ...}}}}`"
+    )
