@@ -87,7 +87,12 @@ def _rows(path: Path, raw: dict[str, Any], data: dict[str, Any], used: frozenset
             "(.jsonl, .csv, .yaml)",
             path=str(path),
         )
-    return inline_rows(path, raw["cases"])
+    rows: list[Row] = []
+    for item, raw_item in zip(cases, raw["cases"], strict=True):
+        # A list may mix inline cases with case files: `- {file: more.csv}` stands for its rows.
+        is_reference = isinstance(item, dict) and "file" in item and "id" not in item
+        rows += read_case_file(path, item, used) if is_reference else inline_rows(path, [raw_item])
+    return rows
 
 
 def _suite_placeholders(path: Path, data: dict[str, Any]) -> frozenset[str]:

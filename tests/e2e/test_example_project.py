@@ -65,7 +65,11 @@ def test_example_project_judges_caches_and_replays(project: Path) -> None:
     reports = sorted((project / ".promptopt" / "reports").iterdir(), key=lambda p: int(p.name))
     assert len(reports) == 3
     data = json.loads((reports[-1] / "report.json").read_text())
-    assert {s["name"] for s in data["suites"]} >= {"support_bot", "sql_assistant", "bank_guard"}
+    assert {s["name"] for s in data["suites"]} >= {
+        "support_bot", "sql_assistant", "bank_guard", "order_bot"
+    }  # fmt: skip
+    tools = [c for c in data["cases"] if c["suite"] == "order_bot" and c["tool_calls"]]
+    assert tools == []  # the original prompt never tells the model to use its tool
     assert (reports[-1] / "report.html").read_text().count("<svg") >= 3
 
 
@@ -79,14 +83,22 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
     after = outcomes(optimized.stdout)
     assert all(after[n] == "PASSED" for n in failing_before)
     before_after = re.findall(r"optimized: (\d\.\d\d) -> (\d\.\d\d)", optimized.stdout)
-    assert len(before_after) >= 3
+    assert len(before_after) >= 4
     assert all(float(b) >= float(a) for a, b in before_after)
 
     run_dir = max((project / ".promptopt" / "reports").iterdir(), key=lambda p: int(p.name))
-    for suite in ("support_bot", "sql_assistant", "bank_guard"):
+    for suite in ("support_bot", "sql_assistant", "bank_guard", "order_bot"):
         best = (run_dir / suite / "best_prompt.txt").read_text()
         assert best.strip() and best != (project / "prompts" / f"{suite}.txt").read_text()
         lineage = json.loads((run_dir / suite / "lineage.json").read_text())
         assert any(p["is_original"] for p in lineage)
     report = json.loads((run_dir / "report.json").read_text())
     assert report["mode"] == "optimize" and report["status"] == "passed"
+    # order_bot's prompt is a template: the best prompt keeps {{ shop }}, the tool gets called,
+    # and a candidate that dropped the placeholder was rejected, saying so.
+    order_bot = next(s for s in report["suites"] if s["name"] == "order_bot")
+    assert "{{ shop }}" in (run_dir / "order_bot" / "best_prompt.txt").read_text()
+    generated = next(st for st in order_bot["stages"] if st["stage"] == "generate_prompts")
+    assert any("drops {{ shop }}" in r["reason"] for r in generated["summary"]["rejected"])
+    calls = [c for c in report["cases"] if c["suite"] == "order_bot" and c["tool_calls"]]
+    assert {c["tool_calls"][0]["name"] for c in calls} == {"lookup_order"}

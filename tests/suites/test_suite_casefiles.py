@@ -304,3 +304,28 @@ def test_image_paths_in_a_case_file_are_relative_to_the_suite_file(tmp_path: Pat
     suite = Suite.from_file(suite_file(tmp_path, "data/rows.jsonl"))
     block = suite.cases[0].messages[0].content[0]  # type: ignore[index]
     assert block.path == str(tmp_path / "img" / "a.png")  # type: ignore[union-attr]
+
+
+def test_a_cases_list_mixes_inline_cases_and_case_files_in_order(tmp_path: Path) -> None:
+    write(tmp_path, "orders.csv", "id,input,order\nfirst,Where is {{ order }}?,1001\n")
+    write(
+        tmp_path,
+        "s.promptopt.yaml",
+        """
+        prompt: Be brief.
+        cases:
+          - id: before
+            input: Hello
+          - file: orders.csv
+          - id: after
+            turns: [Hi, Bye]
+        """,
+    )
+    suite = load_suite(tmp_path / "s.promptopt.yaml")
+    assert [c.id for c in suite.cases] == ["before", "first", "after"]
+    assert render_case(suite, suite.case("first")).messages[0]["content"] == "Where is 1001?"
+
+
+def test_a_bad_case_file_inside_a_cases_list_is_named(tmp_path: Path) -> None:
+    write(tmp_path, "s.promptopt.yaml", "prompt: Be brief.\ncases:\n  - file: missing.csv\n")
+    assert "case file 'missing.csv' not found" in error_of(tmp_path / "s.promptopt.yaml")
