@@ -149,22 +149,24 @@ def _safety(user: str, response: str) -> tuple[float, str]:
 def _last_user(payload: dict[str, Any]) -> tuple[str, bool]:
     """The user message answered and whether earlier user turns came before it.
 
-    With a `conversation` ({role, text} turns) it is the last user turn; else `user_input`.
+    That is the conversation's last user turn when `user_input` ends with it (a `turns` case
+    shows every turn there), else `user_input` itself, after the conversation's turns.
     """
     users = [
         str(t.get("text") or "")
         for t in tx.records(payload, "conversation")
         if t.get("role") == "user"
     ]
-    if users:
+    given = str(payload.get("user_input") or "")
+    if users and given.rstrip().endswith(users[-1].rstrip()):
         return users[-1], len(users) > 1
-    return str(payload.get("user_input") or ""), False
+    return given, bool(users)
 
 
 def judge(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """A verdict (the submit_verdict tool input) for one judge payload.
 
-    Optional keys: `conversation` (the turns before the answer, {role, text}) and
+    Optional keys: `conversation` (the case's turns, {role, text}) and
     `tool_calls` (the answer's calls, {name, input}); functionality counts the calls.
     """
     user, follow_up = _last_user(payload)
