@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +22,29 @@ SQLITE_BUSY_TIMEOUT_MS = 30000
 _NOT_SQLITE_MARKERS = ("file is not a database", "file is encrypted")
 
 
+def _use_wal(cursor: Any) -> None:
+    """Put the database in WAL mode, waiting out other processes that hold a lock.
+
+    Switching needs an exclusive lock, and SQLite may answer "database is locked" at once
+    instead of calling the busy handler (several xdist workers opening a new file at the same
+    moment do that). The mode is stored in the file, so a database already in WAL mode is left
+    alone, and a switch that meets a lock is retried until the busy timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 def _install_sqlite_hooks(engine: Engine) -> None:
     """Set the pragmas on each connection and make every transaction `BEGIN IMMEDIATE`."""
 
@@ -30,7 +55,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from pytest_promptopt.storage import (
     insert_ignore,
 )
 from pytest_promptopt.storage import TestCase as CaseRow
-from pytest_promptopt.storage.database import is_driver_error
+from pytest_promptopt.storage.database import _use_wal, is_driver_error
 
 
 def test_sqlite_pragmas_on_every_connection(db: Database) -> None:
@@ -202,3 +203,43 @@ def test_concurrent_writers_do_not_lock(
         evals = EvaluationRepository(s)
         assert evals.count(run_id) == 400
         assert len(evals.done_keys(prompt_id)) == 400
+
+
+class _FlakyCursor:
+    """A cursor whose switch to WAL meets a lock `locked` times before it succeeds."""
+
+    def __init__(self, locked: int, mode: str = "delete") -> None:
+        self.locked, self.mode, self.sql = locked, mode, []
+
+    def execute(self, sql: str) -> _FlakyCursor:
+        self.sql.append(sql)
+        if sql == "PRAGMA journal_mode=WAL":
+            if self.locked:
+                self.locked -= 1
+                raise sqlite3.OperationalError("database is locked")
+            self.mode = "wal"
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return (self.mode,)
+
+
+def test_switching_to_wal_waits_out_a_lock_sqlite_reports_at_once() -> None:
+    cursor = _FlakyCursor(locked=3)
+    _use_wal(cursor)
+    assert cursor.mode == "wal" and cursor.sql.count("PRAGMA journal_mode=WAL") == 4
+
+
+def test_a_database_already_in_wal_mode_is_not_switched_again() -> None:
+    cursor = _FlakyCursor(locked=5, mode="wal")
+    _use_wal(cursor)
+    assert cursor.sql == ["PRAGMA journal_mode"]
+
+
+def test_other_sqlite_errors_are_not_retried() -> None:
+    class Broken(_FlakyCursor):
+        def execute(self, sql: str) -> _FlakyCursor:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        _use_wal(Broken(locked=0))
