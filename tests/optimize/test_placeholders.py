@@ -7,7 +7,15 @@ from typing import Any
 
 from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.stages.generation import GeneratePrompts
-from pytest_promptopt.protocol import GeneratedPrompt, GeneratedPrompts
+from pytest_promptopt.optimize.stages.refinement import Refinement
+from pytest_promptopt.protocol import (
+    GeneratedPrompt,
+    GeneratedPrompts,
+    RefinedPrompt,
+    Weakness,
+    WeaknessReport,
+)
+from pytest_promptopt.storage.stage_summaries import RefinementTrack
 from pytest_promptopt.suites.spec import Case, Suite
 from tests.support.optimize import make_runtime
 
@@ -56,3 +64,49 @@ def test_candidates_that_drop_or_invent_a_placeholder_are_rejected_with_the_reas
     ]
     assert "{{ name }}" in summary.rejected[0].reason and "{{ city }}" in summary.rejected[1].reason
     assert "2 rejected for changing placeholders" in summary.headline
+
+
+def test_a_refined_child_that_drops_a_placeholder_is_rejected_and_stops_the_track(
+    tmp_path: Path,
+) -> None:
+    runtime = make_runtime(tmp_path)
+    ctx = RunContext.from_runtime(runtime, _suite())
+    parent_id = ctx.original_prompt_id()
+    case_id = ctx.store_given_cases()["hi"]
+    with ctx.repos() as r:
+        r.evals.add_many(
+            [
+                {
+                    "run_id": ctx.run_id, "prompt_id": parent_id, "test_case_id": case_id,
+                    "sample": 0, "model_response": "Hi.", "overall_score": 0.2, "passed": False,
+                    "reasoning": "does not name the shop", "assertion_results": [],
+                }
+            ]
+        )  # fmt: skip
+    report = WeaknessReport(
+        weaknesses=[Weakness(title="no shop name", description="x", case_keys=["hi"])],
+        suggestions="Name the shop.",
+    )
+    answers: dict[str, Any] = {
+        "analyze": report,
+        "generate": RefinedPrompt(prompt_text="You work for Northwind. Greet {{ name }}."),
+    }
+
+    async def structured(*, role: str, **_: Any) -> tuple[Any, None]:
+        return answers[role], None
+
+    ctx.llm.structured = structured  # type: ignore[method-assign]
+    track = RefinementTrack(
+        track_id=1, start_prompt_id=parent_id, final_prompt_id=parent_id, iterations=[]
+    )
+    try:
+        runtime.loop.run(Refinement()._track(ctx, track))
+        with ctx.repos() as r:
+            stored = [p.prompt_text for p in r.prompts.for_suite(ctx.run_id, "templated")]
+    finally:
+        runtime.dispose()
+    (step,) = track.iterations
+    assert not step.kept and step.child_prompt_id is None
+    assert step.reason.startswith("child rejected: the candidate drops {{ shop }}")
+    assert track.final_prompt_id == parent_id
+    assert stored == [TEMPLATE]  # the rejected child was never stored or evaluated
