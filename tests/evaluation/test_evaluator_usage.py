@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import Any
 
 from pytest_promptopt.errors import LLMError
 from pytest_promptopt.evaluation.evaluator import Evaluator
-from pytest_promptopt.llm.budget import Budget
-from pytest_promptopt.llm.callstore import CallStore
-from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.settings import SIMULATED_MODEL
 from pytest_promptopt.suites.spec import Case, Suite
+from tests.support.llm import OfflineService
 
 VERDICT = {
     "functionality": 1.0,
@@ -22,18 +20,11 @@ VERDICT = {
 }
 
 
-class ScriptedService(LLMService):
+class ScriptedService(OfflineService):
     """A model service whose answers come from a script, one per call, with known usage."""
 
     def __init__(self, script: list[dict[str, Any] | Exception]) -> None:
-        super().__init__(
-            store=cast(CallStore, None),  # cache off: the store is never used
-            budget=Budget(),
-            cache_mode="off",
-            concurrency=1,
-            timeout_s=5,
-            max_retries=0,
-        )
+        super().__init__()
         self._script = script
         self.sent = 0
 

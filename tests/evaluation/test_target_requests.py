@@ -10,13 +10,12 @@ from pytest_promptopt.evaluation.evaluator import Evaluator
 from pytest_promptopt.evaluation.judge import JUDGE_INSTRUCTIONS, JUDGE_SYSTEM, TOOL_CALLS_NOTE
 from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.evaluation.target import NO_TOOL_RESULT
-from pytest_promptopt.llm.budget import Budget
-from pytest_promptopt.llm.callstore import CallStore
 from pytest_promptopt.llm.requests import build_structured_request, request_hash
 from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.protocol import JUDGE_TOOL, decode_data
 from pytest_promptopt.settings import SIMULATED_MODEL
 from pytest_promptopt.suites.spec import Case, Suite
+from tests.support.llm import OfflineService
 
 VERDICT = {
     "functionality": 1.0,
@@ -33,18 +32,11 @@ LOOKUP_TOOL: dict[str, Any] = {
 CALL = {"type": "tool_use", "id": "toolu_1", "name": "lookup_order", "input": {"order": "7"}}
 
 
-class RecordingService(LLMService):
+class RecordingService(OfflineService):
     """A model service that records each request and answers from a script (judge: VERDICT)."""
 
     def __init__(self, answers: list[dict[str, Any]]) -> None:
-        super().__init__(
-            store=cast(CallStore, None),  # cache off: the store is never used
-            budget=Budget(),
-            cache_mode="off",
-            concurrency=1,
-            timeout_s=5,
-            max_retries=0,
-        )
+        super().__init__()
         self.answers = answers
         self.requests: list[dict[str, Any]] = []
 

@@ -15,20 +15,12 @@ import pytest
 
 from pytest_promptopt.protocol import JUDGE_TOOL
 from pytest_promptopt.testing import LoopbackMessagesServer
+from tests.support.llm import LOOKUP
 from tests.support.plugin import write_suite
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(48))
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 NOTES = "Returns are accepted within 30 days.\n"
-LOOKUP: dict[str, Any] = {
-    "name": "lookup_order",
-    "description": "Find an order by its number",
-    "input_schema": {
-        "type": "object",
-        "properties": {"order": {"type": "string"}},
-        "required": ["order"],
-    },
-}
 SUITE = """
 name: wire
 prompt: "You are a support assistant for {{ shop }}. When a customer asks about an order, use lookup_order to find it."

@@ -12,15 +12,6 @@ import anthropic
 
 from pytest_promptopt.testing import simulated_client
 
-LOOKUP: dict[str, Any] = {
-    "name": "lookup_order",
-    "description": "Find an order by its number",
-    "input_schema": {
-        "type": "object",
-        "properties": {"order": {"type": "string"}},
-        "required": ["order"],
-    },
-}
 WEATHER: dict[str, Any] = {
     "name": "get_weather",
     "description": "Current weather forecast for a city",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.simulator.simkit import LOOKUP, SHOP, assistant, b64, create, pdf, png, text, user
+from tests.simulator.simkit import SHOP, assistant, b64, create, pdf, png, text, user
+from tests.support.llm import LOOKUP
 
 REFUND_RULE = "When a customer asks for a refund, state the 30-day refund policy."
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import anthropic
 
-from tests.simulator.simkit import LOOKUP, SHOP, assistant, b64, create, png, raw, text, user
+from tests.simulator.simkit import SHOP, assistant, b64, create, png, raw, text, user
+from tests.support.llm import LOOKUP
 
 QUESTION = [user("Where is my parcel? It was due on Monday.")]
 

@@ -9,7 +9,8 @@ import jsonschema
 import pydantic
 import pytest
 
-from tests.simulator.simkit import LOOKUP, SHOP, WEATHER, assistant, create, text, user
+from tests.simulator.simkit import SHOP, WEATHER, assistant, create, text, user
+from tests.support.llm import LOOKUP
 
 TOLD = f"{SHOP} When a customer asks about an order, use lookup_order to find it."
 
