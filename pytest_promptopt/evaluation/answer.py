@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,17 +15,24 @@ class Answer:
     """One answer of the model under test.
 
     `tool_calls` are {id, name, input} mappings in the order the model made them;
-    `stop_reason` is the API's (`end_turn`, `max_tokens`, `tool_use`, ...), None when unknown.
+    `stop_reason` is the API's (`end_turn`, `max_tokens`, `tool_use`, ...), None when unknown;
+    `message` is the answer's raw content blocks when known (for `python` checks), else None.
     """
 
     text: str
     tool_calls: tuple[dict[str, Any], ...] = ()
     stop_reason: str | None = None
+    message: tuple[dict[str, Any], ...] | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, completion: Completion) -> Answer:
         """The answer a completion carries."""
-        return cls(completion.text, completion.tool_calls, completion.stop_reason)
+        return cls(
+            completion.text,
+            completion.tool_calls,
+            completion.stop_reason,
+            completion.content or None,
+        )
 
     def calls_of(self, name: str) -> list[dict[str, Any]]:
         """The calls of the tool `name`, in order."""

@@ -1,4 +1,5 @@
-"""Deterministic checks on an answer: text (contains, regex, length, JSON), tool calls, stop.
+"""Checks on an answer: text (contains, regex, length, JSON), tool calls, stop, the call's
+latency and cost, the team's own `python` functions, and `not` around any of them.
 
 Text checks read the answer's text only; tool inputs are checked with `tool_input`.
 """
@@ -10,8 +11,9 @@ import re
 from typing import Any
 
 from pytest_promptopt.evaluation.answer import Answer
+from pytest_promptopt.evaluation.python_checks import SampleFigures, run_python
 from pytest_promptopt.evaluation.results import AssertionResult
-from pytest_promptopt.suites.spec import AssertionSpec
+from pytest_promptopt.suites.spec import AssertionSpec, Case
 
 
 def _parse_json(text: str) -> tuple[bool, Any, str]:
@@ -85,29 +87,80 @@ def _tool_check(kind: str, value: Any, answer: Answer) -> tuple[bool, str]:
     return passed, "" if passed else f"stopped with {answer.stop_reason or 'no stop reason'}"
 
 
+def _call_check(kind: str, value: float, figures: SampleFigures) -> tuple[bool, str]:
+    """(passed, detail) of a check on the call itself: its latency or its cost."""
+    if kind == "max_latency_ms":
+        return figures.latency_ms <= value, f"the call took {figures.latency_ms:.0f} ms"
+    return figures.cost_usd <= value, f"the call cost ${figures.cost_usd:.6f}"
+
+
 def _expected(spec: AssertionSpec) -> str:
-    """How a check's expectation is shown: the value, `schema`, or `NAME schema`."""
+    """How a check's expectation is shown: the value, `schema`, `NAME schema`, or the negated."""
     if spec.kind == "json_schema":
         return "schema"
     if spec.kind == "tool_input":
         return f"{spec.value['name']!r} schema"
+    if spec.kind == "not":
+        return f"{spec.value.kind} {_expected(spec.value)}"
     return repr(spec.value)
 
 
+def _what_held(spec: AssertionSpec, inner: AssertionResult, text: str) -> str:
+    """What a negated check found: the text a regex matched, else the check's own detail."""
+    if spec.kind == "regex":
+        found = re.search(spec.value, text)
+        if found is not None:
+            return f"matched {found.group(0)!r}"
+    return inner.detail or "it held"
+
+
 TOOL_KINDS = frozenset({"tool_called", "tool_not_called", "tool_input", "stop_reason"})
+CALL_KINDS = frozenset({"max_latency_ms", "max_cost_usd"})
 
 
-def check(spec: AssertionSpec, answer: Answer) -> AssertionResult:
-    """Run one check against an answer."""
+def _result(spec: AssertionSpec, passed: bool, detail: str) -> AssertionResult:
+    """The stored outcome of a check."""
+    return AssertionResult(
+        kind=spec.kind, expected=_expected(spec), passed=passed, detail=detail, weight=spec.weight
+    )
+
+
+def check(
+    spec: AssertionSpec, answer: Answer, figures: SampleFigures | None = None
+) -> AssertionResult:
+    """Run one check that needs no function of the team's (not `python`, not `not`)."""
     if spec.kind in TOOL_KINDS:
         passed, detail = _tool_check(spec.kind, spec.value, answer)
+    elif spec.kind in CALL_KINDS:
+        passed, detail = _call_check(spec.kind, spec.value, figures or SampleFigures())
     else:
         passed, detail = _text_check(spec.kind, spec.value, answer.text)
-    return AssertionResult(kind=spec.kind, expected=_expected(spec), passed=passed, detail=detail)
+    return _result(spec, passed, detail)
 
 
-def check_all(
-    specs: tuple[AssertionSpec, ...] | list[AssertionSpec], answer: Answer
+async def run_check(
+    spec: AssertionSpec, answer: Answer, case: Case, figures: SampleFigures
+) -> AssertionResult:
+    """Run any check against an answer of `case`; a `python` check's error is raised."""
+    if spec.kind == "python":
+        passed, detail = await run_python(spec, answer, case, figures)
+    elif spec.kind == "not":
+        inner = await run_check(spec.value, answer, case, figures)
+        passed = not inner.passed
+        detail = "" if passed else _what_held(spec.value, inner, answer.text)
+    else:
+        return check(spec, answer, figures)
+    return _result(spec, passed, detail)
+
+
+async def check_all(
+    specs: tuple[AssertionSpec, ...], answer: Answer, case: Case, figures: SampleFigures
 ) -> list[AssertionResult]:
-    """Run every check against an answer."""
-    return [check(spec, answer) for spec in specs]
+    """Run every check against an answer of `case`, in order."""
+    return [await run_check(spec, answer, case, figures) for spec in specs]
+
+
+def checks_score(results: list[AssertionResult]) -> float:
+    """The weighted share of passed checks (1.0 with none): a `judge: false` case's score."""
+    total = sum(r.weight for r in results)
+    return sum(r.weight for r in results if r.passed) / total if total else 1.0

@@ -8,13 +8,14 @@ from typing import Any
 
 from pytest_promptopt.errors import PromptOptError, SuiteError
 from pytest_promptopt.evaluation.answer import Answer
-from pytest_promptopt.evaluation.checks import check_all
+from pytest_promptopt.evaluation.checks import check_all, checks_score
 from pytest_promptopt.evaluation.judge import (
     JUDGE_SYSTEM,
     judge_instructions,
     judge_payload,
     overall_score,
 )
+from pytest_promptopt.evaluation.python_checks import SampleFigures
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
 from pytest_promptopt.llm.requests import build_structured_request, request_hash, response_parts
@@ -176,7 +177,15 @@ class Evaluator:
             target, k, label, keys.target if keys is not None else None, meter
         )
         answer = Answer.of(parts[-1])
-        checks = check_all(case.assertions, answer)
+        call = meter.total  # the model under test's calls only: the judge has not run yet
+        figures = SampleFigures(
+            call.input_tokens,
+            call.output_tokens,
+            call.cost_usd,
+            sum(p.latency_ms for p in parts),
+            all(p.cached for p in parts),
+        )
+        checks = await check_all(suite.checks_for(case), answer, case, figures)
         verdict: JudgeVerdict | None = None
         if case.judge:
             payload = self._judge_payload(target, exchange, answer)
@@ -195,7 +204,7 @@ class Evaluator:
             parts.append(judged)
             score = overall_score(verdict, suite.criteria)
         else:
-            score = sum(c.passed for c in checks) / len(checks) if checks else 1.0
+            score = checks_score(checks)
         used = meter.total  # every call counts, a judge answer that was retried included
         return SampleResult(
             sample=k,

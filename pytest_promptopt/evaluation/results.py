@@ -17,6 +17,7 @@ class AssertionResult(BaseModel):
     expected: str
     passed: bool
     detail: str = ""
+    weight: float = 1.0
 
 
 class SampleResult(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +28,15 @@ class SuiteFile(pytest.File):
     """A `*.promptopt.yaml` file: one suite, one item per case."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        """Load and validate the suite, then yield its cases as items."""
+        """Load and validate the suite, then yield its cases as items.
+
+        The rootdir goes on `sys.path` (as pytest's `prepend` import mode puts a test module's
+        directory there), so the suite's `python` checks import as the team's tests do.
+        """
         from pytest_promptopt.suites.loader import load_suite
 
+        if str(self.config.rootpath) not in sys.path:
+            sys.path.insert(0, str(self.config.rootpath))
         try:
             suite = load_suite(self.path)
             if suite.params:

@@ -46,7 +46,7 @@ def describe(path: Path, rows: Sequence[Row], exc: ValidationError) -> str:
             case_id = row.data.get("id", f"#{loc[1] + 1}") if row else f"#{loc[1] + 1}"
             where = f"{row.where if row else path}: case {case_id!r}"
             field_name = ".".join(str(p) for p in loc[2:]) or "(case)"
-            field_name = field_name.replace("assertions", "assert")
+        field_name = field_name.replace("assertions", "assert")
         lines.append(f"{where}: field {field_name!r}: {_hint(err, raw_loc)}")
     return "\n".join(lines)
 

@@ -10,10 +10,11 @@ from pydantic import ValidationError
 
 from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites import SUITE_SUFFIXES
+from pytest_promptopt.suites.callables import resolve
 from pytest_promptopt.suites.casefiles import Row, inline_rows, read_case_file
 from pytest_promptopt.suites.describe import describe
 from pytest_promptopt.suites.render import RenderError, render_case
-from pytest_promptopt.suites.spec import SUITE_KEYS, Suite, did_you_mean
+from pytest_promptopt.suites.spec import NO_SUITE_CHECKS, SUITE_KEYS, Suite, did_you_mean
 from pytest_promptopt.suites.templates import TemplateError, placeholders
 from pytest_promptopt.suites.yaml_lines import load_yaml, read_text, strip_lines
 
@@ -65,11 +66,21 @@ def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
         _resolve_file_paths(path.parent, case)
     data["source"] = str(path)
     try:
-        suite = Suite.model_validate(data)
+        suite = Suite.model_validate(data, context=None if data.get("assert") else NO_SUITE_CHECKS)
     except ValidationError as exc:
         raise SuiteError(describe(path, rows, exc), path=str(path)) from None
     _render_every_case(path, suite, rows)
+    _resolve_python_checks(path, suite)
     return suite
+
+
+def _resolve_python_checks(path: Path, suite: Suite) -> None:
+    """Import every `python` check's function now, so a missing one is a collection error."""
+    for import_path in suite.python_checks():
+        try:
+            resolve(import_path)
+        except SuiteError as exc:
+            raise SuiteError(f"{path}: python check: {exc}", path=str(path)) from None
 
 
 def _rows(path: Path, raw: dict[str, Any], data: dict[str, Any], used: frozenset[str]) -> list[Row]:

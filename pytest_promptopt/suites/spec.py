@@ -2,130 +2,31 @@
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from pytest_promptopt.suites.assertions import ASSERTION_KINDS as ASSERTION_KINDS
+from pytest_promptopt.suites.assertions import STOP_REASONS as STOP_REASONS
+from pytest_promptopt.suites.assertions import AssertionSpec as AssertionSpec
+from pytest_promptopt.suites.assertions import check_schema
+from pytest_promptopt.suites.assertions import closest as closest
+from pytest_promptopt.suites.assertions import did_you_mean as did_you_mean
 
 CRITERIA: tuple[str, ...] = ("functionality", "safety", "consistency", "edge_case_handling")
-AssertionKind = Literal[
-    "contains",
-    "not_contains",
-    "icontains",
-    "regex",
-    "max_chars",
-    "is_json",
-    "json_schema",
-    "tool_called",
-    "tool_not_called",
-    "tool_input",
-    "stop_reason",
-]
-ASSERTION_KINDS: tuple[str, ...] = get_args(AssertionKind)
-STOP_REASONS: tuple[str, ...] = (
-    "end_turn",
-    "max_tokens",
-    "stop_sequence",
-    "tool_use",
-    "pause_turn",
-    "refusal",
-)
 CaseStage = Literal["given", "quick", "rigorous"]
-
-
-def closest(word: str, allowed: Iterable[str]) -> str | None:
-    """The allowed name `word` is a near miss of, if any."""
-    close = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.75)
-    return close[0] if close else None
-
-
-def did_you_mean(word: str, allowed: Iterable[str]) -> str:
-    """`: did you mean 'threshold'?` for a near miss of an allowed name, else ''."""
-    close = closest(word, allowed)
-    return f": did you mean {close!r}?" if close else ""
-
-
-class AssertionSpec(BaseModel):
-    """One deterministic check, written in YAML as a one-key mapping like `{contains: refund}`."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: AssertionKind
-    value: Any
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_one_key_mapping(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "kind" not in data:
-            if len(data) != 1:
-                raise ValueError(
-                    f"an assertion is a mapping with exactly one key, got {sorted(data)}; "
-                    f"allowed keys: {', '.join(ASSERTION_KINDS)}"
-                )
-            ((kind, value),) = data.items()
-            if kind not in ASSERTION_KINDS:
-                raise ValueError(
-                    f"unknown assertion type {kind!r}{did_you_mean(str(kind), ASSERTION_KINDS)}; "
-                    f"allowed: {', '.join(ASSERTION_KINDS)}"
-                )
-            return {"kind": kind, "value": value}
-        return data
-
-    @model_validator(mode="after")
-    def _check_value(self) -> AssertionSpec:
-        v = self.value
-        if self.kind in ("contains", "not_contains", "icontains", "regex"):
-            if not isinstance(v, str) or not v:
-                raise ValueError(f"{self.kind} takes a non-empty string, got {v!r}")
-            if self.kind == "regex":
-                import re
-
-                try:
-                    re.compile(v)
-                except re.error as exc:
-                    raise ValueError(f"regex {v!r} does not compile: {exc}") from None
-        elif self.kind == "max_chars":
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"max_chars takes a non-negative integer, got {v!r}")
-        elif self.kind == "is_json":
-            if not isinstance(v, bool):
-                raise ValueError(f"is_json takes true or false, got {v!r}")
-        elif self.kind == "json_schema":
-            _check_schema("json_schema", v)
-        elif self.kind in ("tool_called", "tool_not_called"):
-            if not isinstance(v, str) or not v:
-                raise ValueError(f"{self.kind} takes a tool name, got {v!r}")
-        elif self.kind == "tool_input":
-            if not isinstance(v, dict) or set(v) != {"name", "json_schema"}:
-                raise ValueError(
-                    f"tool_input takes {{name: TOOL, json_schema: {{...}}}}, got {v!r}"
-                )
-            if not isinstance(v["name"], str) or not v["name"]:
-                raise ValueError(f"tool_input.name takes a tool name, got {v['name']!r}")
-            _check_schema("tool_input.json_schema", v["json_schema"])
-        elif self.kind == "stop_reason" and v not in STOP_REASONS:
-            raise ValueError(f"stop_reason takes one of {', '.join(STOP_REASONS)}, got {v!r}")
-        return self
-
-    def describe(self) -> str:
-        """Short human form, e.g. `contains 'refund'`."""
-        return f"{self.kind} {self.value!r}"
-
-
-def _check_schema(name: str, schema: Any) -> None:
-    """Raise ValueError unless `schema` is a valid JSON Schema mapping."""
-    if not isinstance(schema, dict):
-        raise ValueError(f"{name} takes a JSON Schema mapping, got {schema!r}")
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        raise ValueError(f"{name} is not a valid JSON Schema: {exc.message}") from None
+NO_SUITE_CHECKS = {"suite_checks": False}
+"""The validation context of a suite file with no suite-level `assert`."""
+UNCHECKED = "a case with `judge: false` needs at least one `assert` check (its own or the suite's)"
 
 
 class TextBlock(BaseModel):
@@ -235,12 +136,13 @@ class Case(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _one_request_and_judged_or_asserted(self) -> Case:
+    def _one_request_and_judged_or_asserted(self, info: ValidationInfo) -> Case:
         given = [k for k in ("input", "messages", "turns") if getattr(self, k) is not None]
         if len(given) > 1:
             raise ValueError(f"give one of `input`, `messages` or `turns`, not {given}")
-        if not self.judge and not self.assertions:
-            raise ValueError("a case with `judge: false` needs at least one `assert` check")
+        # A suite file says whether it has suite-level checks (the Suite checks a Python case).
+        if not self.judge and not self.assertions and info.context == NO_SUITE_CHECKS:
+            raise ValueError(UNCHECKED)
         return self
 
     @property
@@ -263,7 +165,7 @@ class Case(BaseModel):
 class Suite(BaseModel):
     """A prompt under test plus its cases, settings and judging criteria."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str = Field(min_length=1)
     description: str = ""
@@ -278,6 +180,7 @@ class Suite(BaseModel):
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     criteria: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(CRITERIA, 1.0))
     repeats: int = Field(default=1, ge=1, le=50)
+    assertions: tuple[AssertionSpec, ...] = Field(default=(), alias="assert")
     cases: list[Case] = Field(default_factory=list)
     source: str | None = None
 
@@ -317,8 +220,16 @@ class Suite(BaseModel):
             if not isinstance(tool.get("name"), str) or not tool["name"]:
                 raise ValueError(f"tool #{n + 1} needs a `name`")
             if "type" not in tool:  # a client tool: the model fills its input_schema
-                _check_schema(f"tool {tool['name']!r} input_schema", tool.get("input_schema"))
+                check_schema(f"tool {tool['name']!r} input_schema", tool.get("input_schema"))
         return v
+
+    @model_validator(mode="after")
+    def _every_unjudged_case_checked(self) -> Suite:
+        if not self.assertions:
+            unchecked = [c.id for c in self.cases if not c.judge and not c.assertions]
+            if unchecked:
+                raise ValueError(f"case(s) {unchecked}: {UNCHECKED}")
+        return self
 
     @model_validator(mode="after")
     def _every_case_sends_something(self) -> Suite:
@@ -356,13 +267,22 @@ class Suite(BaseModel):
             return case.threshold
         return self.threshold if self.threshold is not None else default
 
+    def checks_for(self, case: Case) -> tuple[AssertionSpec, ...]:
+        """The checks a case's answers get: the suite's, then the case's own."""
+        return (*self.assertions, *case.assertions)
+
+    def python_checks(self) -> list[str]:
+        """The import paths of every `python` check of the suite and its cases, in order."""
+        specs = [*self.assertions, *(a for c in self.cases for a in c.assertions)]
+        return list(dict.fromkeys(p for spec in specs for p in spec.python_checks()))
+
     def repeats_for(self, case: Case) -> int:
         """Samples to take for a case."""
         return case.repeats if case.repeats is not None else self.repeats
 
 
 SUITE_KEYS: tuple[str, ...] = tuple(
-    k for k in Suite.model_fields if k not in ("prompt_path", "source")
+    f.alias or k for k, f in Suite.model_fields.items() if k not in ("prompt_path", "source")
 )
 """The keys a suite file may have at its top level."""
 CASE_KEYS: tuple[str, ...] = tuple(f.alias or name for name, f in Case.model_fields.items())
