@@ -85,9 +85,12 @@ class AssertionSpec(BaseModel):
         if isinstance(data, dict) and "kind" not in data:
             keys = [k for k in data if k not in CHECK_OPTIONS]
             if len(keys) != 1:
+                strays = [str(k) for k in keys if k not in ASSERTION_KINDS]
+                hint = did_you_mean(strays[0], (*ASSERTION_KINDS, *CHECK_OPTIONS)) if strays else ""
                 raise ValueError(
                     f"a check is a mapping with exactly one check key (plus optional "
-                    f"{' and '.join(CHECK_OPTIONS)}), got {sorted(map(str, data))}; "
+                    f"{' and '.join(CHECK_OPTIONS)}), got {sorted(map(str, data))}"
+                    f"{f' ({strays[0]!r}{hint})' if hint else ''}; "
                     f"allowed keys: {', '.join(ASSERTION_KINDS)}"
                 )
             kind = keys[0]
