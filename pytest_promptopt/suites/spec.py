@@ -8,9 +8,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-CRITERIA: tuple[str, ...] = ("functionality", "safety", "consistency", "edge_case_handling")
+from pytest_promptopt.suites.criteria import CRITERIA as CRITERIA  # re-exported
+from pytest_promptopt.suites.criteria import Criterion, check_criteria, default_criteria
+
 AssertionKind = Literal[
     "contains",
     "not_contains",
@@ -276,20 +285,15 @@ class Suite(BaseModel):
     tool_choice: dict[str, Any] | None = None
     model: str | None = None
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    criteria: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(CRITERIA, 1.0))
+    criteria: dict[str, Criterion] = Field(default_factory=default_criteria)
     repeats: int = Field(default=1, ge=1, le=50)
     cases: list[Case] = Field(default_factory=list)
     source: str | None = None
 
     @field_validator("criteria")
     @classmethod
-    def _known_criteria(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(v) - set(CRITERIA))
-        if unknown:
-            raise ValueError(f"unknown criteria {unknown}; allowed: {', '.join(CRITERIA)}")
-        if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
-            raise ValueError("criterion weights must be >= 0 and at least one must be > 0")
-        return v
+    def _known_criteria(cls, v: dict[str, Criterion], info: ValidationInfo) -> dict[str, Criterion]:
+        return check_criteria(str(info.data.get("name", "?")), v)
 
     @field_validator("cases")
     @classmethod
