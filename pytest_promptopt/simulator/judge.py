@@ -195,10 +195,9 @@ def rubric_score(
         value = float(builtin[name])
     else:
         response = str(payload.get("response") or "")
-        value = coverage(description, response, tx.records(payload, "tool_calls")).score
-    if binary:
-        return int(value >= 0.5)
-    return _jitter(value, rng)
+        calls = tx.records(payload, "tool_calls")
+        value = _jitter(coverage(description, response, calls).score, rng)
+    return int(value >= 0.5) if binary else value
 
 
 def builtin_verdict(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
