@@ -175,29 +175,35 @@ def judge(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     own = tx.records(payload, "rubric")
     if not own:
         return verdict
-    scored = {str(c.get("name")): rubric_score(c, payload, verdict, rng) for c in own}
-    return {**scored, "reasoning": verdict["reasoning"]}
+    scored: dict[str, Any] = {}
+    notes = [verdict["reasoning"]]
+    for criterion in own:
+        name = str(criterion.get("name"))
+        scored[name], note = rubric_score(criterion, payload, verdict, rng)
+        notes += [f"{name}: {note}."] if note else []
+    return {**scored, "reasoning": " ".join(n for n in notes if n)[:3900]}
 
 
 def rubric_score(
     criterion: dict[str, Any], payload: dict[str, Any], builtin: dict[str, Any], rng: random.Random
-) -> float | int:
+) -> tuple[float | int, str]:
     """One criterion of a suite's rubric, scored from its description like `expected`.
 
     A built-in in the judge's usual words keeps its usual score (one the suite words its own
-    way is scored on those words); a binary criterion is 1 when
-    the answer covers at least half of its description, else 0.
+    way is scored on those words); a binary criterion is 1 when the answer covers at least
+    half of its description, else 0. The note says what was missed ('' when nothing was).
     """
     name = str(criterion.get("name"))
     description = str(criterion.get("description") or "")
     binary = criterion.get("scale") == "binary"
     if name in builtin and description == CRITERION_MEANINGS.get(name):
-        value = float(builtin[name])
+        value, note = float(builtin[name]), ""
     else:
         response = str(payload.get("response") or "")
-        calls = tx.records(payload, "tool_calls")
-        value = _jitter(coverage(description, response, calls).score, rng)
-    return int(value >= 0.5) if binary else value
+        cov = coverage(description, response, tx.records(payload, "tool_calls"))
+        value = _jitter(cov.score, rng)
+        note = f"missed {', '.join(dict.fromkeys(cov.missed))}" if cov.missed else ""
+    return (int(value >= 0.5) if binary else value), note
 
 
 def builtin_verdict(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:

@@ -126,6 +126,8 @@ def test_own_criteria_are_scored_from_their_descriptions_binary_as_0_or_1() -> N
     assert list(good) == [*names, "reasoning"]
     assert good["apology"] > 0.9 and bad["apology"] < 0.1
     assert (good["date_given"], bad["date_given"]) == (1, 0)
+    assert "apology: missed" not in good["reasoning"]
+    assert "apology: missed apologises, delay." in bad["reasoning"]
     # A built-in in its usual words gets its usual score.
     usual = sim_judge.judge(plain_payload(sorry), random.Random(0))
     assert good["functionality"] == usual["functionality"]
