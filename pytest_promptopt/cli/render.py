@@ -17,6 +17,7 @@ from pytest_promptopt.reporting.text import (
 )
 from pytest_promptopt.reporting.text import shorten as _shorten
 from pytest_promptopt.storage import Evaluation, OptimizationRun, Repositories
+from pytest_promptopt.suites.criteria import CRITERIA
 
 _EPSILON = 1e-6
 _CHANGE_ORDER = {"regressed": 0, "improved": 1, "unchanged": 2, "only_a": 3, "only_b": 4}
@@ -121,6 +122,11 @@ def _render_prompts(suite: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _own_criteria(scores: dict[str, float]) -> str:
+    """`tone 0.50 correct 1.00`: the scores of a suite's own criteria (not the built-ins)."""
+    return " ".join(f"{k} {fmt_score(v)}" for k, v in scores.items() if k not in CRITERIA)
+
+
 def render_show(data: dict[str, Any]) -> str:
     """Render `promptopt show RUN`."""
     run = data["run"]
@@ -144,8 +150,13 @@ def render_show(data: dict[str, Any]) -> str:
             ]
             for c in suite["cases"]
         ]  # fmt: skip
+        headers = ["case", "score", "result", "func", "safety", "consist", "edge", "reasoning"]
+        own = [_own_criteria(c["scores"]) for c in suite["cases"]]
+        if any(own):
+            headers.insert(-1, "own criteria")
+            for row, text in zip(rows, own, strict=True):
+                row.insert(-1, text or "-")
         if rows:
-            headers = ["case", "score", "result", "func", "safety", "consist", "edge", "reasoning"]
             lines.append(table(headers, rows, indent="  "))
     if data["stages"]:
         rows = [
@@ -234,6 +245,7 @@ def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, A
         "safety": latest.safety,
         "consistency": latest.consistency,
         "edge_case_handling": latest.edge_case_handling,
+        "scores": latest.scores or {},
         "reasoning": latest.reasoning,
         "assertion_results": latest.assertion_results,
         "model_response": latest.model_response,

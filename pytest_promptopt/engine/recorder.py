@@ -33,7 +33,7 @@ def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
     """The evaluations rows for a case result, one per sample."""
     rows = []
     for s in result.samples:
-        scores = s.verdict.scores() if s.verdict else {}
+        scores = s.verdict.scores if s.verdict else {}
         rows.append(
             {
                 "run_id": run_id,
@@ -45,8 +45,11 @@ def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
                 "safety": scores.get("safety"),
                 "consistency": scores.get("consistency"),
                 "edge_case_handling": scores.get("edge_case_handling"),
+                "scores": scores or None,
                 "overall_score": s.overall_score,
-                "passed": s.assertions_passed and s.overall_score >= result.threshold,
+                "passed": s.assertions_passed
+                and s.overall_score >= result.threshold
+                and not result.shortfalls(scores),
                 "reasoning": s.verdict.reasoning if s.verdict else None,
                 "assertion_results": [a.model_dump() for a in s.assertions],
                 "tool_calls": s.tool_calls or None,

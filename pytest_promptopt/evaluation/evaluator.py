@@ -10,17 +10,19 @@ from pytest_promptopt.errors import PromptOptError, SuiteError
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.checks import check_all, checks_score
 from pytest_promptopt.evaluation.judge import (
-    JUDGE_SYSTEM,
     judge_instructions,
     judge_payload,
+    judge_system,
+    judge_tool,
     overall_score,
+    rubric,
 )
 from pytest_promptopt.evaluation.python_checks import SampleFigures
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
 from pytest_promptopt.llm.requests import build_structured_request, request_hash, response_parts
 from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
-from pytest_promptopt.protocol import JUDGE_TOOL, JudgeVerdict
+from pytest_promptopt.protocol import JUDGE_TOOL, Verdict
 from pytest_promptopt.suites.spec import Case, Suite
 
 
@@ -58,6 +60,7 @@ class Evaluator:
             suite=suite.name,
             case_id=case.id,
             threshold=suite.threshold_for(case, self.default_threshold),
+            minimums={n: c.min for n, c in suite.criteria.items() if c.min is not None},
         )
         count = samples if samples is not None else suite.repeats_for(case)
         meter = UsageMeter()
@@ -88,26 +91,30 @@ class Evaluator:
         self, target: TargetCase, exchange: Exchange, answer: Answer, k: int
     ) -> dict[str, Any]:
         """The request that asks the judge to score sample k's answer (first attempt)."""
-        payload = self._judge_payload(target, exchange, answer)
         return build_structured_request(
-            model=self.judge_model,
-            system=JUDGE_SYSTEM,
-            instructions=judge_instructions(payload),
-            payload=payload,
-            tool=JUDGE_TOOL,
-            sample=k,
+            model=self.judge_model, **self._judge_call(target, exchange, answer), sample=k
         )
 
     @staticmethod
-    def _judge_payload(target: TargetCase, exchange: Exchange, answer: Answer) -> dict[str, Any]:
-        return judge_payload(
+    def _judge_call(target: TargetCase, exchange: Exchange, answer: Answer) -> dict[str, Any]:
+        """The judge call's system, instructions, payload and tool, from the suite's criteria."""
+        own = rubric(target.suite.criteria, target.rendered.descriptions)
+        payload = judge_payload(
             user_input=exchange.user_input,
             expected=target.rendered.expected,
             response=answer.text,
             task_description=target.suite.description,
             tool_calls=answer.judged_calls(),
             conversation=exchange.conversation,
+            own_rubric=own,
         )
+        return {
+            "system": judge_system(own),
+            "instructions": judge_instructions(payload),
+            "payload": payload,
+            "tool": JUDGE_TOOL,
+            "tool_model": judge_tool(own),
+        }
 
     def prefetch(self, jobs: Sequence[tuple[Suite, str, Case]]) -> None:
         """Load the cached answers and verdicts of these cases in two queries, before they run.
@@ -186,23 +193,20 @@ class Evaluator:
             all(p.cached for p in parts),
         )
         checks = await check_all(suite.checks_for(case), answer, case, figures)
-        verdict: JudgeVerdict | None = None
+        verdict: Verdict | None = None
         if case.judge:
-            payload = self._judge_payload(target, exchange, answer)
-            verdict, judged = await self.llm.structured(
+            answered, judged = await self.llm.structured(
                 role="judge",
                 model=self.judge_model,
-                system=JUDGE_SYSTEM,
-                instructions=judge_instructions(payload),
-                payload=payload,
-                tool=JUDGE_TOOL,
+                **self._judge_call(target, exchange, answer),
                 label=label,
                 sample=k,
                 key=keys.judge if keys is not None and keys.answer == answer else None,
                 meter=meter,
             )
             parts.append(judged)
-            score = overall_score(verdict, suite.criteria)
+            verdict = Verdict.of(answered)
+            score = overall_score(verdict.scores, suite.criteria)
         else:
             score = checks_score(checks)
         used = meter.total  # every call counts, a judge answer that was retried included

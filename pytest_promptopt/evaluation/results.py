@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pytest_promptopt.protocol import JudgeVerdict
+from pytest_promptopt.protocol import Verdict
 
 
 class AssertionResult(BaseModel):
@@ -32,7 +33,7 @@ class SampleResult(BaseModel):
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
     stop_reason: str | None = None
     max_tokens: int | None = None
-    verdict: JudgeVerdict | None = None
+    verdict: Verdict | None = None
     overall_score: float
     assertions: list[AssertionResult] = Field(default_factory=list)
     cached: bool = False
@@ -70,7 +71,11 @@ def describe_calls(calls: list[dict[str, Any]]) -> str:
 
 
 class CaseResult(BaseModel):
-    """The outcome of one case: its samples, mean score, pass mark and verdict."""
+    """The outcome of one case: its samples, mean score, pass mark and verdict.
+
+    `minimums` are the criteria's own pass marks: a criterion under its minimum fails the
+    case whatever the mean score.
+    """
 
     suite: str
     case_id: str
@@ -80,6 +85,7 @@ class CaseResult(BaseModel):
     samples: list[SampleResult] = Field(default_factory=list)
     error: str | None = None
     unscored: dict[str, float] = Field(default_factory=dict)
+    minimums: dict[str, float] = Field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -95,21 +101,37 @@ class CaseResult(BaseModel):
 
     @property
     def passed(self) -> bool:
-        """True when there is no error, every check passed and the score meets the threshold."""
+        """True when there is no error, every check passed, the score meets the threshold and
+        no criterion is under its minimum."""
         return (
             self.error is None
             and bool(self.samples)
             and not self.failed_assertions
             and self.score >= self.threshold
+            and not self.shortfalls()
         )
 
     def criterion_means(self) -> dict[str, float]:
-        """Mean of each judged criterion over the judged samples."""
-        verdicts = [s.verdict for s in self.samples if s.verdict is not None]
-        if not verdicts:
-            return {}
-        keys = verdicts[0].scores().keys()
-        return {k: sum(v.scores()[k] for v in verdicts) / len(verdicts) for k in keys}
+        """Mean of each judged criterion over the judged samples that scored it."""
+        scores = [s.verdict.scores for s in self.samples if s.verdict is not None]
+        names = dict.fromkeys(name for one in scores for name in one)
+        means = {}
+        for name in names:
+            values = [one[name] for one in scores if name in one]
+            means[name] = sum(values) / len(values)
+        return means
+
+    def shortfalls(self, scores: Mapping[str, float] | None = None) -> list[str]:
+        """`safety 0.60 under its min 0.80` for each criterion under its minimum.
+
+        Judged on `scores` (one sample's) when given, else on the means over the samples.
+        """
+        scores = self.criterion_means() if scores is None else scores
+        return [
+            f"{name} {scores[name]:.2f} under its min {low:.2f}"
+            for name, low in self.minimums.items()
+            if name in scores and scores[name] < low
+        ]
 
     def totals(self) -> dict[str, float]:
         """Calls, cache hits, tokens, cost and latency of the samples and of a failed one."""
@@ -138,6 +160,7 @@ class CaseResult(BaseModel):
         means = self.criterion_means()
         if means:
             lines.append("  " + "  ".join(f"{k}={v:.2f}" for k, v in means.items()))
+        lines += [f"  {short}" for short in self.shortfalls()]
         for s in self.samples:
             if s.verdict is not None:
                 prefix = f"  judge (sample {s.sample}): " if len(self.samples) > 1 else "  judge: "

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from pytest_promptopt.protocol import encode_data, tool_definition
 
 DEFAULT_MAX_TOKENS = 1024
@@ -63,14 +65,18 @@ def build_structured_request(
     tool: str,
     max_tokens: int = 2048,
     sample: int = 0,
+    tool_model: type[BaseModel] | None = None,
 ) -> dict[str, Any]:
-    """A forced-tool request: instructions plus the payload as a quoted `<data>` block."""
+    """A forced-tool request: instructions plus the payload as a quoted `<data>` block.
+
+    The tool's input schema is `tool_model`'s, by default the one registered for `tool`.
+    """
     return build_request(
         model=model,
         system=system,
         messages=[{"role": "user", "content": f"{instructions}\n\n{encode_data(payload)}"}],
         max_tokens=max_tokens,
-        tools=[tool_definition(tool, f"Submit your answer via {tool}.")],
+        tools=[tool_definition(tool, f"Submit your answer via {tool}.", tool_model)],
         tool_choice={"type": "tool", "name": tool},
         sample=sample,
     )
@@ -111,4 +117,3 @@ def response_parts(response: dict[str, Any]) -> ResponseParts:
     return ResponseParts(
         "".join(texts), tuple(calls), str(stop) if stop is not None else None, content
     )
-

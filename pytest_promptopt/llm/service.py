@@ -308,14 +308,16 @@ class LLMService:
         max_tokens: int = 2048,
         key: str | None = None,
         meter: UsageMeter | None = None,
+        tool_model: type[BaseModel] | None = None,
     ) -> tuple[Any, Completion]:
         """A forced-tool call validated against the tool's model; one retry, then JudgeError.
 
         Returns the validated answer and the completion it came from. `key` is the first
         attempt's `request_hash` when the caller has already computed it; every attempt's
-        usage is added to `meter` when one is given.
+        usage is added to `meter` when one is given; `tool_model` replaces the model
+        registered for `tool` (a judge schema built from a suite's criteria).
         """
-        model_cls = TOOL_MODELS[tool]
+        model_cls = tool_model or TOOL_MODELS[tool]
         last_error = ""
         unusable: list[str] = []
         for attempt in range(2):
@@ -328,6 +330,7 @@ class LLMService:
                 tool=tool,
                 max_tokens=max_tokens,
                 sample=sample + attempt * RETRY_SAMPLE_OFFSET,
+                tool_model=tool_model,
             )
             completion = await self.send(
                 request,

@@ -40,6 +40,7 @@ FAILURE_HEADERS = [
     "result",
     "score",
     "threshold",
+    "criteria",
     "failed checks",
     "reasoning",
     "response",
@@ -179,10 +180,17 @@ def _failure_row(case: CaseRow) -> list[str]:
         "\u26a0\ufe0f error" if case.error is not None else "\u274c failed",
         fmt_score(case.score),
         fmt_score(case.threshold),
+        _criteria_cell(case),
         md_escape(checks, 160) if checks else DASH,
         md_escape(reason, REASONING_CHARS) if reason else DASH,
         _answer_cell(case),
     ]
+
+
+def _criteria_cell(case: CaseRow) -> str:
+    """Every judged criterion with its score: `functionality 0.90 · tone 0.40`."""
+    scores = " \u00b7 ".join(f"{name} {fmt_score(v)}" for name, v in case.criteria.items())
+    return md_escape(scores, 240) if scores else DASH
 
 
 def _answer_cell(case: CaseRow) -> str:
@@ -199,7 +207,7 @@ def _failures_section(report: RunReport) -> str:
     if not problems:
         return "### Failures\n\nNone: every case passed."
     rows = [_failure_row(c) for c in problems[:MAX_FAILURE_ROWS]]
-    text = "### Failures\n\n" + md_table(FAILURE_HEADERS, rows, align="llcrrlll")
+    text = "### Failures\n\n" + md_table(FAILURE_HEADERS, rows, align="llcrrllll")
     if len(problems) > MAX_FAILURE_ROWS:
         more = len(problems) - MAX_FAILURE_ROWS
         text += f"\n\n\u2026 and {more} more; see report.html for all cases."

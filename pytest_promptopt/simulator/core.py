@@ -138,7 +138,9 @@ class Simulator:
         result = handler(data, rng)
         every = self.fail_judge_schema_every
         if role == "judge" and every and n % every == 0:
-            result = {**result, "functionality": 7.0}  # deliberately out of range
+            # The first criterion (functionality, unless the suite has its own rubric) is set
+            # deliberately out of range.
+            result = {**result, next(iter(result)): 7.0}
         block = {
             "type": "tool_use",
             "id": f"toolu_sim_{digest[:24]}",

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_promptopt.protocol import CRITERION_MEANINGS
 from pytest_promptopt.simulator import text as tx
 
 _SYNONYMS: dict[str, frozenset[str]] = {
@@ -166,9 +167,47 @@ def _last_user(payload: dict[str, Any]) -> tuple[str, bool]:
 def judge(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """A verdict (the submit_verdict tool input) for one judge payload.
 
-    Optional keys: `conversation` (the case's turns, {role, text}) and
-    `tool_calls` (the answer's calls, {name, input}); functionality counts the calls.
+    Optional keys: `conversation` (the case's turns, {role, text}), `tool_calls` (the
+    answer's calls, {name, input}; functionality counts them) and `rubric` (the suite's own
+    criteria, {name, description, scale}: the verdict then scores exactly those).
     """
+    verdict = builtin_verdict(payload, rng)
+    own = tx.records(payload, "rubric")
+    if not own:
+        return verdict
+    scored: dict[str, Any] = {}
+    notes = [verdict["reasoning"]]
+    for criterion in own:
+        name = str(criterion.get("name"))
+        scored[name], note = rubric_score(criterion, payload, verdict, rng)
+        notes += [f"{name}: {note}."] if note else []
+    return {**scored, "reasoning": " ".join(n for n in notes if n)[:3900]}
+
+
+def rubric_score(
+    criterion: dict[str, Any], payload: dict[str, Any], builtin: dict[str, Any], rng: random.Random
+) -> tuple[float | int, str]:
+    """One criterion of a suite's rubric, scored from its description like `expected`.
+
+    A built-in in the judge's usual words keeps its usual score (one the suite words its own
+    way is scored on those words); a binary criterion is 1 when the answer covers at least
+    half of its description, else 0. The note says what was missed ('' when nothing was).
+    """
+    name = str(criterion.get("name"))
+    description = str(criterion.get("description") or "")
+    binary = criterion.get("scale") == "binary"
+    if name in builtin and description == CRITERION_MEANINGS.get(name):
+        value, note = float(builtin[name]), ""
+    else:
+        response = str(payload.get("response") or "")
+        cov = coverage(description, response, tx.records(payload, "tool_calls"))
+        value = _jitter(cov.score, rng)
+        note = f"missed {', '.join(dict.fromkeys(cov.missed))}" if cov.missed else ""
+    return (int(value >= 0.5) if binary else value), note
+
+
+def builtin_verdict(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The four built-in criteria's scores and the reasoning for one judge payload."""
     user, follow_up = _last_user(payload)
     response = str(payload.get("response") or "")
     calls = tx.records(payload, "tool_calls")

@@ -169,6 +169,8 @@ class Evaluation(Base):
     safety: Mapped[float | None] = mapped_column(Float)
     consistency: Mapped[float | None] = mapped_column(Float)
     edge_case_handling: Mapped[float | None] = mapped_column(Float)
+    # Every judged criterion's score by name (the built-ins above too; NULL: not judged).
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSON(none_as_null=True))
     overall_score: Mapped[float] = mapped_column(Float)
     passed: Mapped[bool] = mapped_column(Boolean)
     reasoning: Mapped[str | None] = mapped_column(Text)

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pytest_promptopt.suites.casefiles import Row
+from pytest_promptopt.suites.criteria import CRITERION_KEYS
 from pytest_promptopt.suites.spec import (
     ASSERTION_KINDS,
     CASE_KEYS,
@@ -107,6 +108,8 @@ def _keys_at(loc: list[Any]) -> tuple[str, ...]:
     for n, part in enumerate(loc[:-1]):
         if n == 0 and part == "cases":
             keys = CASE_KEYS
+        elif n == 1 and loc[0] == "criteria":
+            keys = CRITERION_KEYS
         elif part == "messages":
             keys = tuple(Message.model_fields)
         elif _is_tag(loc, n):
@@ -140,6 +143,6 @@ def _hint(err: Any, loc: list[Any]) -> str:
         return f"unknown assertion type; allowed: {', '.join(ASSERTION_KINDS)}"
     if kind == "missing":
         return "required field is missing"
-    if "criteria" in loc:
-        return f"{msg}; allowed criteria: {', '.join(CRITERIA)}"
+    if "criteria" in loc and len(loc) == 1 and "custom criterion" not in msg:
+        return f"{msg}; built-in criteria: {', '.join(CRITERIA)}"
     return msg

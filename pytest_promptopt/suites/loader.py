@@ -107,10 +107,20 @@ def _rows(path: Path, raw: dict[str, Any], data: dict[str, Any], used: frozenset
 
 
 def _suite_placeholders(path: Path, data: dict[str, Any]) -> frozenset[str]:
-    """The variables the suite's `prompt` and `input` templates read (their syntax checked)."""
+    """The variables the suite's templates read: `prompt`, `input`, criterion descriptions.
+
+    Each template's syntax is checked on the way.
+    """
+    templates = [(key, data.get(key)) for key in SUITE_TEMPLATES]
+    criteria = data.get("criteria")
+    if isinstance(criteria, dict):
+        templates += [
+            (f"criteria.{name}.description", c.get("description"))
+            for name, c in criteria.items()
+            if isinstance(c, dict)
+        ]
     found: frozenset[str] = frozenset()
-    for key in SUITE_TEMPLATES:
-        value = data.get(key)
+    for key, value in templates:
         if not isinstance(value, str):
             continue
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_promptopt.errors import SuiteError
@@ -38,13 +38,15 @@ class RenderError(SuiteError):
 class RenderedCase:
     """What is sent for a case: the system prompt, the messages, the user turns, the expectation.
 
-    For a `turns:` case, `messages` holds the first user turn only and `turns` all of them.
+    For a `turns:` case, `messages` holds the first user turn only and `turns` all of them;
+    `descriptions` are the criteria's own descriptions, by name, rendered for the case.
     """
 
     system: str | None
     messages: list[dict[str, Any]]
     turns: tuple[str, ...] | None
     expected: str | None
+    descriptions: dict[str, str] = field(default_factory=dict)
 
 
 def variables_of(suite: Suite, case: Case) -> Mapping[str, Any]:
@@ -145,4 +147,15 @@ def render_case(suite: Suite, case: Case, prompt_template: str | None = None) ->
     system = renderer.text(template, "prompt") if template else None
     messages, turns = renderer.request()
     expected = None if case.expected is None else renderer.text(case.expected, "expected")
-    return RenderedCase(system=system or None, messages=messages, turns=turns, expected=expected)
+    descriptions = {
+        name: renderer.text(c.description, f"criteria.{name}.description")
+        for name, c in suite.criteria.items()
+        if c.description is not None
+    }
+    return RenderedCase(
+        system=system or None,
+        messages=messages,
+        turns=turns,
+        expected=expected,
+        descriptions=descriptions,
+    )

@@ -21,8 +21,9 @@ from pytest_promptopt.suites.assertions import AssertionSpec as AssertionSpec
 from pytest_promptopt.suites.assertions import check_schema
 from pytest_promptopt.suites.assertions import closest as closest
 from pytest_promptopt.suites.assertions import did_you_mean as did_you_mean
+from pytest_promptopt.suites.criteria import CRITERIA as CRITERIA  # re-exported
+from pytest_promptopt.suites.criteria import Criterion, check_criteria, default_criteria
 
-CRITERIA: tuple[str, ...] = ("functionality", "safety", "consistency", "edge_case_handling")
 CaseStage = Literal["given", "quick", "rigorous"]
 NO_SUITE_CHECKS = {"suite_checks": False}
 """The validation context of a suite file with no suite-level `assert`."""
@@ -178,7 +179,7 @@ class Suite(BaseModel):
     tool_choice: dict[str, Any] | None = None
     model: str | None = None
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    criteria: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(CRITERIA, 1.0))
+    criteria: dict[str, Criterion] = Field(default_factory=default_criteria)
     repeats: int = Field(default=1, ge=1, le=50)
     assertions: tuple[AssertionSpec, ...] = Field(default=(), alias="assert")
     cases: list[Case] = Field(default_factory=list)
@@ -186,13 +187,8 @@ class Suite(BaseModel):
 
     @field_validator("criteria")
     @classmethod
-    def _known_criteria(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(v) - set(CRITERIA))
-        if unknown:
-            raise ValueError(f"unknown criteria {unknown}; allowed: {', '.join(CRITERIA)}")
-        if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
-            raise ValueError("criterion weights must be >= 0 and at least one must be > 0")
-        return v
+    def _known_criteria(cls, v: dict[str, Criterion], info: ValidationInfo) -> dict[str, Criterion]:
+        return check_criteria(str(info.data.get("name", "?")), v)
 
     @field_validator("cases")
     @classmethod

@@ -351,3 +351,26 @@ def test_an_optimize_run_shows_the_prompt_its_pipeline_chose(tmp_path: Path) -> 
     assert listed[0]["pass_rate"] == 1.0
     best = _run(filled, "best", "greet")
     assert best.exit_code == 0 and best.stdout.startswith(BEST_TEXT)
+
+
+def test_show_lists_a_suites_own_criteria(tmp_path: Path) -> None:
+    path = tmp_path / "own.db"
+    db = Database(f"sqlite:///{path}")
+    db.ensure_schema()
+    with db.session_scope() as s:
+        run = RunRepository(s).create("s", "test", {})
+        prompt = PromptRepository(s).add(run.id, "tone", "Be warm.", stage="given")
+        ids = TestCaseRepository(s).upsert_many(run.id, "tone", _cases(["warm", "plain"]))
+        rows = _evals(run.id, prompt.id, ids, {"warm": 0.9, "plain": 0.8})
+        rows[0]["scores"] = {"functionality": 0.9, "tone": 0.5, "correct": 1.0}
+        EvaluationRepository(s).add_many(rows)
+        RunRepository(s).finish(run.id, "passed")
+    db.dispose()
+    filled = Filled(path, run.id, run.id, prompt.id, prompt.id, prompt.id)
+    data = json.loads(_run(filled, "show", "latest", "--json").output)
+    cases = {c["case_key"]: c["scores"] for c in data["suites"][0]["cases"]}
+    assert cases == {"warm": {"functionality": 0.9, "tone": 0.5, "correct": 1.0}, "plain": {}}
+    out = _run(filled, "show", "latest").output
+    assert "own criteria" in out
+    warm = next(line for line in out.splitlines() if line.strip().startswith("warm "))
+    assert "tone 0.50 correct 1.00" in warm and "functionality" not in warm

@@ -10,8 +10,8 @@ from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.checks import check
 from pytest_promptopt.evaluation.judge import overall_score
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
-from pytest_promptopt.protocol import JudgeVerdict, decode_data, encode_data
-from pytest_promptopt.suites.spec import AssertionSpec
+from pytest_promptopt.protocol import JudgeVerdict, Verdict, decode_data, encode_data
+from pytest_promptopt.suites.spec import AssertionSpec, Criterion
 
 
 def test_data_block_cannot_be_closed_by_user_text() -> None:
@@ -45,7 +45,8 @@ def test_weighted_score_and_case_verdict() -> None:
         functionality=1.0, safety=0.0, consistency=1.0, edge_case_handling=1.0, reasoning="r"
     )
     weights = {"functionality": 1.0, "safety": 2.0, "consistency": 1.0, "edge_case_handling": 0}
-    assert overall_score(verdict, weights) == pytest.approx(0.5)
+    criteria = {name: Criterion(weight=w) for name, w in weights.items()}
+    assert overall_score(Verdict.of(verdict).scores, criteria) == pytest.approx(0.5)
     result = CaseResult(suite="s", case_id="c", threshold=0.7)
     result.samples = [
         SampleResult(sample=0, response="a", overall_score=0.6),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals, by_suite
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
-from pytest_promptopt.protocol import JudgeVerdict
+from pytest_promptopt.protocol import JudgeVerdict, Verdict
 
 
 def _record(case_id: str, score: float, *, passed: bool, error: str | None = None) -> CaseRecord:
@@ -35,9 +35,9 @@ def test_criteria_travel_under_their_own_names() -> None:
 
 
 def test_from_result_takes_scores_totals_and_criteria() -> None:
-    verdict = JudgeVerdict(
+    verdict = Verdict.of(JudgeVerdict(
         functionality=1.0, safety=1.0, consistency=0.5, edge_case_handling=0.5, reasoning="ok"
-    )
+    ))  # fmt: skip
     result = CaseResult(
         suite="s", case_id="c", prompt_id=7, threshold=0.7,
         samples=[SampleResult(sample=0, response="hi", verdict=verdict, overall_score=0.75,

@@ -216,6 +216,34 @@ def collect_error_text(pytester: pytest.Pytester, *args: str) -> str:
             ],
             id="unknown-block-type",
         ),
+        pytest.param(
+            """
+            name: support
+            prompt: hi
+            criteria: {functionality: 2, tone: {weight: 1}}
+            cases:
+              - {id: one, input: hi}
+            """,
+            [
+                "*bad.promptopt.yaml: field 'criteria': suite 'support': custom criterion 'tone' "
+                "needs a `description` (what the judge scores it on); only the built-ins "
+                "functionality, safety, consistency, edge_case_handling go without one"
+            ],
+            id="custom-criterion-without-description",
+        ),
+        pytest.param(
+            """
+            prompt: hi
+            criteria: {tone: {description: Warm, scael: binary}}
+            cases:
+              - {id: one, input: hi}
+            """,
+            [
+                "*bad.promptopt.yaml: field 'criteria.tone.scael': unknown key: did you mean "
+                "'scale'?; allowed: weight, description, min, scale"
+            ],
+            id="unknown-criterion-key",
+        ),
     ],
 )
 def test_bad_suite_is_a_collection_error_that_says_what_is_wrong(

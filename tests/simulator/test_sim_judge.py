@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 from pytest_promptopt import protocol
+from pytest_promptopt.simulator import judge as sim_judge
 from pytest_promptopt.testing import simulated_client
 
 CALL = {"name": "lookup_order", "input": {"order": "A-4411"}}
@@ -93,3 +95,40 @@ def test_the_last_user_turn_is_the_one_judged_for_safety() -> None:
     assert judged.safety < 0.2
     history_only = verdict(user_input="The fee?", response="No fee.", conversation=conversation)
     assert "Edge case" not in history_only.reasoning  # user_input follows the given turns
+
+
+def plain_payload(response: str) -> dict[str, Any]:
+    """A judge payload for an answer about an order's delivery, without a rubric."""
+    return {
+        "criteria": list(protocol.CRITERION_MEANINGS),
+        "user_input": "Where is my order A-4411?",
+        "expected_behavior": "Gives the delivery date",
+        "response": response,
+        "task_description": "Order support",
+    }
+
+
+def test_own_criteria_are_scored_from_their_descriptions_binary_as_0_or_1() -> None:
+    rubric = [
+        {"name": "functionality", "description": protocol.CRITERION_MEANINGS["functionality"],
+         "scale": "continuous"},
+        {"name": "apology", "description": "Apologises for the delay", "scale": "continuous"},
+        {"name": "date_given", "description": "Mentions the delivery date", "scale": "binary"},
+    ]  # fmt: skip
+    names = [c["name"] for c in rubric]
+    sorry = "I am so sorry for the delay with your order; delivery date is Friday."
+
+    def judged(response: str) -> dict[str, Any]:
+        payload = {**plain_payload(response), "criteria": names, "rubric": rubric}
+        return sim_judge.judge(payload, random.Random(0))
+
+    good, bad = judged(sorry), judged("Please contact the shop.")
+    assert list(good) == [*names, "reasoning"]
+    assert good["apology"] > 0.9 and bad["apology"] < 0.1
+    assert (good["date_given"], bad["date_given"]) == (1, 0)
+    assert "apology: missed" not in good["reasoning"]
+    assert "apology: missed apologises, delay." in bad["reasoning"]
+    # A built-in in its usual words gets its usual score.
+    usual = sim_judge.judge(plain_payload(sorry), random.Random(0))
+    assert good["functionality"] == usual["functionality"]
+    assert list(usual) == [*protocol.CRITERION_MEANINGS, "reasoning"]

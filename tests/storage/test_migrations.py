@@ -148,7 +148,7 @@ def test_a_database_at_0002_gains_tool_calls_and_stop_reason_and_keeps_its_rows(
     engine.dispose()
     database = Database(url)
     database.ensure_schema()
-    assert migrate.current_revision(database.engine) == "promptopt_0003"
+    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
     with database.engine.connect() as conn:
         old = conn.execute(
             text("SELECT model_response, overall_score, tool_calls, stop_reason FROM evaluations")
@@ -163,4 +163,28 @@ def test_a_database_at_0002_gains_tool_calls_and_stop_reason_and_keeps_its_rows(
     with transaction(database) as repos:
         stored = [(e.sample, e.tool_calls, e.stop_reason) for e in repos.evaluations.for_prompt(1)]
     assert stored == [(0, None, None), (1, [CALL], "tool_use")]
+    database.dispose()
+
+
+def test_a_database_at_0003_gains_scores_and_keeps_its_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v3.db'}"
+    _alembic_upgrade(url, "promptopt_0003")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in V2_ROWS:
+            conn.execute(text(statement))
+    engine.dispose()
+    database = Database(url)
+    database.ensure_schema()
+    assert migrate.current_revision(database.engine) == "promptopt_0004"
+    scores = {"functionality": 0.9, "tone": 1.0}
+    new_row = {
+        "run_id": 1, "prompt_id": 1, "test_case_id": 1, "sample": 1, "model_response": "",
+        "overall_score": 0.95, "passed": True, "functionality": 0.9, "scores": scores,
+    }  # fmt: skip
+    with transaction(database) as repos:
+        repos.evaluations.add_many([new_row])
+    with transaction(database) as repos:
+        stored = [(e.sample, e.model_response, e.scores) for e in repos.evaluations.for_prompt(1)]
+    assert stored == [(0, "hello", None), (1, "", scores)]
     database.dispose()

@@ -1,0 +1,87 @@
+"""Judging criteria: the four built-ins and a suite's own, with weight, text, minimum, scale."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+CRITERIA: tuple[str, ...] = ("functionality", "safety", "consistency", "edge_case_handling")
+"""The built-in criteria, which the judge knows without a description."""
+Scale = Literal["continuous", "binary"]
+
+
+class Criterion(BaseModel):
+    """One criterion: its weight in the mean, what it means, the score it must reach, its scale.
+
+    Written in YAML as a bare weight (`safety: 2.0`) or as a mapping
+    (`tone: {weight: 1.0, description: "Warm, brief", min: 0.5, scale: binary}`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weight: float = Field(default=1.0, ge=0.0)
+    description: str | None = Field(default=None, min_length=1)
+    min: float | None = Field(default=None, ge=0.0, le=1.0)
+    scale: Scale = "continuous"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_weight(cls, data: Any) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"weight": data}
+        return data
+
+    @property
+    def binary(self) -> bool:
+        """True for a pass/fail criterion, scored 0 or 1."""
+        return self.scale == "binary"
+
+    @property
+    def plain(self) -> bool:
+        """True when only a weight is set, so the judge need not hear of anything else."""
+        return self.description is None and not self.binary
+
+
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+RESERVED_NAMES = frozenset(
+    {"reasoning", "suite", "case", "prompt_id", "score", "threshold", "passed", "error"}
+    | {"calls", "cache_hits", "input_tokens", "output_tokens", "cost_usd"}
+)
+"""Names a criterion may not take: the verdict's reasoning and the per-case record's fields."""
+
+CRITERION_KEYS: tuple[str, ...] = tuple(Criterion.model_fields)
+"""The keys a criterion mapping may have."""
+
+
+def default_criteria() -> dict[str, Criterion]:
+    """The four built-ins, weighted equally."""
+    return {name: Criterion() for name in CRITERIA}
+
+
+def check_criteria(suite: str, criteria: dict[str, Criterion]) -> dict[str, Criterion]:
+    """The criteria when each custom one has a description and some weight is positive."""
+    for name, criterion in criteria.items():
+        if not NAME.match(name) or name in RESERVED_NAMES:
+            raise ValueError(
+                f"suite {suite!r}: criterion name {name!r} must be lower case letters, digits "
+                "and underscores, starting with a letter, and none of "
+                f"{', '.join(sorted(RESERVED_NAMES))}"
+            )
+        if name not in CRITERIA and criterion.description is None:
+            raise ValueError(
+                f"suite {suite!r}: custom criterion {name!r} needs a `description` (what the "
+                f"judge scores it on); only the built-ins {', '.join(CRITERIA)} go without one"
+            )
+    if not any(c.weight > 0 for c in criteria.values()):
+        raise ValueError("criterion weights must be >= 0 and at least one must be > 0")
+    return criteria
+
+
+def is_builtin_rubric(criteria: dict[str, Criterion]) -> bool:
+    """True when the judge's request is today's: built-ins only, with nothing but weights.
+
+    A `min` is applied to the scores afterwards, so it does not change the request either.
+    """
+    return all(name in CRITERIA and c.plain for name, c in criteria.items())

@@ -1,0 +1,99 @@
+"""A suite's own criteria, end to end on the simulator: the judge's schema, storage, the failure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pytest_promptopt.protocol import decode_data
+from tests.support.plugin import SUPPORT_PROMPT, default_db, query, run_ids, write_suite
+
+RUBRIC = f"""
+name: rubric
+prompt: "{SUPPORT_PROMPT}"
+vars: {{topic: refund}}
+threshold: 0.1
+criteria:
+  functionality: 1.0
+  safety: {{weight: 1.0, min: 0.5}}
+  apology: {{description: "Apologises about the {{{{ topic }}}}"}}
+  email: {{description: "Asks for the order e-mail", scale: binary}}
+  penguins: {{weight: 0.5, description: "Tells a joke about penguins", min: 0.9}}
+cases:
+  - id: refund
+    input: I want a refund for order 123
+    expected: Apologises, asks for the order e-mail, states the 30-day policy
+"""
+NAMES = ["functionality", "safety", "apology", "email", "penguins"]
+
+
+def judge_requests(db: Any) -> list[dict[str, Any]]:
+    """The judge requests recorded in `llm_calls`."""
+    rows = query(db, "SELECT request FROM llm_calls WHERE role = 'judge'")
+    return [json.loads(r[0]) for r in rows]
+
+
+def test_own_criteria_reach_the_judge_schema_scores_and_the_failure_text(
+    sim: pytest.Pytester,
+) -> None:
+    write_suite(sim, "rubric", RUBRIC)
+    result = sim.runpytest()
+    result.assert_outcomes(failed=1)
+    db = default_db(sim)
+    (request,) = judge_requests(db)
+    schema = request["tools"][0]["input_schema"]
+    assert list(schema["properties"]) == [*NAMES, "reasoning"]
+    assert schema["properties"]["email"]["enum"] == [0, 1]
+    data = decode_data(request["messages"][-1]["content"])
+    assert data is not None
+    rubric = {c["name"]: c["description"] for c in data["rubric"]}
+    assert rubric["apology"] == "Apologises about the refund"
+    ((scores_json, functionality, safety, consistency, passed),) = query(
+        db, "SELECT scores, functionality, safety, consistency, passed FROM evaluations"
+    )
+    scores = json.loads(scores_json)
+    assert list(scores) == NAMES
+    assert scores["apology"] > 0.8 and scores["email"] == 1.0 and scores["penguins"] < 0.9
+    # The built-in columns hold the built-ins' scores; one the suite leaves out stays NULL.
+    assert (functionality, safety, consistency) == (scores["functionality"], scores["safety"], None)
+    assert passed == 0  # the penguins criterion is under its min, whatever the mean
+    result.stdout.fnmatch_lines(
+        [
+            "*rubric[[]refund[]] FAILED*",
+            "*functionality=*  safety=*  apology=*  email=1.00  penguins=*",
+            "*penguins 0.* under its min 0.90*",
+        ]
+    )
+    run_dir = sim.path / ".promptopt" / "reports" / str(run_ids(db)[-1])
+    (case,) = json.loads((run_dir / "report.json").read_text())["cases"]
+    assert list(case["criteria"]) == NAMES
+    assert "penguins" in (run_dir / "report.md").read_text()
+    assert "apology" in (run_dir / "report.html").read_text()
+    # The second run is served from the cache: the dynamic request is stable.
+    again = sim.runpytest()
+    again.assert_outcomes(failed=1)
+    assert len(judge_requests(db)) == 1
+
+
+def test_builtin_only_suites_store_scores_for_the_four(sim: pytest.Pytester) -> None:
+    write_suite(
+        sim,
+        "plain",
+        f"""
+        name: plain
+        prompt: "{SUPPORT_PROMPT}"
+        criteria: {{functionality: 2.0, safety: {{weight: 1.0, min: 0.99}}}}
+        cases:
+          - {{id: refund, input: I want a refund for order 123, expected: Apologises}}
+        """,
+    )
+    sim.runpytest()
+    db = default_db(sim)
+    (request,) = judge_requests(db)
+    assert "rubric" not in request["messages"][-1]["content"]
+    ((scores_json, functionality),) = query(db, "SELECT scores, functionality FROM evaluations")
+    scores = json.loads(scores_json)
+    assert list(scores) == ["functionality", "safety", "consistency", "edge_case_handling"]
+    assert scores["functionality"] == functionality
