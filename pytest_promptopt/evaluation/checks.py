@@ -11,8 +11,9 @@ import re
 from typing import Any
 
 from pytest_promptopt.evaluation.answer import Answer
-from pytest_promptopt.evaluation.python_checks import SampleFigures, run_python
+from pytest_promptopt.evaluation.python_checks import run_python
 from pytest_promptopt.evaluation.results import AssertionResult
+from pytest_promptopt.llm.service import Usage
 from pytest_promptopt.suites.spec import AssertionSpec, Case
 
 
@@ -87,7 +88,7 @@ def _tool_check(kind: str, value: Any, answer: Answer) -> tuple[bool, str]:
     return passed, "" if passed else f"stopped with {answer.stop_reason or 'no stop reason'}"
 
 
-def _call_check(kind: str, value: float, figures: SampleFigures) -> tuple[bool, str]:
+def _call_check(kind: str, value: float, figures: Usage) -> tuple[bool, str]:
     """(passed, detail) of a check on the call itself: its latency or its cost."""
     if kind == "max_latency_ms":
         return figures.latency_ms <= value, f"the call took {figures.latency_ms:.0f} ms"
@@ -126,20 +127,20 @@ def _result(spec: AssertionSpec, passed: bool, detail: str) -> AssertionResult:
 
 
 def check(
-    spec: AssertionSpec, answer: Answer, figures: SampleFigures | None = None
+    spec: AssertionSpec, answer: Answer, figures: Usage | None = None
 ) -> AssertionResult:
     """Run one check that needs no function of the team's (not `python`, not `not`)."""
     if spec.kind in TOOL_KINDS:
         passed, detail = _tool_check(spec.kind, spec.value, answer)
     elif spec.kind in CALL_KINDS:
-        passed, detail = _call_check(spec.kind, spec.value, figures or SampleFigures())
+        passed, detail = _call_check(spec.kind, spec.value, figures or Usage())
     else:
         passed, detail = _text_check(spec.kind, spec.value, answer.text)
     return _result(spec, passed, detail)
 
 
 async def run_check(
-    spec: AssertionSpec, answer: Answer, case: Case, figures: SampleFigures
+    spec: AssertionSpec, answer: Answer, case: Case, figures: Usage
 ) -> AssertionResult:
     """Run any check against an answer of `case`; a `python` check's error is raised."""
     if spec.kind == "python":
@@ -154,7 +155,7 @@ async def run_check(
 
 
 async def check_all(
-    specs: tuple[AssertionSpec, ...], answer: Answer, case: Case, figures: SampleFigures
+    specs: tuple[AssertionSpec, ...], answer: Answer, case: Case, figures: Usage
 ) -> list[AssertionResult]:
     """Run every check against an answer of `case`, in order."""
     return [await run_check(spec, answer, case, figures) for spec in specs]

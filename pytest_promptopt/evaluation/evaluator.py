@@ -17,7 +17,6 @@ from pytest_promptopt.evaluation.judge import (
     overall_score,
     rubric,
 )
-from pytest_promptopt.evaluation.python_checks import SampleFigures
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
 from pytest_promptopt.llm.requests import build_structured_request, request_hash, response_parts
@@ -184,15 +183,8 @@ class Evaluator:
             target, k, label, keys.target if keys is not None else None, meter
         )
         answer = Answer.of(parts[-1])
-        call = meter.total  # the model under test's calls only: the judge has not run yet
-        figures = SampleFigures(
-            call.input_tokens,
-            call.output_tokens,
-            call.cost_usd,
-            sum(p.latency_ms for p in parts),
-            all(p.cached for p in parts),
-        )
-        checks = await check_all(suite.checks_for(case), answer, case, figures)
+        # The meter holds the model under test's calls only here: the judge has not run yet.
+        checks = await check_all(suite.checks_for(case), answer, case, meter.total)
         verdict: Verdict | None = None
         if case.judge:
             answered, judged = await self.llm.structured(

@@ -8,25 +8,14 @@ An async function is awaited. An exception inside it is a PromptOptError: the it
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 from typing import Any
 
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.evaluation.answer import Answer
+from pytest_promptopt.llm.service import Usage
 from pytest_promptopt.suites.assertions import AssertionSpec
 from pytest_promptopt.suites.callables import resolve
 from pytest_promptopt.suites.spec import Case
-
-
-@dataclass(frozen=True)
-class SampleFigures:
-    """What the calls of the model under test took for one sample: tokens, dollars, time."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_ms: float = 0.0
-    cached: bool = False
 
 
 def takes_figures(fn: Any) -> bool:
@@ -61,7 +50,7 @@ def outcome(spec: AssertionSpec, returned: Any) -> tuple[bool, str]:
 
 
 async def run_python(
-    spec: AssertionSpec, answer: Answer, case: Case, figures: SampleFigures
+    spec: AssertionSpec, answer: Answer, case: Case, figures: Usage
 ) -> tuple[bool, str]:
     """Call the check's function on one answer; (passed, detail)."""
     fn = resolve(str(spec.value))

@@ -23,18 +23,6 @@ if TYPE_CHECKING:
     from pytest_promptopt.storage.models import TestCase
 
 
-class Repos:
-    """The repositories of one transaction, under the short names the stages use."""
-
-    def __init__(self, repos: Repositories) -> None:
-        """Take the repositories the stages need from one transaction's bundle."""
-        self.prompts = repos.prompts
-        self.cases = repos.test_cases
-        self.evals = repos.evaluations
-        self.stages = repos.stage_results
-        self.weaknesses = repos.weaknesses
-
-
 @dataclass(frozen=True)
 class StoredCase:
     """A test_cases row turned back into a Case the evaluator can run."""
@@ -81,10 +69,10 @@ class RunContext:
         return self.settings.effective_judge_model
 
     @contextmanager
-    def repos(self) -> Iterator[Repos]:
+    def repos(self) -> Iterator[Repositories]:
         """The repositories inside one committed transaction."""
         with transaction(self.db) as repos:
-            yield Repos(repos)
+            yield repos
 
     def samples_for(self, case: Case) -> int:
         """Samples per evaluation of a case: the knob, or more when the suite repeats the case."""
@@ -107,12 +95,12 @@ class RunContext:
         """Get or create the rows of the user's cases (stage `given`)."""
         with self.repos() as r:
             rows = [case_row(c, "given") for c in self.suite.cases]
-            return r.cases.upsert_many(self.run_id, self.suite.name, rows)
+            return r.test_cases.upsert_many(self.run_id, self.suite.name, rows)
 
     def cases(self, stages: Iterable[str]) -> list[StoredCase]:
         """The stored cases of some stages, oldest first."""
         with self.repos() as r:
-            rows = r.cases.for_suite(self.run_id, self.suite.name, stages=list(stages))
+            rows = r.test_cases.for_suite(self.run_id, self.suite.name, stages=list(stages))
             return [self._stored(row) for row in rows]
 
     def _stored(self, row: TestCase) -> StoredCase:
@@ -130,7 +118,7 @@ class RunContext:
         """Mean score per case over its samples, in `case_ids` order; unevaluated cases score 0."""
         ids = list(case_ids)
         with self.repos() as r:
-            means = r.evals.mean_scores(prompt_id, ids)
+            means = r.evaluations.mean_scores(prompt_id, ids)
         return [means.get(i, 0.0) for i in ids]
 
     def mean_score(self, prompt_id: int, case_ids: Iterable[int]) -> float:
@@ -141,7 +129,7 @@ class RunContext:
     def stage_summary(self, model: type[StageT]) -> StageT:
         """The summary of this suite's completed `model.STAGE`; all defaults when not completed."""
         with self.repos() as r:
-            row = r.stages.get(self.run_id, self.suite.name, model.STAGE)
+            row = r.stage_results.get(self.run_id, self.suite.name, model.STAGE)
             if row is None or row.status != "completed":
                 return model()
             return model.parse(row.summary)

@@ -71,7 +71,7 @@ class Pipeline:
         total = len(self.stages)
         for index, stage in enumerate(self.stages, start=1):
             with ctx.repos() as r:
-                row, done = r.stages.start(ctx.run_id, ctx.suite.name, stage.name)
+                row, done = r.stage_results.start(ctx.run_id, ctx.suite.name, stage.name)
                 row_id = int(row.id)
             if done and not stage.derived:
                 self.progress.stage_end(
@@ -125,7 +125,7 @@ class Pipeline:
 
     def _finish(self, row_id: int, summary: StageSummaryBase, status: str) -> None:
         with self.ctx.repos() as r:
-            r.stages.complete(row_id, summary.to_json(), status=status)
+            r.stage_results.complete(row_id, summary.to_json(), status=status)
 
     def _outcome(self, original_id: int) -> OptimizeOutcome:
         ctx = self.ctx

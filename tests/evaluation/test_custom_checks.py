@@ -10,17 +10,18 @@ import pytest
 from pytest_promptopt.errors import PromptOptError, SuiteError
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.checks import check_all, checks_score
-from pytest_promptopt.evaluation.python_checks import SampleFigures, takes_figures
+from pytest_promptopt.evaluation.python_checks import takes_figures
 from pytest_promptopt.evaluation.results import AssertionResult
+from pytest_promptopt.llm.service import Usage
 from pytest_promptopt.suites.callables import resolve
 from pytest_promptopt.suites.spec import AssertionSpec, Case, Suite
 
 CASE = Case(id="c-1", input="hi")
-FIGURES = SampleFigures(input_tokens=20, output_tokens=150, cost_usd=0.002, latency_ms=900.0)
+FIGURES = Usage(input_tokens=20, output_tokens=150, cost_usd=0.002, latency_ms=900.0)
 HERE = "tests.support.pychecks"
 
 
-def run(spec: dict[str, Any], text: str, figures: SampleFigures = FIGURES) -> AssertionResult:
+def run(spec: dict[str, Any], text: str, figures: Usage = FIGURES) -> AssertionResult:
     """The result of one check on an answer with this text."""
     specs = (AssertionSpec.model_validate(spec),)
     return asyncio.run(check_all(specs, Answer(text), CASE, figures))[0]
@@ -88,7 +89,7 @@ def test_arity_by_signature() -> None:
     assert not takes_figures(resolve(f"{HERE}:mentions_case"))
     assert takes_figures(resolve(f"{HERE}:cheap"))
     assert takes_figures(lambda *args: True)
-    assert run({"python": f"{HERE}:cheap"}, "x", SampleFigures(output_tokens=3)).passed
+    assert run({"python": f"{HERE}:cheap"}, "x", Usage(output_tokens=3)).passed
 
 
 def test_message_is_the_raw_content() -> None:

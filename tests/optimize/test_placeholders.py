@@ -74,7 +74,7 @@ def test_a_refined_child_that_drops_a_placeholder_is_rejected_and_stops_the_trac
     parent_id = ctx.original_prompt_id()
     case_id = ctx.store_given_cases()["hi"]
     with ctx.repos() as r:
-        r.evals.add_many(
+        r.evaluations.add_many(
             [
                 {
                     "run_id": ctx.run_id, "prompt_id": parent_id, "test_case_id": case_id,

@@ -16,6 +16,7 @@ import pytest
 
 from pytest_promptopt.llm.params import accepted_params
 from tests.support.plugin import (
+from tests.support.llm import LOOKUP
     default_db,
     outcomes_by_case,
     query,
@@ -173,17 +174,7 @@ def test_tools_are_sent_calls_recorded_and_each_tool_check_passes_or_fails(
     )
     db = default_db(sim)
     for request in target_requests(db):
-        assert request["tools"] == [
-            {
-                "name": "lookup_order",
-                "description": "Find an order by its number",
-                "input_schema": {
-                    "type": "object",
-                    "properties": {"order": {"type": "string"}},
-                    "required": ["order"],
-                },
-            }
-        ]
+        assert request["tools"] == [LOOKUP]
         assert request["tool_choice"] == {"type": "auto"}
     stored = evaluations(db)
     null, calls, stop = stored["pass"]

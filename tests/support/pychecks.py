@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_promptopt.evaluation.answer import Answer
-from pytest_promptopt.evaluation.python_checks import SampleFigures
+from pytest_promptopt.llm.service import Usage
 from pytest_promptopt.suites.spec import Case
 
 
@@ -14,7 +14,7 @@ def mentions_case(answer: Answer, case: Case) -> bool:
     return case.id in answer.text
 
 
-def cheap(answer: Answer, case: Case, figures: SampleFigures) -> tuple[bool, str]:
+def cheap(answer: Answer, case: Case, figures: Usage) -> tuple[bool, str]:
     """Passes under 100 output tokens; the detail tells the count."""
     return figures.output_tokens < 100, f"{figures.output_tokens} output tokens"
 

@@ -62,7 +62,7 @@ async def evaluate_prompts(
     jobs = []
     skipped = 0
     with ctx.repos() as r:
-        done = {pid: r.evals.done_keys(pid) for pid in prompt_ids}
+        done = {pid: r.evaluations.done_keys(pid) for pid in prompt_ids}
     for pid in prompt_ids:
         for case in cases:
             n = ctx.samples_for(case.case) + extra
@@ -73,7 +73,7 @@ async def evaluate_prompts(
     results = await asyncio.gather(*jobs)
     rows = [row for res in results for row in evaluation_rows(ctx.run_id, res)]
     with ctx.repos() as r:
-        r.evals.add_many(rows)
+        r.evaluations.add_many(rows)
     raise_if_exhausted(ctx)
     return EvaluationCounts(
         evaluated=len(results),

@@ -173,7 +173,7 @@ class GenerateTests(Stage):
                 }
             )
         with ctx.repos() as r:
-            stored = r.cases.upsert_many(ctx.run_id, ctx.suite.name, rows)
+            stored = r.test_cases.upsert_many(ctx.run_id, ctx.suite.name, rows)
         categories: dict[str, int] = {}
         for row in rows:
             categories[row["category"]] = categories.get(row["category"], 0) + 1

@@ -44,7 +44,7 @@ def failures(ctx: RunContext, prompt_id: int, case_ids: list[int]) -> list[dict[
     by_id = {c.id: c for c in ctx.cases(["given", "quick", "rigorous"]) if c.id in case_ids}
     worst: dict[int, Any] = {}
     with ctx.repos() as r:
-        for e in r.evals.for_prompt(prompt_id, case_ids):
+        for e in r.evaluations.for_prompt(prompt_id, case_ids):
             if not e.passed and (
                 e.test_case_id not in worst
                 or e.overall_score < worst[e.test_case_id]["overall_score"]
@@ -118,7 +118,7 @@ class Refinement(Stage):
             step = RefinementStep(iteration=iteration, parent_prompt_id=current)
             track.iterations.append(step)
             with ctx.repos() as r:
-                case_ids = sorted(r.evals.mean_scores(current))
+                case_ids = sorted(r.evaluations.mean_scores(current))
                 parent = r.prompts.get(current)
                 assert parent is not None
                 parent_text = parent.prompt_text

@@ -48,15 +48,14 @@ class Reporting(Stage):
         rows: dict[int, Finalist] = {}
         with ctx.repos() as r:
             for p in r.prompts.for_suite(ctx.run_id, ctx.suite.name):
-                means = r.evals.mean_scores(int(p.id))
+                means = r.evaluations.mean_scores(int(p.id))
                 if not means:
                     continue
                 average = statistics.fmean(means.values())
                 r.prompts.set_scores(int(p.id), average=average)
-                passed = {e.test_case_id for e in r.evals.for_prompt(int(p.id), given)}
-                failed = {
-                    e.test_case_id for e in r.evals.for_prompt(int(p.id), given) if not e.passed
-                }
+                evaluated = r.evaluations.for_prompt(int(p.id), given)
+                passed = {e.test_case_id for e in evaluated}
+                failed = {e.test_case_id for e in evaluated if not e.passed}
                 rows[int(p.id)] = Finalist(
                     prompt_id=int(p.id),
                     stage=p.stage,
