@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from pytest_promptopt.llm.params import accepted_params
-from tests.support.plugin import (
 from tests.support.llm import LOOKUP
+from tests.support.plugin import (
     default_db,
     outcomes_by_case,
     query,
