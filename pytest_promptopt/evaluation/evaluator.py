@@ -50,6 +50,8 @@ class Evaluator:
         self.default_threshold = threshold
         # Request hashes `prefetch` computed, taken by `sample` so nothing is hashed twice.
         self._keys: dict[tuple[str, str, str, int], PrefetchedKeys] = {}
+        # Cases `prefetch` rendered, taken by `evaluate` so nothing is rendered twice.
+        self._targets: dict[tuple[str, str, str], TargetCase] = {}
 
     async def evaluate(
         self, suite: Suite, prompt_text: str, case: Case, *, samples: int | None = None
@@ -64,7 +66,9 @@ class Evaluator:
         count = samples if samples is not None else suite.repeats_for(case)
         meter = UsageMeter()
         try:
-            target = self.target(suite, prompt_text, case)
+            target = self._targets.pop((suite.name, prompt_text, case.id), None)
+            if target is None or target.suite is not suite or target.case is not case:
+                target = self.target(suite, prompt_text, case)
             for k in range(count):
                 meter = UsageMeter()
                 result.samples.append(await self.sample(target, prompt_text, k, meter))
@@ -128,6 +132,7 @@ class Evaluator:
                 target = self.target(suite, prompt, case)
             except SuiteError:
                 continue  # the case reports it as its error when it runs
+            self._targets[(suite.name, prompt, case.id)] = target
             samples += [(target, prompt, k) for k in range(suite.repeats_for(case))]
         targets = [request_hash(t.first_request(k), k) for t, _, k in samples]
         answers = self.llm.store.preload(targets)

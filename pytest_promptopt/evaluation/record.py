@@ -17,8 +17,6 @@ from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.evaluation.results import CaseResult
 
 PREFIX = "promptopt_"
-FIRST_PROPERTY = RECORD_KEY
-"""Every record's properties start with this key, so a report may carry several records."""
 
 _INT_FIELDS = ("calls", "cache_hits", "input_tokens", "output_tokens")
 RESERVED_NAMES = frozenset(
@@ -89,7 +87,7 @@ class CaseRecord(BaseModel):
     def to_properties(self) -> list[tuple[str, object]]:
         """Flat `promptopt_*` pairs for `user_properties`, each criterion as `promptopt_<name>`."""
         props: list[tuple[str, object]] = [
-            (FIRST_PROPERTY, self.suite),
+            (RECORD_KEY, self.suite),
             (f"{PREFIX}case", self.case_id),
             (f"{PREFIX}prompt_id", self.prompt_id),
             (f"{PREFIX}score", self.score),
@@ -107,7 +105,7 @@ class CaseRecord(BaseModel):
         """The records in a report's `user_properties` (other properties are ignored)."""
         groups: list[dict[str, Any]] = []
         for key, value in props:
-            if key == FIRST_PROPERTY:
+            if key == RECORD_KEY:
                 groups.append({"criteria": {}})
             if not groups or not key.startswith(PREFIX):
                 continue

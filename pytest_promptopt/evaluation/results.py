@@ -52,15 +52,21 @@ class SampleResult(BaseModel):
     @property
     def truncated(self) -> bool:
         """True when the answer was cut at `max_tokens`."""
-        return self.stop_reason == "max_tokens"
+        return is_truncated(self.stop_reason)
 
     def truncation_note(self) -> str:
         """`answer cut at max_tokens (600)` for a cut answer, else ''."""
-        if not self.truncated:
-            return ""
-        return "answer cut at max_tokens" + (
-            f" ({self.max_tokens})" if self.max_tokens is not None else ""
-        )
+        return truncation_note(self.max_tokens) if self.truncated else ""
+
+
+def is_truncated(stop_reason: str | None) -> bool:
+    """True for an answer the API cut at `max_tokens`."""
+    return stop_reason == "max_tokens"
+
+
+def truncation_note(max_tokens: int | None = None) -> str:
+    """What the failure text and the reports say of a cut answer."""
+    return "answer cut at max_tokens" + (f" ({max_tokens})" if max_tokens is not None else "")
 
 
 def describe_calls(calls: list[dict[str, Any]]) -> str:

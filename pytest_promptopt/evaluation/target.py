@@ -133,8 +133,13 @@ class TargetCase:
     def render(cls, suite: Suite, case: Case, prompt_text: str, model: str) -> TargetCase:
         """Render `case` with `prompt_text` as the system prompt template; `model` by default.
 
-        Raises SuiteError for an undefined variable or a bad file.
+        Raises SuiteError for an undefined variable, a bad file or a `params` key the SDK does
+        not take (a suite built in Python skipped the collection's check of its `params`).
         """
+        if suite.params:
+            from pytest_promptopt.llm.params import check_params
+
+            check_params(suite.params, where=suite.name)
         rendered = render_case(suite, case, prompt_template=prompt_text)
         return cls(suite, case, rendered, suite.model or model)
 

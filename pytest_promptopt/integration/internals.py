@@ -31,7 +31,7 @@ def is_controller(config: pytest.Config) -> bool:
     if worker_input(config) is not None or config.option.collectonly:
         return False
     numprocesses = getattr(config.option, "numprocesses", None)
-    return bool(numprocesses) or getattr(config.option, "dist", "no") != "no"
+    return bool(numprocesses) or dist_mode(config) != "no"
 
 
 def dist_mode(config: pytest.Config) -> str:

@@ -38,10 +38,6 @@ class SummaryCollector:
             for record in CaseRecord.from_properties(report.user_properties):
                 self._records[(record.suite, record.case_id)] = record
 
-    def records(self) -> list[CaseRecord]:
-        """Every case record, in the order cases were first reported."""
-        return list(self._records.values())
-
     def by_suite(self) -> dict[str, list[CaseRecord]]:
         """Case records grouped by suite, in the order suites were first seen."""
         from pytest_promptopt.evaluation.record import by_suite

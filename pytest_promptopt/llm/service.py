@@ -266,10 +266,6 @@ class LLMService:
         """Send through the SDK (which retries 429/5xx/connection errors with backoff)."""
         import anthropic
 
-        from pytest_promptopt.llm.params import check_params, sdk_keywords
-
-        # A suite built in Python skipped the collection's check of its `params`.
-        check_params({k: v for k, v in request.items() if k not in sdk_keywords()}, where=label)
         client = self._clients.for_model(request["model"])
         try:
             message = await client.messages.create(**request)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.evaluation.record import SuiteTotals
+from pytest_promptopt.evaluation.results import is_truncated
 from pytest_promptopt.reporting.model import (
     CaseRow,
     PromptSummary,
@@ -79,7 +80,7 @@ def build_report(
                         cached=bool(samples) and all(e.cached for e in samples),
                         tool_calls=(first.tool_calls or []) if first is not None else [],
                         stop_reason=first.stop_reason if first is not None else None,
-                        truncated=any(e.stop_reason == "max_tokens" for e in samples),
+                        truncated=any(is_truncated(e.stop_reason) for e in samples),
                     )
                 )
             suites.append(

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
-from pytest_promptopt.evaluation.results import describe_calls
+from pytest_promptopt.evaluation.results import describe_calls, truncation_note
 
 
 class PromptSummary(BaseModel):
@@ -75,7 +75,7 @@ class CaseRow(CaseRecord):
     @property
     def answer_notes(self) -> list[str]:
         """What the reports say beside the answer: a cut at max_tokens, the tool calls."""
-        notes = ["answer cut at max_tokens"] if self.truncated else []
+        notes = [truncation_note()] if self.truncated else []
         if self.tool_calls:
             notes.append("tool calls: " + describe_calls(self.tool_calls))
         return notes

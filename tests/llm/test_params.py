@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from anthropic.resources.messages import AsyncMessages
 
 from pytest_promptopt.errors import SuiteError
+from pytest_promptopt.evaluation.target import TargetCase
 from pytest_promptopt.llm import params as params_module
-from pytest_promptopt.llm.budget import Budget
-from pytest_promptopt.llm.callstore import CallStore
 from pytest_promptopt.llm.params import (
     SET_ELSEWHERE,
     ParamsError,
@@ -21,9 +19,8 @@ from pytest_promptopt.llm.params import (
     check_params,
     sdk_keywords,
 )
-from pytest_promptopt.llm.requests import build_request
-from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.settings import SIMULATED_MODEL
+from pytest_promptopt.suites.spec import Case, Suite
 
 
 def test_the_accepted_keys_are_the_sdk_signature_less_what_a_suite_sets_elsewhere() -> None:
@@ -85,28 +82,12 @@ def test_no_params_imports_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     check_params({})
 
 
-def test_a_request_the_sdk_cannot_take_is_refused_before_sending() -> None:
-    """A suite built in Python skips collection; its unknown param is an error, not a crash."""
-    service = LLMService(
-        store=cast(CallStore, None),
-        budget=Budget(),
-        cache_mode="off",
-        concurrency=1,
-        timeout_s=5,
-        max_retries=0,
-    )
-    request = build_request(
-        model=SIMULATED_MODEL,
-        system=None,
-        messages=[{"role": "user", "content": "hi"}],
+def test_a_python_suite_with_an_unknown_param_is_refused_before_anything_is_sent() -> None:
+    """A suite built in Python skips collection; its unknown param is a case error, not a crash."""
+    suite = Suite(
+        name="bot",
         params={"temperature": 0.5},
+        cases=[Case(id="a", input="hi")],
     )
-
-    async def go() -> None:
-        try:
-            await service.send(request, 0, role="target", label="bot[a]")
-        finally:
-            await service._clients.aclose()
-
-    with pytest.raises(ParamsError, match=r"^bot\[a\]: field 'params': unknown key\(s\) 'temp"):
-        asyncio.run(go())
+    with pytest.raises(ParamsError, match=r"^bot: field 'params': unknown key\(s\) 'temp"):
+        TargetCase.render(suite, suite.cases[0], "", SIMULATED_MODEL)
