@@ -17,10 +17,12 @@ from pytest_promptopt.suites.spec import Case, Suite
 if TYPE_CHECKING:
     from pytest_promptopt.engine.loop import LoopThread
     from pytest_promptopt.engine.recorder import Recorder
+    from pytest_promptopt.evaluation.answer import Answer
     from pytest_promptopt.evaluation.evaluator import Evaluator
     from pytest_promptopt.llm.budget import Budget
     from pytest_promptopt.llm.clients import ClientPool
     from pytest_promptopt.llm.service import LLMService
+    from pytest_promptopt.llm.wired import WiredClients
     from pytest_promptopt.storage.database import Database
 
 
@@ -78,6 +80,7 @@ class Runtime:
         self._llm: LLMService | None = None
         self._evaluator: Evaluator | None = None
         self._recorder: Recorder | None = None
+        self._wired: WiredClients | None = None
         self._opener: threading.Thread | None = None
         self._warming = False
         self._closed = False
@@ -247,8 +250,19 @@ class Runtime:
                     model=s.model,
                     judge_model=s.effective_judge_model,
                     threshold=s.threshold,
+                    target_workers=max(8, s.concurrency),
                 )
             return self._evaluator
+
+    @property
+    def wired(self) -> WiredClients:
+        """The SDK clients handed to the team's tests, their calls going through `llm`."""
+        with self._parts:
+            if self._wired is None:
+                from pytest_promptopt.llm.wired import WiredClients
+
+                self._wired = WiredClients(self.llm, self.loop.loop, self.settings.model)
+            return self._wired
 
     @property
     def recorder(self) -> Recorder:
@@ -349,12 +363,25 @@ class Runtime:
             self.recorder.add_result(result)
         return result
 
+    async def judge(self, suite: Suite, case: Case, answer: Answer) -> CaseResult:
+        """Check and judge an answer the team's test produced, and queue its rows (on the loop)."""
+        self.register(suite, case)
+        state = self._suites[suite.name]
+        result = await self.evaluator.judge_answer(suite, state.prompt_text, case, answer)
+        result.prompt_id = state.prompt_id
+        result.test_case_id = state.case_ids[case.id]
+        if result.samples:
+            self.recorder.add_result(result)
+        return result
+
     # --- closing ------------------------------------------------------------------------
     def close(self, status: str | None) -> None:
         """Flush writes, mark the run finished (when given a status) and stop the loop."""
         if self._closed:
             return
         self._closed = True
+        if self._evaluator is not None:
+            self._evaluator.close()
         if self._loop is not None:
             if self._llm is not None:
                 self._loop.run(self._llm.aclose())

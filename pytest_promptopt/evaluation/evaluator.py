@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import PromptOptError, SuiteError
 from pytest_promptopt.evaluation.answer import Answer
@@ -23,6 +24,24 @@ from pytest_promptopt.llm.requests import build_structured_request, request_hash
 from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
 from pytest_promptopt.protocol import JUDGE_TOOL, Verdict
 from pytest_promptopt.suites.spec import Case, Suite
+
+if TYPE_CHECKING:
+    from pytest_promptopt.evaluation.own_code import TargetRunner
+
+
+@dataclass(frozen=True)
+class Produced:
+    """An answer to judge and how it came about: the conversation, the calls, their figures.
+
+    `latency_ms` is the target function's own time when one produced the answer (None: the
+    calls' latencies add up to it).
+    """
+
+    exchange: Exchange
+    answer: Answer
+    parts: list[Completion] = field(default_factory=list)
+    max_tokens: int | None = None
+    latency_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -43,8 +62,18 @@ class PrefetchedKeys:
 class Evaluator:
     """Turns (suite, prompt, case) into a CaseResult; never raises for model failures."""
 
-    def __init__(self, llm: LLMService, *, model: str, judge_model: str, threshold: float) -> None:
+    def __init__(
+        self,
+        llm: LLMService,
+        *,
+        model: str,
+        judge_model: str,
+        threshold: float,
+        target_workers: int = 8,
+    ) -> None:
         self.llm = llm
+        self._target_workers = target_workers
+        self._targets_runner: TargetRunner | None = None
         self.model = model
         self.judge_model = judge_model
         self.default_threshold = threshold
@@ -57,12 +86,7 @@ class Evaluator:
         self, suite: Suite, prompt_text: str, case: Case, *, samples: int | None = None
     ) -> CaseResult:
         """All samples of a case; an LLM failure (or a case that cannot render) is `error`."""
-        result = CaseResult(
-            suite=suite.name,
-            case_id=case.id,
-            threshold=suite.threshold_for(case, self.default_threshold),
-            minimums={n: c.min for n, c in suite.criteria.items() if c.min is not None},
-        )
+        result = self._new_result(suite, case)
         count = samples if samples is not None else suite.repeats_for(case)
         meter = UsageMeter()
         try:
@@ -80,6 +104,31 @@ class Evaluator:
             # Samples that never ran (an error, fewer samples asked for) leave no keys behind.
             for k in range(max(count, suite.repeats_for(case))):
                 self._keys.pop((suite.name, prompt_text, case.id, k), None)
+        return result
+
+    def _new_result(self, suite: Suite, case: Case) -> CaseResult:
+        """An empty result for a case, with its pass mark and criterion minimums."""
+        return CaseResult(
+            suite=suite.name,
+            case_id=case.id,
+            threshold=suite.threshold_for(case, self.default_threshold),
+            minimums={n: c.min for n, c in suite.criteria.items() if c.min is not None},
+        )
+
+    async def judge_answer(
+        self, suite: Suite, prompt_text: str, case: Case, answer: Answer
+    ) -> CaseResult:
+        """Check and judge an answer produced elsewhere (the team's test): judge calls only."""
+        result = self._new_result(suite, case)
+        meter = UsageMeter()
+        try:
+            target = self.target(suite, prompt_text, case)
+            produced = Produced(target.opening(), answer, latency_ms=0.0)
+            label = f"{suite.name}[{case.id}]"
+            result.samples.append(await self.assess(target, produced, 0, label, meter))
+        except PromptOptError as exc:
+            result.error = str(exc)
+            result.unscored = meter.total.as_dict()
         return result
 
     def target(self, suite: Suite, prompt_text: str, case: Case) -> TargetCase:
@@ -128,6 +177,8 @@ class Evaluator:
             return
         samples: list[tuple[TargetCase, str, int]] = []
         for suite, prompt, case in jobs:
+            if suite.target is not None:
+                continue  # the team's function builds its own requests: nothing to look up
             try:
                 target = self.target(suite, prompt, case)
             except SuiteError:
@@ -152,7 +203,7 @@ class Evaluator:
 
     async def _converse(
         self, target: TargetCase, k: int, label: str, key: str | None, meter: UsageMeter
-    ) -> tuple[Exchange, list[Completion], int]:
+    ) -> Produced:
         """Every call of sample k: the last exchange, the answers and the last `max_tokens`."""
         exchange = target.opening()
         answers: list[Completion] = []
@@ -169,7 +220,50 @@ class Evaluator:
                 key=key if turn == 0 else None,
             )
             answers.append(meter.add(answer))
-        return exchange, answers, int(request["max_tokens"])
+        return Produced(exchange, Answer.of(answers[-1]), answers, int(request["max_tokens"]))
+
+    def runner(self) -> TargetRunner:
+        """The runner of `target` functions (wired to this evaluator's service on first use)."""
+        if self._targets_runner is None:
+            import asyncio
+
+            from pytest_promptopt.evaluation.own_code import TargetRunner
+            from pytest_promptopt.llm.wired import WiredClients
+
+            clients = WiredClients(self.llm, asyncio.get_running_loop(), self.model)
+            self._targets_runner = TargetRunner(clients, workers=self._target_workers)
+        return self._targets_runner
+
+    def close(self) -> None:
+        """Let the sync targets' worker threads go."""
+        if self._targets_runner is not None:
+            self._targets_runner.close()
+
+    async def _from_target(
+        self, target: TargetCase, k: int, label: str, meter: UsageMeter
+    ) -> Produced:
+        """Sample k's answer from the suite's `target` function, its calls counted in `meter`."""
+        from pytest_promptopt.evaluation.own_code import CaseInput, resolve_target
+        from pytest_promptopt.llm.wired import CallScope
+
+        suite, case = target.suite, target.case
+        fn, where = resolve_target(suite.target)
+        exchange = target.opening()
+        given = CaseInput(
+            id=case.id,
+            input=exchange.user_input,
+            messages=[dict(m) for m in exchange.messages],
+            vars={**suite.vars, **case.vars},
+            category=case.category,
+            sample=k,
+        )
+        scope = CallScope(label=label, sample=k, meter=meter)
+        started = time.perf_counter()
+        answer = await self.runner().call(fn, where, target.rendered.system or "", given, scope)
+        elapsed = (time.perf_counter() - started) * 1000
+        # A target served wholly from the cache took no time worth reporting (as a cached call).
+        fresh = not scope.answers or any(not p.cached for p in scope.answers)
+        return Produced(exchange, answer, scope.answers, None, elapsed if fresh else 0.0)
 
     async def sample(
         self, target: TargetCase, prompt_text: str, k: int, meter: UsageMeter
@@ -184,10 +278,27 @@ class Evaluator:
         keys = self._keys.pop((suite.name, prompt_text, case.id, k), None)
         if keys is not None and not keys.fits(suite, case):
             keys = None
-        exchange, parts, max_tokens = await self._converse(
-            target, k, label, keys.target if keys is not None else None, meter
-        )
-        answer = Answer.of(parts[-1])
+        if suite.target is not None:
+            produced = await self._from_target(target, k, label, meter)
+        else:
+            produced = await self._converse(
+                target, k, label, keys.target if keys is not None else None, meter
+            )
+        return await self.assess(target, produced, k, label, meter, keys)
+
+    async def assess(
+        self,
+        target: TargetCase,
+        produced: Produced,
+        k: int,
+        label: str,
+        meter: UsageMeter,
+        keys: PrefetchedKeys | None = None,
+    ) -> SampleResult:
+        """Check and judge an answer; the sample's result with every call's usage in `meter`."""
+        suite, case = target.suite, target.case
+        exchange, answer, max_tokens = produced.exchange, produced.answer, produced.max_tokens
+        parts = list(produced.parts)
         # The meter holds the model under test's calls only here: the judge has not run yet.
         checks = await check_all(suite.checks_for(case), answer, case, meter.total)
         verdict: Verdict | None = None
@@ -217,7 +328,11 @@ class Evaluator:
             overall_score=round(score, 6),
             assertions=checks,
             cached=all(p.cached for p in parts),
-            latency_ms=sum(p.latency_ms for p in parts),
+            latency_ms=(
+                sum(p.latency_ms for p in parts)
+                if produced.latency_ms is None
+                else produced.latency_ms + sum(p.latency_ms for p in parts[len(produced.parts) :])
+            ),
             input_tokens=used.input_tokens,
             output_tokens=used.output_tokens,
             cost_usd=used.cost_usd,

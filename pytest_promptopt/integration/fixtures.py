@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_promptopt.integration.role import role_of
 
 if TYPE_CHECKING:
+    from anthropic import Anthropic, AsyncAnthropic
+
     from pytest_promptopt.engine.runtime import Runtime
     from pytest_promptopt.evaluation.results import CaseResult
     from pytest_promptopt.storage.database import Database
@@ -61,6 +63,28 @@ class PromptOpt:
         self._node.user_properties.extend(CaseRecord.from_result(result).to_properties())
         return result
 
+    def judge(self, suite: Suite, case: Case | str, answer: Any) -> CaseResult:
+        """Check and judge an answer your code produced (`str` or `Message`); records it."""
+        from pytest_promptopt.evaluation.own_code import answer_of
+        from pytest_promptopt.evaluation.record import CaseRecord
+
+        if isinstance(case, str):
+            case = suite.case(case)
+        given = answer_of(answer, "promptopt.judge was given")
+        result = self._runtime.loop.run(self._runtime.judge(suite, case, given))
+        self._node.user_properties.extend(CaseRecord.from_result(result).to_properties())
+        return result
+
+    @property
+    def client(self) -> Anthropic:
+        """An `anthropic.Anthropic` for your code under test: cached, capped and recorded."""
+        return self._runtime.wired.sync
+
+    @property
+    def async_client(self) -> AsyncAnthropic:
+        """An `anthropic.AsyncAnthropic` for your code under test: cached, capped and recorded."""
+        return self._runtime.wired.async_
+
 
 @pytest.fixture(scope="session")
 def promptopt_run(request: pytest.FixtureRequest) -> RunHandle:
@@ -69,6 +93,10 @@ def promptopt_run(request: pytest.FixtureRequest) -> RunHandle:
 
 
 @pytest.fixture
-def promptopt(request: pytest.FixtureRequest) -> PromptOpt:
-    """Evaluate `Suite`/`Case` objects: `promptopt.evaluate(suite, case)`."""
-    return PromptOpt(role_of(request.config).runtime(), request.node)
+def promptopt(request: pytest.FixtureRequest) -> Iterator[PromptOpt]:
+    """Judge from Python: `evaluate(suite, case)`, `judge(suite, case, answer)`, `client`."""
+    from pytest_promptopt.llm.wired import CallScope, call_scope
+
+    # The wired clients' calls made by this test are labelled with its node id.
+    with call_scope(CallScope(label=request.node.nodeid)):
+        yield PromptOpt(role_of(request.config).runtime(), request.node)

@@ -78,6 +78,7 @@ class Completion:
     tool_calls: tuple[dict[str, Any], ...] = ()
     stop_reason: str | None = None
     content: tuple[dict[str, Any], ...] = ()
+    response: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(
@@ -104,6 +105,7 @@ class Completion:
             tool_calls=parts.tool_calls,
             stop_reason=parts.stop_reason,
             content=parts.content,
+            response=response,
         )
 
     @property

@@ -71,7 +71,19 @@ def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
         raise SuiteError(describe(path, rows, exc), path=str(path)) from None
     _render_every_case(path, suite, rows)
     _resolve_python_checks(path, suite)
+    _resolve_target(path, suite)
     return suite
+
+
+def _resolve_target(path: Path, suite: Suite) -> None:
+    """Import the suite's `target` function now, so a missing one is a collection error."""
+    if isinstance(suite.target, str):
+        try:
+            resolve(suite.target)
+        except SuiteError as exc:
+            raise SuiteError(
+                f"{path}: suite {suite.name!r}, field 'target': {exc}", path=str(path)
+            ) from None
 
 
 def _resolve_python_checks(path: Path, suite: Suite) -> None:

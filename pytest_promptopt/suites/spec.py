@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -178,6 +179,7 @@ class Suite(BaseModel):
     tools: tuple[dict[str, Any], ...] | None = None
     tool_choice: dict[str, Any] | None = None
     model: str | None = None
+    target: str | Callable[..., Any] | None = None
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     criteria: dict[str, Criterion] = Field(default_factory=default_criteria)
     repeats: int = Field(default=1, ge=1, le=50)
@@ -225,6 +227,31 @@ class Suite(BaseModel):
             unchecked = [c.id for c in self.cases if not c.judge and not c.assertions]
             if unchecked:
                 raise ValueError(f"case(s) {unchecked}: {UNCHECKED}")
+        return self
+
+    @field_validator("target")
+    @classmethod
+    def _target_is_an_import_path(
+        cls, v: str | Callable[..., Any] | None
+    ) -> str | Callable[..., Any] | None:
+        if isinstance(v, str):
+            module, colon, name = v.partition(":")
+            if not colon or not module.strip() or not name.strip():
+                raise ValueError(
+                    f"target {v!r} is not an import path; write `module:function`, "
+                    "e.g. `myapp.support:answer`"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _target_answers_whole_cases(self) -> Suite:
+        if self.target is not None:
+            stepped = [c.id for c in self.cases if c.turns is not None]
+            if stepped:
+                raise ValueError(
+                    f"case(s) {stepped} use `turns`, which a `target` cannot answer turn by "
+                    "turn: the target gets the whole case; give the conversation as `messages`"
+                )
         return self
 
     @model_validator(mode="after")

@@ -1,0 +1,124 @@
+"""A suite's `target`: the team's own function produces the answer that is judged.
+
+It is called as `fn(prompt, case, client)`: `prompt` is the system prompt rendered for the case
+(a candidate's under `--optimize`), `case` a `CaseInput`, and `client` the wired SDK client:
+`anthropic.AsyncAnthropic` for an async function (awaited on the plugin's loop, beside the
+other cases), `anthropic.Anthropic` for a sync one (run in a worker thread, so it never blocks
+the loop). It returns a `str` or an `anthropic.types.Message`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pytest_promptopt.errors import PromptOptError
+from pytest_promptopt.evaluation.answer import Answer
+from pytest_promptopt.llm.requests import response_parts
+from pytest_promptopt.llm.wired import CallScope, call_scope
+
+if TYPE_CHECKING:
+    from pytest_promptopt.llm.wired import WiredClients
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """What a target is given of a case: its id, what the user sent, the conversation, vars.
+
+    `input` is the user turn being answered as text; `messages` the conversation as the
+    Messages API takes it (content blocks and files included); `sample` the sample index.
+    """
+
+    id: str
+    input: str
+    messages: list[dict[str, Any]]
+    vars: dict[str, Any] = field(default_factory=dict)
+    category: str = "general"
+    sample: int = 0
+
+
+def resolve_target(target: str | Callable[..., Any] | None) -> tuple[Callable[..., Any], str]:
+    """A suite's target as (function, how errors name it): an import path or a callable."""
+    if target is None:
+        raise PromptOptError("the suite has no target")
+    if isinstance(target, str):
+        from pytest_promptopt.suites.callables import resolve
+
+        return resolve(target), target
+    name = getattr(target, "__qualname__", None) or type(target).__name__
+    return target, f"{getattr(target, '__module__', '?')}:{name}"
+
+
+def is_async(fn: Callable[..., Any]) -> bool:
+    """True for a coroutine function (or a callable object whose `__call__` is one)."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 (a callable object's method, not callable())
+    )
+
+
+def answer_of(returned: Any, source: str) -> Answer:
+    """An answer given as a `str` or an SDK `Message` (text, tool calls, stop reason).
+
+    `source` starts the error for anything else, e.g. "target myapp:answer returned".
+    """
+    if isinstance(returned, str):
+        return Answer(returned)
+    dump = getattr(returned, "model_dump", None)
+    if callable(dump) and getattr(returned, "type", None) == "message":
+        parts = response_parts(dump(mode="json", exclude_none=True))
+        return Answer(parts.text, parts.tool_calls, parts.stop_reason, parts.content or None)
+    raise PromptOptError(
+        f"{source} {type(returned).__name__}; an answer is a str or an anthropic.types.Message"
+    )
+
+
+class TargetRunner:
+    """Calls targets with the wired clients; sync ones in a thread pool of their own."""
+
+    def __init__(self, clients: WiredClients, *, workers: int) -> None:
+        self.clients = clients
+        self._workers = workers
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
+        """The worker threads sync targets run in (as many as calls may be in flight)."""
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self._workers, thread_name_prefix="promptopt-target"
+            )
+        return self._pool
+
+    async def call(
+        self, fn: Callable[..., Any], where: str, prompt: str, case: CaseInput, scope: CallScope
+    ) -> Answer:
+        """The target's answer to one case; a PromptOptError naming the function if it fails."""
+        try:
+            with call_scope(scope):
+                if is_async(fn):
+                    returned = await fn(prompt, case, self.clients.async_)
+                else:
+                    context = contextvars.copy_context()  # carries the scope into the thread
+                    returned = await asyncio.get_running_loop().run_in_executor(
+                        self._executor(), context.run, fn, prompt, case, self.clients.sync
+                    )
+                    if inspect.isawaitable(returned):
+                        returned = await returned
+        except Exception as exc:
+            refused = self.clients.failure(scope)
+            if refused is not None:  # the plugin refused a call (replay miss, cap, API error)
+                raise refused from None
+            raise PromptOptError(f"target {where} raised {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.clients.failure(scope)
+        return answer_of(returned, f"target {where} returned")
+
+    def close(self) -> None:
+        """Let the worker threads go (a target still running finishes on its own)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None

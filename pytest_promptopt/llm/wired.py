@@ -1,0 +1,239 @@
+"""Real SDK clients whose HTTP goes through the plugin: cached, capped, recorded, replayable.
+
+`anthropic.Anthropic` and `anthropic.AsyncAnthropic` are built with an httpx2 transport that
+hands each `POST /v1/messages` body to `LLMService.send` (role `target`) instead of the network,
+and answers with the response the service got (from the cache, the simulator or the API). The
+team's code keeps using the SDK it knows; nothing in the request it builds is changed, except
+that under the `simulated` model every call is answered by the simulator, whatever model the
+code names. The clients carry no credentials: the service's own client does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx2
+
+from pytest_promptopt.errors import PromptOptError
+from pytest_promptopt.settings import SIMULATED_MODEL
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic, AsyncAnthropic
+
+    from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
+
+# Nothing listens here: the transport answers every request itself.
+WIRED_BASE_URL = "http://wired.promptopt.invalid"
+# Not a secret: the SDK wants some key; the service's client carries the real credentials.
+WIRED_KEY = "promptopt-wired-no-key"
+
+
+@dataclass
+class CallScope:
+    """Who is calling: the case and sample a target's calls belong to, and where usage goes."""
+
+    label: str
+    sample: int = 0
+    meter: UsageMeter | None = None
+    answers: list[Completion] = field(default_factory=list)
+
+
+_scope: contextvars.ContextVar[CallScope | None] = contextvars.ContextVar(
+    "promptopt_call_scope", default=None
+)
+
+
+@contextmanager
+def call_scope(scope: CallScope) -> Iterator[CallScope]:
+    """Attribute the wired clients' calls made inside this block (and its threads) to `scope`."""
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+
+
+class WiredCallError(PromptOptError):
+    """A wired call the plugin refused or could not make (cache miss in replay, cap, API error)."""
+
+
+def _error_response(
+    request: httpx2.Request, status: int, kind: str, message: str
+) -> httpx2.Response:
+    """An API-shaped error answer (the SDK raises it as its own APIStatusError)."""
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return httpx2.Response(
+        status,
+        headers={"content-type": "application/json", "x-should-retry": "false"},
+        content=json.dumps(body).encode(),
+        request=request,
+    )
+
+
+class _Router:
+    """Turns one HTTP request of a wired client into a service call (shared by both transports)."""
+
+    def __init__(self, llm: LLMService, loop: asyncio.AbstractEventLoop, model: str | None) -> None:
+        self.llm = llm
+        self.loop = loop
+        self.model = model  # the configured model under test: `simulated` reroutes every call
+        # The last refusal per scope, so the caller can report it with its own cause.
+        self.failures: dict[int, PromptOptError] = {}
+
+    def parse(self, request: httpx2.Request, raw: bytes) -> dict[str, Any] | httpx2.Response:
+        """The Messages request body, or an error response for what the wired client refuses."""
+        if request.method != "POST" or request.url.path.rstrip("/") != "/v1/messages":
+            return _error_response(
+                request,
+                404,
+                "not_found_error",
+                f"{request.method} {request.url.path}: the promptopt client serves "
+                "messages.create only",
+            )
+        body: dict[str, Any] = json.loads(raw)
+        if body.get("stream"):
+            return _error_response(
+                request,
+                400,
+                "invalid_request_error",
+                "the promptopt client does not stream yet: call messages.create without stream",
+            )
+        if self.model == SIMULATED_MODEL:
+            body["model"] = SIMULATED_MODEL
+        return body
+
+    async def send(self, body: dict[str, Any], scope: CallScope | None) -> Completion:
+        """The service's answer to a request body, counted in the scope's usage."""
+        label = scope.label if scope is not None else "a promptopt client call"
+        sample = scope.sample if scope is not None else 0
+        completion = await self.llm.send(body, sample, role="target", label=label)
+        if scope is not None:
+            if scope.meter is not None:
+                scope.meter.add(completion)
+            scope.answers.append(completion)
+        return completion
+
+    def answer(
+        self, request: httpx2.Request, outcome: Completion | BaseException, scope: CallScope | None
+    ) -> httpx2.Response:
+        """The HTTP answer for a finished service call (an error answer for a refused one)."""
+        if isinstance(outcome, PromptOptError):
+            self.failures[id(scope)] = outcome
+            return _error_response(request, 503, "promptopt_error", str(outcome))
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return httpx2.Response(
+            200,
+            headers={"content-type": "application/json", "request-id": outcome.request_hash},
+            content=json.dumps(outcome.response).encode(),
+            request=request,
+        )
+
+
+async def _settle(router: _Router, body: dict[str, Any], scope: CallScope | None) -> Any:
+    """The service call's completion, or the PromptOptError it raised (returned, not raised)."""
+    try:
+        return await router.send(body, scope)
+    except PromptOptError as exc:
+        return exc
+
+
+class AsyncWiredTransport(httpx2.AsyncBaseTransport):
+    """The async transport: awaits the service on its loop (hopping there from another loop)."""
+
+    def __init__(self, router: _Router) -> None:
+        self._router = router
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send one request through the service."""
+        parsed = self._router.parse(request, await request.aread())
+        if isinstance(parsed, httpx2.Response):
+            return parsed
+        scope = _scope.get()
+        work = _settle(self._router, parsed, scope)
+        if asyncio.get_running_loop() is self._router.loop:
+            outcome = await work
+        else:  # a test's own event loop: the service lives on the plugin's loop
+            future = asyncio.run_coroutine_threadsafe(work, self._router.loop)
+            outcome = await asyncio.wrap_future(future)
+        return self._router.answer(request, outcome, scope)
+
+
+class WiredTransport(httpx2.BaseTransport):
+    """The blocking transport: waits for the service on the plugin's loop (from another thread)."""
+
+    def __init__(self, router: _Router) -> None:
+        self._router = router
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send one request through the service and wait for its answer."""
+        parsed = self._router.parse(request, request.read())
+        if isinstance(parsed, httpx2.Response):
+            return parsed
+        scope = _scope.get()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._router.loop:
+            raise WiredCallError(
+                "the blocking promptopt client was called on the plugin's event loop; "
+                "an async target gets the AsyncAnthropic client: await its calls"
+            )
+        future = asyncio.run_coroutine_threadsafe(
+            _settle(self._router, parsed, scope), self._router.loop
+        )
+        return self._router.answer(request, future.result(), scope)
+
+
+class WiredClients:
+    """The wired `Anthropic` and `AsyncAnthropic` of one service, built on first use."""
+
+    def __init__(self, llm: LLMService, loop: asyncio.AbstractEventLoop, model: str | None) -> None:
+        self._router = _Router(llm, loop, model)
+        self._sync: Anthropic | None = None
+        self._async: AsyncAnthropic | None = None
+
+    def failure(self, scope: CallScope | None) -> PromptOptError | None:
+        """The plugin's own reason for the last refused call of `scope` (and forget it)."""
+        return self._router.failures.pop(id(scope), None)
+
+    @property
+    def sync(self) -> Anthropic:
+        """An `anthropic.Anthropic` whose calls go through the plugin."""
+        if self._sync is None:
+            from pytest_promptopt.llm.clients import import_sdk
+
+            import_sdk()
+            from anthropic import Anthropic
+
+            self._sync = Anthropic(
+                api_key=WIRED_KEY,
+                base_url=WIRED_BASE_URL,
+                max_retries=0,  # the service's own client retries the real call
+                http_client=httpx2.Client(transport=WiredTransport(self._router)),
+            )
+        return self._sync
+
+    @property
+    def async_(self) -> AsyncAnthropic:
+        """An `anthropic.AsyncAnthropic` whose calls go through the plugin."""
+        if self._async is None:
+            from pytest_promptopt.llm.clients import import_sdk
+
+            import_sdk()
+            from anthropic import AsyncAnthropic
+
+            self._async = AsyncAnthropic(
+                api_key=WIRED_KEY,
+                base_url=WIRED_BASE_URL,
+                max_retries=0,
+                http_client=httpx2.AsyncClient(transport=AsyncWiredTransport(self._router)),
+            )
+        return self._async
