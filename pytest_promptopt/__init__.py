@@ -5,10 +5,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["AssertionSpec", "Case", "CaseResult", "PromptOptError", "Suite", "__version__"]
+__all__ = [
+    "Answer",
+    "AssertionSpec",
+    "Case",
+    "CaseInput",
+    "CaseResult",
+    "PromptOptError",
+    "Suite",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from pytest_promptopt.errors import PromptOptError
+    from pytest_promptopt.evaluation.answer import Answer
+    from pytest_promptopt.evaluation.own_code import CaseInput
     from pytest_promptopt.evaluation.results import CaseResult
     from pytest_promptopt.suites.spec import AssertionSpec, Case, Suite
 
@@ -17,6 +28,8 @@ _LAZY = {
     "Suite": "pytest_promptopt.suites.spec",
     "AssertionSpec": "pytest_promptopt.suites.spec",
     "CaseResult": "pytest_promptopt.evaluation.results",
+    "CaseInput": "pytest_promptopt.evaluation.own_code",
+    "Answer": "pytest_promptopt.evaluation.answer",
     "PromptOptError": "pytest_promptopt.errors",
 }
 

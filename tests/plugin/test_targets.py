@@ -276,3 +276,35 @@ def test_optimize_sends_every_candidate_through_the_target(pytester: pytest.Pyte
     assert PROMPT in systems
     assert len(systems) > 1  # generated candidates, not only the original, reached the target
     assert systems <= candidates | {PROMPT}
+
+
+def test_a_python_suite_takes_a_callable_target_and_runs_under_xdist(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
+    pytester.makepyfile(test_py_target="""
+        import pytest
+        from pytest_promptopt import Case, CaseInput, Suite
+
+        async def shout(prompt: str, case: CaseInput, client) -> str:
+            message = await client.messages.create(
+                model="claude-haiku-4-5", max_tokens=200, system=prompt,
+                messages=case.messages,
+            )
+            return message.content[0].text.upper()
+
+        suite = Suite(name="shouty", prompt="You greet people warmly.", target=shout,
+                      threshold=0.0,
+                      cases=[Case(id=f"c{n}", input=f"Hello {n}!") for n in range(4)])
+
+        @pytest.mark.parametrize("case", suite.cases, ids=lambda c: c.id)
+        def test_shout(promptopt, case):
+            result = promptopt.evaluate(suite, case)
+            assert result.error is None, result.error
+            assert result.samples[0].response.isupper()
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=4)
+    db = default_db(pytester)
+    assert scalar(db, "SELECT COUNT(*) FROM llm_calls WHERE role = 'target'") == 4
+    assert scalar(db, "SELECT COUNT(*) FROM evaluations") == 4
