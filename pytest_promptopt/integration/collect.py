@@ -108,6 +108,8 @@ class CaseItem(pytest.Item):
         assert self.result is not None
         if not self.result.passed:
             headline = self.result.explain().splitlines()[0]
+            if self.result.k_of_n():
+                headline += f"; {self.result.k_of_n()}"
             if self.suite.is_flaky(self.case):
                 pytest.xfail(f"flaky case: {headline}")
             if self.min_pass_rate is not None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.evaluation.record import SuiteTotals
 from pytest_promptopt.evaluation.results import is_truncated
+from pytest_promptopt.evaluation.variants import variant_comparisons
 from pytest_promptopt.reporting.model import (
     CaseRow,
     PromptSummary,
@@ -98,6 +99,7 @@ def build_report(
             settings=dict(run.settings or {}),
             suites=suites,
             cases=cases,
+            variants=variant_comparisons(records),
         )
 
 
