@@ -178,12 +178,31 @@ def test_the_flag_and_the_ini_grade_every_suite_and_the_suites_own_value_wins(
     assert result.ret == pytest.ExitCode.OK
 
 
-def test_the_pass_rate_gate_decides_on_the_controller_under_xdist(sim: pytest.Pytester) -> None:
+def test_the_pass_rate_gate_and_variants_are_decided_on_the_controller_under_xdist(
+    sim: pytest.Pytester,
+) -> None:
     write_suite(sim, "gated", _two_case_suite("gated", "min_pass_rate: 0.9"))
+    # Only the gate can fail this session. The second variant's records may reach the
+    # controller first: the first variant stays the reference.
+    write_suite(
+        sim,
+        "briefs",
+        f"""
+        name: briefs
+        prompt: "{SUPPORT_PROMPT}"
+        variants: {{b: {{}}, a: {{prompt: "Answer in one short sentence."}}}}
+        cases:
+          - {{id: one, input: {REFUND}, judge: false, assert: [{{max_chars: 100000}}]}}
+          - {{id: two, input: hello, judge: false, assert: [{{max_chars: 100000}}]}}
+        """,
+    )
     result = sim.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", timeout=180)
-    result.assert_outcomes(passed=1, xfailed=1)
+    result.assert_outcomes(passed=5, xfailed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([GATE_LINE])
+    result.stdout.fnmatch_lines(
+        ["variants of briefs (each compared with b):", "    b: *", "    a: *on 2 shared cases)"]
+    )
     assert scalar(default_db(sim), "SELECT status FROM optimization_runs") == "failed"
 
 
