@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
 
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
 
@@ -11,9 +12,10 @@ PASS_RATE_REASON = "counts against the suite's pass rate"
 """The xfail reason of a failing case in a suite graded by its pass rate."""
 
 
-@dataclass(frozen=True)
-class PassRateGate:
+class PassRateGate(BaseModel):
     """One suite's pass rate against its minimum (`min_pass_rate`)."""
+
+    model_config = ConfigDict(frozen=True)
 
     suite: str
     passed: int
@@ -47,5 +49,7 @@ def pass_rate_gates(records: Mapping[str, Sequence[CaseRecord]]) -> list[PassRat
         if minimum is None:
             continue
         totals = SuiteTotals.of(name, rows)
-        gates.append(PassRateGate(name, totals.passed, totals.cases, minimum))
+        gates.append(
+            PassRateGate(suite=name, passed=totals.passed, cases=totals.cases, minimum=minimum)
+        )
     return gates

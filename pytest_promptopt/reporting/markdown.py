@@ -50,7 +50,7 @@ FAILURE_HEADERS = [
 
 def render_markdown(report: RunReport) -> str:
     """The whole Markdown report for one run."""
-    parts = [_header(report), _suite_table(report)]
+    parts = [_header(report), _suite_table(report), _gates_section(report)]
     if report.is_optimize and report.suites:
         parts.append(_optimize_section(report))
     parts += [_variants_section(v) for v in report.variants]
@@ -170,6 +170,15 @@ def _optimize_section(report: RunReport) -> str:
         lines += ["", "Lineage of the best prompt:", ""]
         lines += [f"- **{md_escape(s.name, NAME_CHARS)}**: {c}" for s, c in chains]
     return "\n".join(lines)
+
+
+def _gates_section(report: RunReport) -> str:
+    """One line per suite graded by its pass rate: its rate, its minimum, the verdict."""
+    icons = {True: "\u274c", False: "\u2705"}
+    return "\n".join(
+        f"- {icons[g.failed]} pass-rate gate: {md_escape(g.describe())}"
+        for g in report.pass_rate_gates
+    )
 
 
 VARIANT_HEADERS = ["variant", "cases", "mean score", "change", "pass rate", "change", "paired test"]

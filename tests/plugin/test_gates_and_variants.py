@@ -7,6 +7,7 @@ samples 1 and 4 of the first five (the others open differently).
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -152,6 +153,12 @@ def test_a_suite_under_its_min_pass_rate_fails_the_session_with_xfailed_cases(
     db = default_db(sim)
     assert scalar(db, "SELECT status FROM optimization_runs") == "failed"
     assert scalar(db, "SELECT count(*) FROM evaluations WHERE passed = 0") == 1
+    report_dir = next((sim.path / ".promptopt" / "reports").iterdir())
+    markdown = (report_dir / "report.md").read_text(encoding="utf-8")
+    assert "\u274c pass-rate gate: suite 'gated': pass rate 50% (1 of 2 cases) is under" in markdown
+    data = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert data["status"] == "failed"
+    assert data["pass_rate_gates"] == [{"suite": "gated", "passed": 1, "cases": 2, "minimum": 0.9}]
 
 
 def test_a_suite_meeting_its_min_pass_rate_passes(sim: pytest.Pytester) -> None:
