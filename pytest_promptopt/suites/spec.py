@@ -177,7 +177,7 @@ class Variant(BaseModel):
     vars: dict[str, Any] = Field(default_factory=dict)
 
 
-VARIANT_KEYS: tuple[str, ...] = ("prompt", "model", "params", "vars")
+VARIANT_KEYS: tuple[str, ...] = tuple(Variant.model_fields)
 """The keys a variant may set."""
 
 
@@ -206,6 +206,7 @@ class Suite(BaseModel):
     flaky: bool = False
     min_pass_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     variants: dict[str, Variant] | None = None
+    # Set on the suites `variant_suites` makes (never in a file): which variant, and its place.
     variant: str | None = None
     variant_rank: int | None = None
 
