@@ -211,6 +211,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
         kind=Number(0.0, 1.0),
     ),
     SettingSpec(
+        "min_pass_rate",
+        "--promptopt-min-pass-rate",
+        "grade each suite as a whole: its failing cases are xfailed and the session fails when "
+        "its pass rate is under this (a suite's own `min_pass_rate` wins)",
+        ini="promptopt_min_pass_rate",
+        kind=Number(0.0, 1.0),
+        default_text="off",
+    ),
+    SettingSpec(
         "concurrency",
         "--promptopt-concurrency",
         "model calls in flight per process",
@@ -317,6 +326,7 @@ class Settings:
     model: str = _default("model")
     judge_model: str | None = _default("judge_model")
     threshold: float = _default("threshold")
+    min_pass_rate: float | None = _default("min_pass_rate")
     concurrency: int = _default("concurrency")
     cache_mode: str = _default("cache_mode")
     max_calls: int | None = _default("max_calls")

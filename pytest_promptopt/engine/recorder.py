@@ -47,9 +47,7 @@ def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
                 "edge_case_handling": scores.get("edge_case_handling"),
                 "scores": scores or None,
                 "overall_score": s.overall_score,
-                "passed": s.assertions_passed
-                and s.overall_score >= result.threshold
-                and not result.shortfalls(scores),
+                "passed": result.sample_passed(s),
                 "reasoning": s.verdict.reasoning if s.verdict else None,
                 "assertion_results": [a.model_dump() for a in s.assertions],
                 "tool_calls": s.tool_calls or None,

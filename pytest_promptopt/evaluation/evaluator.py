@@ -113,6 +113,7 @@ class Evaluator:
             case_id=case.id,
             threshold=suite.threshold_for(case, self.default_threshold),
             minimums={n: c.min for n, c in suite.criteria.items() if c.min is not None},
+            min_passes=suite.min_passes_for(case),
         )
 
     async def judge_answer(

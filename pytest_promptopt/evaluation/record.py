@@ -19,6 +19,8 @@ from pytest_promptopt.evaluation.results import CaseResult
 PREFIX = "promptopt_"
 
 _INT_FIELDS = ("calls", "cache_hits", "input_tokens", "output_tokens")
+_OPTIONAL_FIELDS = ("min_pass_rate", "variant", "variant_rank")
+"""Fields sent only when set, so a plain case's properties stay as they were."""
 RESERVED_NAMES = frozenset(
     {
         "suite",
@@ -30,13 +32,18 @@ RESERVED_NAMES = frozenset(
         "error",
         "cost_usd",
         *_INT_FIELDS,
+        *_OPTIONAL_FIELDS,
     }
 )
 """Property names of the record's own fields; every other `promptopt_<name>` is a criterion."""
 
 
 class CaseRecord(BaseModel):
-    """One judged case: its outcome, score per criterion, calls, tokens and cost."""
+    """One judged case: its outcome, score per criterion, calls, tokens and cost.
+
+    `min_pass_rate` is its suite's pass-rate gate (the suite's own, else the configured one);
+    `variant` and `variant_rank` (0 for the first) name the variant a `suite@variant` ran.
+    """
 
     suite: str
     case_id: str
@@ -51,12 +58,25 @@ class CaseRecord(BaseModel):
     output_tokens: int = 0
     cost_usd: float = 0.0
     criteria: dict[str, float] = Field(default_factory=dict)
+    min_pass_rate: float | None = None
+    variant: str | None = None
+    variant_rank: int | None = None
 
     @classmethod
-    def from_result(cls, result: CaseResult) -> CaseRecord:
-        """The record of an evaluated case."""
+    def from_result(
+        cls,
+        result: CaseResult,
+        *,
+        min_pass_rate: float | None = None,
+        variant: str | None = None,
+        variant_rank: int | None = None,
+    ) -> CaseRecord:
+        """The record of an evaluated case (with its suite's gate and variant, when any)."""
         totals = result.totals()
         return cls(
+            min_pass_rate=min_pass_rate,
+            variant=variant,
+            variant_rank=variant_rank,
             suite=result.suite,
             case_id=result.case_id,
             prompt_id=result.prompt_id,
@@ -96,6 +116,11 @@ class CaseRecord(BaseModel):
             (f"{PREFIX}error", self.error or ""),
             *((f"{PREFIX}{name}", getattr(self, name)) for name in _INT_FIELDS),
             (f"{PREFIX}cost_usd", self.cost_usd),
+        ]
+        props += [
+            (f"{PREFIX}{name}", getattr(self, name))
+            for name in _OPTIONAL_FIELDS
+            if getattr(self, name) is not None
         ]
         props += [(f"{PREFIX}{k}", v) for k, v in self.criteria.items()]
         return props

@@ -80,7 +80,8 @@ class CaseResult(BaseModel):
     """The outcome of one case: its samples, mean score, pass mark and verdict.
 
     `minimums` are the criteria's own pass marks: a criterion under its minimum fails the
-    case whatever the mean score.
+    case whatever the mean score. With `min_passes` (k-of-n) each sample passes or fails on its
+    own score, checks and minimums, and the case passes when at least that many samples do.
     """
 
     suite: str
@@ -92,6 +93,7 @@ class CaseResult(BaseModel):
     error: str | None = None
     unscored: dict[str, float] = Field(default_factory=dict)
     minimums: dict[str, float] = Field(default_factory=dict)
+    min_passes: int | None = None
 
     @property
     def score(self) -> float:
@@ -108,13 +110,34 @@ class CaseResult(BaseModel):
     @property
     def passed(self) -> bool:
         """True when there is no error, every check passed, the score meets the threshold and
-        no criterion is under its minimum."""
+        no criterion is under its minimum; with `min_passes`, when enough samples pass alone."""
+        if self.error is not None or not self.samples:
+            return False
+        if self.min_passes is not None:
+            return self.passing_samples >= self.min_passes
+        return not self.failed_assertions and self.score >= self.threshold and not self.shortfalls()
+
+    def sample_passed(self, sample: SampleResult) -> bool:
+        """True when one sample passes on its own: checks, score vs threshold, minimums."""
+        scores = sample.verdict.scores if sample.verdict is not None else {}
         return (
-            self.error is None
-            and bool(self.samples)
-            and not self.failed_assertions
-            and self.score >= self.threshold
-            and not self.shortfalls()
+            sample.assertions_passed
+            and sample.overall_score >= self.threshold
+            and not self.shortfalls(scores)
+        )
+
+    @property
+    def passing_samples(self) -> int:
+        """How many samples pass on their own."""
+        return sum(self.sample_passed(s) for s in self.samples)
+
+    def k_of_n(self) -> str:
+        """`3 of 5 samples passed, 4 needed` (a k-of-n case), else ''."""
+        if self.min_passes is None:
+            return ""
+        return (
+            f"{self.passing_samples} of {len(self.samples)} samples passed, "
+            f"{self.min_passes} needed"
         )
 
     def criterion_means(self) -> dict[str, float]:
@@ -163,6 +186,8 @@ class CaseResult(BaseModel):
         ]
         if self.error:
             lines.append(f"  error: {self.error}")
+        if self.k_of_n():
+            lines.append(f"  {self.k_of_n()}")
         means = self.criterion_means()
         if means:
             lines.append("  " + "  ".join(f"{k}={v:.2f}" for k, v in means.items()))

@@ -39,23 +39,29 @@ class SuiteFile(pytest.File):
             sys.path.insert(0, str(self.config.rootpath))
         try:
             suite = load_suite(self.path)
-            if suite.params:
-                from pytest_promptopt.llm.params import check_params
+            judged = suite.variant_suites()
+            for one in judged:
+                if one.params:
+                    from pytest_promptopt.llm.params import check_params
 
-                check_params(suite.params, where=str(self.path))
+                    check_params(one.params, where=str(self.path))
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
         try:
-            role_of(self.config).claim_suite_name(suite.name, str(self.path))
+            for name in dict.fromkeys([suite.name, *(one.name for one in judged)]):
+                role_of(self.config).claim_suite_name(name, str(self.path))
         except SuiteError as exc:
             raise self.CollectError(str(exc)) from None
         for case in suite.cases:
-            name = f"{suite.name}[{case.id}]"
-            # A string id, parsed by pytest (9.2+: `suite` with params `case id`), so --lf and
-            # --ff match the ids they stored; pytest 8 keeps the string as it is.
-            yield CaseItem.from_parent(
-                self, name=name, nodeid=f"{self.nodeid}::{name}", suite=suite, case=case
-            )
+            # Variants of one case side by side: `suite[case@v1]`, `suite[case@v2]`.
+            for one in judged:
+                tag = f"@{one.variant}" if one.variant is not None else ""
+                name = f"{suite.name}[{case.id}{tag}]"
+                # A string id, parsed by pytest (9.2+: `suite` with params `case id`), so --lf
+                # and --ff match the ids they stored; pytest 8 keeps the string as it is.
+                yield CaseItem.from_parent(
+                    self, name=name, nodeid=f"{self.nodeid}::{name}", suite=one, case=case
+                )
 
 
 class CaseItem(pytest.Item):
@@ -76,14 +82,40 @@ class CaseItem(pytest.Item):
         self.result = role.runtime().scheduler.result_with_lookahead(
             self.suite, self.case, upcoming, stride=stride
         )
-        self.user_properties.extend(CaseRecord.from_result(self.result).to_properties())
+        record = CaseRecord.from_result(
+            self.result,
+            min_pass_rate=self.min_pass_rate,
+            variant=self.suite.variant,
+            variant_rank=self.suite.variant_rank,
+        )
+        self.user_properties.extend(record.to_properties())
         if self.result.error:
             raise PromptOptError(self.result.error)
 
+    @property
+    def min_pass_rate(self) -> float | None:
+        """The suite's pass-rate gate: its own `min_pass_rate`, else the configured one."""
+        if self.suite.min_pass_rate is not None:
+            return self.suite.min_pass_rate
+        return role_of(self.config).settings.min_pass_rate
+
     def runtest(self) -> None:
-        """Pass when every check passed and the score meets the threshold."""
+        """Pass when every check passed and the score meets the threshold.
+
+        A failing flaky case, or one of a suite graded by its pass rate, is xfailed with its
+        reason: it never fails the session by itself, and its record still says failed.
+        """
         assert self.result is not None
         if not self.result.passed:
+            headline = self.result.explain().splitlines()[0]
+            if self.result.k_of_n():
+                headline += f"; {self.result.k_of_n()}"
+            if self.suite.is_flaky(self.case):
+                pytest.xfail(f"flaky case: {headline}")
+            if self.min_pass_rate is not None:
+                from pytest_promptopt.evaluation.gates import PASS_RATE_REASON
+
+                pytest.xfail(f"{PASS_RATE_REASON}: {headline}")
             raise CaseFailed(self.result)
 
     def teardown(self) -> None:
@@ -105,4 +137,4 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         """Where the case lives, for pytest's report headers."""
-        return self.path, None, f"{self.suite.name}[{self.case.id}]"
+        return self.path, None, self.name

@@ -26,6 +26,7 @@ from pytest_promptopt.integration.role import Role
 from pytest_promptopt.integration.terminal import (
     SummaryCollector,
     carries_record,
+    gate_and_variant_lines,
     suite_lines,
     write_summary,
 )
@@ -33,6 +34,7 @@ from pytest_promptopt.suites import SUITE_SUFFIXES
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import Runtime, SuiteOutcome
+    from pytest_promptopt.evaluation.gates import PassRateGate
     from pytest_promptopt.reporting.model import RunReport
     from pytest_promptopt.settings import Settings
     from pytest_promptopt.suites.spec import Case, Suite
@@ -131,6 +133,7 @@ class Summarizing(Role):
         self.summary: SummaryCollector | None = None
         self.report: RunReport | None = None
         self.report_dir: Path | None = None
+        self.gates: list[PassRateGate] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect per-case scores and costs (from every worker too, on the controller)."""
@@ -143,6 +146,23 @@ class Summarizing(Role):
 
     def first_record(self) -> None:
         """Called when the first case record arrives."""
+
+    def gate_session(self, session: pytest.Session, exitstatus: int) -> int:
+        """Fail a session that passed when a suite is under its `min_pass_rate`.
+
+        As pytest-cov's `--cov-fail-under` does: the items stand as they are (the failing cases
+        of a graded suite are xfailed) and the session's exit status becomes 1. The controller
+        decides from every worker's case records. Returns the exit status to record.
+        """
+        if self.summary is None:
+            return exitstatus
+        from pytest_promptopt.evaluation.gates import pass_rate_gates
+
+        self.gates = pass_rate_gates(self.summary.by_suite())
+        if exitstatus == pytest.ExitCode.OK and any(g.failed for g in self.gates):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return int(pytest.ExitCode.TESTS_FAILED)
+        return exitstatus
 
     def write_reports(self, owner: Runtime, run_id: int) -> None:
         """Build the run's report from the records and the database, and write its files."""
@@ -175,7 +195,12 @@ class Summarizing(Role):
                     outcomes[t.name] = outcome
                 prompts[t.name] = runtime.judged_prompt(t.name) or ""
         lines = suite_lines(totals, outcomes, reported, prompts)
-        write_summary(terminalreporter, lines, self.report_dir)
+        write_summary(
+            terminalreporter,
+            lines,
+            self.report_dir,
+            after_suites=gate_and_variant_lines(self.gates, self.summary.by_suite()),
+        )
         # Thousands of results are no longer needed; free them before pytest's final gc passes.
         self.report = None
         if runtime is not None:
@@ -188,7 +213,8 @@ class Alone(Judging, Summarizing):
     name = "alone"
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Finish the run row, write the reports and release resources."""
+        """Apply the pass-rate gates, finish the run row, write the reports, release resources."""
+        exitstatus = self.gate_session(session, int(exitstatus))
         runtime = self.runtime_if_built()
         if runtime is None:
             return
@@ -266,7 +292,9 @@ class Controller(Summarizing):
         self.runtime().open_db_in_background()
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Mark the workers' run finished (found by session uid if none reported) and report."""
+        """Apply the pass-rate gates, mark the workers' run finished (found by session uid if
+        none reported) and report."""
+        exitstatus = self.gate_session(session, int(exitstatus))
         if not (self._reported_run_ids or self._cases_collected or self.summary is not None):
             return
         owner = self.runtime()

@@ -13,6 +13,7 @@ from pytest_promptopt.evaluation import RECORD_KEY
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import SuiteOutcome
+    from pytest_promptopt.evaluation.gates import PassRateGate
     from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
     from pytest_promptopt.reporting.model import SuiteSummary
 
@@ -93,8 +94,27 @@ def suite_lines(
     return lines
 
 
-def write_summary(reporter: Any, lines: Sequence[SuiteLine], report_dir: Path | None) -> None:
-    """Write the `promptopt` section: one line per suite, its detail, and the report path."""
+def gate_and_variant_lines(
+    gates: Sequence[PassRateGate], records: Mapping[str, Sequence[CaseRecord]]
+) -> list[str]:
+    """The pass-rate gates (suite, rate, minimum) and each suite's variants side by side."""
+    from pytest_promptopt.evaluation.variants import variant_comparisons
+
+    lines = [("FAILED " if g.failed else "") + "pass-rate gate: " + g.describe() for g in gates]
+    for suite in variant_comparisons(records):
+        lines += suite.lines()
+    return lines
+
+
+def write_summary(
+    reporter: Any,
+    lines: Sequence[SuiteLine],
+    report_dir: Path | None,
+    *,
+    after_suites: Sequence[str] = (),
+) -> None:
+    """Write the `promptopt` section: one line per suite, its detail, the gates and variants
+    (`after_suites`), and the report path."""
     reporter.write_sep("=", "promptopt")
     for line in lines:
         t = line.totals
@@ -105,5 +125,7 @@ def write_summary(reporter: Any, lines: Sequence[SuiteLine], report_dir: Path | 
         )
         if line.detail:
             reporter.write_line("    " + line.detail)
+    for extra in after_suites:
+        reporter.write_line(extra, red=extra.startswith("FAILED "))
     if report_dir is not None:
         reporter.write_line(f"reports: {report_dir}")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptopt.evaluation.gates import pass_rate_gates
 from pytest_promptopt.evaluation.record import SuiteTotals
 from pytest_promptopt.evaluation.results import is_truncated
+from pytest_promptopt.evaluation.variants import variant_comparisons
 from pytest_promptopt.reporting.model import (
     CaseRow,
     PromptSummary,
@@ -98,6 +100,8 @@ def build_report(
             settings=dict(run.settings or {}),
             suites=suites,
             cases=cases,
+            variants=variant_comparisons(records),
+            pass_rate_gates=pass_rate_gates(records),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pytest_promptopt.evaluation.variants import SuiteVariants, cell
 from pytest_promptopt.reporting.model import CaseRow, RunReport, SuiteSummary
 from pytest_promptopt.reporting.text import (
     ARROW,
@@ -49,9 +50,10 @@ FAILURE_HEADERS = [
 
 def render_markdown(report: RunReport) -> str:
     """The whole Markdown report for one run."""
-    parts = [_header(report), _suite_table(report)]
+    parts = [_header(report), _suite_table(report), _gates_section(report)]
     if report.is_optimize and report.suites:
         parts.append(_optimize_section(report))
+    parts += [_variants_section(v) for v in report.variants]
     parts.append(_failures_section(report))
     return "\n\n".join(p for p in parts if p) + "\n"
 
@@ -167,6 +169,54 @@ def _optimize_section(report: RunReport) -> str:
     if chains:
         lines += ["", "Lineage of the best prompt:", ""]
         lines += [f"- **{md_escape(s.name, NAME_CHARS)}**: {c}" for s, c in chains]
+    return "\n".join(lines)
+
+
+def _gates_section(report: RunReport) -> str:
+    """One line per suite graded by its pass rate: its rate, its minimum, the verdict."""
+    icons = {True: "\u274c", False: "\u2705"}
+    return "\n".join(
+        f"- {icons[g.failed]} pass-rate gate: {md_escape(g.describe())}"
+        for g in report.pass_rate_gates
+    )
+
+
+VARIANT_HEADERS = ["variant", "cases", "mean score", "change", "pass rate", "change", "paired test"]
+
+
+def _variants_section(suite: SuiteVariants) -> str:
+    """One suite's variants side by side: per variant, then per case (capped)."""
+    rows = []
+    for v in suite.variants:
+        rows.append(
+            [
+                md_escape(v.variant, NAME_CHARS),
+                str(v.cases),
+                fmt_score(v.mean_score),
+                fmt_delta(v.mean_score_change),
+                fmt_pct(v.pass_rate),
+                DASH if v.pass_rate_change is None else f"{v.pass_rate_change * 100:+.1f} pts",
+                md_escape(", ".join(f"{k} {x}" for k, x in v.paired.items())) if v.paired else DASH,
+            ]
+        )
+    first = md_escape(suite.first.variant, NAME_CHARS)
+    lines = [
+        f"### Variants of {md_escape(suite.suite, NAME_CHARS)} (each compared with {first})",
+        "",
+        md_table(VARIANT_HEADERS, rows, align="lrrrrrl"),
+        "",
+    ]
+    headers = ["case", *(md_escape(v.variant, NAME_CHARS) for v in suite.variants)]
+    case_rows = [
+        [
+            md_escape(c.case_id, NAME_CHARS),
+            *(cell(s, p) for s, p in zip(c.scores, c.passed, strict=True)),
+        ]
+        for c in suite.cases[:MAX_FAILURE_ROWS]
+    ]
+    lines.append(md_table(headers, case_rows, align="l" + "r" * len(suite.variants)))
+    if len(suite.cases) > MAX_FAILURE_ROWS:
+        lines += ["", f"\u2026 and {len(suite.cases) - MAX_FAILURE_ROWS} more cases."]
     return "\n".join(lines)
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pytest_promptopt.evaluation.gates import PassRateGate
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
 from pytest_promptopt.evaluation.results import describe_calls, truncation_note
+from pytest_promptopt.evaluation.variants import SuiteVariants
 
 
 class PromptSummary(BaseModel):
@@ -154,6 +156,8 @@ class RunReport(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     suites: list[SuiteSummary] = Field(default_factory=list)
     cases: list[CaseRow] = Field(default_factory=list)
+    variants: list[SuiteVariants] = Field(default_factory=list)
+    pass_rate_gates: list[PassRateGate] = Field(default_factory=list)
 
     @property
     def totals(self) -> RunTotals:

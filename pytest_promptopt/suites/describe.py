@@ -15,6 +15,7 @@ from pytest_promptopt.suites.spec import (
     CASE_KEYS,
     CRITERIA,
     SUITE_KEYS,
+    VARIANT_KEYS,
     FileBlock,
     Message,
     TextBlock,
@@ -48,6 +49,9 @@ def describe(path: Path, rows: Sequence[Row], exc: ValidationError) -> str:
             where = f"{row.where if row else path}: case {case_id!r}"
             field_name = ".".join(str(p) for p in loc[2:]) or "(case)"
         field_name = field_name.replace("assertions", "assert")
+        if not loc and err["type"] == "value_error":  # a suite-wide rule names its own fields
+            lines.append(f"{where}: {_hint(err, raw_loc)}")
+            continue
         lines.append(f"{where}: field {field_name!r}: {_hint(err, raw_loc)}")
     return "\n".join(lines)
 
@@ -110,6 +114,8 @@ def _keys_at(loc: list[Any]) -> tuple[str, ...]:
             keys = CASE_KEYS
         elif n == 1 and loc[0] == "criteria":
             keys = CRITERION_KEYS
+        elif n == 1 and loc[0] == "variants":
+            keys = VARIANT_KEYS
         elif part == "messages":
             keys = tuple(Message.model_fields)
         elif _is_tag(loc, n):

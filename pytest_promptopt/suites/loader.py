@@ -59,6 +59,7 @@ def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
     prompt_value = data.get("prompt")
     if isinstance(prompt_value, str):
         data["prompt"], data["prompt_path"] = _resolve_prompt(path, prompt_value)
+    _resolve_variant_prompts(path, data)
     used = _suite_placeholders(path, data)
     rows = _rows(path, raw, data, used)
     data["cases"] = [row.data for row in rows]
@@ -69,7 +70,8 @@ def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
         suite = Suite.model_validate(data, context=None if data.get("assert") else NO_SUITE_CHECKS)
     except ValidationError as exc:
         raise SuiteError(describe(path, rows, exc), path=str(path)) from None
-    _render_every_case(path, suite, rows)
+    for judged in suite.variant_suites():
+        _render_every_case(path, judged, rows)
     _resolve_python_checks(path, suite)
     _resolve_target(path, suite)
     return suite
@@ -84,6 +86,20 @@ def _resolve_target(path: Path, suite: Suite) -> None:
             raise SuiteError(
                 f"{path}: suite {suite.name!r}, field 'target': {exc}", path=str(path)
             ) from None
+
+
+def _resolve_variant_prompts(path: Path, data: dict[str, Any]) -> None:
+    """Read each variant's prompt file (relative to the suite file); `v1:` alone is `v1: {}`."""
+    variants = data.get("variants")
+    if not isinstance(variants, dict):
+        return
+    for name, variant in variants.items():
+        if variant is None:
+            variants[name] = variant = {}
+        if isinstance(variant, dict) and isinstance(variant.get("prompt"), str):
+            variant["prompt"], _ = _resolve_prompt(
+                path, variant["prompt"], field=f"variants.{name}.prompt"
+            )
 
 
 def _resolve_python_checks(path: Path, suite: Suite) -> None:
@@ -124,6 +140,13 @@ def _suite_placeholders(path: Path, data: dict[str, Any]) -> frozenset[str]:
     Each template's syntax is checked on the way.
     """
     templates = [(key, data.get(key)) for key in SUITE_TEMPLATES]
+    variants = data.get("variants")
+    if isinstance(variants, dict):
+        templates += [
+            (f"variants.{name}.prompt", v.get("prompt"))
+            for name, v in variants.items()
+            if isinstance(v, dict)
+        ]
     criteria = data.get("criteria")
     if isinstance(criteria, dict):
         templates += [
@@ -172,7 +195,7 @@ def _render_every_case(path: Path, suite: Suite, rows: list[Row]) -> None:
         raise SuiteError("\n".join(shown), path=str(path))
 
 
-def _resolve_prompt(path: Path, value: str) -> tuple[str, str | None]:
+def _resolve_prompt(path: Path, value: str, field: str = "prompt") -> tuple[str, str | None]:
     """Inline prompt text as is; a file reference read relative to the suite file."""
     candidate = value.strip()
     looks_like_file = "\n" not in candidate and (
@@ -188,7 +211,7 @@ def _resolve_prompt(path: Path, value: str) -> tuple[str, str | None]:
         found = False
     if not found:
         raise SuiteError(
-            f"{path}: field 'prompt': prompt file {candidate!r} not found "
+            f"{path}: field {field!r}: prompt file {candidate!r} not found "
             f"(looked for {prompt_file}); create it, fix the path (relative to the suite file), "
             f"or write the prompt inline",
             path=str(path),

@@ -28,6 +28,7 @@ from pytest_promptopt.suites.criteria import Criterion, check_criteria, default_
 CaseStage = Literal["given", "quick", "rigorous"]
 NO_SUITE_CHECKS = {"suite_checks": False}
 """The validation context of a suite file with no suite-level `assert`."""
+VARIANT_NAME_FORBIDDEN = "@[] \n\r\t"
 UNCHECKED = "a case with `judge: false` needs at least one `assert` check (its own or the suite's)"
 
 
@@ -112,6 +113,8 @@ class Case(BaseModel):
     assertions: tuple[AssertionSpec, ...] = Field(default=(), alias="assert")
     judge: bool = True
     repeats: int | None = Field(default=None, ge=1, le=50)
+    min_passes: int | None = Field(default=None, ge=1, le=50)
+    flaky: bool | None = None
 
     @field_validator("id")
     @classmethod
@@ -164,6 +167,21 @@ class Case(BaseModel):
         return ", ".join(f"{k}={v}" for k, v in self.vars.items())
 
 
+class Variant(BaseModel):
+    """One variant of a suite: the prompt, model, params or vars it changes (else the suite's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt: str | None = None
+    model: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+VARIANT_KEYS: tuple[str, ...] = tuple(Variant.model_fields)
+"""The keys a variant may set."""
+
+
 class Suite(BaseModel):
     """A prompt under test plus its cases, settings and judging criteria."""
 
@@ -186,6 +204,28 @@ class Suite(BaseModel):
     assertions: tuple[AssertionSpec, ...] = Field(default=(), alias="assert")
     cases: list[Case] = Field(default_factory=list)
     source: str | None = None
+    min_passes: int | None = Field(default=None, ge=1, le=50)
+    flaky: bool = False
+    min_pass_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    variants: dict[str, Variant] | None = None
+    # Set on the suites `variant_suites` makes (never in a file): which variant, and its place.
+    variant: str | None = None
+    variant_rank: int | None = None
+
+    @field_validator("variants")
+    @classmethod
+    def _variants_named(cls, v: dict[str, Variant] | None) -> dict[str, Variant] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("`variants` is empty; name at least one variant or leave the key out")
+        for name in v:
+            if not name or any(c in name for c in VARIANT_NAME_FORBIDDEN):
+                raise ValueError(
+                    f"variant name {name!r} may not be empty or contain '@', '[', ']', "
+                    "spaces or line breaks; rename it"
+                )
+        return v
 
     @field_validator("criteria")
     @classmethod
@@ -265,6 +305,27 @@ class Suite(BaseModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _min_passes_within_repeats(self) -> Suite:
+        problems = self.min_passes_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def min_passes_problems(self) -> list[str]:
+        """Why a case needs more passing samples (`min_passes`) than it takes (`repeats`)."""
+        problems = []
+        for case in self.cases:
+            needed, taken = self.min_passes_for(case), self.repeats_for(case)
+            if needed is not None and needed > taken:
+                field_owner = "the case's" if case.min_passes is not None else "the suite's"
+                problems.append(
+                    f"suite {self.name!r}, case {case.id!r}: field 'min_passes' ({field_owner}, "
+                    f"{needed}) is more than the case's samples (repeats: {taken}); set "
+                    f"min_passes between 1 and {taken}, or raise repeats"
+                )
+        return problems
+
     @property
     def system_template(self) -> str:
         """The system prompt template ('' for a feature with no system prompt)."""
@@ -303,9 +364,41 @@ class Suite(BaseModel):
         """Samples to take for a case."""
         return case.repeats if case.repeats is not None else self.repeats
 
+    def min_passes_for(self, case: Case) -> int | None:
+        """Samples that must pass on their own for a case to pass (None: the mean decides)."""
+        return case.min_passes if case.min_passes is not None else self.min_passes
+
+    def is_flaky(self, case: Case) -> bool:
+        """True when a failure of this case is expected now and then (case, else suite)."""
+        return case.flaky if case.flaky is not None else self.flaky
+
+    def variant_suites(self) -> list[Suite]:
+        """One suite per variant, named `suite@variant` (just this suite when it has none)."""
+        if not self.variants:
+            return [self]
+        return [
+            self.model_copy(
+                update={
+                    "name": f"{self.name}@{name}",
+                    "prompt": variant.prompt if variant.prompt is not None else self.prompt,
+                    # A variant's own prompt is no file `--promptopt-apply` may write to.
+                    "prompt_path": self.prompt_path if variant.prompt is None else None,
+                    "model": variant.model or self.model,
+                    "params": {**self.params, **variant.params},
+                    "vars": {**self.vars, **variant.vars},
+                    "variants": None,
+                    "variant": name,
+                    "variant_rank": rank,
+                }
+            )
+            for rank, (name, variant) in enumerate(self.variants.items())
+        ]
+
 
 SUITE_KEYS: tuple[str, ...] = tuple(
-    f.alias or k for k, f in Suite.model_fields.items() if k not in ("prompt_path", "source")
+    f.alias or k
+    for k, f in Suite.model_fields.items()
+    if k not in ("prompt_path", "source", "variant", "variant_rank")
 )
 """The keys a suite file may have at its top level."""
 CASE_KEYS: tuple[str, ...] = tuple(f.alias or name for name, f in Case.model_fields.items())

@@ -1,0 +1,175 @@
+"""Variants of a suite side by side: each variant's figures and each case's, next to the first.
+
+A suite with `variants:` runs as one suite per variant, named `suite@variant` (the name its
+`prompts`, `test_cases` rows and case records carry). Here they are put back together from the
+case records: `variant_comparisons` gives, per suite, every variant's mean score and pass rate
+with its change from the first variant, and each case's score and verdict in every variant.
+
+The paired test of a variant against the first (paired bootstrap on the score change, McNemar
+on pass/fail flips) is not computed here: `paired_comparison` is where it plugs in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+
+MAX_CASE_LINES = 20
+
+
+class VariantFigures(BaseModel):
+    """One variant's figures, with its change from the first variant on the cases both ran.
+
+    `paired` holds the paired test against the first variant (None for the first variant and
+    until a test is plugged into `paired_comparison`).
+    """
+
+    variant: str
+    suite: str  # the judged suite's name, `suite@variant`
+    cases: int
+    passed: int
+    errors: int
+    mean_score: float
+    pass_rate: float
+    shared_cases: int = 0
+    mean_score_change: float | None = None
+    pass_rate_change: float | None = None
+    paired: dict[str, Any] | None = None
+
+
+class VariantCase(BaseModel):
+    """One case in every variant: score and verdict per variant (None where it did not run)."""
+
+    case_id: str
+    scores: list[float | None]
+    passed: list[bool | None]
+
+
+class SuiteVariants(BaseModel):
+    """One suite's variants side by side; the first variant is the reference."""
+
+    suite: str
+    variants: list[VariantFigures]
+    cases: list[VariantCase] = Field(default_factory=list)
+
+    @property
+    def first(self) -> VariantFigures:
+        """The reference variant (the first in the suite file)."""
+        return self.variants[0]
+
+    def lines(self, max_cases: int = MAX_CASE_LINES) -> list[str]:
+        """The terminal summary's block: one line per variant, then a per-case table."""
+        out = [f"variants of {self.suite} (each compared with {self.first.variant}):"]
+        for v in self.variants:
+            change = ""
+            if v.mean_score_change is not None and v.pass_rate_change is not None:
+                change = (
+                    f" ({v.mean_score_change:+.2f}; pass rate {v.pass_rate_change * 100:+.0f} "
+                    f"points on {v.shared_cases} shared cases)"
+                )
+            errors = f", {v.errors} errors" if v.errors else ""
+            out.append(
+                f"    {v.variant}: mean score {v.mean_score:.2f}, pass rate {v.pass_rate:.0%} "
+                f"({v.passed} of {v.cases} passed{errors}){change}"
+            )
+            if v.paired:
+                out.append("        paired: " + ", ".join(f"{k} {x}" for k, x in v.paired.items()))
+        width = max([4, *(len(c.case_id) for c in self.cases)])
+        out.append(
+            "    " + "case".ljust(width) + "".join(f"  {v.variant:>12}" for v in self.variants)
+        )
+        for case in self.cases[:max_cases]:
+            cells = "".join(
+                f"  {cell(s, p):>12}" for s, p in zip(case.scores, case.passed, strict=True)
+            )
+            out.append("    " + case.case_id.ljust(width) + cells)
+        if len(self.cases) > max_cases:
+            out.append(f"    (and {len(self.cases) - max_cases} more cases in the reports)")
+        return out
+
+
+def cell(score: float | None, passed: bool | None) -> str:
+    """`0.82 pass`, `0.41 fail`, or `-` for a case the variant did not judge."""
+    if score is None or passed is None:
+        return "-"
+    return f"{score:.2f} {'pass' if passed else 'fail'}"
+
+
+def paired_comparison(
+    first: Sequence[CaseRecord], other: Sequence[CaseRecord]
+) -> dict[str, Any] | None:
+    """The paired test of a variant against the first on the cases both judged (plug-in point).
+
+    Where the paired bootstrap on the mean score change and the exact McNemar test on pass/fail
+    flips (from `evaluation/stats.py`) plug in; returns JSON-safe figures shown beside the
+    variant (`VariantFigures.paired`). None until then: no statistics are made up here.
+    """
+    return None
+
+
+def variant_comparisons(records: Mapping[str, Sequence[CaseRecord]]) -> list[SuiteVariants]:
+    """Every suite with variants, its variants side by side, from case records by suite."""
+    grouped: dict[str, list[tuple[int, str, str, Sequence[CaseRecord]]]] = {}
+    for name, rows in records.items():
+        tagged = next((r for r in rows if r.variant is not None), None)
+        if tagged is None or tagged.variant is None:
+            continue
+        base = name.removesuffix(f"@{tagged.variant}")
+        rank = tagged.variant_rank if tagged.variant_rank is not None else 0
+        grouped.setdefault(base, []).append((rank, tagged.variant, name, rows))
+    out = []
+    for base, found in grouped.items():
+        found.sort(key=lambda item: item[0])
+        first_rows = found[0][3]
+        first_by_case = {r.case_id: r for r in first_rows}
+        figures = []
+        for n, (_, variant, name, rows) in enumerate(found):
+            totals = SuiteTotals.of(name, rows)
+            figure = VariantFigures(
+                variant=variant,
+                suite=name,
+                cases=totals.cases,
+                passed=totals.passed,
+                errors=totals.errors,
+                mean_score=totals.mean_score,
+                pass_rate=totals.pass_rate,
+            )
+            if n:
+                pairs = [
+                    (first_by_case[r.case_id], r)
+                    for r in rows
+                    if r.case_id in first_by_case
+                    and r.error is None
+                    and first_by_case[r.case_id].error is None
+                ]
+                if pairs:
+                    figure.shared_cases = len(pairs)
+                    figure.mean_score_change = sum(b.score - a.score for a, b in pairs) / len(pairs)
+                    figure.pass_rate_change = sum(
+                        int(b.passed) - int(a.passed) for a, b in pairs
+                    ) / len(pairs)
+                figure.paired = paired_comparison([a for a, _ in pairs], [b for _, b in pairs])
+            figures.append(figure)
+        out.append(SuiteVariants(suite=base, variants=figures, cases=_side_by_side(found)))
+    return out
+
+
+def _side_by_side(found: Sequence[tuple[int, str, str, Sequence[CaseRecord]]]) -> list[VariantCase]:
+    """Each case (in the order first seen) with its score and verdict in every variant."""
+    by_variant = [{r.case_id: r for r in rows} for *_, rows in found]
+    case_ids = list(dict.fromkeys(cid for one in by_variant for cid in one))
+    cases = []
+    for case_id in case_ids:
+        got = [one.get(case_id) for one in by_variant]
+        cases.append(
+            VariantCase(
+                case_id=case_id,
+                scores=[r.score if r is not None and r.error is None else None for r in got],
+                passed=[r.passed if r is not None and r.error is None else None for r in got],
+            )
+        )
+    return cases
