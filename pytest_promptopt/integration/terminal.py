@@ -93,6 +93,15 @@ def suite_lines(
     return lines
 
 
+def interval_line(t: SuiteTotals) -> str:
+    """The suite's 95% intervals: pass rate (Wilson) and mean score (bootstrap)."""
+    low, high = t.pass_rate_ci or (0.0, 0.0)
+    text = f"95% intervals: pass rate {low:.0%}..{high:.0%} (Wilson)"
+    if t.mean_score_ci is not None:
+        text += f", mean score {t.mean_score_ci[0]:.2f}..{t.mean_score_ci[1]:.2f} (bootstrap)"
+    return text
+
+
 def write_summary(reporter: Any, lines: Sequence[SuiteLine], report_dir: Path | None) -> None:
     """Write the `promptopt` section: one line per suite, its detail, and the report path."""
     reporter.write_sep("=", "promptopt")
@@ -103,6 +112,8 @@ def write_summary(reporter: Any, lines: Sequence[SuiteLine], report_dir: Path | 
             f" ({t.passed} passed{f', {t.errors} errors' if t.errors else ''}), "
             f"calls {t.calls}, cache hits {t.cache_hits}, tokens {t.tokens}, ${t.cost_usd:.4f}"
         )
+        if t.pass_rate_ci is not None:
+            reporter.write_line("    " + interval_line(t))
         if line.detail:
             reporter.write_line("    " + line.detail)
     if report_dir is not None:

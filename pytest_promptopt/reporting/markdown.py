@@ -10,7 +10,9 @@ from pytest_promptopt.reporting.text import (
     fmt_duration,
     fmt_int,
     fmt_pct,
+    fmt_pct_ci,
     fmt_score,
+    fmt_score_ci,
     fmt_time,
     fmt_usd,
     md_escape,
@@ -97,13 +99,18 @@ def _suite_row(suite: SuiteSummary) -> list[str]:
         md_escape(suite.name, NAME_CHARS),
         str(suite.cases),
         passed,
-        fmt_score(suite.mean_score),
-        fmt_pct(suite.pass_rate),
+        _with_ci(fmt_score(suite.mean_score), fmt_score_ci(suite.mean_score_ci)),
+        _with_ci(fmt_pct(suite.pass_rate), fmt_pct_ci(suite.pass_rate_ci)),
         fmt_int(suite.calls),
         fmt_int(suite.cache_hits),
         fmt_int(suite.tokens),
         fmt_usd(suite.cost_usd),
     ]
+
+
+def _with_ci(value: str, interval: str) -> str:
+    """A figure followed by its 95% interval, `0.84 (0.78..0.89)`."""
+    return f"{value} ({interval})" if interval else value
 
 
 def _suite_table(report: RunReport) -> str:
@@ -127,7 +134,12 @@ def _suite_table(report: RunReport) -> str:
                 fmt_usd(t.cost_usd),
             ]
         )
-    return md_table(SUITE_HEADERS, rows, align="lrrrrrrrr")
+    table = md_table(SUITE_HEADERS, rows, align="lrrrrrrrr")
+    if any(s.pass_rate_ci or s.mean_score_ci for s in report.suites):
+        table += (
+            "\n\nIn brackets: 95% intervals (pass rate: Wilson; mean score: seeded bootstrap)."
+        )
+    return table
 
 
 def _chain_text(suite: SuiteSummary) -> str:
