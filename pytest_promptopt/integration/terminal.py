@@ -14,6 +14,7 @@ from pytest_promptopt.evaluation import RECORD_KEY
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import SuiteOutcome
     from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+    from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import SuiteSummary
 
 PROMPT_CHARS = 90
@@ -102,7 +103,25 @@ def interval_line(t: SuiteTotals) -> str:
     return text
 
 
-def write_summary(reporter: Any, lines: Sequence[SuiteLine], report_dir: Path | None) -> None:
+def baseline_lines(name: str, baselines: Mapping[str, BaselineResult] | None) -> list[str]:
+    """Under --promptopt-baseline: the suite's verdict against its baseline, with the figures."""
+    if baselines is None:
+        return []
+    result = baselines.get(name)
+    if result is None:
+        return [f"baseline: none for {name} (`promptopt bless` makes one)"]
+    lines = [result.describe()]
+    if result.comparison.pass_to_fail_cases:
+        lines.append("pass->fail: " + ", ".join(result.comparison.pass_to_fail_cases))
+    return lines
+
+
+def write_summary(
+    reporter: Any,
+    lines: Sequence[SuiteLine],
+    report_dir: Path | None,
+    baselines: Mapping[str, BaselineResult] | None = None,
+) -> None:
     """Write the `promptopt` section: one line per suite, its detail, and the report path."""
     reporter.write_sep("=", "promptopt")
     for line in lines:
@@ -116,5 +135,14 @@ def write_summary(reporter: Any, lines: Sequence[SuiteLine], report_dir: Path | 
             reporter.write_line("    " + interval_line(t))
         if line.detail:
             reporter.write_line("    " + line.detail)
+        for text in baseline_lines(t.name, baselines):
+            reporter.write_line("    " + text)
+    regressed = [r for r in (baselines or {}).values() if r.regressed]
+    for r in regressed:
+        reporter.write_line(
+            f"promptopt: {r.suite} regressed against its baseline (run {r.baseline_run_id}): "
+            "the session fails",
+            red=True,
+        )
     if report_dir is not None:
         reporter.write_line(f"reports: {report_dir}")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
 from pytest_promptopt.evaluation.results import describe_calls, truncation_note
+from pytest_promptopt.reporting.baseline import BaselineResult
 
 
 class PromptSummary(BaseModel):
@@ -92,6 +93,7 @@ class SuiteSummary(SuiteTotals):
     stopped_by: str | None = None
     lineage: list[PromptSummary] = Field(default_factory=list)
     stages: list[StageSummary] = Field(default_factory=list)
+    baseline: BaselineResult | None = None
 
     def prompt(self, prompt_id: int | None) -> PromptSummary | None:
         """The lineage entry with this id, if any."""
