@@ -51,7 +51,7 @@ FAILURE_HEADERS = [
 
 def render_markdown(report: RunReport) -> str:
     """The whole Markdown report for one run."""
-    parts = [_header(report), _suite_table(report)]
+    parts = [_header(report), _suite_table(report), _baseline_section(report)]
     if report.is_optimize and report.suites:
         parts.append(_optimize_section(report))
     parts.append(_failures_section(report))
@@ -140,6 +140,55 @@ def _suite_table(report: RunReport) -> str:
             "\n\nIn brackets: 95% intervals (pass rate: Wilson; mean score: seeded bootstrap)."
         )
     return table
+
+
+BASELINE_HEADERS = [
+    "suite",
+    "baseline run",
+    "verdict",
+    "shared cases",
+    "mean change (95% CI)",
+    "pass→fail",
+    "fail→pass",
+    "McNemar p",
+    "went from pass to fail",
+]
+
+
+def _baseline_section(report: RunReport) -> str:
+    """Under --promptopt-baseline: each suite against its baseline run, with every figure."""
+    rows = []
+    for s in report.suites:
+        if s.baseline is None:
+            continue
+        c = s.baseline.comparison
+        change = fmt_delta(c.mean_delta)
+        if c.delta_ci is not None:
+            change += f" ({fmt_delta(c.delta_ci[0])}..{fmt_delta(c.delta_ci[1])})"
+        verdict = f"**{c.verdict}**" if c.verdict == "regressed" else c.verdict
+        rows.append(
+            [
+                md_escape(s.name, NAME_CHARS),
+                str(s.baseline.baseline_run_id),
+                verdict,
+                str(c.n_shared),
+                change,
+                str(c.pass_to_fail),
+                str(c.fail_to_pass),
+                f"{c.mcnemar_p:.3g}",
+                md_escape(", ".join(c.pass_to_fail_cases), 240) or DASH,
+            ]
+        )
+    if not rows:
+        return ""
+    margin = next(s.baseline.comparison.margin for s in report.suites if s.baseline)
+    return (
+        "### Against the baseline\n\n"
+        + md_table(BASELINE_HEADERS, rows, align="lrlrrrrrl")
+        + f"\n\nA regression: the mean change's 95% paired bootstrap interval lies below "
+        f"-{margin:g}, or McNemar's exact test finds the pass->fail flips significant (p < 0.05) "
+        "while the interval lies below 0."
+    )
 
 
 def _chain_text(suite: SuiteSummary) -> str:
