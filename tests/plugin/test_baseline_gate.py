@@ -181,3 +181,17 @@ def test_intervals_in_the_summary_and_report_json(sim: pytest.Pytester) -> None:
     assert suite["baseline"] is None
     md = (Path(sim.path) / ".promptopt" / "reports" / str(run_ids(default_db(sim))[-1]))
     assert "In brackets: 95% intervals" in (md / "report.md").read_text()
+
+
+def test_under_xdist_the_controller_decides(sim: pytest.Pytester) -> None:
+    base = bless_good_run(sim, threshold=0.6)
+    write_suite(sim, "support", suite_yaml(WORSE_PROMPT, threshold=0.6))
+    result = sim.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--promptopt-baseline")
+    result.assert_outcomes(passed=12)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    verdicts = [line for line in result.outlines if f"baseline run {base}: " in line]
+    assert len(verdicts) == 1 and "regressed: 12 shared cases" in verdicts[0]
+    run = run_ids(default_db(sim))[-1]
+    assert query(default_db(sim), "SELECT status FROM optimization_runs WHERE id = ?", (run,)) == [
+        ("failed",)
+    ]
