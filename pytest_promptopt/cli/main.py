@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pytest_promptopt.errors import PromptOptError
+from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN
 
 if TYPE_CHECKING:
     from pytest_promptopt.storage import Database, OptimizationRun, Prompt, Repositories
@@ -223,7 +224,7 @@ def show(ctx: click.Context, run: str, as_json: bool) -> None:
 @click.option(
     "--margin",
     type=click.FloatRange(0.0, 1.0),
-    default=0.02,
+    default=DEFAULT_MARGIN,
     show_default=True,
     help="the drop in mean score that counts as a regression",
 )

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.evaluation.results import CaseResult
-from pytest_promptopt.evaluation.stats import bootstrap_interval, wilson_interval
+from pytest_promptopt.evaluation.stats import CaseOutcome, bootstrap_interval, wilson_interval
 
 PREFIX = "promptopt_"
 
@@ -168,6 +168,11 @@ class SuiteTotals(BaseModel):
     def tokens(self) -> int:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
+
+
+def case_outcomes(records: Iterable[CaseRecord]) -> dict[str, CaseOutcome]:
+    """Case id -> (score, passed) for `stats.compare_runs`; a case that errored is left out."""
+    return {r.case_id: CaseOutcome(r.score, r.passed) for r in records if r.error is None}
 
 
 def by_suite(records: Iterable[CaseRecord]) -> dict[str, list[CaseRecord]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_promptopt.evaluation.record import CaseRecord, case_outcomes
 from pytest_promptopt.evaluation.stats import (
     CaseOutcome,
     bootstrap_interval,
@@ -117,3 +118,12 @@ def test_too_few_shared_cases_is_inconclusive() -> None:
     b = {**b, "z": CaseOutcome(0.1, False)}
     assert compare_runs(a, b).n_shared == 4
     assert compare_runs({}, {}).verdict == "inconclusive"
+
+
+def test_case_records_become_outcomes_without_their_errors() -> None:
+    records = [
+        CaseRecord(suite="s", case_id="a", score=0.9, threshold=0.7, passed=True),
+        CaseRecord(suite="s", case_id="b", score=0.5, threshold=0.7, passed=False),
+        CaseRecord(suite="s", case_id="c", score=0.0, threshold=0.7, passed=False, error="API"),
+    ]
+    assert case_outcomes(records) == {"a": (0.9, True), "b": (0.5, False)}
