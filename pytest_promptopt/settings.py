@@ -128,6 +128,21 @@ class DatabaseUrl(Kind):
         return f"sqlite:///{UnderRoot().show(default)}"
 
 
+class Toggle(Switch):
+    """An on/off flag that also has an ini key (`true`/`false`, `yes`/`no`, `1`/`0`, `on`/`off`)."""
+
+    def parse(self, name: str, value: object, rootdir: Path) -> bool:
+        """The state, or a ConfigError naming the setting and the words it takes."""
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("true", "yes", "1", "on"):
+            return True
+        if word in ("false", "no", "0", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """One setting: its attribute, flag, ini key, environment variable, default, kind and help."""
@@ -288,6 +303,24 @@ SETTINGS: tuple[SettingSpec, ...] = (
         ini="promptopt_max_retries",
         kind=Integer(0),
     ),
+    SettingSpec(
+        "baseline",
+        "--promptopt-baseline",
+        "compare each suite with its blessed baseline run (`promptopt bless`); "
+        "a regressed suite fails the session",
+        False,
+        ini="promptopt_baseline",
+        kind=Toggle(),
+        action="store_true",
+    ),
+    SettingSpec(
+        "regression_margin",
+        "--promptopt-regression-margin",
+        "--promptopt-baseline: the drop in mean score that counts as a regression",
+        0.02,
+        ini="promptopt_regression_margin",
+        kind=Number(0.0, 1.0),
+    ),
     _knob("candidates", 6, "candidate prompts"),
     _knob("quick_tests", 6, "generated quick cases"),
     _knob("rigorous_tests", 6, "generated rigorous cases"),
@@ -337,6 +370,8 @@ class Settings:
     apply: bool = _default("apply")
     timeout_s: float = _default("timeout_s")
     max_retries: int = _default("max_retries")
+    baseline: bool = _default("baseline")
+    regression_margin: float = _default("regression_margin")
     knobs: OptimizeSettings = field(default_factory=OptimizeSettings)
 
     @property

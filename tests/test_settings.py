@@ -263,3 +263,18 @@ def test_public_settings_hide_the_database_password(tmp_path: Path) -> None:
         tmp_path, {"promptopt_db": "postgresql+psycopg://u:s3cret@db/x"}.get, {}.get
     )
     assert "s3cret" not in str(s.public_dict())
+
+
+def test_the_baseline_switch_takes_its_flag_or_its_ini_key(tmp_path: Path) -> None:
+    assert resolve(tmp_path, {}, {}).baseline is False
+    assert resolve(tmp_path, {"promptopt_baseline": True}, {}).baseline is True
+    words = {"true": True, "Yes": True, "1": True, "false": False, "off": False}
+    for word, state in words.items():
+        assert resolve(tmp_path, {}, {"promptopt_baseline": word}).baseline is state
+    with pytest.raises(ConfigError, match="baseline must be true or false, got 'maybe'"):
+        resolve(tmp_path, {}, {"promptopt_baseline": "maybe"})
+    assert resolve(tmp_path, {}, {}).regression_margin == 0.02
+    margin = resolve(tmp_path, {"promptopt_regression_margin": "0.05"}, {}).regression_margin
+    assert margin == 0.05
+    with pytest.raises(ConfigError, match="--promptopt-regression-margin must be between"):
+        resolve(tmp_path, {"promptopt_regression_margin": "2"}, {})

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pytest_promptopt.errors import PromptOptError
+from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN
 
 if TYPE_CHECKING:
     from pytest_promptopt.storage import Database, OptimizationRun, Prompt, Repositories
@@ -123,7 +124,8 @@ def _public_settings(value: Any) -> Any:
 
 def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
     """Collect everything `promptopt show` prints about one run."""
-    from pytest_promptopt.cli.render import judged_results, run_summary
+    from pytest_promptopt.cli.render import run_summary
+    from pytest_promptopt.reporting.baseline import judged_results
 
     prompts_repo = repos.prompts
     judged = judged_results(repos, run.id)
@@ -214,14 +216,82 @@ def show(ctx: click.Context, run: str, as_json: bool) -> None:
 @click.argument("run_a")
 @click.argument("run_b")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option(
+    "--fail-on-regression",
+    is_flag=True,
+    help="exit 1 when a suite of RUN_B regressed against RUN_A (the baseline gate's test)",
+)
+@click.option(
+    "--margin",
+    type=click.FloatRange(0.0, 1.0),
+    default=DEFAULT_MARGIN,
+    show_default=True,
+    help="the drop in mean score that counts as a regression",
+)
 @click.pass_context
-def diff(ctx: click.Context, run_a: str, run_b: str, as_json: bool) -> None:
-    """Compare two runs case by case; regressions first."""
+def diff(
+    ctx: click.Context, run_a: str, run_b: str, as_json: bool, fail_on_regression: bool,
+    margin: float,
+) -> None:  # fmt: skip
+    """Compare two runs case by case, regressions first, and each suite with the paired test."""
     from pytest_promptopt.cli.render import diff_data, render_diff
 
     with _open(ctx) as (_, repos):
-        data = diff_data(repos, _get_run(repos, run_a), _get_run(repos, run_b))
+        data = diff_data(repos, _get_run(repos, run_a), _get_run(repos, run_b), margin)
     _emit(data, as_json, render_diff)
+    if fail_on_regression and data["regressed_suites"]:
+        click.echo(f"regressed: {', '.join(data['regressed_suites'])}", err=True)
+        ctx.exit(1)
+
+
+@main.command()
+@click.argument("run", default="latest")
+@click.option("--suite", "suites", multiple=True, metavar="NAME", help="only this suite")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.pass_context
+def bless(ctx: click.Context, run: str, suites: tuple[str, ...], as_json: bool) -> None:
+    """Make RUN (an id or `latest`) the baseline of its suites (or of --suite NAME only)."""
+    with _open(ctx) as (_, repos):
+        found = _get_run(repos, run)
+        judged = repos.runs.suites(found.id)
+        missing = [s for s in suites if s not in judged]
+        if missing:
+            raise click.ClickException(
+                f"run {found.id} has no suite {', '.join(map(repr, missing))}; "
+                f"its suites: {', '.join(judged) or 'none'}"
+            )
+        chosen = list(suites) or judged
+        if not chosen:
+            raise click.ClickException(f"run {found.id} judged no suite: nothing to bless")
+        rows = repos.baselines.bless(found.id, chosen)
+        data = [_baseline_dict(b) for b in rows]
+    _emit(data, as_json, lambda rows: "\n".join(
+        f"blessed run {r['run_id']} as the baseline of {r['suite']}" for r in rows
+    ))  # fmt: skip
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.pass_context
+def baselines(ctx: click.Context, as_json: bool) -> None:
+    """List each suite's current baseline run."""
+    from pytest_promptopt.cli.render import table, when
+
+    with _open(ctx) as (_, repos):
+        data = [_baseline_dict(b) for b in repos.baselines.current()]
+
+    def render(rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return "no baselines yet: `promptopt bless [RUN]` makes one"
+        cells = [[r["suite"], r["run_id"], when(r["blessed_at"])] for r in rows]
+        return table(["suite", "run", "blessed at"], cells)
+
+    _emit(data, as_json, render)
+
+
+def _baseline_dict(row: Any) -> dict[str, Any]:
+    """A `baselines` row as JSON-ready data."""
+    return {"suite": row.suite, "run_id": row.run_id, "blessed_at": row.blessed_at}
 
 
 @main.command()

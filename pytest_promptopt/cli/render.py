@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN, compare_runs
+from pytest_promptopt.reporting.baseline import case_outcomes, judged_results
 from pytest_promptopt.reporting.text import (
     DASH,
     fmt_delta,
@@ -16,7 +19,7 @@ from pytest_promptopt.reporting.text import (
     fmt_usd,
 )
 from pytest_promptopt.reporting.text import shorten as _shorten
-from pytest_promptopt.storage import Evaluation, OptimizationRun, Repositories
+from pytest_promptopt.storage import OptimizationRun, Repositories
 from pytest_promptopt.suites.criteria import CRITERIA
 
 _EPSILON = 1e-6
@@ -195,6 +198,9 @@ def render_diff(data: dict[str, Any]) -> str:
             for s in data["suites"]
         ]
         lines += ["", table(["suite", "mean A", "mean B", "delta"], suite_rows)]
+        lines += [""] + [
+            verdict_line(s["suite"], s["comparison"]) for s in data["suites"] if "comparison" in s
+        ]
     counts = data["summary"]
     lines += [
         "",
@@ -205,51 +211,19 @@ def render_diff(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def judged_results(repos: Repositories, run_id: int) -> dict[str, dict[str, Any]]:
-    """Per suite: the prompt the run's items judged and its per-case results on given cases.
-
-    Under --optimize that is the prompt the pipeline chose (its items re-use the pipeline's
-    evaluations, so the last one written may be another candidate's); otherwise the prompt
-    judged last on the given cases.
-    """
-    cases = {case.id: case for case in repos.test_cases.for_run(run_id, stage="given")}
-    evals = [e for e in repos.evaluations.for_run(run_id) if e.test_case_id in cases]
-    evals.sort(key=lambda e: (e.created_at, e.id))
-    last_prompt: dict[str, int] = {}
-    for ev in evals:
-        last_prompt[cases[ev.test_case_id].suite] = ev.prompt_id
-    last_prompt.update(repos.prompts.chosen_ids(run_id))
-    grouped: dict[str, dict[str, list[Evaluation]]] = {}
-    for ev in evals:
-        case = cases[ev.test_case_id]
-        if last_prompt[case.suite] == ev.prompt_id:
-            grouped.setdefault(case.suite, {}).setdefault(case.case_key, []).append(ev)
-    result: dict[str, dict[str, Any]] = {}
-    for suite, by_key in grouped.items():
-        rows = [case_result(cases, samples) for samples in by_key.values()]
-        result[suite] = {"prompt_id": last_prompt[suite], "cases": rows}
-    return result
-
-
-def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, Any]:
-    """Summarize one case: mean score over samples, passed when all passed, latest details."""
-    latest = samples[-1]
-    case = cases[latest.test_case_id]
-    return {
-        "case_key": case.case_key,
-        "category": case.category,
-        "score": sum(e.overall_score for e in samples) / len(samples),
-        "passed": all(e.passed for e in samples),
-        "samples": len(samples),
-        "functionality": latest.functionality,
-        "safety": latest.safety,
-        "consistency": latest.consistency,
-        "edge_case_handling": latest.edge_case_handling,
-        "scores": latest.scores or {},
-        "reasoning": latest.reasoning,
-        "assertion_results": latest.assertion_results,
-        "model_response": latest.model_response,
-    }
+def verdict_line(suite: str, comparison: dict[str, Any]) -> str:
+    """`suite: regressed: 12 shared cases, ...` and the cases that went from pass to fail."""
+    c = comparison
+    ci = c["delta_ci"]
+    interval = f" (95% CI {ci[0]:+.3f} .. {ci[1]:+.3f})" if ci else ""
+    line = (
+        f"{suite}: {c['verdict'].upper()}: {c['n_shared']} shared cases, change "
+        f"{c['mean_delta']:+.3f}{interval}, margin {c['margin']}; pass->fail "
+        f"{c['pass_to_fail']}, fail->pass {c['fail_to_pass']}, McNemar p={c['mcnemar_p']:.3g}"
+    )
+    if c["pass_to_fail_cases"]:
+        line += "\n    pass->fail: " + ", ".join(c["pass_to_fail_cases"])
+    return line
 
 
 def run_summary(
@@ -282,9 +256,16 @@ def run_summary(
 
 
 def diff_data(
-    repos: Repositories, run_a: OptimizationRun, run_b: OptimizationRun
+    repos: Repositories,
+    run_a: OptimizationRun,
+    run_b: OptimizationRun,
+    margin: float = DEFAULT_MARGIN,
 ) -> dict[str, Any]:
-    """Compare the judged results of two runs case by case and suite by suite."""
+    """Compare the judged results of two runs case by case and suite by suite.
+
+    Each suite both runs judged gets the baseline gate's verdict (`verdict`, `comparison`:
+    run B against run A, see `evaluation.stats.compare_runs`).
+    """
     sides = [judged_results(repos, run.id) for run in (run_a, run_b)]
     flat = [
         {(suite, c["case_key"]): c for suite, info in side.items() for c in info["cases"]}
@@ -323,7 +304,15 @@ def diff_data(
             means.append(sum(c["score"] for c in cases) / len(cases) if cases else None)
         both = means[0] is not None and means[1] is not None
         diff = means[1] - means[0] if both else None  # type: ignore[operator]
-        suite_rows.append({"suite": suite, "mean_a": means[0], "mean_b": means[1], "delta": diff})
+        row = {"suite": suite, "mean_a": means[0], "mean_b": means[1], "delta": diff}
+        if both:
+            comparison = compare_runs(
+                case_outcomes(sides[0], suite), case_outcomes(sides[1], suite), margin=margin
+            )
+            row["verdict"] = comparison.verdict
+            row["comparison"] = asdict(comparison)
+        suite_rows.append(row)
     counts = {name: sum(1 for r in rows if r["change"] == name) for name in _CHANGE_ORDER}
+    regressed = [r["suite"] for r in suite_rows if r.get("verdict") == "regressed"]
     return {"run_a": run_a.id, "run_b": run_b.id, "cases": rows, "suites": suite_rows,
-            "summary": counts}  # fmt: skip
+            "summary": counts, "regressed_suites": regressed}  # fmt: skip

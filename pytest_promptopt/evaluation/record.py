@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.evaluation.results import CaseResult
+from pytest_promptopt.evaluation.stats import CaseOutcome, bootstrap_interval, wilson_interval
 
 PREFIX = "promptopt_"
 
@@ -145,7 +146,11 @@ class CaseRecord(BaseModel):
 
 
 class SuiteTotals(BaseModel):
-    """One suite's figures: cases by outcome, mean score, pass rate, calls, tokens and cost."""
+    """One suite's figures: cases by outcome, mean score, pass rate, calls, tokens and cost.
+
+    `pass_rate_ci` is the pass rate's 95% Wilson interval, `mean_score_ci` a seeded 95%
+    bootstrap interval of the mean score (None with fewer than 2 judged cases).
+    """
 
     name: str
     cases: int = 0
@@ -159,6 +164,8 @@ class SuiteTotals(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    pass_rate_ci: tuple[float, float] | None = None
+    mean_score_ci: tuple[float, float] | None = None
 
     @classmethod
     def of(cls, name: str, records: Sequence[CaseRecord]) -> SuiteTotals:
@@ -178,12 +185,19 @@ class SuiteTotals(BaseModel):
             input_tokens=sum(r.input_tokens for r in records),
             output_tokens=sum(r.output_tokens for r in records),
             cost_usd=sum(r.cost_usd for r in records),
+            pass_rate_ci=wilson_interval(passed, len(records)),
+            mean_score_ci=bootstrap_interval(judged),
         )
 
     @property
     def tokens(self) -> int:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
+
+
+def case_outcomes(records: Iterable[CaseRecord]) -> dict[str, CaseOutcome]:
+    """Case id -> (score, passed) for `stats.compare_runs`; a case that errored is left out."""
+    return {r.case_id: CaseOutcome(r.score, r.passed) for r in records if r.error is None}
 
 
 def by_suite(records: Iterable[CaseRecord]) -> dict[str, list[CaseRecord]]:

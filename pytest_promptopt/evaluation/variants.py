@@ -5,8 +5,8 @@ A suite with `variants:` runs as one suite per variant, named `suite@variant` (t
 case records: `variant_comparisons` gives, per suite, every variant's mean score and pass rate
 with its change from the first variant, and each case's score and verdict in every variant.
 
-The paired test of a variant against the first (paired bootstrap on the score change, McNemar
-on pass/fail flips) is not computed here: `paired_comparison` is where it plugs in.
+Each variant after the first is compared with it by `paired_comparison`: the baseline gate's
+paired test (paired bootstrap on the score change, exact McNemar on pass/fail flips).
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ MAX_CASE_LINES = 20
 class VariantFigures(BaseModel):
     """One variant's figures, with its change from the first variant on the cases both ran.
 
-    `paired` holds the paired test against the first variant (None for the first variant and
-    until a test is plugged into `paired_comparison`).
+    `paired` holds the paired test against the first variant (None for the first variant).
     """
 
     variant: str
@@ -102,13 +101,23 @@ def cell(score: float | None, passed: bool | None) -> str:
 def paired_comparison(
     first: Sequence[CaseRecord], other: Sequence[CaseRecord]
 ) -> dict[str, Any] | None:
-    """The paired test of a variant against the first on the cases both judged (plug-in point).
+    """The paired test of a variant against the first on the cases both judged.
 
-    Where the paired bootstrap on the mean score change and the exact McNemar test on pass/fail
-    flips (from `evaluation/stats.py`) plug in; returns JSON-safe figures shown beside the
-    variant (`VariantFigures.paired`). None until then: no statistics are made up here.
+    The same test as the baseline gate (`stats.compare_runs`: a paired bootstrap interval on
+    the mean score change and an exact McNemar test on pass/fail flips); JSON-safe figures
+    shown beside the variant (`VariantFigures.paired`).
     """
-    return None
+    from pytest_promptopt.evaluation.record import case_outcomes
+    from pytest_promptopt.evaluation.stats import compare_runs
+
+    c = compare_runs(case_outcomes(first), case_outcomes(other))
+    figures: dict[str, Any] = {"verdict": c.verdict, "shared cases": c.n_shared}
+    figures["change"] = f"{c.mean_delta:+.3f}"
+    if c.delta_ci is not None:
+        figures["95% CI"] = f"{c.delta_ci[0]:+.3f}..{c.delta_ci[1]:+.3f}"
+    figures["flips"] = f"{c.pass_to_fail} pass->fail, {c.fail_to_pass} fail->pass"
+    figures["McNemar p"] = f"{c.mcnemar_p:.3g}"
+    return figures
 
 
 def variant_comparisons(records: Mapping[str, Sequence[CaseRecord]]) -> list[SuiteVariants]:

@@ -35,6 +35,7 @@ from pytest_promptopt.suites import SUITE_SUFFIXES
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import Runtime, SuiteOutcome
     from pytest_promptopt.evaluation.gates import PassRateGate
+    from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import RunReport
     from pytest_promptopt.settings import Settings
     from pytest_promptopt.suites.spec import Case, Suite
@@ -134,6 +135,7 @@ class Summarizing(Role):
         self.report: RunReport | None = None
         self.report_dir: Path | None = None
         self.gates: list[PassRateGate] = []
+        self.baselines: dict[str, BaselineResult] | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect per-case scores and costs (from every worker too, on the controller)."""
@@ -164,6 +166,36 @@ class Summarizing(Role):
             return int(pytest.ExitCode.TESTS_FAILED)
         return exitstatus
 
+    def apply_baseline(self, session: pytest.Session, owner: Runtime, run_id: int) -> None:
+        """--promptopt-baseline: compare each suite with its baseline; a regression fails.
+
+        Runs once the run's evaluations are written, before the run's status is; an
+        interrupted session is not compared (its suites are partial), and a comparison that
+        fails (the database, say) fails the session with a warning rather than let it pass.
+        """
+        if not self.settings.baseline or self.summary is None:
+            return
+        if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            return
+        from pytest_promptopt.reporting.baseline import compare_with_baselines
+
+        try:
+            self.baselines = compare_with_baselines(
+                owner.db, run_id, self.summary.by_suite(), self.settings.regression_margin
+            )
+        except Exception as exc:  # a gate that cannot decide must not pass: fail, say why
+            warnings.warn(
+                f"promptopt: could not compare with the baselines ({exc}); the session fails",
+                RuntimeWarning,
+                stacklevel=1,
+            )
+            self.baselines = None
+            regressed = True
+        else:
+            regressed = any(r.regressed for r in self.baselines.values())
+        if regressed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
     def write_reports(self, owner: Runtime, run_id: int) -> None:
         """Build the run's report from the records and the database, and write its files."""
         if self.summary is None:  # stopped before any case reported: nothing to show
@@ -173,6 +205,8 @@ class Summarizing(Role):
 
         try:
             self.report = build_report(owner.db, run_id, self.summary.by_suite())
+            for suite in self.report.suites:
+                suite.baseline = (self.baselines or {}).get(suite.name)
             self.report_dir = write_reports(self.report, self.settings.report_dir).run_dir
         except Exception as exc:  # reports must never turn a finished session into a crash
             warnings.warn(
@@ -199,6 +233,7 @@ class Summarizing(Role):
             terminalreporter,
             lines,
             self.report_dir,
+            self.baselines,
             after_suites=gate_and_variant_lines(self.gates, self.summary.by_suite()),
         )
         # Thousands of results are no longer needed; free them before pytest's final gc passes.
@@ -219,8 +254,10 @@ class Alone(Judging, Summarizing):
         if runtime is None:
             return
         try:
-            runtime.close(run_status(int(exitstatus)))
+            runtime.close(None)
             if runtime.has_run():
+                self.apply_baseline(session, runtime, runtime.run_id)
+                runtime.mark_finished(runtime.run_id, run_status(int(session.exitstatus)))
                 self.write_reports(runtime, runtime.run_id)
         finally:
             runtime.dispose()
@@ -303,7 +340,8 @@ class Controller(Summarizing):
             run_id = owner.existing_run_id()
             if run_id is None:
                 return
-            owner.mark_finished(run_id, run_status(int(exitstatus)))
+            self.apply_baseline(session, owner, run_id)
+            owner.mark_finished(run_id, run_status(int(session.exitstatus)))
             self.write_reports(owner, run_id)
         finally:
             owner.dispose()

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import SuiteOutcome
     from pytest_promptopt.evaluation.gates import PassRateGate
     from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+    from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import SuiteSummary
 
 PROMPT_CHARS = 90
@@ -106,15 +107,38 @@ def gate_and_variant_lines(
     return lines
 
 
+def interval_line(t: SuiteTotals) -> str:
+    """The suite's 95% intervals: pass rate (Wilson) and mean score (bootstrap)."""
+    low, high = t.pass_rate_ci or (0.0, 0.0)
+    text = f"95% intervals: pass rate {low:.0%}..{high:.0%} (Wilson)"
+    if t.mean_score_ci is not None:
+        text += f", mean score {t.mean_score_ci[0]:.2f}..{t.mean_score_ci[1]:.2f} (bootstrap)"
+    return text
+
+
+def baseline_lines(name: str, baselines: Mapping[str, BaselineResult] | None) -> list[str]:
+    """Under --promptopt-baseline: the suite's verdict against its baseline, with the figures."""
+    if baselines is None:
+        return []
+    result = baselines.get(name)
+    if result is None:
+        return [f"baseline: none for {name} (`promptopt bless` makes one)"]
+    lines = [result.describe()]
+    if result.comparison.pass_to_fail_cases:
+        lines.append("pass->fail: " + ", ".join(result.comparison.pass_to_fail_cases))
+    return lines
+
+
 def write_summary(
     reporter: Any,
     lines: Sequence[SuiteLine],
     report_dir: Path | None,
+    baselines: Mapping[str, BaselineResult] | None = None,
     *,
     after_suites: Sequence[str] = (),
 ) -> None:
-    """Write the `promptopt` section: one line per suite, its detail, the gates and variants
-    (`after_suites`), and the report path."""
+    """Write the `promptopt` section: one line per suite, its detail and baseline verdict, the
+    gates and variants (`after_suites`), and the report path."""
     reporter.write_sep("=", "promptopt")
     for line in lines:
         t = line.totals
@@ -123,8 +147,19 @@ def write_summary(
             f" ({t.passed} passed{f', {t.errors} errors' if t.errors else ''}), "
             f"calls {t.calls}, cache hits {t.cache_hits}, tokens {t.tokens}, ${t.cost_usd:.4f}"
         )
+        if t.pass_rate_ci is not None:
+            reporter.write_line("    " + interval_line(t))
         if line.detail:
             reporter.write_line("    " + line.detail)
+        for text in baseline_lines(t.name, baselines):
+            reporter.write_line("    " + text)
+    regressed = [r for r in (baselines or {}).values() if r.regressed]
+    for r in regressed:
+        reporter.write_line(
+            f"promptopt: {r.suite} regressed against its baseline (run {r.baseline_run_id}): "
+            "the session fails",
+            red=True,
+        )
     for extra in after_suites:
         reporter.write_line(extra, red=extra.startswith("FAILED "))
     if report_dir is not None:

@@ -9,13 +9,16 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from pytest_promptopt.reporting.baseline import BaselineResult
 from pytest_promptopt.reporting.model import CaseRow, PromptSummary, RunReport, SuiteSummary
 from pytest_promptopt.reporting.text import (
     fmt_delta,
     fmt_duration,
     fmt_int,
     fmt_pct,
+    fmt_pct_ci,
     fmt_score,
+    fmt_score_ci,
     fmt_time,
     fmt_usd,
     fmt_value,
@@ -90,6 +93,7 @@ class SuiteView:
     cases: list[CaseRow]
     case_chart: Chart | None
     lineage_chart: Chart | None
+    delta_chart: Chart | None
     best: PromptSummary | None
     chain_ids: set[int]
 
@@ -243,6 +247,70 @@ def lineage_chart(suite: SuiteSummary) -> Chart | None:
     return chart
 
 
+def delta_chart(result: BaselineResult, width: float = 760.0) -> Chart | None:
+    """Per-case score change against the baseline, worst first, around a zero line.
+
+    Bars below zero are drops (pass->fail cases are labelled); the dashed line is -margin, the
+    solid one the mean change. Over `CASE_BARS_MAX` cases, the largest changes are shown.
+    """
+    c = result.comparison
+    if not c.deltas:
+        return None
+    ranked = sorted(c.deltas, key=lambda kv: (kv[1], kv[0]))
+    shown = ranked
+    if len(ranked) > CASE_BARS_MAX:
+        shown = sorted(ranked, key=lambda kv: -abs(kv[1]))[:CASE_BARS_MAX]
+        shown.sort(key=lambda kv: (kv[1], kv[0]))
+    flipped = set(c.pass_to_fail_cases)
+    span = max(0.1, max(abs(d) for _, d in shown), c.margin)
+    span = round(span * 20 + 0.4999) / 20  # up to the next 0.05
+    label_w, right, top, row, bar_h = 190.0, 56.0, 22.0, 20.0, 13.0
+    x0 = label_w + 10
+    plot_w = width - x0 - right
+    height = top + row * len(shown) + 6
+
+    def x_of(value: float) -> float:
+        return _r(x0 + (min(max(value, -span), span) + span) / (2 * span) * plot_w)
+
+    title = "Score change per case against the baseline"
+    if len(shown) < len(ranked):
+        title += f" ({len(shown)} largest of {len(ranked)})"
+    chart = Chart(width=width, height=_r(height), title=title)
+    for tick in (-span, -span / 2, 0.0, span / 2, span):
+        chart.lines.append(Line(x_of(tick), top - 4, x_of(tick), height - 4, "grid"))
+        chart.texts.append(Text(x_of(tick), top - 8, f"{tick:+.2f}", "middle", "tick"))
+    zero = x_of(0.0)
+    for i, (case_id, delta) in enumerate(shown):
+        y = top + i * row + (row - bar_h) / 2
+        end = x_of(delta)
+        cls = "delta-down" if delta < 0 else ("delta-up" if delta > 0 else "delta-flat")
+        tag = ", pass->fail" if case_id in flipped else ""
+        chart.bars.append(
+            Bar(
+                min(zero, end),
+                _r(y),
+                max(abs(end - zero), 1.5),
+                bar_h,
+                cls,
+                "",
+                f"{case_id}: {delta:+.3f}{tag}",
+            )
+        )
+        label = shorten(case_id, 22) + (" (pass→fail)" if case_id in flipped else "")
+        chart.texts.append(Text(label_w, _r(y + bar_h - 2), label, "end", "lbl"))
+        value_x, anchor = (end - 4, "end") if delta < 0 else (end + 4, "start")
+        chart.texts.append(Text(_r(value_x), _r(y + bar_h - 2), f"{delta:+.2f}", anchor, "val"))
+    chart.lines.append(
+        Line(x_of(-c.margin), top - 4, x_of(-c.margin), _r(height - 2), "threshold",
+             f"margin -{c.margin:g}")
+    )  # fmt: skip
+    mean = x_of(c.mean_delta)
+    chart.lines.append(
+        Line(mean, top - 4, mean, _r(height - 2), "ref-mean", f"mean change {c.mean_delta:+.3f}")
+    )
+    return chart
+
+
 def suite_views(report: RunReport) -> list[SuiteView]:
     """Per-suite view data in report order, with unique HTML anchors."""
     views = []
@@ -255,6 +323,7 @@ def suite_views(report: RunReport) -> list[SuiteView]:
                 cases=cases,
                 case_chart=case_chart(cases),
                 lineage_chart=lineage_chart(s) if report.is_optimize else None,
+                delta_chart=delta_chart(s.baseline) if s.baseline is not None else None,
                 best=s.prompt(s.best_prompt_id),
                 chain_ids={p.id for p in s.best_chain()},
             )
@@ -275,6 +344,8 @@ def environment() -> Environment:
     env.filters.update(
         score=fmt_score,
         pct=fmt_pct,
+        pct_ci=fmt_pct_ci,
+        score_ci=fmt_score_ci,
         usd=fmt_usd,
         num=fmt_int,
         delta=fmt_delta,

@@ -11,7 +11,9 @@ from pytest_promptopt.reporting.text import (
     fmt_duration,
     fmt_int,
     fmt_pct,
+    fmt_pct_ci,
     fmt_score,
+    fmt_score_ci,
     fmt_time,
     fmt_usd,
     md_escape,
@@ -50,7 +52,12 @@ FAILURE_HEADERS = [
 
 def render_markdown(report: RunReport) -> str:
     """The whole Markdown report for one run."""
-    parts = [_header(report), _suite_table(report), _gates_section(report)]
+    parts = [
+        _header(report),
+        _suite_table(report),
+        _gates_section(report),
+        _baseline_section(report),
+    ]
     if report.is_optimize and report.suites:
         parts.append(_optimize_section(report))
     parts += [_variants_section(v) for v in report.variants]
@@ -99,13 +106,18 @@ def _suite_row(suite: SuiteSummary) -> list[str]:
         md_escape(suite.name, NAME_CHARS),
         str(suite.cases),
         passed,
-        fmt_score(suite.mean_score),
-        fmt_pct(suite.pass_rate),
+        _with_ci(fmt_score(suite.mean_score), fmt_score_ci(suite.mean_score_ci)),
+        _with_ci(fmt_pct(suite.pass_rate), fmt_pct_ci(suite.pass_rate_ci)),
         fmt_int(suite.calls),
         fmt_int(suite.cache_hits),
         fmt_int(suite.tokens),
         fmt_usd(suite.cost_usd),
     ]
+
+
+def _with_ci(value: str, interval: str) -> str:
+    """A figure followed by its 95% interval, `0.84 (0.78..0.89)`."""
+    return f"{value} ({interval})" if interval else value
 
 
 def _suite_table(report: RunReport) -> str:
@@ -129,7 +141,61 @@ def _suite_table(report: RunReport) -> str:
                 fmt_usd(t.cost_usd),
             ]
         )
-    return md_table(SUITE_HEADERS, rows, align="lrrrrrrrr")
+    table = md_table(SUITE_HEADERS, rows, align="lrrrrrrrr")
+    if any(s.pass_rate_ci or s.mean_score_ci for s in report.suites):
+        table += (
+            "\n\nIn brackets: 95% intervals (pass rate: Wilson; mean score: seeded bootstrap)."
+        )
+    return table
+
+
+BASELINE_HEADERS = [
+    "suite",
+    "baseline run",
+    "verdict",
+    "shared cases",
+    "mean change (95% CI)",
+    "pass→fail",
+    "fail→pass",
+    "McNemar p",
+    "went from pass to fail",
+]
+
+
+def _baseline_section(report: RunReport) -> str:
+    """Under --promptopt-baseline: each suite against its baseline run, with every figure."""
+    rows = []
+    for s in report.suites:
+        if s.baseline is None:
+            continue
+        c = s.baseline.comparison
+        change = fmt_delta(c.mean_delta)
+        if c.delta_ci is not None:
+            change += f" ({fmt_delta(c.delta_ci[0])}..{fmt_delta(c.delta_ci[1])})"
+        verdict = f"**{c.verdict}**" if c.verdict == "regressed" else c.verdict
+        rows.append(
+            [
+                md_escape(s.name, NAME_CHARS),
+                str(s.baseline.baseline_run_id),
+                verdict,
+                str(c.n_shared),
+                change,
+                str(c.pass_to_fail),
+                str(c.fail_to_pass),
+                f"{c.mcnemar_p:.3g}",
+                md_escape(", ".join(c.pass_to_fail_cases), 240) or DASH,
+            ]
+        )
+    if not rows:
+        return ""
+    margin = next(s.baseline.comparison.margin for s in report.suites if s.baseline)
+    return (
+        "### Against the baseline\n\n"
+        + md_table(BASELINE_HEADERS, rows, align="lrlrrrrrl")
+        + f"\n\nA regression: the mean change's 95% paired bootstrap interval lies below "
+        f"-{margin:g}, or McNemar's exact test finds the pass->fail flips significant (p < 0.05) "
+        "while the interval lies below 0."
+    )
 
 
 def _chain_text(suite: SuiteSummary) -> str:

@@ -11,6 +11,7 @@ from pytest_promptopt.evaluation.gates import PassRateGate
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
 from pytest_promptopt.evaluation.results import describe_calls, truncation_note
 from pytest_promptopt.evaluation.variants import SuiteVariants
+from pytest_promptopt.reporting.baseline import BaselineResult
 
 
 class PromptSummary(BaseModel):
@@ -94,6 +95,7 @@ class SuiteSummary(SuiteTotals):
     stopped_by: str | None = None
     lineage: list[PromptSummary] = Field(default_factory=list)
     stages: list[StageSummary] = Field(default_factory=list)
+    baseline: BaselineResult | None = None
 
     def prompt(self, prompt_id: int | None) -> PromptSummary | None:
         """The lineage entry with this id, if any."""

@@ -26,6 +26,16 @@ def fmt_pct(value: float | None) -> str:
     return DASH if value is None else f"{value * 100:.1f}%"
 
 
+def fmt_score_ci(ci: tuple[float, float] | None) -> str:
+    """A score interval such as `0.78..0.89`, or '' when unknown."""
+    return "" if ci is None else f"{ci[0]:.2f}..{ci[1]:.2f}"
+
+
+def fmt_pct_ci(ci: tuple[float, float] | None) -> str:
+    """A rate interval such as `74%..97%`, or '' when unknown."""
+    return "" if ci is None else f"{ci[0]:.0%}..{ci[1]:.0%}"
+
+
 def fmt_usd(value: float | None) -> str:
     """A cost in US dollars with enough digits for small amounts."""
     if value is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ _TOOL_WORD = re.compile(
     r"\b(?:call\w*|invok\w*|tool|function)\b|\bus(?:e|es|ing)\s+(?:the\s+)?[a-z0-9]+_"
 )
 _ANY_TOOL = re.compile(r"\b(?:call\w*|invok\w*|us(?:e|es|ing))\s+(?:a|an|any|the|one)\s+tools?\b")
+NOISE_ENV = "PROMPTOPT_SIMULATED_JUDGE_NOISE"
 
 
 @dataclass
@@ -174,14 +177,43 @@ def judge(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     verdict = builtin_verdict(payload, rng)
     own = tx.records(payload, "rubric")
     if not own:
-        return verdict
+        return with_noise(verdict, rng)
     scored: dict[str, Any] = {}
     notes = [verdict["reasoning"]]
     for criterion in own:
         name = str(criterion.get("name"))
         scored[name], note = rubric_score(criterion, payload, verdict, rng)
         notes += [f"{name}: {note}."] if note else []
-    return {**scored, "reasoning": " ".join(n for n in notes if n)[:3900]}
+    return with_noise({**scored, "reasoning": " ".join(n for n in notes if n)[:3900]}, rng)
+
+
+def judge_noise() -> float:
+    """The standard deviation of `PROMPTOPT_SIMULATED_JUDGE_NOISE` (default 0: no added noise)."""
+    raw = os.environ.get(NOISE_ENV, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{NOISE_ENV}={raw!r}: set a number >= 0 (for example 0.15)")
+    return value
+
+
+def with_noise(verdict: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The verdict with Gaussian noise (sd from the environment) on each 0..1 float score.
+
+    Drawn from the request's own generator, so a given request always gets the same noise;
+    binary (integer) scores and the reasoning are left as they are.
+    """
+    sd = judge_noise()
+    if sd == 0:
+        return verdict
+    return {
+        k: round(min(1.0, max(0.0, v + rng.gauss(0.0, sd))), 3) if isinstance(v, float) else v
+        for k, v in verdict.items()
+    }
 
 
 def rubric_score(

@@ -255,3 +255,14 @@ class BudgetLedger(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     spent_usd: Mapped[float] = mapped_column(Float, default=0.0)
     reserved_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Baseline(Base):
+    """A suite's blessed run: `--promptopt-baseline` compares the suite with the newest one."""
+
+    __tablename__ = "baselines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    suite: Mapped[str] = mapped_column(String(255), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("optimization_runs.id", ondelete="CASCADE"))
+    blessed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -144,7 +144,11 @@ def test_variants_side_by_side_with_the_first_in_file_order() -> None:
     assert second.shared_cases == 2
     assert second.mean_score_change == pytest.approx((0.5 - 0.9 + 0.9 - 0.8) / 2)
     assert second.pass_rate_change == -0.5
-    assert second.paired is None  # the paired test is plugged in by evaluation/stats.py
+    assert first.paired is None  # the first variant is the reference
+    assert second.paired is not None
+    # Two shared cases are too few for the paired test to decide anything.
+    assert (second.paired["verdict"], second.paired["shared cases"]) == ("inconclusive", 2)
+    assert second.paired["flips"] == "1 pass->fail, 0 fail->pass"
     assert [(c.case_id, c.scores, c.passed) for c in suite.cases] == [
         ("x", [0.9, 0.5], [True, False]),
         ("y", [0.8, 0.9], [True, True]),
@@ -157,3 +161,17 @@ def test_variants_side_by_side_with_the_first_in_file_order() -> None:
 
 def test_a_suite_without_variants_has_no_comparison() -> None:
     assert variant_comparisons({"s": [_rec("s", "a", 0.9, True)]}) == []
+
+
+def test_a_variant_much_worse_on_many_cases_is_regressed_in_the_paired_test() -> None:
+    ids = [f"c{n}" for n in range(12)]
+    records = {
+        "bot@a": [_rec("bot@a", c, 0.9, True, variant="a", variant_rank=0) for c in ids],
+        "bot@b": [_rec("bot@b", c, 0.4, False, variant="b", variant_rank=1) for c in ids],
+    }
+    (suite,) = variant_comparisons(records)
+    paired = suite.variants[1].paired
+    assert paired is not None
+    assert paired["verdict"] == "regressed"
+    assert paired["change"] == "-0.500"
+    assert paired["flips"] == "12 pass->fail, 0 fail->pass"

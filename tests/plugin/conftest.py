@@ -24,7 +24,8 @@ def _preload() -> None:
     per run. Modules already loaded here survive. The "cheap when unused" checks run in a
     subprocess, so this does not hide a heavy import.
     """
-    for name in ("anthropic", "sqlalchemy", "alembic", "jinja2", "jsonschema", "hypothesis"):
+    heavy = ("anthropic", "sqlalchemy", "alembic", "jinja2", "jsonschema", "hypothesis", "numpy")
+    for name in (*heavy, "scipy.stats"):
         importlib.import_module(name)
     for mod in pkgutil.walk_packages(pytest_promptopt.__path__, "pytest_promptopt."):
         if "migrations" in mod.name:

@@ -24,7 +24,9 @@ import sys
 
 import pytest
 
-HEAVY = ("anthropic", "sqlalchemy", "alembic", "httpx2", "jinja2", "jsonschema", "pydantic")
+HEAVY = (
+    "anthropic", "sqlalchemy", "alembic", "httpx2", "jinja2", "jsonschema", "pydantic", "scipy"
+)
 
 
 def _write(tag):
@@ -58,6 +60,7 @@ def test_plain_project_imports_nothing_heavy_and_creates_nothing(pytester: pytes
         assert probe["anthropic"] is False, probe
         assert probe["sqlalchemy"] is False, probe
         assert probe["alembic"] is False, probe
+        assert probe["scipy"] is False, probe
         assert probe["pydantic"] is False, probe  # the roles' hooks load no model class
     assert not (pytester.path / ".promptopt").exists()
     result.stdout.no_fnmatch_line("*= promptopt =*")

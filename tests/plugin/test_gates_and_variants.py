@@ -261,8 +261,9 @@ def test_variants_run_every_case_once_per_variant_recorded_as_their_own_prompts(
         r"\([+-][\d.]+; pass rate [+-]\d+ points on 2 shared cases\)$",
         lines[2],
     )
-    assert lines[3].split() == ["case", "full", "terse"]
-    assert [line.split()[0] for line in lines[4:6]] == ["refund", "policy"]
+    assert lines[3].startswith("        paired: verdict inconclusive, shared cases 2, change ")
+    assert lines[4].split() == ["case", "full", "terse"]
+    assert [line.split()[0] for line in lines[5:7]] == ["refund", "policy"]
     report_dir = next((sim.path / ".promptopt" / "reports").iterdir())
     markdown = (report_dir / "report.md").read_text(encoding="utf-8")
     assert "### Variants of support (each compared with full)" in markdown

@@ -43,6 +43,7 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
         "output_tokens", "cost_usd", "latency_ms", "run_id", "created_at",
     },
     "budget_ledgers": {"session_uid", "calls", "spent_usd", "reserved_usd"},
+    "baselines": {"id", "suite", "run_id", "blessed_at"},
 }  # fmt: skip
 
 EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
@@ -54,6 +55,7 @@ EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
     "weakness_analyses": {("run_id", "prompt_id")},
     "llm_calls": {("request_hash",)},
     "budget_ledgers": set(),
+    "baselines": set(),
 }
 
 EvaluationRow = Callable[[int, int, int, int, float], dict[str, Any]]

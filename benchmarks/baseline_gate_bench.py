@@ -1,0 +1,83 @@
+"""The baseline gate on the simulator: false-alarm rate and detection rate under judge noise.
+
+    python benchmarks/baseline_gate_bench.py            # 40 seeds each, noise 0.15
+    python benchmarks/baseline_gate_bench.py --per-topic 4    # 12 cases
+
+Each run judges the 24-case support suite of `tests/support/gate.py` (8 refund, 8 parcel,
+8 cancel cases) through the simulator, with the plugin's own target and judge requests; a run's
+judge requests carry its seed, so each run gets its own judge noise (the target's answers are
+the same in every run). Per seed, a baseline run of the good prompt is compared
+(`evaluation.stats.compare_runs`, margin 0.02) with:
+
+- a re-run of the same prompt: a `regressed` verdict is a false alarm;
+- a run of the prompt without its refund directive (the refund cases lose what they need; the
+  true drop, measured without noise, is printed): a `regressed` verdict is a detection.
+
+Run from the repository root; no network, a few seconds per 10 seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN, compare_runs
+from tests.support.gate import (
+    CASES,
+    GOOD_PROMPT,
+    WORSE_PROMPT,
+    judge_noise,
+    simulated_run,
+)
+
+
+def true_drop(cases: list[tuple[str, str, str]]) -> float:
+    """The worse prompt's mean score change without judge noise (the drop to detect)."""
+    with judge_noise(0.0):
+        good, worse = simulated_run(GOOD_PROMPT, 0, cases), simulated_run(WORSE_PROMPT, 0, cases)
+    return statistics.fmean(worse[k].score - good[k].score for k in good)
+
+
+def main() -> int:
+    """Print the false-alarm and detection rates; exit 0."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=40)
+    parser.add_argument("--noise", type=float, default=0.15)
+    parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN)
+    parser.add_argument("--per-topic", type=int, default=8, help="cases per topic (1..8)")
+    args = parser.parse_args()
+    cases = [c for c in CASES if int(c[0].rsplit("-", 1)[1]) <= args.per_topic]
+    drop = true_drop(cases)
+    same: Counter[str] = Counter()
+    worse: Counter[str] = Counter()
+    with judge_noise(args.noise):
+        for seed in range(1, args.seeds + 1):
+            base = simulated_run(GOOD_PROMPT, seed, cases)
+            rerun = simulated_run(GOOD_PROMPT, 1000 + seed, cases)
+            changed = simulated_run(WORSE_PROMPT, 2000 + seed, cases)
+            same[compare_runs(base, rerun, margin=args.margin).verdict] += 1
+            worse[compare_runs(base, changed, margin=args.margin).verdict] += 1
+    n = args.seeds
+    print(
+        f"baseline gate on the simulator: {len(cases)} cases, judge noise {args.noise}, "
+        f"margin {args.margin}, {n} seeds"
+    )
+    print(
+        f"false alarms (same prompt re-run): {same['regressed']}/{n} = "
+        f"{same['regressed'] / n:.1%}  verdicts {dict(sorted(same.items()))}"
+    )
+    print(
+        f"detections (refund directive removed, true mean drop {drop:+.3f}): "
+        f"{worse['regressed']}/{n} = {worse['regressed'] / n:.1%}  "
+        f"verdicts {dict(sorted(worse.items()))}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

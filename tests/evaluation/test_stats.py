@@ -1,0 +1,129 @@
+"""Intervals and the paired run comparison against published and hand-computed values."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_promptopt.evaluation.record import CaseRecord, case_outcomes
+from pytest_promptopt.evaluation.stats import (
+    CaseOutcome,
+    bootstrap_interval,
+    compare_runs,
+    mcnemar_exact,
+    wilson_interval,
+)
+
+
+@pytest.mark.parametrize(
+    ("passed", "total", "low", "high"),
+    [
+        # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (Wilson score).
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
+def test_wilson_interval_matches_newcombe(passed: int, total: int, low: float, high: float) -> None:
+    ci = wilson_interval(passed, total)
+    assert ci is not None
+    assert ci == pytest.approx((low, high), abs=6e-5)
+
+
+def test_wilson_interval_of_nothing_is_none() -> None:
+    assert wilson_interval(0, 0) is None
+
+
+def test_mcnemar_exact_on_hand_computed_tables() -> None:
+    # 1 pass->fail, 9 fail->pass: 2 * P(X <= 1 | n=10, p=1/2) = 2 * 11 / 1024.
+    assert mcnemar_exact(1, 9) == pytest.approx(22 / 1024)
+    assert mcnemar_exact(9, 1) == pytest.approx(22 / 1024)
+    # 0 of 6 one way: 2 / 64.
+    assert mcnemar_exact(6, 0) == pytest.approx(2 / 64)
+    assert mcnemar_exact(3, 3) == pytest.approx(1.0)
+    assert mcnemar_exact(0, 0) == 1.0
+
+
+def test_bootstrap_interval_is_seeded_and_covers_the_mean() -> None:
+    values = [0.1, 0.5, 0.7, 0.9, 0.3, 0.8, 0.6]
+    ci = bootstrap_interval(values)
+    assert ci is not None and ci == bootstrap_interval(values)
+    mean = sum(values) / len(values)
+    assert ci[0] < mean < ci[1]
+    assert min(values) <= ci[0] and ci[1] <= max(values)
+    assert bootstrap_interval(values, seed=1) != ci
+
+
+def test_bootstrap_interval_degenerate_cases() -> None:
+    assert bootstrap_interval([0.4]) is None
+    assert bootstrap_interval([0.4, 0.4, 0.4]) == (0.4, 0.4)
+
+
+def _run(scores: list[float], threshold: float = 0.7) -> dict[str, CaseOutcome]:
+    return {f"c{i}": CaseOutcome(s, s >= threshold) for i, s in enumerate(scores)}
+
+
+BASE = [0.9, 0.85, 0.95, 0.8, 0.92, 0.88, 0.9, 0.86, 0.93, 0.91]
+
+
+def test_a_clear_drop_is_a_regression_naming_the_cases_that_failed() -> None:
+    worse = [s - 0.15 for s in BASE[:5]] + [s - 0.1 for s in BASE[5:]]
+    result = compare_runs(_run(BASE), _run(worse))
+    assert result.verdict == "regressed"
+    assert result.n_shared == 10
+    assert result.mean_delta == pytest.approx(-0.125)
+    assert result.delta_ci is not None and result.delta_ci[1] < -0.02
+    assert result.pass_to_fail_cases == ("c3",)  # 0.80 -> 0.65
+    assert (result.pass_to_fail, result.fail_to_pass) == (1, 0)
+    assert "regressed: 10 shared cases" in result.describe()
+
+
+def test_a_rise_is_an_improvement_and_equal_runs_are_unchanged() -> None:
+    low = [s - 0.2 for s in BASE]
+    assert compare_runs(_run(low), _run(BASE)).verdict == "improved"
+    same = compare_runs(_run(BASE), _run(BASE))
+    assert same.verdict == "unchanged"
+    assert same.delta_ci == (0.0, 0.0)
+    assert same.mcnemar_p == 1.0
+
+
+def test_a_drop_within_the_margin_is_unchanged() -> None:
+    result = compare_runs(_run(BASE), _run([s - 0.01 for s in BASE]))
+    assert result.delta_ci is not None and result.delta_ci[1] < 0
+    assert result.verdict == "unchanged"
+    assert compare_runs(_run(BASE), _run([s - 0.01 for s in BASE]), margin=0.0).verdict == (
+        "regressed"
+    )
+
+
+def test_significant_flips_with_a_score_drop_are_a_regression() -> None:
+    # Every case drops by 0.03, inside a margin of 0.05: without flips that is no regression...
+    base = [0.72] * 10
+    high = compare_runs(_run([0.9] * 10), _run([0.87] * 10), margin=0.05)
+    assert (high.pass_to_fail, high.verdict) == (0, "unchanged")
+    # ...but when it takes all 10 cases below the threshold, McNemar's test makes it one.
+    flipped = compare_runs(_run(base), _run([0.69] * 10), margin=0.05)
+    assert flipped.delta_ci == pytest.approx((-0.03, -0.03))
+    assert flipped.pass_to_fail == 10 and flipped.mcnemar_p == pytest.approx(2 / 1024)
+    assert flipped.verdict == "regressed"
+
+
+def test_too_few_shared_cases_is_inconclusive() -> None:
+    a = _run([0.9, 0.9, 0.9, 0.9])
+    b = _run([0.1, 0.1, 0.1, 0.1])
+    result = compare_runs(a, b)
+    assert result.verdict == "inconclusive" and result.n_shared == 4
+    # Only the shared ids count: 4 shared of 6 and 5.
+    a = {**a, "x": CaseOutcome(0.9, True), "y": CaseOutcome(0.9, True)}
+    b = {**b, "z": CaseOutcome(0.1, False)}
+    assert compare_runs(a, b).n_shared == 4
+    assert compare_runs({}, {}).verdict == "inconclusive"
+
+
+def test_case_records_become_outcomes_without_their_errors() -> None:
+    records = [
+        CaseRecord(suite="s", case_id="a", score=0.9, threshold=0.7, passed=True),
+        CaseRecord(suite="s", case_id="b", score=0.5, threshold=0.7, passed=False),
+        CaseRecord(suite="s", case_id="c", score=0.0, threshold=0.7, passed=False, error="API"),
+    ]
+    assert case_outcomes(records) == {"a": (0.9, True), "b": (0.5, False)}

@@ -1,0 +1,144 @@
+"""Runs of a small support suite through the simulator, in-process, for the baseline gate's
+statistics (the tests and `benchmarks/baseline_gate_bench.py`).
+
+Each case makes the same two requests a pytest run makes (the target answer, then the judge's
+verdict, built by the plugin's own request builders) and sends them through `Simulator`; the
+judge's noise comes from `PROMPTOPT_SIMULATED_JUDGE_NOISE`. A run's `seed` is the judge
+request's sample index, so each seed is a distinct judge request with its own noise, as a
+re-run with a real judge would be; the target's answer is the same in every run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from pytest_promptopt.evaluation.judge import (
+    JUDGE_SYSTEM,
+    judge_instructions,
+    judge_payload,
+    overall_score,
+)
+from pytest_promptopt.evaluation.stats import CaseOutcome
+from pytest_promptopt.llm.requests import build_request, build_structured_request, response_parts
+from pytest_promptopt.protocol import JUDGE_TOOL
+from pytest_promptopt.simulator.core import Simulator
+from pytest_promptopt.simulator.judge import NOISE_ENV
+from pytest_promptopt.suites.criteria import CRITERIA, Criterion
+
+GOOD_PROMPT = (
+    "You are a support assistant for an online shop. "
+    "When a customer asks for a refund: apologise, ask for the order e-mail "
+    "and state the 30-day policy. "
+    "When a customer asks where a parcel is: ask for the tracking number and mention "
+    "the delivery time of 3 to 5 days. "
+    "When a customer wants to cancel: confirm the cancellation and mention the confirmation e-mail."
+)
+# The good prompt without its refund directive: the refund cases (8 of 24) lose what they need.
+WORSE_PROMPT = (
+    "You are a support assistant for an online shop. "
+    "When a customer asks where a parcel is: ask for the tracking number and mention "
+    "the delivery time of 3 to 5 days. "
+    "When a customer wants to cancel: confirm the cancellation and mention the confirmation e-mail."
+)
+REFUND = "Apologises, asks for the order e-mail, states the 30-day policy"
+PARCEL = "Asks for the tracking number and mentions the delivery time of 3 to 5 days"
+CANCEL = "Confirms the cancellation and mentions the confirmation e-mail"
+_INPUTS = {
+    ("refund", REFUND): (
+        "I want a refund for order 123",
+        "Can I get a refund for the blue shoes?",
+        "Please refund my last purchase, it broke",
+        "The jacket does not fit, I want a refund",
+        "I need a refund, the lamp arrived scratched",
+        "How do I get a refund for a gift?",
+        "Refund please, the size is wrong",
+        "I would like a refund for order 777",
+    ),
+    ("parcel", PARCEL): (
+        "Where is my parcel?",
+        "My parcel has not arrived yet, where is it?",
+        "Where is the parcel I ordered on Monday?",
+        "Can you tell me where my parcel is right now?",
+        "Where is my parcel with the garden chairs?",
+        "My parcel is late, where is it?",
+        "Where is parcel 42?",
+        "Where is the parcel for my daughter's birthday?",
+    ),
+    ("cancel", CANCEL): (
+        "I want to cancel my order",
+        "Please cancel order 555",
+        "Cancel my subscription box order please",
+        "I changed my mind, cancel the order",
+        "Can you cancel the order I placed today?",
+        "I need to cancel order 909",
+        "Cancel the duplicate order please",
+        "I want to cancel the red kettle order",
+    ),
+}
+CASES: tuple[tuple[str, str, str], ...] = tuple(
+    (f"{topic}-{n}", text, expected)
+    for (topic, expected), inputs in _INPUTS.items()
+    for n, text in enumerate(inputs, 1)
+)
+THRESHOLD = 0.7
+_WEIGHTS = {name: Criterion() for name in CRITERIA}
+
+
+@contextmanager
+def judge_noise(sd: float) -> Iterator[None]:
+    """Set the simulated judge's noise for the block (restored afterwards)."""
+    before = os.environ.get(NOISE_ENV)
+    os.environ[NOISE_ENV] = str(sd)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(NOISE_ENV, None)
+        else:
+            os.environ[NOISE_ENV] = before
+
+
+def _send(sim: Simulator, body: dict[str, object]) -> dict[str, object]:
+    """One Messages API call through the simulator's request handler."""
+    status, _, raw = sim.respond("POST", "/v1/messages", json.dumps(body).encode())
+    assert status == 200, raw
+    result: dict[str, object] = json.loads(raw)
+    return result
+
+
+def simulated_run(
+    prompt: str,
+    seed: int,
+    cases: Sequence[tuple[str, str, str]] = CASES,
+    threshold: float = THRESHOLD,
+) -> dict[str, CaseOutcome]:
+    """Each case's score and pass in one run of `prompt` whose judge requests are seed `seed`."""
+    sim = Simulator()
+    outcomes: dict[str, CaseOutcome] = {}
+    for case_id, user_input, expected in cases:
+        messages = [{"role": "user", "content": user_input}]
+        answer = response_parts(
+            _send(sim, build_request(model="simulated", system=prompt, messages=messages))
+        )
+        payload = judge_payload(
+            user_input=user_input,
+            expected=expected,
+            response=answer.text,
+            task_description="",
+        )
+        body = build_structured_request(
+            model="simulated",
+            system=JUDGE_SYSTEM,
+            instructions=judge_instructions(payload),
+            payload=payload,
+            tool=JUDGE_TOOL,
+            sample=seed,
+        )
+        verdict = response_parts(_send(sim, body)).tool_input or {}
+        scores = {name: float(verdict[name]) for name in CRITERIA}
+        score = overall_score(scores, _WEIGHTS)
+        outcomes[case_id] = CaseOutcome(score, score >= threshold)
+    return outcomes
