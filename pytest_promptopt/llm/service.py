@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import random
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pytest_promptopt.errors import BudgetExceededError, CacheMissError, JudgeError, LLMError
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, has_credentials, missing_credentials
-from pytest_promptopt.llm.limiter import PriorityLimiter
+from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, SharedLimit
 from pytest_promptopt.llm.pricing import cost_usd, price_for
 from pytest_promptopt.llm.requests import (
     RETRY_SAMPLE_OFFSET,
@@ -22,6 +23,7 @@ from pytest_promptopt.llm.requests import (
     request_hash,
     response_parts,
 )
+from pytest_promptopt.llm.wire import cache_tokens, request_timeout, with_prompt_cache
 from pytest_promptopt.protocol import TOOL_MODELS
 from pytest_promptopt.settings import SIMULATED_MODEL
 
@@ -30,6 +32,11 @@ if TYPE_CHECKING:
 
 Role = Literal["target", "judge", "generate", "analyze"]
 M = TypeVar("M", bound=BaseModel)
+
+RATE_LIMIT_PATIENCE_S = 600.0
+"""How long one call keeps retrying 429/529 refusals before it is an item error."""
+REFUSAL_BACKOFF_S = (0.5, 16.0)
+"""First and longest wait before retrying a refusal that gave no `retry-after`."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,8 @@ class Completion:
     tool_calls: tuple[dict[str, Any], ...] = ()
     stop_reason: str | None = None
     content: tuple[dict[str, Any], ...] = ()
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
     @classmethod
     def of(
@@ -92,6 +101,7 @@ class Completion:
     ) -> Completion:
         """The completion of a Messages API response (fresh or from the cache)."""
         parts = response_parts(response)
+        cache_write, cache_read = cache_tokens(response.get("usage") or {})
         return cls(
             text=parts.text,
             tool_input=parts.tool_input,
@@ -104,6 +114,8 @@ class Completion:
             tool_calls=parts.tool_calls,
             stop_reason=parts.stop_reason,
             content=parts.content,
+            cache_write_tokens=cache_write,
+            cache_read_tokens=cache_read,
         )
 
     @property
@@ -145,17 +157,22 @@ class LLMService:
         budget: Budget,
         cache_mode: str,
         concurrency: int,
-        timeout_s: float,
+        timeout_s: float | None,
         max_retries: int,
         run_id: int | None = None,
         clients: ClientPool | None = None,
+        shared_limit: SharedLimit | None = None,
+        rate_limit_patience_s: float = RATE_LIMIT_PATIENCE_S,
     ) -> None:
+        """`timeout_s` None sizes each request's timeout from its max_tokens (`wire.py`)."""
         self.store = store
         self.budget = budget
         self.cache_mode = cache_mode
         self.run_id = run_id
+        self.timeout_s = timeout_s
+        self.rate_limit_patience_s = rate_limit_patience_s
         self._clients = clients or ClientPool(timeout_s=timeout_s, max_retries=max_retries)
-        self._limiter = PriorityLimiter(concurrency)
+        self.limiter = AdaptiveLimiter(concurrency, shared=shared_limit)
         self.calls = 0
         self.cache_hits = 0
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
@@ -223,16 +240,17 @@ class LLMService:
         # The budget is claimed once a slot is free, so calls take it in priority order: a
         # started case's judge call comes before the next case's first call, and a cap ends
         # with finished cases rather than many half-done ones.
-        async with self._limiter.slot():
+        async with self.limiter.slot() as permit:
             reservation = self.budget.reserve(estimate)
             actual: float | None = None
             try:
                 started = time.perf_counter()
-                response = await self._send(request, role=role, label=label)
+                response = await self._send(request, role=role, label=label, permit=permit)
                 latency_ms = (time.perf_counter() - started) * 1000
                 usage = response.get("usage") or {}
                 in_tok = int(usage.get("input_tokens") or 0)
                 out_tok = int(usage.get("output_tokens") or 0)
+                cache_write, cache_read = cache_tokens(usage)
                 actual = cost_usd(model, in_tok, out_tok)
             finally:
                 self.budget.settle(reservation, actual)
@@ -247,6 +265,8 @@ class LLMService:
                     "response": response,
                     "input_tokens": in_tok,
                     "output_tokens": out_tok,
+                    "cache_write_tokens": cache_write,
+                    "cache_read_tokens": cache_read,
                     "cost_usd": actual,
                     "latency_ms": latency_ms,
                     "run_id": self.run_id,
@@ -262,33 +282,56 @@ class LLMService:
             cached=False,
         )
 
-    async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
-        """Send through the SDK (which retries 429/5xx/connection errors with backoff)."""
+    async def _send(
+        self, request: dict[str, Any], *, role: str, label: str, permit: Permit
+    ) -> dict[str, Any]:
+        """Send through the SDK, retrying 429/529 refusals here so the limiter adapts to them.
+
+        The SDK retries the other transient failures (5xx, timeouts, connection errors); a
+        refusal gives the slot back, shrinks the limit, and queues the call again after any
+        `retry-after`, until `rate_limit_patience_s` has passed since the first refusal.
+        """
         import anthropic
 
         client = self._clients.for_model(request["model"])
-        try:
-            message = await client.messages.create(**request)
-        except anthropic.APIStatusError as exc:
-            body = exc.body if isinstance(exc.body, dict) else {}
-            detail = (body.get("error") or {}).get("message") if body else None
-            raise LLMError(
-                f"{role} call for {label} failed after retries: HTTP {exc.status_code}"
-                f" {detail or exc.message} (request id {exc.request_id or 'unknown'})",
-                status=exc.status_code,
-                request_id=exc.request_id,
-            ) from None
-        except anthropic.APITimeoutError:
-            raise LLMError(
-                f"{role} call for {label} timed out after retries "
-                "(raise --promptopt-timeout if the model is just slow)"
-            ) from None
-        except anthropic.APIConnectionError as exc:
-            raise LLMError(
-                f"{role} call for {label} could not connect after retries: {exc.__cause__ or exc}"
-            ) from None
-        dumped: dict[str, Any] = message.model_dump(mode="json", exclude_none=True)
-        return dumped
+        wire = with_prompt_cache(request)
+        timeout = request_timeout(int(request["max_tokens"]), self.timeout_s)
+        first_refusal: float | None = None
+        refusals = 0
+        while True:
+            try:
+                raw = await client.messages.with_raw_response.create(**wire, timeout=timeout)
+                message = await raw.parse()
+            except anthropic.APIStatusError as exc:
+                if exc.status_code not in (429, 529):
+                    raise _status_error(exc, role, label) from None
+                now = time.monotonic()
+                first_refusal = first_refusal if first_refusal is not None else now
+                retry_after = _retry_after_s(exc.response.headers)
+                self.limiter.refused(permit, retry_after)
+                self.limiter.read_headers(exc.response.headers)
+                refusals += 1
+                if now - first_refusal > self.rate_limit_patience_s:
+                    raise _refused_error(exc, role, label, refusals, now - first_refusal) from None
+                backoff = 0.0
+                if retry_after is None:
+                    first, longest = REFUSAL_BACKOFF_S
+                    backoff = min(longest, first * 2 ** (refusals - 1)) * random.uniform(0.75, 1)
+                await self.limiter.requeue(permit, backoff)
+                continue
+            except anthropic.APITimeoutError:
+                raise LLMError(
+                    f"{role} call for {label} timed out after {timeout:g} s and retries "
+                    "(raise --promptopt-timeout if the model is just slow)"
+                ) from None
+            except anthropic.APIConnectionError as exc:
+                raise LLMError(
+                    f"{role} call for {label} could not connect after retries: "
+                    f"{exc.__cause__ or exc}"
+                ) from None
+            self.limiter.succeeded(raw.headers)
+            dumped: dict[str, Any] = message.model_dump(mode="json", exclude_none=True)
+            return dumped
 
     async def structured(
         self,
@@ -354,6 +397,43 @@ class LLMService:
         """Close the SDK clients and flush recorded calls."""
         await self._clients.aclose()
         self.store.flush()
+
+
+def _status_error(exc: Any, role: str, label: str) -> LLMError:
+    """The item error of an HTTP error answer the SDK gave up on."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    detail = (body.get("error") or {}).get("message") if body else None
+    return LLMError(
+        f"{role} call for {label} failed after retries: HTTP {exc.status_code}"
+        f" {detail or exc.message} (request id {exc.request_id or 'unknown'})",
+        status=exc.status_code,
+        request_id=exc.request_id,
+    )
+
+
+def _refused_error(exc: Any, role: str, label: str, refusals: int, waited_s: float) -> LLMError:
+    """The item error of a call refused (429/529) for longer than the service waits."""
+    cause = "rate limited (429)" if exc.status_code == 429 else "overloaded (529)"
+    return LLMError(
+        f"{role} call for {label} was {cause} {refusals} times over {waited_s:.0f} s: the "
+        "account's limits left no room; lower --promptopt-concurrency or run later "
+        f"(request id {exc.request_id or 'unknown'})",
+        status=exc.status_code,
+        request_id=exc.request_id,
+    )
+
+
+def _retry_after_s(headers: Any) -> float | None:
+    """The wait a refusal asks for (`retry-after-ms`, or `retry-after` in seconds), or None."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            continue
+    return None
 
 
 def _estimate_tokens(request: dict[str, Any]) -> int:

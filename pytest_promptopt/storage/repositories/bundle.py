@@ -13,6 +13,7 @@ from pytest_promptopt.storage.repositories.claims import PipelineClaimRepository
 from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
 from pytest_promptopt.storage.repositories.llm_calls import LLMCallRepository
 from pytest_promptopt.storage.repositories.prompts import PromptRepository
+from pytest_promptopt.storage.repositories.rate_limits import RateLimitRepository
 from pytest_promptopt.storage.repositories.runs import RunRepository
 from pytest_promptopt.storage.repositories.stage_results import StageResultRepository
 from pytest_promptopt.storage.repositories.weaknesses import WeaknessRepository
@@ -69,6 +70,11 @@ class Repositories:
     def budget_ledgers(self) -> BudgetLedgerRepository:
         """Rows of `budget_ledgers`."""
         return BudgetLedgerRepository(self.session)
+
+    @cached_property
+    def rate_limits(self) -> RateLimitRepository:
+        """Rows of `rate_limits`."""
+        return RateLimitRepository(self.session)
 
     @cached_property
     def pipeline_claims(self) -> PipelineClaimRepository:
