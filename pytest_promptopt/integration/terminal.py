@@ -93,8 +93,14 @@ def suite_lines(
     return lines
 
 
-def write_summary(reporter: Any, lines: Sequence[SuiteLine], report_dir: Path | None) -> None:
-    """Write the `promptopt` section: one line per suite, its detail, and the report path."""
+def write_summary(
+    reporter: Any,
+    lines: Sequence[SuiteLine],
+    report_dir: Path | None,
+    limit_history: str | None = None,
+) -> None:
+    """Write the `promptopt` section: one line per suite, its detail, how the concurrency
+    limit moved (when it did), and the report path."""
     reporter.write_sep("=", "promptopt")
     for line in lines:
         t = line.totals
@@ -105,5 +111,7 @@ def write_summary(reporter: Any, lines: Sequence[SuiteLine], report_dir: Path | 
         )
         if line.detail:
             reporter.write_line("    " + line.detail)
+    if limit_history:
+        reporter.write_line(limit_history)
     if report_dir is not None:
         reporter.write_line(f"reports: {report_dir}")
