@@ -1,4 +1,5 @@
-"""An account's concurrency limit: refusals shrink the calls in flight instead of erroring."""
+"""Against the real API's limits: refusals shrink the calls in flight instead of erroring, and a
+long system prompt is read from the API's prompt cache by every case after the first."""
 
 from __future__ import annotations
 
@@ -48,7 +49,39 @@ def test_a_run_over_the_account_limit_adapts_and_finishes_every_case(
     db = default_db(pytester)
     con = sqlite3.connect(db)
     assert con.execute("SELECT count(*) FROM llm_calls").fetchone()[0] == 2 * CASES
+    # Every answer's stop reason is recorded: in the cached response and on the evaluation.
+    no_stop = "SELECT count(*) FROM llm_calls WHERE json_extract(response, '$.stop_reason') IS NULL"
+    assert con.execute(no_stop).fetchone()[0] == 0
+    no_stop = "SELECT count(*) FROM evaluations WHERE stop_reason IS NULL"
+    assert con.execute(no_stop).fetchone()[0] == 0
     con.close()
+
+
+def test_a_long_system_prompt_is_written_to_the_prompt_cache_once_then_read(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = " ".join(f"Rule {n} is to be polite and precise about refunds." for n in range(120))
+    cases = "\n".join(
+        f"  - {{id: c{i}, input: question {i}, judge: false, assert: [{{max_chars: 9000}}]}}"
+        for i in range(4)
+    )
+    pytester.makefile(".promptopt.yaml", long=f"prompt: You help. {policy}\ncases:\n{cases}\n")
+    with LoopbackMessagesServer() as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+        result = pytester.runpytest(
+            "--promptopt-model=claude-sonnet-4-5", "--promptopt-concurrency=1",
+            "-p", "no:cacheprovider",
+        )  # fmt: skip
+    result.assert_outcomes(passed=4)
+    con = sqlite3.connect(default_db(pytester))
+    rows = con.execute(
+        "SELECT cache_write_tokens, cache_read_tokens, json_type(request, '$.system') "
+        "FROM llm_calls ORDER BY id"
+    ).fetchall()
+    con.close()
+    assert [(w > 0, r > 0) for w, r, _ in rows] == [(True, False)] + [(False, True)] * 3
+    assert {kind for _, _, kind in rows} == {"text"}  # the recorded request (and hash) is plain
 
 
 def test_xdist_workers_share_one_limit_through_the_database(
