@@ -7,6 +7,7 @@ import dataclasses
 import json
 import random
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -37,6 +38,9 @@ RATE_LIMIT_PATIENCE_S = 600.0
 """How long one call keeps retrying 429/529 refusals before it is an item error."""
 REFUSAL_BACKOFF_S = (0.5, 16.0)
 """First and longest wait before retrying a refusal that gave no `retry-after`."""
+
+# The limiter slot the current task's call holds while `_send` runs (set by `_complete`).
+_held_permit: ContextVar[Permit | None] = ContextVar("promptopt_held_permit", default=None)
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,11 @@ class LLMService:
             actual: float | None = None
             try:
                 started = time.perf_counter()
-                response = await self._send(request, role=role, label=label, permit=permit)
+                held = _held_permit.set(permit)
+                try:
+                    response = await self._send(request, role=role, label=label)
+                finally:
+                    _held_permit.reset(held)
                 latency_ms = (time.perf_counter() - started) * 1000
                 usage = response.get("usage") or {}
                 in_tok = int(usage.get("input_tokens") or 0)
@@ -282,9 +290,7 @@ class LLMService:
             cached=False,
         )
 
-    async def _send(
-        self, request: dict[str, Any], *, role: str, label: str, permit: Permit
-    ) -> dict[str, Any]:
+    async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
         """Send through the SDK, retrying 429/529 refusals here so the limiter adapts to them.
 
         The SDK retries the other transient failures (5xx, timeouts, connection errors); a
@@ -292,6 +298,8 @@ class LLMService:
         `retry-after`, until `rate_limit_patience_s` has passed since the first refusal.
         """
         import anthropic
+
+        permit = _held_permit.get()
 
         client = self._clients.for_model(request["model"])
         wire = with_prompt_cache(request)
@@ -308,7 +316,7 @@ class LLMService:
                 now = time.monotonic()
                 first_refusal = first_refusal if first_refusal is not None else now
                 retry_after = _retry_after_s(exc.response.headers)
-                self.limiter.refused(permit, retry_after)
+                self.limiter.refused(permit or Permit(0.0, -1), retry_after)
                 self.limiter.read_headers(exc.response.headers)
                 refusals += 1
                 if now - first_refusal > self.rate_limit_patience_s:
@@ -317,7 +325,10 @@ class LLMService:
                 if retry_after is None:
                     first, longest = REFUSAL_BACKOFF_S
                     backoff = min(longest, first * 2 ** (refusals - 1)) * random.uniform(0.75, 1)
-                await self.limiter.requeue(permit, backoff)
+                if permit is not None:
+                    await self.limiter.requeue(permit, backoff)
+                else:  # sent outside a slot: wait out the refusal on our own
+                    await asyncio.sleep(max(backoff, retry_after or 0.0))
                 continue
             except anthropic.APITimeoutError:
                 raise LLMError(
