@@ -24,7 +24,7 @@ from pytest_promptopt.llm.requests import (
     request_hash,
     response_parts,
 )
-from pytest_promptopt.llm.wire import cache_tokens, request_timeout, with_prompt_cache
+from pytest_promptopt.llm.send_options import cache_tokens, request_timeout, with_prompt_cache
 from pytest_promptopt.protocol import TOOL_MODELS
 from pytest_promptopt.settings import SIMULATED_MODEL
 
@@ -168,7 +168,7 @@ class LLMService:
         shared_limit: SharedLimit | None = None,
         rate_limit_patience_s: float = RATE_LIMIT_PATIENCE_S,
     ) -> None:
-        """`timeout_s` None sizes each request's timeout from its max_tokens (`wire.py`)."""
+        """`timeout_s` None sizes each request's timeout from its max_tokens (`send_options.py`)."""
         self.store = store
         self.budget = budget
         self.cache_mode = cache_mode
