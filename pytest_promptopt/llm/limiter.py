@@ -86,6 +86,7 @@ class AdaptiveLimiter:
         self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._wake: asyncio.TimerHandle | None = None
+        self._wake_loop: asyncio.AbstractEventLoop | None = None
         self._shared = shared
         self._sync_interval_s = sync_interval_s
         self._last_sync = 0.0
@@ -226,9 +227,10 @@ class AdaptiveLimiter:
             if not future.done():
                 self._in_use += 1
                 future.set_result(None)
-        if self._waiting and self._in_use < self.limit and self._wake is None:
+        if self._waiting and self._in_use < self.limit:
             loop = asyncio.get_running_loop()
-            self._wake = loop.call_later(self.paused_for, self._woken)
+            if self._wake is None or self._wake_loop is not loop:  # one wake-up per loop
+                self._wake, self._wake_loop = loop.call_later(self.paused_for, self._woken), loop
 
     def _woken(self) -> None:
         self._wake = None

@@ -121,3 +121,26 @@ def test_two_processes_share_one_limit_through_the_database(tmp_path: Path) -> N
     )
     assert describe_session_limit(db, "other") is None
     db.dispose()
+
+
+def test_a_pause_left_pending_in_a_finished_loop_does_not_stall_the_next_loop() -> None:
+    limiter = AdaptiveLimiter(2)
+
+    async def call() -> None:
+        async with limiter.slot():
+            pass
+
+    async def abandoned() -> None:
+        limiter.refused(Permit(0.0, 0), retry_after_s=30)
+        task = asyncio.get_running_loop().create_task(call())
+        await asyncio.sleep(0.01)
+        task.cancel()  # this loop ends with its wake-up still scheduled
+
+    async def next_loop() -> bool:
+        limiter._paused_until = 0.0  # the pause is over (no wall-clock wait in the test)
+        limiter.refused(Permit(0.0, 0), retry_after_s=0.05)
+        await asyncio.wait_for(call(), timeout=10)
+        return True
+
+    asyncio.run(abandoned())
+    assert asyncio.run(next_loop())
