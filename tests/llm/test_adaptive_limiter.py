@@ -6,6 +6,8 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, describe_limit
 
 
@@ -100,11 +102,17 @@ def test_a_limit_that_never_shrank_is_not_described() -> None:
     assert describe_limit(24, 6, 6, 18) == "concurrency 24 -> 6 after 18 refused requests (429/529)"
 
 
-def test_two_processes_share_one_limit_through_the_database(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_processes_share_one_limit_through_the_database(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     from pytest_promptopt.llm.sharedlimit import DatabaseLimit, describe_session_limit
     from pytest_promptopt.storage.database import Database
 
-    db = Database(f"sqlite:///{tmp_path / 'limits.db'}")
+    url = f"sqlite:///{tmp_path / 'limits.db'}"
+    if backend == "postgresql":
+        url = request.getfixturevalue("pg_url")  # skips without a server (fails in CI)
+    db = Database(url)
     db.ensure_schema()
     first = AdaptiveLimiter(16, shared=DatabaseLimit(db, "uid", 16), sync_interval_s=0)
     second = AdaptiveLimiter(16, shared=DatabaseLimit(db, "uid", 16), sync_interval_s=0)
