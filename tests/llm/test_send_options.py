@@ -197,3 +197,34 @@ def test_refusals_reach_the_service_and_give_up_after_its_patience(status: int) 
     assert "account's limits" in message and "req_refused" in message
     assert sent >= 2 and service.limiter.refused_count == sent
     assert service.limiter.limit == 1  # halved once per window, down to one call in flight
+
+
+def test_ratelimit_headers_of_an_answer_reach_the_limiter() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    import httpx2
+
+    reset = (datetime.now(timezone.utc) + timedelta(seconds=20)).isoformat()
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        headers = {
+            "request-id": "req_1",
+            "anthropic-ratelimit-requests-remaining": "0",
+            "anthropic-ratelimit-requests-reset": reset,
+        }
+        return httpx2.Response(200, json=_answer({"input_tokens": 5, "output_tokens": 2}),
+                               headers=headers)  # fmt: skip
+
+    pool = MockPool(handler)
+    service = LLMService(
+        store=cast(CallStore, None), budget=Budget(), cache_mode="off", concurrency=4,
+        timeout_s=None, max_retries=0, clients=pool,
+    )  # fmt: skip
+    request = build_request(model=MODEL, system=SHORT_SYSTEM, messages=[_user("a")])
+
+    async def run() -> float:
+        await service.send(request, 0, role="target", label="case c1")
+        await pool.aclose()
+        return service.limiter.paused_for
+
+    assert 0 < asyncio.run(run()) <= 20  # no new call starts before the requests reset
