@@ -118,6 +118,7 @@ class LoopbackMessagesServer:
         self.max_in_flight = 0
         self.headers_seen: list[dict[str, str]] = []
         self._in_flight = 0
+        self._admitted = 0  # requests being served under `in_flight_limit`
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -164,9 +165,10 @@ class LoopbackMessagesServer:
     def handle(self, request: _Handler) -> None:
         """Answer one request (on its handler's thread); subclasses change the answers."""
         raw = request.read_body()
-        if not self._enter(dict(request.headers.items())):
+        if not self._admit():
             request.answer(*self._refusal())
             return
+        self._enter(dict(request.headers.items()))
         try:
             if self.latency_s:
                 time.sleep(self.latency_s)
@@ -177,18 +179,24 @@ class LoopbackMessagesServer:
             self._leave()
         request.answer(status, headers, body)
 
-    def _enter(self, headers: dict[str, str]) -> bool:
-        """Count a request in; False when it is beyond `in_flight_limit` (refused, not counted
-        in flight)."""
+    def _admit(self) -> bool:
+        """False (and counted in `refused`) when `in_flight_limit` requests are being served."""
         with self._lock:
-            self.request_count += 1
-            self.headers_seen.append({k.lower(): v for k, v in headers.items()})
-            if self.in_flight_limit is not None and self._in_flight >= self.in_flight_limit:
+            if self.in_flight_limit is None:
+                return True
+            if self._admitted >= self.in_flight_limit:
+                self.request_count += 1
                 self.refused += 1
                 return False
+            self._admitted += 1
+            return True
+
+    def _enter(self, headers: dict[str, str]) -> None:
+        with self._lock:
+            self.request_count += 1
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            return True
+            self.headers_seen.append({k.lower(): v for k, v in headers.items()})
 
     def _refusal(self) -> tuple[int, dict[str, str], bytes]:
         """The API's answer to a request over the concurrency limit."""
@@ -203,3 +211,5 @@ class LoopbackMessagesServer:
     def _leave(self) -> None:
         with self._lock:
             self._in_flight -= 1
+            if self.in_flight_limit is not None:
+                self._admitted -= 1
