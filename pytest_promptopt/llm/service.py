@@ -322,7 +322,7 @@ class LLMService:
                 if now - first_refusal > self.rate_limit_patience_s:
                     raise _refused_error(exc, role, label, refusals, now - first_refusal) from None
                 backoff = 0.0
-                if retry_after is None:
+                if not retry_after:  # no wait asked for: back off exponentially instead
                     first, longest = REFUSAL_BACKOFF_S
                     backoff = min(longest, first * 2 ** (refusals - 1)) * random.uniform(0.75, 1)
                 if permit is not None:
@@ -424,11 +424,13 @@ def _status_error(exc: Any, role: str, label: str) -> LLMError:
 
 def _refused_error(exc: Any, role: str, label: str, refusals: int, waited_s: float) -> LLMError:
     """The item error of a call refused (429/529) for longer than the service waits."""
-    cause = "rate limited (429)" if exc.status_code == 429 else "overloaded (529)"
+    if exc.status_code == 429:
+        cause, why = "rate limited (429)", "the account's limits left no room"
+    else:
+        cause, why = "overloaded (529)", "the API stayed overloaded"
     return LLMError(
-        f"{role} call for {label} was {cause} {refusals} times over {waited_s:.0f} s: the "
-        "account's limits left no room; lower --promptopt-concurrency or run later "
-        f"(request id {exc.request_id or 'unknown'})",
+        f"{role} call for {label} was {cause} {refusals} times over {waited_s:.0f} s: {why}; "
+        f"lower --promptopt-concurrency or run later (request id {exc.request_id or 'unknown'})",
         status=exc.status_code,
         request_id=exc.request_id,
     )
