@@ -290,15 +290,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "timeout_s",
         "--promptopt-timeout",
-        "seconds before one model request times out",
-        60.0,
+        "seconds before one model request times out (every role)",
         ini="promptopt_timeout",
         kind=Number(0.001),
+        default_text="sized per request from max_tokens",
     ),
     SettingSpec(
         "max_retries",
         "--promptopt-max-retries",
-        "SDK retries for 429/529/5xx/connection errors",
+        "SDK retries for 5xx, timeout and connection errors; refusals wait for the account's limit",
         4,
         ini="promptopt_max_retries",
         kind=Integer(0),
@@ -368,7 +368,7 @@ class Settings:
     optimize: bool = _default("optimize")
     resume: str | None = _default("resume")
     apply: bool = _default("apply")
-    timeout_s: float = _default("timeout_s")
+    timeout_s: float | None = _default("timeout_s")
     max_retries: int = _default("max_retries")
     baseline: bool = _default("baseline")
     regression_margin: float = _default("regression_margin")

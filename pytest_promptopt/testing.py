@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -97,16 +98,27 @@ class LoopbackMessagesServer:
     """A real HTTP server on 127.0.0.1 answering Messages API calls with the simulator."""
 
     def __init__(
-        self, *, latency_s: float = 0.0, fail_judge_schema_every: int | None = None
+        self,
+        *,
+        latency_s: float = 0.0,
+        fail_judge_schema_every: int | None = None,
+        in_flight_limit: int | None = None,
+        retry_after_s: float = 0.05,
     ) -> None:
+        """`in_flight_limit` plays an account's concurrency limit: a request beyond it gets a
+        429 `rate_limit_error` with `retry-after: retry_after_s` (counted in `refused`)."""
         from pytest_promptopt.simulator.core import Simulator
 
         self.latency_s = latency_s
         self.simulator: Simulator = Simulator(fail_judge_schema_every=fail_judge_schema_every)
+        self.in_flight_limit = in_flight_limit
+        self.retry_after_s = retry_after_s
+        self.refused = 0
         self.request_count = 0
         self.max_in_flight = 0
         self.headers_seen: list[dict[str, str]] = []
         self._in_flight = 0
+        self._admitted = 0  # requests being served under `in_flight_limit`
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -153,6 +165,9 @@ class LoopbackMessagesServer:
     def handle(self, request: _Handler) -> None:
         """Answer one request (on its handler's thread); subclasses change the answers."""
         raw = request.read_body()
+        if not self._admit():
+            request.answer(*self._refusal())
+            return
         self._enter(dict(request.headers.items()))
         try:
             if self.latency_s:
@@ -164,6 +179,18 @@ class LoopbackMessagesServer:
             self._leave()
         request.answer(status, headers, body)
 
+    def _admit(self) -> bool:
+        """False (and counted in `refused`) when `in_flight_limit` requests are being served."""
+        with self._lock:
+            if self.in_flight_limit is None:
+                return True
+            if self._admitted >= self.in_flight_limit:
+                self.request_count += 1
+                self.refused += 1
+                return False
+            self._admitted += 1
+            return True
+
     def _enter(self, headers: dict[str, str]) -> None:
         with self._lock:
             self.request_count += 1
@@ -171,6 +198,18 @@ class LoopbackMessagesServer:
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             self.headers_seen.append({k.lower(): v for k, v in headers.items()})
 
+    def _refusal(self) -> tuple[int, dict[str, str], bytes]:
+        """The API's answer to a request over the concurrency limit."""
+        error = {"type": "rate_limit_error", "message": "Number of concurrent connections exceeded"}
+        headers = {
+            "content-type": "application/json",
+            "retry-after": f"{self.retry_after_s:g}",
+            "request-id": f"req_loopback_refused_{self.refused:06d}",
+        }
+        return 429, headers, json.dumps({"type": "error", "error": error}).encode()
+
     def _leave(self) -> None:
         with self._lock:
             self._in_flight -= 1
+            if self.in_flight_limit is not None:
+                self._admitted -= 1

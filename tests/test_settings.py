@@ -26,7 +26,7 @@ DOCUMENTED = {
     "--promptopt-max-calls": (None, "none"),
     "--promptopt-budget-usd": (None, "none"),
     "--promptopt-report-dir": (None, "<rootdir>/.promptopt/reports"),
-    "--promptopt-timeout": (None, "60.0"),
+    "--promptopt-timeout": (None, "sized per request from max_tokens"),
     "--promptopt-max-retries": (None, "4"),
     "--promptopt-candidates": (None, "6"),
     "--promptopt-top-k": (None, "3"),

@@ -62,9 +62,13 @@ class Runtime:
     was opened, `close` ends the run and `dispose` releases everything.
     """
 
-    def __init__(self, settings: Settings, *, session_uid: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, session_uid: str | None = None, share_limit: bool = False
+    ) -> None:
+        """`share_limit`: keep the adaptive concurrency limit in the database (xdist workers)."""
         self.settings = settings
         self.session_uid = session_uid or uuid.uuid4().hex
+        self.share_limit = share_limit
         self.mode = "optimize" if settings.optimize else "test"
         self.scheduler = CaseScheduler(self)
         self._suites: dict[str, SuiteState] = {}
@@ -223,8 +227,14 @@ class Runtime:
             if self._llm is None:
                 from pytest_promptopt.llm.callstore import CallStore
                 from pytest_promptopt.llm.service import LLMService
+                from pytest_promptopt.llm.sharedlimit import DatabaseLimit
 
                 s = self.settings
+                shared = (
+                    DatabaseLimit(self.db, self.session_uid, s.concurrency)
+                    if self.share_limit
+                    else None
+                )
                 self._llm = LLMService(
                     store=CallStore(self.db),
                     budget=self.budget,
@@ -234,8 +244,24 @@ class Runtime:
                     max_retries=s.max_retries,
                     run_id=self.run_id,
                     clients=self.clients,
+                    shared_limit=shared,
                 )
             return self._llm
+
+    def limit_history(self) -> str | None:
+        """How the adaptive concurrency limit moved in this session, or None when it held.
+
+        This process's limiter when it kept its own; else the session's shared row (the xdist
+        controller reads what its workers wrote).
+        """
+        if self._llm is not None and not self.share_limit:
+            return self._llm.limiter.describe()
+        db = self.db_if_open()
+        if db is None:
+            return None
+        from pytest_promptopt.llm.sharedlimit import describe_session_limit
+
+        return describe_session_limit(db, self.session_uid)
 
     @property
     def evaluator(self) -> Evaluator:

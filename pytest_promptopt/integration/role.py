@@ -23,6 +23,8 @@ class Role:
     """One pytest process's part in a session; subclasses add the hooks of their role."""
 
     name = "role"
+    shares_limit = False
+    """True for xdist workers: their adaptive concurrency limit is kept in the database."""
 
     def __init__(self, config: pytest.Config, settings: Settings, session_uid: str) -> None:
         self.config = config
@@ -36,7 +38,9 @@ class Role:
         if self._runtime is None:
             from pytest_promptopt.engine.runtime import Runtime
 
-            self._runtime = Runtime(self.settings, session_uid=self.session_uid)
+            self._runtime = Runtime(
+                self.settings, session_uid=self.session_uid, share_limit=self.shares_limit
+            )
         return self._runtime
 
     def runtime_if_built(self) -> Runtime | None:

@@ -11,6 +11,7 @@ methods are the session hooks of that role:
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 import warnings
 from collections.abc import Generator, Sequence
@@ -136,6 +137,7 @@ class Summarizing(Role):
         self.report_dir: Path | None = None
         self.gates: list[PassRateGate] = []
         self.baselines: dict[str, BaselineResult] | None = None
+        self.limit_history: str | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect per-case scores and costs (from every worker too, on the controller)."""
@@ -203,6 +205,8 @@ class Summarizing(Role):
         from pytest_promptopt.reporting.build import build_report
         from pytest_promptopt.reporting.writers import write_reports
 
+        with contextlib.suppress(Exception):  # a note for the summary, never worth a failure
+            self.limit_history = owner.limit_history()
         try:
             self.report = build_report(owner.db, run_id, self.summary.by_suite())
             for suite in self.report.suites:
@@ -235,6 +239,7 @@ class Summarizing(Role):
             self.report_dir,
             self.baselines,
             after_suites=gate_and_variant_lines(self.gates, self.summary.by_suite()),
+            limit_history=self.limit_history,
         )
         # Thousands of results are no longer needed; free them before pytest's final gc passes.
         self.report = None
@@ -267,6 +272,7 @@ class Worker(Judging):
     """An xdist worker: judges its cases; the controller finishes the run."""
 
     name = "worker"
+    shares_limit = True
 
     def _next_items(self, nodeid: str, window: int) -> tuple[list[CaseItem], int | None]:
         """The case items xdist has queued on this worker (a moving queue: topped up each item)."""

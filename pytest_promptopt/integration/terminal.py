@@ -136,9 +136,11 @@ def write_summary(
     baselines: Mapping[str, BaselineResult] | None = None,
     *,
     after_suites: Sequence[str] = (),
+    limit_history: str | None = None,
 ) -> None:
     """Write the `promptopt` section: one line per suite, its detail and baseline verdict, the
-    gates and variants (`after_suites`), and the report path."""
+    gates and variants (`after_suites`), how the concurrency limit moved (when it did), and the
+    report path."""
     reporter.write_sep("=", "promptopt")
     for line in lines:
         t = line.totals
@@ -162,5 +164,7 @@ def write_summary(
         )
     for extra in after_suites:
         reporter.write_line(extra, red=extra.startswith("FAILED "))
+    if limit_history:
+        reporter.write_line(limit_history)
     if report_dir is not None:
         reporter.write_line(f"reports: {report_dir}")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import MissingCredentialsError
 from pytest_promptopt.imports import long_lived_imports
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
+    import httpx2
     from anthropic import AsyncAnthropic
+
+REFUSAL_STATUSES = (429, 529)
+"""Answers the service retries itself (so the limiter sees them), not the SDK."""
 
 
 def has_credentials() -> bool:
@@ -34,10 +38,24 @@ def import_sdk() -> None:
         import httpx2  # noqa: F401
 
 
+async def _refusal_not_retried(response: httpx2.Response) -> None:
+    """Mark a 429/529 answer `x-should-retry: false`, the SDK's own signal not to retry it.
+
+    The service retries refusals itself, through the adaptive limiter (`service._send`); the
+    SDK keeps retrying 5xx answers, timeouts and connection errors.
+    """
+    if response.status_code in REFUSAL_STATUSES:
+        response.headers["x-should-retry"] = "false"
+
+
+REFUSALS_NOT_RETRIED: dict[str, list[Any]] = {"response": [_refusal_not_retried]}
+
+
 class ClientPool:
     """One lazily built SDK client for real models and one for the simulator, per event loop."""
 
-    def __init__(self, *, timeout_s: float, max_retries: int) -> None:
+    def __init__(self, *, timeout_s: float | None, max_retries: int) -> None:
+        """`timeout_s` None keeps the SDK's default (the service passes one per request)."""
         self._timeout_s = timeout_s
         self._max_retries = max_retries
         self._real: AsyncAnthropic | None = None
@@ -51,11 +69,21 @@ class ClientPool:
             return self._simulated
         if self._real is None:
             import_sdk()
-            from anthropic import AsyncAnthropic
+            from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
 
             # The SDK reads ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL itself.
-            self._real = AsyncAnthropic(timeout=self._timeout_s, max_retries=self._max_retries)
+            self._real = AsyncAnthropic(
+                **self._options(),
+                http_client=DefaultAsyncHttpxClient(event_hooks=REFUSALS_NOT_RETRIED),
+            )
         return self._real
+
+    def _options(self) -> dict[str, Any]:
+        """The SDK client's timeout (unless left to the SDK) and retries."""
+        options: dict[str, Any] = {"max_retries": self._max_retries}
+        if self._timeout_s is not None:
+            options["timeout"] = self._timeout_s
+        return options
 
     def _build_simulated(self) -> AsyncAnthropic:
         import_sdk()
@@ -67,9 +95,10 @@ class ClientPool:
         return AsyncAnthropic(
             api_key="simulated-no-key",
             base_url="http://simulator.promptopt.invalid",
-            timeout=self._timeout_s,
-            max_retries=self._max_retries,
-            http_client=httpx2.AsyncClient(transport=SimulatorTransport()),
+            **self._options(),
+            http_client=httpx2.AsyncClient(
+                transport=SimulatorTransport(), event_hooks=REFUSALS_NOT_RETRIED
+            ),
         )
 
     async def aclose(self) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import random
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -14,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pytest_promptopt.errors import BudgetExceededError, CacheMissError, JudgeError, LLMError
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, has_credentials, missing_credentials
-from pytest_promptopt.llm.limiter import PriorityLimiter
+from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, SharedLimit
 from pytest_promptopt.llm.pricing import cost_usd, price_for
 from pytest_promptopt.llm.requests import (
     RETRY_SAMPLE_OFFSET,
@@ -22,6 +24,7 @@ from pytest_promptopt.llm.requests import (
     request_hash,
     response_parts,
 )
+from pytest_promptopt.llm.send_options import cache_tokens, request_timeout, with_prompt_cache
 from pytest_promptopt.protocol import TOOL_MODELS
 from pytest_promptopt.settings import SIMULATED_MODEL
 
@@ -30,6 +33,14 @@ if TYPE_CHECKING:
 
 Role = Literal["target", "judge", "generate", "analyze"]
 M = TypeVar("M", bound=BaseModel)
+
+RATE_LIMIT_PATIENCE_S = 600.0
+"""How long one call keeps retrying 429/529 refusals before it is an item error."""
+REFUSAL_BACKOFF_S = (0.5, 16.0)
+"""First and longest wait before retrying a refusal that gave no `retry-after`."""
+
+# The limiter slot the current task's call holds while `_send` runs (set by `_complete`).
+_held_permit: ContextVar[Permit | None] = ContextVar("promptopt_held_permit", default=None)
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,8 @@ class Completion:
     tool_calls: tuple[dict[str, Any], ...] = ()
     stop_reason: str | None = None
     content: tuple[dict[str, Any], ...] = ()
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
     response: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -93,6 +106,7 @@ class Completion:
     ) -> Completion:
         """The completion of a Messages API response (fresh or from the cache)."""
         parts = response_parts(response)
+        cache_write, cache_read = cache_tokens(response.get("usage") or {})
         return cls(
             text=parts.text,
             tool_input=parts.tool_input,
@@ -106,6 +120,8 @@ class Completion:
             stop_reason=parts.stop_reason,
             content=parts.content,
             response=response,
+            cache_write_tokens=cache_write,
+            cache_read_tokens=cache_read,
         )
 
     @property
@@ -147,17 +163,22 @@ class LLMService:
         budget: Budget,
         cache_mode: str,
         concurrency: int,
-        timeout_s: float,
+        timeout_s: float | None,
         max_retries: int,
         run_id: int | None = None,
         clients: ClientPool | None = None,
+        shared_limit: SharedLimit | None = None,
+        rate_limit_patience_s: float = RATE_LIMIT_PATIENCE_S,
     ) -> None:
+        """`timeout_s` None sizes each request's timeout from its max_tokens (`send_options.py`)."""
         self.store = store
         self.budget = budget
         self.cache_mode = cache_mode
         self.run_id = run_id
+        self.timeout_s = timeout_s
+        self.rate_limit_patience_s = rate_limit_patience_s
         self._clients = clients or ClientPool(timeout_s=timeout_s, max_retries=max_retries)
-        self._limiter = PriorityLimiter(concurrency)
+        self.limiter = AdaptiveLimiter(concurrency, shared=shared_limit)
         self.calls = 0
         self.cache_hits = 0
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
@@ -225,16 +246,21 @@ class LLMService:
         # The budget is claimed once a slot is free, so calls take it in priority order: a
         # started case's judge call comes before the next case's first call, and a cap ends
         # with finished cases rather than many half-done ones.
-        async with self._limiter.slot():
+        async with self.limiter.slot() as permit:
             reservation = self.budget.reserve(estimate)
             actual: float | None = None
             try:
                 started = time.perf_counter()
-                response = await self._send(request, role=role, label=label)
+                held = _held_permit.set(permit)
+                try:
+                    response = await self._send(request, role=role, label=label)
+                finally:
+                    _held_permit.reset(held)
                 latency_ms = (time.perf_counter() - started) * 1000
                 usage = response.get("usage") or {}
                 in_tok = int(usage.get("input_tokens") or 0)
                 out_tok = int(usage.get("output_tokens") or 0)
+                cache_write, cache_read = cache_tokens(usage)
                 actual = cost_usd(model, in_tok, out_tok)
             finally:
                 self.budget.settle(reservation, actual)
@@ -249,6 +275,8 @@ class LLMService:
                     "response": response,
                     "input_tokens": in_tok,
                     "output_tokens": out_tok,
+                    "cache_write_tokens": cache_write,
+                    "cache_read_tokens": cache_read,
                     "cost_usd": actual,
                     "latency_ms": latency_ms,
                     "run_id": self.run_id,
@@ -265,32 +293,58 @@ class LLMService:
         )
 
     async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
-        """Send through the SDK (which retries 429/5xx/connection errors with backoff)."""
+        """Send through the SDK, retrying 429/529 refusals here so the limiter adapts to them.
+
+        The SDK retries the other transient failures (5xx, timeouts, connection errors); a
+        refusal gives the slot back, shrinks the limit, and queues the call again after any
+        `retry-after`, until `rate_limit_patience_s` has passed since the first refusal.
+        """
         import anthropic
 
+        permit = _held_permit.get()
+
         client = self._clients.for_model(request["model"])
-        try:
-            message = await client.messages.create(**request)
-        except anthropic.APIStatusError as exc:
-            body = exc.body if isinstance(exc.body, dict) else {}
-            detail = (body.get("error") or {}).get("message") if body else None
-            raise LLMError(
-                f"{role} call for {label} failed after retries: HTTP {exc.status_code}"
-                f" {detail or exc.message} (request id {exc.request_id or 'unknown'})",
-                status=exc.status_code,
-                request_id=exc.request_id,
-            ) from None
-        except anthropic.APITimeoutError:
-            raise LLMError(
-                f"{role} call for {label} timed out after retries "
-                "(raise --promptopt-timeout if the model is just slow)"
-            ) from None
-        except anthropic.APIConnectionError as exc:
-            raise LLMError(
-                f"{role} call for {label} could not connect after retries: {exc.__cause__ or exc}"
-            ) from None
-        dumped: dict[str, Any] = message.model_dump(mode="json", exclude_none=True)
-        return dumped
+        wire = with_prompt_cache(request)
+        timeout = request_timeout(int(request["max_tokens"]), self.timeout_s)
+        first_refusal: float | None = None
+        refusals = 0
+        while True:
+            try:
+                raw = await client.messages.with_raw_response.create(**wire, timeout=timeout)
+                message = await raw.parse()
+            except anthropic.APIStatusError as exc:
+                if exc.status_code not in (429, 529):
+                    raise _status_error(exc, role, label) from None
+                now = time.monotonic()
+                first_refusal = first_refusal if first_refusal is not None else now
+                retry_after = _retry_after_s(exc.response.headers)
+                self.limiter.refused(permit or Permit(0.0, -1), retry_after)
+                self.limiter.read_headers(exc.response.headers)
+                refusals += 1
+                if now - first_refusal > self.rate_limit_patience_s:
+                    raise _refused_error(exc, role, label, refusals, now - first_refusal) from None
+                backoff = 0.0
+                if not retry_after:  # no wait asked for: back off exponentially instead
+                    first, longest = REFUSAL_BACKOFF_S
+                    backoff = min(longest, first * 2 ** (refusals - 1)) * random.uniform(0.75, 1)
+                if permit is not None:
+                    await self.limiter.requeue(permit, backoff)
+                else:  # sent outside a slot: wait out the refusal on our own
+                    await asyncio.sleep(max(backoff, retry_after or 0.0))
+                continue
+            except anthropic.APITimeoutError:
+                raise LLMError(
+                    f"{role} call for {label} timed out after {timeout:g} s and retries "
+                    "(raise --promptopt-timeout if the model is just slow)"
+                ) from None
+            except anthropic.APIConnectionError as exc:
+                raise LLMError(
+                    f"{role} call for {label} could not connect after retries: "
+                    f"{exc.__cause__ or exc}"
+                ) from None
+            self.limiter.succeeded(raw.headers)
+            dumped: dict[str, Any] = message.model_dump(mode="json", exclude_none=True)
+            return dumped
 
     async def structured(
         self,
@@ -356,6 +410,45 @@ class LLMService:
         """Close the SDK clients and flush recorded calls."""
         await self._clients.aclose()
         self.store.flush()
+
+
+def _status_error(exc: Any, role: str, label: str) -> LLMError:
+    """The item error of an HTTP error answer the SDK gave up on."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    detail = (body.get("error") or {}).get("message") if body else None
+    return LLMError(
+        f"{role} call for {label} failed after retries: HTTP {exc.status_code}"
+        f" {detail or exc.message} (request id {exc.request_id or 'unknown'})",
+        status=exc.status_code,
+        request_id=exc.request_id,
+    )
+
+
+def _refused_error(exc: Any, role: str, label: str, refusals: int, waited_s: float) -> LLMError:
+    """The item error of a call refused (429/529) for longer than the service waits."""
+    if exc.status_code == 429:
+        cause, why = "rate limited (429)", "the account's limits left no room"
+    else:
+        cause, why = "overloaded (529)", "the API stayed overloaded"
+    return LLMError(
+        f"{role} call for {label} was {cause} {refusals} times over {waited_s:.0f} s: {why}; "
+        f"lower --promptopt-concurrency or run later (request id {exc.request_id or 'unknown'})",
+        status=exc.status_code,
+        request_id=exc.request_id,
+    )
+
+
+def _retry_after_s(headers: Any) -> float | None:
+    """The wait a refusal asks for (`retry-after-ms`, or `retry-after` in seconds), or None."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            continue
+    return None
 
 
 def _estimate_tokens(request: dict[str, Any]) -> int:

@@ -62,6 +62,7 @@ class Simulator:
         self.fail_judge_schema_every = fail_judge_schema_every
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._prompt_cache: set[str] = set()
 
     def _count(self, role: str) -> int:
         with self._lock:
@@ -118,11 +119,30 @@ class Simulator:
             "content": content,
             "stop_reason": stop,
             "stop_sequence": sequence,
-            "usage": {
-                "input_tokens": max(1, req.prompt_chars() // 4),
-                "output_tokens": max(1, out_chars // 4),
-            },
+            "usage": self._usage(body, max(1, req.prompt_chars() // 4), max(1, out_chars // 4)),
         }
+
+    def _usage(self, body: dict[str, Any], input_tokens: int, output_tokens: int) -> dict[str, int]:
+        """Token usage; a system prompt marked `cache_control` is written once, then read.
+
+        As the API does, the tokens up to the marked block (tools and system) leave
+        `input_tokens` and count as `cache_creation_input_tokens` the first time that prefix is
+        seen and as `cache_read_input_tokens` after.
+        """
+        usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+        system = body.get("system")
+        if not isinstance(system, list) or not any(
+            isinstance(b, dict) and b.get("cache_control") for b in system
+        ):
+            return usage
+        prefix = json.dumps([body.get("model"), body.get("tools"), system], sort_keys=True)
+        cached = min(input_tokens, len(prefix) // 4)
+        with self._lock:
+            seen = prefix in self._prompt_cache
+            self._prompt_cache.add(prefix)
+        usage["input_tokens"] = input_tokens - cached
+        usage["cache_read_input_tokens" if seen else "cache_creation_input_tokens"] = cached
+        return usage
 
     def _role(
         self, tool: str, req: Request, rng: random.Random, digest: str

@@ -239,11 +239,30 @@ class LLMCall(Base):
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    # Input tokens written to / read from the API's prompt cache (usage.cache_*_input_tokens).
+    cache_write_tokens: Mapped[int | None] = mapped_column(Integer, default=0)
+    cache_read_tokens: Mapped[int | None] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     # A plain integer on purpose: cache entries outlive the run that recorded them.
     run_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RateLimit(Base):
+    """The concurrency limit one pytest session's xdist workers share (adapted to 429/529)."""
+
+    __tablename__ = "rate_limits"
+
+    session_uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ceiling: Mapped[int] = mapped_column(Integer)
+    current: Mapped[int] = mapped_column(Integer)
+    lowest: Mapped[int] = mapped_column(Integer)
+    # Bumped by each decrease: a refusal of a call started before it does not decrease again.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    # Wall-clock seconds (epoch) before which no worker starts a new call (retry-after).
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class BudgetLedger(Base):

@@ -41,9 +41,13 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     "llm_calls": {
         "id", "request_hash", "model", "role", "request", "response", "input_tokens",
         "output_tokens", "cost_usd", "latency_ms", "run_id", "created_at",
+        "cache_write_tokens", "cache_read_tokens",
     },
     "budget_ledgers": {"session_uid", "calls", "spent_usd", "reserved_usd"},
     "baselines": {"id", "suite", "run_id", "blessed_at"},
+    "rate_limits": {
+        "session_uid", "ceiling", "current", "lowest", "generation", "refused", "paused_until",
+    },
 }  # fmt: skip
 
 EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
@@ -56,6 +60,7 @@ EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
     "llm_calls": {("request_hash",)},
     "budget_ledgers": set(),
     "baselines": set(),
+    "rate_limits": set(),
 }
 
 EvaluationRow = Callable[[int, int, int, int, float], dict[str, Any]]

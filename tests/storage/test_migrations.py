@@ -188,3 +188,34 @@ def test_a_database_at_0003_gains_scores_and_keeps_its_rows(tmp_path: Path) -> N
         stored = [(e.sample, e.model_response, e.scores) for e in repos.evaluations.for_prompt(1)]
     assert stored == [(0, "hello", None), (1, "", scores)]
     database.dispose()
+
+
+def test_a_database_at_0004_gains_rate_limits_and_cache_tokens_and_keeps_its_calls(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'v4.db'}"
+    _alembic_upgrade(url, "promptopt_0004")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO llm_calls (request_hash, model, role, request, response,"
+                " input_tokens, output_tokens, cost_usd, latency_ms, created_at)"
+                " VALUES ('h1', 'm', 'target', '{}', '{}', 3, 4, 0.0, 1.0, '2026-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    database = Database(url)
+    database.ensure_schema()
+    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    with transaction(database) as repos:
+        repos.rate_limits.open("uid", 24)
+        repos.rate_limits.refused("uid", 0, 12, 0.0)
+        old = repos.llm_calls.get("h1")
+        assert old is not None
+        assert (old.input_tokens, old.cache_write_tokens, old.cache_read_tokens) == (3, None, None)
+    with transaction(database) as repos:
+        row = repos.rate_limits.get("uid")
+    assert row is not None
+    assert (row.ceiling, row.current, row.lowest, row.refused) == (24, 12, 12, 1)
+    database.dispose()

@@ -26,6 +26,11 @@ from pytest_promptopt.storage.repositories.llm_calls import (
     cached_responses,
 )
 from pytest_promptopt.storage.repositories.prompts import PromptRepository, prompt_hash
+from pytest_promptopt.storage.repositories.rate_limits import (
+    RateLimitRepository,
+    RateLimitRow,
+    read_rate_limit,
+)
 from pytest_promptopt.storage.repositories.runs import (
     FINISHED_RUN_STATUSES,
     RESUMABLE_STATUSES,
@@ -47,6 +52,8 @@ __all__ = [
     "LedgerTotals",
     "PipelineClaimRepository",
     "PromptRepository",
+    "RateLimitRepository",
+    "RateLimitRow",
     "Repositories",
     "Repository",
     "RunRepository",
@@ -55,5 +62,6 @@ __all__ = [
     "WeaknessRepository",
     "cached_responses",
     "prompt_hash",
+    "read_rate_limit",
     "transaction",
 ]

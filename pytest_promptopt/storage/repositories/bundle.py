@@ -14,6 +14,7 @@ from pytest_promptopt.storage.repositories.claims import PipelineClaimRepository
 from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
 from pytest_promptopt.storage.repositories.llm_calls import LLMCallRepository
 from pytest_promptopt.storage.repositories.prompts import PromptRepository
+from pytest_promptopt.storage.repositories.rate_limits import RateLimitRepository
 from pytest_promptopt.storage.repositories.runs import RunRepository
 from pytest_promptopt.storage.repositories.stage_results import StageResultRepository
 from pytest_promptopt.storage.repositories.weaknesses import WeaknessRepository
@@ -75,6 +76,11 @@ class Repositories:
     def baselines(self) -> BaselineRepository:
         """Rows of `baselines`."""
         return BaselineRepository(self.session)
+
+    @cached_property
+    def rate_limits(self) -> RateLimitRepository:
+        """Rows of `rate_limits`."""
+        return RateLimitRepository(self.session)
 
     @cached_property
     def pipeline_claims(self) -> PipelineClaimRepository:
