@@ -219,6 +219,7 @@ class Runtime:
         with self._parts:
             if self._llm is None:
                 from pytest_promptopt.llm.callstore import CallStore
+                from pytest_promptopt.llm.pricing import PriceTable
                 from pytest_promptopt.llm.service import LLMService
 
                 s = self.settings
@@ -231,6 +232,7 @@ class Runtime:
                     max_retries=s.max_retries,
                     run_id=self.run_id,
                     clients=self.clients,
+                    prices=PriceTable.from_settings(s.prices),
                 )
             return self._llm
 

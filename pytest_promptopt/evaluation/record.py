@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.evaluation.results import CaseResult
+from pytest_promptopt.llm.pricing import sum_costs
 
 PREFIX = "promptopt_"
 
@@ -49,7 +50,7 @@ class CaseRecord(BaseModel):
     cache_hits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
     criteria: dict[str, float] = Field(default_factory=dict)
 
     @classmethod
@@ -64,11 +65,11 @@ class CaseRecord(BaseModel):
             threshold=result.threshold,
             passed=result.passed,
             error=result.error,
-            calls=int(totals["calls"]),
-            cache_hits=int(totals["cache_hits"]),
-            input_tokens=int(totals["input_tokens"]),
-            output_tokens=int(totals["output_tokens"]),
-            cost_usd=round(totals["cost_usd"], 6),
+            calls=int(totals["calls"] or 0),
+            cache_hits=int(totals["cache_hits"] or 0),
+            input_tokens=int(totals["input_tokens"] or 0),
+            output_tokens=int(totals["output_tokens"] or 0),
+            cost_usd=None if (cost := totals["cost_usd"]) is None else round(cost, 6),
             criteria={k: round(v, 4) for k, v in result.criterion_means().items()},
         )
 
@@ -95,7 +96,8 @@ class CaseRecord(BaseModel):
             (f"{PREFIX}passed", self.passed),
             (f"{PREFIX}error", self.error or ""),
             *((f"{PREFIX}{name}", getattr(self, name)) for name in _INT_FIELDS),
-            (f"{PREFIX}cost_usd", self.cost_usd),
+            # an unknown cost travels as "" (JUnit XML and xdist carry no None reliably)
+            (f"{PREFIX}cost_usd", "" if self.cost_usd is None else self.cost_usd),
         ]
         props += [(f"{PREFIX}{k}", v) for k, v in self.criteria.items()]
         return props
@@ -116,6 +118,8 @@ class CaseRecord(BaseModel):
                 groups[-1]["criteria"][name] = value
         for group in groups:
             group["error"] = group.get("error") or None
+            if group.get("cost_usd") == "":
+                group["cost_usd"] = None
         return [cls.model_validate(g) for g in groups]
 
 
@@ -133,7 +137,7 @@ class SuiteTotals(BaseModel):
     cache_hits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
 
     @classmethod
     def of(cls, name: str, records: Sequence[CaseRecord]) -> SuiteTotals:
@@ -152,7 +156,7 @@ class SuiteTotals(BaseModel):
             cache_hits=sum(r.cache_hits for r in records),
             input_tokens=sum(r.input_tokens for r in records),
             output_tokens=sum(r.output_tokens for r in records),
-            cost_usd=sum(r.cost_usd for r in records),
+            cost_usd=sum_costs(r.cost_usd for r in records),
         )
 
     @property

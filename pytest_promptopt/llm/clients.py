@@ -1,8 +1,7 @@
-"""Builds the official SDK's AsyncAnthropic: real (from its own env vars) or the simulator."""
+"""Builds the official SDK's AsyncAnthropic: real (credentials are the SDK's) or the simulator."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from pytest_promptopt.errors import MissingCredentialsError
@@ -13,17 +12,23 @@ if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
 
-def has_credentials() -> bool:
-    """True when the SDK will find a key or token in its documented environment variables."""
-    return bool(os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN"))
+# The SDK raises a TypeError with this text when it resolves no credential at request time.
+_SDK_NO_CREDENTIALS = "Could not resolve authentication method"
 
 
-def missing_credentials(label: str) -> MissingCredentialsError:
-    """The one-line error for a call nothing can answer."""
+def is_missing_credentials(exc: BaseException) -> bool:
+    """True when `exc` is the SDK's own "no credentials found" error."""
+    return isinstance(exc, TypeError) and _SDK_NO_CREDENTIALS in str(exc)
+
+
+def missing_credentials(label: str, exc: BaseException) -> MissingCredentialsError:
+    """The one-line error for a call the SDK has no credentials for: its message and the way out."""
+    sdk_message = " ".join(str(exc).strip().strip('"').split())
     return MissingCredentialsError(
-        f"no ANTHROPIC_API_KEY set and no cached response for {label}: set ANTHROPIC_API_KEY "
-        "(and ANTHROPIC_BASE_URL for a proxy or gateway), replay a recorded database with "
-        "--promptopt-cache=replay, or run offline with --promptopt-model=simulated"
+        f"no credentials for {label} and no cached response; the Anthropic SDK says: "
+        f"{sdk_message.rstrip('.')}. Set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (or an SDK "
+        "profile), replay recorded answers with --promptopt-cache=replay, or run offline with "
+        "--promptopt-model=simulated"
     )
 
 
@@ -51,10 +56,14 @@ class ClientPool:
             return self._simulated
         if self._real is None:
             import_sdk()
-            from anthropic import AsyncAnthropic
+            from anthropic import AnthropicError, AsyncAnthropic
 
-            # The SDK reads ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL itself.
-            self._real = AsyncAnthropic(timeout=self._timeout_s, max_retries=self._max_retries)
+            # The SDK finds its credentials itself: API key, auth token, profile or federation
+            # (and ANTHROPIC_BASE_URL); none found is its own error, at request time.
+            try:
+                self._real = AsyncAnthropic(timeout=self._timeout_s, max_retries=self._max_retries)
+            except (AnthropicError, ValueError) as exc:  # a broken profile or credential setup
+                raise missing_credentials(f"model {model}", exc) from None
         return self._real
 
     def _build_simulated(self) -> AsyncAnthropic:

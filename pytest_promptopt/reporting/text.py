@@ -27,9 +27,9 @@ def fmt_pct(value: float | None) -> str:
 
 
 def fmt_usd(value: float | None) -> str:
-    """A cost in US dollars with enough digits for small amounts."""
+    """A cost in US dollars with enough digits for small amounts; None is an unknown cost."""
     if value is None:
-        return DASH
+        return "unknown"
     return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
 

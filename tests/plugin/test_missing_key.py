@@ -1,4 +1,8 @@
-"""A real model with no API key and no cached answer: every item errors with one clear line."""
+"""A real model with no credentials and no cached answer: every item errors with one clear line.
+
+Nothing pre-checks environment variables: the SDK looks for its credentials and its own error
+is shown.
+"""
 
 from __future__ import annotations
 
@@ -53,16 +57,19 @@ def test_missing_key_errors_every_item_with_one_line(
     assert set(sections) == {"support[refund]", "support[weather]", "support[checked]"}
     for name, body in sections.items():
         assert len(body) == 1, body
+        # The SDK's own message, then how to go on: credentials, replay or offline.
         assert body[0] == (
-            f"promptopt error: no ANTHROPIC_API_KEY set and no cached response for {name}: "
-            "set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a proxy or gateway), replay a "
-            "recorded database with --promptopt-cache=replay, or run offline with "
-            "--promptopt-model=simulated"
+            f"promptopt error: no credentials for {name} and no cached response; the Anthropic "
+            "SDK says: Could not resolve authentication method. Expected one of api_key, "
+            "auth_token, or credentials to be set. Or for the `Authorization` header to be "
+            "explicitly omitted. Set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (or an SDK "
+            "profile), replay recorded answers with --promptopt-cache=replay, or run offline "
+            "with --promptopt-model=simulated"
         )
     result.stdout.fnmatch_lines(
         [
             "PASSED test_after.py::test_after",
-            "ERROR support.promptopt.yaml::support[[]refund[]] - promptopt error: no ANTHROPIC*",
+            "ERROR support.promptopt.yaml::support[[]refund[]] - promptopt error: no credentia*",
             "ERROR support.promptopt.yaml::support[[]weather[]] - promptopt error: *",
             "ERROR support.promptopt.yaml::support[[]checked[]] - promptopt error: *",
         ]

@@ -32,7 +32,7 @@ class CallStats(TypedDict):
     calls: int
     input_tokens: int
     output_tokens: int
-    cost_usd: float
+    cost_usd: float | None
 
 
 class LLMCallRepository(Repository):
@@ -70,11 +70,13 @@ class LLMCallRepository(Repository):
             func.coalesce(func.sum(LLMCall.input_tokens), 0),
             func.coalesce(func.sum(LLMCall.output_tokens), 0),
             func.coalesce(func.sum(LLMCall.cost_usd), 0.0),
+            func.count(LLMCall.cost_usd),
         ).where(LLMCall.run_id == run_id)
-        calls, tokens_in, tokens_out, cost = self.session.execute(stmt).one()
+        calls, tokens_in, tokens_out, cost, priced = self.session.execute(stmt).one()
         return CallStats(
             calls=int(calls),
             input_tokens=int(tokens_in),
             output_tokens=int(tokens_out),
-            cost_usd=float(cost),
+            # unknown when any call was to a model without a known price (a NULL cost)
+            cost_usd=float(cost or 0.0) if priced == calls else None,
         )
