@@ -172,7 +172,7 @@ class Prices(Kind):
         if not sep or not model.strip():
             problem = "it has no `model =`"
         elif len(fields) not in (2, 4):
-            problem = f"it gives {len(fields)} prices, not 2 or 4"
+            problem = f"it gives {len(fields)} price{'s' * (len(fields) != 1)}, not 2 or 4"
         else:
             try:
                 numbers = tuple(float(f) for f in fields)
