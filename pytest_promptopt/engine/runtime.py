@@ -224,7 +224,7 @@ class Runtime:
 
                 s = self.settings
                 self._llm = LLMService(
-                    store=CallStore(self.db),
+                    store=CallStore(self.db, cache_file=s.cache_file),
                     budget=self.budget,
                     cache_mode=s.cache_mode,
                     concurrency=s.concurrency,
