@@ -3,6 +3,7 @@ ini key `promptopt_prices` gives it one; a bad price line is a configuration err
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -36,6 +37,11 @@ def test_a_model_without_a_price_costs_unknown_with_one_warning(
     assert query(db, "SELECT DISTINCT cost_usd FROM llm_calls") == [(None,)]
     assert query(db, "SELECT DISTINCT cost_usd FROM evaluations") == [(None,)]
     assert len(query(db, "SELECT id FROM llm_calls")) == 4
+    # The reports say so too: unknown in Markdown, null in JSON.
+    (run_dir,) = (pytester.path / ".promptopt" / "reports").iterdir()
+    report = json.loads((run_dir / "report.json").read_text())
+    assert [s["cost_usd"] for s in report["suites"]] == [None]
+    assert "unknown" in (run_dir / "report.md").read_text()
 
 
 def test_promptopt_prices_sets_a_price(
