@@ -17,8 +17,14 @@ _SDK_NO_CREDENTIALS = "Could not resolve authentication method"
 
 
 def is_missing_credentials(exc: BaseException) -> bool:
-    """True when `exc` is the SDK's own "no credentials found" error."""
-    return isinstance(exc, TypeError) and _SDK_NO_CREDENTIALS in str(exc)
+    """True when `exc` is the SDK's own credentials error: none found, or a broken profile."""
+    if isinstance(exc, TypeError):
+        return _SDK_NO_CREDENTIALS in str(exc)
+    if not type(exc).__module__.startswith("anthropic"):
+        return False  # the plugin's own errors: no need to import the SDK to tell
+    from anthropic import CredentialsError
+
+    return isinstance(exc, CredentialsError)
 
 
 def missing_credentials(label: str, exc: BaseException) -> MissingCredentialsError:
@@ -56,14 +62,12 @@ class ClientPool:
             return self._simulated
         if self._real is None:
             import_sdk()
-            from anthropic import AnthropicError, AsyncAnthropic
+            from anthropic import AsyncAnthropic
 
             # The SDK finds its credentials itself: API key, auth token, profile or federation
-            # (and ANTHROPIC_BASE_URL); none found is its own error, at request time.
-            try:
-                self._real = AsyncAnthropic(timeout=self._timeout_s, max_retries=self._max_retries)
-            except (AnthropicError, ValueError) as exc:  # a broken profile or credential setup
-                raise missing_credentials(f"model {model}", exc) from None
+            # (and ANTHROPIC_BASE_URL). None found is its TypeError at request time; a profile
+            # it cannot load is its CredentialsError here. The service reports both.
+            self._real = AsyncAnthropic(timeout=self._timeout_s, max_retries=self._max_retries)
         return self._real
 
     def _build_simulated(self) -> AsyncAnthropic:

@@ -192,7 +192,7 @@ class LLMService:
         try:
             try:
                 completion = await self._complete(request, key, role=role, label=label, model=model)
-            except TypeError as exc:
+            except Exception as exc:
                 if is_missing_credentials(exc):  # the SDK found no key, token or profile
                     raise missing_credentials(label, exc) from None
                 raise

@@ -76,3 +76,24 @@ def test_missing_key_errors_every_item_with_one_line(
     )
     # Every item is accounted for in the promptopt section.
     result.stdout.fnmatch_lines(["support: 3 cases, *(0 passed, 3 errors)*calls 0*"])
+
+
+def test_a_broken_sdk_profile_is_the_sdks_own_error(
+    sim: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK refuses to build a client for a profile it cannot find: its words, one line."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("ANTHROPIC_CONFIG_DIR", str(sim.path / "no-config"))
+    monkeypatch.setenv("ANTHROPIC_PROFILE", "ci-bot")
+    write_suite(sim, "support", SUITE)
+    result = sim.runpytest("--promptopt-model=claude-haiku-4-5")
+    result.assert_outcomes(errors=3)
+    config = sim.path / "no-config" / "configs" / "ci-bot.json"
+    result.stdout.fnmatch_lines(
+        [
+            "promptopt error: no credentials for support[[]refund[]] and no cached response; "
+            f"the Anthropic SDK says: Config file not found at {config} (profile 'ci-bot')*"
+            "or run offline with --promptopt-model=simulated"
+        ]
+    )
