@@ -82,26 +82,22 @@ def build_schema_retry(
     """The request that answers a structured answer which failed validation with the error.
 
     The conversation goes on: the bad answer (`content`, its tool_use included) becomes the
-    assistant's turn, and the user's next turn is a `tool_result` with `is_error` carrying the
-    validation error, so the model corrects its answer instead of being asked blind again.
+    assistant's turn, and the user's next turn answers each of its tool calls with a
+    `tool_result` that has `is_error` and the validation error, so the model corrects its
+    answer instead of being asked blind again.
     """
-    tool_use = next((b for b in content if b.get("type") == "tool_use"), None)
-    note = f"Your answer did not match the tool's input schema: {error}. Call the tool again "
-    note += "with a corrected, complete input."
-    if tool_use is None:
-        # No tool call to answer: say so in a plain user turn after the assistant's text.
-        reply: list[dict[str, Any]] = [{"type": "text", "text": note}]
-        assistant: list[dict[str, Any]] = list(content) or [{"type": "text", "text": "(empty)"}]
-    else:
-        reply = [
-            {
-                "type": "tool_result",
-                "tool_use_id": tool_use.get("id"),
-                "is_error": True,
-                "content": note,
-            }
-        ]
-        assistant = list(content)
+    note = (
+        f"Your answer did not match the tool's input schema: {error}. Call the tool again "
+        "with a corrected, complete input."
+    )
+    calls = [b for b in content if b.get("type") == "tool_use"]
+    reply: list[dict[str, Any]] = [
+        {"type": "tool_result", "tool_use_id": call.get("id"), "is_error": True, "content": note}
+        for call in calls
+    ]
+    if not reply:  # no tool call to answer: say so in a plain user turn
+        reply = [{"type": "text", "text": note}]
+    assistant = list(content) or [{"type": "text", "text": "(no answer)"}]
     messages = [
         *request["messages"],
         {"role": "assistant", "content": assistant},

@@ -106,3 +106,23 @@ def test_request_hash_is_stable_and_sample_sensitive() -> None:
     assert request_hash(req, 0) == request_hash(dict(reversed(list(req.items()))), 0)
     assert request_hash(req, 0) != request_hash(req, 1)
     assert request_hash(req, 0) != request_hash({**req, "system": "t"}, 0)
+
+
+def test_a_schema_retry_answers_every_tool_call_or_says_so_in_text() -> None:
+    from pytest_promptopt.llm.requests import build_schema_retry
+
+    request = {"model": "m", "messages": [{"role": "user", "content": "score it"}]}
+    two = (
+        {"type": "tool_use", "id": "t1", "name": "submit_verdict", "input": {}},
+        {"type": "tool_use", "id": "t2", "name": "submit_verdict", "input": {}},
+    )
+    retry = build_schema_retry(request, two, "functionality: Field required")
+    assert retry["messages"][:1] == request["messages"]
+    assert retry["messages"][1] == {"role": "assistant", "content": list(two)}
+    results = retry["messages"][2]["content"]
+    assert [(r["tool_use_id"], r["is_error"]) for r in results] == [("t1", True), ("t2", True)]
+    assert all("functionality: Field required" in r["content"] for r in results)
+    prose = build_schema_retry(request, ({"type": "text", "text": "I think 0.8"},), "no tool call")
+    assert prose["messages"][2]["content"][0]["type"] == "text"
+    assert "no tool call" in prose["messages"][2]["content"][0]["text"]
+    assert request["messages"] == [{"role": "user", "content": "score it"}]  # not changed
