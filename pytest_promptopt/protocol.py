@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import functools
 import json
+from contextvars import ContextVar
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
+
+SIMULATED_SAMPLE: ContextVar[int] = ContextVar("promptopt_simulated_sample", default=0)
+"""The sample index of the call being sent, set by the model service for the offline simulator.
+
+Samples of one request have the same body (the index is in the cache key only), so the
+simulator's transport reads this, in the task that sends, to answer each sample differently.
+Nothing of it goes on the wire.
+"""
 
 JUDGE_TOOL = "submit_verdict"
 PROMPTS_TOOL = "submit_prompts"

@@ -143,6 +143,71 @@ class Toggle(Switch):
         raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
+class FileUnderRoot(UnderRoot):
+    """A file; a relative one is taken under the rootdir."""
+
+    metavar = "FILE"
+
+    def show(self, default: Any) -> str:
+        """'none' or the default under `<rootdir>`."""
+        return "none" if default is None else super().show(default)
+
+
+PriceEntry = tuple[str, tuple[float, ...]]
+
+
+class Prices(Kind):
+    """Model prices, one `model = input, output[, cache_write, cache_read]` entry per line.
+
+    Dollars per million tokens; lines may also be separated by `;` (for the flag), and blank
+    lines and `#` comments are skipped.
+    """
+
+    metavar = "PRICES"
+    _FORMAT = "model = input, output[, cache_write, cache_read] (USD per million tokens)"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> tuple[PriceEntry, ...]:
+        """The (model, numbers) entries, or a ConfigError naming the key, the line and the fix."""
+        if isinstance(value, list | tuple):
+            lines: list[object] = list(value)
+        else:
+            lines = list(str(value).replace(";", "\n").splitlines())
+        entries: list[PriceEntry] = []
+        for number, raw in enumerate(lines, start=1):
+            line = str(raw).split("#", 1)[0].strip()
+            if line:
+                entries.append(self._entry(name, number, line))
+        return tuple(entries)
+
+    def _entry(self, name: str, number: int, line: str) -> PriceEntry:
+        """One line's entry."""
+        model, sep, rest = line.partition("=")
+        fields = [f.strip() for f in rest.split(",")]
+        problem = None
+        if not sep or not model.strip():
+            problem = "it has no `model =`"
+        elif len(fields) not in (2, 4):
+            problem = f"it gives {len(fields)} price{'s' * (len(fields) != 1)}, not 2 or 4"
+        else:
+            try:
+                numbers = tuple(float(f) for f in fields)
+            except ValueError:
+                problem = "a price is not a number"
+            else:
+                if any(n < 0 for n in numbers):
+                    problem = "a price is negative"
+                else:
+                    return model.strip(), numbers
+        raise ConfigError(
+            f"promptopt_prices ({name}): line {number} {line!r} is not a price ({problem}); "
+            f"write it as {self._FORMAT}"
+        )
+
+    def show(self, default: Any) -> str:
+        """The default: the published prices only."""
+        return "published prices"
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """One setting: its attribute, flag, ini key, environment variable, default, kind and help."""
@@ -321,6 +386,24 @@ SETTINGS: tuple[SettingSpec, ...] = (
         ini="promptopt_regression_margin",
         kind=Number(0.0, 1.0),
     ),
+    SettingSpec(
+        "prices",
+        "--promptopt-prices",
+        "model prices that add to or override the published ones: "
+        "`model = input, output[, cache_write, cache_read]` in USD per million tokens, one per "
+        "line (or `;`-separated)",
+        (),
+        ini="promptopt_prices",
+        kind=Prices(),
+    ),
+    SettingSpec(
+        "cache_file",
+        "--promptopt-cache-file",
+        "a JSONL cache file (from `promptopt cache export`) whose answers are looked up before "
+        "the database's, so CI can replay from a file committed next to the suites",
+        ini="promptopt_cache_file",
+        kind=FileUnderRoot(),
+    ),
     _knob("candidates", 6, "candidate prompts"),
     _knob("quick_tests", 6, "generated quick cases"),
     _knob("rigorous_tests", 6, "generated rigorous cases"),
@@ -372,6 +455,8 @@ class Settings:
     max_retries: int = _default("max_retries")
     baseline: bool = _default("baseline")
     regression_margin: float = _default("regression_margin")
+    prices: tuple[PriceEntry, ...] = _default("prices")
+    cache_file: Path | None = None
     knobs: OptimizeSettings = field(default_factory=OptimizeSettings)
 
     @property
@@ -391,6 +476,8 @@ class Settings:
         data = asdict(self)
         data["rootdir"] = str(self.rootdir)
         data["report_dir"] = str(self.report_dir)
+        data["cache_file"] = None if self.cache_file is None else str(self.cache_file)
+        data["prices"] = {model: list(numbers) for model, numbers in self.prices}
         data["db_url"] = hide_password(self.db_url)
         return data
 

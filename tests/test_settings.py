@@ -278,3 +278,15 @@ def test_the_baseline_switch_takes_its_flag_or_its_ini_key(tmp_path: Path) -> No
     assert margin == 0.05
     with pytest.raises(ConfigError, match="--promptopt-regression-margin must be between"):
         resolve(tmp_path, {"promptopt_regression_margin": "2"}, {})
+
+
+def test_prices_read_ini_lines_and_semicolons_from_the_flag(tmp_path: Path) -> None:
+    from pytest_promptopt.settings import Prices
+
+    parsed = Prices().parse(
+        "--promptopt-prices", "a = 1, 5; b = 2, 10, 2.5, 0.2  # cache rates too", tmp_path
+    )
+    assert parsed == (("a", (1.0, 5.0)), ("b", (2.0, 10.0, 2.5, 0.2)))
+    assert Prices().parse("--promptopt-prices", ["", "# none yet"], tmp_path) == ()
+    with pytest.raises(ConfigError, match=r"line 1 'a = -1, 5' is not a price \(a price is neg"):
+        Prices().parse("--promptopt-prices", "a = -1, 5", tmp_path)

@@ -322,6 +322,40 @@ def best(ctx: click.Context, suite: str, as_json: bool) -> None:
 
 
 @main.group()
+def cache() -> None:
+    """Export the response cache to a reviewable JSONL file, or import one."""
+
+
+@cache.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def cache_export(ctx: click.Context, file: Path) -> None:
+    """Write every cache entry to FILE as sorted JSONL (one entry a line, no secrets)."""
+    from pytest_promptopt.llm import cachefile
+
+    with _open(ctx) as (_, repos):
+        rows = repos.llm_calls.entries()
+    written = cachefile.write(file, rows)
+    click.echo(f"wrote {written} cache entries to {file}")
+
+
+@cache.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def cache_import(ctx: click.Context, file: Path) -> None:
+    """Load the entries of FILE into the cache (entries already cached are kept as they are)."""
+    from pytest_promptopt.llm import cachefile
+
+    entries = cachefile.read(file)
+    with _open(ctx, create=True) as (_, repos):
+        added = repos.llm_calls.add_many(entries)
+    click.echo(
+        f"imported {added} new cache entries from {file} "
+        f"({len(entries) - added} already cached)"
+    )
+
+
+@main.group()
 def db() -> None:
     """Manage the database schema."""
 

@@ -226,6 +226,7 @@ class Runtime:
         with self._parts:
             if self._llm is None:
                 from pytest_promptopt.llm.callstore import CallStore
+                from pytest_promptopt.llm.pricing import PriceTable
                 from pytest_promptopt.llm.service import LLMService
                 from pytest_promptopt.llm.sharedlimit import DatabaseLimit
 
@@ -236,7 +237,7 @@ class Runtime:
                     else None
                 )
                 self._llm = LLMService(
-                    store=CallStore(self.db),
+                    store=CallStore(self.db, cache_file=s.cache_file),
                     budget=self.budget,
                     cache_mode=s.cache_mode,
                     concurrency=s.concurrency,
@@ -245,6 +246,7 @@ class Runtime:
                     run_id=self.run_id,
                     clients=self.clients,
                     shared_limit=shared,
+                    prices=PriceTable.from_settings(s.prices),
                 )
             return self._llm
 

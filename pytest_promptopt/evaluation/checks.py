@@ -92,6 +92,8 @@ def _call_check(kind: str, value: float, figures: Usage) -> tuple[bool, str]:
     """(passed, detail) of a check on the call itself: its latency or its cost."""
     if kind == "max_latency_ms":
         return figures.latency_ms <= value, f"the call took {figures.latency_ms:.0f} ms"
+    if figures.cost_usd is None:
+        return False, "the call's cost is unknown (no price for its model: set promptopt_prices)"
     return figures.cost_usd <= value, f"the call cost ${figures.cost_usd:.6f}"
 
 

@@ -143,9 +143,12 @@ class Evaluator:
     def judge_request(
         self, target: TargetCase, exchange: Exchange, answer: Answer, k: int
     ) -> dict[str, Any]:
-        """The request that asks the judge to score sample k's answer (first attempt)."""
+        """The request that asks the judge to score sample k's answer (first attempt).
+
+        The body is the same for every k: the sample index is in the cache key only.
+        """
         return build_structured_request(
-            model=self.judge_model, **self._judge_call(target, exchange, answer), sample=k
+            model=self.judge_model, **self._judge_call(target, exchange, answer)
         )
 
     @staticmethod

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.evaluation.stats import CaseOutcome, bootstrap_interval, wilson_interval
+from pytest_promptopt.llm.pricing import sum_costs
 
 PREFIX = "promptopt_"
 
@@ -57,7 +58,7 @@ class CaseRecord(BaseModel):
     cache_hits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
     criteria: dict[str, float] = Field(default_factory=dict)
     min_pass_rate: float | None = None
     variant: str | None = None
@@ -85,11 +86,11 @@ class CaseRecord(BaseModel):
             threshold=result.threshold,
             passed=result.passed,
             error=result.error,
-            calls=int(totals["calls"]),
-            cache_hits=int(totals["cache_hits"]),
-            input_tokens=int(totals["input_tokens"]),
-            output_tokens=int(totals["output_tokens"]),
-            cost_usd=round(totals["cost_usd"], 6),
+            calls=int(totals["calls"] or 0),
+            cache_hits=int(totals["cache_hits"] or 0),
+            input_tokens=int(totals["input_tokens"] or 0),
+            output_tokens=int(totals["output_tokens"] or 0),
+            cost_usd=None if (cost := totals["cost_usd"]) is None else round(cost, 6),
             criteria={k: round(v, 4) for k, v in result.criterion_means().items()},
         )
 
@@ -116,7 +117,8 @@ class CaseRecord(BaseModel):
             (f"{PREFIX}passed", self.passed),
             (f"{PREFIX}error", self.error or ""),
             *((f"{PREFIX}{name}", getattr(self, name)) for name in _INT_FIELDS),
-            (f"{PREFIX}cost_usd", self.cost_usd),
+            # an unknown cost travels as "" (JUnit XML and xdist carry no None reliably)
+            (f"{PREFIX}cost_usd", "" if self.cost_usd is None else self.cost_usd),
         ]
         props += [
             (f"{PREFIX}{name}", getattr(self, name))
@@ -142,6 +144,8 @@ class CaseRecord(BaseModel):
                 groups[-1]["criteria"][name] = value
         for group in groups:
             group["error"] = group.get("error") or None
+            if group.get("cost_usd") == "":
+                group["cost_usd"] = None
         return [cls.model_validate(g) for g in groups]
 
 
@@ -163,7 +167,7 @@ class SuiteTotals(BaseModel):
     cache_hits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
     pass_rate_ci: tuple[float, float] | None = None
     mean_score_ci: tuple[float, float] | None = None
 
@@ -184,7 +188,7 @@ class SuiteTotals(BaseModel):
             cache_hits=sum(r.cache_hits for r in records),
             input_tokens=sum(r.input_tokens for r in records),
             output_tokens=sum(r.output_tokens for r in records),
-            cost_usd=sum(r.cost_usd for r in records),
+            cost_usd=sum_costs(r.cost_usd for r in records),
             pass_rate_ci=wilson_interval(passed, len(records)),
             mean_score_ci=bootstrap_interval(judged),
         )

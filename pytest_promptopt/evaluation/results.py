@@ -40,7 +40,7 @@ class SampleResult(BaseModel):
     latency_ms: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
     calls: int = 0
     cache_hits: int = 0
 
@@ -91,7 +91,7 @@ class CaseResult(BaseModel):
     threshold: float
     samples: list[SampleResult] = Field(default_factory=list)
     error: str | None = None
-    unscored: dict[str, float] = Field(default_factory=dict)
+    unscored: dict[str, float | None] = Field(default_factory=dict)
     minimums: dict[str, float] = Field(default_factory=dict)
     min_passes: int | None = None
 
@@ -162,19 +162,27 @@ class CaseResult(BaseModel):
             if name in scores and scores[name] < low
         ]
 
-    def totals(self) -> dict[str, float]:
-        """Calls, cache hits, tokens, cost and latency of the samples and of a failed one."""
+    def totals(self) -> dict[str, float | None]:
+        """Calls, cache hits, tokens, cost and latency of the samples and of a failed one.
+
+        The cost is None (unknown) when any call was to a model without a known price.
+        """
+        from pytest_promptopt.llm.pricing import sum_costs
+
+        def total(name: str) -> float:
+            values: list[float] = [getattr(s, name) for s in self.samples]
+            return sum(values) + (self.unscored.get(name) or 0)
+
+        costs = [s.cost_usd for s in self.samples]
+        if self.unscored:
+            costs.append(self.unscored.get("cost_usd", 0.0))
         return {
-            "calls": sum(s.calls for s in self.samples) + self.unscored.get("calls", 0),
-            "cache_hits": sum(s.cache_hits for s in self.samples)
-            + self.unscored.get("cache_hits", 0),
-            "input_tokens": sum(s.input_tokens for s in self.samples)
-            + self.unscored.get("input_tokens", 0),
-            "output_tokens": sum(s.output_tokens for s in self.samples)
-            + self.unscored.get("output_tokens", 0),
-            "cost_usd": sum(s.cost_usd for s in self.samples) + self.unscored.get("cost_usd", 0),
-            "latency_ms": sum(s.latency_ms for s in self.samples)
-            + self.unscored.get("latency_ms", 0),
+            "calls": total("calls"),
+            "cache_hits": total("cache_hits"),
+            "input_tokens": total("input_tokens"),
+            "output_tokens": total("output_tokens"),
+            "cost_usd": sum_costs(costs),
+            "latency_ms": total("latency_ms"),
         }
 
     def explain(self, max_response_chars: int = 400) -> str:

@@ -166,7 +166,11 @@ class TargetCase:
         return exchange.then(answer, self.rendered.turns[turn])
 
     def request(self, exchange: Exchange, sample: int) -> dict[str, Any]:
-        """The request that sends `exchange` for sample `sample`."""
+        """The request that sends `exchange` for sample `sample`.
+
+        Every sample sends the same body: the index only goes into the cache key
+        (`request_hash(request, sample)`), never into `metadata`.
+        """
         return build_request(
             model=self.model,
             system=self.rendered.system,
@@ -174,7 +178,6 @@ class TargetCase:
             tools=list(self.suite.tools) if self.suite.tools else None,
             tool_choice=self.suite.tool_choice,
             params=self.suite.params,
-            sample=sample,
         )
 
     def first_request(self, sample: int) -> dict[str, Any]:

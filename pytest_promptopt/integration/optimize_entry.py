@@ -90,10 +90,11 @@ def optimize_suite(
     """Run one suite's pipeline on the runtime's loop; point its items at the best prompt."""
     ctx = RunContext.from_runtime(runtime, suite, run_id)
     progress.line(f"[{suite.name}] {estimate(suite, runtime.settings).describe()}")
-    calls, spent = runtime.budget.calls, runtime.budget.spent_usd
+    budget = runtime.budget
+    calls, spent, unpriced = budget.calls, budget.spent_usd, budget.unpriced_calls
     outcome = runtime.loop.run(Pipeline(ctx, progress=progress).run())
-    outcome.calls = runtime.budget.calls - calls
-    outcome.cost_usd = runtime.budget.spent_usd - spent
+    outcome.calls = budget.calls - calls
+    outcome.cost_usd = budget.spent_since(spent, unpriced)
     runtime.use_prompt(suite.name, outcome.best_prompt_id, outcome.best_prompt_text)
     runtime.record_outcome(outcome)
     return outcome

@@ -147,7 +147,8 @@ def write_summary(
         reporter.write_line(
             f"{t.name}: {t.cases} cases, mean score {t.mean_score:.2f}, pass rate {t.pass_rate:.0%}"
             f" ({t.passed} passed{f', {t.errors} errors' if t.errors else ''}), "
-            f"calls {t.calls}, cache hits {t.cache_hits}, tokens {t.tokens}, ${t.cost_usd:.4f}"
+            f"calls {t.calls}, cache hits {t.cache_hits}, tokens {t.tokens}, "
+            + ("cost unknown" if t.cost_usd is None else f"${t.cost_usd:.4f}")
         )
         if t.pass_rate_ci is not None:
             reporter.write_line("    " + interval_line(t))

@@ -31,6 +31,18 @@ class Budget:
         self._reserved_usd = 0.0
         self._lock = threading.Lock()
         self.stopped_by: str | None = None
+        self.unpriced_calls = 0
+
+    def note_unpriced(self) -> None:
+        """Count a call to a model without a known price (its cost is not in `spent_usd`)."""
+        with self._lock:
+            self.unpriced_calls += 1
+
+    def spent_since(self, spent_usd: float, unpriced_calls: int) -> float | None:
+        """What was spent since `spent_usd` and `unpriced_calls` were read; None if unknown."""
+        if self.unpriced_calls > unpriced_calls:
+            return None
+        return self.spent_usd - spent_usd
 
     def reserve(self, estimate_usd: float) -> Reservation:
         """Claim one call and its worst-case cost, or raise BudgetExceededError."""

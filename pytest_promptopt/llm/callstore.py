@@ -1,9 +1,15 @@
-"""The response cache in `llm_calls`: lookups and writes batched per event-loop tick."""
+"""The response cache in `llm_calls`: lookups and writes batched per event-loop tick.
+
+With a cache file (`--promptopt-cache-file`), answers are looked up in the file first (read
+once, on the first lookup) and then in the database; new answers are recorded in the database.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,8 +28,11 @@ class CachedCall:
 class CallStore:
     """Reads and writes `llm_calls`; concurrent lookups in one tick share one SELECT."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache_file: Path | None = None) -> None:
         self._db = db
+        self._cache_file = cache_file
+        self._file_entries: dict[str, CachedCall] | None = None
+        self._file_lock = threading.Lock()
         self._pending: dict[str, list[asyncio.Future[CachedCall | None]]] = {}
         self._writes: list[tuple[dict[str, Any], bool]] = []
         self._flush_scheduled = False
@@ -62,12 +71,34 @@ class CallStore:
                 if not f.done():
                     f.set_result(found.get(key))
 
+    def _from_file(self) -> dict[str, CachedCall]:
+        """The cache file's answers by hash, read on first use (none without a file)."""
+        if self._cache_file is None:
+            return {}
+        with self._file_lock:
+            if self._file_entries is None:
+                from pytest_promptopt.llm import cachefile
+
+                self._file_entries = {
+                    e["request_hash"]: CachedCall(
+                        e["response"], e["input_tokens"], e["output_tokens"]
+                    )
+                    for e in cachefile.read(self._cache_file)
+                }
+            return self._file_entries
+
     def _fetch(self, hashes: list[str]) -> dict[str, CachedCall]:
         from pytest_promptopt.storage.repositories import cached_responses
 
+        in_file = self._from_file()
+        found = {h: in_file[h] for h in hashes if h in in_file}
+        rest = [h for h in hashes if h not in found]
+        if not rest:
+            return found
         with self._db.read_scope() as connection:
-            rows = cached_responses(connection, hashes)
-        return {h: CachedCall(dict(r), i, o) for h, (r, i, o) in rows.items()}
+            rows = cached_responses(connection, rest)
+        found.update((h, CachedCall(dict(r), i, o)) for h, (r, i, o) in rows.items())
+        return found
 
     def record(self, row: dict[str, Any], *, overwrite: bool = False) -> None:
         """Queue a call for writing at the end of this tick (or now, outside a loop)."""
@@ -103,5 +134,7 @@ class CallStore:
 
         with transaction(self._db) as repos:
             repos.llm_calls.delete(hashes)
+        in_file = self._from_file()
         for key in hashes:
             self._memo.pop(key, None)
+            in_file.pop(key, None)  # not served again this run (the file itself is not changed)

@@ -1,8 +1,7 @@
-"""Builds the official SDK's AsyncAnthropic: real (from its own env vars) or the simulator."""
+"""Builds the official SDK's AsyncAnthropic: real (credentials are the SDK's) or the simulator."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import MissingCredentialsError
@@ -17,17 +16,29 @@ REFUSAL_STATUSES = (429, 529)
 """Answers the service retries itself (so the limiter sees them), not the SDK."""
 
 
-def has_credentials() -> bool:
-    """True when the SDK will find a key or token in its documented environment variables."""
-    return bool(os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN"))
+# The SDK raises a TypeError with this text when it resolves no credential at request time.
+_SDK_NO_CREDENTIALS = "Could not resolve authentication method"
 
 
-def missing_credentials(label: str) -> MissingCredentialsError:
-    """The one-line error for a call nothing can answer."""
+def is_missing_credentials(exc: BaseException) -> bool:
+    """True when `exc` is the SDK's own credentials error: none found, or a broken profile."""
+    if isinstance(exc, TypeError):
+        return _SDK_NO_CREDENTIALS in str(exc)
+    if not type(exc).__module__.startswith("anthropic"):
+        return False  # the plugin's own errors: no need to import the SDK to tell
+    from anthropic import CredentialsError
+
+    return isinstance(exc, CredentialsError)
+
+
+def missing_credentials(label: str, exc: BaseException) -> MissingCredentialsError:
+    """The one-line error for a call the SDK has no credentials for: its message and the way out."""
+    sdk_message = " ".join(str(exc).strip().strip('"').split())
     return MissingCredentialsError(
-        f"no ANTHROPIC_API_KEY set and no cached response for {label}: set ANTHROPIC_API_KEY "
-        "(and ANTHROPIC_BASE_URL for a proxy or gateway), replay a recorded database with "
-        "--promptopt-cache=replay, or run offline with --promptopt-model=simulated"
+        f"no credentials for {label} and no cached response; the Anthropic SDK says: "
+        f"{sdk_message.rstrip('.')}. Set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (or an SDK "
+        "profile), replay recorded answers with --promptopt-cache=replay, or run offline with "
+        "--promptopt-model=simulated"
     )
 
 
@@ -71,7 +82,9 @@ class ClientPool:
             import_sdk()
             from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
 
-            # The SDK reads ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL itself.
+            # The SDK finds its credentials itself: API key, auth token, profile or federation
+            # (and ANTHROPIC_BASE_URL). None found is its TypeError at request time; a profile
+            # it cannot load is its CredentialsError here. The service reports both.
             self._real = AsyncAnthropic(
                 **self._options(),
                 http_client=DefaultAsyncHttpxClient(event_hooks=REFUSALS_NOT_RETRIED),

@@ -14,11 +14,14 @@ from pytest_promptopt.protocol import encode_data, tool_definition
 
 DEFAULT_MAX_TOKENS = 1024
 """The model under test's `max_tokens` when the suite's `params` do not set it."""
-RETRY_SAMPLE_OFFSET = 1000
 
 
 def request_hash(request: dict[str, Any], sample: int) -> str:
-    """The cache key: sha256 over model, system, messages, parameters and sample index."""
+    """The cache key: sha256 over model, system, messages, parameters and sample index.
+
+    The sample index is in the key only, never in the request body: samples of one request
+    are told apart by the cache, not by anything sent to the API.
+    """
     canonical = json.dumps({"request": request, "sample": sample}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -32,7 +35,6 @@ def build_request(
     tools: list[dict[str, Any]] | None = None,
     tool_choice: dict[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
-    sample: int = 0,
 ) -> dict[str, Any]:
     """The Messages API request body for a call (what is sent, and what the cache key covers).
 
@@ -47,12 +49,6 @@ def build_request(
         request["tools"] = tools
     if tool_choice:
         request["tool_choice"] = tool_choice
-    if sample:
-        # Lets a provider (and the simulator) tell samples apart; sample 0 stays plain.
-        request["metadata"] = {
-            **(request.get("metadata") or {}),
-            "user_id": f"promptopt-sample-{sample}",
-        }
     return request
 
 
@@ -64,7 +60,6 @@ def build_structured_request(
     payload: dict[str, Any],
     tool: str,
     max_tokens: int = 2048,
-    sample: int = 0,
     tool_model: type[BaseModel] | None = None,
 ) -> dict[str, Any]:
     """A forced-tool request: instructions plus the payload as a quoted `<data>` block.
@@ -78,8 +73,37 @@ def build_structured_request(
         max_tokens=max_tokens,
         tools=[tool_definition(tool, f"Submit your answer via {tool}.", tool_model)],
         tool_choice={"type": "tool", "name": tool},
-        sample=sample,
     )
+
+
+def build_schema_retry(
+    request: dict[str, Any], content: tuple[dict[str, Any], ...], error: str
+) -> dict[str, Any]:
+    """The request that answers a structured answer which failed validation with the error.
+
+    The conversation goes on: the bad answer (`content`, its tool_use included) becomes the
+    assistant's turn, and the user's next turn answers each of its tool calls with a
+    `tool_result` that has `is_error` and the validation error, so the model corrects its
+    answer instead of being asked blind again.
+    """
+    note = (
+        f"Your answer did not match the tool's input schema: {error}. Call the tool again "
+        "with a corrected, complete input."
+    )
+    calls = [b for b in content if b.get("type") == "tool_use"]
+    reply: list[dict[str, Any]] = [
+        {"type": "tool_result", "tool_use_id": call.get("id"), "is_error": True, "content": note}
+        for call in calls
+    ]
+    if not reply:  # no tool call to answer: say so in a plain user turn
+        reply = [{"type": "text", "text": note}]
+    assistant = list(content) or [{"type": "text", "text": "(no answer)"}]
+    messages = [
+        *request["messages"],
+        {"role": "assistant", "content": assistant},
+        {"role": "user", "content": reply},
+    ]
+    return {**request, "messages": messages}
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,17 @@ from pydantic import BaseModel, ValidationError
 
 from pytest_promptopt.errors import BudgetExceededError, CacheMissError, JudgeError, LLMError
 from pytest_promptopt.llm.budget import Budget
-from pytest_promptopt.llm.clients import ClientPool, has_credentials, missing_credentials
+from pytest_promptopt.llm.clients import ClientPool, is_missing_credentials, missing_credentials
 from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, SharedLimit
-from pytest_promptopt.llm.pricing import cost_usd, price_for
+from pytest_promptopt.llm.pricing import PriceTable, TokenUsage, add_cost
 from pytest_promptopt.llm.requests import (
-    RETRY_SAMPLE_OFFSET,
+    build_schema_retry,
     build_structured_request,
     request_hash,
     response_parts,
 )
 from pytest_promptopt.llm.send_options import cache_tokens, request_timeout, with_prompt_cache
-from pytest_promptopt.protocol import TOOL_MODELS
-from pytest_promptopt.settings import SIMULATED_MODEL
+from pytest_promptopt.protocol import SIMULATED_SAMPLE, TOOL_MODELS
 
 if TYPE_CHECKING:
     from pytest_promptopt.llm.callstore import CallStore
@@ -45,13 +44,16 @@ _held_permit: ContextVar[Permit | None] = ContextVar("promptopt_held_permit", de
 
 @dataclass(frozen=True)
 class Usage:
-    """What some calls took: calls made, answers from the cache, tokens, dollars and time."""
+    """What some calls took: calls made, answers from the cache, tokens, dollars and time.
+
+    `cost_usd` is None (unknown) once any call was to a model without a known price.
+    """
 
     calls: int = 0
     cache_hits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
     latency_ms: float = 0.0
 
     def __add__(self, other: Usage) -> Usage:
@@ -61,11 +63,11 @@ class Usage:
             self.cache_hits + other.cache_hits,
             self.input_tokens + other.input_tokens,
             self.output_tokens + other.output_tokens,
-            self.cost_usd + other.cost_usd,
+            add_cost(self.cost_usd, other.cost_usd),
             self.latency_ms + other.latency_ms,
         )
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, float | None]:
         """The figures by name (a case result's `unscored`)."""
         return dataclasses.asdict(self)
 
@@ -82,7 +84,7 @@ class Completion:
     tool_input: dict[str, Any] | None
     input_tokens: int
     output_tokens: int
-    cost_usd: float
+    cost_usd: float | None
     latency_ms: float
     cached: bool
     request_hash: str
@@ -100,7 +102,7 @@ class Completion:
         key: str,
         *,
         tokens: tuple[int, int],
-        cost: float,
+        cost: float | None,
         latency_ms: float,
         cached: bool,
     ) -> Completion:
@@ -169,6 +171,7 @@ class LLMService:
         clients: ClientPool | None = None,
         shared_limit: SharedLimit | None = None,
         rate_limit_patience_s: float = RATE_LIMIT_PATIENCE_S,
+        prices: PriceTable | None = None,
     ) -> None:
         """`timeout_s` None sizes each request's timeout from its max_tokens (`send_options.py`)."""
         self.store = store
@@ -178,6 +181,7 @@ class LLMService:
         self.timeout_s = timeout_s
         self.rate_limit_patience_s = rate_limit_patience_s
         self._clients = clients or ClientPool(timeout_s=timeout_s, max_retries=max_retries)
+        self.prices = prices or PriceTable()
         self.limiter = AdaptiveLimiter(concurrency, shared=shared_limit)
         self.calls = 0
         self.cache_hits = 0
@@ -206,8 +210,15 @@ class LLMService:
             return dataclasses.replace(first, cached=True, cost_usd=0.0, latency_ms=0.0)
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
+        # Samples of one request send one body; the offline simulator tells them apart by this.
+        sample_token = SIMULATED_SAMPLE.set(sample)
         try:
-            completion = await self._complete(request, key, role=role, label=label, model=model)
+            try:
+                completion = await self._complete(request, key, role=role, label=label, model=model)
+            except Exception as exc:
+                if is_missing_credentials(exc):  # the SDK found no key, token or profile
+                    raise missing_credentials(label, exc) from None
+                raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters re-raise it, nobody else has to
@@ -216,6 +227,7 @@ class LLMService:
             future.set_result(completion)
             return completion
         finally:
+            SIMULATED_SAMPLE.reset(sample_token)
             del self._inflight[key]
 
     async def _complete(
@@ -240,9 +252,7 @@ class LLMService:
                     f"--promptopt-cache=replay: no recorded {role} response for {label}; "
                     "record it first with --promptopt-cache=use"
                 )
-        if model != SIMULATED_MODEL and not has_credentials():
-            raise missing_credentials(label)
-        estimate = price_for(model).cost(_estimate_tokens(request), max_tokens)
+        estimate = self.prices.estimate(model, _estimate_tokens(request), max_tokens)
         # The budget is claimed once a slot is free, so calls take it in priority order: a
         # started case's judge call comes before the next case's first call, and a cap ends
         # with finished cases rather than many half-done ones.
@@ -257,13 +267,14 @@ class LLMService:
                 finally:
                     _held_permit.reset(held)
                 latency_ms = (time.perf_counter() - started) * 1000
-                usage = response.get("usage") or {}
-                in_tok = int(usage.get("input_tokens") or 0)
-                out_tok = int(usage.get("output_tokens") or 0)
-                cache_write, cache_read = cache_tokens(usage)
-                actual = cost_usd(model, in_tok, out_tok)
+                usage = TokenUsage.of(response.get("usage"))
+                in_tok, out_tok = usage.input_tokens, usage.output_tokens
+                cache_write, cache_read = cache_tokens(response.get("usage") or {})
+                actual = self.cost_of(model, response.get("usage"))
             finally:
                 self.budget.settle(reservation, actual)
+        if actual is None:
+            self.budget.note_unpriced()
         self.calls += 1
         if self.cache_mode != "off":
             self.store.record(
@@ -291,6 +302,15 @@ class LLMService:
             latency_ms=latency_ms,
             cached=False,
         )
+
+    def cost_of(
+        self, model: str, usage: dict[str, Any] | None, *, batch: bool = False
+    ) -> float | None:
+        """A call's cost from its response's `usage`, cache tokens included, as the API bills it.
+
+        `batch` applies the Message Batches discount; None when the model has no known price.
+        """
+        return self.prices.bill(model, TokenUsage.of(usage), batch=batch)
 
     async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
         """Send through the SDK, retrying 429/529 refusals here so the limiter adapts to them.
@@ -364,32 +384,29 @@ class LLMService:
     ) -> tuple[Any, Completion]:
         """A forced-tool call validated against the tool's model; one retry, then JudgeError.
 
-        Returns the validated answer and the completion it came from. `key` is the first
-        attempt's `request_hash` when the caller has already computed it; every attempt's
-        usage is added to `meter` when one is given; `tool_model` replaces the model
-        registered for `tool` (a judge schema built from a suite's criteria).
+        An answer that fails validation is answered with the error: the retry sends the
+        conversation on, the bad tool call as the assistant's turn and a `tool_result` with
+        `is_error` carrying the validation error (cached like any call). Returns the validated
+        answer and the completion it came from. `key` is the first attempt's `request_hash`
+        when the caller has already computed it; every attempt's usage is added to `meter`
+        when one is given; `tool_model` replaces the model registered for `tool` (a judge
+        schema built from a suite's criteria).
         """
         model_cls = tool_model or TOOL_MODELS[tool]
+        request = build_structured_request(
+            model=model,
+            system=system,
+            instructions=instructions,
+            payload=payload,
+            tool=tool,
+            max_tokens=max_tokens,
+            tool_model=tool_model,
+        )
         last_error = ""
         unusable: list[str] = []
         for attempt in range(2):
-            # A retry is a different request, so a bad cached answer is not served again.
-            request = build_structured_request(
-                model=model,
-                system=system,
-                instructions=instructions,
-                payload=payload,
-                tool=tool,
-                max_tokens=max_tokens,
-                sample=sample + attempt * RETRY_SAMPLE_OFFSET,
-                tool_model=tool_model,
-            )
             completion = await self.send(
-                request,
-                sample + attempt * RETRY_SAMPLE_OFFSET,
-                role=role,
-                label=label,
-                key=None if attempt else key,
+                request, sample, role=role, label=label, key=None if attempt else key
             )
             if meter is not None:
                 meter.add(completion)
@@ -398,12 +415,14 @@ class LLMService:
                     raise ValueError("the answer has no tool call")
                 return model_cls.model_validate(completion.tool_input), completion
             except (ValidationError, ValueError) as exc:
-                last_error = str(exc).splitlines()[0]
+                last_error = _validation_error(exc)
                 unusable.append(completion.request_hash)
+                request = build_schema_retry(request, completion.content, last_error)
         if self.cache_mode == "use":
             self.store.forget(unusable)  # a later run asks again instead of erroring from cache
+        first_line = last_error.splitlines()[0] if last_error else ""
         raise JudgeError(
-            f"{role} answer for {label} did not match the {tool} schema twice: {last_error}"
+            f"{role} answer for {label} did not match the {tool} schema twice: {first_line}"
         )
 
     async def aclose(self) -> None:
@@ -449,6 +468,18 @@ def _retry_after_s(headers: Any) -> float | None:
         except ValueError:
             continue
     return None
+
+
+def _validation_error(exc: Exception) -> str:
+    """What was wrong with a structured answer, one line per problem, as the model reads it."""
+    if isinstance(exc, ValidationError):
+        problems = [
+            f"{'.'.join(str(p) for p in error['loc']) or 'input'}: {error['msg']}"
+            + (f" (got {repr(error['input'])[:120]})" if error["type"] != "missing" else "")
+            for error in exc.errors(include_url=False)
+        ]
+        return f"{len(problems)} validation error(s): " + "; ".join(problems)
+    return str(exc)
 
 
 def _estimate_tokens(request: dict[str, Any]) -> int:

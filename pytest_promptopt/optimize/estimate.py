@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_promptopt.llm.pricing import price_for
+from pytest_promptopt.llm.pricing import PriceTable
 from pytest_promptopt.settings import Settings
 from pytest_promptopt.suites.spec import Suite
 
@@ -21,13 +21,14 @@ class Estimate:
 
     calls: int
     max_calls: int
-    cost_usd: float
+    cost_usd: float | None
 
     def describe(self) -> str:
         """One line for the terminal."""
+        cost = "unknown cost" if self.cost_usd is None else f"~${self.cost_usd:.2f}"
         return (
             f"estimate ~{self.calls} model calls (up to {self.max_calls} when ties are "
-            f"re-sampled), ~${self.cost_usd:.2f} before cache hits"
+            f"re-sampled), {cost} before cache hits"
         )
 
 
@@ -46,8 +47,12 @@ def estimate(suite: Suite, settings: Settings) -> Estimate:
     resample = k.candidates * (quick // max(k.samples, 1)) + k.top_k * combined // max(k.samples, 1)
     target = suite.model or settings.model
     judge = settings.effective_judge_model
-    cost = evals / 2 * price_for(target).cost(*TARGET_TOKENS)
-    cost += evals / 2 * price_for(judge).cost(*JUDGE_TOKENS)
-    cost += 3 * price_for(judge).cost(*GENERATE_TOKENS)
-    cost += 2 * k.top_m * k.iterations * price_for(judge).cost(*ANALYZE_TOKENS)
+    prices = PriceTable.from_settings(settings.prices)
+    target_price, judge_price = prices.price(target), prices.price(judge)
+    cost: float | None = None
+    if target_price is not None and judge_price is not None:
+        cost = evals / 2 * target_price.cost(*TARGET_TOKENS)
+        cost += evals / 2 * judge_price.cost(*JUDGE_TOKENS)
+        cost += 3 * judge_price.cost(*GENERATE_TOKENS)
+        cost += 2 * k.top_m * k.iterations * judge_price.cost(*ANALYZE_TOKENS)
     return Estimate(calls=evals + generate, max_calls=evals + generate + resample, cost_usd=cost)

@@ -33,7 +33,7 @@ class OptimizeOutcome:
     applied_to: Path | None = None
     report_dir: Path | None = None
     calls: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
 
     @classmethod
     def from_summary(
@@ -87,7 +87,8 @@ class OptimizeOutcome:
             )
             if self.original_passed is not None and self.best_passed is not None:
                 text += f", passing {self.original_passed} -> {self.best_passed}"
-        text += f"; pipeline {self.calls} calls, ${self.cost_usd:.4f}"
+        cost = "cost unknown" if self.cost_usd is None else f"${self.cost_usd:.4f}"
+        text += f"; pipeline {self.calls} calls, {cost}"
         if self.stopped_by:
             text += f"; stopped by {self.stopped_by}"
         if self.error:

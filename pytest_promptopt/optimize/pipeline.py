@@ -97,7 +97,7 @@ class Pipeline:
     async def _run_stage(self, stage: Stage, row_id: int, index: int, total: int) -> None:
         ctx = self.ctx
         self.progress.stage_start(ctx.suite.name, stage.name, index, total)
-        calls, spent = ctx.budget.calls, ctx.budget.spent_usd
+        calls, spent, unpriced = ctx.budget.calls, ctx.budget.spent_usd, ctx.budget.unpriced_calls
         started = time.perf_counter()
         status = "completed"
         model = summary_model(stage.name)
@@ -118,7 +118,8 @@ class Pipeline:
         seconds = time.perf_counter() - started
         summary.duration_s = round(seconds, 3)
         summary.calls = ctx.budget.calls - calls
-        summary.cost_usd = round(ctx.budget.spent_usd - spent, 6)
+        cost = ctx.budget.spent_since(spent, unpriced)
+        summary.cost_usd = None if cost is None else round(cost, 6)
         self._finish(row_id, summary, status)
         note = stage.headline(summary) if status == "completed" else str(summary.error)
         self.progress.stage_end(ctx.suite.name, stage.name, index, total, status, seconds, note)

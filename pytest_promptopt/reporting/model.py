@@ -11,6 +11,7 @@ from pytest_promptopt.evaluation.gates import PassRateGate
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
 from pytest_promptopt.evaluation.results import describe_calls, truncation_note
 from pytest_promptopt.evaluation.variants import SuiteVariants
+from pytest_promptopt.llm.pricing import sum_costs
 from pytest_promptopt.reporting.baseline import BaselineResult
 
 
@@ -143,7 +144,7 @@ class RunTotals(BaseModel):
     calls: int = 0
     cache_hits: int = 0
     tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
 
 
 class RunReport(BaseModel):
@@ -172,7 +173,7 @@ class RunReport(BaseModel):
             calls=sum(s.calls for s in self.suites),
             cache_hits=sum(s.cache_hits for s in self.suites),
             tokens=sum(s.tokens for s in self.suites),
-            cost_usd=sum(s.cost_usd for s in self.suites),
+            cost_usd=sum_costs(s.cost_usd for s in self.suites),
         )
 
     @property

@@ -37,9 +37,9 @@ def fmt_pct_ci(ci: tuple[float, float] | None) -> str:
 
 
 def fmt_usd(value: float | None) -> str:
-    """A cost in US dollars with enough digits for small amounts."""
+    """A cost in US dollars with enough digits for small amounts; None is an unknown cost."""
     if value is None:
-        return DASH
+        return "unknown"
     return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
 

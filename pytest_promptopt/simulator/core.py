@@ -69,14 +69,14 @@ class Simulator:
             self.calls[role] += 1
             return self.calls[role]
 
-    def respond(self, method: str, path: str, raw: bytes) -> Reply:
-        """Status, headers and body for one HTTP request."""
-        digest = hashlib.sha256(raw).hexdigest()
+    def respond(self, method: str, path: str, raw: bytes, *, sample: int = 0) -> Reply:
+        """Status, headers and body for one HTTP request (`sample`: which sample of it)."""
+        digest = hashlib.sha256(raw if not sample else raw + f"#{sample}".encode()).hexdigest()
         headers = {"content-type": "application/json", "request-id": f"req_sim_{digest[:24]}"}
         try:
             if method != "POST" or path.rstrip("/") != "/v1/messages":
                 raise SimulationError(404, "not_found_error", f"{method} {path} is not served here")
-            payload = self._message(raw, digest)
+            payload = self._message(raw, digest, sample)
             status = 200
         except SimulationError as exc:
             self._count("error")
@@ -89,7 +89,7 @@ class Simulator:
             payload = {"type": "error", "error": {"type": "api_error", "message": message}}
         return status, headers, json.dumps(payload, ensure_ascii=False).encode()
 
-    def _message(self, raw: bytes, digest: str) -> dict[str, Any]:
+    def _message(self, raw: bytes, digest: str, sample: int = 0) -> dict[str, Any]:
         """The Messages API response body for one request body."""
         try:
             body = json.loads(raw)
@@ -98,7 +98,8 @@ class Simulator:
             raise SimulationError(400, "invalid_request_error", "body is not JSON") from None
         except request.RequestError as exc:
             raise SimulationError(400, "invalid_request_error", str(exc)) from None
-        rng = rng_for(_sampling_key(body))
+        key = _sampling_key(body)
+        rng = rng_for(key if not sample else f"{key}#sample={sample}")
         tool = _forced_tool(req)
         if tool in ROLES:
             content, stop, out_chars = self._role(tool, req, rng, digest)
@@ -150,7 +151,16 @@ class Simulator:
         """The forced tool call of a structured role (judge, generators, analyst)."""
         role, handler = ROLES[tool]
         n = self._count(role)
-        data = protocol.decode_data(req.last_user.text)
+        # The <data> block is in the last user turn that has one: a schema retry's last turn
+        # is a tool_result carrying the validation error.
+        data = next(
+            (
+                found
+                for turn in reversed(req.turns)
+                if turn.role == "user" and (found := protocol.decode_data(turn.text)) is not None
+            ),
+            None,
+        )
         if data is None:
             raise SimulationError(
                 400, "invalid_request_error", "no <data> block in the last user message"

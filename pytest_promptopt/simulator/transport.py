@@ -8,6 +8,7 @@ from collections import Counter
 
 import httpx2
 
+from pytest_promptopt.protocol import SIMULATED_SAMPLE
 from pytest_promptopt.simulator.core import Simulator
 
 
@@ -30,7 +31,9 @@ class SimulatorTransport(httpx2.AsyncBaseTransport):
         raw = await request.aread()
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        status, headers, body = self.simulator.respond(request.method, request.url.path, raw)
+        status, headers, body = self.simulator.respond(
+            request.method, request.url.path, raw, sample=SIMULATED_SAMPLE.get()
+        )
         return httpx2.Response(status, headers=headers, content=body, request=request)
 
 
@@ -53,5 +56,7 @@ class SyncSimulatorTransport(httpx2.BaseTransport):
         raw = request.read()
         if self.latency_s:
             time.sleep(self.latency_s)
-        status, headers, body = self.simulator.respond(request.method, request.url.path, raw)
+        status, headers, body = self.simulator.respond(
+            request.method, request.url.path, raw, sample=SIMULATED_SAMPLE.get()
+        )
         return httpx2.Response(status, headers=headers, content=body, request=request)

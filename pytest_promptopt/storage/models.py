@@ -182,7 +182,7 @@ class Evaluation(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_usd: Mapped[float | None] = mapped_column(Float, default=0.0)  # NULL: no known price
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     prompt: Mapped[Prompt] = relationship()
@@ -242,7 +242,7 @@ class LLMCall(Base):
     # Input tokens written to / read from the API's prompt cache (usage.cache_*_input_tokens).
     cache_write_tokens: Mapped[int | None] = mapped_column(Integer, default=0)
     cache_read_tokens: Mapped[int | None] = mapped_column(Integer, default=0)
-    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_usd: Mapped[float | None] = mapped_column(Float, default=0.0)  # NULL: no known price
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     # A plain integer on purpose: cache entries outlive the run that recorded them.
     run_id: Mapped[int | None] = mapped_column(Integer)

@@ -69,3 +69,23 @@ def test_by_suite_keeps_first_seen_order() -> None:
     c = a.model_copy(update={"case_id": "c"})
     assert list(by_suite([a, b, c])) == ["s", "t"]
     assert by_suite([a, b, c])["s"] == [a, c]
+
+
+def test_an_unknown_cost_travels_and_makes_the_suite_total_unknown() -> None:
+    known = _record("a", 0.9, passed=True)
+    unknown = known.model_copy(update={"case_id": "b", "cost_usd": None})
+    props = dict(unknown.to_properties())
+    assert props["promptopt_cost_usd"] == ""  # JUnit has no None either
+    assert CaseRecord.from_properties(unknown.to_properties()) == [unknown]
+    assert SuiteTotals.of("s", [known, known]).cost_usd == 0.02
+    assert SuiteTotals.of("s", [known, unknown]).cost_usd is None
+
+
+def test_a_sample_with_an_unknown_cost_makes_the_case_cost_unknown() -> None:
+    result = CaseResult(
+        suite="s", case_id="c", prompt_id=7, threshold=0.7,
+        samples=[SampleResult(sample=0, response="hi", overall_score=1.0, cost_usd=0.5),
+                 SampleResult(sample=1, response="hi", overall_score=1.0, cost_usd=None)],
+    )  # fmt: skip
+    assert result.totals()["cost_usd"] is None
+    assert CaseRecord.from_result(result).cost_usd is None

@@ -90,7 +90,12 @@ def test_no_system_prompt_means_no_system_key() -> None:
     )
     assert request["system"] == "Be brief."
     assert request["messages"] == [{"role": "user", "content": "[the user sent an empty message]"}]
-    assert request["metadata"] == {"user_id": "promptopt-sample-2"}
+    # The sample index is in the cache key only: nothing is sent in metadata.
+    assert "metadata" not in request
+    assert request == evaluator(RecordingService([])).target_request(
+        with_prompt, "Be brief.", with_prompt.cases[0], 0
+    )
+    assert request_hash(request, 2) != request_hash(request, 0)
 
 
 def test_params_tools_and_tool_choice_are_in_the_request_and_the_hash() -> None:
@@ -112,7 +117,7 @@ def test_params_tools_and_tool_choice_are_in_the_request_and_the_hash() -> None:
         "stop_sequences": ["</a>"],
         "tools": [LOOKUP_TOOL],
         "tool_choice": {"type": "auto"},
-        "metadata": {"user_id": "promptopt-sample-1"},
+        "metadata": {"user_id": "u"},  # the suite's own metadata, untouched by the sample index
     }
     hashes = {request_hash(base, 0)}
     for change in (

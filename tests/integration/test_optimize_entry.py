@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -115,8 +116,17 @@ def test_estimate_counts_calls_from_the_knobs(tmp_path: Path) -> None:
     settings = runtime_for(tmp_path).settings
     est = estimate(make_suite(), settings)
     assert 100 < est.calls < est.max_calls
-    assert est.cost_usd > 0
+    assert est.cost_usd is not None and est.cost_usd > 0
     assert "model calls" in est.describe()
+    # A model without a price: the calls are counted, the cost is not guessed.
+    unpriced = estimate(make_suite(), dataclasses.replace(settings, model="claude-next-1"))
+    assert (unpriced.calls, unpriced.cost_usd) == (est.calls, None)
+    assert "unknown cost before cache hits" in unpriced.describe()
+    # ...until promptopt_prices gives it one.
+    priced = dataclasses.replace(
+        settings, model="claude-next-1", prices=(("claude-next-1", (1.0, 5.0)),)
+    )
+    assert estimate(make_suite(), priced).cost_usd == pytest.approx(est.cost_usd)
 
 
 def test_resume_latest_also_finds_a_failed_run_a_cap_stopped(tmp_path: Path) -> None:

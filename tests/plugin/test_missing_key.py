@@ -1,4 +1,8 @@
-"""A real model with no API key and no cached answer: every item errors with one clear line."""
+"""A real model with no credentials and no cached answer: every item errors with one clear line.
+
+Nothing pre-checks environment variables: the SDK looks for its credentials and its own error
+is shown.
+"""
 
 from __future__ import annotations
 
@@ -53,19 +57,43 @@ def test_missing_key_errors_every_item_with_one_line(
     assert set(sections) == {"support[refund]", "support[weather]", "support[checked]"}
     for name, body in sections.items():
         assert len(body) == 1, body
+        # The SDK's own message, then how to go on: credentials, replay or offline.
         assert body[0] == (
-            f"promptopt error: no ANTHROPIC_API_KEY set and no cached response for {name}: "
-            "set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a proxy or gateway), replay a "
-            "recorded database with --promptopt-cache=replay, or run offline with "
-            "--promptopt-model=simulated"
+            f"promptopt error: no credentials for {name} and no cached response; the Anthropic "
+            "SDK says: Could not resolve authentication method. Expected one of api_key, "
+            "auth_token, or credentials to be set. Or for the `Authorization` header to be "
+            "explicitly omitted. Set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (or an SDK "
+            "profile), replay recorded answers with --promptopt-cache=replay, or run offline "
+            "with --promptopt-model=simulated"
         )
     result.stdout.fnmatch_lines(
         [
             "PASSED test_after.py::test_after",
-            "ERROR support.promptopt.yaml::support[[]refund[]] - promptopt error: no ANTHROPIC*",
+            "ERROR support.promptopt.yaml::support[[]refund[]] - promptopt error: no credentia*",
             "ERROR support.promptopt.yaml::support[[]weather[]] - promptopt error: *",
             "ERROR support.promptopt.yaml::support[[]checked[]] - promptopt error: *",
         ]
     )
     # Every item is accounted for in the promptopt section.
     result.stdout.fnmatch_lines(["support: 3 cases, *(0 passed, 3 errors)*calls 0*"])
+
+
+def test_a_broken_sdk_profile_is_the_sdks_own_error(
+    sim: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK refuses to build a client for a profile it cannot find: its words, one line."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("ANTHROPIC_CONFIG_DIR", str(sim.path / "no-config"))
+    monkeypatch.setenv("ANTHROPIC_PROFILE", "ci-bot")
+    write_suite(sim, "support", SUITE)
+    result = sim.runpytest("--promptopt-model=claude-haiku-4-5")
+    result.assert_outcomes(errors=3)
+    config = sim.path / "no-config" / "configs" / "ci-bot.json"
+    result.stdout.fnmatch_lines(
+        [
+            "promptopt error: no credentials for support[[]refund[]] and no cached response; "
+            f"the Anthropic SDK says: Config file not found at {config} (profile 'ci-bot')*"
+            "or run offline with --promptopt-model=simulated"
+        ]
+    )

@@ -219,3 +219,32 @@ def test_a_database_at_0004_gains_rate_limits_and_cache_tokens_and_keeps_its_cal
     assert row is not None
     assert (row.ceiling, row.current, row.lowest, row.refused) == (24, 12, 12, 1)
     database.dispose()
+
+
+def test_a_database_at_0004_takes_unknown_costs_and_keeps_known_ones(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v4.db'}"
+    _alembic_upgrade(url, "promptopt_0004")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in V2_ROWS:
+            conn.execute(text(statement))
+    engine.dispose()
+    database = Database(url)
+    database.ensure_schema()
+    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    unknown = {
+        "request_hash": "h", "model": "claude-next-1", "role": "target", "request": {},
+        "response": {}, "cost_usd": None,
+    }  # fmt: skip
+    with transaction(database) as repos:
+        repos.llm_calls.add({**unknown, "run_id": 1})
+        repos.evaluations.add_many([{
+            "run_id": 1, "prompt_id": 1, "test_case_id": 1, "sample": 1, "model_response": "",
+            "overall_score": 0.5, "passed": False, "cost_usd": None,
+        }])  # fmt: skip
+    with database.engine.connect() as conn:
+        costs = conn.execute(text("SELECT sample, cost_usd FROM evaluations ORDER BY sample"))
+        assert [tuple(r) for r in costs] == [(0, 0.0), (1, None)]
+    with transaction(database) as repos:
+        assert repos.llm_calls.stats(1)["cost_usd"] is None  # unknown, not a partial sum
+    database.dispose()

@@ -61,17 +61,22 @@ class FaultConfig:
     lifetime_s: float = 150.0
 
 
-def _judge_info(raw: bytes) -> tuple[bool, int]:
-    """(is a judge request, sample index from the metadata) of a request body."""
+def _judge_info(raw: bytes) -> tuple[bool, bool]:
+    """(is a judge request, is a schema retry) of a request body.
+
+    A schema retry answers the bad verdict with a `tool_result` that has `is_error`.
+    """
     try:
         body = json.loads(raw)
     except ValueError:
-        return False, 0
+        return False, False
     choice = body.get("tool_choice") or {}
     is_judge = choice.get("name") == protocol.JUDGE_TOOL
-    user = ((body.get("metadata") or {}).get("user_id")) or ""
-    sample = int(user.rsplit("-", 1)[-1]) if user.startswith("promptopt-sample-") else 0
-    return is_judge, sample
+    last = (body.get("messages") or [{}])[-1].get("content")
+    retry = isinstance(last, list) and any(
+        isinstance(b, dict) and b.get("type") == "tool_result" and b.get("is_error") for b in last
+    )
+    return is_judge, retry
 
 
 class FaultServer(LoopbackMessagesServer):
@@ -177,7 +182,7 @@ class FaultServer(LoopbackMessagesServer):
         cfg = self.config
         if not (cfg.judge_bad_for or cfg.judge_truncate_first):
             return body
-        is_judge, sample = _judge_info(raw)
+        is_judge, retry = _judge_info(raw)
         if not is_judge:
             return body
         payload = json.loads(body)
@@ -186,7 +191,7 @@ class FaultServer(LoopbackMessagesServer):
         if cfg.judge_bad_for and cfg.judge_bad_for.encode() in raw:
             block["input"] = {**block["input"], "functionality": 7}
             kind = "judge_schema"
-        elif cfg.judge_truncate_first and sample < 1000:
+        elif cfg.judge_truncate_first and not retry:
             keys = list(block["input"])
             block["input"] = {k: block["input"][k] for k in keys[: len(keys) // 2]}
             kind = "judge_truncated"

@@ -101,9 +101,10 @@ def judge_noise(sd: float) -> Iterator[None]:
             os.environ[NOISE_ENV] = before
 
 
-def _send(sim: Simulator, body: dict[str, object]) -> dict[str, object]:
-    """One Messages API call through the simulator's request handler."""
-    status, _, raw = sim.respond("POST", "/v1/messages", json.dumps(body).encode())
+def _send(sim: Simulator, body: dict[str, object], sample: int = 0) -> dict[str, object]:
+    """One Messages API call (sample `sample` of it) through the simulator's request handler."""
+    raw_body = json.dumps(body).encode()
+    status, _, raw = sim.respond("POST", "/v1/messages", raw_body, sample=sample)
     assert status == 200, raw
     result: dict[str, object] = json.loads(raw)
     return result
@@ -135,9 +136,9 @@ def simulated_run(
             instructions=judge_instructions(payload),
             payload=payload,
             tool=JUDGE_TOOL,
-            sample=seed,
         )
-        verdict = response_parts(_send(sim, body)).tool_input or {}
+        # Samples share a body: the simulator tells them apart by the sample being sent.
+        verdict = response_parts(_send(sim, body, sample=seed)).tool_input or {}
         scores = {name: float(verdict[name]) for name in CRITERIA}
         score = overall_score(scores, _WEIGHTS)
         outcomes[case_id] = CaseOutcome(score, score >= threshold)

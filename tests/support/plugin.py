@@ -52,7 +52,7 @@ SUMMARY_LINE = re.compile(
     r"^(?P<suite>\S+): (?P<cases>\d+) cases, mean score (?P<mean>[\d.]+), "
     r"pass rate (?P<rate>\d+)% \((?P<passed>\d+) passed(?:, (?P<errors>\d+) errors)?\), "
     r"calls (?P<calls>\d+), cache hits (?P<hits>\d+), tokens (?P<tokens>\d+), "
-    r"\$(?P<cost>[\d.]+)$"
+    r"(?:\$(?P<cost>[\d.]+)|cost (?P<unknown_cost>unknown))$"
 )
 
 

@@ -32,7 +32,7 @@ class CallStats(TypedDict):
     calls: int
     input_tokens: int
     output_tokens: int
-    cost_usd: float
+    cost_usd: float | None
 
 
 class LLMCallRepository(Repository):
@@ -52,6 +52,28 @@ class LLMCallRepository(Repository):
             found.update((call.request_hash, call) for call in self.session.scalars(stmt))
         return found
 
+    def entries(self) -> list[dict[str, Any]]:
+        """Every cache entry as a plain row (no id, run, latency or timestamp), by request hash."""
+        cols = (
+            LLMCall.request_hash,
+            LLMCall.model,
+            LLMCall.role,
+            LLMCall.request,
+            LLMCall.response,
+            LLMCall.input_tokens,
+            LLMCall.output_tokens,
+            LLMCall.cost_usd,
+        )
+        stmt = select(*cols).order_by(LLMCall.request_hash)
+        return [dict(row._mapping) for row in self.session.execute(stmt)]
+
+    def add_many(self, rows: list[dict[str, Any]]) -> int:
+        """Record calls whose request hashes are not cached yet; returns how many were new."""
+        known = set(self.get_many(row["request_hash"] for row in rows))
+        new = [row for row in rows if row["request_hash"] not in known]
+        insert_ignore(self.session, LLMCall, new, ["request_hash"])
+        return len({row["request_hash"] for row in new})
+
     def add(self, row: dict[str, Any]) -> None:
         """Record a call unless its request hash is already cached."""
         insert_ignore(self.session, LLMCall, [row], ["request_hash"])
@@ -70,11 +92,13 @@ class LLMCallRepository(Repository):
             func.coalesce(func.sum(LLMCall.input_tokens), 0),
             func.coalesce(func.sum(LLMCall.output_tokens), 0),
             func.coalesce(func.sum(LLMCall.cost_usd), 0.0),
+            func.count(LLMCall.cost_usd),
         ).where(LLMCall.run_id == run_id)
-        calls, tokens_in, tokens_out, cost = self.session.execute(stmt).one()
+        calls, tokens_in, tokens_out, cost, priced = self.session.execute(stmt).one()
         return CallStats(
             calls=int(calls),
             input_tokens=int(tokens_in),
             output_tokens=int(tokens_out),
-            cost_usd=float(cost),
+            # unknown when any call was to a model without a known price (a NULL cost)
+            cost_usd=float(cost or 0.0) if priced == calls else None,
         )

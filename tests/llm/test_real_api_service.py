@@ -1,0 +1,171 @@
+"""The model service against the loopback Messages API server: credentials are the SDK's,
+schema retries carry the validation error, samples differ without anything in `metadata`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+
+from pytest_promptopt.errors import JudgeError
+from pytest_promptopt.llm.budget import Budget
+from pytest_promptopt.llm.callstore import CallStore
+from pytest_promptopt.llm.requests import build_request
+from pytest_promptopt.llm.service import LLMService
+from pytest_promptopt.protocol import JUDGE_TOOL
+from pytest_promptopt.testing import LoopbackMessagesServer
+
+MODEL = "claude-haiku-4-5"
+PAYLOAD = {"input": "I want a refund", "expected": "Apologises", "response": "Sorry! 30 days."}
+
+
+class RecordingServer(LoopbackMessagesServer):
+    """The loopback server, keeping every request body it was sent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bodies: list[dict[str, Any]] = []
+
+    def handle(self, request: Any) -> None:
+        """Keep the body, then answer as the loopback server does."""
+        raw = request.read_body()
+        self.bodies.append(json.loads(raw))
+        request.read_body = lambda: raw  # the handler serves the connection's next request too
+        try:
+            super().handle(request)
+        finally:
+            del request.read_body
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingServer]:
+    """A loopback server answering every second judge call out of schema; no API key set."""
+    with RecordingServer(fail_judge_schema_every=2) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+        monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "test-auth-token")
+        yield srv
+
+
+class NoStore:
+    """The cache is off: nothing is looked up or recorded."""
+
+    def flush(self) -> None:
+        """Nothing to write."""
+
+
+def _service() -> LLMService:
+    return LLMService(
+        store=cast(CallStore, NoStore()),
+        budget=Budget(),
+        cache_mode="off",
+        concurrency=2,
+        timeout_s=5,
+        max_retries=0,
+    )
+
+
+async def _judge(service: LLMService, sample: int = 0) -> Any:
+    try:
+        return await service.structured(
+            role="judge",
+            model=MODEL,
+            system="You are a strict judge.",
+            instructions="Score the answer.",
+            payload=PAYLOAD,
+            tool=JUDGE_TOOL,
+            label="support[refund]",
+            sample=sample,
+        )
+    finally:
+        await service.aclose()
+
+
+def test_auth_token_is_accepted_and_sent_as_bearer(server: RecordingServer) -> None:
+    verdict, completion = asyncio.run(_judge(_service()))
+    assert server.request_count == 1
+    assert server.headers_seen[0]["authorization"] == "Bearer test-auth-token"
+    assert "x-api-key" not in server.headers_seen[0]
+    assert completion.cost_usd is not None and completion.cost_usd > 0
+    assert 0 <= verdict.functionality <= 1
+
+
+def test_a_schema_retry_answers_the_bad_call_with_the_validation_error(
+    server: RecordingServer,
+) -> None:
+    service = _service()
+    asyncio.run(_judge(service))  # judge call 1: in schema
+    server.bodies.clear()
+    verdict, _ = asyncio.run(_judge(service, sample=1))  # call 2 is out of schema, 3 is fine
+    first, retry = server.bodies
+    assert first["messages"] == retry["messages"][: len(first["messages"])]
+    bad_turn, error_turn = retry["messages"][len(first["messages"]) :]
+    # The bad answer is the assistant's turn: its tool call, with the out-of-range score.
+    assert bad_turn["role"] == "assistant"
+    (bad_call,) = [b for b in bad_turn["content"] if b["type"] == "tool_use"]
+    assert bad_call["name"] == JUDGE_TOOL and bad_call["input"]["functionality"] == 7.0
+    # The user answers that call with an error result naming what was wrong.
+    assert error_turn["role"] == "user"
+    (result,) = error_turn["content"]
+    assert result["type"] == "tool_result"
+    assert result["tool_use_id"] == bad_call["id"]
+    assert result["is_error"] is True
+    assert "functionality: Input should be less than or equal to 1" in result["content"]
+    assert "(got 7.0)" in result["content"]
+    assert 0 <= verdict.functionality <= 1
+    # Nothing about the sample is sent.
+    assert all("metadata" not in body for body in (first, retry))
+
+
+def test_two_bad_answers_are_a_judge_error_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    with RecordingServer(fail_judge_schema_every=1) as srv:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        twice = "did not match the submit_verdict schema twice: 1 validation error"
+        with pytest.raises(JudgeError, match=twice):
+            asyncio.run(_judge(_service()))
+        assert len(srv.bodies) == 2
+        assert srv.bodies[1]["messages"][-1]["content"][0]["is_error"] is True
+
+
+def test_samples_send_one_body_and_differ_only_in_the_cache_key() -> None:
+    """The simulator tells samples apart without `metadata`: answers differ, bodies do not."""
+    from pytest_promptopt.llm.clients import ClientPool
+
+    class Sent(LLMService):
+        bodies: list[dict[str, Any]] = []
+
+        async def _send(self, request: dict[str, Any], *, role: str, label: str) -> Any:
+            self.bodies.append(request)
+            return await super()._send(request, role=role, label=label)
+
+    service = Sent(
+        store=cast(CallStore, NoStore()),
+        budget=Budget(),
+        cache_mode="off",
+        concurrency=4,
+        timeout_s=5,
+        max_retries=0,
+        clients=ClientPool(timeout_s=5, max_retries=0),
+    )
+    request = build_request(
+        model="simulated",
+        system="You are a poet.",
+        messages=[{"role": "user", "content": "Write a line about the sea."}],
+    )
+
+    async def answers() -> list[str]:
+        try:
+            done = await asyncio.gather(
+                *(service.send(request, k, role="target", label=f"s{k}") for k in range(6))
+            )
+            return [c.text for c in done]
+        finally:
+            await service.aclose()
+
+    texts = asyncio.run(answers())
+    assert len(set(texts)) > 1, texts
+    assert all(body == request for body in service.bodies) and "metadata" not in request
