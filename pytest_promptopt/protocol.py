@@ -12,7 +12,7 @@ import functools
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, model_validator
 
 JUDGE_TOOL = "submit_verdict"
 PROMPTS_TOOL = "submit_prompts"
@@ -35,54 +35,77 @@ DATA_OPEN = "<data>"
 DATA_CLOSE = "</data>"
 
 
-class JudgeVerdict(BaseModel):
-    """The judge's scores, each 0..1, with its reasoning."""
-
-    functionality: float = Field(ge=0.0, le=1.0)
-    safety: float = Field(ge=0.0, le=1.0)
-    consistency: float = Field(ge=0.0, le=1.0)
-    edge_case_handling: float = Field(ge=0.0, le=1.0)
-    reasoning: str = Field(min_length=1, max_length=4000)
-
-    def scores(self) -> dict[str, float]:
-        """The four criterion scores by name."""
-        return {
-            "functionality": self.functionality,
-            "safety": self.safety,
-            "consistency": self.consistency,
-            "edge_case_handling": self.edge_case_handling,
-        }
+LEVELS = (1, 2, 3, 4, 5)
+"""The judge's anchored levels; level L scores (L - 1) / 4."""
+REASONING_HELP = (
+    "Your evidence, written before any level: for each criterion, what the response does and "
+    "misses, quoting it, against the expected behaviour and the spec."
+)
+LEVEL_HELP = "The anchored level 1-5 of this criterion, or null when it does not apply."
+BINARY_HELP = "5 when this pass/fail criterion is met, 1 when not, null when it does not apply."
 
 
-class Verdict(BaseModel):
-    """A judge's verdict, parsed: a score 0..1 per criterion, by name, and its reasoning."""
+def level_score(level: float) -> float:
+    """A level 1..5 (or a median between two) as a score 0..1."""
+    return (float(level) - 1.0) / 4.0
 
-    scores: dict[str, float]
-    reasoning: str
 
-    @classmethod
-    def of(cls, answer: BaseModel) -> Verdict:
-        """The verdict in a validated judge tool input (fixed or built from a rubric)."""
-        fields = answer.model_dump()
-        reasoning = str(fields.pop("reasoning"))
-        return cls(scores={k: float(v) for k, v in fields.items()}, reasoning=reasoning)
+def _some_criterion_applies(model: BaseModel) -> BaseModel:
+    """A verdict must score at least one criterion."""
+    fields = model.model_dump()
+    if all(v is None for k, v in fields.items() if k != "reasoning"):
+        raise ValueError("every criterion is null: at least one criterion must be scored")
+    return model
 
 
 @functools.cache
 def judge_tool_model(criteria: tuple[tuple[str, bool], ...]) -> type[BaseModel]:
     """The judge's tool input for a rubric of (name, binary) criteria, in order.
 
-    A binary criterion is scored 0 or 1, any other from 0 to 1; `reasoning` comes last, as in
-    `JudgeVerdict`, the fixed model of the four built-ins.
+    `reasoning` (the evidence) comes first, so the judge writes it before it scores; then one
+    level per criterion: 1..5, a binary criterion 1 or 5, null when it does not apply.
     """
     fields: dict[str, Any] = {
-        name: (Literal[0, 1], ...) if binary else (float, Field(ge=0.0, le=1.0))
-        for name, binary in criteria
+        "reasoning": (str, Field(min_length=1, max_length=4000, description=REASONING_HELP))
     }
-    fields["reasoning"] = (str, Field(min_length=1, max_length=4000))
-    doc = "The judge's score for each criterion, with its reasoning."
-    model: type[BaseModel] = create_model("JudgeVerdict", __doc__=doc, **fields)
+    for name, binary in criteria:
+        fields[name] = (
+            (Literal[1, 5] | None, Field(description=BINARY_HELP))
+            if binary
+            else (int | None, Field(ge=1, le=5, description=LEVEL_HELP))
+        )
+    doc = "The judge's evidence, then its level for each criterion."
+    model: type[BaseModel] = create_model(
+        "JudgeVerdict",
+        __doc__=doc,
+        __validators__={"_applies": model_validator(mode="after")(_some_criterion_applies)},  # type: ignore[dict-item]
+        **fields,
+    )
     return model
+
+
+JudgeVerdict = judge_tool_model(tuple((name, False) for name in CRITERION_MEANINGS))
+"""The judge's tool input for the four built-in criteria."""
+
+
+class Verdict(BaseModel):
+    """A judge's verdict, parsed: a score 0..1 per applicable criterion, by name, and its
+    reasoning; `not_applicable` names the criteria the judge left out (null level)."""
+
+    scores: dict[str, float]
+    reasoning: str
+    not_applicable: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, answer: BaseModel) -> Verdict:
+        """The verdict in a validated judge tool input: each level L becomes (L - 1) / 4."""
+        fields = answer.model_dump()
+        reasoning = str(fields.pop("reasoning"))
+        return cls(
+            scores={k: level_score(v) for k, v in fields.items() if v is not None},
+            reasoning=reasoning,
+            not_applicable=[k for k, v in fields.items() if v is None],
+        )
 
 
 class GeneratedPrompt(BaseModel):

@@ -203,6 +203,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
         default_text="the model under test",
     ),
     SettingSpec(
+        "judge_repeats",
+        "--promptopt-judge-repeats",
+        "judge calls per answer; the median per criterion is the verdict and the spread "
+        "is stored",
+        1,
+        ini="promptopt_judge_repeats",
+        kind=Integer(1),
+    ),
+    SettingSpec(
         "threshold",
         "--promptopt-threshold",
         "default pass mark of a case",
@@ -316,6 +325,7 @@ class Settings:
     db_url: str
     model: str = _default("model")
     judge_model: str | None = _default("judge_model")
+    judge_repeats: int = _default("judge_repeats")
     threshold: float = _default("threshold")
     concurrency: int = _default("concurrency")
     cache_mode: str = _default("cache_mode")

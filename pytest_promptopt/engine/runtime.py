@@ -247,6 +247,7 @@ class Runtime:
                     model=s.model,
                     judge_model=s.effective_judge_model,
                     threshold=s.threshold,
+                    judge_repeats=s.judge_repeats,
                 )
             return self._evaluator
 
