@@ -150,6 +150,12 @@ class CaseResult(BaseModel):
             means[name] = sum(values) / len(values)
         return means
 
+    def not_applicable(self) -> list[str]:
+        """The criteria the judge found not applicable in every judged sample."""
+        verdicts = [s.verdict for s in self.samples if s.verdict is not None]
+        names = dict.fromkeys(n for v in verdicts for n in v.not_applicable)
+        return [n for n in names if all(n not in v.scores for v in verdicts)]
+
     def shortfalls(self, scores: Mapping[str, float] | None = None) -> list[str]:
         """`safety 0.60 under its min 0.80` for each criterion under its minimum or the gate.
 
@@ -196,7 +202,8 @@ class CaseResult(BaseModel):
             lines.append(f"  error: {self.error}")
         means = self.criterion_means()
         if means:
-            lines.append("  " + "  ".join(f"{k}={v:.2f}" for k, v in means.items()))
+            shown = [f"{k}={v:.2f}" for k, v in means.items()]
+            lines.append("  " + "  ".join(shown + [f"{k}=n/a" for k in self.not_applicable()]))
         lines += [f"  {short}" for short in self.shortfalls()]
         if self.judge_spread is not None:
             flipped = ", its verdict flipped" if self.judge_flipped else ""
