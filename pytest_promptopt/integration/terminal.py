@@ -105,5 +105,7 @@ def write_summary(reporter: Any, lines: Sequence[SuiteLine], report_dir: Path | 
         )
         if line.detail:
             reporter.write_line("    " + line.detail)
+        if t.judge_reliability():
+            reporter.write_line("    " + t.judge_reliability())
     if report_dir is not None:
         reporter.write_line(f"reports: {report_dir}")
