@@ -46,8 +46,13 @@ def test_judge_repeats_make_distinct_cached_requests_and_store_the_spread(
     assert {v for _, v in spreads} == {JUDGE_VERSION}
     result.stdout.fnmatch_lines(["    judge spread *, verdict flipped in *% of cases"])
     run_dir = sim.path / ".promptopt" / "reports" / "1"
-    (suite,) = json.loads((run_dir / "report.json").read_text())["suites"]
+    report = json.loads((run_dir / "report.json").read_text())
+    (suite,) = report["suites"]
     assert suite["judge_spread"] is not None and 0.0 <= suite["judge_flip_rate"] <= 1.0
+    assert suite["judge_spread"] == pytest.approx(
+        sum(c["judge_spread"] for c in report["cases"]) / 2, abs=1e-4
+    )
+    assert suite["judge_flip_rate"] == sum(c["judge_flipped"] for c in report["cases"]) / 2
     assert "Judge reliability" in (run_dir / "report.md").read_text()
     assert "judge spread" in (run_dir / "report.html").read_text()
     # Each repeat is cached: a second run makes no judge call.
