@@ -161,3 +161,17 @@ def test_the_judge_sees_the_suites_own_prompt_whatever_the_candidate() -> None:
     assert data is not None
     assert data["system_prompt"] == "Greet guests." and data["task_description"] == "A greeter"
     assert "Candidate" not in request["messages"][-1]["content"]
+
+
+def test_a_verdict_flips_when_the_repeats_disagree_on_pass_or_fail() -> None:
+    s = suite()
+    ev = evaluator()
+    target = ev.target(s, s.system_template, s.cases[0])  # gated: it has `expected`
+    agree = [levels(functionality=5), levels(functionality=4)]
+    spread, flipped = ev._judge_agreement(target, agree)
+    assert spread == pytest.approx(0.0625) and flipped is False
+    # Both overall scores clear 0.7, but one repeat fails on the gate: the verdict flips.
+    split = [levels(functionality=5), levels(functionality=3)]
+    spread, flipped = ev._judge_agreement(target, split)
+    assert spread == pytest.approx(0.125) and flipped is True
+    assert ev._judge_agreement(target, split[:1]) == (None, None)
