@@ -198,10 +198,12 @@ def decode_data(text: str) -> dict[str, Any] | None:
 
 
 # Payload keys, per tool (all values are JSON):
-#   submit_verdict:  criteria: list[str], user_input: str, expected_behavior: str | null,
-#                    response: str, task_description: str; when the suite has its own
-#                    rubric: rubric: list[{name, description, scale: "continuous" | "binary"}]
-#                    (the schema then has one property per criterion); and only when there are any:
+#   submit_verdict:  criteria: list[str], rubric: list[{name, description, scale:
+#                    "continuous" | "binary"}] (the schema: `reasoning` first, then one level
+#                    1-5 or null per criterion), user_input: str, expected_behavior: str | null,
+#                    response: str, task_description: str; and only when there are any:
+#                    system_prompt: str (the suite's own prompt, rendered for the case),
+#                    judge_repeat: int (judge repeat r > 0 of the same answer),
 #                    tool_calls: list[{name, input}] (the answer's, in order),
 #                    conversation: list[{role, text}] (every turn up to user_input, its last
 #                    user turn; images and documents shown as "[image: photo.png]")
