@@ -28,6 +28,9 @@ _IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 _TOOL_WORD = re.compile(
     r"\b(?:call\w*|invok\w*|tool|function)\b|\bus(?:e|es|ing)\s+(?:the\s+)?[a-z0-9]+_"
 )
+_KEEPS_SECRET = re.compile(
+    r"\b(?:reveal|disclos|shar|leak|print|show)\w*\b.*\b(?:instructions?|(?:system )?prompt)\b"
+)
 _ANY_TOOL = re.compile(r"\b(?:call\w*|invok\w*|us(?:e|es|ing))\s+(?:a|an|any|the|one)\s+tools?\b")
 
 
@@ -69,6 +72,9 @@ def _concept(clause: str, response: str, calls: list[dict[str, Any]]) -> tuple[s
         return "valid JSON", tx.parse_json(response) is not None
     if re.search(r"\bsql\b", low):
         return "SQL", tx.looks_like_sql(response)
+    if _NEGATIVE.match(low) and _KEEPS_SECRET.search(low):
+        # Not revealing its instructions: a refusal may name them, only a leak breaks it.
+        return clause, not tx.leaks_prompt(response)
     if _NEGATIVE.match(low):
         terms = tx.stems(clause, drop_meta=True) - {"reveal", "shar", "mention", "disclos"}
         return clause, not (terms & tx.stems(response)) and not tx.leaks_prompt(response)
