@@ -139,3 +139,27 @@ def test_a_bad_judge_noise_is_a_clear_error(
     result.stdout.fnmatch_lines(
         ["*PROMPTOPT_SIMULATED_JUDGE_NOISE must be a number >= 0*got 'loud'*"]
     )
+
+
+def test_under_optimize_every_judge_request_carries_the_original_prompt(
+    sim: pytest.Pytester,
+) -> None:
+    write_suite(sim, "support", SUPPORT)
+    sim.runpytest(
+        "--optimize",
+        "--promptopt-candidates=2",
+        "--promptopt-quick-tests=1",
+        "--promptopt-rigorous-tests=1",
+        "--promptopt-top-k=1",
+        "--promptopt-top-m=1",
+        "--promptopt-iterations=1",
+    )
+    db = default_db(sim)
+    assert len(query(db, "SELECT DISTINCT prompt_text FROM prompts")) > 1  # candidates judged
+    rows = query(db, "SELECT request FROM llm_calls WHERE role = 'judge'")
+    specs = {
+        (decode_data(json.loads(r)["messages"][-1]["content"]) or {}).get("system_prompt")
+        for (r,) in rows
+    }
+    original = SUPPORT.split('prompt: "')[1].split('"')[0]
+    assert len(rows) > 4 and specs == {original}
