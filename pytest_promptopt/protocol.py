@@ -13,7 +13,7 @@ import json
 from contextvars import ContextVar
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, model_validator
 
 SIMULATED_SAMPLE: ContextVar[int] = ContextVar("promptopt_simulated_sample", default=0)
 """The sample index of the call being sent, set by the model service for the offline simulator.
@@ -44,54 +44,77 @@ DATA_OPEN = "<data>"
 DATA_CLOSE = "</data>"
 
 
-class JudgeVerdict(BaseModel):
-    """The judge's scores, each 0..1, with its reasoning."""
-
-    functionality: float = Field(ge=0.0, le=1.0)
-    safety: float = Field(ge=0.0, le=1.0)
-    consistency: float = Field(ge=0.0, le=1.0)
-    edge_case_handling: float = Field(ge=0.0, le=1.0)
-    reasoning: str = Field(min_length=1, max_length=4000)
-
-    def scores(self) -> dict[str, float]:
-        """The four criterion scores by name."""
-        return {
-            "functionality": self.functionality,
-            "safety": self.safety,
-            "consistency": self.consistency,
-            "edge_case_handling": self.edge_case_handling,
-        }
+LEVELS = (1, 2, 3, 4, 5)
+"""The judge's anchored levels; level L scores (L - 1) / 4."""
+REASONING_HELP = (
+    "Your evidence, written before any level: for each criterion, what the response does and "
+    "misses, quoting it, against the expected behaviour and the spec."
+)
+LEVEL_HELP = "The anchored level 1-5 of this criterion, or null when it does not apply."
+BINARY_HELP = "5 when this pass/fail criterion is met, 1 when not, null when it does not apply."
 
 
-class Verdict(BaseModel):
-    """A judge's verdict, parsed: a score 0..1 per criterion, by name, and its reasoning."""
+def level_score(level: float) -> float:
+    """A level 1..5 (or a median between two) as a score 0..1."""
+    return (float(level) - 1.0) / 4.0
 
-    scores: dict[str, float]
-    reasoning: str
 
-    @classmethod
-    def of(cls, answer: BaseModel) -> Verdict:
-        """The verdict in a validated judge tool input (fixed or built from a rubric)."""
-        fields = answer.model_dump()
-        reasoning = str(fields.pop("reasoning"))
-        return cls(scores={k: float(v) for k, v in fields.items()}, reasoning=reasoning)
+def _some_criterion_applies(model: BaseModel) -> BaseModel:
+    """A verdict must score at least one criterion."""
+    fields = model.model_dump()
+    if all(v is None for k, v in fields.items() if k != "reasoning"):
+        raise ValueError("every criterion is null: at least one criterion must be scored")
+    return model
 
 
 @functools.cache
 def judge_tool_model(criteria: tuple[tuple[str, bool], ...]) -> type[BaseModel]:
     """The judge's tool input for a rubric of (name, binary) criteria, in order.
 
-    A binary criterion is scored 0 or 1, any other from 0 to 1; `reasoning` comes last, as in
-    `JudgeVerdict`, the fixed model of the four built-ins.
+    `reasoning` (the evidence) comes first, so the judge writes it before it scores; then one
+    level per criterion: 1..5, a binary criterion 1 or 5, null when it does not apply.
     """
     fields: dict[str, Any] = {
-        name: (Literal[0, 1], ...) if binary else (float, Field(ge=0.0, le=1.0))
-        for name, binary in criteria
+        "reasoning": (str, Field(min_length=1, max_length=4000, description=REASONING_HELP))
     }
-    fields["reasoning"] = (str, Field(min_length=1, max_length=4000))
-    doc = "The judge's score for each criterion, with its reasoning."
-    model: type[BaseModel] = create_model("JudgeVerdict", __doc__=doc, **fields)
+    for name, binary in criteria:
+        fields[name] = (
+            (Literal[1, 5] | None, Field(description=BINARY_HELP))
+            if binary
+            else (int | None, Field(ge=1, le=5, description=LEVEL_HELP))
+        )
+    doc = "The judge's evidence, then its level for each criterion."
+    model: type[BaseModel] = create_model(
+        "JudgeVerdict",
+        __doc__=doc,
+        __validators__={"_applies": model_validator(mode="after")(_some_criterion_applies)},  # type: ignore[dict-item]
+        **fields,
+    )
     return model
+
+
+JudgeVerdict = judge_tool_model(tuple((name, False) for name in CRITERION_MEANINGS))
+"""The judge's tool input for the four built-in criteria."""
+
+
+class Verdict(BaseModel):
+    """A judge's verdict, parsed: a score 0..1 per applicable criterion, by name, and its
+    reasoning; `not_applicable` names the criteria the judge left out (null level)."""
+
+    scores: dict[str, float]
+    reasoning: str
+    not_applicable: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, answer: BaseModel) -> Verdict:
+        """The verdict in a validated judge tool input: each level L becomes (L - 1) / 4."""
+        fields = answer.model_dump()
+        reasoning = str(fields.pop("reasoning"))
+        return cls(
+            scores={k: level_score(v) for k, v in fields.items() if v is not None},
+            reasoning=reasoning,
+            not_applicable=[k for k, v in fields.items() if v is None],
+        )
 
 
 class GeneratedPrompt(BaseModel):
@@ -184,10 +207,12 @@ def decode_data(text: str) -> dict[str, Any] | None:
 
 
 # Payload keys, per tool (all values are JSON):
-#   submit_verdict:  criteria: list[str], user_input: str, expected_behavior: str | null,
-#                    response: str, task_description: str; when the suite has its own
-#                    rubric: rubric: list[{name, description, scale: "continuous" | "binary"}]
-#                    (the schema then has one property per criterion); and only when there are any:
+#   submit_verdict:  criteria: list[str], rubric: list[{name, description, scale:
+#                    "continuous" | "binary"}] (the schema: `reasoning` first, then one level
+#                    1-5 or null per criterion), user_input: str, expected_behavior: str | null,
+#                    response: str, task_description: str; and only when there are any:
+#                    system_prompt: str (the suite's own prompt, rendered for the case),
+#                    judge_repeat: int (judge repeat r > 0 of the same answer),
 #                    tool_calls: list[{name, input}] (the answer's, in order),
 #                    conversation: list[{role, text}] (every turn up to user_input, its last
 #                    user turn; images and documents shown as "[image: photo.png]")

@@ -283,6 +283,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
         default_text="the model under test",
     ),
     SettingSpec(
+        "judge_repeats",
+        "--promptopt-judge-repeats",
+        "judge calls per answer; the median per criterion is the verdict and the spread "
+        "is stored",
+        1,
+        ini="promptopt_judge_repeats",
+        kind=Integer(1),
+    ),
+    SettingSpec(
         "threshold",
         "--promptopt-threshold",
         "default pass mark of a case",
@@ -441,6 +450,7 @@ class Settings:
     db_url: str
     model: str = _default("model")
     judge_model: str | None = _default("judge_model")
+    judge_repeats: int = _default("judge_repeats")
     threshold: float = _default("threshold")
     min_pass_rate: float | None = _default("min_pass_rate")
     concurrency: int = _default("concurrency")

@@ -7,7 +7,10 @@ from pytest_promptopt import Case, Suite
 suite = Suite(
     name="greeter",
     description="Greets visitors of the Northwind shop and offers help.",
-    prompt="You greet visitors of the Northwind kitchenware shop warmly and offer help.",
+    prompt=(
+        "You are the greeter of the Northwind kitchenware shop. "
+        "Always greet the visitor warmly and offer help."
+    ),
     threshold=0.6,
     cases=[
         Case(id="hello", input="Hello!", expected="A warm greeting that offers help"),

@@ -179,6 +179,8 @@ def render_show(data: dict[str, Any]) -> str:
 def render_diff(data: dict[str, Any]) -> str:
     """Render `promptopt diff RUN_A RUN_B`."""
     lines = [f"Run A = {data['run_a']}, run B = {data['run_b']}", ""]
+    if data.get("judge_note"):
+        lines[1:1] = [data["judge_note"]]
     rows = [
         [
             c["suite"], c["case_key"], fmt_score(c["score_a"]), fmt_score(c["score_b"]),
@@ -314,5 +316,19 @@ def diff_data(
         suite_rows.append(row)
     counts = {name: sum(1 for r in rows if r["change"] == name) for name in _CHANGE_ORDER}
     regressed = [r["suite"] for r in suite_rows if r.get("verdict") == "regressed"]
+    versions = [repos.evaluations.judge_versions(run.id) for run in (run_a, run_b)]
     return {"run_a": run_a.id, "run_b": run_b.id, "cases": rows, "suites": suite_rows,
-            "summary": counts, "regressed_suites": regressed}  # fmt: skip
+            "summary": counts, "regressed_suites": regressed,
+            "judge_versions": {"a": versions[0], "b": versions[1]},
+            "judge_note": judge_note(*versions)}  # fmt: skip
+
+
+def judge_note(versions_a: list[str], versions_b: list[str]) -> str | None:
+    """A warning when two runs were judged by different judge versions (None: the same)."""
+    if versions_a == versions_b:
+        return None
+    shown = [", ".join(v) if v else "unknown (before versioning)" for v in (versions_a, versions_b)]
+    return (
+        f"note: the runs were judged by different judge versions (A: {shown[0]}, B: {shown[1]}); "
+        "score changes may come from the judge, not the prompt"
+    )

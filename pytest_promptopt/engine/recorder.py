@@ -6,6 +6,7 @@ import asyncio
 import threading
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptopt.evaluation.judge import JUDGE_VERSION
 from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.suites.spec import Case, Suite
 
@@ -34,6 +35,8 @@ def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
     rows = []
     for s in result.samples:
         scores = s.verdict.scores if s.verdict else {}
+        # A criterion the judge found not applicable is stored as null.
+        stored = {**scores, **dict.fromkeys(s.verdict.not_applicable)} if s.verdict else {}
         rows.append(
             {
                 "run_id": run_id,
@@ -45,7 +48,7 @@ def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
                 "safety": scores.get("safety"),
                 "consistency": scores.get("consistency"),
                 "edge_case_handling": scores.get("edge_case_handling"),
-                "scores": scores or None,
+                "scores": stored or None,
                 "overall_score": s.overall_score,
                 "passed": result.sample_passed(s),
                 "reasoning": s.verdict.reasoning if s.verdict else None,
@@ -57,6 +60,8 @@ def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
                 "input_tokens": s.input_tokens,
                 "output_tokens": s.output_tokens,
                 "cost_usd": s.cost_usd,
+                "judge_spread": s.judge_spread,
+                "judge_version": JUDGE_VERSION if s.verdict else None,
             }
         )
     return rows

@@ -279,6 +279,7 @@ class Runtime:
                     judge_model=s.effective_judge_model,
                     threshold=s.threshold,
                     target_workers=max(8, s.concurrency),
+                    judge_repeats=s.judge_repeats,
                 )
             return self._evaluator
 

@@ -13,12 +13,15 @@ from pytest_promptopt.evaluation.checks import check_all, checks_score
 from pytest_promptopt.evaluation.judge import (
     judge_instructions,
     judge_payload,
+    judge_spread,
     judge_system,
     judge_tool,
+    median_verdict,
     overall_score,
     rubric,
+    spec_prompt,
 )
-from pytest_promptopt.evaluation.results import CaseResult, SampleResult
+from pytest_promptopt.evaluation.results import CaseResult, SampleResult, judge_shortfalls
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
 from pytest_promptopt.llm.requests import build_structured_request, request_hash, response_parts
 from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
@@ -70,6 +73,7 @@ class Evaluator:
         judge_model: str,
         threshold: float,
         target_workers: int = 8,
+        judge_repeats: int = 1,
     ) -> None:
         self.llm = llm
         self._target_workers = target_workers
@@ -77,6 +81,7 @@ class Evaluator:
         self.model = model
         self.judge_model = judge_model
         self.default_threshold = threshold
+        self.judge_repeats = judge_repeats
         # Request hashes `prefetch` computed, taken by `sample` so nothing is hashed twice.
         self._keys: dict[tuple[str, str, str, int], PrefetchedKeys] = {}
         # Cases `prefetch` rendered, taken by `evaluate` so nothing is rendered twice.
@@ -114,6 +119,7 @@ class Evaluator:
             threshold=suite.threshold_for(case, self.default_threshold),
             minimums={n: c.min for n, c in suite.criteria.items() if c.min is not None},
             min_passes=suite.min_passes_for(case),
+            gate=suite.gate_for(case),
         )
 
     async def judge_answer(
@@ -141,31 +147,39 @@ class Evaluator:
         return self.target(suite, prompt_text, case).first_request(k)
 
     def judge_request(
-        self, target: TargetCase, exchange: Exchange, answer: Answer, k: int
+        self, target: TargetCase, exchange: Exchange, answer: Answer, k: int, repeat: int = 0
     ) -> dict[str, Any]:
         """The request that asks the judge to score sample k's answer (first attempt).
 
         The body is the same for every k: the sample index is in the cache key only.
         """
         return build_structured_request(
-            model=self.judge_model, **self._judge_call(target, exchange, answer)
+            model=self.judge_model, **self._judge_call(target, exchange, answer, repeat)
         )
 
     @staticmethod
-    def _judge_call(target: TargetCase, exchange: Exchange, answer: Answer) -> dict[str, Any]:
-        """The judge call's system, instructions, payload and tool, from the suite's criteria."""
+    def _judge_call(
+        target: TargetCase, exchange: Exchange, answer: Answer, repeat: int = 0
+    ) -> dict[str, Any]:
+        """The judge call's system, instructions, payload and tool, from the suite's criteria.
+
+        The spec is the suite's own description and prompt (never a candidate's); `repeat`
+        tells the judge repeats of one answer apart.
+        """
         own = rubric(target.suite.criteria, target.rendered.descriptions)
         payload = judge_payload(
             user_input=exchange.user_input,
             expected=target.rendered.expected,
             response=answer.text,
             task_description=target.suite.description,
+            system_prompt=spec_prompt(target.suite, target.case),
             tool_calls=answer.judged_calls(),
             conversation=exchange.conversation,
             own_rubric=own,
+            repeat=repeat,
         )
         return {
-            "system": judge_system(own),
+            "system": judge_system(),
             "instructions": judge_instructions(payload),
             "payload": payload,
             "tool": JUDGE_TOOL,
@@ -202,6 +216,10 @@ class Evaluator:
                 judge = request_hash(self.judge_request(target, target.opening(), answer, k), k)
                 keys = PrefetchedKeys(suite, case, key, answer, judge)
                 judges.append(judge)
+                judges += [
+                    request_hash(self.judge_request(target, target.opening(), answer, k, r), k)
+                    for r in range(1, self.judge_repeats)
+                ]
             self._keys[(suite.name, prompt, case.id, k)] = keys
         self.llm.store.preload(judges)
 
@@ -306,19 +324,25 @@ class Evaluator:
         # The meter holds the model under test's calls only here: the judge has not run yet.
         checks = await check_all(suite.checks_for(case), answer, case, meter.total)
         verdict: Verdict | None = None
+        spread: float | None = None
+        flipped: bool | None = None
         if case.judge:
-            answered, judged = await self.llm.structured(
-                role="judge",
-                model=self.judge_model,
-                **self._judge_call(target, exchange, answer),
-                label=label,
-                sample=k,
-                key=keys.judge if keys is not None and keys.answer == answer else None,
-                meter=meter,
-            )
-            parts.append(judged)
-            verdict = Verdict.of(answered)
+            verdicts: list[Verdict] = []
+            for repeat in range(self.judge_repeats):
+                answered, judged = await self.llm.structured(
+                    role="judge",
+                    model=self.judge_model,
+                    **self._judge_call(target, exchange, answer, repeat),
+                    label=label + (f" judge repeat {repeat}" if repeat else ""),
+                    sample=k,
+                    key=keys.judge if repeat == 0 and keys and keys.answer == answer else None,
+                    meter=meter,
+                )
+                parts.append(judged)
+                verdicts.append(Verdict.of(answered))
+            verdict = median_verdict(verdicts, suite.criteria)
             score = overall_score(verdict.scores, suite.criteria)
+            spread, flipped = self._judge_agreement(target, verdicts)
         else:
             score = checks_score(checks)
         used = meter.total  # every call counts, a judge answer that was retried included
@@ -342,4 +366,24 @@ class Evaluator:
             cost_usd=used.cost_usd,
             calls=used.calls,
             cache_hits=used.cache_hits,
+            judge_spread=spread,
+            judge_flipped=flipped,
         )
+
+    def _judge_agreement(
+        self, target: TargetCase, verdicts: list[Verdict]
+    ) -> tuple[float | None, bool | None]:
+        """The spread of the repeats' overall scores, and whether their pass/fail disagreed
+        (both None with one judge call)."""
+        if len(verdicts) < 2:
+            return None, None
+        suite, case = target.suite, target.case
+        threshold = suite.threshold_for(case, self.default_threshold)
+        minimums = {n: c.min for n, c in suite.criteria.items() if c.min is not None}
+        gate = suite.gate_for(case)
+        overalls = [overall_score(v.scores, suite.criteria) for v in verdicts]
+        passes = {
+            o >= threshold and not judge_shortfalls(v.scores, minimums, gate, threshold)
+            for o, v in zip(overalls, verdicts, strict=True)
+        }
+        return judge_spread(overalls), len(passes) > 1

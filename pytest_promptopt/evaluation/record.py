@@ -33,6 +33,8 @@ RESERVED_NAMES = frozenset(
         "passed",
         "error",
         "cost_usd",
+        "judge_spread",
+        "judge_flipped",
         *_INT_FIELDS,
         *_OPTIONAL_FIELDS,
     }
@@ -63,6 +65,9 @@ class CaseRecord(BaseModel):
     min_pass_rate: float | None = None
     variant: str | None = None
     variant_rank: int | None = None
+    # Judge repeats only: the mean spread of the samples' repeats, and whether any flipped.
+    judge_spread: float | None = None
+    judge_flipped: bool | None = None
 
     @classmethod
     def from_result(
@@ -92,6 +97,8 @@ class CaseRecord(BaseModel):
             output_tokens=int(totals["output_tokens"] or 0),
             cost_usd=None if (cost := totals["cost_usd"]) is None else round(cost, 6),
             criteria={k: round(v, 4) for k, v in result.criterion_means().items()},
+            judge_spread=None if result.judge_spread is None else round(result.judge_spread, 4),
+            judge_flipped=result.judge_flipped,
         )
 
     @property
@@ -125,6 +132,11 @@ class CaseRecord(BaseModel):
             for name in _OPTIONAL_FIELDS
             if getattr(self, name) is not None
         ]
+        if self.judge_spread is not None:
+            props += [
+                (f"{PREFIX}judge_spread", self.judge_spread),
+                (f"{PREFIX}judge_flipped", bool(self.judge_flipped)),
+            ]
         props += [(f"{PREFIX}{k}", v) for k, v in self.criteria.items()]
         return props
 
@@ -170,12 +182,17 @@ class SuiteTotals(BaseModel):
     cost_usd: float | None = 0.0
     pass_rate_ci: tuple[float, float] | None = None
     mean_score_ci: tuple[float, float] | None = None
+    # Judge reliability under judge repeats (None without): the mean spread of a case's
+    # repeats (max - min overall score) and the share of cases whose verdict flipped.
+    judge_spread: float | None = None
+    judge_flip_rate: float | None = None
 
     @classmethod
     def of(cls, name: str, records: Sequence[CaseRecord]) -> SuiteTotals:
         """Totals of one suite's records (the mean score is over the cases that did not error)."""
         judged = [r.score for r in records if r.error is None]
         passed = sum(r.passed for r in records)
+        repeated = [r for r in records if r.judge_spread is not None]
         return cls(
             name=name,
             cases=len(records),
@@ -191,6 +208,21 @@ class SuiteTotals(BaseModel):
             cost_usd=sum_costs(r.cost_usd for r in records),
             pass_rate_ci=wilson_interval(passed, len(records)),
             mean_score_ci=bootstrap_interval(judged),
+            judge_spread=(
+                sum(r.judge_spread or 0.0 for r in repeated) / len(repeated) if repeated else None
+            ),
+            judge_flip_rate=(
+                sum(bool(r.judge_flipped) for r in repeated) / len(repeated) if repeated else None
+            ),
+        )
+
+    def judge_reliability(self) -> str:
+        """`judge spread 0.08, verdict flipped in 10% of cases` ('' without judge repeats)."""
+        if self.judge_spread is None or self.judge_flip_rate is None:
+            return ""
+        return (
+            f"judge spread {self.judge_spread:.2f}, verdict flipped in "
+            f"{self.judge_flip_rate:.0%} of cases"
         )
 
     @property

@@ -43,6 +43,8 @@ class SampleResult(BaseModel):
     cost_usd: float | None = 0.0
     calls: int = 0
     cache_hits: int = 0
+    judge_spread: float | None = None
+    judge_flipped: bool | None = None
 
     @property
     def assertions_passed(self) -> bool:
@@ -69,6 +71,24 @@ def truncation_note(max_tokens: int | None = None) -> str:
     return "answer cut at max_tokens" + (f" ({max_tokens})" if max_tokens is not None else "")
 
 
+def judge_shortfalls(
+    scores: Mapping[str, float],
+    minimums: Mapping[str, float],
+    gate: str | None,
+    threshold: float,
+) -> list[str]:
+    """What keeps judged scores from passing whatever their mean: a criterion under its `min`,
+    the gate criterion under the threshold (a criterion not in `scores` does not apply)."""
+    out = [
+        f"{name} {scores[name]:.2f} under its min {low:.2f}"
+        for name, low in minimums.items()
+        if name in scores and scores[name] < low
+    ]
+    if gate is not None and gate in scores and scores[gate] < threshold:
+        out.append(f"{gate} {scores[gate]:.2f} under the threshold {threshold:.2f} (gate: {gate})")
+    return out
+
+
 def describe_calls(calls: list[dict[str, Any]]) -> str:
     """`lookup_order({"order": "123"}), refund({})` for tool calls."""
     return ", ".join(
@@ -82,6 +102,9 @@ class CaseResult(BaseModel):
     `minimums` are the criteria's own pass marks: a criterion under its minimum fails the
     case whatever the mean score. With `min_passes` (k-of-n) each sample passes or fails on its
     own score, checks and minimums, and the case passes when at least that many samples do.
+    `gate` names the criterion (functionality) that must reach the threshold on its own, so
+    an answer that misses the expected behaviour cannot pass on the other criteria. A
+    criterion the judge found not applicable meets both.
     """
 
     suite: str
@@ -94,6 +117,7 @@ class CaseResult(BaseModel):
     unscored: dict[str, float | None] = Field(default_factory=dict)
     minimums: dict[str, float] = Field(default_factory=dict)
     min_passes: int | None = None
+    gate: str | None = None
 
     @property
     def score(self) -> float:
@@ -150,17 +174,31 @@ class CaseResult(BaseModel):
             means[name] = sum(values) / len(values)
         return means
 
+    def not_applicable(self) -> list[str]:
+        """The criteria the judge found not applicable in every judged sample."""
+        verdicts = [s.verdict for s in self.samples if s.verdict is not None]
+        names = dict.fromkeys(n for v in verdicts for n in v.not_applicable)
+        return [n for n in names if all(n not in v.scores for v in verdicts)]
+
     def shortfalls(self, scores: Mapping[str, float] | None = None) -> list[str]:
-        """`safety 0.60 under its min 0.80` for each criterion under its minimum.
+        """`safety 0.60 under its min 0.80` for each criterion under its minimum or the gate.
 
         Judged on `scores` (one sample's) when given, else on the means over the samples.
         """
         scores = self.criterion_means() if scores is None else scores
-        return [
-            f"{name} {scores[name]:.2f} under its min {low:.2f}"
-            for name, low in self.minimums.items()
-            if name in scores and scores[name] < low
-        ]
+        return judge_shortfalls(scores, self.minimums, self.gate, self.threshold)
+
+    @property
+    def judge_spread(self) -> float | None:
+        """Mean judge spread over the samples judged more than once (None: none was)."""
+        spreads = [s.judge_spread for s in self.samples if s.judge_spread is not None]
+        return sum(spreads) / len(spreads) if spreads else None
+
+    @property
+    def judge_flipped(self) -> bool | None:
+        """True when a sample's judge repeats disagreed on pass/fail (None: no repeats)."""
+        flips = [s.judge_flipped for s in self.samples if s.judge_flipped is not None]
+        return any(flips) if flips else None
 
     def totals(self) -> dict[str, float | None]:
         """Calls, cache hits, tokens, cost and latency of the samples and of a failed one.
@@ -198,8 +236,12 @@ class CaseResult(BaseModel):
             lines.append(f"  {self.k_of_n()}")
         means = self.criterion_means()
         if means:
-            lines.append("  " + "  ".join(f"{k}={v:.2f}" for k, v in means.items()))
+            shown = [f"{k}={v:.2f}" for k, v in means.items()]
+            lines.append("  " + "  ".join(shown + [f"{k}=n/a" for k in self.not_applicable()]))
         lines += [f"  {short}" for short in self.shortfalls()]
+        if self.judge_spread is not None:
+            flipped = ", its verdict flipped" if self.judge_flipped else ""
+            lines.append(f"  judge spread {self.judge_spread:.2f} over repeats{flipped}")
         for s in self.samples:
             if s.verdict is not None:
                 prefix = f"  judge (sample {s.sample}): " if len(self.samples) > 1 else "  judge: "

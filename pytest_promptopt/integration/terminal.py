@@ -156,6 +156,8 @@ def write_summary(
             reporter.write_line("    " + line.detail)
         for text in baseline_lines(t.name, baselines):
             reporter.write_line("    " + text)
+        if t.judge_reliability():
+            reporter.write_line("    " + t.judge_reliability())
     regressed = [r for r in (baselines or {}).values() if r.regressed]
     for r in regressed:
         reporter.write_line(

@@ -35,10 +35,11 @@ class Estimate:
 def estimate(suite: Suite, settings: Settings) -> Estimate:
     """Count the calls the knobs imply for this suite and price them."""
     k = settings.knobs
+    per_sample = 1 + settings.judge_repeats  # the answer, then each judge repeat
     per_given = sum(
-        max(k.samples, suite.repeats_for(c)) * (2 if c.judge else 1) for c in suite.cases
+        max(k.samples, suite.repeats_for(c)) * (per_sample if c.judge else 1) for c in suite.cases
     )
-    per_generated = max(k.samples, suite.repeats) * 2
+    per_generated = max(k.samples, suite.repeats) * per_sample
     quick = per_given + k.quick_tests * per_generated
     rigorous = per_given + k.rigorous_tests * per_generated
     combined = per_given + (k.quick_tests + k.rigorous_tests) * per_generated
@@ -51,8 +52,8 @@ def estimate(suite: Suite, settings: Settings) -> Estimate:
     target_price, judge_price = prices.price(target), prices.price(judge)
     cost: float | None = None
     if target_price is not None and judge_price is not None:
-        cost = evals / 2 * target_price.cost(*TARGET_TOKENS)
-        cost += evals / 2 * judge_price.cost(*JUDGE_TOKENS)
+        cost = evals / per_sample * target_price.cost(*TARGET_TOKENS)
+        cost += evals * (1 - 1 / per_sample) * judge_price.cost(*JUDGE_TOKENS)
         cost += 3 * judge_price.cost(*GENERATE_TOKENS)
         cost += 2 * k.top_m * k.iterations * judge_price.cost(*ANALYZE_TOKENS)
     return Estimate(calls=evals + generate, max_calls=evals + generate + resample, cost_usd=cost)

@@ -57,12 +57,23 @@ def render_markdown(report: RunReport) -> str:
         _suite_table(report),
         _gates_section(report),
         _baseline_section(report),
+        _judge_section(report),
     ]
     if report.is_optimize and report.suites:
         parts.append(_optimize_section(report))
     parts += [_variants_section(v) for v in report.variants]
     parts.append(_failures_section(report))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _judge_section(report: RunReport) -> str:
+    """Each suite's judge reliability under judge repeats ('' when the judge ran once)."""
+    lines = [
+        f"- {md_escape(s.name, NAME_CHARS)}: {s.judge_reliability()}"
+        for s in report.suites
+        if s.judge_reliability()
+    ]
+    return "**Judge reliability** (judge repeats)\n\n" + "\n".join(lines) if lines else ""
 
 
 def _count(n: int, noun: str) -> str:

@@ -58,8 +58,12 @@ def _sampling_key(body: dict[str, Any]) -> str:
 class Simulator:
     """The request handler behind every transport: parse, dispatch by role, build the response."""
 
-    def __init__(self, *, fail_judge_schema_every: int | None = None) -> None:
+    def __init__(
+        self, *, fail_judge_schema_every: int | None = None, judge_noise: float | None = None
+    ) -> None:
         self.fail_judge_schema_every = fail_judge_schema_every
+        # The judge's noise: given, else PROMPTOPT_SIMULATED_JUDGE_NOISE (a bad value raises).
+        self.judge_noise = judge.noise_from_env() if judge_noise is None else judge_noise
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._prompt_cache: set[str] = set()
@@ -165,12 +169,11 @@ class Simulator:
             raise SimulationError(
                 400, "invalid_request_error", "no <data> block in the last user message"
             )
-        result = handler(data, rng)
+        result = judge.judge(data, rng, self.judge_noise) if role == "judge" else handler(data, rng)
         every = self.fail_judge_schema_every
         if role == "judge" and every and n % every == 0:
-            # The first criterion (functionality, unless the suite has its own rubric) is set
-            # deliberately out of range.
-            result = {**result, next(iter(result)): 7.0}
+            # The first criterion (after the reasoning) is set deliberately out of range.
+            result = {**result, next(k for k in result if k != "reasoning"): 7.0}
         block = {
             "type": "tool_use",
             "id": f"toolu_sim_{digest[:24]}",

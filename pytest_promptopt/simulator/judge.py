@@ -1,15 +1,20 @@
-"""The simulated judge: scores an answer on expected-behaviour coverage, safety and format."""
+"""The simulated judge: scores an answer on expected-behaviour coverage, safety and format.
+
+Each criterion's 0..1 score gets the judge's noise (PROMPTOPT_SIMULATED_JUDGE_NOISE, a standard
+deviation; unset: a jitter of at most 0.03), drawn from the request's own seed, and becomes an
+anchored level 1-5 (a binary criterion 1 or 5).
+"""
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_promptopt.errors import ConfigError
 from pytest_promptopt.protocol import CRITERION_MEANINGS
 from pytest_promptopt.simulator import text as tx
 
@@ -22,6 +27,9 @@ _NEGATIVE = re.compile(r"^(?:does not|doesn't|do not|never|without|avoids?|no)\b
 _IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 _TOOL_WORD = re.compile(
     r"\b(?:call\w*|invok\w*|tool|function)\b|\bus(?:e|es|ing)\s+(?:the\s+)?[a-z0-9]+_"
+)
+_KEEPS_SECRET = re.compile(
+    r"\b(?:reveal|disclos|shar|leak|print|show)\w*\b.*\b(?:instructions?|(?:system )?prompt)\b"
 )
 _ANY_TOOL = re.compile(r"\b(?:call\w*|invok\w*|us(?:e|es|ing))\s+(?:a|an|any|the|one)\s+tools?\b")
 NOISE_ENV = "PROMPTOPT_SIMULATED_JUDGE_NOISE"
@@ -65,6 +73,9 @@ def _concept(clause: str, response: str, calls: list[dict[str, Any]]) -> tuple[s
         return "valid JSON", tx.parse_json(response) is not None
     if re.search(r"\bsql\b", low):
         return "SQL", tx.looks_like_sql(response)
+    if _NEGATIVE.match(low) and _KEEPS_SECRET.search(low):
+        # Not revealing its instructions: a refusal may name them, only a leak breaks it.
+        return clause, not tx.leaks_prompt(response)
     if _NEGATIVE.match(low):
         terms = tx.stems(clause, drop_meta=True) - {"reveal", "shar", "mention", "disclos"}
         return clause, not (terms & tx.stems(response)) and not tx.leaks_prompt(response)
@@ -131,9 +142,44 @@ def _format_score(asked: str, response: str) -> float | None:
     return None
 
 
-def _jitter(value: float, rng: random.Random) -> float:
-    """The score moved by at most 0.03, kept within 0..1."""
-    return round(min(1.0, max(0.0, value + rng.uniform(-0.03, 0.03))), 3)
+NOISE_ENV = "PROMPTOPT_SIMULATED_JUDGE_NOISE"
+"""Environment variable: the standard deviation of the simulated judge's noise (>= 0)."""
+DEFAULT_JITTER = 0.03
+
+
+def noise_from_env() -> float | None:
+    """The judge noise set in PROMPTOPT_SIMULATED_JUDGE_NOISE (None: unset, the default jitter).
+
+    Raises ConfigError naming the variable for a value that is not a number >= 0.
+    """
+    raw = os.environ.get(NOISE_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(
+            f"{NOISE_ENV} must be a number >= 0 (the standard deviation of the simulated "
+            f"judge's noise, e.g. 0.15), got {raw!r}; unset it for the default"
+        )
+    return value
+
+
+def _noisy(value: float, rng: random.Random, noise: float | None) -> float:
+    """The score with the judge's noise, kept within 0..1: Gaussian with standard deviation
+    `noise`, or (None) a uniform jitter of at most 0.03."""
+    moved = rng.uniform(-DEFAULT_JITTER, DEFAULT_JITTER) if noise is None else rng.gauss(0, noise)
+    return min(1.0, max(0.0, value + moved))
+
+
+def _level(value: float, rng: random.Random, noise: float | None, binary: bool = False) -> int:
+    """The anchored level (1-5; binary: 1 or 5) of a 0..1 score after the judge's noise."""
+    noisy = _noisy(value, rng, noise)
+    if binary:
+        return 5 if noisy >= 0.5 else 1
+    return 1 + round(noisy * 4)
 
 
 def _safety(user: str, response: str) -> tuple[float, str]:
@@ -167,79 +213,59 @@ def _last_user(payload: dict[str, Any]) -> tuple[str, bool]:
     return given, bool(users)
 
 
-def judge(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """A verdict (the submit_verdict tool input) for one judge payload.
+def judge(
+    payload: dict[str, Any], rng: random.Random, noise: float | None = None
+) -> dict[str, Any]:
+    """A verdict (the submit_verdict tool input) for one judge payload: evidence, then a level
+    1-5 (or null: not applicable) per criterion of its `rubric`.
 
     Optional keys: `conversation` (the case's turns, {role, text}), `tool_calls` (the
-    answer's calls, {name, input}; functionality counts them) and `rubric` (the suite's own
-    criteria, {name, description, scale}: the verdict then scores exactly those).
+    answer's calls, {name, input}; functionality counts them) and `rubric` (the criteria,
+    {name, description, scale}; without one, the four built-ins). `noise` is the standard
+    deviation added to each 0..1 score before it becomes a level (None: a jitter of 0.03).
     """
-    verdict = builtin_verdict(payload, rng)
-    own = tx.records(payload, "rubric")
-    if not own:
-        return with_noise(verdict, rng)
-    scored: dict[str, Any] = {}
-    notes = [verdict["reasoning"]]
+    scores, reasoning = builtin_verdict(payload)
+    own = tx.records(payload, "rubric") or [
+        {"name": name, "description": meaning, "scale": "continuous"}
+        for name, meaning in CRITERION_MEANINGS.items()
+    ]
+    levels: dict[str, int | None] = {}
+    notes = [reasoning]
     for criterion in own:
         name = str(criterion.get("name"))
-        scored[name], note = rubric_score(criterion, payload, verdict, rng)
+        value, note = rubric_score(criterion, payload, scores)
+        binary = criterion.get("scale") == "binary"
+        levels[name] = None if value is None else _level(value, rng, noise, binary)
         notes += [f"{name}: {note}."] if note else []
-    return with_noise({**scored, "reasoning": " ".join(n for n in notes if n)[:3900]}, rng)
-
-
-def judge_noise() -> float:
-    """The standard deviation of `PROMPTOPT_SIMULATED_JUDGE_NOISE` (default 0: no added noise)."""
-    raw = os.environ.get(NOISE_ENV, "").strip()
-    if not raw:
-        return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{NOISE_ENV}={raw!r}: set a number >= 0 (for example 0.15)")
-    return value
-
-
-def with_noise(verdict: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """The verdict with Gaussian noise (sd from the environment) on each 0..1 float score.
-
-    Drawn from the request's own generator, so a given request always gets the same noise;
-    binary (integer) scores and the reasoning are left as they are.
-    """
-    sd = judge_noise()
-    if sd == 0:
-        return verdict
-    return {
-        k: round(min(1.0, max(0.0, v + rng.gauss(0.0, sd))), 3) if isinstance(v, float) else v
-        for k, v in verdict.items()
-    }
+    if all(v is None for v in levels.values()):
+        levels = {name: 3 for name in levels}  # a verdict scores something
+    return {"reasoning": " ".join(n for n in notes if n)[:3900], **levels}
 
 
 def rubric_score(
-    criterion: dict[str, Any], payload: dict[str, Any], builtin: dict[str, Any], rng: random.Random
-) -> tuple[float | int, str]:
-    """One criterion of a suite's rubric, scored from its description like `expected`.
+    criterion: dict[str, Any], payload: dict[str, Any], builtin: dict[str, float | None]
+) -> tuple[float | None, str]:
+    """One criterion of the rubric as a 0..1 score (None: not applicable), with a note.
 
     A built-in in the judge's usual words keeps its usual score (one the suite words its own
-    way is scored on those words); a binary criterion is 1 when the answer covers at least
-    half of its description, else 0. The note says what was missed ('' when nothing was).
+    way is scored on those words, like `expected`); the note says what was missed ('' when
+    nothing was).
     """
     name = str(criterion.get("name"))
     description = str(criterion.get("description") or "")
-    binary = criterion.get("scale") == "binary"
     if name in builtin and description == CRITERION_MEANINGS.get(name):
-        value, note = float(builtin[name]), ""
-    else:
-        response = str(payload.get("response") or "")
-        cov = coverage(description, response, tx.records(payload, "tool_calls"))
-        value = _jitter(cov.score, rng)
-        note = f"missed {', '.join(dict.fromkeys(cov.missed))}" if cov.missed else ""
-    return (int(value >= 0.5) if binary else value), note
+        return builtin[name], ""
+    response = str(payload.get("response") or "")
+    cov = coverage(description, response, tx.records(payload, "tool_calls"))
+    note = f"missed {', '.join(dict.fromkeys(cov.missed))}" if cov.missed else ""
+    return cov.score, note
 
 
-def builtin_verdict(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """The four built-in criteria's scores and the reasoning for one judge payload."""
+def builtin_verdict(payload: dict[str, Any]) -> tuple[dict[str, float | None], str]:
+    """The four built-in criteria's 0..1 scores (None: not applicable) and the reasoning.
+
+    edge_case_handling does not apply to a plain request (neither odd nor a threat).
+    """
     user, follow_up = _last_user(payload)
     response = str(payload.get("response") or "")
     calls = tx.records(payload, "tool_calls")
@@ -277,22 +303,24 @@ def builtin_verdict(payload: dict[str, Any], rng: random.Random) -> dict[str, An
         odd = None  # a short follow-up is clear from the conversation
     kind = tx.threat_kind(user)
     if odd:
-        edge = 0.92 if tx.asks_clarification(response) else 0.3 + 0.3 * min(functionality, 1.0)
+        edge: float | None = (
+            0.92 if tx.asks_clarification(response) else 0.3 + 0.3 * min(functionality, 1.0)
+        )
         notes.append(
             f"Edge case ({odd} input): "
-            f"{'asks' if edge > 0.9 else 'does not ask'} for clarification."
+            f"{'asks' if edge and edge > 0.9 else 'does not ask'} for clarification."
         )
     elif kind:
         edge = 0.92 if tx.is_refusal(response) else 0.25
     else:
-        edge = 0.55 + 0.4 * functionality
+        edge = None
     consistency = _format_score(str(expected or ""), response) or _format_score(task, response)
     if consistency is None:
         consistency = 0.4 if tx.leaks_prompt(response) else 0.9
-    return {
-        "functionality": _jitter(functionality, rng),
-        "safety": _jitter(safety, rng),
-        "consistency": _jitter(consistency, rng),
-        "edge_case_handling": _jitter(edge, rng),
-        "reasoning": " ".join(notes)[:3900],
+    scores: dict[str, float | None] = {
+        "functionality": functionality,
+        "safety": safety,
+        "consistency": consistency,
+        "edge_case_handling": edge,
     }
+    return scores, " ".join(notes)[:3900]

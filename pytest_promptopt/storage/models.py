@@ -170,7 +170,7 @@ class Evaluation(Base):
     consistency: Mapped[float | None] = mapped_column(Float)
     edge_case_handling: Mapped[float | None] = mapped_column(Float)
     # Every judged criterion's score by name (the built-ins above too; NULL: not judged).
-    scores: Mapped[dict[str, float] | None] = mapped_column(JSON(none_as_null=True))
+    scores: Mapped[dict[str, float | None] | None] = mapped_column(JSON(none_as_null=True))
     overall_score: Mapped[float] = mapped_column(Float)
     passed: Mapped[bool] = mapped_column(Boolean)
     reasoning: Mapped[str | None] = mapped_column(Text)
@@ -183,6 +183,10 @@ class Evaluation(Base):
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float | None] = mapped_column(Float, default=0.0)  # NULL: no known price
+    # Max minus min of the judge repeats' overall scores (NULL: judged once or not judged) and
+    # the judge's version (NULL: not judged), so a change of judge shows in history.
+    judge_spread: Mapped[float | None] = mapped_column(Float)
+    judge_version: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     prompt: Mapped[Prompt] = relationship()

@@ -38,17 +38,13 @@ class Criterion(BaseModel):
         """True for a pass/fail criterion, scored 0 or 1."""
         return self.scale == "binary"
 
-    @property
-    def plain(self) -> bool:
-        """True when only a weight is set, so the judge need not hear of anything else."""
-        return self.description is None and not self.binary
-
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED_NAMES = frozenset(
     {"reasoning", "suite", "case", "prompt_id", "score", "threshold", "passed", "error"}
     | {"calls", "cache_hits", "input_tokens", "output_tokens", "cost_usd"}
     | {"min_pass_rate", "variant", "variant_rank"}
+    | {"judge_spread", "judge_flipped"}
 )
 """Names a criterion may not take: the verdict's reasoning and the per-case record's fields."""
 
@@ -79,10 +75,3 @@ def check_criteria(suite: str, criteria: dict[str, Criterion]) -> dict[str, Crit
         raise ValueError("criterion weights must be >= 0 and at least one must be > 0")
     return criteria
 
-
-def is_builtin_rubric(criteria: dict[str, Criterion]) -> bool:
-    """True when the judge's request is today's: built-ins only, with nothing but weights.
-
-    A `min` is applied to the scores afterwards, so it does not change the request either.
-    """
-    return all(name in CRITERIA and c.plain for name, c in criteria.items())

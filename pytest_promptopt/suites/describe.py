@@ -45,7 +45,8 @@ def describe(path: Path, rows: Sequence[Row], exc: ValidationError) -> str:
         field_name = ".".join(str(p) for p in loc) or "(suite)"
         if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int):
             row = rows[loc[1]] if loc[1] < len(rows) else None
-            case_id = row.data.get("id", f"#{loc[1] + 1}") if row else f"#{loc[1] + 1}"
+            data = row.data if row is not None and isinstance(row.data, dict) else {}
+            case_id = data.get("id", f"#{loc[1] + 1}")
             where = f"{row.where if row else path}: case {case_id!r}"
             field_name = ".".join(str(p) for p in loc[2:]) or "(case)"
         field_name = field_name.replace("assertions", "assert")

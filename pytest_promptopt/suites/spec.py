@@ -201,6 +201,9 @@ class Suite(BaseModel):
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     criteria: dict[str, Criterion] = Field(default_factory=default_criteria)
     repeats: int = Field(default=1, ge=1, le=50)
+    # `functionality`: it must reach the threshold on its own; `none`: no gate; unset: the
+    # gate is on for the cases with an `expected` behaviour.
+    gate: Literal["functionality", "none"] | None = None
     assertions: tuple[AssertionSpec, ...] = Field(default=(), alias="assert")
     cases: list[Case] = Field(default_factory=list)
     source: str | None = None
@@ -260,6 +263,15 @@ class Suite(BaseModel):
             if "type" not in tool:  # a client tool: the model fills its input_schema
                 check_schema(f"tool {tool['name']!r} input_schema", tool.get("input_schema"))
         return v
+
+    @model_validator(mode="after")
+    def _gate_is_a_criterion(self) -> Suite:
+        if self.gate == "functionality" and "functionality" not in self.criteria:
+            raise ValueError(
+                "`gate: functionality` needs the functionality criterion in `criteria`; add it "
+                "or set `gate: none`"
+            )
+        return self
 
     @model_validator(mode="after")
     def _every_unjudged_case_checked(self) -> Suite:
@@ -359,6 +371,12 @@ class Suite(BaseModel):
         """The import paths of every `python` check of the suite and its cases, in order."""
         specs = [*self.assertions, *(a for c in self.cases for a in c.assertions)]
         return list(dict.fromkeys(p for spec in specs for p in spec.python_checks()))
+
+    def gate_for(self, case: Case) -> str | None:
+        """The criterion that gates a case (`functionality`), or None when it has no gate."""
+        if self.gate == "none" or "functionality" not in self.criteria:
+            return None
+        return "functionality" if self.gate == "functionality" or case.expected else None
 
     def repeats_for(self, case: Case) -> int:
         """Samples to take for a case."""

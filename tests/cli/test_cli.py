@@ -374,3 +374,23 @@ def test_show_lists_a_suites_own_criteria(tmp_path: Path) -> None:
     assert "own criteria" in out
     warm = next(line for line in out.splitlines() if line.strip().startswith("warm "))
     assert "tone 0.50 correct 1.00" in warm and "functionality" not in warm
+
+
+def test_diff_notes_runs_judged_by_different_judge_versions(filled: Filled) -> None:
+    import sqlite3
+
+    runs = (str(filled.test_run), str(filled.opt_run))
+    same = _run(filled, "diff", *runs, "--json")
+    assert json.loads(same.output)["judge_note"] is None
+    con = sqlite3.connect(filled.path)
+    with con:
+        con.execute("UPDATE evaluations SET judge_version = '2' WHERE run_id = ?", (runs[1],))
+    con.close()
+    result = _run(filled, "diff", *runs)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == (
+        "note: the runs were judged by different judge versions (A: unknown (before "
+        "versioning), B: 2); score changes may come from the judge, not the prompt"
+    )
+    data = json.loads(_run(filled, "diff", *runs, "--json").output)
+    assert data["judge_versions"] == {"a": [], "b": ["2"]}

@@ -41,9 +41,10 @@ def test_checks(spec: dict[str, Any], answer: str, passed: bool) -> None:
 
 
 def test_weighted_score_and_case_verdict() -> None:
-    verdict = JudgeVerdict(
-        functionality=1.0, safety=0.0, consistency=1.0, edge_case_handling=1.0, reasoning="r"
-    )
+    verdict = JudgeVerdict.model_validate(
+        {"functionality": 5, "safety": 1, "consistency": 5, "edge_case_handling": 5,
+         "reasoning": "r"}
+    )  # fmt: skip
     weights = {"functionality": 1.0, "safety": 2.0, "consistency": 1.0, "edge_case_handling": 0}
     criteria = {name: Criterion(weight=w) for name, w in weights.items()}
     assert overall_score(Verdict.of(verdict).scores, criteria) == pytest.approx(0.5)

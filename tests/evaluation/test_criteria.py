@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.evaluator import Evaluator
-from pytest_promptopt.evaluation.judge import JUDGE_SYSTEM, RUBRIC_SYSTEM, overall_score
+from pytest_promptopt.evaluation.judge import JUDGE_SYSTEM, JUDGE_VERSION, overall_score
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.llm.requests import request_hash
 from pytest_promptopt.protocol import (
@@ -23,8 +23,12 @@ from pytest_promptopt.protocol import (
 )
 from pytest_promptopt.suites.spec import Criterion, Suite
 
-BUILTIN_JUDGE_HASH = "cae4320ed28f5483f4c8f871e894b2535b84b641d41439c3d88494207f19b923"
-"""The cache key of `judge_request(suite())` as the plugin computed it before custom criteria."""
+BUILTIN_JUDGE_HASH = "2bef182428c9735ba7b40bbe2cde3da6d7584e2e33fea90172c3f707db1440c4"
+"""The cache key of `judge_request(suite())` for JUDGE_VERSION "2" (the calibrated judge).
+
+Changing the judge's request changes every cached verdict's key: do it on purpose, raise
+JUDGE_VERSION, and update this pin.
+"""
 
 
 def suite(**criteria: Any) -> Suite:
@@ -49,18 +53,27 @@ def judge_request(s: Suite) -> dict[str, Any]:
     return evaluator.judge_request(target, target.opening(), Answer("Hello!"), 0)
 
 
-def test_builtin_criteria_keep_the_judge_request_byte_for_byte() -> None:
+def test_the_builtin_judge_request_is_pinned() -> None:
     request = judge_request(suite())
+    assert JUDGE_VERSION == "2"
     assert request_hash(request, 0) == BUILTIN_JUDGE_HASH
     # Weights and minimums are applied to the scores afterwards: the request is the same.
-    weighted = suite(functionality=2.0, safety={"weight": 2.0, "min": 0.8})
+    weighted = suite(
+        functionality=2.0, safety={"weight": 2.0, "min": 0.8}, consistency=1, edge_case_handling=1
+    )
     assert judge_request(weighted) == request
+    # The judge scores the suite's criteria only.
+    data = decode_data(judge_request(suite(functionality=1.0))["messages"][-1]["content"])
+    assert data is not None and data["criteria"] == ["functionality"]
     assert request["system"] == JUDGE_SYSTEM
     assert request["tools"] == [
-        tool_definition(JUDGE_TOOL, "Submit your answer via submit_verdict.")
+        tool_definition(JUDGE_TOOL, "Submit your answer via submit_verdict.", JudgeVerdict)
     ]
     data = decode_data(request["messages"][-1]["content"])
-    assert data is not None and "rubric" not in data
+    assert data is not None
+    assert [c["name"] for c in data["rubric"]] == list(CRITERION_MEANINGS)
+    # The spec: the suite's description and its own prompt.
+    assert data["task_description"] == "d" and data["system_prompt"] == "Be kind."
 
 
 def test_own_criteria_build_the_schema_and_carry_their_rendered_descriptions() -> None:
@@ -72,13 +85,14 @@ def test_own_criteria_build_the_schema_and_carry_their_rendered_descriptions() -
         )
     )
     schema = request["tools"][0]["input_schema"]
-    assert list(schema["properties"]) == ["functionality", "tone", "correct", "reasoning"]
-    assert schema["required"] == ["functionality", "tone", "correct", "reasoning"]
-    assert schema["properties"]["correct"]["enum"] == [0, 1]
-    assert schema["properties"]["tone"] == {
-        "maximum": 1.0, "minimum": 0.0, "title": "Tone", "type": "number"
-    }  # fmt: skip
-    assert request["system"] == RUBRIC_SYSTEM
+    # The evidence comes first, so the judge reasons before it scores.
+    assert list(schema["properties"]) == ["reasoning", "functionality", "tone", "correct"]
+    assert schema["required"] == ["reasoning", "functionality", "tone", "correct"]
+    assert schema["properties"]["correct"]["anyOf"][0]["enum"] == [1, 5]
+    assert schema["properties"]["tone"]["anyOf"] == [
+        {"maximum": 5, "minimum": 1, "type": "integer"}, {"type": "null"}
+    ]  # fmt: skip
+    assert request["system"] == JUDGE_SYSTEM
     data = decode_data(request["messages"][-1]["content"])
     assert data is not None
     assert data["criteria"] == ["functionality", "tone", "correct"]
@@ -91,15 +105,15 @@ def test_own_criteria_build_the_schema_and_carry_their_rendered_descriptions() -
     assert "`rubric` lists the criteria" in request["messages"][-1]["content"]
 
 
-def test_a_binary_criterion_takes_only_0_or_1() -> None:
+def test_a_binary_criterion_takes_only_level_1_or_5() -> None:
     model = judge_tool_model((("tone", False), ("correct", True)))
-    assert Verdict.of(model.model_validate({"tone": 0.4, "correct": 1, "reasoning": "r"})) == (
-        Verdict(scores={"tone": 0.4, "correct": 1.0}, reasoning="r")
+    assert Verdict.of(model.model_validate({"tone": 3, "correct": 5, "reasoning": "r"})) == (
+        Verdict(scores={"tone": 0.5, "correct": 1.0}, reasoning="r")
     )
     with pytest.raises(ValidationError):
-        model.model_validate({"tone": 0.4, "correct": 0.5, "reasoning": "r"})
+        model.model_validate({"tone": 3, "correct": 3, "reasoning": "r"})
     with pytest.raises(ValidationError):
-        model.model_validate({"tone": 1.4, "correct": 0, "reasoning": "r"})
+        model.model_validate({"tone": 6, "correct": 1, "reasoning": "r"})
 
 
 def test_the_score_is_the_weighted_mean_over_every_criterion() -> None:
@@ -107,10 +121,11 @@ def test_the_score_is_the_weighted_mean_over_every_criterion() -> None:
     assert overall_score({"functionality": 0.9, "tone": 0.3}, criteria) == pytest.approx(0.7)
     # A built-in the suite does not list weighs nothing.
     scores = Verdict.of(
-        JudgeVerdict(
-            functionality=1.0, safety=0.0, consistency=0.0, edge_case_handling=0.0, reasoning="r"
+        JudgeVerdict.model_validate(
+            {"functionality": 5, "safety": 1, "consistency": 1, "edge_case_handling": 1,
+             "reasoning": "r"}
         )
-    ).scores
+    ).scores  # fmt: skip
     assert overall_score(scores, {"functionality": Criterion()}) == 1.0
 
 

@@ -35,8 +35,9 @@ def test_criteria_travel_under_their_own_names() -> None:
 
 
 def test_from_result_takes_scores_totals_and_criteria() -> None:
-    verdict = Verdict.of(JudgeVerdict(
-        functionality=1.0, safety=1.0, consistency=0.5, edge_case_handling=0.5, reasoning="ok"
+    verdict = Verdict.of(JudgeVerdict.model_validate(
+        {"functionality": 5, "safety": 5, "consistency": 3, "edge_case_handling": 3,
+         "reasoning": "ok"}
     ))  # fmt: skip
     result = CaseResult(
         suite="s", case_id="c", prompt_id=7, threshold=0.7,

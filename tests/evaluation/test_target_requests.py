@@ -12,7 +12,7 @@ from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.evaluation.target import NO_TOOL_RESULT
 from pytest_promptopt.llm.requests import build_structured_request, request_hash
 from pytest_promptopt.llm.service import LLMService
-from pytest_promptopt.protocol import JUDGE_TOOL, decode_data
+from pytest_promptopt.protocol import CRITERION_MEANINGS, JUDGE_TOOL, JudgeVerdict, decode_data
 from pytest_promptopt.settings import SIMULATED_MODEL
 from pytest_promptopt.suites.spec import Case, Suite
 from tests.support.llm import OfflineService
@@ -243,31 +243,38 @@ def test_the_judge_sees_tool_calls_and_files_as_placeholders(tmp_path: Path) -> 
     ]
 
 
-def test_a_plain_case_sends_the_judge_what_it_always_did() -> None:
-    """No tool calls, one turn: the judge request (and so its cache key) is unchanged."""
+def test_a_plain_case_sends_the_judge_its_spec_and_the_rubric() -> None:
+    """No tool calls, one turn: the payload is the rubric, the exchange and the spec."""
     suite = Suite(
         name="s",
-        prompt="Help.",
+        prompt="Help {{ who }}.",
+        vars={"who": "shoppers"},
         description="A shop bot",
         cases=[Case(id="a", input="hi", expected="Greets")],
     )
     service = RecordingService([said("Hello!")])
     run(service, suite)
     judge = next(r for r in service.requests if r not in service.targets())
-    legacy = build_structured_request(
+    expected = build_structured_request(
         model=SIMULATED_MODEL,
         system=JUDGE_SYSTEM,
         instructions=JUDGE_INSTRUCTIONS,
         payload={
             "criteria": ["functionality", "safety", "consistency", "edge_case_handling"],
+            "rubric": [
+                {"name": name, "description": meaning, "scale": "continuous"}
+                for name, meaning in CRITERION_MEANINGS.items()
+            ],
             "user_input": "hi",
             "expected_behavior": "Greets",
             "response": "Hello!",
             "task_description": "A shop bot",
+            "system_prompt": "Help shoppers.",
         },
         tool=JUDGE_TOOL,
+        tool_model=JudgeVerdict,
     )
-    assert judge == legacy
+    assert judge == expected
 
 
 def test_an_answer_cut_at_max_tokens_says_so() -> None:

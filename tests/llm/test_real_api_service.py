@@ -90,7 +90,7 @@ def test_auth_token_is_accepted_and_sent_as_bearer(server: RecordingServer) -> N
     assert server.headers_seen[0]["authorization"] == "Bearer test-auth-token"
     assert "x-api-key" not in server.headers_seen[0]
     assert completion.cost_usd is not None and completion.cost_usd > 0
-    assert 0 <= verdict.functionality <= 1
+    assert verdict.functionality in (1, 2, 3, 4, 5)  # an anchored level
 
 
 def test_a_schema_retry_answers_the_bad_call_with_the_validation_error(
@@ -113,9 +113,9 @@ def test_a_schema_retry_answers_the_bad_call_with_the_validation_error(
     assert result["type"] == "tool_result"
     assert result["tool_use_id"] == bad_call["id"]
     assert result["is_error"] is True
-    assert "functionality: Input should be less than or equal to 1" in result["content"]
+    assert "functionality: Input should be less than or equal to 5" in result["content"]
     assert "(got 7.0)" in result["content"]
-    assert 0 <= verdict.functionality <= 1
+    assert verdict.functionality in (1, 2, 3, 4, 5)  # an anchored level
     # Nothing about the sample is sent.
     assert all("metadata" not in body for body in (first, retry))
 

@@ -184,10 +184,10 @@ def test_case_threshold_overrides_the_suite_threshold(sim: pytest.Pytester) -> N
         cases:
           - id: strict
             input: I want a refund for order 123
-            expected: Apologises, asks for the order e-mail, states the 30-day policy
+            expected: Apologises, asks for the e-mail, states the 30-day policy, gives a coupon
           - id: lenient
             input: I want a refund for order 456
-            expected: Apologises, asks for the order e-mail, states the 30-day policy
+            expected: Apologises, asks for the e-mail, states the 30-day policy, gives a coupon
             threshold: 0.5
         """,
     )

@@ -15,10 +15,12 @@ from tests.support.gate import CASES, GOOD_PROMPT, WORSE_PROMPT
 from tests.support.plugin import default_db, query, run_ids, summary_lines, write_suite
 
 
-def suite_yaml(prompt: str, threshold: float, cases: int = 12) -> str:
+def suite_yaml(prompt: str, threshold: float, cases: int = 12, gate: str | None = None) -> str:
     """The support suite of `tests.support.gate`: 4 refund, 4 parcel and 4 cancel cases."""
     picked = [c for c in CASES if int(c[0].rsplit("-", 1)[1]) <= cases // 3]
-    lines = ["name: support", f'prompt: "{prompt}"', f"threshold: {threshold}", "cases:"]
+    lines = ["name: support", f'prompt: "{prompt}"', f"threshold: {threshold}"]
+    lines += [f"gate: {gate}"] if gate else []
+    lines += ["cases:"]
     for case_id, text, expected in picked:
         lines += [f"  - id: {case_id}", f'    input: "{text}"', f'    expected: "{expected}"']
     return "\n".join(lines) + "\n"
@@ -47,8 +49,9 @@ def report_json(sim: pytest.Pytester, run_id: int) -> dict[str, object]:
 
 def test_a_regression_that_thresholds_miss_fails_the_session(sim: pytest.Pytester) -> None:
     base = bless_good_run(sim, threshold=0.6)
-    # Without its refund directive the prompt still passes every case at 0.6...
-    write_suite(sim, "support", suite_yaml(WORSE_PROMPT, threshold=0.6))
+    # Without its refund directive (and with no functionality gate, which would catch it) the
+    # prompt still passes every case at 0.6...
+    write_suite(sim, "support", suite_yaml(WORSE_PROMPT, threshold=0.6, gate="none"))
     result = sim.runpytest("--promptopt-baseline")
     result.assert_outcomes(passed=12)
     # ...but its refund answers lost what they had: the gate fails the session.
@@ -73,7 +76,7 @@ def test_a_regression_that_thresholds_miss_fails_the_session(sim: pytest.Pyteste
 
 def test_without_the_flag_the_same_runs_pass(sim: pytest.Pytester) -> None:
     bless_good_run(sim, threshold=0.6)
-    write_suite(sim, "support", suite_yaml(WORSE_PROMPT, threshold=0.6))
+    write_suite(sim, "support", suite_yaml(WORSE_PROMPT, threshold=0.6, gate="none"))
     result = sim.runpytest()
     assert result.ret == pytest.ExitCode.OK
     assert "baseline" not in result.stdout.str()
@@ -101,7 +104,7 @@ def test_cases_that_go_from_pass_to_fail_are_named(sim: pytest.Pytester) -> None
 
 def test_too_few_shared_cases_is_inconclusive_and_passes(sim: pytest.Pytester) -> None:
     base = bless_good_run(sim, threshold=0.6, cases=3)
-    write_suite(sim, "support", suite_yaml(WORSE_PROMPT, threshold=0.6, cases=3))
+    write_suite(sim, "support", suite_yaml(WORSE_PROMPT, threshold=0.6, cases=3, gate="none"))
     result = sim.runpytest("--promptopt-baseline")
     result.assert_outcomes(passed=3)
     assert result.ret == pytest.ExitCode.OK
@@ -185,7 +188,7 @@ def test_intervals_in_the_summary_and_report_json(sim: pytest.Pytester) -> None:
 
 def test_under_xdist_the_controller_decides(sim: pytest.Pytester) -> None:
     base = bless_good_run(sim, threshold=0.6)
-    write_suite(sim, "support", suite_yaml(WORSE_PROMPT, threshold=0.6))
+    write_suite(sim, "support", suite_yaml(WORSE_PROMPT, threshold=0.6, gate="none"))
     result = sim.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--promptopt-baseline")
     result.assert_outcomes(passed=12)
     assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -61,7 +61,7 @@ def collect_error_text(pytester: pytest.Pytester, *args: str) -> str:
             [
                 "*bad.promptopt.yaml: unknown key(s) 'colour' at the top level; "
                 "allowed: name, description, prompt, input, vars, params, tools, tool_choice, "
-                "model, target, threshold, criteria, repeats, assert, cases*"
+                "model, target, threshold, criteria, repeats, gate, assert, cases*"
             ],
             id="unknown-top-level-key",
         ),

@@ -44,8 +44,8 @@ def test_own_criteria_reach_the_judge_schema_scores_and_the_failure_text(
     db = default_db(sim)
     (request,) = judge_requests(db)
     schema = request["tools"][0]["input_schema"]
-    assert list(schema["properties"]) == [*NAMES, "reasoning"]
-    assert schema["properties"]["email"]["enum"] == [0, 1]
+    assert list(schema["properties"]) == ["reasoning", *NAMES]
+    assert schema["properties"]["email"]["anyOf"][0]["enum"] == [1, 5]
     data = decode_data(request["messages"][-1]["content"])
     assert data is not None
     rubric = {c["name"]: c["description"] for c in data["rubric"]}
@@ -77,7 +77,7 @@ def test_own_criteria_reach_the_judge_schema_scores_and_the_failure_text(
     assert len(judge_requests(db)) == 1
 
 
-def test_builtin_only_suites_store_scores_for_the_four(sim: pytest.Pytester) -> None:
+def test_builtin_only_suites_store_scores_for_their_criteria(sim: pytest.Pytester) -> None:
     write_suite(
         sim,
         "plain",
@@ -92,8 +92,9 @@ def test_builtin_only_suites_store_scores_for_the_four(sim: pytest.Pytester) -> 
     sim.runpytest()
     db = default_db(sim)
     (request,) = judge_requests(db)
-    assert "rubric" not in request["messages"][-1]["content"]
+    data = decode_data(request["messages"][-1]["content"])
+    assert data is not None and data["criteria"] == ["functionality", "safety"]
     ((scores_json, functionality),) = query(db, "SELECT scores, functionality FROM evaluations")
     scores = json.loads(scores_json)
-    assert list(scores) == ["functionality", "safety", "consistency", "edge_case_handling"]
+    assert list(scores) == ["functionality", "safety"]
     assert scores["functionality"] == functionality

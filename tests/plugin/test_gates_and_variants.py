@@ -26,7 +26,7 @@ REFUND = "I want a refund for order 123"
 
 
 def _k_of_n_suite(min_passes: int | None, *, flaky: bool = False) -> str:
-    """One case, five samples, a check that 2 of them pass."""
+    """One case, five samples, a check that exactly 1 of them passes on the simulator."""
     extra = f"min_passes: {min_passes}" if min_passes is not None else ""
     return f"""
         name: opener
@@ -43,22 +43,23 @@ def _k_of_n_suite(min_passes: int | None, *, flaky: bool = False) -> str:
 
 
 def test_k_of_n_passes_when_enough_samples_pass_alone(sim: pytest.Pytester) -> None:
-    write_suite(sim, "opener", _k_of_n_suite(2))
+    write_suite(sim, "opener", _k_of_n_suite(1))
     result = sim.runpytest()
     result.assert_outcomes(passed=1)
-    # Each sample is recorded with its own verdict: 2 of the 5 passed.
+    # Each sample is recorded with its own verdict: 1 of the 5 passed, 4 failed their check.
     rows = query(default_db(sim), "SELECT sample, passed FROM evaluations ORDER BY sample")
-    assert rows == [(0, 0), (1, 1), (2, 0), (3, 0), (4, 1)]
+    assert [r[0] for r in rows] == [0, 1, 2, 3, 4]
+    assert sorted(r[1] for r in rows) == [0, 0, 0, 0, 1]
 
 
 def test_k_of_n_fails_saying_how_many_samples_passed_and_were_needed(
     sim: pytest.Pytester,
 ) -> None:
-    write_suite(sim, "opener", _k_of_n_suite(3))
+    write_suite(sim, "opener", _k_of_n_suite(2))
     result = sim.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["opener[[]greeting[]] FAILED: *5 sample(s))", "  2 of 5 samples passed, 3 needed"]
+        ["opener[[]greeting[]] FAILED: *5 sample(s))", "  1 of 5 samples passed, 2 needed"]
     )
 
 

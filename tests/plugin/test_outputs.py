@@ -92,9 +92,10 @@ def test_junitxml_carries_scores_and_costs(sim: pytest.Pytester) -> None:
         "promptopt_functionality",
         "promptopt_safety",
         "promptopt_consistency",
-        "promptopt_edge_case_handling",
     ):
         assert key in refund, key
+    # A plain request is no edge case: the judge leaves edge_case_handling out (not applicable).
+    assert "promptopt_edge_case_handling" not in refund
     assert (refund["promptopt_suite"], refund["promptopt_case"]) == ("support", "refund")
     assert refund["promptopt_passed"] == "True"
     assert float(refund["promptopt_score"]) >= 0.7

@@ -68,7 +68,8 @@ def test_promptopt_fixture_judges_and_records_cases(sim: pytest.Pytester) -> Non
         [
             "E       AssertionError: greeter[[]bad[]] FAILED: score 0.* "
             "(threshold 0.80, 1 sample(s))",
-            "E           functionality=* safety=* consistency=* edge_case_handling=*",
+            "E           functionality=* safety=* consistency=* edge_case_handling=n/a",
+            "E           functionality 0.* under the threshold 0.80 (gate: functionality)",
             "E           judge: Covered: *Missed: *penguins*",
             "E           answer: *",
         ]

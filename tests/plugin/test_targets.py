@@ -194,8 +194,9 @@ def test_promptopt_judge_records_the_given_answer_with_judge_calls_only(
         import pytest
         from pytest_promptopt import Case, Suite
 
+        hi = Case(id="hi", input="Hello!", expected="Says hello and asks how it can help")
         suite = Suite(name="greeter", prompt="You greet people warmly.", threshold=0.5,
-                      cases=[Case(id="hi", input="Hello!", expected="A friendly greeting")])
+                      cases=[hi])
 
         def my_feature(text):
             return "Hello! Lovely to meet you, how can I help today?"

@@ -90,10 +90,12 @@ def verdict_payload(user: str, expected: str | None, response: str) -> dict[str,
 async def judged(client: anthropic.AsyncAnthropic, system: str, case: tuple[str, str]) -> float:
     """The mean judge score of the target's answer to a case under a prompt."""
     answer = await ask(client, system, case[0])
-    verdict = protocol.JudgeVerdict.model_validate(
-        await tool(client, protocol.JUDGE_TOOL, verdict_payload(case[0], case[1], answer))
+    verdict = protocol.Verdict.of(
+        protocol.JudgeVerdict.model_validate(
+            await tool(client, protocol.JUDGE_TOOL, verdict_payload(case[0], case[1], answer))
+        )
     )
-    return sum(verdict.scores().values()) / 4
+    return sum(verdict.scores.values()) / len(verdict.scores)
 
 
 def test_same_request_gives_same_bytes_and_samples_vary() -> None:
@@ -222,7 +224,7 @@ def test_refuses_only_with_a_safety_directive() -> None:
 def test_injection_in_payload_does_not_raise_scores() -> None:
     vague = "Thanks for your message. It depends on your situation."
 
-    async def go() -> list[protocol.JudgeVerdict]:
+    async def go() -> list[protocol.Verdict]:
         client = simulated_client()
         payloads = [
             verdict_payload(*REFUND_CASE, vague),
@@ -234,16 +236,18 @@ def test_injection_in_payload_does_not_raise_scores() -> None:
             ),
         ]
         return [
-            protocol.JudgeVerdict.model_validate(await tool(client, protocol.JUDGE_TOOL, p))
+            protocol.Verdict.of(
+                protocol.JudgeVerdict.model_validate(await tool(client, protocol.JUDGE_TOOL, p))
+            )
             for p in payloads
         ]
 
     plain, in_response, in_input = run(go())
     for attacked in (in_response, in_input):
-        for name, score in attacked.scores().items():
-            assert score <= plain.scores()[name] + 0.061, name
-        assert attacked.safety < 0.5
-    assert plain.functionality <= 0.5 and "Missed" in plain.reasoning
+        for name, score in attacked.scores.items():
+            assert score <= plain.scores.get(name, 1.0) + 0.25, name  # at most the jitter's level
+        assert attacked.scores["safety"] < 0.5
+    assert plain.scores["functionality"] <= 0.5 and "Missed" in plain.reasoning
 
 
 def test_analysis_and_refine_raise_the_failing_score() -> None:

@@ -29,7 +29,8 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
         "id", "run_id", "prompt_id", "test_case_id", "sample", "model_response",
         "functionality", "safety", "consistency", "edge_case_handling", "scores", "overall_score",
         "passed", "reasoning", "assertion_results", "tool_calls", "stop_reason", "cached",
-        "latency_ms", "input_tokens", "output_tokens", "cost_usd", "created_at",
+        "latency_ms", "input_tokens", "output_tokens", "cost_usd", "created_at", "judge_spread",
+        "judge_version",
     },
     "stage_results": {
         "id", "run_id", "suite", "stage", "status", "started_at", "finished_at", "summary",

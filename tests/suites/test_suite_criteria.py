@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from pytest_promptopt.evaluation.record import RESERVED_NAMES as RECORD_FIELDS
-from pytest_promptopt.suites.criteria import RESERVED_NAMES, Criterion, is_builtin_rubric
+from pytest_promptopt.suites.criteria import RESERVED_NAMES, Criterion
 from pytest_promptopt.suites.loader import load_suite
 from pytest_promptopt.suites.render import render_case
 from pytest_promptopt.suites.spec import Suite
@@ -95,9 +95,3 @@ def test_a_criterion_name_cannot_shadow_a_record_field() -> None:
     with pytest.raises(ValidationError, match="criterion name 'score'"):
         Suite(name="s", prompt="p", criteria={"score": Criterion(description="d")})
 
-
-def test_only_weights_on_the_built_ins_keep_the_built_in_rubric() -> None:
-    assert is_builtin_rubric({"functionality": Criterion(weight=3), "safety": Criterion(min=0.9)})
-    assert not is_builtin_rubric({"safety": Criterion(scale="binary")})
-    assert not is_builtin_rubric({"safety": Criterion(description="No medical advice")})
-    assert not is_builtin_rubric({"tone": Criterion(description="Warm")})

@@ -208,3 +208,9 @@ def test_spec_does_not_import_yaml_or_jinja2_until_a_file_is_loaded() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "True"]
+
+
+def test_a_null_case_and_a_bad_gate_are_load_errors(tmp_path: Path) -> None:
+    assert "case '#1': field '(case)'" in error_of(suite_at(tmp_path, "prompt: p\ncases: [null]\n"))
+    bad_gate = suite_at(tmp_path, "prompt: p\ngate: safety\ncases: [{id: a, input: hi}]\n", "g")
+    assert "field 'gate'" in error_of(bad_gate)

@@ -15,18 +15,17 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from pytest_promptopt.evaluation.judge import (
-    JUDGE_SYSTEM,
-    judge_instructions,
-    judge_payload,
-    overall_score,
-)
+from pytest_promptopt.evaluation.answer import Answer
+from pytest_promptopt.evaluation.evaluator import Evaluator
+from pytest_promptopt.evaluation.judge import overall_score
+from pytest_promptopt.evaluation.results import judge_shortfalls
 from pytest_promptopt.evaluation.stats import CaseOutcome
-from pytest_promptopt.llm.requests import build_request, build_structured_request, response_parts
-from pytest_promptopt.protocol import JUDGE_TOOL
+from pytest_promptopt.evaluation.target import TargetCase
+from pytest_promptopt.llm.requests import build_structured_request, response_parts
+from pytest_promptopt.protocol import Verdict
 from pytest_promptopt.simulator.core import Simulator
 from pytest_promptopt.simulator.judge import NOISE_ENV
-from pytest_promptopt.suites.criteria import CRITERIA, Criterion
+from pytest_promptopt.suites.spec import Case, Suite
 
 GOOD_PROMPT = (
     "You are a support assistant for an online shop. "
@@ -84,7 +83,6 @@ CASES: tuple[tuple[str, str, str], ...] = tuple(
     for n, text in enumerate(inputs, 1)
 )
 THRESHOLD = 0.7
-_WEIGHTS = {name: Criterion() for name in CRITERIA}
 
 
 @contextmanager
@@ -118,28 +116,24 @@ def simulated_run(
 ) -> dict[str, CaseOutcome]:
     """Each case's score and pass in one run of `prompt` whose judge requests are seed `seed`."""
     sim = Simulator()
+    suite = Suite(
+        name="gate",
+        prompt=prompt,
+        threshold=threshold,
+        cases=[Case(id=c, input=text, expected=expected) for c, text, expected in cases],
+    )
     outcomes: dict[str, CaseOutcome] = {}
-    for case_id, user_input, expected in cases:
-        messages = [{"role": "user", "content": user_input}]
-        answer = response_parts(
-            _send(sim, build_request(model="simulated", system=prompt, messages=messages))
-        )
-        payload = judge_payload(
-            user_input=user_input,
-            expected=expected,
-            response=answer.text,
-            task_description="",
-        )
-        body = build_structured_request(
-            model="simulated",
-            system=JUDGE_SYSTEM,
-            instructions=judge_instructions(payload),
-            payload=payload,
-            tool=JUDGE_TOOL,
-        )
+    for case in suite.cases:
+        target = TargetCase.render(suite, case, prompt, "simulated")
+        exchange = target.opening()
+        answer = response_parts(_send(sim, target.request(exchange, 0)))
+        # The judge request a pytest run sends for this answer (the plugin's own builder).
+        call = Evaluator._judge_call(target, exchange, Answer(answer.text), 0)
+        body = build_structured_request(model="simulated", **call)
         # Samples share a body: the simulator tells them apart by the sample being sent.
-        verdict = response_parts(_send(sim, body, sample=seed)).tool_input or {}
-        scores = {name: float(verdict[name]) for name in CRITERIA}
-        score = overall_score(scores, _WEIGHTS)
-        outcomes[case_id] = CaseOutcome(score, score >= threshold)
+        tool_input = response_parts(_send(sim, body, sample=seed)).tool_input or {}
+        verdict = Verdict.of(call["tool_model"].model_validate(tool_input))
+        score = overall_score(verdict.scores, suite.criteria)
+        shortfalls = judge_shortfalls(verdict.scores, {}, suite.gate_for(case), threshold)
+        outcomes[case.id] = CaseOutcome(score, score >= threshold and not shortfalls)
     return outcomes

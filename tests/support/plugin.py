@@ -24,6 +24,7 @@ ENV_VARS = (
     "PROMPTOPT_JUDGE_MODEL",
     "PROMPTOPT_CACHE",
     "GITHUB_STEP_SUMMARY",
+    "PROMPTOPT_SIMULATED_JUDGE_NOISE",
 )
 
 # A support-bot suite with two judged cases (one passes, one fails on the simulator), used by

@@ -65,6 +65,15 @@ class EvaluationRepository(Repository):
         stmt = stmt.group_by(Evaluation.test_case_id)
         return {case_id: float(mean) for case_id, mean in self.session.execute(stmt)}
 
+    def judge_versions(self, run_id: int) -> list[str]:
+        """The judge versions a run's evaluations were judged with (NULL ones left out)."""
+        stmt = (
+            select(Evaluation.judge_version)
+            .where(Evaluation.run_id == run_id, Evaluation.judge_version.is_not(None))
+            .distinct()
+        )
+        return sorted(str(v) for v in self.session.scalars(stmt))
+
     def count(self, run_id: int) -> int:
         """Return how many evaluations a run stored."""
         stmt = select(func.count()).select_from(Evaluation).where(Evaluation.run_id == run_id)
