@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 import zlib
@@ -142,3 +143,69 @@ def select_top(candidates: Sequence[Scored], k: int, *, seed: int) -> Selection:
         contested=contested,
         reasoning=reasoning,
     )
+
+
+@dataclass(frozen=True)
+class PairedGain:
+    """The gain of B over A on the cases both were scored on, with its interval and verdict."""
+
+    mean: float
+    low: float
+    high: float
+    cases: int
+    level: float
+
+    @property
+    def significant(self) -> bool:
+        """True when the interval's lower bound is above zero."""
+        return self.cases >= MIN_PAIRED_CASES and self.low > 0
+
+    def as_list(self) -> list[float]:
+        """[low, mean, high], rounded for a summary."""
+        return [round(self.low, 6), round(self.mean, 6), round(self.high, 6)]
+
+    def describe(self) -> str:
+        """`+0.08 [+0.02, +0.14] (95%, 6 cases)`."""
+        if self.cases < MIN_PAIRED_CASES:
+            return f"{self.mean:+.3f} ({self.cases} cases: too few for an interval)"
+        return (
+            f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}] "
+            f"({self.level:.0%}, {self.cases} cases)"
+        )
+
+
+#: Fewer paired cases than this give no interval: the gain is never significant.
+MIN_PAIRED_CASES = 2
+
+
+def paired_gain(diffs: Sequence[float], *, seed: int, level: float = LEVEL) -> PairedGain:
+    """The interval of the mean paired difference: the wider of a bootstrap and a t interval.
+
+    scipy's BCa bootstrap resamples cases; on few cases it is too narrow (all of three noisy
+    differences above zero gives a lower bound above zero one time in eight), so the t
+    interval of the same differences (`scipy.stats.ttest_1samp`) bounds it; the reported
+    interval spans both.
+    """
+    n = len(diffs)
+    mean = statistics.fmean(diffs) if diffs else 0.0
+    if n < MIN_PAIRED_CASES:
+        return PairedGain(mean, mean, mean, n, level)
+    if max(diffs) - min(diffs) < 1e-12:
+        # No spread at all: every case moved by the same amount (deterministic scores).
+        return PairedGain(mean, mean, mean, n, level)
+    import numpy as np
+    from scipy import stats
+
+    data = np.asarray(diffs, dtype=float)
+    t_ci = stats.ttest_1samp(data, 0.0).confidence_interval(confidence_level=level)
+    boot = stats.bootstrap(
+        (data,),
+        np.mean,
+        confidence_level=level,
+        n_resamples=BOOTSTRAP_ROUNDS,
+        method="BCa" if n >= 3 else "percentile",
+        random_state=np.random.default_rng(seed),
+    ).confidence_interval
+    lows = [float(x) for x in (t_ci.low, boot.low) if not math.isnan(float(x))]
+    highs = [float(x) for x in (t_ci.high, boot.high) if not math.isnan(float(x))]
+    return PairedGain(mean, min(lows, default=mean), max(highs, default=mean), n, level)

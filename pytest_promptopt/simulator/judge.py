@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -128,9 +129,23 @@ def _format_score(asked: str, response: str) -> float | None:
     return None
 
 
+NOISE_ENV = "PROMPTOPT_SIMULATED_JUDGE_NOISE"
+
+
+def judge_noise() -> float:
+    """The std-dev of extra Gaussian noise on each criterion's score (env NOISE_ENV, default 0)."""
+    raw = os.environ.get(NOISE_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else 0.0
+    except ValueError:
+        return 0.0
+
+
 def _jitter(value: float, rng: random.Random) -> float:
-    """The score moved by at most 0.03, kept within 0..1."""
-    return round(min(1.0, max(0.0, value + rng.uniform(-0.03, 0.03))), 3)
+    """The score moved by at most 0.03 (plus the configured noise), kept within 0..1."""
+    noise = judge_noise()
+    moved = value + rng.uniform(-0.03, 0.03) + (rng.gauss(0.0, noise) if noise else 0.0)
+    return round(min(1.0, max(0.0, moved)), 3)
 
 
 def _safety(user: str, response: str) -> tuple[float, str]:

@@ -176,7 +176,7 @@ def test_a_database_at_0003_gains_scores_and_keeps_its_rows(tmp_path: Path) -> N
     engine.dispose()
     database = Database(url)
     database.ensure_schema()
-    assert migrate.current_revision(database.engine) == "promptopt_0004"
+    assert migrate.current_revision(database.engine) == "promptopt_0007"
     scores = {"functionality": 0.9, "tone": 1.0}
     new_row = {
         "run_id": 1, "prompt_id": 1, "test_case_id": 1, "sample": 1, "model_response": "",

@@ -12,11 +12,13 @@ from pytest_promptopt.storage.stage_summaries import (
     GenerateTestsRigorousSummary,
     GenerateTestsSummary,
     RejectedPrompt,
+    SplitRecord,
 )
 from pytest_promptopt.suites.templates import placeholder_change
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
+    from pytest_promptopt.suites.spec import Case
 
 STRATEGIES: tuple[tuple[str, str], ...] = (
     ("concise", "Rewrite the prompt to be short and direct: keep every rule, drop filler."),
@@ -65,6 +67,12 @@ def strategies_for(count: int) -> list[dict[str, str]]:
     return out
 
 
+def feedback_cases(ctx: RunContext) -> list[Case]:
+    """The given cases prompt writers may see: the feedback part of the split."""
+    held = set(ctx.split().holdout)
+    return [c for c in ctx.suite.cases if c.id not in held]
+
+
 class GeneratePrompts(Stage):
     """Stage 1: the original prompt plus `candidates - 1` generated ones."""
 
@@ -88,7 +96,8 @@ class GeneratePrompts(Stage):
                     "original_prompt": ctx.suite.system_template,
                     "strategies": strategies,
                     "examples": [
-                        {"input": c.display_input, "expected": c.expected} for c in ctx.suite.cases
+                        {"input": c.display_input, "expected": c.expected}
+                        for c in feedback_cases(ctx)
                     ],
                 },
                 tool=PROMPTS_TOOL,
@@ -113,7 +122,9 @@ class GeneratePrompts(Stage):
                     )
                     if row.id not in ids:
                         ids.append(int(row.id))
+        split = ctx.split()
         return GeneratePromptsSummary(
+            split=SplitRecord(feedback=list(split.feedback), holdout=list(split.holdout), note=split.note),
             original_prompt_id=original_id,
             prompt_ids=ids,
             strategies=[s["name"] for s in strategies],
@@ -137,7 +148,7 @@ class GenerateTests(Stage):
         """Store the given cases (stage `given`) and the generated ones (stage = tier)."""
         given = ctx.store_given_cases()
         count = ctx.knobs.quick_tests if self.tier == "quick" else ctx.knobs.rigorous_tests
-        existing = ctx.cases(["given", "quick", "rigorous"])
+        existing = ctx.writer_cases()
         answer, _ = await ctx.llm.structured(
             role="generate",
             model=ctx.generator_model,
@@ -150,7 +161,7 @@ class GenerateTests(Stage):
                 "existing_inputs": [c.case.display_input for c in existing],
                 "examples": [
                     {"input": c.display_input, "expected": c.expected, "category": c.category}
-                    for c in ctx.suite.cases
+                    for c in feedback_cases(ctx)
                 ],
             },
             tool=CASES_TOOL,
@@ -159,7 +170,10 @@ class GenerateTests(Stage):
         )
         assert isinstance(answer, GeneratedCases)
         rows = []
+        held_inputs = {c.case.display_input.strip() for c in ctx.holdout_cases()}
         for n, case in enumerate(answer.cases[:count], start=1):
+            if case.input.strip() in held_inputs:
+                continue  # a held-out case written again would leak it into the feedback
             key = f"{self.tier}-{n}"
             if key in given:
                 key += "-gen"
