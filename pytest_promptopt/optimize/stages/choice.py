@@ -13,7 +13,13 @@ from __future__ import annotations
 import statistics
 from typing import TYPE_CHECKING
 
-from pytest_promptopt.optimize.selection import Scored, paired_gain, select_top, stable_seed
+from pytest_promptopt.optimize.selection import (
+    Scored,
+    Selection,
+    paired_gain,
+    select_top,
+    stable_seed,
+)
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.optimize.stages.evaluation import (
     errors_of,
@@ -101,6 +107,8 @@ class SelectBest(Stage):
         seed = stable_seed(ctx.suite.name, self.name)
         selection = select_top(scored, 1, seed=seed) if shared else None
         chosen = selection.selected[0] if selection and selection.selected else original_id
+        if selection is not None and chosen == original_id and basis == "held-out":
+            chosen = self._tie_break(ctx, selection.tiers[0], original_id, scored, selection)
         means = {s.prompt_id: s.mean for s in scored}
         summary = SelectBestSummary(
             split=record,
@@ -161,6 +169,41 @@ class SelectBest(Stage):
         )
         summary.headline = f"best #{chosen}; gain {word} ({gain.describe()})"
         return summary
+
+
+    def _tie_break(
+        self,
+        ctx: RunContext,
+        tier: list[int],
+        original_id: int,
+        scored: list[Scored],
+        selection: Selection,
+    ) -> int:
+        """In a held-out tie with the original, a finalist whose paired gain over it on the
+        feedback and generated cases is significant (and whose held-out mean is no lower)
+        is chosen for this session; the apply gate still needs the held-out gain."""
+        held = {s.prompt_id: s.mean for s in scored}
+        writer_ids = [c.id for c in ctx.writer_cases()]
+        best: tuple[float, int] | None = None
+        for pid in tier:
+            if pid == original_id or held[pid] < held[original_id]:
+                continue
+            _, means = ctx.common_means([pid, original_id], writer_ids)
+            gain = paired_gain(
+                [a - b for a, b in zip(means[pid], means[original_id], strict=True)],
+                seed=stable_seed(ctx.suite.name, "tie", pid),
+                level=GATE_LEVEL,
+            )
+            if gain.significant and (best is None or gain.low > best[0]):
+                best = (gain.low, pid)
+                note = f"#{pid} gains {gain.describe()} over the original on the feedback cases"
+        if best is None:
+            return original_id
+        selection.reasoning.append(
+            f"tied with the original on the held-out cases; {note}, so it is this session's "
+            "best prompt (the apply gate still asks the held-out cases)"
+        )
+        return best[1]
 
 
 def scored_of(scored: list[Scored], prompt_id: int) -> tuple[float, ...]:
