@@ -356,7 +356,7 @@ class Settings:
 
     @property
     def effective_optimizer_model(self) -> str:
-        """The model of the writer roles (prompts, cases, analysis): configured, else the judge's."""
+        """The writer roles' model (prompts, cases, analysis): configured, else the judge's."""
         return self.optimizer_model or self.effective_judge_model
 
     @property

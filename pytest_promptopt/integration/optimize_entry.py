@@ -84,7 +84,8 @@ def apply_best(suite: Suite, outcome: OptimizeOutcome) -> str:
     text = outcome.best_prompt_text
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     outcome.applied_to = path
-    return f"applied: wrote the best prompt #{outcome.best_prompt_id} to {path} ({outcome.gate_verdict})"
+    best = outcome.best_prompt_id
+    return f"applied: wrote the best prompt #{best} to {path} ({outcome.gate_verdict})"
 
 
 def optimize_suite(

@@ -79,9 +79,7 @@ class RunContext:
         """The cases prompt writers may see and candidates are ranked on: no held-out case."""
         held = set(self.split().holdout)
         return [
-            c
-            for c in self.cases(["given", *tiers])
-            if not (c.stage == "given" and c.key in held)
+            c for c in self.cases(["given", *tiers]) if not (c.stage == "given" and c.key in held)
         ]
 
     def holdout_cases(self) -> list[StoredCase]:

@@ -66,6 +66,4 @@ def split_cases(cases: Sequence[tuple[str, str]], fraction: float, seed: int) ->
         f"{len(held)} of {len(keys)} given cases held out (fraction {fraction:g}, "
         f"stratified by category, seed {seed})"
     )
-    return Split(
-        tuple(k for k in keys if k not in held), tuple(k for k in keys if k in held), note
-    )
+    return Split(tuple(k for k in keys if k not in held), tuple(k for k in keys if k in held), note)

@@ -170,7 +170,6 @@ class SelectBest(Stage):
         summary.headline = f"best #{chosen}; gain {word} ({gain.describe()})"
         return summary
 
-
     def _tie_break(
         self,
         ctx: RunContext,

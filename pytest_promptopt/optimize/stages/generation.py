@@ -124,7 +124,9 @@ class GeneratePrompts(Stage):
                         ids.append(int(row.id))
         split = ctx.split()
         return GeneratePromptsSummary(
-            split=SplitRecord(feedback=list(split.feedback), holdout=list(split.holdout), note=split.note),
+            split=SplitRecord(
+                feedback=list(split.feedback), holdout=list(split.holdout), note=split.note
+            ),
             original_prompt_id=original_id,
             prompt_ids=ids,
             strategies=[s["name"] for s in strategies],

@@ -52,9 +52,13 @@ def failures(ctx: RunContext, prompt_id: int, case_ids: list[int]) -> list[dict[
     worst: dict[int, Any] = {}
     with ctx.repos() as r:
         for e in r.evaluations.for_prompt(prompt_id, case_ids):
-            if e.test_case_id in by_id and not e.passed and (
-                e.test_case_id not in worst
-                or e.overall_score < worst[e.test_case_id]["overall_score"]
+            if (
+                e.test_case_id in by_id
+                and not e.passed
+                and (
+                    e.test_case_id not in worst
+                    or e.overall_score < worst[e.test_case_id]["overall_score"]
+                )
             ):
                 case = by_id[e.test_case_id]
                 worst[e.test_case_id] = {
@@ -249,7 +253,12 @@ class Refinement(Stage):
                 track.final_prompt_id = child_id
 
     async def _compare(
-        self, ctx: RunContext, step: RefinementStep, parent_id: int, child_id: int, case_ids: list[int]
+        self,
+        ctx: RunContext,
+        step: RefinementStep,
+        parent_id: int,
+        child_id: int,
+        case_ids: list[int],
     ) -> None:
         """Score the child on the parent's cases; keep it only on a significant paired gain."""
         cases = [c for c in ctx.writer_cases() if c.id in case_ids]

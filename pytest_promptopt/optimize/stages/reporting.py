@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_promptopt.optimize.stages.base import Stage
+from pytest_promptopt.optimize.stages.choice import finalist_ids
 from pytest_promptopt.reporting.build import prompt_summary
 from pytest_promptopt.reporting.writers import suite_dir, write_suite_files
-from pytest_promptopt.optimize.stages.choice import finalist_ids
 from pytest_promptopt.storage.stage_summaries import (
     Finalist,
     ReportingSummary,
