@@ -85,6 +85,10 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
     before_after = re.findall(r"optimized: (\d\.\d\d) -> (\d\.\d\d)", optimized.stdout)
     assert len(before_after) >= 4
     assert all(float(b) >= float(a) for a, b in before_after)
+    # Feedback (seen by the prompt writers) and held-out scores side by side, and the gate.
+    split = re.findall(r"feedback \d\.\d\d -> \d\.\d\d \(\d cases\), held-out", optimized.stdout)
+    assert len(split) >= 4
+    assert "apply gate: " in optimized.stdout
 
     run_dir = max((project / ".promptopt" / "reports").iterdir(), key=lambda p: int(p.name))
     for suite in ("support_bot", "sql_assistant", "bank_guard", "order_bot"):
