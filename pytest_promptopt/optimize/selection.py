@@ -90,13 +90,31 @@ def _tie_order(c: Scored) -> tuple[bool, float, int]:
     return (not c.is_original, -c.mean, c.prompt_id)
 
 
-def tiers(candidates: Sequence[Scored], intervals: dict[int, Interval]) -> list[list[Scored]]:
-    """Tiers: the leader plus everyone whose interval overlaps the leader's, repeatedly."""
+def tied_with(leader: Scored, other: Scored, intervals: dict[int, Interval], seed: int) -> bool:
+    """Whether `other` is within noise of `leader`.
+
+    On the same cases (every candidate's scores are aligned) the comparison is paired: tied
+    when the bootstrap interval of the per-case differences reaches zero, which sees a small
+    gain that is consistent across cases. Scores of different lengths fall back to whether
+    the two candidates' own intervals overlap.
+    """
+    if other.prompt_id == leader.prompt_id:
+        return True
+    if len(other.scores) != len(leader.scores) or not other.scores:
+        return intervals[other.prompt_id].overlaps(intervals[leader.prompt_id])
+    diffs = [a - b for a, b in zip(leader.scores, other.scores, strict=True)]
+    return bootstrap_interval(diffs, seed=seed + other.prompt_id).low <= 0
+
+
+def tiers(
+    candidates: Sequence[Scored], intervals: dict[int, Interval], seed: int = 0
+) -> list[list[Scored]]:
+    """Tiers: the leader plus everyone tied with it (`tied_with`), repeatedly."""
     remaining = sorted(candidates, key=lambda c: (-c.mean, not c.is_original, c.prompt_id))
     groups: list[list[Scored]] = []
     while remaining:
-        leader = intervals[remaining[0].prompt_id]
-        tied = [c for c in remaining if intervals[c.prompt_id].overlaps(leader)]
+        leader = remaining[0]
+        tied = [c for c in remaining if tied_with(leader, c, intervals, seed)]
         groups.append(sorted(tied, key=_tie_order))
         remaining = [c for c in remaining if c not in tied]
     return groups
@@ -105,7 +123,7 @@ def tiers(candidates: Sequence[Scored], intervals: dict[int, Interval]) -> list[
 def select_top(candidates: Sequence[Scored], k: int, *, seed: int) -> Selection:
     """The top `k` candidates, never letting a within-noise difference beat the original."""
     intervals = {c.prompt_id: bootstrap_interval(c.scores, seed=seed) for c in candidates}
-    groups = tiers(candidates, intervals)
+    groups = tiers(candidates, intervals, seed)
     ranked = [c for g in groups for c in g]
     tier_of = {c.prompt_id: n for n, g in enumerate(groups) for c in g}
     selected = [c.prompt_id for c in ranked[:k]]
@@ -117,7 +135,8 @@ def select_top(candidates: Sequence[Scored], k: int, *, seed: int) -> Selection:
             contested = [c.prompt_id for c in groups[tier_of[inside.prompt_id]]]
             reasoning.append(
                 f"the cut at {k} falls inside a tie of {len(contested)} candidates "
-                f"({', '.join(f'#{i}' for i in contested)}): their 90% intervals overlap"
+                f"({', '.join(f'#{i}' for i in contested)}): the paired 90% interval of "
+                "their per-case differences reaches zero"
             )
         else:
             reasoning.append(f"the cut at {k} separates tiers: #{outside.prompt_id} is below noise")

@@ -45,8 +45,8 @@ if TYPE_CHECKING:
 FRESH_SAMPLE_OFFSET = 500
 #: Fresh samples per held-out case for the chosen prompt and the original.
 FRESH_SAMPLES = 2
-#: The gate's interval: a lower bound above zero is significant (one-sided 2.5%).
-GATE_LEVEL = 0.95
+#: The gate's two-sided interval: a lower bound above zero is significant at one-sided 5%.
+GATE_LEVEL = 0.9
 
 
 def finalist_ids(ctx: RunContext, original_id: int) -> list[int] | None:
