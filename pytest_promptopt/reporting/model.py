@@ -27,6 +27,9 @@ class PromptSummary(BaseModel):
     average_score: float | None = None
     prompt_text: str = ""
     weakness_titles: list[str] = Field(default_factory=list)
+    verdict: str | None = Field(
+        None, description="A refined child: kept or rejected, with its paired gain."
+    )
 
     @property
     def best_score(self) -> float | None:

@@ -12,6 +12,7 @@ from pytest_promptopt.reporting.build import prompt_summary
 from pytest_promptopt.reporting.writers import suite_dir, write_suite_files
 from pytest_promptopt.storage.stage_summaries import (
     Finalist,
+    RefinementSummary,
     ReportingSummary,
     SaveReportsSummary,
     SelectBestSummary,
@@ -133,6 +134,12 @@ class SaveReports(Stage):
     async def run(self, ctx: RunContext) -> SaveReportsSummary:
         """Write the best prompt and the candidate lineage."""
         best_id = ctx.stage_summary(ReportingSummary).best_prompt_id or ctx.original_prompt_id()
+        verdicts = {
+            step.child_prompt_id: step.reason
+            for track in ctx.stage_summary(RefinementSummary).tracks
+            for step in track.iterations
+            if step.child_prompt_id is not None
+        }
         with ctx.repos() as r:
             titles: dict[int, list[str]] = {}
             for w in r.weaknesses.for_run(ctx.run_id, ctx.suite.name):
@@ -140,17 +147,21 @@ class SaveReports(Stage):
                     str(x.get("title", "")) for x in (w.weaknesses or [])
                 )
             prompts = r.prompts.for_suite(ctx.run_id, ctx.suite.name)
-            lineage = [prompt_summary(p, titles).model_dump(mode="json") for p in prompts]
+            lineage = [
+                prompt_summary(p, titles).model_copy(update={"verdict": verdicts.get(p.id)})
+                for p in prompts
+            ]
+            lineage_json = [p.model_dump(mode="json") for p in lineage]
             text = next(
                 (p.prompt_text for p in prompts if p.id == best_id), ctx.suite.system_template
             )
         best_path, lineage_path = write_suite_files(
-            ctx.settings.report_dir / str(ctx.run_id), ctx.suite.name, text, lineage
+            ctx.settings.report_dir / str(ctx.run_id), ctx.suite.name, text, lineage_json
         )
         return SaveReportsSummary(
             best_prompt_id=best_id,
             best_prompt_path=str(best_path),
             lineage_path=str(lineage_path),
-            prompts=len(lineage),
+            prompts=len(lineage_json),
             headline=f"wrote {best_path.parent}",
         )
