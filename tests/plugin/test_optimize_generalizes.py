@@ -117,7 +117,7 @@ def test_apply_refuses_a_gain_that_is_not_significant_and_says_why(
     assert re.search(
         r"not applied to support_bot: not significant: paired gain of #\d+ over the original on "
         r"fresh samples of the held-out cases [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] "
-        r"\(95%, 2 cases\)",
+        r"\(90%, 2 cases\)",
         refused[0],
     ), refused[0]
     rows = query(default_db(sim), "SELECT summary FROM stage_results WHERE stage = 'select_best'")

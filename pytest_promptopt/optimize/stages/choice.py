@@ -178,12 +178,13 @@ class SelectBest(Stage):
         scored: list[Scored],
         selection: Selection,
     ) -> int:
-        """In a held-out tie with the original, a finalist whose paired gain over it on the
-        feedback and generated cases is significant (and whose held-out mean is no lower)
-        is chosen for this session; the apply gate still needs the held-out gain."""
+        """In a held-out tie with the original, the finalist with the highest held-out mean
+        among those whose paired gain over it on the feedback and generated cases is
+        significant (and whose held-out mean is no lower) is this session's best prompt; the
+        apply gate still needs the held-out gain."""
         held = {s.prompt_id: s.mean for s in scored}
         writer_ids = [c.id for c in ctx.writer_cases()]
-        best: tuple[float, int] | None = None
+        best: tuple[float, float, int] | None = None
         for pid in tier:
             if pid == original_id or held[pid] < held[original_id]:
                 continue
@@ -193,8 +194,9 @@ class SelectBest(Stage):
                 seed=stable_seed(ctx.suite.name, "tie", pid),
                 level=GATE_LEVEL,
             )
-            if gain.significant and (best is None or gain.low > best[0]):
-                best = (gain.low, pid)
+            # Among the qualified, the held-out evidence decides; the feedback gain breaks ties.
+            if gain.significant and (best is None or (held[pid], gain.low) > best[:2]):
+                best = (held[pid], gain.low, pid)
                 note = f"#{pid} gains {gain.describe()} over the original on the feedback cases"
         if best is None:
             return original_id
@@ -202,7 +204,7 @@ class SelectBest(Stage):
             f"tied with the original on the held-out cases; {note}, so it is this session's "
             "best prompt (the apply gate still asks the held-out cases)"
         )
-        return best[1]
+        return best[2]
 
 
 def scored_of(scored: list[Scored], prompt_id: int) -> tuple[float, ...]:
