@@ -43,6 +43,7 @@ class OptimizeOutcome:
     best_holdout: float | None = None
     gate_significant: bool = False
     gate_verdict: str = ""
+    errored: int = 0
     finalists: list[Finalist] = field(default_factory=list)
 
     @classmethod
@@ -76,6 +77,7 @@ class OptimizeOutcome:
             best_holdout=data.best_holdout_score,
             gate_significant=data.gate_significant,
             gate_verdict=data.gate_verdict,
+            errored=data.errored,
             finalists=list(data.finalists),
         )
 
@@ -131,6 +133,8 @@ class OptimizeOutcome:
             if self.original_passed is not None and self.best_passed is not None:
                 text += f", passing {self.original_passed} -> {self.best_passed}"
             text += f"; {self.split_scores()}"
+        if self.errored:
+            text += f"; {self.errored} evaluations errored (left out of the comparisons)"
         text += f"; pipeline {self.calls} calls, ${self.cost_usd:.4f}"
         if self.stopped_by:
             text += f"; stopped by {self.stopped_by}"

@@ -353,6 +353,7 @@ class ReportingSummary(StageSummaryBase):
     gate_significant: bool = Field(False, description="The apply gate's verdict.")
     gate_gain: list[float] = Field(default_factory=list, description="[low, mean, high].")
     gate_verdict: str = Field("", description="The gate's decision in words.")
+    errored: int = Field(0, description="Evaluations left out of comparisons: they errored.")
 
 
 class SaveReportsSummary(StageSummaryBase):

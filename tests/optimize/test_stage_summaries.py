@@ -211,7 +211,8 @@ def sample(name: str) -> StageSummaryBase:
         | {"feedback_cases": 2, "holdout_cases": 1, "split_note": "1 of 3 held out"}
         | {"original_feedback_score": 0.5, "best_feedback_score": 0.75}
         | {"original_holdout_score": 0.5, "best_holdout_score": 0.6}
-        | {"gate_significant": True, "gate_gain": [0.01, 0.1, 0.2], "gate_verdict": "significant"},
+        | {"gate_significant": True, "gate_gain": [0.01, 0.1, 0.2], "gate_verdict": "significant"}
+        | {"errored": 1},
         "select_best": {"split": split, "finalist_ids": [1, 5], "case_ids": [3]}
         | {"chosen_prompt_id": 5, "selection": selection, "holdout_scores": {"1": 0.5, "5": 0.6}}
         | {"selection_gain": [0.0, 0.1, 0.2], "fresh_samples": 2}

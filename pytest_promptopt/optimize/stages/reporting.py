@@ -11,6 +11,8 @@ from pytest_promptopt.optimize.stages.choice import finalist_ids
 from pytest_promptopt.reporting.build import prompt_summary
 from pytest_promptopt.reporting.writers import suite_dir, write_suite_files
 from pytest_promptopt.storage.stage_summaries import (
+    EvaluateQuickSummary,
+    EvaluateRigorousSummary,
     Finalist,
     RefinementSummary,
     ReportingSummary,
@@ -97,6 +99,7 @@ class Reporting(Stage):
             gate_significant=choice.significant,
             gate_gain=choice.gain,
             gate_verdict=choice.verdict,
+            errored=errored_count(ctx),
         )
         if best is not None and original is not None:
             summary.original_given_score = round(original.given, 6)
@@ -118,6 +121,16 @@ class Reporting(Stage):
                 f"{best.given:.2f} on {len(given)} given cases"
             )
         return summary
+
+
+def errored_count(ctx: RunContext) -> int:
+    """Evaluations that still errored after their retry, over every stage that scores."""
+    count = len(ctx.stage_summary(SelectBestSummary).errored)
+    for model in (EvaluateQuickSummary, EvaluateRigorousSummary):
+        count += len(ctx.stage_summary(model).errored)
+    for track in ctx.stage_summary(RefinementSummary).tracks:
+        count += sum(len(step.errors) for step in track.iterations)
+    return count
 
 
 def _round(value: float | None) -> float | None:
