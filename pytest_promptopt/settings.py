@@ -277,7 +277,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "judge_model",
         "--promptopt-judge-model",
-        "judge and generator model",
+        "judge model",
         ini="promptopt_judge_model",
         env="PROMPTOPT_JUDGE_MODEL",
         default_text="the model under test",
@@ -290,6 +290,24 @@ SETTINGS: tuple[SettingSpec, ...] = (
         1,
         ini="promptopt_judge_repeats",
         kind=Integer(1),
+    ),
+    SettingSpec(
+        "optimizer_model",
+        "--promptopt-optimizer-model",
+        "--optimize: model that writes candidate prompts and cases and analyses failures "
+        "(best a stronger one than the model under test)",
+        ini="promptopt_optimizer_model",
+        env="PROMPTOPT_OPTIMIZER_MODEL",
+        default_text="the judge model",
+    ),
+    SettingSpec(
+        "holdout",
+        "--promptopt-holdout",
+        "--optimize: share of the given cases held out from the prompt writers to choose and "
+        "gate the best prompt",
+        0.3,
+        ini="promptopt_holdout",
+        kind=Number(0.0, 0.9),
     ),
     SettingSpec(
         "threshold",
@@ -451,6 +469,8 @@ class Settings:
     model: str = _default("model")
     judge_model: str | None = _default("judge_model")
     judge_repeats: int = _default("judge_repeats")
+    optimizer_model: str | None = _default("optimizer_model")
+    holdout: float = _default("holdout")
     threshold: float = _default("threshold")
     min_pass_rate: float | None = _default("min_pass_rate")
     concurrency: int = _default("concurrency")
@@ -475,9 +495,17 @@ class Settings:
         return self.judge_model or self.model
 
     @property
+    def effective_optimizer_model(self) -> str:
+        """The writer roles' model (prompts, cases, analysis): configured, else the judge's."""
+        return self.optimizer_model or self.effective_judge_model
+
+    @property
     def uses_simulator(self) -> bool:
         """True when the offline simulator answers any role."""
-        return SIMULATED_MODEL in (self.model, self.effective_judge_model)
+        models = (self.model, self.effective_judge_model)
+        return SIMULATED_MODEL in models or (
+            self.optimize and self.effective_optimizer_model == SIMULATED_MODEL
+        )
 
     def public_dict(self) -> dict[str, Any]:
         """The settings as JSON-safe data for the run row and reports (database password hidden)."""

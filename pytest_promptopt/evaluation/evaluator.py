@@ -88,9 +88,18 @@ class Evaluator:
         self._targets: dict[tuple[str, str, str], TargetCase] = {}
 
     async def evaluate(
-        self, suite: Suite, prompt_text: str, case: Case, *, samples: int | None = None
+        self,
+        suite: Suite,
+        prompt_text: str,
+        case: Case,
+        *,
+        samples: int | None = None,
+        first_sample: int = 0,
     ) -> CaseResult:
-        """All samples of a case; an LLM failure (or a case that cannot render) is `error`."""
+        """All samples of a case; an LLM failure (or a case that cannot render) is `error`.
+
+        `first_sample` > 0 draws fresh samples (new sample indexes, so new cache keys).
+        """
         result = self._new_result(suite, case)
         count = samples if samples is not None else suite.repeats_for(case)
         meter = UsageMeter()
@@ -98,7 +107,7 @@ class Evaluator:
             target = self._targets.pop((suite.name, prompt_text, case.id), None)
             if target is None or target.suite is not suite or target.case is not case:
                 target = self.target(suite, prompt_text, case)
-            for k in range(count):
+            for k in range(first_sample, first_sample + count):
                 meter = UsageMeter()
                 result.samples.append(await self.sample(target, prompt_text, k, meter))
         except PromptOptError as exc:

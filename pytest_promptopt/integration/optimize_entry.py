@@ -72,16 +72,20 @@ def selected_suites(case_items: list[CaseItem]) -> list[Suite]:
 
 
 def apply_best(suite: Suite, outcome: OptimizeOutcome) -> str:
-    """Write the best prompt to the prompt file when it beats the original; say what happened."""
-    if not outcome.improved:
-        return f"not applied to {suite.name}: the best prompt does not beat the original"
+    """Write the best prompt to the prompt file when its held-out gain is significant; say why."""
+    if outcome.best_prompt_id == outcome.original_prompt_id:
+        why = outcome.gate_verdict or "the best prompt is the original"
+        return f"not applied to {suite.name}: {why}"
+    if not outcome.gate_significant:
+        return f"not applied to {suite.name}: {outcome.gate_verdict or 'no significant gain'}"
     if not suite.prompt_path or not Path(suite.prompt_path).is_file():
         return f"not applied to {suite.name}: its prompt is inline, not in a file"
     path = Path(suite.prompt_path)
     text = outcome.best_prompt_text
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     outcome.applied_to = path
-    return f"applied: wrote the best prompt #{outcome.best_prompt_id} to {path}"
+    best = outcome.best_prompt_id
+    return f"applied: wrote the best prompt #{best} to {path} ({outcome.gate_verdict})"
 
 
 def optimize_suite(
@@ -147,5 +151,7 @@ def _run_owned(
     if lease is not None:
         lease.release(outcome.best_prompt_id)
     progress.line(f"[{suite.name}] {outcome.describe()}", bold=True)
+    for line in outcome.finalist_lines():
+        progress.line(f"[{suite.name}]   {line}")
     if runtime.settings.apply:
         progress.line(f"[{suite.name}] {apply_best(suite, outcome)}")

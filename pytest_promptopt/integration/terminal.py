@@ -61,19 +61,43 @@ class SuiteLine:
     detail: str
 
 
+def _score(value: float | None) -> str:
+    """Two decimals, or a dash."""
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _finalist_lines(reported: SuiteSummary | None) -> str:
+    """Newline-led lines: each finalist's feedback and held-out scores, and the gate's verdict."""
+    if reported is None or not reported.finalists:
+        return ""
+    lines = [
+        f"{f.label}{' (best)' if f.best else ''}: feedback {_score(f.feedback)} "
+        f"({reported.feedback_cases} cases), held-out {_score(f.holdout)} "
+        f"({reported.holdout_cases} cases)"
+        for f in reported.finalists
+    ]
+    if reported.gate_verdict:
+        lines.append(f"apply gate: {reported.gate_verdict}")
+    return "".join(f"\n      {line}" for line in lines)
+
+
 def suite_detail(
     outcome: SuiteOutcome | None, reported: SuiteSummary | None, prompt_text: str
 ) -> str:
-    """The line under a suite's totals: the optimize outcome, else the prompt it judged."""
+    """The line under a suite's totals: the optimize outcome, else the prompt it judged.
+
+    An optimized suite's finalists follow, one line each, feedback and held-out scores side by
+    side, then the apply gate's verdict.
+    """
     if outcome is not None:
-        return outcome.describe()
+        return outcome.describe() + _finalist_lines(reported)
     if reported is not None and reported.best_mean_score is not None:
         before = reported.original_mean_score or 0.0
         stop = f"; stopped by {reported.stopped_by}" if reported.stopped_by else ""
         return (
             f"optimized: {before:.2f} -> {reported.best_mean_score:.2f} on the given "
             f"cases (best #{reported.best_prompt_id}){stop}"
-        )
+        ) + _finalist_lines(reported)
     if not prompt_text.strip():
         return ""
     first = prompt_text.strip().splitlines()[0]

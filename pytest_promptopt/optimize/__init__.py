@@ -1,4 +1,4 @@
-"""The `--optimize` pipeline: ten database-first stages that search for a better prompt."""
+"""The `--optimize` pipeline: eleven database-first stages that search for a better prompt."""
 
 from __future__ import annotations
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.engine.recorder import case_row
+from pytest_promptopt.optimize.selection import stable_seed
+from pytest_promptopt.optimize.split import Split, split_cases
 from pytest_promptopt.storage.repositories import Repositories, transaction
 from pytest_promptopt.storage.stage_summaries import StageT
 from pytest_promptopt.suites.spec import Case, Suite
@@ -65,8 +67,25 @@ class RunContext:
 
     @property
     def generator_model(self) -> str:
-        """The model that writes prompts and cases and analyses failures."""
-        return self.settings.effective_judge_model
+        """The model that writes prompts and cases and analyses failures (never the judge's job)."""
+        return self.settings.effective_optimizer_model
+
+    def split(self) -> Split:
+        """The given cases' seeded, stratified feedback / held-out split (the same every run)."""
+        pairs = [(c.id, c.category) for c in self.suite.cases]
+        return split_cases(pairs, self.settings.holdout, stable_seed(self.suite.name, "holdout"))
+
+    def writer_cases(self, tiers: Iterable[str] = ("quick", "rigorous")) -> list[StoredCase]:
+        """The cases prompt writers may see and candidates are ranked on: no held-out case."""
+        held = set(self.split().holdout)
+        return [
+            c for c in self.cases(["given", *tiers]) if not (c.stage == "given" and c.key in held)
+        ]
+
+    def holdout_cases(self) -> list[StoredCase]:
+        """The held-out given cases, which choose and gate the best prompt."""
+        held = set(self.split().holdout)
+        return [c for c in self.cases(["given"]) if c.key in held]
 
     @contextmanager
     def repos(self) -> Iterator[Repositories]:
@@ -93,9 +112,13 @@ class RunContext:
 
     def store_given_cases(self) -> dict[str, int]:
         """Get or create the rows of the user's cases (stage `given`)."""
+        part_of = self.split().part_of()
         with self.repos() as r:
-            rows = [case_row(c, "given") for c in self.suite.cases]
-            return r.test_cases.upsert_many(self.run_id, self.suite.name, rows)
+            rows = [{**case_row(c, "given"), "split": part_of[c.id]} for c in self.suite.cases]
+            stored = r.test_cases.upsert_many(self.run_id, self.suite.name, rows)
+            # Rows the session's recorder stored first have no split yet.
+            r.test_cases.set_split(self.run_id, self.suite.name, part_of)
+            return stored
 
     def cases(self, stages: Iterable[str]) -> list[StoredCase]:
         """The stored cases of some stages, oldest first."""
@@ -114,16 +137,26 @@ class RunContext:
             case = Case.model_validate(data)
         return StoredCase(int(row.id), row.case_key, row.stage, case)
 
-    def case_means(self, prompt_id: int, case_ids: Iterable[int]) -> list[float]:
-        """Mean score per case over its samples, in `case_ids` order; unevaluated cases score 0."""
-        ids = list(case_ids)
+    def scored_means(self, prompt_id: int, case_ids: Iterable[int]) -> dict[int, float]:
+        """Case id -> mean score over its samples, for the cases the prompt was scored on.
+
+        A case that errored has no row, so it is absent: errors are not scores.
+        """
         with self.repos() as r:
-            means = r.evaluations.mean_scores(prompt_id, ids)
-        return [means.get(i, 0.0) for i in ids]
+            return r.evaluations.mean_scores(prompt_id, list(case_ids))
+
+    def common_means(
+        self, prompt_ids: Sequence[int], case_ids: Iterable[int]
+    ) -> tuple[list[int], dict[int, list[float]]]:
+        """The cases every prompt was scored on, and each prompt's means on them in that order."""
+        ids = list(case_ids)
+        means = {pid: self.scored_means(pid, ids) for pid in prompt_ids}
+        shared = [i for i in ids if all(i in m for m in means.values())]
+        return shared, {pid: [m[i] for i in shared] for pid, m in means.items()}
 
     def mean_score(self, prompt_id: int, case_ids: Iterable[int]) -> float:
-        """Mean of the per-case means (0 when there are no cases)."""
-        means = self.case_means(prompt_id, case_ids)
+        """Mean of the per-case means over the cases it was scored on (0 when none)."""
+        means = list(self.scored_means(prompt_id, case_ids).values())
         return statistics.fmean(means) if means else 0.0
 
     def stage_summary(self, model: type[StageT]) -> StageT:

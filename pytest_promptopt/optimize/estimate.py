@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_promptopt.llm.pricing import PriceTable
+from pytest_promptopt.optimize.split import split_cases
+from pytest_promptopt.optimize.stages.choice import FRESH_SAMPLES
 from pytest_promptopt.settings import Settings
 from pytest_promptopt.suites.spec import Suite
 
@@ -44,6 +46,10 @@ def estimate(suite: Suite, settings: Settings) -> Estimate:
     rigorous = per_given + k.rigorous_tests * per_generated
     combined = per_given + (k.quick_tests + k.rigorous_tests) * per_generated
     evals = k.candidates * quick + k.top_k * rigorous + k.top_m * k.iterations * combined
+    # select_best: the finalists on the held-out cases, then fresh samples of two of them.
+    held = len(split_cases([(c.id, c.category) for c in suite.cases], settings.holdout, 0).holdout)
+    finalists = 1 + k.top_m * (1 + k.iterations)
+    evals += held * 2 * (finalists * k.samples + 2 * max(FRESH_SAMPLES, k.samples))
     generate = 3 + 2 * k.top_m * k.iterations
     resample = k.candidates * (quick // max(k.samples, 1)) + k.top_k * combined // max(k.samples, 1)
     target = suite.model or settings.model

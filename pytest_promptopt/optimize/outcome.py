@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_promptopt.storage.stage_summaries import ReportingSummary
+    from pytest_promptopt.storage.stage_summaries import Finalist, ReportingSummary
 
 
 @dataclass
@@ -34,6 +34,17 @@ class OptimizeOutcome:
     report_dir: Path | None = None
     calls: int = 0
     cost_usd: float | None = 0.0
+    feedback_cases: int = 0
+    holdout_cases: int = 0
+    split_note: str = ""
+    original_feedback: float | None = None
+    best_feedback: float | None = None
+    original_holdout: float | None = None
+    best_holdout: float | None = None
+    gate_significant: bool = False
+    gate_verdict: str = ""
+    errored: int = 0
+    finalists: list[Finalist] = field(default_factory=list)
 
     @classmethod
     def from_summary(
@@ -57,6 +68,17 @@ class OptimizeOutcome:
             best_strategy=data.best_strategy,
             best_track=data.best_track,
             best_iteration=data.best_iteration or 0,
+            feedback_cases=data.feedback_cases,
+            holdout_cases=data.holdout_cases,
+            split_note=data.split_note,
+            original_feedback=data.original_feedback_score,
+            best_feedback=data.best_feedback_score,
+            original_holdout=data.original_holdout_score,
+            best_holdout=data.best_holdout_score,
+            gate_significant=data.gate_significant,
+            gate_verdict=data.gate_verdict,
+            errored=data.errored,
+            finalists=list(data.finalists),
         )
 
     @property
@@ -76,6 +98,29 @@ class OptimizeOutcome:
             return f"refined, track {self.best_track} iter {self.best_iteration}"
         return self.best_strategy or self.best_stage
 
+    def split_scores(self) -> str:
+        """`feedback 0.55 -> 0.90 (3 cases), held-out 0.60 -> 0.80 (2 cases)`."""
+        feedback = _pair(self.original_feedback, self.best_feedback)
+        text = f"feedback {feedback} ({self.feedback_cases} cases)"
+        if not self.holdout_cases:
+            return f"{text}; {self.split_note}" if self.split_note else text
+        held = _pair(self.original_holdout, self.best_holdout)
+        return f"{text}, held-out {held} ({self.holdout_cases} cases)"
+
+    def finalist_lines(self) -> list[str]:
+        """One line per finalist: its feedback and held-out scores side by side."""
+        lines = []
+        for f in self.finalists:
+            mark = " (best)" if f.prompt_id == self.best_prompt_id else ""
+            origin = "original" if f.original else (f.strategy or f.stage)
+            if f.stage == "refined":
+                origin += f", track {f.track_id} iter {f.iteration}"
+            lines.append(
+                f"#{f.prompt_id} {origin}{mark}: feedback {_score(f.feedback)}, "
+                f"held-out {_score(f.holdout)}"
+            )
+        return lines
+
     def describe(self) -> str:
         """One line, e.g. `optimized: 0.62 -> 0.84 on 8 given cases (best #12, refined, ...)`."""
         if self.original_score is None or self.best_score is None:
@@ -87,6 +132,9 @@ class OptimizeOutcome:
             )
             if self.original_passed is not None and self.best_passed is not None:
                 text += f", passing {self.original_passed} -> {self.best_passed}"
+            text += f"; {self.split_scores()}"
+        if self.errored:
+            text += f"; {self.errored} evaluations errored (left out of the comparisons)"
         cost = "cost unknown" if self.cost_usd is None else f"${self.cost_usd:.4f}"
         text += f"; pipeline {self.calls} calls, {cost}"
         if self.stopped_by:
@@ -94,3 +142,13 @@ class OptimizeOutcome:
         if self.error:
             text += f"; stopped by an error: {self.error}"
         return text
+
+
+def _score(value: float | None) -> str:
+    """A score with two decimals, or a dash."""
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _pair(before: float | None, after: float | None) -> str:
+    """`0.55 -> 0.90`."""
+    return f"{_score(before)} -> {_score(after)}"

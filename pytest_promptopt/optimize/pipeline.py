@@ -17,6 +17,7 @@ from pytest_promptopt.optimize.stages import (
     Refinement,
     Reporting,
     SaveReports,
+    SelectBest,
     SelectTopK,
     SelectTopM,
     Stage,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 
 def default_stages() -> list[Stage]:
-    """The ten stages in order."""
+    """The eleven stages in order."""
     return [
         GeneratePrompts(),
         GenerateTests("quick"),
@@ -43,6 +44,7 @@ def default_stages() -> list[Stage]:
         EvaluateRigorous(),
         SelectTopM(),
         Refinement(),
+        SelectBest(),
         Reporting(),
         SaveReports(),
     ]

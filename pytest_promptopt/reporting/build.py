@@ -11,6 +11,7 @@ from pytest_promptopt.evaluation.results import is_truncated
 from pytest_promptopt.evaluation.variants import variant_comparisons
 from pytest_promptopt.reporting.model import (
     CaseRow,
+    FinalistScores,
     PromptSummary,
     RunReport,
     StageSummary,
@@ -124,6 +125,15 @@ def prompt_summary(p: Any, weakness_titles: dict[int, list[str]]) -> PromptSumma
     )
 
 
+def finalist_label(f: Any) -> str:
+    """`#12 refined (persona, track 1 iter 2)`, `#3 concise` or `#1 original`."""
+    if f.original:
+        return f"#{f.prompt_id} original"
+    if f.stage == "refined":
+        return f"#{f.prompt_id} refined ({f.strategy}, track {f.track_id} iter {f.iteration})"
+    return f"#{f.prompt_id} {f.strategy or f.stage}"
+
+
 def _suite_summary(
     s: Any,
     run_id: int,
@@ -164,6 +174,18 @@ def _suite_summary(
             summary.original_mean_score = data.original_given_score
             summary.best_mean_score = data.best_given_score
             summary.best_prompt_id = data.best_prompt_id
+            summary.feedback_cases, summary.holdout_cases = data.feedback_cases, data.holdout_cases
+            summary.split_note, summary.gate_verdict = data.split_note, data.gate_verdict
+            summary.finalists = [
+                FinalistScores(
+                    prompt_id=f.prompt_id,
+                    label=finalist_label(f),
+                    best=f.prompt_id == data.best_prompt_id,
+                    feedback=f.feedback,
+                    holdout=f.holdout,
+                )
+                for f in data.finalists
+            ]
         if st.status == "budget_exhausted":
             summary.stopped_by = data.stopped_by or "budget"
     if summary.best_prompt_id is None and prompt is not None:

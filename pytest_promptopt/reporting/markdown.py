@@ -241,6 +241,9 @@ def _optimize_section(report: RunReport) -> str:
             ]
         )
     lines = ["### Optimization", "", md_table(OPTIMIZE_HEADERS, rows, align="lrrrlrl")]
+    for s in report.suites:
+        if s.finalists:
+            lines += ["", *_finalists_table(s)]
     chains = [(s, _chain_text(s)) for s in report.suites]
     chains = [(s, c) for s, c in chains if c]
     if chains:
@@ -295,6 +298,33 @@ def _variants_section(suite: SuiteVariants) -> str:
     if len(suite.cases) > MAX_FAILURE_ROWS:
         lines += ["", f"\u2026 and {len(suite.cases) - MAX_FAILURE_ROWS} more cases."]
     return "\n".join(lines)
+
+
+def _finalists_table(s: SuiteSummary) -> list[str]:
+    """The finalists of one suite: feedback and held-out scores side by side, and the gate."""
+    rows = [
+        [
+            md_escape(f.label, NAME_CHARS) + (" ★ best" if f.best else ""),
+            fmt_score(f.feedback),
+            fmt_score(f.holdout),
+        ]
+        for f in s.finalists
+    ]
+    headers = [
+        "finalist",
+        f"feedback ({s.feedback_cases} cases)",
+        f"held-out ({s.holdout_cases} cases)",
+    ]
+    lines = [
+        f"**{md_escape(s.name, NAME_CHARS)}** finalists:",
+        "",
+        md_table(headers, rows, align="lrr"),
+    ]
+    if s.holdout_cases == 0 and s.split_note:
+        lines += ["", md_escape(s.split_note)]
+    if s.gate_verdict:
+        lines += ["", f"Apply gate: {md_escape(s.gate_verdict)}"]
+    return lines
 
 
 def _failure_row(case: CaseRow) -> list[str]:

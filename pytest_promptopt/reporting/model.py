@@ -31,6 +31,9 @@ class PromptSummary(BaseModel):
     average_score: float | None = None
     prompt_text: str = ""
     weakness_titles: list[str] = Field(default_factory=list)
+    verdict: str | None = Field(
+        None, description="A refined child: kept or rejected, with its paired gain."
+    )
 
     @property
     def best_score(self) -> float | None:
@@ -85,6 +88,16 @@ class CaseRow(CaseRecord):
         return notes
 
 
+class FinalistScores(BaseModel):
+    """A finalist of an optimized suite: its scores on the feedback and the held-out cases."""
+
+    prompt_id: int
+    label: str
+    best: bool = False
+    feedback: float | None = None
+    holdout: float | None = None
+
+
 class SuiteSummary(SuiteTotals):
     """One suite's totals and prompt, plus its optimization lineage and stages under --optimize."""
 
@@ -94,6 +107,13 @@ class SuiteSummary(SuiteTotals):
     best_mean_score: float | None = None
     best_prompt_id: int | None = None
     stopped_by: str | None = None
+    finalists: list[FinalistScores] = Field(
+        default_factory=list, description="Feedback and held-out scores side by side."
+    )
+    feedback_cases: int = 0
+    holdout_cases: int = 0
+    split_note: str = ""
+    gate_verdict: str = Field("", description="Why the best prompt may or may not be applied.")
     lineage: list[PromptSummary] = Field(default_factory=list)
     stages: list[StageSummary] = Field(default_factory=list)
     baseline: BaselineResult | None = None

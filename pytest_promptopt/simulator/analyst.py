@@ -123,11 +123,28 @@ def submit_analysis(payload: dict[str, Any], rng: random.Random) -> dict[str, An
     }
 
 
-def submit_prompt(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """The prompt plus each suggested directive it does not have yet."""
-    prompt = str(payload.get("prompt") or "").rstrip()
+def _rejected_lines(payload: dict[str, Any], prompt: str) -> set[str]:
+    """Directives that earlier rejected attempts (in `history`) added to this prompt."""
     have = {tx.normalise(s) for s in tx.sentences(prompt)}
-    candidates = tx.sentences(str(payload.get("suggestions") or ""))
+    tried: set[str] = set()
+    for attempt in tx.records(payload, "history"):
+        if attempt.get("kept") is False:
+            tried.update(tx.normalise(s) for s in tx.sentences(str(attempt.get("prompt") or "")))
+    return tried - have
+
+
+def submit_prompt(payload: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The prompt plus each suggested directive it does not have yet.
+
+    Suggestions come from the analyst, else from the failing examples themselves; a directive
+    an earlier rejected attempt (in `history`) added is not tried again.
+    """
+    prompt = str(payload.get("prompt") or "").rstrip()
+    have = {tx.normalise(s) for s in tx.sentences(prompt)} | _rejected_lines(payload, prompt)
+    suggestions = str(payload.get("suggestions") or "")
+    if not suggestions.strip() and tx.records(payload, "failures"):
+        suggestions = submit_analysis(payload, rng)["suggestions"]
+    candidates = tx.sentences(suggestions)
     if not candidates:
         candidates = [
             f"Make sure to avoid this weakness: {w.get('title')}."

@@ -73,11 +73,20 @@ class RejectedPrompt(BaseModel):
     reason: str
 
 
+class SplitRecord(BaseModel):
+    """The given cases' split: writers see `feedback`; `holdout` chooses and gates the best."""
+
+    feedback: list[str] = Field(default_factory=list, description="Case keys writers see.")
+    holdout: list[str] = Field(default_factory=list, description="Case keys held out.")
+    note: str = Field("", description="How it was split, or why nothing was held out.")
+
+
 class GeneratePromptsSummary(StageSummaryBase):
     """Stage 1: the original plus the generated candidates."""
 
     STAGE: ClassVar[str] = "generate_prompts"
 
+    split: SplitRecord | None = Field(None, description="The held-out split of the given cases.")
     original_prompt_id: int | None = Field(None, description="The suite's own prompt.")
     prompt_ids: list[int] = Field(default_factory=list, description="Candidates, original first.")
     strategies: list[str] = Field(default_factory=list, description="The strategies asked for.")
@@ -97,6 +106,10 @@ class GenerateTestsSummary(StageSummaryBase):
     case_keys: list[str] = Field(default_factory=list, description="Stored case keys, by id.")
     given_cases: int = Field(0, description="The suite's own cases.")
     categories: dict[str, int] = Field(default_factory=dict, description="Cases per category.")
+    dropped: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Generated cases not stored: {case_key, reason} (they cannot be rendered).",
+    )
     partial: StageProgress = Field(default_factory=StageProgress, description="Always empty.")
 
 
@@ -119,12 +132,23 @@ class EvaluationProgress(StageProgress):
     cases: int = Field(0, description="Cases each is evaluated on.")
 
 
+class EvaluationError(BaseModel):
+    """An evaluation that still errored after its retry: left out of every comparison."""
+
+    prompt_id: int
+    case_key: str
+    error: str
+
+
 class EvaluationSummary(StageSummaryBase):
     """Stages 3 and 6: prompts scored on the given cases plus one generated tier."""
 
     evaluated: int = Field(0, description="Prompt x case evaluations run.")
     reused: int = Field(0, description="Ones skipped because they were fully sampled already.")
     errors: int = Field(0, description="Evaluations that ended in an error.")
+    errored: list[EvaluationError] = Field(
+        default_factory=list, description="Which ones, left out of the comparisons."
+    )
     prompt_ids: list[int] = Field(default_factory=list, description="The prompts scored.")
     case_ids: list[int] = Field(default_factory=list, description="The cases they were scored on.")
     scores: dict[str, float] = Field(default_factory=dict, description="Prompt id -> mean score.")
@@ -200,13 +224,17 @@ class RefinementStep(BaseModel):
     iteration: int = 0
     parent_prompt_id: int = 0
     failures: int = Field(0, description="Failing cases of the parent.")
-    kept: bool = Field(False, description="The child beat its parent and continues the track.")
+    kept: bool = Field(
+        False, description="The child's paired gain over its parent is significant; it continues."
+    )
     child_prompt_id: int | None = None
     parent_mean: float | None = None
     child_mean: float | None = None
     paired_diff: list[float] = Field(default_factory=list, description="[low, mean, high].")
     cases: int = Field(0, description="Cases both were compared on.")
-    reason: str = Field("", description="Why the step kept the child or ended the track.")
+    left_out: int = Field(0, description="Cases left out: one side errored on them.")
+    errors: list[EvaluationError] = Field(default_factory=list, description="The child's errors.")
+    reason: str = Field("", description="Why the step kept or rejected the child.")
 
 
 class RefinementTrack(BaseModel):
@@ -235,6 +263,41 @@ class RefinementSummary(StageSummaryBase):
     partial: RefinementProgress = Field(default_factory=RefinementProgress)
 
 
+class SelectBestSummary(StageSummaryBase):
+    """Stage 9: the best finalist on held-out cases, its confirmation and the apply gate."""
+
+    STAGE: ClassVar[str] = "select_best"
+
+    split: SplitRecord = Field(default_factory=SplitRecord)
+    finalist_ids: list[int] = Field(default_factory=list, description="Original, top M, kept.")
+    case_ids: list[int] = Field(default_factory=list, description="Held-out cases compared on.")
+    chosen_prompt_id: int | None = Field(None, description="The best prompt; ties: the original.")
+    selection: SelectionRecord | None = Field(None, description="The tiering on held-out cases.")
+    holdout_scores: dict[str, float] = Field(
+        default_factory=dict, description="Prompt id -> mean on the held-out cases."
+    )
+    selection_gain: list[float] = Field(
+        default_factory=list, description="Chosen minus original there: [low, mean, high]."
+    )
+    fresh_samples: int = Field(0, description="Fresh samples per held-out case.")
+    fresh_scores: dict[str, float | None] = Field(
+        default_factory=dict, description="Chosen and original: mean on the fresh samples."
+    )
+    winners_curse: float | None = Field(
+        None, description="The chosen prompt's held-out mean minus its fresh-sample mean."
+    )
+    gain: list[float] = Field(
+        default_factory=list, description="The gate: fresh paired gain [low, mean, high]."
+    )
+    gate_cases: int = Field(0, description="Held-out cases the gate compared on.")
+    significant: bool = Field(False, description="The gain's lower bound is above zero.")
+    verdict: str = Field("", description="The gate's decision in words, with the interval.")
+    errored: list[EvaluationError] = Field(
+        default_factory=list, description="Evaluations left out of the comparison."
+    )
+    partial: StageProgress = Field(default_factory=StageProgress, description="Always empty.")
+
+
 class Finalist(BaseModel):
     """A prompt that competed for best, with its given-case figures."""
 
@@ -248,12 +311,20 @@ class Finalist(BaseModel):
     covers_given: bool = Field(description="Evaluated on every given case.")
     given: float = Field(description="Mean over the given cases.")
     given_passed: int = Field(description="Given cases all of whose samples passed.")
+    feedback: float | None = Field(None, description="Mean over the feedback given cases.")
+    holdout: float | None = Field(None, description="Mean over the held-out given cases.")
+    feedback_cases: int = Field(0, description="Feedback cases it was scored on.")
+    holdout_cases: int = Field(0, description="Held-out cases it was scored on.")
 
     def rounded(self) -> Finalist:
         """The same finalist with its scores rounded to 6 places, as stored."""
-        return self.model_copy(
-            update={"average": round(self.average, 6), "given": round(self.given, 6)}
-        )
+        update: dict[str, float | None] = {
+            "average": round(self.average, 6),
+            "given": round(self.given, 6),
+            "feedback": None if self.feedback is None else round(self.feedback, 6),
+            "holdout": None if self.holdout is None else round(self.holdout, 6),
+        }
+        return self.model_copy(update=update)
 
 
 class ReportingSummary(StageSummaryBase):
@@ -276,6 +347,17 @@ class ReportingSummary(StageSummaryBase):
     best_strategy: str | None = None
     best_track: int | None = None
     best_iteration: int | None = None
+    feedback_cases: int = Field(0, description="Given cases the writers saw.")
+    holdout_cases: int = Field(0, description="Given cases held out from them.")
+    split_note: str = Field("", description="How the given cases were split.")
+    original_feedback_score: float | None = None
+    best_feedback_score: float | None = None
+    original_holdout_score: float | None = None
+    best_holdout_score: float | None = None
+    gate_significant: bool = Field(False, description="The apply gate's verdict.")
+    gate_gain: list[float] = Field(default_factory=list, description="[low, mean, high].")
+    gate_verdict: str = Field("", description="The gate's decision in words.")
+    errored: int = Field(0, description="Evaluations left out of comparisons: they errored.")
 
 
 class SaveReportsSummary(StageSummaryBase):
@@ -315,6 +397,7 @@ SUMMARY_MODELS: dict[str, type[StageSummaryBase]] = {
         EvaluateRigorousSummary,
         SelectTopMSummary,
         RefinementSummary,
+        SelectBestSummary,
         ReportingSummary,
         SaveReportsSummary,
     )

@@ -50,7 +50,7 @@ def test_example_project_judges_caches_and_replays(project: Path) -> None:
     assert "ERROR" not in result.values()
     assert "promptopt: model 'simulated'" in first.stdout
     assert "=== promptopt ===" in first.stdout.replace("=" * 10, "===")
-    assert re.search(r"support_bot: 5 cases, mean score 0\.\d\d", first.stdout)
+    assert re.search(r"support_bot: 8 cases, mean score 0\.\d\d", first.stdout)
     assert "judge:" in first.stdout  # failure text carries the judge's reasoning
 
     second = run_pytest(project, "-rA")
@@ -85,6 +85,10 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
     before_after = re.findall(r"optimized: (\d\.\d\d) -> (\d\.\d\d)", optimized.stdout)
     assert len(before_after) >= 4
     assert all(float(b) >= float(a) for a, b in before_after)
+    # Feedback (seen by the prompt writers) and held-out scores side by side, and the gate.
+    split = re.findall(r"feedback \d\.\d\d -> \d\.\d\d \(\d cases\), held-out", optimized.stdout)
+    assert len(split) >= 4
+    assert "apply gate: " in optimized.stdout
 
     run_dir = max((project / ".promptopt" / "reports").iterdir(), key=lambda p: int(p.name))
     for suite in ("support_bot", "sql_assistant", "bank_guard", "order_bot"):
@@ -94,6 +98,14 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
         assert any(p["is_original"] for p in lineage)
     report = json.loads((run_dir / "report.json").read_text())
     assert report["mode"] == "optimize" and report["status"] == "passed"
+    for suite in report["suites"]:
+        if suite["name"] != "greeter":  # a Python test's suite, not optimized
+            assert suite["finalists"] and suite["gate_verdict"]
+            assert all("feedback" in f and "holdout" in f for f in suite["finalists"])
+    assert "| finalist | feedback (3 cases) | held-out (1 cases) |" in (
+        run_dir / "report.md"
+    ).read_text()
+    assert "Finalists: feedback and held-out scores" in (run_dir / "report.html").read_text()
     # order_bot's prompt is a template: the best prompt keeps {{ shop }}, the tool gets called,
     # and a candidate that dropped the placeholder was rejected, saying so.
     order_bot = next(s for s in report["suites"] if s["name"] == "order_bot")
@@ -102,3 +114,17 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
     assert any("drops {{ shop }}" in r["reason"] for r in generated["summary"]["rejected"])
     calls = [c for c in report["cases"] if c["suite"] == "order_bot" and c["tool_calls"]]
     assert {c["tool_calls"][0]["name"] for c in calls} == {"lookup_order"}
+    # Generated cases that copy order_bot's `{{ order }}` without a value could never render:
+    # they are dropped at generation, saying why, and no evaluation errors on them.
+    stages = {st["stage"]: st["summary"] for st in order_bot["stages"]}
+    dropped = [
+        *stages["generate_tests_quick"]["dropped"],
+        *stages["generate_tests_rigorous"]["dropped"],
+    ]
+    assert dropped and all("'order'" in d["reason"] for d in dropped)
+    assert stages["evaluate_quick"]["errors"] == 0 and stages["evaluate_rigorous"]["errors"] == 0
+    # support_bot's held-out cases are lifted by what their feedback siblings taught.
+    support = next(s for s in report["suites"] if s["name"] == "support_bot")
+    best = next(f for f in support["finalists"] if f["best"])
+    original = next(f for f in support["finalists"] if f["label"].endswith(" original"))
+    assert best["holdout"] > original["holdout"]

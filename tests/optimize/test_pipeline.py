@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,19 +112,25 @@ def test_lineage_links_and_weakness_analyses(done: Any) -> None:
         assert analysis.weaknesses and analysis.case_keys
 
 
-def test_a_child_is_kept_only_when_better(done: Any) -> None:
-    runtime, _ = done
+def test_a_child_is_kept_only_on_a_significant_paired_gain(done: Any) -> None:
+    runtime, outcome = done
     summary = next(s for s in rows(runtime, StageResult) if s.stage == "refinement").summary
     steps = [it for t in summary["tracks"] for it in t["iterations"] if it["child_prompt_id"]]
     assert steps
     for step in steps:
-        assert step["kept"] == (step["child_mean"] > step["parent_mean"])
+        low, mean, high = step["paired_diff"]
+        assert low <= mean <= high
+        assert step["kept"] == (low > 0 and step["cases"] >= 2)
+        assert step["reason"].startswith("kept: paired gain" if step["kept"] else "rejected: ")
     for track in summary["tracks"]:
         its = track["iterations"]
-        # A track stops at its first step that keeps nothing.
-        assert all(it["kept"] for it in its[:-1])
         kept = [it["child_prompt_id"] for it in its if it["kept"]]
         assert track["final_prompt_id"] == (kept[-1] if kept else track["start_prompt_id"])
+    # lineage.json says of every refined child whether it was kept or rejected, and why.
+    folder = runtime.settings.report_dir / str(outcome.run_id) / "shop_bot"
+    lineage = json.loads((folder / "lineage.json").read_text())
+    verdicts = {p["id"]: p["verdict"] for p in lineage if p["stage"] == "refined"}
+    assert verdicts and all(v.startswith(("kept: ", "rejected: ")) for v in verdicts.values())
 
 
 def test_best_prompt_beats_the_original_and_reports_are_written(done: Any) -> None:

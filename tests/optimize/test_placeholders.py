@@ -66,7 +66,7 @@ def test_candidates_that_drop_or_invent_a_placeholder_are_rejected_with_the_reas
     assert "2 rejected for changing placeholders" in summary.headline
 
 
-def test_a_refined_child_that_drops_a_placeholder_is_rejected_and_stops_the_track(
+def test_a_refined_child_that_drops_a_placeholder_is_rejected_and_never_stored(
     tmp_path: Path,
 ) -> None:
     runtime = make_runtime(tmp_path)
@@ -105,8 +105,11 @@ def test_a_refined_child_that_drops_a_placeholder_is_rejected_and_stops_the_trac
             stored = [p.prompt_text for p in r.prompts.for_suite(ctx.run_id, "templated")]
     finally:
         runtime.dispose()
-    (step,) = track.iterations
-    assert not step.kept and step.child_prompt_id is None
-    assert step.reason.startswith("child rejected: the candidate drops {{ shop }}")
+    # Each attempt is rejected and recorded; the next one starts again from the parent.
+    assert track.iterations
+    for step in track.iterations:
+        assert not step.kept and step.child_prompt_id is None
+        assert step.parent_prompt_id == parent_id
+        assert step.reason.startswith("child rejected: the candidate drops {{ shop }}")
     assert track.final_prompt_id == parent_id
     assert stored == [TEMPLATE]  # the rejected child was never stored or evaluated

@@ -172,6 +172,7 @@ def sample(name: str) -> StageSummaryBase:
     step = RefinementStep(iteration=1, parent_prompt_id=2, failures=1, kept=True)
     step.child_prompt_id, step.parent_mean, step.child_mean = 5, 0.5, 0.7
     step.paired_diff, step.cases, step.reason = [0.1, 0.2, 0.3], 3, "better"
+    step.left_out, step.errors = 0, []
     track = RefinementTrack(track_id=1, start_prompt_id=2, final_prompt_id=5, iterations=[step])
     finalist = Finalist(
         prompt_id=5,
@@ -184,15 +185,22 @@ def sample(name: str) -> StageSummaryBase:
         covers_given=True,
         given=0.7,
         given_passed=2,
+        feedback=0.75,
+        holdout=0.6,
+        feedback_cases=2,
+        holdout_cases=1,
     )
+    split = {"feedback": ["a", "b"], "holdout": ["c"], "note": "1 of 3 given cases held out"}
+    error = {"prompt_id": 2, "case_key": "c", "error": "judge call failed"}
     data: dict[str, dict[str, Any]] = {
-        "generate_prompts": {"original_prompt_id": 1, "prompt_ids": [1, 2]}
+        "generate_prompts": {"split": split, "original_prompt_id": 1, "prompt_ids": [1, 2]}
         | {"strategies": ["concise"], "requested": 1, "generated": 1}
         | {"rejected": [{"strategy": "persona", "reason": "the candidate drops {{ shop }}"}]},
         "generate_tests_quick": {"tier": "quick", "requested": 2, "case_keys": ["quick-1"]}
-        | {"given_cases": 3, "categories": {"general": 1}},
+        | {"given_cases": 3, "categories": {"general": 1}}
+        | {"dropped": [{"case_key": "quick-2", "reason": "undefined variable 'order'"}]},
         "evaluate_quick": {"evaluated": 6, "reused": 0, "errors": 1, "prompt_ids": [1, 2]}
-        | {"case_ids": [1, 2, 3], "scores": {"1": 0.5, "2": 0.9}},
+        | {"case_ids": [1, 2, 3], "scores": {"1": 0.5, "2": 0.9}, "errored": [error]},
         "select_top_k": selection
         | {"k": 1, "case_ids": [1], "resampled": [2, 1], "before_resampling": selection},
         "refinement": {"tracks": [track], "kept_prompt_ids": [5], "final_prompt_ids": [5]},
@@ -200,7 +208,18 @@ def sample(name: str) -> StageSummaryBase:
         | {"finalists": [finalist], "partial": False, "original_given_score": 0.5}
         | {"best_given_score": 0.7, "original_given_passed": 1, "best_given_passed": 2}
         | {"original_average_score": 0.4, "best_average_score": 0.6, "best_stage": "refined"}
-        | {"best_strategy": "persona", "best_track": 1, "best_iteration": 1},
+        | {"best_strategy": "persona", "best_track": 1, "best_iteration": 1}
+        | {"feedback_cases": 2, "holdout_cases": 1, "split_note": "1 of 3 held out"}
+        | {"original_feedback_score": 0.5, "best_feedback_score": 0.75}
+        | {"original_holdout_score": 0.5, "best_holdout_score": 0.6}
+        | {"gate_significant": True, "gate_gain": [0.01, 0.1, 0.2], "gate_verdict": "significant"}
+        | {"errored": 1},
+        "select_best": {"split": split, "finalist_ids": [1, 5], "case_ids": [3]}
+        | {"chosen_prompt_id": 5, "selection": selection, "holdout_scores": {"1": 0.5, "5": 0.6}}
+        | {"selection_gain": [0.0, 0.1, 0.2], "fresh_samples": 2}
+        | {"fresh_scores": {"1": 0.5, "5": 0.58}, "winners_curse": 0.02}
+        | {"gain": [0.01, 0.08, 0.15], "gate_cases": 3, "significant": True}
+        | {"verdict": "significant", "errored": [error]},
         "save_reports": {"best_prompt_id": 5, "best_prompt_path": "/r/best_prompt.txt"}
         | {"lineage_path": "/r/lineage.json", "prompts": 5},
     }

@@ -24,8 +24,9 @@ def _preload() -> None:
     per run. Modules already loaded here survive. The "cheap when unused" checks run in a
     subprocess, so this does not hide a heavy import.
     """
-    heavy = ("anthropic", "sqlalchemy", "alembic", "jinja2", "jsonschema", "hypothesis", "numpy")
-    for name in (*heavy, "scipy.stats"):
+    # numpy cannot be imported twice in one process: `--optimize`'s statistics need scipy.
+    heavy = ("anthropic", "sqlalchemy", "alembic", "jinja2", "jsonschema", "hypothesis")
+    for name in (*heavy, "numpy", "scipy.stats"):
         importlib.import_module(name)
     for mod in pkgutil.walk_packages(pytest_promptopt.__path__, "pytest_promptopt."):
         if "migrations" in mod.name:

@@ -23,7 +23,7 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     },
     "test_cases": {
         "id", "run_id", "suite", "case_key", "input_message", "expected_behavior", "category",
-        "stage", "spec", "created_at",
+        "stage", "split", "spec", "created_at",
     },
     "evaluations": {
         "id", "run_id", "prompt_id", "test_case_id", "sample", "model_response",

@@ -1,8 +1,9 @@
-"""The ten pipeline stages."""
+"""The eleven pipeline stages."""
 
 from __future__ import annotations
 
 from pytest_promptopt.optimize.stages.base import Stage
+from pytest_promptopt.optimize.stages.choice import SelectBest
 from pytest_promptopt.optimize.stages.evaluation import EvaluateQuick, EvaluateRigorous
 from pytest_promptopt.optimize.stages.generation import GeneratePrompts, GenerateTests
 from pytest_promptopt.optimize.stages.refinement import Refinement
@@ -17,6 +18,7 @@ __all__ = [
     "Refinement",
     "Reporting",
     "SaveReports",
+    "SelectBest",
     "SelectTopK",
     "SelectTopM",
     "Stage",

@@ -12,11 +12,13 @@ from pytest_promptopt.storage.stage_summaries import (
     GenerateTestsRigorousSummary,
     GenerateTestsSummary,
     RejectedPrompt,
+    SplitRecord,
 )
 from pytest_promptopt.suites.templates import placeholder_change
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
+    from pytest_promptopt.suites.spec import Case
 
 STRATEGIES: tuple[tuple[str, str], ...] = (
     ("concise", "Rewrite the prompt to be short and direct: keep every rule, drop filler."),
@@ -65,6 +67,12 @@ def strategies_for(count: int) -> list[dict[str, str]]:
     return out
 
 
+def feedback_cases(ctx: RunContext) -> list[Case]:
+    """The given cases prompt writers may see: the feedback part of the split."""
+    held = set(ctx.split().holdout)
+    return [c for c in ctx.suite.cases if c.id not in held]
+
+
 class GeneratePrompts(Stage):
     """Stage 1: the original prompt plus `candidates - 1` generated ones."""
 
@@ -88,7 +96,8 @@ class GeneratePrompts(Stage):
                     "original_prompt": ctx.suite.system_template,
                     "strategies": strategies,
                     "examples": [
-                        {"input": c.display_input, "expected": c.expected} for c in ctx.suite.cases
+                        {"input": c.display_input, "expected": c.expected}
+                        for c in feedback_cases(ctx)
                     ],
                 },
                 tool=PROMPTS_TOOL,
@@ -113,7 +122,11 @@ class GeneratePrompts(Stage):
                     )
                     if row.id not in ids:
                         ids.append(int(row.id))
+        split = ctx.split()
         return GeneratePromptsSummary(
+            split=SplitRecord(
+                feedback=list(split.feedback), holdout=list(split.holdout), note=split.note
+            ),
             original_prompt_id=original_id,
             prompt_ids=ids,
             strategies=[s["name"] for s in strategies],
@@ -137,7 +150,7 @@ class GenerateTests(Stage):
         """Store the given cases (stage `given`) and the generated ones (stage = tier)."""
         given = ctx.store_given_cases()
         count = ctx.knobs.quick_tests if self.tier == "quick" else ctx.knobs.rigorous_tests
-        existing = ctx.cases(["given", "quick", "rigorous"])
+        existing = ctx.writer_cases()
         answer, _ = await ctx.llm.structured(
             role="generate",
             model=ctx.generator_model,
@@ -150,7 +163,7 @@ class GenerateTests(Stage):
                 "existing_inputs": [c.case.display_input for c in existing],
                 "examples": [
                     {"input": c.display_input, "expected": c.expected, "category": c.category}
-                    for c in ctx.suite.cases
+                    for c in feedback_cases(ctx)
                 ],
             },
             tool=CASES_TOOL,
@@ -159,10 +172,18 @@ class GenerateTests(Stage):
         )
         assert isinstance(answer, GeneratedCases)
         rows = []
+        held_inputs = {c.case.display_input.strip() for c in ctx.holdout_cases()}
+        dropped: list[dict[str, str]] = []
         for n, case in enumerate(answer.cases[:count], start=1):
+            if case.input.strip() in held_inputs:
+                continue  # a held-out case written again would leak it into the feedback
             key = f"{self.tier}-{n}"
             if key in given:
                 key += "-gen"
+            unusable = unrenderable(ctx, key, case.input, case.expected)
+            if unusable:  # e.g. a placeholder the case gives no value for: it could never run
+                dropped.append({"case_key": key, "reason": unusable})
+                continue
             rows.append(
                 {
                     "case_key": key,
@@ -184,5 +205,20 @@ class GenerateTests(Stage):
             case_keys=sorted(stored, key=lambda k: stored[k]),
             given_cases=len(given),
             categories=categories,
-            headline=f"{len(stored)} {self.tier} cases + {len(given)} given",
+            dropped=dropped,
+            headline=f"{len(stored)} {self.tier} cases + {len(given)} given"
+            + (f", {len(dropped)} dropped (cannot render)" if dropped else ""),
         )
+
+
+def unrenderable(ctx: RunContext, key: str, text: str, expected: str | None) -> str:
+    """Why a generated case cannot be rendered for the suite ('' when it can)."""
+    from pytest_promptopt.errors import SuiteError
+    from pytest_promptopt.suites.render import render_case
+    from pytest_promptopt.suites.spec import Case
+
+    try:
+        render_case(ctx.suite, Case(id=key, input=text, expected=expected))
+    except (SuiteError, ValueError) as exc:
+        return str(exc)
+    return ""

@@ -1,4 +1,4 @@
-"""Stages 9 and 10: score every prompt, pick the best on the given cases, write its files."""
+"""Stages 10 and 11: score every prompt and summarise the choice of the best; write its files."""
 
 from __future__ import annotations
 
@@ -7,27 +7,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_promptopt.optimize.stages.base import Stage
+from pytest_promptopt.optimize.stages.choice import finalist_ids
 from pytest_promptopt.reporting.build import prompt_summary
 from pytest_promptopt.reporting.writers import suite_dir, write_suite_files
 from pytest_promptopt.storage.stage_summaries import (
+    EvaluateQuickSummary,
+    EvaluateRigorousSummary,
     Finalist,
     RefinementSummary,
     ReportingSummary,
     SaveReportsSummary,
-    SelectTopMSummary,
+    SelectBestSummary,
 )
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
-
-
-def finalist_ids(ctx: RunContext, original_id: int) -> list[int] | None:
-    """The original, the top M and the kept children; None when selection never finished."""
-    chosen = ctx.stage_summary(SelectTopMSummary).selected
-    if chosen is None:
-        return None
-    kept = ctx.stage_summary(RefinementSummary).kept_prompt_ids
-    return list(dict.fromkeys([original_id, *chosen, *kept]))
 
 
 def suite_folder(ctx: RunContext) -> Path:
@@ -35,16 +29,27 @@ def suite_folder(ctx: RunContext) -> Path:
     return suite_dir(ctx.settings.report_dir / str(ctx.run_id), ctx.suite.name)
 
 
+def _mean(means: dict[int, float], ids: list[int]) -> tuple[float | None, int]:
+    """Mean over the ids that have a score (None when none has), and how many had one."""
+    found = [means[i] for i in ids if i in means]
+    return (statistics.fmean(found) if found else None), len(found)
+
+
 class Reporting(Stage):
-    """Stage 9: `average_score` for every evaluated prompt; the best prompt on the given cases."""
+    """Stage 10: `average_score` for every evaluated prompt; feedback and held-out figures of
+    the finalists; the best prompt as `select_best` chose it."""
 
     name = "reporting"
     derived = True
 
     async def run(self, ctx: RunContext) -> ReportingSummary:
-        """Score, pick the best (given-case mean, then average, then the original) and summarise."""
+        """Score the finalists on the feedback and held-out cases and summarise the choice."""
         original_id = ctx.original_prompt_id()
-        given = [c.id for c in ctx.cases(["given"])]
+        stored = ctx.cases(["given"])
+        given = [c.id for c in stored]
+        held_keys = set(ctx.split().holdout)
+        held = [c.id for c in stored if c.key in held_keys]
+        feedback = [c.id for c in stored if c.key not in held_keys]
         rows: dict[int, Finalist] = {}
         with ctx.repos() as r:
             for p in r.prompts.for_suite(ctx.run_id, ctx.suite.name):
@@ -56,6 +61,8 @@ class Reporting(Stage):
                 evaluated = r.evaluations.for_prompt(int(p.id), given)
                 passed = {e.test_case_id for e in evaluated}
                 failed = {e.test_case_id for e in evaluated if not e.passed}
+                on_feedback, n_feedback = _mean(means, feedback)
+                on_held, n_held = _mean(means, held)
                 rows[int(p.id)] = Finalist(
                     prompt_id=int(p.id),
                     stage=p.stage,
@@ -65,35 +72,46 @@ class Reporting(Stage):
                     original=bool(p.is_original_system_prompt),
                     average=average,
                     covers_given=all(i in means for i in given),
-                    given=statistics.fmean(means.get(i, 0.0) for i in given) if given else 0.0,
+                    given=_mean(means, given)[0] or 0.0,
                     given_passed=len(passed - failed),
+                    feedback=on_feedback,
+                    holdout=on_held,
+                    feedback_cases=n_feedback,
+                    holdout_cases=n_held,
                 )
-        finalists = finalist_ids(ctx, original_id)
-        pool = [
-            row
-            for pid, row in rows.items()
-            if row.covers_given and (finalists is None or pid in finalists)
-        ]
-        best = max(
-            pool,
-            key=lambda x: (round(x.given, 9), round(x.average, 9), x.original, -x.prompt_id),
-            default=None,
-        )
-        original = rows.get(original_id)
+        choice = ctx.stage_summary(SelectBestSummary)
+        finalists = choice.finalist_ids or finalist_ids(ctx, original_id)
+        pool = [row for pid, row in rows.items() if finalists is None or pid in finalists]
+        best_id = choice.chosen_prompt_id if choice.chosen_prompt_id in rows else original_id
+        best, original = rows.get(best_id), rows.get(original_id)
         summary = ReportingSummary(
             original_prompt_id=original_id,
-            best_prompt_id=best.prompt_id if best else original_id,
+            best_prompt_id=best_id,
             given_cases=len(given),
-            finalists=[row.rounded() for row in sorted(pool, key=lambda x: -x.given)],
+            finalists=[
+                row.rounded()
+                for row in sorted(pool, key=lambda x: (-(x.holdout or 0.0), -(x.feedback or 0.0)))
+            ],
             partial=finalists is None,
+            feedback_cases=len(feedback),
+            holdout_cases=len(held),
+            split_note=ctx.split().note,
+            gate_significant=choice.significant,
+            gate_gain=choice.gain,
+            gate_verdict=choice.verdict,
+            errored=errored_count(ctx),
         )
-        if best is not None and original is not None and original.covers_given:
+        if best is not None and original is not None:
             summary.original_given_score = round(original.given, 6)
             summary.best_given_score = round(best.given, 6)
             summary.original_given_passed = original.given_passed
             summary.best_given_passed = best.given_passed
             summary.original_average_score = round(original.average, 6)
             summary.best_average_score = round(best.average, 6)
+            summary.original_feedback_score = _round(original.feedback)
+            summary.best_feedback_score = _round(best.feedback)
+            summary.original_holdout_score = _round(original.holdout)
+            summary.best_holdout_score = _round(best.holdout)
             summary.best_stage = best.stage
             summary.best_strategy = best.strategy
             summary.best_track = best.track_id
@@ -105,8 +123,23 @@ class Reporting(Stage):
         return summary
 
 
+def errored_count(ctx: RunContext) -> int:
+    """Evaluations that still errored after their retry, over every stage that scores."""
+    count = len(ctx.stage_summary(SelectBestSummary).errored)
+    for model in (EvaluateQuickSummary, EvaluateRigorousSummary):
+        count += len(ctx.stage_summary(model).errored)
+    for track in ctx.stage_summary(RefinementSummary).tracks:
+        count += sum(len(step.errors) for step in track.iterations)
+    return count
+
+
+def _round(value: float | None) -> float | None:
+    """A score rounded to 6 places, or None."""
+    return None if value is None else round(value, 6)
+
+
 class SaveReports(Stage):
-    """Stage 10: `best_prompt.txt` and `lineage.json` under `<report_dir>/<run_id>/<suite>/`."""
+    """Stage 11: `best_prompt.txt` and `lineage.json` under `<report_dir>/<run_id>/<suite>/`."""
 
     name = "save_reports"
     derived = True
@@ -114,6 +147,12 @@ class SaveReports(Stage):
     async def run(self, ctx: RunContext) -> SaveReportsSummary:
         """Write the best prompt and the candidate lineage."""
         best_id = ctx.stage_summary(ReportingSummary).best_prompt_id or ctx.original_prompt_id()
+        verdicts = {
+            step.child_prompt_id: step.reason
+            for track in ctx.stage_summary(RefinementSummary).tracks
+            for step in track.iterations
+            if step.child_prompt_id is not None
+        }
         with ctx.repos() as r:
             titles: dict[int, list[str]] = {}
             for w in r.weaknesses.for_run(ctx.run_id, ctx.suite.name):
@@ -121,17 +160,21 @@ class SaveReports(Stage):
                     str(x.get("title", "")) for x in (w.weaknesses or [])
                 )
             prompts = r.prompts.for_suite(ctx.run_id, ctx.suite.name)
-            lineage = [prompt_summary(p, titles).model_dump(mode="json") for p in prompts]
+            lineage = [
+                prompt_summary(p, titles).model_copy(update={"verdict": verdicts.get(p.id)})
+                for p in prompts
+            ]
+            lineage_json = [p.model_dump(mode="json") for p in lineage]
             text = next(
                 (p.prompt_text for p in prompts if p.id == best_id), ctx.suite.system_template
             )
         best_path, lineage_path = write_suite_files(
-            ctx.settings.report_dir / str(ctx.run_id), ctx.suite.name, text, lineage
+            ctx.settings.report_dir / str(ctx.run_id), ctx.suite.name, text, lineage_json
         )
         return SaveReportsSummary(
             best_prompt_id=best_id,
             best_prompt_path=str(best_path),
             lineage_path=str(lineage_path),
-            prompts=len(lineage),
+            prompts=len(lineage_json),
             headline=f"wrote {best_path.parent}",
         )

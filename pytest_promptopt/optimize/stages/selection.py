@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pytest_promptopt.optimize.selection import Scored, Selection, select_top, stable_seed
@@ -22,6 +23,21 @@ if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext, StoredCase
 
 
+def scored_on_common_cases(
+    ctx: RunContext, ids: Sequence[int], case_ids: Sequence[int]
+) -> tuple[list[int], list[Scored]]:
+    """The cases every candidate was scored on (an errored case is left out for all), and each
+    candidate's means on them."""
+    with ctx.repos() as r:
+        original = {
+            int(p.id)
+            for p in r.prompts.for_suite(ctx.run_id, ctx.suite.name)
+            if p.is_original_system_prompt
+        }
+    shared, means = ctx.common_means(ids, case_ids)
+    return shared, [Scored(i, tuple(means[i]), i in original) for i in ids]
+
+
 class _SelectStage(Stage):
     """Ranks prompts by mean with bootstrap intervals; ties at the cut get more samples."""
 
@@ -34,19 +50,13 @@ class _SelectStage(Stage):
         raise NotImplementedError
 
     def _scored(self, ctx: RunContext, ids: list[int], cases: list[StoredCase]) -> list[Scored]:
-        with ctx.repos() as r:
-            original = {
-                int(p.id)
-                for p in r.prompts.for_suite(ctx.run_id, ctx.suite.name)
-                if p.is_original_system_prompt
-            }
-        case_ids = [c.id for c in cases]
-        return [Scored(i, tuple(ctx.case_means(i, case_ids)), i in original) for i in ids]
+        """Each candidate's per-case means on the cases every candidate was scored on."""
+        return scored_on_common_cases(ctx, ids, [c.id for c in cases])[1]
 
     async def run(self, ctx: RunContext) -> SelectionSummary:
         """Select, re-sample a tie that straddles the cut once, then select again."""
         ids = ctx.stage_summary(self.source).prompt_ids
-        cases = ctx.cases(("given", *self.tiers))
+        cases = ctx.writer_cases(self.tiers)
         k = self.size(ctx)
         seed = stable_seed(ctx.suite.name, self.name)
         first = select_top(self._scored(ctx, ids, cases), k, seed=seed)
@@ -80,7 +90,7 @@ class _SelectStage(Stage):
 
 
 class SelectTopK(_SelectStage):
-    """Stage 4: the top K candidates on given + quick cases."""
+    """Stage 4: the top K candidates on feedback + quick cases."""
 
     name = "select_top_k"
     source = EvaluateQuickSummary
@@ -93,7 +103,7 @@ class SelectTopK(_SelectStage):
 
 
 class SelectTopM(_SelectStage):
-    """Stage 7: the top M of the K on given + quick + rigorous cases combined."""
+    """Stage 7: the top M of the K on feedback + quick + rigorous cases combined."""
 
     name = "select_top_m"
     source = EvaluateRigorousSummary

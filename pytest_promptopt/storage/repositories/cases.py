@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from pytest_promptopt.storage.database import insert_ignore
 from pytest_promptopt.storage.models import TestCase
@@ -26,6 +26,16 @@ class TestCaseRepository(Repository):
             TestCase.run_id == run_id, TestCase.suite == suite
         )
         return {key: id_ for key, id_ in self.session.execute(stmt) if key in wanted}
+
+    def set_split(self, run_id: int, suite: str, split: dict[str, str]) -> None:
+        """Record each given case's optimize split (`feedback` or `holdout`) by case key."""
+        for key, part in split.items():
+            self.session.execute(
+                update(TestCase)
+                .where(TestCase.run_id == run_id, TestCase.suite == suite)
+                .where(TestCase.case_key == key, TestCase.stage == "given")
+                .values(split=part)
+            )
 
     def for_suite(
         self, run_id: int, suite: str, stages: Sequence[str] | None = None

@@ -1,0 +1,29 @@
+"""Given cases remember their optimize split: `feedback` (writers see it) or `holdout`.
+
+Revision ID: promptopt_0007
+Revises: promptopt_0006
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "promptopt_0007"
+down_revision: str | None = "promptopt_0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision (a nullable column: existing rows and generated cases keep NULL)."""
+    op.add_column("test_cases", sa.Column("split", sa.String(16), nullable=True))
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("test_cases") as batch:
+        batch.drop_column("split")
