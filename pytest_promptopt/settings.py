@@ -90,8 +90,13 @@ class Switch(Kind):
     """An on/off flag (store_true)."""
 
     def parse(self, name: str, value: object, rootdir: Path) -> bool:
-        """The flag's state."""
-        return bool(value)
+        """The flag's state; from an ini key or environment variable, a yes/no word."""
+        if not isinstance(value, str):
+            return bool(value)
+        word = value.strip().lower()
+        if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        return word in ("1", "true", "yes", "on")
 
     def show(self, default: Any) -> str:
         """'on' or 'off'."""
@@ -279,6 +284,16 @@ SETTINGS: tuple[SettingSpec, ...] = (
         ini="promptopt_max_retries",
         kind=Integer(0),
     ),
+    SettingSpec(
+        "batch",
+        "--promptopt-batch",
+        "send the evaluations' model calls (every uncached call of a plain run) through the "
+        "Message Batches API, at half price; a killed run resumes its submitted batch",
+        False,
+        ini="promptopt_batch",
+        kind=Switch(),
+        action="store_true",
+    ),
     _knob("candidates", 6, "candidate prompts"),
     _knob("quick_tests", 6, "generated quick cases"),
     _knob("rigorous_tests", 6, "generated rigorous cases"),
@@ -327,6 +342,7 @@ class Settings:
     apply: bool = _default("apply")
     timeout_s: float = _default("timeout_s")
     max_retries: int = _default("max_retries")
+    batch: bool = _default("batch")
     knobs: OptimizeSettings = field(default_factory=OptimizeSettings)
 
     @property

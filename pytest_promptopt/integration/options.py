@@ -25,9 +25,13 @@ def add_options(parser: pytest.Parser) -> None:
     for spec in SETTINGS:
         text = help_text(spec)
         if spec.action == "store_true":
+            # With an ini key the default stays None, so an unset flag lets the ini decide.
+            default = None if spec.ini else spec.default
             group.addoption(
-                spec.flag, action="store_true", dest=spec.dest, default=spec.default, help=text
+                spec.flag, action="store_true", dest=spec.dest, default=default, help=text
             )
+            if spec.ini:
+                parser.addini(spec.ini, help=text, default=None)
             continue
         optional = {"nargs": "?", "const": spec.const} if spec.action == "optional" else {}
         metavar = spec.metavar or spec.kind.metavar

@@ -50,3 +50,11 @@ def price_for(model: str) -> Price:
 def cost_usd(model: str, input_tokens: int, output_tokens: int) -> float:
     """The dollar cost of a call to `model` with this usage."""
     return price_for(model).cost(input_tokens, output_tokens)
+
+
+BATCH_DISCOUNT = 0.5  # the Message Batches API bills half the list price
+
+
+def batch(cost: float) -> float:
+    """The cost of a call made through the Message Batches API, given its list-price cost."""
+    return cost * BATCH_DISCOUNT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from pytest_promptopt.errors import BudgetExceededError, CacheMissError, JudgeError, LLMError
+from pytest_promptopt.llm import pricing
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, has_credentials, missing_credentials
 from pytest_promptopt.llm.limiter import PriorityLimiter
@@ -26,6 +28,7 @@ from pytest_promptopt.protocol import TOOL_MODELS
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
+    from pytest_promptopt.llm.batches import BatchCollector
     from pytest_promptopt.llm.callstore import CallStore
 
 Role = Literal["target", "judge", "generate", "analyze"]
@@ -149,8 +152,10 @@ class LLMService:
         max_retries: int,
         run_id: int | None = None,
         clients: ClientPool | None = None,
+        batches: BatchCollector | None = None,
     ) -> None:
         self.store = store
+        self.batches = batches  # --promptopt-batch: evaluation calls go through batches
         self.budget = budget
         self.cache_mode = cache_mode
         self.run_id = run_id
@@ -219,21 +224,27 @@ class LLMService:
                 )
         if model != SIMULATED_MODEL and not has_credentials():
             raise missing_credentials(label)
+        batched = self.batches is not None and role in _batched_roles()
         estimate = price_for(model).cost(_estimate_tokens(request), max_tokens)
         # The budget is claimed once a slot is free, so calls take it in priority order: a
         # started case's judge call comes before the next case's first call, and a cap ends
-        # with finished cases rather than many half-done ones.
-        async with self._limiter.slot():
-            reservation = self.budget.reserve(estimate)
+        # with finished cases rather than many half-done ones. Batched calls take no slot.
+        async with contextlib.nullcontext() if batched else self._limiter.slot():
+            reservation = self.budget.reserve(pricing.batch(estimate) if batched else estimate)
             actual: float | None = None
             try:
                 started = time.perf_counter()
-                response = await self._send(request, role=role, label=label)
+                if self.batches is not None and batched:
+                    what = f"{role} call for {label}"
+                    response = await self.batches.send(request, key, what=what)
+                else:
+                    response = await self._send(request, role=role, label=label)
                 latency_ms = (time.perf_counter() - started) * 1000
                 usage = response.get("usage") or {}
                 in_tok = int(usage.get("input_tokens") or 0)
                 out_tok = int(usage.get("output_tokens") or 0)
                 actual = cost_usd(model, in_tok, out_tok)
+                actual = pricing.batch(actual) if batched else actual
             finally:
                 self.budget.settle(reservation, actual)
         self.calls += 1
@@ -352,8 +363,17 @@ class LLMService:
 
     async def aclose(self) -> None:
         """Close the SDK clients and flush recorded calls."""
+        if self.batches is not None:
+            await self.batches.aclose()
         await self._clients.aclose()
         self.store.flush()
+
+
+def _batched_roles() -> frozenset[str]:
+    """The roles `--promptopt-batch` sends through the Message Batches API."""
+    from pytest_promptopt.llm.batches import BATCHED_ROLES
+
+    return BATCHED_ROLES
 
 
 def _estimate_tokens(request: dict[str, Any]) -> int:

@@ -43,6 +43,9 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
         "output_tokens", "cost_usd", "latency_ms", "run_id", "created_at",
     },
     "budget_ledgers": {"session_uid", "calls", "spent_usd", "reserved_usd"},
+    "batches": {
+        "id", "model", "status", "request_hashes", "run_id", "created_at", "collected_at",
+    },
 }  # fmt: skip
 
 EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
@@ -54,6 +57,7 @@ EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
     "weakness_analyses": {("run_id", "prompt_id")},
     "llm_calls": {("request_hash",)},
     "budget_ledgers": set(),
+    "batches": set(),
 }
 
 EvaluationRow = Callable[[int, int, int, int, float], dict[str, Any]]

@@ -176,7 +176,7 @@ def test_a_database_at_0003_gains_scores_and_keeps_its_rows(tmp_path: Path) -> N
     engine.dispose()
     database = Database(url)
     database.ensure_schema()
-    assert migrate.current_revision(database.engine) == "promptopt_0004"
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
     scores = {"functionality": 0.9, "tone": 1.0}
     new_row = {
         "run_id": 1, "prompt_id": 1, "test_case_id": 1, "sample": 1, "model_response": "",
@@ -187,4 +187,22 @@ def test_a_database_at_0003_gains_scores_and_keeps_its_rows(tmp_path: Path) -> N
     with transaction(database) as repos:
         stored = [(e.sample, e.model_response, e.scores) for e in repos.evaluations.for_prompt(1)]
     assert stored == [(0, "hello", None), (1, "", scores)]
+    database.dispose()
+
+
+def test_a_database_at_0004_gains_the_batches_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v4.db'}"
+    _alembic_upgrade(url, "promptopt_0004")
+    database = Database(url)
+    database.ensure_schema()
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
+    with transaction(database) as repos:
+        repos.batches.add("msgbatch_1", "claude-haiku-4-5", ["a" * 64, "b" * 64], run_id=None)
+    with transaction(database) as repos:
+        assert repos.batches.unfinished() == [
+            ("msgbatch_1", "claude-haiku-4-5", ["a" * 64, "b" * 64])
+        ]
+        repos.batches.collected("msgbatch_1")
+    with transaction(database) as repos:
+        assert repos.batches.unfinished() == []
     database.dispose()

@@ -7,6 +7,7 @@ Each repository works in one `Session` and leaves the transaction to its caller;
 from __future__ import annotations
 
 from pytest_promptopt.storage.repositories.base import Repository
+from pytest_promptopt.storage.repositories.batches import BatchRepository
 from pytest_promptopt.storage.repositories.budget_ledgers import (
     BudgetLedgerRepository,
     LedgerTotals,
@@ -37,6 +38,7 @@ __all__ = [
     "CLAIM_STAGE",
     "FINISHED_RUN_STATUSES",
     "RESUMABLE_STATUSES",
+    "BatchRepository",
     "BudgetLedgerRepository",
     "CallStats",
     "Claim",

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from pytest_promptopt.storage.repositories.batches import BatchRepository
 from pytest_promptopt.storage.repositories.budget_ledgers import BudgetLedgerRepository
 from pytest_promptopt.storage.repositories.cases import TestCaseRepository
 from pytest_promptopt.storage.repositories.claims import PipelineClaimRepository
@@ -69,6 +70,11 @@ class Repositories:
     def budget_ledgers(self) -> BudgetLedgerRepository:
         """Rows of `budget_ledgers`."""
         return BudgetLedgerRepository(self.session)
+
+    @cached_property
+    def batches(self) -> BatchRepository:
+        """Rows of `batches`, the Message Batches submitted."""
+        return BatchRepository(self.session)
 
     @cached_property
     def pipeline_claims(self) -> PipelineClaimRepository:
