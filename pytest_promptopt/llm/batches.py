@@ -10,6 +10,7 @@ collects them instead of sending the requests again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,7 +130,13 @@ class BatchCollector:
                 waiting, self._waiting = self._waiting, {}
                 for model, items in waiting.items():
                     for start in range(0, len(items), MAX_REQUESTS_PER_BATCH):
-                        await self._submit(model, items[start : start + MAX_REQUESTS_PER_BATCH])
+                        chunk = items[start : start + MAX_REQUESTS_PER_BATCH]
+                        try:
+                            await self._submit(model, chunk)
+                        except Exception as exc:  # never leave a caller waiting for nothing
+                            for w in chunk:
+                                what = self._what.get(w.key, "call")
+                                self._fail(w.key, f"{what} could not be batched: {_describe(exc)}")
                 continue
             await asyncio.sleep(min(timing.quiet_s, timing.max_wait_s) / 2)
 
@@ -145,7 +152,11 @@ class BatchCollector:
                 self._fail(w.key, f"{self._what.get(w.key, 'call')} could not be batched: {cause}")
             return
         keys = [w.key for w in items]
-        self._record(batch.id, model, keys)
+        self._keys_by_batch[batch.id] = set(keys)
+        try:
+            self._record(batch.id, model, keys)
+        except Exception as exc:  # the batch is on its way all the same: collect it
+            self._say(f"batch {batch.id}: not recorded, a killed run would send it again ({exc})")
         self.submitted.append(batch.id)
         self._say(f"batch {batch.id}: {len(keys)} requests submitted ({model})")
         self._poll(batch.id, model)
@@ -193,7 +204,8 @@ class BatchCollector:
         finally:
             self._pollers.pop(batch_id, None)
         self._forget_resumable(batch_id)
-        self._mark_collected(batch_id)
+        with contextlib.suppress(Exception):  # at worst the next run collects it again
+            self._mark_collected(batch_id)
         for key in self._members(batch_id) - seen:
             self._fail(key, f"{self._what.get(key, 'call')}: batch {batch_id} has no result for it")
 
@@ -241,7 +253,6 @@ class BatchCollector:
     # --- the database ---------------------------------------------------------------------
     def _record(self, batch_id: str, model: str, keys: list[str]) -> None:
         """Store the batch id and its custom_ids, so a killed run resumes it."""
-        self._keys_by_batch[batch_id] = set(keys)
         if self._db is None:
             return
         from pytest_promptopt.storage.repositories import transaction

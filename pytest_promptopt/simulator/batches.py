@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -76,7 +77,8 @@ class SimulatedBatches:
         if not requests or len(set(ids)) != len(ids):
             return _error(400, "invalid_request_error", "requests: empty, or custom_id repeated")
         with self._lock:
-            batch_id = f"msgbatch_sim_{len(self._batches) + 1:06d}"
+            # Unique across simulators: xdist workers each have their own, and one database.
+            batch_id = f"msgbatch_sim_{uuid.uuid4().hex[:24]}"
             batch = _Batch(batch_id, requests, datetime.now(timezone.utc))
             self._batches[batch_id] = batch
         return 200, headers, json.dumps(self._describe(batch)).encode()

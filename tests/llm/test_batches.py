@@ -211,3 +211,31 @@ def test_generator_calls_stay_direct(server: LoopbackMessagesServer, db: Databas
     assert server.simulator.calls["batch_create"] == 0
     with transaction(db) as repos:
         assert repos.batches.unfinished() == []
+
+
+def test_a_batch_that_cannot_be_recorded_is_still_collected(
+    server: LoopbackMessagesServer, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(BatchCollector, "_record", refuse)
+    service = _service(db, batch=True)
+    answers = asyncio.run(_ask_and_close(service))
+    assert all(a.text for a in answers)
+    lines = service.progress_lines  # type: ignore[attr-defined]
+    assert any(
+        "not recorded, a killed run would send it again (database is locked)" in line
+        for line in lines
+    ), lines
+
+
+def test_simulated_batch_ids_differ_between_simulators() -> None:
+    from pytest_promptopt.simulator.core import Simulator
+
+    body = json.dumps({"requests": [{"custom_id": "a", "params": _request("hi")}]}).encode()
+    ids = {
+        json.loads(Simulator().respond("POST", "/v1/messages/batches", body)[2])["id"]
+        for _ in range(2)
+    }
+    assert len(ids) == 2  # xdist workers each run one simulator against one database
