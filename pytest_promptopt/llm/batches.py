@@ -73,6 +73,7 @@ class BatchCollector:
         self._resumable: dict[str, tuple[str, str]] | None = None  # hash -> (batch id, model)
         self._futures: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._what: dict[str, str] = {}  # hash -> "judge call for suite[case]", for errors
+        self._requests: dict[str, dict[str, Any]] = {}  # hash -> request, while it is awaited
         self._unclaimed: dict[str, dict[str, Any]] = {}  # collected results nobody asked for yet
         self._waiting: dict[str, list[_Waiting]] = {}  # model -> requests to submit
         self._first_wait = 0.0
@@ -94,6 +95,7 @@ class BatchCollector:
             future = asyncio.get_running_loop().create_future()
             self._futures[key] = future
             self._what[key] = what
+            self._requests[key] = request
             earlier = self._resumable.get(key)
             if earlier is not None:
                 if earlier[0] not in self._pollers:
@@ -107,6 +109,7 @@ class BatchCollector:
             if future.done():
                 self._futures.pop(key, None)
                 self._what.pop(key, None)
+                self._requests.pop(key, None)
 
     # --- gathering and submitting ---------------------------------------------------------
     def _queue(self, model: str, waiting: _Waiting) -> None:
@@ -196,6 +199,9 @@ class BatchCollector:
                 seen.add(line.custom_id)
                 self._deliver(batch_id, line.custom_id, line.result)
         except Exception as exc:
+            if getattr(exc, "status_code", None) == 404 and batch_id not in self.submitted:
+                self._resubmit(batch_id, model)
+                return
             # Left `submitted` in the database: the next run collects it again.
             cause = _describe(exc)
             for key in self._members(batch_id):
@@ -203,11 +209,22 @@ class BatchCollector:
             return
         finally:
             self._pollers.pop(batch_id, None)
+        members = self._members(batch_id)
         self._forget_resumable(batch_id)
         with contextlib.suppress(Exception):  # at worst the next run collects it again
             self._mark_collected(batch_id)
-        for key in self._members(batch_id) - seen:
+        for key in members - seen:
             self._fail(key, f"{self._what.get(key, 'call')}: batch {batch_id} has no result for it")
+
+    def _resubmit(self, batch_id: str, model: str) -> None:
+        """An earlier run's batch the API no longer knows: send the requests awaited again."""
+        members = self._members(batch_id)
+        self._forget_resumable(batch_id)
+        with contextlib.suppress(Exception):
+            self._mark_collected(batch_id)
+        self._say(f"batch {batch_id}: not found, sending its {len(members)} requests again")
+        for key in members:
+            self._queue(model, _Waiting(key, self._requests[key]))
 
     def _deliver(self, batch_id: str, key: str, result: Any) -> None:
         """Resolve the caller waiting for `key` with its result (or keep it for a later one)."""

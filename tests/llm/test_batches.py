@@ -20,7 +20,7 @@ from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.callstore import CallStore
 from pytest_promptopt.llm.clients import ClientPool
 from pytest_promptopt.llm.pricing import BATCH_DISCOUNT
-from pytest_promptopt.llm.requests import build_request
+from pytest_promptopt.llm.requests import build_request, request_hash
 from pytest_promptopt.llm.service import Completion, LLMService
 from pytest_promptopt.storage.database import Database
 from pytest_promptopt.storage.repositories import transaction
@@ -239,3 +239,28 @@ def test_simulated_batch_ids_differ_between_simulators() -> None:
         for _ in range(2)
     }
     assert len(ids) == 2  # xdist workers each run one simulator against one database
+
+
+def test_an_earlier_batch_the_api_no_longer_knows_is_sent_again(
+    server: LoopbackMessagesServer, db: Database
+) -> None:
+    # A batch recorded by an earlier run (say, of another simulator) that this API never saw.
+    key = request_hash(_request(QUESTIONS[0]), 0)
+    with transaction(db) as repos:
+        repos.batches.add("msgbatch_gone", MODEL, [key], run_id=None)
+    service = _service(db, batch=True)
+    [answer] = asyncio.run(_ask_and_close_one(service, QUESTIONS[0]))
+    assert answer.text
+    assert answer.request_hash == key
+    assert server.simulator.calls["batch_create"] == 1
+    lines = service.progress_lines  # type: ignore[attr-defined]
+    assert "promptopt: batch msgbatch_gone: not found, sending its 1 requests again" in lines
+    with transaction(db) as repos:
+        assert repos.batches.unfinished() == []
+
+
+async def _ask_and_close_one(service: LLMService, question: str) -> list[Completion]:
+    try:
+        return await _ask(service, [question])
+    finally:
+        await service.aclose()
