@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support.plugin import (
@@ -61,3 +63,26 @@ def test_a_bad_ini_value_names_the_key(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest()
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*--promptopt-batch must be true or false, got 'maybe'*"])
+
+
+def test_optimize_batches_the_evaluations_and_calls_generators_directly(
+    sim: pytest.Pytester,
+) -> None:
+    write_suite(sim, "support", SUPPORT)
+    knobs = ["--promptopt-candidates=2", "--promptopt-quick-tests=2"]
+    knobs += ["--promptopt-rigorous-tests=2", "--promptopt-top-k=1", "--promptopt-top-m=1"]
+    result = sim.runpytest(
+        "-rA", "--optimize", "--promptopt-batch", "--promptopt-iterations=1", *knobs
+    )
+    assert set(outcomes_by_case(result)) == set(EXPECTED)
+    db = default_db(sim)
+    batched = {
+        h
+        for (hashes,) in query(db, "SELECT request_hashes FROM batches")
+        for h in json.loads(hashes)
+    }
+    by_role: dict[str, set[str]] = {}
+    for role, key in query(db, "SELECT role, request_hash FROM llm_calls"):
+        by_role.setdefault(role, set()).add(key)
+    assert by_role["generate"] and not by_role["generate"] & batched
+    assert by_role["target"] | by_role["judge"] == batched
