@@ -90,13 +90,8 @@ class Switch(Kind):
     """An on/off flag (store_true)."""
 
     def parse(self, name: str, value: object, rootdir: Path) -> bool:
-        """The flag's state; from an ini key or environment variable, a yes/no word."""
-        if not isinstance(value, str):
-            return bool(value)
-        word = value.strip().lower()
-        if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            raise ConfigError(f"{name} must be true or false, got {value!r}")
-        return word in ("1", "true", "yes", "on")
+        """The flag's state."""
+        return bool(value)
 
     def show(self, default: Any) -> str:
         """'on' or 'off'."""
@@ -131,6 +126,21 @@ class DatabaseUrl(Kind):
     def show(self, default: Any) -> str:
         """The default's SQLite URL under `<rootdir>`."""
         return f"sqlite:///{UnderRoot().show(default)}"
+
+
+class Toggle(Switch):
+    """An on/off flag that also has an ini key (`true`/`false`, `yes`/`no`, `1`/`0`, `on`/`off`)."""
+
+    def parse(self, name: str, value: object, rootdir: Path) -> bool:
+        """The state, or a ConfigError naming the setting and the words it takes."""
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("true", "yes", "1", "on"):
+            return True
+        if word in ("false", "no", "0", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -291,7 +301,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Message Batches API, at half price; a killed run resumes its submitted batch",
         False,
         ini="promptopt_batch",
-        kind=Switch(),
+        kind=Toggle(),
         action="store_true",
     ),
     _knob("candidates", 6, "candidate prompts"),

@@ -25,7 +25,7 @@ def add_options(parser: pytest.Parser) -> None:
     for spec in SETTINGS:
         text = help_text(spec)
         if spec.action == "store_true":
-            # With an ini key the default stays None, so an unset flag lets the ini decide.
+            # With an ini key too, "not given" stays None so that the ini value applies.
             default = None if spec.ini else spec.default
             group.addoption(
                 spec.flag, action="store_true", dest=spec.dest, default=default, help=text
