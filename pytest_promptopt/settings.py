@@ -431,6 +431,16 @@ SETTINGS: tuple[SettingSpec, ...] = (
         ini="promptopt_cache_file",
         kind=FileUnderRoot(),
     ),
+    SettingSpec(
+        "batch",
+        "--promptopt-batch",
+        "send the evaluations' model calls (every uncached call of a plain run) through the "
+        "Message Batches API, at half price; a killed run resumes its submitted batch",
+        False,
+        ini="promptopt_batch",
+        kind=Toggle(),
+        action="store_true",
+    ),
     _knob("candidates", 6, "candidate prompts"),
     _knob("quick_tests", 6, "generated quick cases"),
     _knob("rigorous_tests", 6, "generated rigorous cases"),
@@ -487,6 +497,7 @@ class Settings:
     regression_margin: float = _default("regression_margin")
     prices: tuple[PriceEntry, ...] = _default("prices")
     cache_file: Path | None = None
+    batch: bool = _default("batch")
     knobs: OptimizeSettings = field(default_factory=OptimizeSettings)
 
     @property

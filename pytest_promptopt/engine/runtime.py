@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import uuid
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.engine.recorder import Recorder
     from pytest_promptopt.evaluation.answer import Answer
     from pytest_promptopt.evaluation.evaluator import Evaluator
+    from pytest_promptopt.llm.batches import BatchCollector
     from pytest_promptopt.llm.budget import Budget
     from pytest_promptopt.llm.clients import ClientPool
     from pytest_promptopt.llm.service import LLMService
@@ -55,6 +57,14 @@ def _differ(a: Suite, b: Suite) -> bool:
     return any(c.id in mine and mine[c.id] != c for c in b.cases)
 
 
+def _copy_of_stderr() -> int | None:
+    """A duplicate of file descriptor 2, or None when there is none."""
+    try:
+        return os.dup(2)
+    except OSError:
+        return None
+
+
 class Runtime:
     """Everything one pytest process needs to judge cases; heavy parts are built on first use.
 
@@ -87,6 +97,9 @@ class Runtime:
         self._wired: WiredClients | None = None
         self._opener: threading.Thread | None = None
         self._warming = False
+        # --promptopt-batch prints progress while items wait; a copy of stderr taken now, while
+        # nothing is captured, still reaches the terminal when pytest captures an item's output.
+        self._stderr_fd = _copy_of_stderr() if settings.batch else None
         self._closed = False
         self._disposed = False
 
@@ -247,6 +260,7 @@ class Runtime:
                     clients=self.clients,
                     shared_limit=shared,
                     prices=PriceTable.from_settings(s.prices),
+                    batches=self._batch_collector() if s.batch else None,
                 )
             return self._llm
 
@@ -264,6 +278,21 @@ class Runtime:
         from pytest_promptopt.llm.sharedlimit import describe_session_limit
 
         return describe_session_limit(db, self.session_uid)
+
+
+    def _batch_collector(self) -> BatchCollector:
+        """--promptopt-batch: the collector, with progress lines on the terminal's stderr."""
+        from pytest_promptopt.llm.batches import BatchCollector
+
+        return BatchCollector(
+            self.clients, self.db, run_id=self.run_id, progress=self._progress_line
+        )
+
+    def _progress_line(self, text: str) -> None:
+        """One progress line on the real stderr (pytest's capture of a running item bypassed)."""
+        if self._stderr_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._stderr_fd, (text + "\n").encode(errors="replace"))
 
     @property
     def evaluator(self) -> Evaluator:
@@ -435,3 +464,6 @@ class Runtime:
             self._disposed = True
             if self._db is not None:
                 self._db.dispose()
+            if self._stderr_fd is not None:
+                os.close(self._stderr_fd)
+                self._stderr_fd = None

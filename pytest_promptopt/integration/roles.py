@@ -115,6 +115,8 @@ class Judging(Role):
         half the window in pytest's order, every item on an xdist worker's moving queue.
         """
         window = max(LOOKAHEAD_MIN, 4 * self.settings.concurrency)
+        if self.settings.batch:
+            window = len(self.case_items)  # every case at once: one batch, not many small ones
         if self.config.option.maxfail:
             # -x / --maxfail may stop at any item: start no more than the calls in flight.
             window = self.settings.concurrency

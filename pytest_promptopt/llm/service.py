@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import random
@@ -17,7 +18,7 @@ from pytest_promptopt.errors import BudgetExceededError, CacheMissError, JudgeEr
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, is_missing_credentials, missing_credentials
 from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, SharedLimit
-from pytest_promptopt.llm.pricing import PriceTable, TokenUsage, add_cost
+from pytest_promptopt.llm.pricing import BATCH_DISCOUNT, PriceTable, TokenUsage, add_cost
 from pytest_promptopt.llm.requests import (
     build_schema_retry,
     build_structured_request,
@@ -28,6 +29,7 @@ from pytest_promptopt.llm.send_options import cache_tokens, request_timeout, wit
 from pytest_promptopt.protocol import SIMULATED_SAMPLE, TOOL_MODELS
 
 if TYPE_CHECKING:
+    from pytest_promptopt.llm.batches import BatchCollector
     from pytest_promptopt.llm.callstore import CallStore
 
 Role = Literal["target", "judge", "generate", "analyze"]
@@ -172,9 +174,11 @@ class LLMService:
         shared_limit: SharedLimit | None = None,
         rate_limit_patience_s: float = RATE_LIMIT_PATIENCE_S,
         prices: PriceTable | None = None,
+        batches: BatchCollector | None = None,
     ) -> None:
         """`timeout_s` None sizes each request's timeout from its max_tokens (`send_options.py`)."""
         self.store = store
+        self.batches = batches  # --promptopt-batch: evaluation calls go through batches
         self.budget = budget
         self.cache_mode = cache_mode
         self.run_id = run_id
@@ -252,25 +256,30 @@ class LLMService:
                     f"--promptopt-cache=replay: no recorded {role} response for {label}; "
                     "record it first with --promptopt-cache=use"
                 )
+        batched = self.batches is not None and role in _batched_roles()
         estimate = self.prices.estimate(model, _estimate_tokens(request), max_tokens)
         # The budget is claimed once a slot is free, so calls take it in priority order: a
         # started case's judge call comes before the next case's first call, and a cap ends
-        # with finished cases rather than many half-done ones.
-        async with self.limiter.slot() as permit:
-            reservation = self.budget.reserve(estimate)
+        # with finished cases rather than many half-done ones. Batched calls take no slot.
+        async with contextlib.nullcontext() if batched else self.limiter.slot() as permit:
+            reservation = self.budget.reserve(estimate * BATCH_DISCOUNT if batched else estimate)
             actual: float | None = None
             try:
                 started = time.perf_counter()
-                held = _held_permit.set(permit)
-                try:
-                    response = await self._send(request, role=role, label=label)
-                finally:
-                    _held_permit.reset(held)
+                if self.batches is not None and batched:
+                    what = f"{role} call for {label}"
+                    response = await self.batches.send(request, key, what=what)
+                else:
+                    held = _held_permit.set(permit)
+                    try:
+                        response = await self._send(request, role=role, label=label)
+                    finally:
+                        _held_permit.reset(held)
                 latency_ms = (time.perf_counter() - started) * 1000
                 usage = TokenUsage.of(response.get("usage"))
                 in_tok, out_tok = usage.input_tokens, usage.output_tokens
                 cache_write, cache_read = cache_tokens(response.get("usage") or {})
-                actual = self.cost_of(model, response.get("usage"))
+                actual = self.cost_of(model, response.get("usage"), batch=batched)
             finally:
                 self.budget.settle(reservation, actual)
         if actual is None:
@@ -427,6 +436,8 @@ class LLMService:
 
     async def aclose(self) -> None:
         """Close the SDK clients and flush recorded calls."""
+        if self.batches is not None:
+            await self.batches.aclose()
         await self._clients.aclose()
         self.store.flush()
 
@@ -480,6 +491,13 @@ def _validation_error(exc: Exception) -> str:
         ]
         return f"{len(problems)} validation error(s): " + "; ".join(problems)
     return str(exc)
+
+
+def _batched_roles() -> frozenset[str]:
+    """The roles `--promptopt-batch` sends through the Message Batches API."""
+    from pytest_promptopt.llm.batches import BATCHED_ROLES
+
+    return BATCHED_ROLES
 
 
 def _estimate_tokens(request: dict[str, Any]) -> int:

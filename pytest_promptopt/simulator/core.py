@@ -12,6 +12,7 @@ from typing import Any
 
 from pytest_promptopt import protocol
 from pytest_promptopt.simulator import analyst, chat, generator, judge, request
+from pytest_promptopt.simulator.batches import SimulatedBatches
 from pytest_promptopt.simulator.request import Request
 from pytest_promptopt.simulator.text import rng_for
 
@@ -59,7 +60,11 @@ class Simulator:
     """The request handler behind every transport: parse, dispatch by role, build the response."""
 
     def __init__(
-        self, *, fail_judge_schema_every: int | None = None, judge_noise: float | None = None
+        self,
+        *,
+        fail_judge_schema_every: int | None = None,
+        judge_noise: float | None = None,
+        batch_polls: int = 2,
     ) -> None:
         self.fail_judge_schema_every = fail_judge_schema_every
         # The judge's noise: given, else PROMPTOPT_SIMULATED_JUDGE_NOISE (a bad value raises).
@@ -67,6 +72,7 @@ class Simulator:
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._prompt_cache: set[str] = set()
+        self.batches = SimulatedBatches(self, polls_to_end=batch_polls)
 
     def _count(self, role: str) -> int:
         with self._lock:
@@ -78,7 +84,10 @@ class Simulator:
         digest = hashlib.sha256(raw if not sample else raw + f"#{sample}".encode()).hexdigest()
         headers = {"content-type": "application/json", "request-id": f"req_sim_{digest[:24]}"}
         try:
-            if method != "POST" or path.rstrip("/") != "/v1/messages":
+            route = path.rstrip("/")
+            if route.startswith("/v1/messages/batches"):
+                return self.batches.respond(method, route, raw, headers)
+            if method != "POST" or route != "/v1/messages":
                 raise SimulationError(404, "not_found_error", f"{method} {path} is not served here")
             payload = self._message(raw, digest, sample)
             status = 200
@@ -92,6 +101,19 @@ class Simulator:
             message = f"simulator failed: {type(exc).__name__}: {exc}"
             payload = {"type": "error", "error": {"type": "api_error", "message": message}}
         return status, headers, json.dumps(payload, ensure_ascii=False).encode()
+
+    def batch_result(self, raw: bytes) -> dict[str, Any]:
+        """A batch item's `result` for one request body: the message, or the error it gets."""
+        try:
+            message = self._message(raw, hashlib.sha256(raw).hexdigest())
+        except SimulationError as exc:
+            error = {"type": "error", "error": {"type": exc.kind, "message": str(exc)}}
+            return {"type": "errored", "error": error}
+        return {"type": "succeeded", "message": message}
+
+    def count(self, role: str) -> int:
+        """Count one request served for `role`; returns the count so far."""
+        return self._count(role)
 
     def _message(self, raw: bytes, digest: str, sample: int = 0) -> dict[str, Any]:
         """The Messages API response body for one request body."""

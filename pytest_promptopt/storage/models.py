@@ -271,6 +271,25 @@ class RateLimit(Base):
     paused_until: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class MessageBatch(Base):
+    """A Message Batches API batch this database submitted, with the request hashes it holds.
+
+    A run that was killed while waiting finds its batch here and collects it instead of sending
+    the requests again; `status` is `submitted` until the results are collected.
+    """
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    model: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    request_hashes: Mapped[list[str]] = mapped_column(JSON, default=_empty_list)
+    # A plain integer, like `llm_calls.run_id`: the batch outlives the run that sent it.
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class BudgetLedger(Base):
     """Calls and dollars spent by one pytest session, shared by its xdist workers (the caps)."""
 

@@ -49,6 +49,9 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     "rate_limits": {
         "session_uid", "ceiling", "current", "lowest", "generation", "refused", "paused_until",
     },
+    "batches": {
+        "id", "model", "status", "request_hashes", "run_id", "created_at", "collected_at",
+    },
 }  # fmt: skip
 
 EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
@@ -62,6 +65,7 @@ EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
     "budget_ledgers": set(),
     "baselines": set(),
     "rate_limits": set(),
+    "batches": set(),
 }
 
 EvaluationRow = Callable[[int, int, int, int, float], dict[str, Any]]

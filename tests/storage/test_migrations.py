@@ -248,3 +248,21 @@ def test_a_database_at_0004_takes_unknown_costs_and_keeps_known_ones(tmp_path: P
     with transaction(database) as repos:
         assert repos.llm_calls.stats(1)["cost_usd"] is None  # unknown, not a partial sum
     database.dispose()
+
+
+def test_a_database_at_0004_gains_the_batches_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v4.db'}"
+    _alembic_upgrade(url, "promptopt_0004")
+    database = Database(url)
+    database.ensure_schema()
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
+    with transaction(database) as repos:
+        repos.batches.add("msgbatch_1", "claude-haiku-4-5", ["a" * 64, "b" * 64], run_id=None)
+    with transaction(database) as repos:
+        assert repos.batches.unfinished() == [
+            ("msgbatch_1", "claude-haiku-4-5", ["a" * 64, "b" * 64])
+        ]
+        repos.batches.collected("msgbatch_1")
+    with transaction(database) as repos:
+        assert repos.batches.unfinished() == []
+    database.dispose()

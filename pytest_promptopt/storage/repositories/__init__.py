@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pytest_promptopt.storage.repositories.base import Repository
 from pytest_promptopt.storage.repositories.baselines import BaselineRepository
+from pytest_promptopt.storage.repositories.batches import BatchRepository
 from pytest_promptopt.storage.repositories.budget_ledgers import (
     BudgetLedgerRepository,
     LedgerTotals,
@@ -44,6 +45,7 @@ __all__ = [
     "FINISHED_RUN_STATUSES",
     "RESUMABLE_STATUSES",
     "BaselineRepository",
+    "BatchRepository",
     "BudgetLedgerRepository",
     "CallStats",
     "Claim",

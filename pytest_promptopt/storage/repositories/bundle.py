@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pytest_promptopt.storage.repositories.baselines import BaselineRepository
+from pytest_promptopt.storage.repositories.batches import BatchRepository
 from pytest_promptopt.storage.repositories.budget_ledgers import BudgetLedgerRepository
 from pytest_promptopt.storage.repositories.cases import TestCaseRepository
 from pytest_promptopt.storage.repositories.claims import PipelineClaimRepository
@@ -81,6 +82,11 @@ class Repositories:
     def rate_limits(self) -> RateLimitRepository:
         """Rows of `rate_limits`."""
         return RateLimitRepository(self.session)
+
+    @cached_property
+    def batches(self) -> BatchRepository:
+        """Rows of `batches`, the Message Batches submitted."""
+        return BatchRepository(self.session)
 
     @cached_property
     def pipeline_claims(self) -> PipelineClaimRepository:
