@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.evaluation.results import CaseResult
-from pytest_promptopt.evaluation.stats import CaseOutcome, bootstrap_interval, wilson_interval
+from pytest_promptopt.evaluation.stats import CaseOutcome, mean_interval, wilson_interval
 from pytest_promptopt.llm.pricing import sum_costs
 
 PREFIX = "promptopt_"
@@ -207,7 +207,7 @@ class SuiteTotals(BaseModel):
             output_tokens=sum(r.output_tokens for r in records),
             cost_usd=sum_costs(r.cost_usd for r in records),
             pass_rate_ci=wilson_interval(passed, len(records)),
-            mean_score_ci=bootstrap_interval(judged),
+            mean_score_ci=mean_interval(judged),
             judge_spread=(
                 sum(r.judge_spread or 0.0 for r in repeated) / len(repeated) if repeated else None
             ),

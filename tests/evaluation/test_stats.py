@@ -10,6 +10,7 @@ from pytest_promptopt.evaluation.stats import (
     bootstrap_interval,
     compare_runs,
     mcnemar_exact,
+    mean_interval,
     wilson_interval,
 )
 
@@ -127,3 +128,33 @@ def test_case_records_become_outcomes_without_their_errors() -> None:
         CaseRecord(suite="s", case_id="c", score=0.0, threshold=0.7, passed=False, error="API"),
     ]
     assert case_outcomes(records) == {"a": (0.9, True), "b": (0.5, False)}
+
+
+@pytest.mark.parametrize("total", [1, 2, 5, 13, 40, 200, 2000])
+def test_wilson_closed_form_agrees_with_scipy_for_every_count(total: int) -> None:
+    from scipy.stats import binomtest
+
+    for passed in range(total + 1):
+        ci = binomtest(passed, total).proportion_ci(confidence_level=0.95, method="wilson")
+        assert wilson_interval(passed, total) == pytest.approx((ci.low, ci.high), abs=1e-9)
+
+
+def test_the_summary_interval_is_seeded_covers_the_mean_and_agrees_with_scipy() -> None:
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    rng = np.random.default_rng(3)
+    values = list(rng.uniform(0.3, 1.0, size=60))
+    ci = mean_interval(values)
+    assert ci is not None and ci == mean_interval(values)
+    assert mean_interval(values, seed=1) != ci
+    mean = sum(values) / len(values)
+    assert ci[0] < mean < ci[1]
+    reference = bootstrap(
+        (np.asarray(values),), np.mean, method="percentile", n_resamples=9999,
+        rng=np.random.default_rng(0),
+    ).confidence_interval
+    # Two seeded percentile bootstraps of the same data agree to Monte Carlo error.
+    assert ci == pytest.approx((reference.low, reference.high), abs=0.01)
+    assert mean_interval([0.4]) is None
+    assert mean_interval([0.4, 0.4]) == (0.4, 0.4)
