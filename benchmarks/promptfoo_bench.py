@@ -36,6 +36,7 @@ sys.path.insert(0, str(HERE))
 from run import (  # noqa: E402  (a sibling script, not a package)
     BYTECODE,
     PROMPT,
+    TOPICS,
     clean_env,
     request_phase,
     suite_yaml,
@@ -89,17 +90,10 @@ def promptfoo_entry(folder: Path) -> Path:
 
 def promptfoo_config(n_cases: int) -> str:
     """The promptfoo twin of `suite_yaml(n_cases)`: same system prompt, inputs and rubric."""
-    topics = (
-        "where is my parcel?",
-        "can I get a refund?",
-        "is the pan oven-safe?",
-        "why was I charged twice?",
-        "can I change the address?",
-    )
     provider = {"id": f"anthropic:messages:{MODEL}", "config": {"max_tokens": 1024}}
     tests = []
     for i in range(n_cases):
-        question = f"Question {i} about order {1000 + i}: {topics[i % len(topics)]}"
+        question = f"Question {i} about order {1000 + i}: {TOPICS[i % len(TOPICS)]}"
         expected = f"Asks for or uses order number {1000 + i} and answers the question helpfully"
         tests.append(
             {"vars": {"question": question}, "assert": [{"type": "llm-rubric", "value": expected}]}

@@ -90,6 +90,16 @@ def write_project(root: Path, files: dict[str, str]) -> None:
         (root / name).write_text(text, encoding="utf-8")
 
 
+TOPICS = (
+    "where is my parcel?",
+    "can I get a refund?",
+    "is the pan oven-safe?",
+    "why was I charged twice?",
+    "can I change the address?",
+)
+"""The questions the benchmark suites cycle through (promptfoo_bench.py asks the same)."""
+
+
 def suite_yaml(n_cases: int, name: str = "bench") -> str:
     """A suite of `n_cases` varied cases, each with an `expected`, threshold 0 (timing only)."""
     lines = [
@@ -98,15 +108,8 @@ def suite_yaml(n_cases: int, name: str = "bench") -> str:
         "threshold: 0.0",
         "cases:",
     ]
-    topics = (
-        "where is my parcel?",
-        "can I get a refund?",
-        "is the pan oven-safe?",
-        "why was I charged twice?",
-        "can I change the address?",
-    )
     for i in range(n_cases):
-        question = f"Question {i} about order {1000 + i}: {topics[i % len(topics)]}"
+        question = f"Question {i} about order {1000 + i}: {TOPICS[i % len(TOPICS)]}"
         expected = f"Asks for or uses order number {1000 + i} and answers the question helpfully"
         lines += [
             f"  - id: case-{i:05d}",

@@ -386,13 +386,12 @@ class Evaluator:
         (both None with one judge call)."""
         if len(verdicts) < 2:
             return None, None
-        suite, case = target.suite, target.case
-        threshold = suite.threshold_for(case, self.default_threshold)
-        minimums = {n: c.min for n, c in suite.criteria.items() if c.min is not None}
-        gate = suite.gate_for(case)
+        suite = target.suite
+        rule = self._new_result(suite, target.case)  # the case's pass mark, minimums and gate
         overalls = [overall_score(v.scores, suite.criteria) for v in verdicts]
         passes = {
-            o >= threshold and not judge_shortfalls(v.scores, minimums, gate, threshold)
+            o >= rule.threshold
+            and not judge_shortfalls(v.scores, rule.minimums, rule.gate, rule.threshold)
             for o, v in zip(overalls, verdicts, strict=True)
         }
         return judge_spread(overalls), len(passes) > 1

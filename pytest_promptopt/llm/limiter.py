@@ -236,7 +236,3 @@ class AdaptiveLimiter:
         self._wake = None
         self._maybe_sync()
         self._dispatch()
-
-
-PriorityLimiter = AdaptiveLimiter
-"""The fixed-limit name of the limiter (a limiter nobody refuses never changes its limit)."""

@@ -124,7 +124,8 @@ class _Router:
     ) -> httpx2.Response:
         """The HTTP answer for a finished service call (an error answer for a refused one)."""
         if isinstance(outcome, PromptOptError):
-            self.failures[id(scope)] = outcome
+            if scope is not None and scope.meter is not None:  # a target's: its runner reports it
+                self.failures[id(scope)] = outcome
             return _error_response(request, 503, "promptopt_error", str(outcome))
         if isinstance(outcome, BaseException):
             raise outcome

@@ -6,10 +6,10 @@ from __future__ import annotations
 def test_priority_limiter_bounds_concurrency_and_serves_lowest_priority_first() -> None:
     import asyncio
 
-    from pytest_promptopt.llm.limiter import PriorityLimiter, call_priority
+    from pytest_promptopt.llm.limiter import AdaptiveLimiter, call_priority
 
     async def scenario() -> tuple[int, list[int]]:
-        limiter = PriorityLimiter(2)
+        limiter = AdaptiveLimiter(2)
         running, peak, order = 0, 0, []
 
         async def call(priority: int) -> None:
