@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pytest_promptopt.redaction import redact
+
 
 class PromptOptError(Exception):
-    """Base of every error the plugin raises on purpose."""
+    """Base of every error the plugin raises on purpose; its message never holds a secret."""
+
+    def __init__(self, *args: object) -> None:
+        # The one door of every plugin error (API answers quoted, SDK messages, user code's
+        # exceptions): what reaches the terminal, JUnit, the reports and the database.
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class SuiteError(PromptOptError):

@@ -153,6 +153,37 @@ class FileUnderRoot(UnderRoot):
         return "none" if default is None else super().show(default)
 
 
+class Folders(Kind):
+    """Folders, one per line in the ini (`os.pathsep`-separated on the command line); a relative
+    one is taken under the rootdir. Each must exist."""
+
+    metavar = "PATHS"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> tuple[Path, ...]:
+        """The absolute folders, or a ConfigError naming the setting, the entry and the fix."""
+        if isinstance(value, list | tuple):
+            entries = [str(v).strip() for v in value]
+        else:
+            entries = [e.strip() for e in str(value).split(os.pathsep)]
+        folders: list[Path] = []
+        for entry in filter(None, entries):
+            if "\x00" in entry:
+                raise ConfigError(f"{name}: {entry!r} holds a NUL byte; remove it")
+            path = Path(entry).expanduser()
+            folder = path if path.is_absolute() else rootdir / path
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"{name}: {entry!r} is not a folder (looked for {folder}); create it, fix "
+                    "the entry (relative to the rootdir) or remove it"
+                )
+            folders.append(folder.resolve())
+        return tuple(folders)
+
+    def show(self, default: Any) -> str:
+        """The default: only the rootdir."""
+        return "the rootdir only"
+
+
 PriceEntry = tuple[str, tuple[float, ...]]
 
 
@@ -219,6 +250,7 @@ class SettingSpec:
     ini: str | None = None
     env: str | None = None
     kind: Kind = field(default_factory=Kind)
+    ini_type: Literal["string", "linelist"] = "string"
     group: Literal["run", "knobs"] = "run"
     # "optional": the flag's value may be left out, which gives `const`
     action: Literal["store", "store_true", "optional"] = "store"
@@ -285,8 +317,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "judge_repeats",
         "--promptopt-judge-repeats",
-        "judge calls per answer; the median per criterion is the verdict and the spread "
-        "is stored",
+        "judge calls per answer; the median per criterion is the verdict and the spread is stored",
         1,
         ini="promptopt_judge_repeats",
         kind=Integer(1),
@@ -441,6 +472,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
         kind=Toggle(),
         action="store_true",
     ),
+    SettingSpec(
+        "allowed_paths",
+        "--promptopt-allowed-paths",
+        "folders outside the rootdir whose files suites may read (prompt, case and media files)",
+        (),
+        ini="promptopt_allowed_paths",
+        kind=Folders(),
+        ini_type="linelist",
+    ),
     _knob("candidates", 6, "candidate prompts"),
     _knob("quick_tests", 6, "generated quick cases"),
     _knob("rigorous_tests", 6, "generated rigorous cases"),
@@ -498,6 +538,7 @@ class Settings:
     prices: tuple[PriceEntry, ...] = _default("prices")
     cache_file: Path | None = None
     batch: bool = _default("batch")
+    allowed_paths: tuple[Path, ...] = _default("allowed_paths")
     knobs: OptimizeSettings = field(default_factory=OptimizeSettings)
 
     @property
@@ -526,6 +567,7 @@ class Settings:
         data["rootdir"] = str(self.rootdir)
         data["report_dir"] = str(self.report_dir)
         data["cache_file"] = None if self.cache_file is None else str(self.cache_file)
+        data["allowed_paths"] = [str(p) for p in self.allowed_paths]
         data["prices"] = {model: list(numbers) for model, numbers in self.prices}
         data["db_url"] = hide_password(self.db_url)
         return data

@@ -61,12 +61,12 @@ def test_help_registers_exactly_the_table(
     text = _help(pytester, monkeypatch)
     flags = set(re.findall(r"(?<![\w-])(--optimize|--promptopt-[a-z-]+)(?=[\s=])", text))
     assert flags == {spec.flag for spec in SETTINGS}
-    ini_keys = set(re.findall(r"\b(promptopt_[a-z_]+) \(string\):", text))
+    ini_keys = set(re.findall(r"\b(promptopt_[a-z_]+) \((?:string|linelist)\):", text))
     assert ini_keys == {spec.ini for spec in SETTINGS if spec.ini}
     for spec in SETTINGS:
         assert help_text(spec) in text, spec.flag
         if spec.ini:
-            assert f"{spec.ini} (string): {help_text(spec)}" in text
+            assert f"{spec.ini} ({spec.ini_type}): {help_text(spec)}" in text
 
 
 def test_help_shows_the_documented_defaults_and_env_vars(

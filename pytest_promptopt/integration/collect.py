@@ -33,12 +33,16 @@ class SuiteFile(pytest.File):
         The rootdir goes on `sys.path` (as pytest's `prepend` import mode puts a test module's
         directory there), so the suite's `python` checks import as the team's tests do.
         """
+        from pytest_promptopt.suites.confine import FileRoots
         from pytest_promptopt.suites.loader import load_suite
 
         if str(self.config.rootpath) not in sys.path:
             sys.path.insert(0, str(self.config.rootpath))
+        settings = role_of(self.config).settings
+        # What the suite may read: the rootdir and the folders of `promptopt_allowed_paths`.
+        roots = FileRoots.of([self.config.rootpath, *settings.allowed_paths])
         try:
-            suite = load_suite(self.path)
+            suite = load_suite(self.path, roots)
             judged = suite.variant_suites()
             for one in judged:
                 if one.params:

@@ -31,7 +31,7 @@ def add_options(parser: pytest.Parser) -> None:
                 spec.flag, action="store_true", dest=spec.dest, default=default, help=text
             )
             if spec.ini:
-                parser.addini(spec.ini, help=text, default=None)
+                parser.addini(spec.ini, help=text, type=spec.ini_type, default=None)
             continue
         optional = {"nargs": "?", "const": spec.const} if spec.action == "optional" else {}
         metavar = spec.metavar or spec.kind.metavar
@@ -40,4 +40,4 @@ def add_options(parser: pytest.Parser) -> None:
             spec.flag, dest=spec.dest, default=None, metavar=metavar, help=text, **optional
         )
         if spec.ini:
-            parser.addini(spec.ini, help=text, default=None)
+            parser.addini(spec.ini, help=text, type=spec.ini_type, default=None)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promptopt.errors import SuiteError
+from pytest_promptopt.suites.confine import FileRoots
 from pytest_promptopt.suites.spec import CASE_KEYS, closest, did_you_mean
 from pytest_promptopt.suites.templates import TemplateError, placeholders
 from pytest_promptopt.suites.yaml_lines import line_of, load_yaml, read_text, strip_lines
@@ -40,8 +41,13 @@ def inline_rows(suite_path: Path, cases: list[Any]) -> list[Row]:
     return [Row(strip_lines(c), str(suite_path), line_of(c)) for c in cases]
 
 
-def read_case_file(suite_path: Path, reference: Any, used_vars: Iterable[str]) -> list[Row]:
-    """The rows of the case file `cases:` names (a path, or `{file: ..., columns: {...}}`)."""
+def read_case_file(
+    suite_path: Path, reference: Any, used_vars: Iterable[str], roots: FileRoots
+) -> list[Row]:
+    """The rows of the case file `cases:` names (a path, or `{file: ..., columns: {...}}`).
+
+    The file must resolve to a regular file inside `roots`.
+    """
     file_name, columns = _reference(suite_path, reference)
     path = Path(os.path.normpath(suite_path.parent / file_name))
     if not path.name.endswith(CASE_FILE_SUFFIXES):
@@ -50,13 +56,9 @@ def read_case_file(suite_path: Path, reference: Any, used_vars: Iterable[str]) -
             f"case file {file_name!r} must end with {', '.join(CASE_FILE_SUFFIXES)}; "
             "or write the cases as a list",
         )
-    if not path.is_file():
-        raise _suite_error(
-            suite_path,
-            f"case file {file_name!r} not found (looked for {path}); create it or fix the path "
-            "(relative to the suite file)",
-        )
-    text = read_text(path, "case file")
+    resolved = roots.check(str(suite_path), "cases", file_name, suite_path.parent, what="case file")
+    assert resolved is not None  # missing_ok is off: a missing file raised
+    text = read_text(resolved, "case file")
     if path.suffix == ".csv":
         rows = _csv_rows(suite_path, path, text, columns, frozenset(used_vars))
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites import SUITE_SUFFIXES
 from pytest_promptopt.suites.callables import resolve
 from pytest_promptopt.suites.casefiles import Row, inline_rows, read_case_file
+from pytest_promptopt.suites.confine import FileRoots
 from pytest_promptopt.suites.describe import describe
 from pytest_promptopt.suites.render import RenderError, render_case
 from pytest_promptopt.suites.spec import NO_SUITE_CHECKS, SUITE_KEYS, Suite, did_you_mean
@@ -32,8 +32,12 @@ def default_suite_name(path: Path) -> str:
     return path.stem
 
 
-def load_suite(path: Path) -> Suite:
-    """Parse, validate and render one suite file; raises SuiteError naming file, case and field."""
+def load_suite(path: Path, roots: FileRoots | None = None) -> Suite:
+    """Parse, validate and render one suite file; raises SuiteError naming file, case and field.
+
+    Every file the suite names must resolve inside `roots` (the plugin passes the rootdir and
+    `promptopt_allowed_paths`; the default is the current directory and the suite's folder).
+    """
     raw = load_yaml(path, read_text(path, "suite file"))
     if not isinstance(raw, dict):
         raise SuiteError(
@@ -41,10 +45,10 @@ def load_suite(path: Path) -> Suite:
             f"{', '.join(SUITE_KEYS)}; got {type(raw).__name__}",
             path=str(path),
         )
-    return _build_suite(path, raw)
+    return _build_suite(path, raw, roots or FileRoots.default_for(path))
 
 
-def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
+def _build_suite(path: Path, raw: dict[str, Any], roots: FileRoots) -> Suite:
     """The Suite of a parsed suite file: keys checked, cases read, validated, rendered."""
     data = strip_lines(raw)
     data.setdefault("name", default_suite_name(path))
@@ -58,13 +62,13 @@ def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
         )
     prompt_value = data.get("prompt")
     if isinstance(prompt_value, str):
-        data["prompt"], data["prompt_path"] = _resolve_prompt(path, prompt_value)
-    _resolve_variant_prompts(path, data)
+        data["prompt"], data["prompt_path"] = _resolve_prompt(path, prompt_value, roots)
+    _resolve_variant_prompts(path, data, roots)
     used = _suite_placeholders(path, data)
-    rows = _rows(path, raw, data, used)
+    rows = _rows(path, raw, data, used, roots)
     data["cases"] = [row.data for row in rows]
-    for case in data["cases"]:
-        _resolve_file_paths(path.parent, case)
+    for row in rows:
+        _resolve_file_paths(path, row, roots)
     data["source"] = str(path)
     try:
         suite = Suite.model_validate(data, context=None if data.get("assert") else NO_SUITE_CHECKS)
@@ -88,7 +92,7 @@ def _resolve_target(path: Path, suite: Suite) -> None:
             ) from None
 
 
-def _resolve_variant_prompts(path: Path, data: dict[str, Any]) -> None:
+def _resolve_variant_prompts(path: Path, data: dict[str, Any], roots: FileRoots) -> None:
     """Read each variant's prompt file (relative to the suite file); `v1:` alone is `v1: {}`."""
     variants = data.get("variants")
     if not isinstance(variants, dict):
@@ -98,7 +102,7 @@ def _resolve_variant_prompts(path: Path, data: dict[str, Any]) -> None:
             variants[name] = variant = {}
         if isinstance(variant, dict) and isinstance(variant.get("prompt"), str):
             variant["prompt"], _ = _resolve_prompt(
-                path, variant["prompt"], field=f"variants.{name}.prompt"
+                path, variant["prompt"], roots, field=f"variants.{name}.prompt"
             )
 
 
@@ -111,7 +115,9 @@ def _resolve_python_checks(path: Path, suite: Suite) -> None:
             raise SuiteError(f"{path}: python check: {exc}", path=str(path)) from None
 
 
-def _rows(path: Path, raw: dict[str, Any], data: dict[str, Any], used: frozenset[str]) -> list[Row]:
+def _rows(
+    path: Path, raw: dict[str, Any], data: dict[str, Any], used: frozenset[str], roots: FileRoots
+) -> list[Row]:
     """The suite's cases, written inline or read from the case file `cases:` names."""
     cases = data.get("cases")
     if cases is None or (isinstance(cases, list) and not cases):
@@ -119,7 +125,7 @@ def _rows(path: Path, raw: dict[str, Any], data: dict[str, Any], used: frozenset
             f"{path}: field 'cases' is missing or empty; add at least one case", path=str(path)
         )
     if isinstance(cases, (str, dict)):
-        return read_case_file(path, cases, used)
+        return read_case_file(path, cases, used, roots)
     if not isinstance(cases, list):
         raise SuiteError(
             f"{path}: field 'cases' must be a list of cases or the name of a case file "
@@ -130,7 +136,11 @@ def _rows(path: Path, raw: dict[str, Any], data: dict[str, Any], used: frozenset
     for item, raw_item in zip(cases, raw["cases"], strict=True):
         # A list may mix inline cases with case files: `- {file: more.csv}` stands for its rows.
         is_reference = isinstance(item, dict) and "file" in item and "id" not in item
-        rows += read_case_file(path, item, used) if is_reference else inline_rows(path, [raw_item])
+        rows += (
+            read_case_file(path, item, used, roots)
+            if is_reference
+            else inline_rows(path, [raw_item])
+        )
     return rows
 
 
@@ -166,19 +176,32 @@ def _suite_placeholders(path: Path, data: dict[str, Any]) -> frozenset[str]:
     return found
 
 
-def _resolve_file_paths(base: Path, case: Any) -> None:
-    """Make the paths of a case's image and document blocks absolute (relative to `base`)."""
+def _resolve_file_paths(path: Path, row: Row, roots: FileRoots) -> None:
+    """Resolve the paths of a case's image and document blocks (relative to the suite file).
+
+    Each must be a regular file inside `roots`; a missing one is left for rendering to report.
+    """
+    case = row.data
     messages = case.get("messages") if isinstance(case, dict) else None
-    for message in messages if isinstance(messages, list) else ():
+    if not isinstance(messages, list):
+        return
+    where = row.where if row.source == str(path) else f"{path} (case file {row.where})"
+    label = f"{where}: case {case.get('id')!r}"
+    for n, message in enumerate(messages):
         content = message.get("content") if isinstance(message, dict) else None
-        for block in content if isinstance(content, list) else ():
+        for m, block in enumerate(content if isinstance(content, list) else ()):
             if (
                 isinstance(block, dict)
                 and block.get("type") in ("image", "document")
                 and isinstance(block.get("path"), str)
                 and block["path"]
             ):
-                block["path"] = os.path.normpath(os.path.join(base, block["path"]))
+                name = block["path"]
+                field = f"messages.{n}.content.{m}.path"
+                found = roots.check(
+                    label, field, name, path.parent, what=f"{block['type']} file", missing_ok=True
+                )
+                block["path"] = str(found or path.parent / name)
 
 
 def _render_every_case(path: Path, suite: Suite, rows: list[Row]) -> None:
@@ -195,8 +218,10 @@ def _render_every_case(path: Path, suite: Suite, rows: list[Row]) -> None:
         raise SuiteError("\n".join(shown), path=str(path))
 
 
-def _resolve_prompt(path: Path, value: str, field: str = "prompt") -> tuple[str, str | None]:
-    """Inline prompt text as is; a file reference read relative to the suite file."""
+def _resolve_prompt(
+    path: Path, value: str, roots: FileRoots, field: str = "prompt"
+) -> tuple[str, str | None]:
+    """Inline prompt text as is; a file reference read relative to the suite file (confined)."""
     candidate = value.strip()
     looks_like_file = "\n" not in candidate and (
         candidate.endswith(PROMPT_FILE_SUFFIXES)
@@ -204,16 +229,6 @@ def _resolve_prompt(path: Path, value: str, field: str = "prompt") -> tuple[str,
     )
     if not looks_like_file:
         return value, None
-    prompt_file = (path.parent / candidate).resolve()
-    try:
-        found = prompt_file.is_file()
-    except (OSError, ValueError):  # a name the OS cannot hold, e.g. with a NUL byte
-        found = False
-    if not found:
-        raise SuiteError(
-            f"{path}: field {field!r}: prompt file {candidate!r} not found "
-            f"(looked for {prompt_file}); create it, fix the path (relative to the suite file), "
-            f"or write the prompt inline",
-            path=str(path),
-        )
-    return prompt_file.read_text(encoding="utf-8"), str(prompt_file)
+    prompt_file = roots.check(str(path), field, candidate, path.parent, what="prompt file")
+    assert prompt_file is not None  # missing_ok is off: a missing file raised
+    return read_text(prompt_file, "prompt file"), str(prompt_file)

@@ -7,9 +7,11 @@ import functools
 import os
 import stat
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pytest_promptopt.errors import SuiteError
+from pytest_promptopt.suites.confine import has_nul, is_virtual
 
 FileKind = Literal["image", "document"]
 MB = 1024 * 1024
@@ -67,8 +69,15 @@ def absolute(path: str) -> str:
 
 
 def load_file(path: str, kind: FileKind) -> FileContent:
-    """The file at `path` (absolute) as an image or document; cached by path, mtime and size."""
+    """The file at `path` (absolute) as an image or document; cached by path, mtime and size.
+
+    Symlinks are followed first: a file on /proc, /sys or /dev (`/proc/self/environ` is a
+    "regular file" of size 0) is refused, as is anything but a regular file.
+    """
+    if has_nul(path):
+        raise FileProblem(f"{kind} path {path!r} holds a NUL byte, which no file name can")
     try:
+        path = os.path.realpath(path, strict=True)
         info = os.stat(path)
     except FileNotFoundError:
         raise FileProblem(
@@ -77,6 +86,8 @@ def load_file(path: str, kind: FileKind) -> FileContent:
         ) from None
     except (OSError, ValueError) as exc:
         raise FileProblem(f"cannot read {kind} file {path}: {exc}") from None
+    if is_virtual(Path(path)):
+        raise FileProblem(f"{kind} path resolves to {path}, a kernel file; point `path` at a file")
     if not stat.S_ISREG(info.st_mode):
         raise FileProblem(f"{kind} path {path} is not a file; point `path` at a file")
     return _load(path, info.st_mtime_ns, info.st_size, kind)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -344,11 +344,22 @@ class Suite(BaseModel):
         return self.prompt or ""
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> Suite:
-        """Load a `*.promptopt.yaml` file, checked as at collection (for a parametrized test)."""
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        allowed_paths: Sequence[str | os.PathLike[str]] | None = None,
+    ) -> Suite:
+        """Load a `*.promptopt.yaml` file, checked as at collection (for a parametrized test).
+
+        The files it names must lie in `allowed_paths` (default: the current directory and the
+        suite file's folder).
+        """
+        from pytest_promptopt.suites.confine import FileRoots
         from pytest_promptopt.suites.loader import load_suite
 
-        return load_suite(Path(path))
+        roots = None if allowed_paths is None else FileRoots.of(allowed_paths)
+        return load_suite(Path(path), roots)
 
     def case(self, case_id: str) -> Case:
         """The case with this id."""

@@ -1,0 +1,100 @@
+"""Secrets out and terminal controls defused: `redact` and `escape_control`, used at every exit.
+
+`redact` removes the credentials the process knows (`ANTHROPIC_API_KEY`, `ANTHROPIC_AUTH_TOKEN`,
+the key a client was built with, anything `register_secret` was given) and anything shaped
+like one (an `sk-ant-` key, a `Bearer` token, an `x-api-key` header value) from text bound for
+the terminal, JUnit XML, the reports, the logs and the database. `escape_control` makes the
+control characters of model or user text visible (`\\x1b`) before it is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+REDACTED = "[REDACTED]"
+"""What a removed secret is replaced with: safe inside JSON, HTML, Markdown and SQL text."""
+SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+"""Environment variables whose values are secrets wherever they appear."""
+MIN_SECRET_CHARS = 8
+"""A shorter registered value is not treated as a secret (it would blank ordinary words)."""
+
+_TOKEN = r"[A-Za-z0-9._~+/-]"
+# Shapes of credentials, whatever their value: an Anthropic key (sk-ant-api03-..., -admin01-,
+# -oat01-); a bearer token of at least 8 characters with a digit ("Bearer authentication" is
+# prose, not a token); the value of an `x-api-key` header, as text or as a JSON pair. The
+# scheme or header name is kept (`keep`), the value replaced.
+_SHAPES = (
+    r"sk-ant-[A-Za-z0-9_-]{3,}",
+    rf"(?P<keep>(?i:bearer)\s+(?={_TOKEN}*\d)|(?i:x-api-key)[\"']?\s*[:=]\s*[\"']?)"
+    rf"{_TOKEN}{{8,}}=*",
+)
+_registered: set[str] = set()
+_lock = threading.Lock()
+_compiled: tuple[frozenset[str], re.Pattern[str]] | None = None
+
+
+def register_secret(value: str | None) -> None:
+    """Treat `value` (an API key, a token) as a secret from now on; short or empty is ignored."""
+    if value and len(value) >= MIN_SECRET_CHARS:
+        with _lock:
+            _registered.add(value)
+
+
+def known_secrets() -> frozenset[str]:
+    """The secret values `redact` removes: the registered ones and the environment's."""
+    from_env = (os.environ.get(name) for name in SECRET_ENV)
+    found = {v for v in from_env if v and len(v) >= MIN_SECRET_CHARS}
+    return frozenset(found | _registered)
+
+
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str]:
+    """One alternation of the literal secrets (longest first) and the credential shapes."""
+    global _compiled
+    cached = _compiled
+    if cached is not None and cached[0] == secrets:
+        return cached[1]
+    literals = [re.escape(s) for s in sorted(secrets, key=len, reverse=True)]
+    pattern = re.compile("|".join([*literals, *_SHAPES]))
+    _compiled = (secrets, pattern)
+    return pattern
+
+
+def redact(text: str) -> str:
+    """`text` with every known secret and credential-shaped value replaced by `[REDACTED]`."""
+    if not text:
+        return text
+    return _pattern(known_secrets()).sub(_replace, text)
+
+
+def _replace(match: re.Match[str]) -> str:
+    """The marker, after the header name or scheme the match kept."""
+    return (match.group("keep") or "") + REDACTED
+
+
+def _control_table() -> dict[int, str]:
+    """Every C0 and C1 control but newline and tab, DEL, and the bidirectional overrides."""
+    codes = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
+    codes = [c for c in codes if c not in (0x09, 0x0A)]
+    table = {c: f"\\x{c:02x}" for c in codes}
+    # Unicode's directional embeddings, overrides and isolates reorder what a terminal shows.
+    for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)):
+        table[c] = f"\\u{c:04x}"
+    return table
+
+
+_CONTROLS = _control_table()
+_HAS_CONTROL = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROLS) + "]")
+
+
+def escape_control(text: str) -> str:
+    """`text` with control characters (all but newline and tab) written out, e.g. `\\x1b`."""
+    if not text or _HAS_CONTROL.search(text) is None:
+        return text
+    return text.translate(_CONTROLS)
+
+
+def for_terminal(text: str) -> str:
+    """Text as it may be printed: secrets redacted, control characters escaped."""
+    return escape_control(redact(text))
