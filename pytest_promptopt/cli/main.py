@@ -13,6 +13,7 @@ import click
 
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN
+from pytest_promptopt.redaction import escape_control, for_terminal, redact
 
 if TYPE_CHECKING:
     from pytest_promptopt.storage import Database, OptimizationRun, Prompt, Repositories
@@ -32,13 +33,13 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except PromptOptError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(for_terminal(str(exc))) from exc
         except Exception as exc:
             from pytest_promptopt.storage.database import is_driver_error
 
             if is_driver_error(exc):
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise click.ClickException(f"database error: {first}") from exc
+                raise click.ClickException(for_terminal(f"database error: {first}")) from exc
             raise
 
 
@@ -72,8 +73,15 @@ def _open(ctx: click.Context, create: bool = False) -> Iterator[tuple[Database, 
 
 
 def _emit(data: Any, as_json: bool, render: Any) -> None:
-    """Print `data` as JSON or through its human renderer."""
-    click.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))
+    """Print `data` as JSON or through its human renderer.
+
+    JSON escapes control characters itself; the human text has them written out (`\\x1b`), so
+    an answer or a case id cannot drive the terminal. Both lose any secret.
+    """
+    if as_json:
+        click.echo(redact(json.dumps(data, indent=2, default=str)))
+    else:
+        click.echo(for_terminal(render(data)))
 
 
 def _get_run(repos: Repositories, ref: str) -> OptimizationRun:
@@ -240,7 +248,7 @@ def diff(
         data = diff_data(repos, _get_run(repos, run_a), _get_run(repos, run_b), margin)
     _emit(data, as_json, render_diff)
     if fail_on_regression and data["regressed_suites"]:
-        click.echo(f"regressed: {', '.join(data['regressed_suites'])}", err=True)
+        click.echo(for_terminal(f"regressed: {', '.join(data['regressed_suites'])}"), err=True)
         ctx.exit(1)
 
 
@@ -313,11 +321,16 @@ def best(ctx: click.Context, suite: str, as_json: bool) -> None:
         _emit(data, True, None)
         return
     click.echo(
-        f"suite {suite}: prompt #{data['id']} from run {data['run_id']}, "
-        f"average score {data['average_score']:.3f}",
+        for_terminal(
+            f"suite {suite}: prompt #{data['id']} from run {data['run_id']}, "
+            f"average score {data['average_score']:.3f}"
+        ),
         err=True,
     )
-    text = str(data["prompt_text"])
+    # Piped to a file the prompt stays as it is; on a terminal its controls are written out.
+    text = redact(str(data["prompt_text"]))
+    if sys.stdout.isatty():
+        text = escape_control(text)
     click.echo(text, nl=sys.stdout.isatty() and not text.endswith("\n"))
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN, compare_runs
+from pytest_promptopt.redaction import escape_control
 from pytest_promptopt.reporting.baseline import case_outcomes, judged_results
 from pytest_promptopt.reporting.text import (
     DASH,
@@ -40,7 +41,10 @@ def shorten(text: str | None, width: int = 60) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "") -> str:
     """Return rows as aligned columns; numbers (and blanks) are right-aligned."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    # Control characters written out before the widths are taken, so the columns stay aligned.
+    cells = [[str(h) for h in headers]] + [
+        ["" if v is None else escape_control(str(v)) for v in r] for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     numeric = [
         all(_looks_numeric(row[i]) for row in cells[1:]) and len(cells) > 1

@@ -10,6 +10,7 @@ import pytest
 
 from pytest_promptopt.errors import PromptOptError, SuiteError
 from pytest_promptopt.integration.role import role_of
+from pytest_promptopt.redaction import escape_control, for_terminal
 
 if TYPE_CHECKING:
     from pytest_promptopt.evaluation.results import CaseResult
@@ -50,17 +51,18 @@ class SuiteFile(pytest.File):
 
                     check_params(one.params, where=str(self.path))
         except SuiteError as exc:
-            raise self.CollectError(str(exc)) from None
+            raise self.CollectError(for_terminal(str(exc))) from None
         try:
             for name in dict.fromkeys([suite.name, *(one.name for one in judged)]):
                 role_of(self.config).claim_suite_name(name, str(self.path))
         except SuiteError as exc:
-            raise self.CollectError(str(exc)) from None
+            raise self.CollectError(for_terminal(str(exc))) from None
         for case in suite.cases:
             # Variants of one case side by side: `suite[case@v1]`, `suite[case@v2]`.
             for one in judged:
                 tag = f"@{one.variant}" if one.variant is not None else ""
-                name = f"{suite.name}[{case.id}{tag}]"
+                # Control characters of a suite name or case id are shown, never obeyed.
+                name = escape_control(f"{suite.name}[{case.id}{tag}]")
                 # A string id, parsed by pytest (9.2+: `suite` with params `case id`), so --lf
                 # and --ff match the ids they stored; pytest 8 keeps the string as it is.
                 yield CaseItem.from_parent(
@@ -115,11 +117,11 @@ class CaseItem(pytest.Item):
             if self.result.k_of_n():
                 headline += f"; {self.result.k_of_n()}"
             if self.suite.is_flaky(self.case):
-                pytest.xfail(f"flaky case: {headline}")
+                pytest.xfail(for_terminal(f"flaky case: {headline}"))
             if self.min_pass_rate is not None:
                 from pytest_promptopt.evaluation.gates import PASS_RATE_REASON
 
-                pytest.xfail(f"{PASS_RATE_REASON}: {headline}")
+                pytest.xfail(for_terminal(f"{PASS_RATE_REASON}: {headline}"))
             raise CaseFailed(self.result)
 
     def teardown(self) -> None:
@@ -131,12 +133,13 @@ class CaseItem(pytest.Item):
     ) -> str | Any:
         """The case explanation for a failure; one line for a plugin error.
 
+        Model and case text in it has its secrets redacted and its control characters escaped.
         Setup errors do not come here: `roles.Judging.pytest_runtest_makereport` shortens those.
         """
         if isinstance(excinfo.value, CaseFailed):
-            return str(excinfo.value)
+            return for_terminal(str(excinfo.value))
         if isinstance(excinfo.value, PromptOptError):
-            return f"promptopt error: {excinfo.value}"
+            return for_terminal(f"promptopt error: {excinfo.value}")
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:

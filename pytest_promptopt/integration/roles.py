@@ -31,6 +31,7 @@ from pytest_promptopt.integration.terminal import (
     suite_lines,
     write_summary,
 )
+from pytest_promptopt.redaction import for_terminal
 from pytest_promptopt.suites import SUITE_SUFFIXES
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class Judging(Role):
         report = yield
         error = call.excinfo.value if call.excinfo is not None else None
         if isinstance(item, CaseItem) and isinstance(error, PromptOptError):
-            report.longrepr = f"promptopt error: {error}"
+            report.longrepr = for_terminal(f"promptopt error: {error}")
         return report
 
     def upcoming_cases(self, nodeid: str) -> tuple[Sequence[tuple[Suite, Case]], int | None]:
@@ -189,7 +190,9 @@ class Summarizing(Role):
             )
         except Exception as exc:  # a gate that cannot decide must not pass: fail, say why
             warnings.warn(
-                f"promptopt: could not compare with the baselines ({exc}); the session fails",
+                for_terminal(
+                    f"promptopt: could not compare with the baselines ({exc}); the session fails"
+                ),
                 RuntimeWarning,
                 stacklevel=1,
             )
@@ -216,7 +219,9 @@ class Summarizing(Role):
             self.report_dir = write_reports(self.report, self.settings.report_dir).run_dir
         except Exception as exc:  # reports must never turn a finished session into a crash
             warnings.warn(
-                f"promptopt: could not write reports: {exc}", RuntimeWarning, stacklevel=1
+                for_terminal(f"promptopt: could not write reports: {exc}"),
+                RuntimeWarning,
+                stacklevel=1,
             )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

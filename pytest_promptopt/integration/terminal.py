@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promptopt.evaluation import RECORD_KEY
+from pytest_promptopt.redaction import for_terminal
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import SuiteOutcome
@@ -153,6 +154,19 @@ def baseline_lines(name: str, baselines: Mapping[str, BaselineResult] | None) ->
     return lines
 
 
+class _SafeLines:
+    """A terminal reporter whose `write_line` prints model and user text safely."""
+
+    def __init__(self, reporter: Any) -> None:
+        self._reporter = reporter
+
+    def write_sep(self, sep: str, title: str) -> None:
+        self._reporter.write_sep(sep, title)
+
+    def write_line(self, line: str, **markup: bool) -> None:
+        self._reporter.write_line(for_terminal(line), **markup)
+
+
 def write_summary(
     reporter: Any,
     lines: Sequence[SuiteLine],
@@ -164,7 +178,8 @@ def write_summary(
 ) -> None:
     """Write the `promptopt` section: one line per suite, its detail and baseline verdict, the
     gates and variants (`after_suites`), how the concurrency limit moved (when it did), and the
-    report path."""
+    report path. Every line has its secrets redacted and its control characters escaped."""
+    reporter = _SafeLines(reporter)
     reporter.write_sep("=", "promptopt")
     for line in lines:
         t = line.totals

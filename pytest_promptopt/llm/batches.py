@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import LLMError
+from pytest_promptopt.redaction import for_terminal
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
@@ -303,7 +304,7 @@ class BatchCollector:
 
     def _say(self, text: str) -> None:
         if self._progress is not None:
-            self._progress(f"promptopt: {text}")
+            self._progress(f"promptopt: {for_terminal(text)}")
 
     async def aclose(self) -> None:
         """Stop gathering and polling (an unfinished batch stays recorded for the next run)."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import MissingCredentialsError
 from pytest_promptopt.imports import long_lived_imports
+from pytest_promptopt.redaction import register_secret
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
@@ -89,6 +90,9 @@ class ClientPool:
                 **self._options(),
                 http_client=DefaultAsyncHttpxClient(event_hooks=REFUSALS_NOT_RETRIED),
             )
+            # Whatever credential the SDK found is redacted from every error and record.
+            register_secret(getattr(self._real, "api_key", None))
+            register_secret(getattr(self._real, "auth_token", None))
         return self._real
 
     def _options(self) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from pytest_promptopt.redaction import for_terminal
+
 if TYPE_CHECKING:
     from pytest_promptopt.llm.budget import Budget
 
@@ -22,7 +24,7 @@ class Progress:
     def line(self, text: str, **markup: bool) -> None:
         """One line prefixed with `promptopt`."""
         if self.writer is not None:
-            self.writer.line(f"promptopt: {text}", **markup)
+            self.writer.line(for_terminal(f"promptopt: {text}"), **markup)
 
     def spent(self) -> str:
         """Calls and dollars so far."""

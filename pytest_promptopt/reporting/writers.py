@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_promptopt.redaction import redact
 from pytest_promptopt.reporting.html import render_html
 from pytest_promptopt.reporting.markdown import render_markdown
 from pytest_promptopt.reporting.model import RunReport
@@ -34,10 +35,10 @@ class ReportPaths:
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Write UTF-8 text atomically (temp file, then rename) and return the path."""
+    """Write UTF-8 text atomically (temp file, then rename), secrets redacted; return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(redact(text), encoding="utf-8")
     tmp.replace(path)
     return path
 
@@ -62,13 +63,15 @@ def write_suite_files(
 
 
 def append_step_summary(markdown: str, target: str | None = None) -> Path | None:
-    """Append Markdown to `$GITHUB_STEP_SUMMARY` (or `target`); warn instead of failing."""
+    """Append Markdown to `$GITHUB_STEP_SUMMARY` (or `target`), secrets redacted; warn instead of
+    failing."""
     location = target if target is not None else os.environ.get(STEP_SUMMARY_ENV)
     if not location:
         return None
     path = Path(location)
     try:
         with path.open("a", encoding="utf-8") as fh:
+            markdown = redact(markdown)
             fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
             fh.write("\n")
     except OSError as exc:

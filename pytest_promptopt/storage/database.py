@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from pytest_promptopt.errors import DatabaseError
+from pytest_promptopt.redaction import redactor
 from pytest_promptopt.storage.models import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
@@ -69,6 +70,53 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _install_redaction(engine: Engine) -> None:
+    """Pass every text value written or compared through `redact`: no secret reaches a table.
+
+    The last door before the file (or the server): whatever a repository stores, an error, an
+    answer, a recorded request or a stage summary, its text and JSON values lose any secret.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _scrub(
+        conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> tuple[str, Any]:
+        clean = redactor()
+        if many:
+            return statement, [_scrubbed(row, clean) for row in parameters]
+        return statement, _scrubbed(parameters, clean)
+
+
+def _scrubbed(parameters: Any, clean: Callable[[str], str]) -> Any:
+    """One statement's parameters (a sequence or a mapping) with their strings redacted."""
+    if isinstance(parameters, dict):
+        return {k: _value(v, clean) for k, v in parameters.items()}
+    if isinstance(parameters, (list, tuple)):
+        return type(parameters)(_value(v, clean) for v in parameters)
+    return parameters
+
+
+def _value(value: Any, clean: Callable[[str], str]) -> Any:
+    """A bound value redacted: text (SQLite's JSON is text too), or psycopg's `Json` wrapper."""
+    if isinstance(value, str):
+        return clean(value)
+    wrapped = getattr(value, "obj", None)
+    if wrapped is not None and type(value).__module__.startswith("psycopg"):
+        value.obj = _deep(wrapped, clean)
+    return value
+
+
+def _deep(obj: Any, clean: Callable[[str], str]) -> Any:
+    """JSON-shaped data with every string redacted."""
+    if isinstance(obj, str):
+        return clean(obj)
+    if isinstance(obj, dict):
+        return {k: _deep(v, clean) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_deep(v, clean) for v in obj]
+    return obj
 
 
 class Database:
@@ -127,6 +175,7 @@ class Database:
                     "point --promptopt-db (or PROMPTOPT_DB) at a writable location"
                 ) from exc
         engine = create_engine(self._url)
+        _install_redaction(engine)
         if self.dialect_name == "sqlite":
             _install_sqlite_hooks(engine)
         return engine

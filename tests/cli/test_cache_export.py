@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,19 @@ def _fill(path: Path, rows: list[dict[str, Any]]) -> str:
             repos.llm_calls.add(row)
     db.dispose()
     return url
+
+
+def _plant(path: Path, request_hash: str, columns: dict[str, Any]) -> None:
+    """Write JSON columns of one row past the plugin (whose writes are redacted), as a
+    database recorded before redaction existed may hold them."""
+    con = sqlite3.connect(path)
+    with con:
+        for column, value in columns.items():
+            con.execute(
+                f"UPDATE llm_calls SET {column} = ? WHERE request_hash = ?",
+                (json.dumps(value), request_hash),
+            )
+    con.close()
 
 
 def _entries(url: str) -> list[dict[str, Any]]:
@@ -92,7 +106,8 @@ def test_export_is_sorted_deterministic_and_imports_back(tmp_path: Path) -> None
 def test_export_refuses_an_entry_that_holds_a_credential(
     tmp_path: Path, leak: dict[str, Any]
 ) -> None:
-    url = _fill(tmp_path / "a.db", [_row(1), _row(2, **leak)])
+    url = _fill(tmp_path / "a.db", [_row(1), _row(2)])
+    _plant(tmp_path / "a.db", _hash(2), leak)
     out = tmp_path / "cache.jsonl"
     result = CliRunner().invoke(main, ["--db", url, "cache", "export", str(out)])
     assert result.exit_code == 1
@@ -104,7 +119,8 @@ def test_export_refuses_the_environment_key_anywhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "tok-123456789")
-    url = _fill(tmp_path / "a.db", [_row(1, response={"echo": "tok-123456789"})])
+    url = _fill(tmp_path / "a.db", [_row(1)])
+    _plant(tmp_path / "a.db", _hash(1), {"response": {"echo": "tok-123456789"}})
     result = CliRunner().invoke(main, ["--db", url, "cache", "export", str(tmp_path / "c")])
     assert "holds what looks like a credential at response.echo" in result.output
 

@@ -1,0 +1,122 @@
+"""Issue 18, findings 2 and 5: one redactor for secrets, one escaper for terminal controls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_promptopt import redaction
+from pytest_promptopt.errors import LLMError, SuiteError
+from pytest_promptopt.redaction import (
+    REDACTED,
+    escape_control,
+    for_terminal,
+    redact,
+    register_secret,
+)
+from pytest_promptopt.storage import Database, transaction
+
+KEY = "sk-ant-api03-Zq9_redaction-test-KEY-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in redaction.SECRET_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(redaction, "_registered", set())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"invalid credential: Bearer {KEY}", f"invalid credential: Bearer {REDACTED}"),
+        (f"key {KEY}.", f"key {REDACTED}."),
+        ("Authorization: Bearer eyJhbGciOi.J9x1.sig", f"Authorization: Bearer {REDACTED}"),
+        ('{"x-api-key": "abcdefgh12"}', f'{{"x-api-key": "{REDACTED}"}}'),
+        ("X-Api-Key: s3cr3tvalue", f"X-Api-Key: {REDACTED}"),
+        # prose and placeholders stay as written
+        ("Bearer authentication is what the docs describe", None),
+        ("send `Authorization: Bearer <your-token-here>`", None),
+        ("keys start with sk-ant-", None),
+        ("", None),
+    ],
+)
+def test_shapes_of_credentials_are_redacted(text: str, expected: str | None) -> None:
+    assert redact(text) == (text if expected is None else expected)
+
+
+def test_the_environment_and_registered_secrets_are_redacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "plain-key-without-shape-42")
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "tok.9d8f7a6b")
+    register_secret("client-built-with-this-one")
+    register_secret("short")  # under MIN_SECRET_CHARS: not a secret, ordinary words survive
+    text = "a plain-key-without-shape-42 b tok.9d8f7a6b c client-built-with-this-one short"
+    assert redact(text) == f"a {REDACTED} b {REDACTED} c {REDACTED} short"
+    assert redact(redact(text)) == redact(text)
+
+
+def test_every_plugin_error_is_redacted_at_its_construction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "env-key-1234567890")
+    error = LLMError(f"HTTP 401 invalid credential: Bearer {KEY} env-key-1234567890", status=401)
+    assert KEY not in str(error) and "env-key-1234567890" not in str(error)
+    assert str(error) == f"HTTP 401 invalid credential: Bearer {REDACTED} {REDACTED}"
+    assert KEY not in str(SuiteError(f"prompt says {KEY}", path="x"))
+
+
+def test_control_characters_are_written_out_but_newline_and_tab() -> None:
+    answer = "Sure\x1b]0;pwned\x07 done\x1bc\r\nnext\tline \x9b31m \u202eevil \x7f"
+    shown = escape_control(answer)
+    assert shown == "Sure\\x1b]0;pwned\\x07 done\\x1bc\\x0d\nnext\tline \\x9b31m \\u202eevil \\x7f"
+    assert not any(ord(c) < 0x20 and c not in "\n\t" for c in shown)
+    assert escape_control(shown) == shown
+    assert escape_control("plain text, ünïcode") == "plain text, ünïcode"
+    assert for_terminal(f"\x1bc{KEY}") == f"\\x1bc{REDACTED}"
+
+
+def _record_secret_call(url: str) -> tuple[str, str]:
+    """Store one call whose request and response hold secrets; read its columns back raw."""
+    from sqlalchemy import text
+
+    db = Database(url)
+    db.ensure_schema()
+    with transaction(db) as repos:
+        repos.llm_calls.add(
+            {
+                "request_hash": "h" * 64,
+                "model": "claude-haiku-4-5",
+                "role": "target",
+                "request": {"messages": [{"role": "user", "content": f"my key is {KEY}"}]},
+                "response": {"content": [{"type": "text", "text": "auth-token-abcdef123"}]},
+                "input_tokens": 1,
+                "output_tokens": 1,
+                "cost_usd": None,
+                "latency_ms": 1.0,
+                "run_id": None,
+            }
+        )
+    with db.engine.connect() as conn:
+        row = conn.execute(text("SELECT request, response FROM llm_calls")).one()
+    db.dispose()
+    return str(row[0]), str(row[1])
+
+
+def test_no_secret_reaches_an_sqlite_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The storage layer's last door: text and JSON values lose their secrets on the way in."""
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "auth-token-abcdef123")
+    request, response = _record_secret_call(f"sqlite:///{tmp_path / 'r.db'}")
+    assert f"my key is {REDACTED}" in request and REDACTED in response
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert KEY.encode() not in raw and b"auth-token-abcdef123" not in raw
+
+
+def test_no_secret_reaches_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """psycopg binds JSON as its own `Json` wrapper: redacted all the same."""
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "auth-token-abcdef123")
+    request, response = _record_secret_call(pg_url)
+    assert KEY not in request and f"my key is {REDACTED}" in request
+    assert "auth-token-abcdef123" not in response and REDACTED in response
