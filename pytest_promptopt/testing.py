@@ -117,6 +117,7 @@ class LoopbackMessagesServer:
         self.request_count = 0
         self.max_in_flight = 0
         self.headers_seen: list[dict[str, str]] = []
+        self.model_lookups: list[str] = []
         self._in_flight = 0
         self._admitted = 0  # requests being served under `in_flight_limit`
         self._lock = threading.Lock()
@@ -163,7 +164,16 @@ class LoopbackMessagesServer:
         self.stop()
 
     def handle(self, request: _Handler) -> None:
-        """Answer one request (on its handler's thread); subclasses change the answers."""
+        """Answer one request (on its handler's thread); subclasses change the answers.
+
+        A Models API lookup (`GET /v1/models/{id}`) is answered at once and kept in
+        `model_lookups`, apart from the Messages calls `request_count` counts.
+        """
+        if request.command == "GET" and request.path.startswith("/v1/models/"):
+            with self._lock:
+                self.model_lookups.append(request.path.split("?")[0].removeprefix("/v1/models/"))
+            request.answer(*self.simulator.respond("GET", request.path.split("?")[0], b""))
+            return
         raw = request.read_body()
         if not self._admit():
             request.answer(*self._refusal())
