@@ -140,6 +140,15 @@ class TargetCase:
             from pytest_promptopt.llm.params import check_params
 
             check_params(suite.params, where=suite.name)
+        if suite.params or suite.tool_choice:
+            from pytest_promptopt.llm.params import check_model_rules
+
+            check_model_rules(
+                model=suite.model or model,
+                params=suite.params,
+                tool_choice=suite.tool_choice,
+                where=suite.name,
+            )
         rendered = render_case(suite, case, prompt_template=prompt_text)
         return cls(suite, case, rendered, suite.model or model)
 

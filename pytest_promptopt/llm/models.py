@@ -243,21 +243,122 @@ def profile(model: str, capabilities: Capabilities | None) -> ModelRules:
         budget_thinking=capabilities.enabled,
         thinking_off=capabilities.disabled,
         efforts=capabilities.efforts,
-        # The API knows the model now: a thinking model the table does not know is assumed to
-        # think by default (the safe reading), one that cannot think does not.
-        thinks_by_default=rules.thinks_by_default
-        if rules.known
-        else (capabilities.thinking and not capabilities.disabled),
+        # A model that cannot turn thinking off thinks on every request, whatever the table.
+        thinks_by_default=(rules.thinks_by_default and rules.known)
+        or (capabilities.thinking and not capabilities.disabled),
         known=True,
     )
 
 
+@dataclass(frozen=True)
+class Broken:
+    """A rule a request breaks: the API's 400 message and how to fix the request."""
+
+    message: str
+    fix: str
+
+
+FORCED_TOOL_WITH_THINKING = "Thinking may not be enabled when tool_choice forces tool use."
+"""The API's message for a forced `tool_choice` (`any` or `tool`) with thinking on."""
+
+
+def wire_body(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A request as it reaches the API: `extra_body` merged in, client-only options left out."""
+    body = {
+        k: v
+        for k, v in request.items()
+        if k not in ("extra_body", "extra_headers", "extra_query", "timeout")
+    }
+    extra = request.get("extra_body")
+    if isinstance(extra, Mapping):
+        body.update(extra)
+    return body
+
+
+def broken_rule(rules: ModelRules, request: Mapping[str, Any]) -> Broken | None:
+    """The first rule of the model a request body breaks (each a 400 from the API), or None.
+
+    `request` is the body as sent (see `wire_body`). A model the table does not know breaks
+    none: what it accepts is not the plugin's to guess.
+    """
+    if not rules.known:
+        return None
+    body = wire_body(request)
+    if not rules.sampling:
+        for name in SAMPLING_PARAMS:
+            if name in body:
+                return Broken(
+                    f"`{name}` is deprecated for this model.",
+                    f"remove `{name}` (also from `extra_body`); this model sets its own sampling",
+                )
+    thinking = body.get("thinking")
+    kind = str(thinking.get("type")) if isinstance(thinking, Mapping) else None
+    if kind == "enabled" and not rules.budget_thinking:
+        return Broken(
+            "thinking.type.enabled is not supported for this model. Use thinking.type.adaptive "
+            "and output_config.effort to control thinking behavior.",
+            "use `thinking: {type: adaptive}` and `output_config: {effort: ...}` instead of "
+            "`budget_tokens`",
+        )
+    if kind == "adaptive" and not rules.adaptive:
+        return Broken(
+            "thinking.type.adaptive is not supported for this model.",
+            "use `thinking: {type: enabled, budget_tokens: N}` or leave thinking out",
+        )
+    if kind == "disabled" and not rules.thinking_off:
+        return Broken(
+            "thinking.type.disabled is not supported for this model.",
+            "leave `thinking` out: this model always thinks (set `output_config.effort`)",
+        )
+    config = body.get("output_config")
+    config = config if isinstance(config, Mapping) else {}
+    effort = config.get("effort")
+    if effort is not None and effort not in rules.efforts:
+        levels = ", ".join(rules.efforts) or "none"
+        return Broken(
+            f"output_config.effort: {effort!r} is not supported for this model.",
+            f"use one of its effort levels ({levels})",
+        )
+    if config.get("format") is not None and rules.structured_outputs is False:
+        return Broken(
+            "output_config.format is not supported for this model.",
+            "leave out `output_config.format` (ask for the shape with a tool)",
+        )
+    choice = body.get("tool_choice")
+    forced = isinstance(choice, Mapping) and choice.get("type") in ("any", "tool")
+    if forced and rules.thinks(thinking if isinstance(thinking, Mapping) else None):
+        return Broken(
+            FORCED_TOOL_WITH_THINKING,
+            "use `tool_choice: {type: auto}` (and say in the prompt which tool to call)"
+            + (", or `thinking: {type: disabled}`" if rules.thinking_off else ""),
+        )
+    messages = body.get("messages")
+    if (
+        not rules.prefill
+        and isinstance(messages, list)
+        and messages
+        and isinstance(messages[-1], Mapping)
+        and messages[-1].get("role") == "assistant"
+    ):
+        return Broken(
+            "This model does not support assistant message prefill. The conversation must "
+            "end with a user message.",
+            "end `messages` with the user's turn; ask for a format with structured outputs "
+            "(`output_config.format`) or a system instruction",
+        )
+    return None
+
+
 __all__ = [
+    "FORCED_TOOL_WITH_THINKING",
+    "Broken",
     "EFFORTS",
     "RULES",
     "SAMPLING_PARAMS",
     "UNKNOWN",
     "Capabilities",
+    "broken_rule",
+    "wire_body",
     "ModelRules",
     "capabilities_of",
     "profile",

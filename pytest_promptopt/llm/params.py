@@ -78,3 +78,35 @@ def check_params(params: Mapping[str, Any], *, where: str = "") -> None:
         "An API field the SDK has no keyword for goes through `extra_body`, e.g. "
         f"`params: {{extra_body: {{{unknown[0]}: ...}}}}`"
     )
+
+
+def check_model_rules(
+    *,
+    model: str,
+    params: Mapping[str, Any] | None,
+    tool_choice: Mapping[str, Any] | None,
+    where: str = "",
+) -> None:
+    """Raise ParamsError when the model rejects what the suite sends (before any call).
+
+    The rules are the model table's (`llm/models.py`): a sampling parameter on a model that
+    sets its own (Fable 5.x, Opus 4.7+, Sonnet 5, Haiku 5.5, also through `extra_body`),
+    `budget_tokens` where only adaptive thinking is, a forced `tool_choice` with thinking on.
+    """
+    from pytest_promptopt.llm.models import broken_rule, rules_for
+
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": "user", "content": "..."}],
+        **dict(params or {}),
+    }
+    if tool_choice:
+        body["tool_choice"] = dict(tool_choice)
+    broken = broken_rule(rules_for(model), body)
+    if broken is None:
+        return
+    prefix = f"{where}: " if where else ""
+    raise ParamsError(
+        f"{prefix}model {model} rejects this suite's request: {broken.message} "
+        f"Fix: {broken.fix}."
+    )
