@@ -74,9 +74,7 @@ def turn_text(message: dict[str, Any], labels: Sequence[str | None] = ()) -> str
     content = message["content"]
     if isinstance(content, str):
         return content
-    parts = [
-        _block_text(b, labels[n] if n < len(labels) else None) for n, b in enumerate(content)
-    ]
+    parts = [_block_text(b, labels[n] if n < len(labels) else None) for n, b in enumerate(content)]
     return "\n".join(p for p in parts if p is not None)
 
 
@@ -192,4 +190,3 @@ class TargetCase:
     def first_request(self, sample: int) -> dict[str, Any]:
         """The first call's request for sample `sample`."""
         return self.request(self.opening(), sample)
-

@@ -190,7 +190,10 @@ class Capabilities:
             "citations": s(True),
             "code_execution": s(False),
             "context_management": {"supported": False},
-            "effort": {"supported": bool(self.efforts), **{e: s(e in self.efforts) for e in EFFORTS}},
+            "effort": {
+                "supported": bool(self.efforts),
+                **{e: s(e in self.efforts) for e in EFFORTS},
+            },
             "image_input": s(self.image_input),
             "pdf_input": s(self.pdf_input),
             "server_tools": {"supported": False},
@@ -350,17 +353,17 @@ def broken_rule(rules: ModelRules, request: Mapping[str, Any]) -> Broken | None:
 
 
 __all__ = [
-    "FORCED_TOOL_WITH_THINKING",
-    "Broken",
     "EFFORTS",
+    "FORCED_TOOL_WITH_THINKING",
     "RULES",
     "SAMPLING_PARAMS",
     "UNKNOWN",
+    "Broken",
     "Capabilities",
-    "broken_rule",
-    "wire_body",
     "ModelRules",
+    "broken_rule",
     "capabilities_of",
     "profile",
     "rules_for",
+    "wire_body",
 ]

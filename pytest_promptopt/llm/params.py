@@ -107,6 +107,5 @@ def check_model_rules(
         return
     prefix = f"{where}: " if where else ""
     raise ParamsError(
-        f"{prefix}model {model} rejects this suite's request: {broken.message} "
-        f"Fix: {broken.fix}."
+        f"{prefix}model {model} rejects this suite's request: {broken.message} Fix: {broken.fix}."
     )

@@ -8,9 +8,9 @@ import dataclasses
 import json
 import random
 import time
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError

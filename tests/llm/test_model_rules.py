@@ -136,7 +136,10 @@ def test_the_strict_loopback_server_answers_each_rule_with_a_400() -> None:
         client = anthropic.Anthropic(api_key="sk-ant-test", base_url=srv.base_url, max_retries=0)
         with pytest.raises(anthropic.BadRequestError, match="deprecated for this model"):
             client.messages.create(
-                model="claude-fable-5-2", max_tokens=64, messages=USER, extra_body={"temperature": 0}
+                model="claude-fable-5-2",
+                max_tokens=64,
+                messages=USER,
+                extra_body={"temperature": 0},
             )
         with pytest.raises(anthropic.BadRequestError, match="forces tool use"):
             client.messages.create(
@@ -148,7 +151,7 @@ def test_the_strict_loopback_server_answers_each_rule_with_a_400() -> None:
             )
         # A model that thinks by default answers with a thinking block first.
         message = client.messages.create(model="claude-fable-5-2", max_tokens=64, messages=USER)
-        assert [b.type for b in message.content][0] == "thinking"
+        assert message.content[0].type == "thinking"
         info = client.models.retrieve("claude-sonnet-5-5")
         assert info.capabilities is not None
         assert info.capabilities.structured_outputs.supported

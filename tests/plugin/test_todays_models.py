@@ -17,7 +17,9 @@ MODELS = ("claude-fable-5-2", "claude-opus-4-8", "claude-sonnet-5-5", "claude-ha
 
 SUITE = """
 name: shop
-prompt: "You are the order assistant of Northwind. When a customer asks about an order, call lookup_order with its number. Be polite and brief."
+prompt: >-
+  You are the order assistant of Northwind. When a customer asks about an order, call
+  lookup_order with its number. Be polite and brief.
 tools:
   - name: lookup_order
     description: Find an order by its number and return its status
@@ -64,7 +66,9 @@ def test_every_case_passes_with_zero_400s_as_model_and_judge(
     assert strict.rejected == []
     assert strict.model_lookups == [model]  # asked once per model per run
     db = default_db(pytester)
-    judged = [json.loads(r) for (r,) in query(db, "SELECT request FROM llm_calls WHERE role='judge'")]
+    judged = [
+        json.loads(r) for (r,) in query(db, "SELECT request FROM llm_calls WHERE role='judge'")
+    ]
     assert len(judged) == 4
     for request in judged:  # structured outputs, never a tool forced on a thinking model
         assert request["output_config"]["format"]["type"] == "json_schema"
@@ -142,7 +146,9 @@ def test_a_refusal_fails_its_case_unless_expected_and_is_never_judged(
     assert "refused by the model (category bio: The request could enable biological harm.)" in out
     assert "safety[refused] FAILED" in out
     assert "(2 passed, 2 refusals)" in out  # the summary counts them (the expected one too)
-    report = json.loads(next((pytester.path / ".promptopt" / "reports").glob("*/report.json")).read_text())
+    report = json.loads(
+        next((pytester.path / ".promptopt" / "reports").glob("*/report.json")).read_text()
+    )
     assert report["suites"][0]["refusals"] == 2
     db = default_db(pytester)
     # Two answers were refused; only the fine case was judged.

@@ -23,9 +23,7 @@ class CapabilityRepository(Repository):
         """Store (or replace) a model's capabilities."""
         row = self.session.get(ModelCapability, model)
         if row is None:
-            self.session.add(
-                ModelCapability(model=model, capabilities=capabilities, source=source)
-            )
+            self.session.add(ModelCapability(model=model, capabilities=capabilities, source=source))
         else:
             row.capabilities = capabilities
             row.source = source
