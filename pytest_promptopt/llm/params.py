@@ -86,6 +86,7 @@ def check_model_rules(
     params: Mapping[str, Any] | None,
     tool_choice: Mapping[str, Any] | None,
     where: str = "",
+    what: str = "this suite's request",
 ) -> None:
     """Raise ParamsError when the model rejects what the suite sends (before any call).
 
@@ -106,6 +107,27 @@ def check_model_rules(
     if broken is None:
         return
     prefix = f"{where}: " if where else ""
-    raise ParamsError(
-        f"{prefix}model {model} rejects this suite's request: {broken.message} Fix: {broken.fix}."
+    raise ParamsError(f"{prefix}model {model} rejects {what}: {broken.message} Fix: {broken.fix}.")
+
+
+ROLE_SET_BY_PLUGIN: dict[str, str] = {
+    "output_config.format": "the plugin asks for the role's answer shape itself",
+}
+"""What a structured role's parameters may not set, and why."""
+
+
+def check_role_params(params: Mapping[str, Any] | None, *, model: str, label: str) -> None:
+    """Raise ParamsError for role parameters the SDK does not take or the role's model rejects
+    (`--promptopt-judge-params`, `--promptopt-optimizer-params`), at start-up."""
+    if not params:
+        return
+    config = params.get("output_config")
+    if isinstance(config, Mapping) and "format" in config:
+        raise ParamsError(
+            f"{label}: output_config.format is not a parameter here: "
+            f"{ROLE_SET_BY_PLUGIN['output_config.format']}"
+        )
+    check_params(params, where=label)
+    check_model_rules(
+        model=model, params=params, tool_choice=None, where=label, what="these parameters"
     )

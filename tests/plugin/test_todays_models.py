@@ -196,3 +196,75 @@ def test_a_parameter_the_model_rejects_is_a_collection_error_before_any_call(
     assert f"model {model} rejects this suite's request: {rule}" in out
     assert "Fix: " in out and "Traceback" not in out
     assert strict.request_count == 0 and strict.model_lookups == []
+
+
+def test_the_judge_thinks_as_its_params_say_and_its_thinking_stays_with_the_call(
+    pytester: pytest.Pytester, strict: LoopbackMessagesServer
+) -> None:
+    pytester.makefile(".promptopt.yaml", shop=SUITE)
+    params = '{"thinking": {"type": "adaptive", "display": "summarized"}, ' + (
+        '"output_config": {"effort": "low"}, "max_tokens": 4000}'
+    )
+    result = pytester.runpytest(
+        "--promptopt-model=claude-fable-5-2", f"--promptopt-judge-params={params}",
+        "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(passed=4)
+    assert strict.rejected == []
+    db = default_db(pytester)
+    rows = query(db, "SELECT request, response, output_tokens FROM llm_calls WHERE role='judge'")
+    assert len(rows) == 4
+    for request, response, output_tokens in rows:
+        sent, got = json.loads(request), json.loads(response)
+        assert sent["thinking"] == {"type": "adaptive", "display": "summarized"}
+        assert sent["output_config"]["effort"] == "low" and sent["max_tokens"] == 4000
+        assert "format" in sent["output_config"]  # the shape is the plugin's, beside the effort
+        # The summarized thinking block is stored with the call and its tokens are billed.
+        assert got["content"][0]["type"] == "thinking" and got["content"][0]["thinking"]
+        assert output_tokens >= len(got["content"][0]["thinking"]) // 4
+    reasons = [r for (r,) in query(db, "SELECT reasoning FROM evaluations")]
+    assert reasons and not any("I work out what is asked" in r for r in reasons)
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        (
+            '--promptopt-judge-params={"thinking": {"type": "enabled", "budget_tokens": 2048}}',
+            "--promptopt-judge-params: model claude-sonnet-5-5 rejects these parameters: "
+            "thinking.type.enabled is not supported for this model.",
+        ),
+        (
+            '--promptopt-optimizer-params={"extra_body": {"temperature": 0}}',
+            "--promptopt-optimizer-params: model claude-sonnet-5-5 rejects these parameters: "
+            "`temperature` is deprecated for this model.",
+        ),
+        ('--promptopt-judge-params={"thinking": ', "--promptopt-judge-params is not JSON or YAML"),
+        ("--promptopt-judge-params=[1, 2]", "--promptopt-judge-params takes a mapping"),
+        (
+            '--promptopt-judge-params={"output_config": {"format": {}}}',
+            "output_config.format is not a parameter here",
+        ),
+    ],
+)
+def test_role_params_a_model_rejects_are_a_usage_error_at_start_up(
+    pytester: pytest.Pytester, strict: LoopbackMessagesServer, flag: str, message: str
+) -> None:
+    pytester.makefile(".promptopt.yaml", shop=SUITE)
+    result = pytester.runpytest(
+        "--promptopt-model=claude-sonnet-5-5", flag, "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert strict.request_count == 0
+
+
+def test_role_params_come_from_the_ini_too(
+    pytester: pytest.Pytester, strict: LoopbackMessagesServer
+) -> None:
+    pytester.makefile(".promptopt.yaml", shop=SUITE)
+    pytester.makeini('[pytest]\npromptopt_judge_params = {"output_config": {"effort": "medium"}}\n')
+    result = pytester.runpytest("--promptopt-model=claude-opus-4-8", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+    requests = query(default_db(pytester), "SELECT request FROM llm_calls WHERE role='judge'")
+    assert all(json.loads(r)["output_config"]["effort"] == "medium" for (r,) in requests)
