@@ -141,6 +141,7 @@ class LoopbackMessagesServer:
         self.max_in_flight = 0
         self.headers_seen: list[dict[str, str]] = []
         self.model_lookups: list[str] = []
+        self.streamed = 0  # Messages calls that asked for a streamed answer
         self._in_flight = 0
         self._admitted = 0  # requests being served under `in_flight_limit`
         self._lock = threading.Lock()
@@ -198,6 +199,9 @@ class LoopbackMessagesServer:
             request.answer(*self.simulator.respond("GET", request.path.split("?")[0], b""))
             return
         raw = request.read_body()
+        if b'"stream"' in raw and json.loads(raw).get("stream") is True:
+            with self._lock:
+                self.streamed += 1
         if not self._admit():
             request.answer(*self._refusal())
             return

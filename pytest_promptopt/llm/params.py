@@ -16,7 +16,7 @@ SET_ELSEWHERE: dict[str, str] = {
     "system": "the suite's `prompt` is the system prompt",
     "tools": "set the suite's `tools` key",
     "tool_choice": "set the suite's `tool_choice` key",
-    "stream": "the plugin reads whole answers; streaming is not a parameter of a suite",
+    "stream": "the plugin streams a request itself when its max_tokens needs it (the SDK's rule)",
 }
 """Keywords of `messages.create` a suite sets through its own keys, and where."""
 

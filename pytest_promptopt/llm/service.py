@@ -350,13 +350,24 @@ class LLMService:
 
         client = self._clients.for_model(request["model"])
         wire = with_prompt_cache(request)
-        timeout = request_timeout(int(request["max_tokens"]), self.timeout_s)
+        max_tokens = int(request["max_tokens"])
+        timeout = request_timeout(max_tokens, self.timeout_s)
+        rules = self._profiles.get(str(request["model"])) or rules_for(str(request["model"]))
+        # The SDK refuses a non-streaming request that could take over ten minutes: stream it,
+        # and keep its final message as the answer (recorded, cached and replayed the same).
+        streamed = max_tokens > rules.nonstreaming_max_tokens
         first_refusal: float | None = None
         refusals = 0
         while True:
             try:
-                raw = await client.messages.with_raw_response.create(**wire, timeout=timeout)
-                message = await raw.parse()
+                if streamed:
+                    async with client.messages.stream(**wire, timeout=timeout) as stream:
+                        message = await stream.get_final_message()
+                    headers = stream.response.headers
+                else:
+                    raw = await client.messages.with_raw_response.create(**wire, timeout=timeout)
+                    message = await raw.parse()
+                    headers = raw.headers
             except anthropic.APIStatusError as exc:
                 if exc.status_code not in (429, 529):
                     raise _status_error(exc, role, label) from None
@@ -387,8 +398,12 @@ class LLMService:
                     f"{role} call for {label} could not connect after retries: "
                     f"{exc.__cause__ or exc}"
                 ) from None
-            self.limiter.succeeded(raw.headers)
+            self.limiter.succeeded(headers)
             dumped: dict[str, Any] = message.model_dump(mode="json", exclude_none=True)
+            if streamed:  # what the accumulated message adds to a plain one
+                for block in dumped.get("content") or []:
+                    if isinstance(block, dict):
+                        block.pop("parsed_output", None)
             return dumped
 
     def known_profile(self, model: str) -> ModelRules | None:

@@ -14,6 +14,7 @@ from pytest_promptopt import protocol
 from pytest_promptopt.simulator import analyst, chat, generator, judge, request
 from pytest_promptopt.simulator.batches import SimulatedBatches
 from pytest_promptopt.simulator.request import Request
+from pytest_promptopt.simulator.stream import STREAM_HEADERS, sse_body
 from pytest_promptopt.simulator.text import rng_for
 
 Role = Callable[[dict[str, Any], random.Random], dict[str, Any]]
@@ -100,6 +101,15 @@ def _structured_role(body: dict[str, Any], req: Request) -> tuple[str, str] | No
     return None
 
 
+def _streams(raw: bytes) -> bool:
+    """True for a request asking for a streamed answer (`stream: true`)."""
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
+
+
 def _thinks(body: dict[str, Any]) -> str | None:
     """How the answer shows its thinking (`summarized`, `omitted`), or None: no thinking."""
     thinking = body.get("thinking")
@@ -123,7 +133,7 @@ def _sampling_key(body: dict[str, Any]) -> str:
 
     So an answer stopped by `max_tokens` or `stop_sequences` is a prefix of the full one.
     """
-    kept = {k: v for k, v in body.items() if k not in ("max_tokens", "stop_sequences")}
+    kept = {k: v for k, v in body.items() if k not in ("max_tokens", "stop_sequences", "stream")}
     return json.dumps(kept, sort_keys=True, ensure_ascii=False)
 
 
@@ -171,6 +181,8 @@ class Simulator:
                 raise SimulationError(404, "not_found_error", f"{method} {path} is not served here")
             payload = self._message(raw, digest, sample)
             status = 200
+            if _streams(raw):
+                return status, {**headers, **STREAM_HEADERS}, sse_body(payload)
         except SimulationError as exc:
             self._count("error")
             status = exc.status

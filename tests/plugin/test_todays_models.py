@@ -268,3 +268,71 @@ def test_role_params_come_from_the_ini_too(
     result.assert_outcomes(passed=4)
     requests = query(default_db(pytester), "SELECT request FROM llm_calls WHERE role='judge'")
     assert all(json.loads(r)["output_config"]["effort"] == "medium" for (r,) in requests)
+
+
+LONG = """
+name: essay
+prompt: You write long, careful essays.
+params: {max_tokens: 64000}
+cases:
+  - {id: a, input: "Write about the sea.", judge: false, assert: [{max_chars: 100000}]}
+"""
+
+
+def test_a_long_request_is_streamed_recorded_as_its_final_message_and_replayed(
+    pytester: pytest.Pytester, strict: LoopbackMessagesServer
+) -> None:
+    """64k max_tokens could take over ten minutes: the SDK wants it streamed."""
+    pytester.makefile(".promptopt.yaml", essay=LONG)
+    args = ("--promptopt-model=claude-fable-5-2", "-p", "no:cacheprovider")
+    pytester.runpytest(*args).assert_outcomes(passed=1)
+    assert strict.streamed == 1 and strict.request_count == 1 and strict.rejected == []
+    ((request, response),) = query(default_db(pytester), "SELECT request, response FROM llm_calls")
+    assert "stream" not in json.loads(request)  # the cache key is the plain request's
+    message = json.loads(response)
+    assert message["type"] == "message" and message["stop_reason"] == "end_turn"
+    assert [b["type"] for b in message["content"]] == ["thinking", "text"]
+    assert message["usage"]["output_tokens"] > 1
+    # Replayed from the cache as that final message: nothing sent.
+    pytester.runpytest(*args, "--promptopt-cache=replay").assert_outcomes(passed=1)
+    assert strict.request_count == 1
+
+
+STREAMING_APP = """
+async def streamed(prompt, case, client):
+    async with client.messages.stream(
+        model="claude-haiku-4-5", max_tokens=300, system=prompt, messages=case.messages
+    ) as stream:
+        return await stream.get_final_message()
+
+
+def stream_true(prompt, case, client):
+    events = client.messages.create(
+        model="claude-haiku-4-5", max_tokens=300, system=prompt, messages=case.messages,
+        stream=True,
+    )
+    return "".join(
+        e.delta.text for e in events
+        if e.type == "content_block_delta" and e.delta.type == "text_delta"
+    )
+"""
+
+
+@pytest.mark.parametrize("function", ["streamed", "stream_true"])
+def test_a_target_may_stream_through_the_wired_client(
+    pytester: pytest.Pytester, function: str
+) -> None:
+    pytester.makepyfile(streaming_app=STREAMING_APP)
+    pytester.makeini("[pytest]\npromptopt_model = simulated\npythonpath = .\n")
+    pytester.makefile(
+        ".promptopt.yaml",
+        bot=f"prompt: You greet people.\ntarget: streaming_app:{function}\ncases:\n"
+        "  - {id: hi, input: Hello there!, judge: false, assert: [{regex: '[a-z]'}]}\n",
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    ((request, answer),) = query(
+        default_db(pytester),
+        "SELECT c.request, e.model_response FROM llm_calls c, evaluations e WHERE c.role='target'",
+    )
+    assert "stream" not in json.loads(request) and answer.strip()
