@@ -32,6 +32,23 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve_settings(Path(str(config.rootpath)), config.getoption, config.getini)
     except ConfigError as exc:
         raise pytest.UsageError(f"promptopt: {exc}") from None
+    if settings.judge_params or settings.optimizer_params:
+        from pytest_promptopt.errors import PromptOptError
+        from pytest_promptopt.llm.params import check_role_params
+
+        try:
+            check_role_params(
+                settings.judge_params,
+                model=settings.effective_judge_model,
+                label="--promptopt-judge-params",
+            )
+            check_role_params(
+                settings.optimizer_params,
+                model=settings.effective_optimizer_model,
+                label="--promptopt-optimizer-params",
+            )
+        except PromptOptError as exc:
+            raise pytest.UsageError(f"promptopt: {exc}") from None
     role = choose_role(config, settings)
     config.stash[ROLE] = role
     config.pluginmanager.register(role, f"promptopt-{role.name}")

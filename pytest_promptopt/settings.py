@@ -239,6 +239,41 @@ class Prices(Kind):
         return "published prices"
 
 
+class RoleParams(Kind):
+    """A structured role's own request parameters: a JSON or YAML mapping (a suite's `params`
+    keys: `thinking`, `output_config: {effort}`, `max_tokens`, ...), checked at start-up."""
+
+    metavar = "PARAMS"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> dict[str, Any]:
+        """The mapping, or a ConfigError naming the setting and the format."""
+        if isinstance(value, dict):
+            loaded: Any = value
+        else:
+            import yaml
+
+            try:
+                loaded = yaml.safe_load(str(value))
+            except yaml.YAMLError as exc:
+                problem = str(exc).splitlines()[0]
+                raise ConfigError(
+                    f"{name} is not JSON or YAML ({problem}); write a mapping such as "
+                    '\'{"thinking": {"type": "adaptive"}, "max_tokens": 4096}\''
+                ) from None
+        if loaded is None:
+            return {}
+        if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
+            raise ConfigError(
+                f"{name} takes a mapping of request parameters (the keys of a suite's "
+                f"`params`), got {value!r}"
+            )
+        return dict(loaded)
+
+    def show(self, default: Any) -> str:
+        """The default: none."""
+        return "none"
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """One setting: its attribute, flag, ini key, environment variable, default, kind and help."""
@@ -330,6 +365,22 @@ SETTINGS: tuple[SettingSpec, ...] = (
         ini="promptopt_optimizer_model",
         env="PROMPTOPT_OPTIMIZER_MODEL",
         default_text="the judge model",
+    ),
+    SettingSpec(
+        "judge_params",
+        "--promptopt-judge-params",
+        "the judge's own request parameters, a JSON or YAML mapping of a suite's `params` "
+        "keys (thinking, output_config.effort, max_tokens, ...)",
+        ini="promptopt_judge_params",
+        kind=RoleParams(),
+    ),
+    SettingSpec(
+        "optimizer_params",
+        "--promptopt-optimizer-params",
+        "--optimize: the writers' and analyst's own request parameters (as "
+        "--promptopt-judge-params)",
+        ini="promptopt_optimizer_params",
+        kind=RoleParams(),
     ),
     SettingSpec(
         "holdout",
@@ -520,6 +571,8 @@ class Settings:
     judge_model: str | None = _default("judge_model")
     judge_repeats: int = _default("judge_repeats")
     optimizer_model: str | None = _default("optimizer_model")
+    judge_params: dict[str, Any] | None = None
+    optimizer_params: dict[str, Any] | None = None
     holdout: float = _default("holdout")
     threshold: float = _default("threshold")
     min_pass_rate: float | None = _default("min_pass_rate")

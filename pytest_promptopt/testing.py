@@ -45,6 +45,14 @@ def simulated_client(**transport_kwargs: Any) -> anthropic.AsyncAnthropic:
     )
 
 
+def _describe(model: str) -> dict[str, Any] | None:
+    """The Models API's `capabilities` of a model the table knows (None: a 404)."""
+    from pytest_promptopt.llm.models import capabilities_of, rules_for
+
+    rules = rules_for(model)
+    return capabilities_of(rules).as_api() if rules.known else None
+
+
 class _Server(ThreadingHTTPServer):
     """A threading HTTP server with daemon threads and room for bursts of connections."""
 
@@ -104,19 +112,36 @@ class LoopbackMessagesServer:
         fail_judge_schema_every: int | None = None,
         in_flight_limit: int | None = None,
         retry_after_s: float = 0.05,
+        enforce_model_rules: bool = False,
     ) -> None:
         """`in_flight_limit` plays an account's concurrency limit: a request beyond it gets a
-        429 `rate_limit_error` with `retry-after: retry_after_s` (counted in `refused`)."""
+        429 `rate_limit_error` with `retry-after: retry_after_s` (counted in `refused`).
+
+        `enforce_model_rules` plays today's API for the model each request names (the table
+        of `pytest_promptopt.llm.models`): a sampling parameter on Fable 5.x, `budget_tokens`
+        on Sonnet 5, a forced tool with thinking, a prefill, structured outputs on a model
+        without them... is a 400 with the API's message (kept in `rejected`); a model that
+        thinks by default answers with a thinking block first; `GET /v1/models/{id}` answers
+        the capabilities of the models the table knows.
+        """
         from pytest_promptopt.simulator.core import Simulator
 
         self.latency_s = latency_s
-        self.simulator: Simulator = Simulator(fail_judge_schema_every=fail_judge_schema_every)
+        self.rejected: list[str] = []
+        rules = describe = None
+        if enforce_model_rules:
+            rules, describe = self._enforce, _describe
+        self.simulator: Simulator = Simulator(
+            fail_judge_schema_every=fail_judge_schema_every, rules=rules, describe=describe
+        )
         self.in_flight_limit = in_flight_limit
         self.retry_after_s = retry_after_s
         self.refused = 0
         self.request_count = 0
         self.max_in_flight = 0
         self.headers_seen: list[dict[str, str]] = []
+        self.model_lookups: list[str] = []
+        self.streamed = 0  # Messages calls that asked for a streamed answer
         self._in_flight = 0
         self._admitted = 0  # requests being served under `in_flight_limit`
         self._lock = threading.Lock()
@@ -163,8 +188,20 @@ class LoopbackMessagesServer:
         self.stop()
 
     def handle(self, request: _Handler) -> None:
-        """Answer one request (on its handler's thread); subclasses change the answers."""
+        """Answer one request (on its handler's thread); subclasses change the answers.
+
+        A Models API lookup (`GET /v1/models/{id}`) is answered at once and kept in
+        `model_lookups`, apart from the Messages calls `request_count` counts.
+        """
+        if request.command == "GET" and request.path.startswith("/v1/models/"):
+            with self._lock:
+                self.model_lookups.append(request.path.split("?")[0].removeprefix("/v1/models/"))
+            request.answer(*self.simulator.respond("GET", request.path.split("?")[0], b""))
+            return
         raw = request.read_body()
+        if b'"stream"' in raw and json.loads(raw).get("stream") is True:
+            with self._lock:
+                self.streamed += 1
         if not self._admit():
             request.answer(*self._refusal())
             return
@@ -178,6 +215,24 @@ class LoopbackMessagesServer:
         finally:
             self._leave()
         request.answer(status, headers, body)
+
+    def _enforce(self, body: dict[str, Any]) -> str | None:
+        """The API's 400 message for a request breaking its model's rules (kept in `rejected`).
+
+        A model that thinks by default is given `thinking: {type: adaptive}`, so the answer
+        starts with a thinking block as the API's does.
+        """
+        from pytest_promptopt.llm.models import broken_rule, rules_for
+
+        rules = rules_for(str(body.get("model")))
+        broken = broken_rule(rules, body)
+        if broken is not None:
+            with self._lock:
+                self.rejected.append(f"{body.get('model')}: {broken.message}")
+            return broken.message
+        if "thinking" not in body and rules.thinks_by_default:
+            body["thinking"] = {"type": "adaptive"}
+        return None
 
     def _admit(self) -> bool:
         """False (and counted in `refused`) when `in_flight_limit` requests are being served."""

@@ -261,6 +261,11 @@ class Runtime:
                     shared_limit=shared,
                     prices=PriceTable.from_settings(s.prices),
                     batches=self._batch_collector() if s.batch else None,
+                    role_params={
+                        "judge": s.judge_params or {},
+                        "generate": s.optimizer_params or {},
+                        "analyze": s.optimizer_params or {},
+                    },
                 )
             return self._llm
 
@@ -278,7 +283,6 @@ class Runtime:
         from pytest_promptopt.llm.sharedlimit import describe_session_limit
 
         return describe_session_limit(db, self.session_uid)
-
 
     def _batch_collector(self) -> BatchCollector:
         """--promptopt-batch: the collector, with progress lines on the terminal's stderr."""

@@ -16,13 +16,21 @@ class Answer:
 
     `tool_calls` are {id, name, input} mappings in the order the model made them;
     `stop_reason` is the API's (`end_turn`, `max_tokens`, `tool_use`, ...), None when unknown;
-    `message` is the answer's raw content blocks when known (for `python` checks), else None.
+    `message` is the answer's raw content blocks when known (for `python` checks), else None;
+    `refusal` is the API's `stop_details` of a refusal (`category`, `explanation`). Thinking
+    blocks are never part of `text`, the tool calls or what the judge sees.
     """
 
     text: str
     tool_calls: tuple[dict[str, Any], ...] = ()
     stop_reason: str | None = None
     message: tuple[dict[str, Any], ...] | None = field(default=None, compare=False)
+    refusal: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def refused(self) -> bool:
+        """True when the model refused (`stop_reason: refusal`, a successful empty answer)."""
+        return self.stop_reason == "refusal"
 
     @classmethod
     def of(cls, completion: Completion) -> Answer:
@@ -32,6 +40,7 @@ class Answer:
             completion.tool_calls,
             completion.stop_reason,
             completion.content or None,
+            completion.refusal,
         )
 
     def calls_of(self, name: str) -> list[dict[str, Any]]:

@@ -23,7 +23,8 @@ from pytest_promptopt.evaluation.judge import (
 )
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult, judge_shortfalls
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
-from pytest_promptopt.llm.requests import build_structured_request, request_hash, response_parts
+from pytest_promptopt.llm.models import ModelRules
+from pytest_promptopt.llm.requests import refusal_note, request_hash, response_parts
 from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
 from pytest_promptopt.protocol import JUDGE_TOOL, Verdict
 from pytest_promptopt.suites.spec import Case, Suite
@@ -156,14 +157,28 @@ class Evaluator:
         return self.target(suite, prompt_text, case).first_request(k)
 
     def judge_request(
-        self, target: TargetCase, exchange: Exchange, answer: Answer, k: int, repeat: int = 0
-    ) -> dict[str, Any]:
+        self,
+        target: TargetCase,
+        exchange: Exchange,
+        answer: Answer,
+        k: int,
+        repeat: int = 0,
+        rules: ModelRules | None = None,
+    ) -> dict[str, Any] | None:
         """The request that asks the judge to score sample k's answer (first attempt).
 
-        The body is the same for every k: the sample index is in the cache key only.
+        Shaped for what the judge model accepts (`rules`, by default what the service already
+        knows of it); None while that is not known yet. The body is the same for every k:
+        the sample index is in the cache key only.
         """
-        return build_structured_request(
-            model=self.judge_model, **self._judge_call(target, exchange, answer, repeat)
+        rules = rules or self.llm.known_profile(self.judge_model)
+        if rules is None:
+            return None
+        return self.llm.structured_request(
+            rules,
+            role="judge",
+            model=self.judge_model,
+            **self._judge_call(target, exchange, answer, repeat),
         )
 
     @staticmethod
@@ -222,13 +237,14 @@ class Evaluator:
             if hit is not None and case.judge and target.turn_count == 1:
                 parts = response_parts(hit.response)
                 answer = Answer(parts.text, parts.tool_calls, parts.stop_reason)
-                judge = request_hash(self.judge_request(target, target.opening(), answer, k), k)
-                keys = PrefetchedKeys(suite, case, key, answer, judge)
-                judges.append(judge)
-                judges += [
-                    request_hash(self.judge_request(target, target.opening(), answer, k, r), k)
-                    for r in range(1, self.judge_repeats)
+                requests = [
+                    self.judge_request(target, target.opening(), answer, k, r)
+                    for r in range(self.judge_repeats)
                 ]
+                if all(r is not None for r in requests) and parts.stop_reason != "refusal":
+                    hashes = [request_hash(r, k) for r in requests if r is not None]
+                    keys = PrefetchedKeys(suite, case, key, answer, hashes[0])
+                    judges += hashes
             self._keys[(suite.name, prompt, case.id, k)] = keys
         self.llm.store.preload(judges)
 
@@ -251,6 +267,8 @@ class Evaluator:
                 key=key if turn == 0 else None,
             )
             answers.append(meter.add(answer))
+            if answer.stop_reason == "refusal":
+                break  # a refused turn ends the conversation: it is the answer
         return Produced(exchange, Answer.of(answers[-1]), answers, int(request["max_tokens"]))
 
     def runner(self) -> TargetRunner:
@@ -335,7 +353,15 @@ class Evaluator:
         verdict: Verdict | None = None
         spread: float | None = None
         flipped: bool | None = None
-        if case.judge:
+        # A refusal is a verdict of its own: never sent to the judge. It fails the case unless
+        # the case expects it (a `stop_reason: refusal` check), which then passes on its checks.
+        refused = refusal_note(answer.refusal) if answer.refused else None
+        if refused is not None and _expects_refusal(suite, case):
+            refused = None
+            score = checks_score(checks)
+        elif refused is not None:
+            score = 0.0
+        elif case.judge:
             verdicts: list[Verdict] = []
             for repeat in range(self.judge_repeats):
                 answered, judged = await self.llm.structured(
@@ -377,6 +403,7 @@ class Evaluator:
             cache_hits=used.cache_hits,
             judge_spread=spread,
             judge_flipped=flipped,
+            refused=refused,
         )
 
     def _judge_agreement(
@@ -395,3 +422,10 @@ class Evaluator:
             for o, v in zip(overalls, verdicts, strict=True)
         }
         return judge_spread(overalls), len(passes) > 1
+
+
+def _expects_refusal(suite: Suite, case: Case) -> bool:
+    """True when one of the case's checks is `stop_reason: refusal`."""
+    return any(
+        spec.kind == "stop_reason" and spec.value == "refusal" for spec in suite.checks_for(case)
+    )

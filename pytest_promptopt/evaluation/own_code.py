@@ -71,7 +71,9 @@ def answer_of(returned: Any, source: str) -> Answer:
     dump = getattr(returned, "model_dump", None)
     if callable(dump) and getattr(returned, "type", None) == "message":
         parts = response_parts(dump(mode="json", exclude_none=True))
-        return Answer(parts.text, parts.tool_calls, parts.stop_reason, parts.content or None)
+        return Answer(
+            parts.text, parts.tool_calls, parts.stop_reason, parts.content or None, parts.refusal
+        )
     raise PromptOptError(
         f"{source} {type(returned).__name__}; an answer is a str or an anthropic.types.Message"
     )

@@ -27,6 +27,7 @@ RESERVED_NAMES = frozenset(
     {
         "suite",
         "case",
+        "refusals",
         "prompt_id",
         "score",
         "threshold",
@@ -68,6 +69,7 @@ class CaseRecord(BaseModel):
     # Judge repeats only: the mean spread of the samples' repeats, and whether any flipped.
     judge_spread: float | None = None
     judge_flipped: bool | None = None
+    refusals: int = 0  # samples the model refused (`stop_reason: refusal`), expected or not
 
     @classmethod
     def from_result(
@@ -99,6 +101,7 @@ class CaseRecord(BaseModel):
             criteria={k: round(v, 4) for k, v in result.criterion_means().items()},
             judge_spread=None if result.judge_spread is None else round(result.judge_spread, 4),
             judge_flipped=result.judge_flipped,
+            refusals=result.refusals,
         )
 
     @property
@@ -132,6 +135,8 @@ class CaseRecord(BaseModel):
             for name in _OPTIONAL_FIELDS
             if getattr(self, name) is not None
         ]
+        if self.refusals:  # sent only when there were any
+            props.append((f"{PREFIX}refusals", self.refusals))
         if self.judge_spread is not None:
             props += [
                 (f"{PREFIX}judge_spread", self.judge_spread),
@@ -186,6 +191,7 @@ class SuiteTotals(BaseModel):
     # repeats (max - min overall score) and the share of cases whose verdict flipped.
     judge_spread: float | None = None
     judge_flip_rate: float | None = None
+    refusals: int = 0
 
     @classmethod
     def of(cls, name: str, records: Sequence[CaseRecord]) -> SuiteTotals:
@@ -214,6 +220,7 @@ class SuiteTotals(BaseModel):
             judge_flip_rate=(
                 sum(bool(r.judge_flipped) for r in repeated) / len(repeated) if repeated else None
             ),
+            refusals=sum(r.refusals for r in records),
         )
 
     def judge_reliability(self) -> str:

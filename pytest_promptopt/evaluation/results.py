@@ -25,7 +25,8 @@ class SampleResult(BaseModel):
     """One sampled answer to a case, with its judgement and checks.
 
     `tool_calls` ({id, name, input}) and `stop_reason` are the answer's; `max_tokens` is the
-    limit it was asked with (so a cut answer can say where it was cut).
+    limit it was asked with (so a cut answer can say where it was cut). `refused` is the
+    failure of an unexpected refusal (`refused by the model (category bio: ...)`), never judged.
     """
 
     sample: int
@@ -45,11 +46,12 @@ class SampleResult(BaseModel):
     cache_hits: int = 0
     judge_spread: float | None = None
     judge_flipped: bool | None = None
+    refused: str | None = None
 
     @property
     def assertions_passed(self) -> bool:
-        """True when every deterministic check passed."""
-        return all(a.passed for a in self.assertions)
+        """True when every deterministic check passed (and the model did not refuse)."""
+        return self.refused is None and all(a.passed for a in self.assertions)
 
     @property
     def truncated(self) -> bool:
@@ -132,10 +134,18 @@ class CaseResult(BaseModel):
         return [a for s in self.samples for a in s.assertions if not a.passed]
 
     @property
+    def refusals(self) -> int:
+        """How many samples the model refused (expected ones included)."""
+        return sum(s.stop_reason == "refusal" for s in self.samples)
+
+    @property
     def passed(self) -> bool:
         """True when there is no error, every check passed, the score meets the threshold and
-        no criterion is under its minimum; with `min_passes`, when enough samples pass alone."""
+        no criterion is under its minimum; with `min_passes`, when enough samples pass alone.
+        An unexpected refusal fails its sample."""
         if self.error is not None or not self.samples:
+            return False
+        if self.min_passes is None and any(s.refused for s in self.samples):
             return False
         if self.min_passes is not None:
             return self.passing_samples >= self.min_passes
@@ -246,6 +256,10 @@ class CaseResult(BaseModel):
             if s.verdict is not None:
                 prefix = f"  judge (sample {s.sample}): " if len(self.samples) > 1 else "  judge: "
                 lines.append(prefix + s.verdict.reasoning)
+        for s in self.samples:
+            if s.refused:
+                where = f" (sample {s.sample})" if len(self.samples) > 1 else ""
+                lines.append(f"  {s.refused}{where}")
         for a in self.failed_assertions:
             lines.append(
                 f"  failed check: {a.kind} {a.expected}" + (f" ({a.detail})" if a.detail else "")

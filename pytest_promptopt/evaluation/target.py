@@ -74,9 +74,7 @@ def turn_text(message: dict[str, Any], labels: Sequence[str | None] = ()) -> str
     content = message["content"]
     if isinstance(content, str):
         return content
-    parts = [
-        _block_text(b, labels[n] if n < len(labels) else None) for n, b in enumerate(content)
-    ]
+    parts = [_block_text(b, labels[n] if n < len(labels) else None) for n, b in enumerate(content)]
     return "\n".join(p for p in parts if p is not None)
 
 
@@ -140,6 +138,15 @@ class TargetCase:
             from pytest_promptopt.llm.params import check_params
 
             check_params(suite.params, where=suite.name)
+        if suite.params or suite.tool_choice:
+            from pytest_promptopt.llm.params import check_model_rules
+
+            check_model_rules(
+                model=suite.model or model,
+                params=suite.params,
+                tool_choice=suite.tool_choice,
+                where=suite.name,
+            )
         rendered = render_case(suite, case, prompt_template=prompt_text)
         return cls(suite, case, rendered, suite.model or model)
 
@@ -183,4 +190,3 @@ class TargetCase:
     def first_request(self, sample: int) -> dict[str, Any]:
         """The first call's request for sample `sample`."""
         return self.request(self.opening(), sample)
-

@@ -45,11 +45,21 @@ class SuiteFile(pytest.File):
         try:
             suite = load_suite(self.path, roots)
             judged = suite.variant_suites()
+            model = role_of(self.config).settings.model
             for one in judged:
                 if one.params:
                     from pytest_promptopt.llm.params import check_params
 
                     check_params(one.params, where=str(self.path))
+                if one.params or one.tool_choice or one.model:
+                    from pytest_promptopt.llm.params import check_model_rules
+
+                    check_model_rules(
+                        model=one.model or model,
+                        params=one.params,
+                        tool_choice=one.tool_choice,
+                        where=str(self.path) + (f" (variant {one.variant})" if one.variant else ""),
+                    )
         except SuiteError as exc:
             raise self.CollectError(for_terminal(str(exc))) from None
         try:

@@ -185,7 +185,8 @@ def write_summary(
         t = line.totals
         reporter.write_line(
             f"{t.name}: {t.cases} cases, mean score {t.mean_score:.2f}, pass rate {t.pass_rate:.0%}"
-            f" ({t.passed} passed{f', {t.errors} errors' if t.errors else ''}), "
+            f" ({t.passed} passed{f', {t.errors} errors' if t.errors else ''}"
+            f"{f', {t.refusals} refusal' + 's' * (t.refusals > 1) if t.refusals else ''}), "
             f"calls {t.calls}, cache hits {t.cache_hits}, tokens {t.tokens}, "
             + ("cost unknown" if t.cost_usd is None else f"${t.cost_usd:.4f}")
         )

@@ -103,7 +103,12 @@ class BatchCollector:
                     self._say(f"batch {earlier[0]}: resuming it (submitted by an earlier run)")
                 self._poll(*earlier)
             else:
-                self._queue(str(request["model"]), _Waiting(key, request))
+                try:
+                    params = batch_params(request)
+                except LLMError as exc:
+                    self._fail(key, f"{what} cannot go in a batch: {exc}")
+                else:
+                    self._queue(str(request["model"]), _Waiting(key, params))
         try:
             return await asyncio.shield(future)
         finally:
@@ -225,7 +230,10 @@ class BatchCollector:
             self._mark_collected(batch_id)
         self._say(f"batch {batch_id}: not found, sending its {len(members)} requests again")
         for key in members:
-            self._queue(model, _Waiting(key, self._requests[key]))
+            try:
+                self._queue(model, _Waiting(key, batch_params(self._requests[key])))
+            except LLMError as exc:
+                self._fail(key, f"{self._what.get(key, 'call')} cannot go in a batch: {exc}")
 
     def _deliver(self, batch_id: str, key: str, result: Any) -> None:
         """Resolve the caller waiting for `key` with its result (or keep it for a later one)."""
@@ -319,3 +327,30 @@ def _describe(exc: BaseException) -> str:
     status = getattr(exc, "status_code", None)
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return f"HTTP {status} {message}" if status else f"{type(exc).__name__}: {message}"
+
+
+TRANSPORT_ONLY = {
+    "extra_headers": "headers go with the whole batch request, not with one of its items",
+    "extra_query": "query parameters go with the whole batch request, not with one of its items",
+}
+"""SDK options of `messages.create` that a batch item's `params` cannot carry, and why."""
+
+
+def batch_params(request: dict[str, Any]) -> dict[str, Any]:
+    """A request as a batch item's `params`: what `messages.create` would put on the wire.
+
+    `extra_body` is merged in (the SDK sends its fields in the body); `timeout` is left out
+    (a client-side limit: a batch item has none); `extra_headers` and `extra_query` cannot be
+    sent per item, so a request with them is an LLMError naming the key and the way out.
+    """
+    for key, why in TRANSPORT_ONLY.items():
+        if request.get(key):
+            raise LLMError(
+                f"the suite's params set {key!r}, which a batch item cannot carry ({why}); "
+                f"run this suite without --promptopt-batch, or drop {key!r}"
+            )
+    params = {k: v for k, v in request.items() if k not in ("timeout", *TRANSPORT_ONLY)}
+    extra = params.pop("extra_body", None)
+    if isinstance(extra, dict):
+        params.update(extra)
+    return params

@@ -138,3 +138,17 @@ class CallStore:
         for key in hashes:
             self._memo.pop(key, None)
             in_file.pop(key, None)  # not served again this run (the file itself is not changed)
+
+    def capabilities(self, model: str) -> dict[str, Any] | None:
+        """What the Models API said of `model` in an earlier run (`model_capabilities`), or None."""
+        from pytest_promptopt.storage.repositories import transaction
+
+        with transaction(self._db) as repos:
+            return repos.capabilities.get(model)
+
+    def record_capabilities(self, model: str, capabilities: dict[str, Any]) -> None:
+        """Keep what the Models API said of `model`, for later runs and replays."""
+        from pytest_promptopt.storage.repositories import transaction
+
+        with transaction(self._db) as repos:
+            repos.capabilities.put(model, capabilities)

@@ -16,7 +16,7 @@ SET_ELSEWHERE: dict[str, str] = {
     "system": "the suite's `prompt` is the system prompt",
     "tools": "set the suite's `tools` key",
     "tool_choice": "set the suite's `tool_choice` key",
-    "stream": "the plugin reads whole answers; streaming is not a parameter of a suite",
+    "stream": "the plugin streams a request itself when its max_tokens needs it (the SDK's rule)",
 }
 """Keywords of `messages.create` a suite sets through its own keys, and where."""
 
@@ -77,4 +77,57 @@ def check_params(params: Mapping[str, Any], *, where: str = "") -> None:
         f"the installed anthropic SDK's messages.create accepts: {', '.join(accepted)}. "
         "An API field the SDK has no keyword for goes through `extra_body`, e.g. "
         f"`params: {{extra_body: {{{unknown[0]}: ...}}}}`"
+    )
+
+
+def check_model_rules(
+    *,
+    model: str,
+    params: Mapping[str, Any] | None,
+    tool_choice: Mapping[str, Any] | None,
+    where: str = "",
+    what: str = "this suite's request",
+) -> None:
+    """Raise ParamsError when the model rejects what the suite sends (before any call).
+
+    The rules are the model table's (`llm/models.py`): a sampling parameter on a model that
+    sets its own (Fable 5.x, Opus 4.7+, Sonnet 5, Haiku 5.5, also through `extra_body`),
+    `budget_tokens` where only adaptive thinking is, a forced `tool_choice` with thinking on.
+    """
+    from pytest_promptopt.llm.models import broken_rule, rules_for
+
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": "user", "content": "..."}],
+        **dict(params or {}),
+    }
+    if tool_choice:
+        body["tool_choice"] = dict(tool_choice)
+    broken = broken_rule(rules_for(model), body)
+    if broken is None:
+        return
+    prefix = f"{where}: " if where else ""
+    raise ParamsError(f"{prefix}model {model} rejects {what}: {broken.message} Fix: {broken.fix}.")
+
+
+ROLE_SET_BY_PLUGIN: dict[str, str] = {
+    "output_config.format": "the plugin asks for the role's answer shape itself",
+}
+"""What a structured role's parameters may not set, and why."""
+
+
+def check_role_params(params: Mapping[str, Any] | None, *, model: str, label: str) -> None:
+    """Raise ParamsError for role parameters the SDK does not take or the role's model rejects
+    (`--promptopt-judge-params`, `--promptopt-optimizer-params`), at start-up."""
+    if not params:
+        return
+    config = params.get("output_config")
+    if isinstance(config, Mapping) and "format" in config:
+        raise ParamsError(
+            f"{label}: output_config.format is not a parameter here: "
+            f"{ROLE_SET_BY_PLUGIN['output_config.format']}"
+        )
+    check_params(params, where=label)
+    check_model_rules(
+        model=model, params=params, tool_choice=None, where=label, what="these parameters"
     )

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import random
 import time
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -18,10 +19,12 @@ from pytest_promptopt.errors import BudgetExceededError, CacheMissError, JudgeEr
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, is_missing_credentials, missing_credentials
 from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, SharedLimit
+from pytest_promptopt.llm.models import Capabilities, ModelRules, profile, rules_for
 from pytest_promptopt.llm.pricing import BATCH_DISCOUNT, PriceTable, TokenUsage, add_cost
 from pytest_promptopt.llm.requests import (
     build_schema_retry,
     build_structured_request,
+    refusal_note,
     request_hash,
     response_parts,
 )
@@ -96,6 +99,8 @@ class Completion:
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
     response: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    thinking: str = ""
+    refusal: dict[str, Any] | None = None
 
     @classmethod
     def of(
@@ -126,6 +131,8 @@ class Completion:
             response=response,
             cache_write_tokens=cache_write,
             cache_read_tokens=cache_read,
+            thinking=parts.thinking,
+            refusal=parts.refusal,
         )
 
     @property
@@ -175,8 +182,17 @@ class LLMService:
         rate_limit_patience_s: float = RATE_LIMIT_PATIENCE_S,
         prices: PriceTable | None = None,
         batches: BatchCollector | None = None,
+        role_params: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """`timeout_s` None sizes each request's timeout from its max_tokens (`send_options.py`)."""
+        """`timeout_s` None sizes each request's timeout from its max_tokens (`send_options.py`).
+
+        `role_params` are the structured roles' own parameters by role (`judge`: the judge's
+        `--promptopt-judge-params`; `generate`, `analyze`: `--promptopt-optimizer-params`).
+        """
+        self.role_params = {k: dict(v) for k, v in (role_params or {}).items()}
+        self._profiles: dict[str, ModelRules] = {}
+        self._profile_tasks: dict[str, asyncio.Future[ModelRules]] = {}
+        self._unstored: set[str] = set()  # models with no stored capabilities (asked once)
         self.store = store
         self.batches = batches  # --promptopt-batch: evaluation calls go through batches
         self.budget = budget
@@ -334,13 +350,24 @@ class LLMService:
 
         client = self._clients.for_model(request["model"])
         wire = with_prompt_cache(request)
-        timeout = request_timeout(int(request["max_tokens"]), self.timeout_s)
+        max_tokens = int(request["max_tokens"])
+        timeout = request_timeout(max_tokens, self.timeout_s)
+        rules = self._profiles.get(str(request["model"])) or rules_for(str(request["model"]))
+        # The SDK refuses a non-streaming request that could take over ten minutes: stream it,
+        # and keep its final message as the answer (recorded, cached and replayed the same).
+        streamed = max_tokens > rules.nonstreaming_max_tokens
         first_refusal: float | None = None
         refusals = 0
         while True:
             try:
-                raw = await client.messages.with_raw_response.create(**wire, timeout=timeout)
-                message = await raw.parse()
+                if streamed:
+                    async with client.messages.stream(**wire, timeout=timeout) as stream:
+                        message = await stream.get_final_message()
+                    headers = stream.response.headers
+                else:
+                    raw = await client.messages.with_raw_response.create(**wire, timeout=timeout)
+                    message = await raw.parse()
+                    headers = raw.headers
             except anthropic.APIStatusError as exc:
                 if exc.status_code not in (429, 529):
                     raise _status_error(exc, role, label) from None
@@ -371,9 +398,77 @@ class LLMService:
                     f"{role} call for {label} could not connect after retries: "
                     f"{exc.__cause__ or exc}"
                 ) from None
-            self.limiter.succeeded(raw.headers)
+            self.limiter.succeeded(headers)
             dumped: dict[str, Any] = message.model_dump(mode="json", exclude_none=True)
+            if streamed:  # what the accumulated message adds to a plain one
+                for block in dumped.get("content") or []:
+                    if isinstance(block, dict):
+                        block.pop("parsed_output", None)
             return dumped
+
+    def known_profile(self, model: str) -> ModelRules | None:
+        """A model's rules when already known without a call: read this run, stored by an
+        earlier one (`model_capabilities`), or, under replay, the table's; else None."""
+        known = self._profiles.get(model)
+        if known is not None or model in self._unstored:
+            return known
+        try:
+            stored = self.store.capabilities(model)
+        except Exception:  # an unreadable row: ask the API again
+            stored = None
+        if stored is None and self.cache_mode != "replay":
+            self._unstored.add(model)
+        if stored is not None:
+            known = profile(model, Capabilities.from_row(stored))
+        elif self.cache_mode == "replay":
+            known = rules_for(model)
+        if known is not None:
+            self._profiles[model] = known
+        return known
+
+    async def profile(self, model: str) -> ModelRules:
+        """A model's rules: the Models API's capabilities (asked once per model per run, and
+        kept in the database) with the table's rules for the rest; the table's alone when
+        the API cannot describe the model (a gateway alias, no credentials, replay)."""
+        known = self.known_profile(model)
+        if known is not None:
+            return known
+        task = self._profile_tasks.get(model)
+        if task is None:
+            task = asyncio.ensure_future(self._describe(model))
+            self._profile_tasks[model] = task
+        return await asyncio.shield(task)
+
+    async def _describe(self, model: str) -> ModelRules:
+        """Ask the Models API what `model` supports; the table's rules when it cannot say."""
+        try:
+            client = self._clients.for_model(model)
+            info = await client.models.retrieve(model, timeout=30.0)
+            raw = info.capabilities.model_dump(mode="json") if info.capabilities else None
+        except Exception:  # 404 for an alias, no credentials, no network: the table decides
+            raw = None
+        if raw is None:
+            rules = rules_for(model)
+        else:
+            capabilities = Capabilities.of(raw)
+            rules = profile(model, capabilities)
+            with contextlib.suppress(Exception):  # a read-only database still runs
+                self.store.record_capabilities(model, capabilities.as_row())
+        self._profiles[model] = rules
+        return rules
+
+    def structured_request(
+        self, rules: ModelRules, *, role: Role, model: str, **call: Any
+    ) -> dict[str, Any]:
+        """The first request of a structured call, shaped for what the model accepts."""
+        params = self.role_params.get(role) or {}
+        thinking = params.get("thinking")
+        return build_structured_request(
+            model=model,
+            shape=rules.shape(thinking if isinstance(thinking, Mapping) else None),
+            params=params,
+            **call,
+        )
 
     async def structured(
         self,
@@ -391,18 +486,23 @@ class LLMService:
         meter: UsageMeter | None = None,
         tool_model: type[BaseModel] | None = None,
     ) -> tuple[Any, Completion]:
-        """A forced-tool call validated against the tool's model; one retry, then JudgeError.
+        """A structured call validated against the tool's model; one retry, then JudgeError.
 
-        An answer that fails validation is answered with the error: the retry sends the
-        conversation on, the bad tool call as the assistant's turn and a `tool_result` with
-        `is_error` carrying the validation error (cached like any call). Returns the validated
-        answer and the completion it came from. `key` is the first attempt's `request_hash`
-        when the caller has already computed it; every attempt's usage is added to `meter`
-        when one is given; `tool_model` replaces the model registered for `tool` (a judge
-        schema built from a suite's criteria).
+        The answer is asked for with structured outputs where the model has them, else with a
+        tool (forced only when the model cannot think). An answer that fails validation is
+        answered with the error: the retry sends the conversation on, the bad answer as the
+        assistant's turn and the error as a `tool_result` with `is_error` (or, with no tool
+        call to answer, a user turn), cached like any call. A refusal is the caller's error
+        at once. Returns the validated answer and the completion it came from. `key` is the
+        first attempt's `request_hash` when the caller has already computed it; every
+        attempt's usage is added to `meter` when one is given; `tool_model` replaces the model
+        registered for `tool` (a judge schema built from a suite's criteria).
         """
         model_cls = tool_model or TOOL_MODELS[tool]
-        request = build_structured_request(
+        rules = await self.profile(model)
+        request = self.structured_request(
+            rules,
+            role=role,
             model=model,
             system=system,
             instructions=instructions,
@@ -411,6 +511,7 @@ class LLMService:
             max_tokens=max_tokens,
             tool_model=tool_model,
         )
+        as_json = "format" in (request.get("output_config") or {})
         last_error = ""
         unusable: list[str] = []
         for attempt in range(2):
@@ -419,10 +520,13 @@ class LLMService:
             )
             if meter is not None:
                 meter.add(completion)
+            if completion.stop_reason == "refusal":
+                if self.cache_mode == "use":
+                    self.store.forget([completion.request_hash])
+                note = refusal_note(response_parts(completion.response).refusal)
+                raise JudgeError(f"{role} call for {label} was {note}; no {tool} answer")
             try:
-                if completion.tool_input is None:
-                    raise ValueError("the answer has no tool call")
-                return model_cls.model_validate(completion.tool_input), completion
+                return model_cls.model_validate(_answer_of(completion, tool, as_json)), completion
             except (ValidationError, ValueError) as exc:
                 last_error = _validation_error(exc)
                 unusable.append(completion.request_hash)
@@ -491,6 +595,23 @@ def _validation_error(exc: Exception) -> str:
         ]
         return f"{len(problems)} validation error(s): " + "; ".join(problems)
     return str(exc)
+
+
+def _answer_of(completion: Completion, tool: str, as_json: bool) -> dict[str, Any]:
+    """A structured answer's object: the JSON text (structured outputs) or the tool's input."""
+    if as_json:
+        try:
+            value = json.loads(completion.text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the answer is not JSON ({exc.msg} at character {exc.pos})") from None
+        if not isinstance(value, dict):
+            raise ValueError("the answer is not a JSON object")
+        return value
+    calls = [c for c in completion.tool_calls if c.get("name") == tool]
+    if not calls:
+        raise ValueError("the answer has no tool call")
+    answer: dict[str, Any] = calls[0]["input"]
+    return answer
 
 
 def _batched_roles() -> frozenset[str]:

@@ -5,7 +5,9 @@ hands each `POST /v1/messages` body to `LLMService.send` (role `target`) instead
 and answers with the response the service got (from the cache, the simulator or the API). The
 team's code keeps using the SDK it knows; nothing in the request it builds is changed, except
 that under the `simulated` model every call is answered by the simulator, whatever model the
-code names. The clients carry no credentials: the service's own client does.
+code names. `stream=True` and `client.messages.stream()` work: the service's answer (streamed
+to the API itself when its `max_tokens` needs it) comes back as the event stream of its final
+message. The clients carry no credentials: the service's own client does.
 """
 
 from __future__ import annotations
@@ -97,13 +99,6 @@ class _Router:
                 "messages.create only",
             )
         body: dict[str, Any] = json.loads(raw)
-        if body.get("stream"):
-            return _error_response(
-                request,
-                400,
-                "invalid_request_error",
-                "the promptopt client does not stream yet: call messages.create without stream",
-            )
         if self.model == SIMULATED_MODEL:
             body["model"] = SIMULATED_MODEL
         return body
@@ -120,15 +115,29 @@ class _Router:
         return completion
 
     def answer(
-        self, request: httpx2.Request, outcome: Completion | BaseException, scope: CallScope | None
+        self,
+        request: httpx2.Request,
+        outcome: Completion | BaseException,
+        scope: CallScope | None,
+        streamed: bool = False,
     ) -> httpx2.Response:
-        """The HTTP answer for a finished service call (an error answer for a refused one)."""
+        """The HTTP answer for a finished service call (an error answer for a refused one);
+        `streamed`: the answer as the event stream of `stream=True` / `messages.stream()`."""
         if isinstance(outcome, PromptOptError):
             if scope is not None and scope.meter is not None:  # a target's: its runner reports it
                 self.failures[id(scope)] = outcome
             return _error_response(request, 503, "promptopt_error", str(outcome))
         if isinstance(outcome, BaseException):
             raise outcome
+        if streamed:
+            from pytest_promptopt.simulator.stream import STREAM_HEADERS, sse_body
+
+            return httpx2.Response(
+                200,
+                headers={**STREAM_HEADERS, "request-id": outcome.request_hash},
+                content=sse_body(outcome.response),
+                request=request,
+            )
         return httpx2.Response(
             200,
             headers={"content-type": "application/json", "request-id": outcome.request_hash},
@@ -156,6 +165,7 @@ class AsyncWiredTransport(httpx2.AsyncBaseTransport):
         parsed = self._router.parse(request, await request.aread())
         if isinstance(parsed, httpx2.Response):
             return parsed
+        streamed = bool(parsed.pop("stream", False))  # the service decides how it sends
         scope = _scope.get()
         work = _settle(self._router, parsed, scope)
         if asyncio.get_running_loop() is self._router.loop:
@@ -163,7 +173,7 @@ class AsyncWiredTransport(httpx2.AsyncBaseTransport):
         else:  # a test's own event loop: the service lives on the plugin's loop
             future = asyncio.run_coroutine_threadsafe(work, self._router.loop)
             outcome = await asyncio.wrap_future(future)
-        return self._router.answer(request, outcome, scope)
+        return self._router.answer(request, outcome, scope, streamed)
 
 
 class WiredTransport(httpx2.BaseTransport):
@@ -177,6 +187,7 @@ class WiredTransport(httpx2.BaseTransport):
         parsed = self._router.parse(request, request.read())
         if isinstance(parsed, httpx2.Response):
             return parsed
+        streamed = bool(parsed.pop("stream", False))  # the service decides how it sends
         scope = _scope.get()
         try:
             running = asyncio.get_running_loop()
@@ -190,7 +201,7 @@ class WiredTransport(httpx2.BaseTransport):
         future = asyncio.run_coroutine_threadsafe(
             _settle(self._router, parsed, scope), self._router.loop
         )
-        return self._router.answer(request, future.result(), scope)
+        return self._router.answer(request, future.result(), scope, streamed)
 
 
 class WiredClients:

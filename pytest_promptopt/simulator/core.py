@@ -14,6 +14,7 @@ from pytest_promptopt import protocol
 from pytest_promptopt.simulator import analyst, chat, generator, judge, request
 from pytest_promptopt.simulator.batches import SimulatedBatches
 from pytest_promptopt.simulator.request import Request
+from pytest_promptopt.simulator.stream import STREAM_HEADERS, sse_body
 from pytest_promptopt.simulator.text import rng_for
 
 Role = Callable[[dict[str, Any], random.Random], dict[str, Any]]
@@ -25,6 +26,41 @@ ROLES: dict[str, tuple[str, Role]] = {
     protocol.REFINE_TOOL: ("refine", analyst.submit_prompt),
 }
 Reply = tuple[int, dict[str, str], bytes]
+Rules = Callable[[dict[str, Any]], str | None]
+"""A check of a request body against a model's rules: the API's 400 message, or None."""
+Describe = Callable[[str], dict[str, Any] | None]
+"""What the Models API says of a model: its `capabilities` object, or None (404)."""
+
+# The structured roles by the title of their answer's schema (structured outputs).
+_BY_SCHEMA = {model.__name__: tool for tool, model in protocol.TOOL_MODELS.items()}
+
+REFUSAL_TRIGGERS = ("nerve agent", "bioweapon")
+"""The simulated model under test refuses a question naming one of these (category `bio`)."""
+
+SIMULATED_CAPABILITIES: dict[str, Any] = {
+    "batch": {"supported": True},
+    "citations": {"supported": True},
+    "code_execution": {"supported": False},
+    "context_management": {"supported": False},
+    "effort": {
+        "supported": True,
+        **{e: {"supported": True} for e in ("low", "medium", "high", "xhigh", "max")},
+    },
+    "image_input": {"supported": True},
+    "pdf_input": {"supported": True},
+    "server_tools": {"supported": False},
+    "structured_outputs": {"supported": False},
+    "thinking": {
+        "supported": True,
+        "types": {
+            "adaptive": {"supported": True},
+            "between_tools": {"supported": False},
+            "disabled": {"supported": True},
+            "enabled": {"supported": True},
+        },
+    },
+}
+"""What the Models API says of `simulated`: it thinks when asked, and answers with a tool."""
 
 
 class SimulationError(Exception):
@@ -47,12 +83,57 @@ def _forced_tool(req: Request) -> str | None:
     return None
 
 
+def _structured_role(body: dict[str, Any], req: Request) -> tuple[str, str] | None:
+    """(tool, shape) of a structured role's request: a forced tool, structured outputs (the
+    schema's title names the role) or a role's tool offered alone with `tool_choice: auto`."""
+    tool = _forced_tool(req)
+    if tool in ROLES:
+        return tool, "tool"
+    config = body.get("output_config")
+    form = config.get("format") if isinstance(config, dict) else None
+    if isinstance(form, dict) and isinstance(form.get("schema"), dict):
+        named = _BY_SCHEMA.get(str(form["schema"].get("title")))
+        if named is not None:
+            return named, "json"
+    names = [str(t.get("name")) for t in req.tools]
+    if len(names) == 1 and names[0] in ROLES and req.tool_choice.get("type") in (None, "auto"):
+        return names[0], "tool"
+    return None
+
+
+def _streams(raw: bytes) -> bool:
+    """True for a request asking for a streamed answer (`stream: true`)."""
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
+
+
+def _thinks(body: dict[str, Any]) -> str | None:
+    """How the answer shows its thinking (`summarized`, `omitted`), or None: no thinking."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("adaptive", "enabled"):
+        return None
+    return "omitted" if thinking.get("display") == "omitted" else "summarized"
+
+
+def _thinking_block(display: str, question: str, digest: str) -> dict[str, Any]:
+    """A thinking block before the answer (its text left out when `display` is `omitted`)."""
+    summary = f"The user asks: {question[:160]}. I work out what is asked before I answer."
+    return {
+        "type": "thinking",
+        "thinking": "" if display == "omitted" else summary,
+        "signature": f"sig_sim_{digest[:32]}",
+    }
+
+
 def _sampling_key(body: dict[str, Any]) -> str:
     """What the sampled answer depends on: the body without the limits that only cut it short.
 
     So an answer stopped by `max_tokens` or `stop_sequences` is a prefix of the full one.
     """
-    kept = {k: v for k, v in body.items() if k not in ("max_tokens", "stop_sequences")}
+    kept = {k: v for k, v in body.items() if k not in ("max_tokens", "stop_sequences", "stream")}
     return json.dumps(kept, sort_keys=True, ensure_ascii=False)
 
 
@@ -65,8 +146,14 @@ class Simulator:
         fail_judge_schema_every: int | None = None,
         judge_noise: float | None = None,
         batch_polls: int = 2,
+        rules: Rules | None = None,
+        describe: Describe | None = None,
     ) -> None:
+        """`rules` plays a model's request rules (each broken one a 400); `describe` answers
+        the Models API for names other than `simulated`."""
         self.fail_judge_schema_every = fail_judge_schema_every
+        self.rules = rules
+        self.describe = describe
         # The judge's noise: given, else PROMPTOPT_SIMULATED_JUDGE_NOISE (a bad value raises).
         self.judge_noise = judge.noise_from_env() if judge_noise is None else judge_noise
         self.calls: Counter[str] = Counter()
@@ -87,10 +174,15 @@ class Simulator:
             route = path.rstrip("/")
             if route.startswith("/v1/messages/batches"):
                 return self.batches.respond(method, route, raw, headers)
+            if method == "GET" and route.startswith("/v1/models/"):
+                payload = self._model_info(route.removeprefix("/v1/models/"))
+                return 200, headers, json.dumps(payload).encode()
             if method != "POST" or route != "/v1/messages":
                 raise SimulationError(404, "not_found_error", f"{method} {path} is not served here")
             payload = self._message(raw, digest, sample)
             status = 200
+            if _streams(raw):
+                return status, {**headers, **STREAM_HEADERS}, sse_body(payload)
         except SimulationError as exc:
             self._count("error")
             status = exc.status
@@ -101,6 +193,22 @@ class Simulator:
             message = f"simulator failed: {type(exc).__name__}: {exc}"
             payload = {"type": "error", "error": {"type": "api_error", "message": message}}
         return status, headers, json.dumps(payload, ensure_ascii=False).encode()
+
+    def _model_info(self, model: str) -> dict[str, Any]:
+        """The Models API's answer for a model; a 404 for one nobody describes."""
+        capabilities = SIMULATED_CAPABILITIES if model == "simulated" else None
+        if capabilities is None and self.describe is not None:
+            capabilities = self.describe(model)
+        if capabilities is None:
+            raise SimulationError(404, "not_found_error", f"model: {model}")
+        return {
+            "type": "model",
+            "id": model,
+            "display_name": model,
+            "created_at": "2026-01-01T00:00:00Z",
+            "lifecycle": "active",
+            "capabilities": capabilities,
+        }
 
     def batch_result(self, raw: bytes) -> dict[str, Any]:
         """A batch item's `result` for one request body: the message, or the error it gets."""
@@ -124,12 +232,25 @@ class Simulator:
             raise SimulationError(400, "invalid_request_error", "body is not JSON") from None
         except request.RequestError as exc:
             raise SimulationError(400, "invalid_request_error", str(exc)) from None
+        if self.rules is not None:
+            broken = self.rules(body)
+            if broken is not None:
+                raise SimulationError(400, "invalid_request_error", broken)
         key = _sampling_key(body)
         rng = rng_for(key if not sample else f"{key}#sample={sample}")
-        tool = _forced_tool(req)
-        if tool in ROLES:
-            content, stop, out_chars = self._role(tool, req, rng, digest)
+        structured = _structured_role(body, req)
+        details: dict[str, Any] | None = None
+        if structured is not None:
+            content, stop, out_chars = self._role(*structured, req, rng, digest)
             sequence = None
+        elif any(t in req.question.lower() for t in REFUSAL_TRIGGERS):
+            self._count("refusal")
+            content, stop, sequence, out_chars = [], "refusal", None, 0
+            details = {
+                "type": "refusal",
+                "category": "bio",
+                "explanation": "The request could enable biological harm.",
+            }
         else:
             self._count("target")
             try:
@@ -138,7 +259,12 @@ class Simulator:
                 raise SimulationError(400, "invalid_request_error", str(exc)) from None
             content, stop, sequence = answer.content, answer.stop_reason, answer.stop_sequence
             out_chars = answer.output_chars
-        return {
+        display = _thinks(body)
+        if display is not None and stop != "refusal":
+            block = _thinking_block(display, req.question, digest)
+            content = [block, *content]
+            out_chars += len(block["thinking"]) or 200  # omitted thinking is billed all the same
+        message = {
             "id": f"msg_sim_{digest[:24]}",
             "type": "message",
             "role": "assistant",
@@ -148,6 +274,9 @@ class Simulator:
             "stop_sequence": sequence,
             "usage": self._usage(body, max(1, req.prompt_chars() // 4), max(1, out_chars // 4)),
         }
+        if details is not None:
+            message["stop_details"] = details
+        return message
 
     def _usage(self, body: dict[str, Any], input_tokens: int, output_tokens: int) -> dict[str, int]:
         """Token usage; a system prompt marked `cache_control` is written once, then read.
@@ -172,9 +301,10 @@ class Simulator:
         return usage
 
     def _role(
-        self, tool: str, req: Request, rng: random.Random, digest: str
+        self, tool: str, shape: str, req: Request, rng: random.Random, digest: str
     ) -> tuple[list[dict[str, Any]], str, int]:
-        """The forced tool call of a structured role (judge, generators, analyst)."""
+        """A structured role's answer (judge, generators, analyst): its tool call, or with
+        structured outputs (`shape` json) the JSON object as the answer's text."""
         role, handler = ROLES[tool]
         n = self._count(role)
         # The <data> block is in the last user turn that has one: a schema retry's last turn
@@ -196,6 +326,9 @@ class Simulator:
         if role == "judge" and every and n % every == 0:
             # The first criterion (after the reasoning) is set deliberately out of range.
             result = {**result, next(k for k in result if k != "reasoning"): 7.0}
+        if shape == "json":
+            text = json.dumps(result, ensure_ascii=False)
+            return [{"type": "text", "text": text}], "end_turn", len(text)
         block = {
             "type": "tool_use",
             "id": f"toolu_sim_{digest[:24]}",

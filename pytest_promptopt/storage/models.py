@@ -310,3 +310,18 @@ class Baseline(Base):
     suite: Mapped[str] = mapped_column(String(255), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("optimization_runs.id", ondelete="CASCADE"))
     blessed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ModelCapability(Base):
+    """What the Models API said a model supports, read once and kept so replays need no network.
+
+    `capabilities` holds the plain fields the plugin reads (structured outputs, thinking types,
+    effort levels, batch, image and PDF input); `source` says who answered (`api`).
+    """
+
+    __tablename__ = "model_capabilities"
+
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

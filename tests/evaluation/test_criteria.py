@@ -11,6 +11,7 @@ from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.evaluator import Evaluator
 from pytest_promptopt.evaluation.judge import JUDGE_SYSTEM, JUDGE_VERSION, overall_score
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
+from pytest_promptopt.llm.models import RULES
 from pytest_promptopt.llm.requests import request_hash
 from pytest_promptopt.protocol import (
     CRITERION_MEANINGS,
@@ -22,6 +23,7 @@ from pytest_promptopt.protocol import (
     tool_definition,
 )
 from pytest_promptopt.suites.spec import Criterion, Suite
+from tests.support.llm import OfflineService
 
 BUILTIN_JUDGE_HASH = "2bef182428c9735ba7b40bbe2cde3da6d7584e2e33fea90172c3f707db1440c4"
 """The cache key of `judge_request(suite())` for JUDGE_VERSION "2" (the calibrated judge).
@@ -46,11 +48,18 @@ def suite(**criteria: Any) -> Suite:
     )
 
 
-def judge_request(s: Suite) -> dict[str, Any]:
-    """The first judge request for the answer `Hello!` to the suite's case."""
-    evaluator = Evaluator(None, model="m", judge_model="j", threshold=0.7)  # type: ignore[arg-type]
+def judge_request(s: Suite, judge_model: str = "j") -> dict[str, Any]:
+    """The first judge request for the answer `Hello!` to the suite's case.
+
+    Judge `j` is asked with a forced tool (the shape of a model with neither thinking nor
+    structured outputs), so the pin below is the request the judge had before shapes.
+    """
+    evaluator = Evaluator(OfflineService(), model="m", judge_model=judge_model, threshold=0.7)
     target = evaluator.target(s, s.system_template, s.cases[0])
-    return evaluator.judge_request(target, target.opening(), Answer("Hello!"), 0)
+    rules = RULES["claude-3-haiku"] if judge_model == "j" else None
+    request = evaluator.judge_request(target, target.opening(), Answer("Hello!"), 0, rules=rules)
+    assert request is not None
+    return request
 
 
 def test_the_builtin_judge_request_is_pinned() -> None:

@@ -15,6 +15,7 @@ from pytest_promptopt.llm.requests import request_hash
 from pytest_promptopt.protocol import JudgeVerdict, Verdict, decode_data, level_score
 from pytest_promptopt.suites.criteria import default_criteria
 from pytest_promptopt.suites.spec import Criterion, Suite
+from tests.support.llm import OfflineService
 
 FOUR = default_criteria()
 
@@ -136,7 +137,7 @@ def test_the_weighted_mean_of_applicable_criteria_ignores_zero_weights_when_it_m
 
 def evaluator() -> Evaluator:
     """An evaluator that only builds requests."""
-    return Evaluator(None, model="m", judge_model="j", threshold=0.7)  # type: ignore[arg-type]
+    return Evaluator(OfflineService(), model="m", judge_model="j", threshold=0.7)
 
 
 def test_judge_repeats_are_distinct_requests_and_repeat_0_is_the_plain_one() -> None:

@@ -19,6 +19,8 @@ from pytest_promptopt.protocol import JUDGE_TOOL
 from pytest_promptopt.testing import LoopbackMessagesServer
 
 MODEL = "claude-haiku-4-5"
+TOOL_MODEL = "claude-3-haiku"
+"""A model with neither thinking nor structured outputs: its judge is asked with a forced tool."""
 PAYLOAD = {"input": "I want a refund", "expected": "Apologises", "response": "Sorry! 30 days."}
 
 
@@ -31,6 +33,9 @@ class RecordingServer(LoopbackMessagesServer):
 
     def handle(self, request: Any) -> None:
         """Keep the body, then answer as the loopback server does."""
+        if request.command == "GET":
+            super().handle(request)
+            return
         raw = request.read_body()
         self.bodies.append(json.loads(raw))
         request.read_body = lambda: raw  # the handler serves the connection's next request too
@@ -68,11 +73,11 @@ def _service() -> LLMService:
     )
 
 
-async def _judge(service: LLMService, sample: int = 0) -> Any:
+async def _judge(service: LLMService, sample: int = 0, model: str = TOOL_MODEL) -> Any:
     try:
         return await service.structured(
             role="judge",
-            model=MODEL,
+            model=model,
             system="You are a strict judge.",
             instructions="Score the answer.",
             payload=PAYLOAD,
@@ -129,6 +134,32 @@ def test_two_bad_answers_are_a_judge_error_with_the_reason(monkeypatch: pytest.M
             asyncio.run(_judge(_service()))
         assert len(srv.bodies) == 2
         assert srv.bodies[1]["messages"][-1]["content"][0]["is_error"] is True
+
+
+def test_with_structured_outputs_the_retry_is_a_user_turn_with_the_error(
+    server: RecordingServer,
+) -> None:
+    """Haiku 4.5 answers in JSON (output_config.format): no tool call to answer, so the
+    validation error goes back as a plain user turn after the bad JSON answer."""
+    service = _service()
+    asyncio.run(_judge(service, model=MODEL))  # judge call 1: in schema
+    server.bodies.clear()
+    verdict, _ = asyncio.run(_judge(service, sample=1, model=MODEL))  # 2 is bad, 3 is fine
+    first, retry = server.bodies
+    assert "tools" not in first and "tool_choice" not in first
+    schema = first["output_config"]["format"]["schema"]
+    assert first["output_config"]["format"]["type"] == "json_schema"
+    assert schema["title"] == "JudgeVerdict" and schema["additionalProperties"] is False
+    bad_turn, error_turn = retry["messages"][len(first["messages"]) :]
+    assert bad_turn["role"] == "assistant"
+    (bad,) = bad_turn["content"]
+    assert bad["type"] == "text" and json.loads(bad["text"])["functionality"] == 7.0
+    assert error_turn["role"] == "user" and error_turn["content"][0]["type"] == "text"
+    note = error_turn["content"][0]["text"]
+    assert "did not match the JSON schema" in note
+    assert "functionality: Input should be less than or equal to 5" in note
+    assert verdict.functionality in (1, 2, 3, 4, 5)
+    assert retry["output_config"] == first["output_config"]
 
 
 def test_samples_send_one_body_and_differ_only_in_the_cache_key() -> None:

@@ -52,6 +52,7 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     "batches": {
         "id", "model", "status", "request_hashes", "run_id", "created_at", "collected_at",
     },
+    "model_capabilities": {"model", "capabilities", "source", "fetched_at"},
 }  # fmt: skip
 
 EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
@@ -66,6 +67,7 @@ EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
     "baselines": set(),
     "rate_limits": set(),
     "batches": set(),
+    "model_capabilities": set(),
 }
 
 EvaluationRow = Callable[[int, int, int, int, float], dict[str, Any]]

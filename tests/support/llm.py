@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.callstore import CallStore
+from pytest_promptopt.llm.models import ModelRules, rules_for
 from pytest_promptopt.llm.service import LLMService
 
 LOOKUP: dict[str, Any] = {
@@ -32,3 +33,7 @@ class OfflineService(LLMService):
             timeout_s=5,
             max_retries=0,
         )
+
+    def known_profile(self, model: str) -> ModelRules:
+        """The table's rules: no Models API call and no stored capabilities offline."""
+        return rules_for(model)

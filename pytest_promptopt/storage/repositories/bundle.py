@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pytest_promptopt.storage.repositories.baselines import BaselineRepository
 from pytest_promptopt.storage.repositories.batches import BatchRepository
 from pytest_promptopt.storage.repositories.budget_ledgers import BudgetLedgerRepository
+from pytest_promptopt.storage.repositories.capabilities import CapabilityRepository
 from pytest_promptopt.storage.repositories.cases import TestCaseRepository
 from pytest_promptopt.storage.repositories.claims import PipelineClaimRepository
 from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
@@ -82,6 +83,11 @@ class Repositories:
     def rate_limits(self) -> RateLimitRepository:
         """Rows of `rate_limits`."""
         return RateLimitRepository(self.session)
+
+    @cached_property
+    def capabilities(self) -> CapabilityRepository:
+        """Rows of `model_capabilities`, what the Models API said of each model."""
+        return CapabilityRepository(self.session)
 
     @cached_property
     def batches(self) -> BatchRepository:

@@ -1,0 +1,35 @@
+"""What the Models API said each model supports, so replays and cache-file runs need no network.
+
+Revision ID: promptopt_0010
+Revises: promptopt_0009
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "promptopt_0010"
+down_revision: str | None = "promptopt_0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision (a new table)."""
+    op.create_table(
+        "model_capabilities",
+        sa.Column("model", sa.String(length=128), nullable=False),
+        sa.Column("capabilities", sa.JSON(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("model", name=op.f("pk_model_capabilities")),
+    )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    op.drop_table("model_capabilities")
