@@ -14,7 +14,13 @@ from typing import Any
 from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites.spec import CASE_KEYS, closest, did_you_mean
 from pytest_promptopt.suites.templates import TemplateError, placeholders
-from pytest_promptopt.suites.yaml_lines import line_of, load_yaml, read_text, strip_lines
+from pytest_promptopt.suites.yaml_lines import (
+    depth_problem,
+    line_of,
+    load_yaml,
+    read_text,
+    strip_lines,
+)
 
 CSV_FIELDS = ("id", "input", "expected", "category", "threshold")
 CASE_FILE_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
@@ -225,13 +231,20 @@ def _jsonl(path: Path, text: str) -> list[tuple[int, Any]]:
         if not raw.strip():
             continue
         try:
-            rows.append((line, json.loads(raw)))
+            value = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise SuiteError(
                 f"{path}:{line}: invalid JSON: {exc.msg} (column {exc.colno}); "
                 "a JSONL file holds one JSON object per line",
                 path=str(path),
             ) from None
+        except (ValueError, RecursionError) as exc:  # a huge number; nesting past the stack
+            problem = str(exc) if isinstance(exc, ValueError) else "nested too deep"
+            raise SuiteError(f"{path}:{line}: invalid JSON: {problem}", path=str(path)) from None
+        problem = depth_problem(value)
+        if problem is not None:
+            raise SuiteError(f"{path}:{line}: {problem}", path=str(path))
+        rows.append((line, value))
     return rows
 
 

@@ -100,7 +100,9 @@ class Case(BaseModel):
     suite's `input` template is sent, rendered from the case's `vars`.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     id: str = Field(min_length=1)
     input: str | None = None
@@ -185,7 +187,7 @@ VARIANT_KEYS: tuple[str, ...] = tuple(Variant.model_fields)
 class Suite(BaseModel):
     """A prompt under test plus its cases, settings and judging criteria."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     description: str = ""
