@@ -233,8 +233,14 @@ def test_paths_are_taken_under_the_rootdir(tmp_path: Path) -> None:
             {"promptopt_cache": "sometimes"},
             "--promptopt-cache must be one of use, refresh, off, replay, got 'sometimes'",
         ),
-        ({"promptopt_candidates": "0"}, "promptopt_candidates must be an integer from 1 to 100, got '0'"),
-        ({"promptopt_samples": "1.5"}, "promptopt_samples must be an integer from 1 to 50, got '1.5'"),
+        (
+            {"promptopt_candidates": "0"},
+            "promptopt_candidates must be an integer from 1 to 100, got '0'",
+        ),
+        (
+            {"promptopt_samples": "1.5"},
+            "promptopt_samples must be an integer from 1 to 50, got '1.5'",
+        ),
         (
             {"promptopt_top_k": "2", "promptopt_top_m": "3"},
             "promptopt_top_m (3) cannot exceed promptopt_top_k (2)",
@@ -248,7 +254,9 @@ def test_settings_reject_bad_values(tmp_path: Path, flags: dict[str, Any], messa
 
 
 def test_bad_ini_value_names_the_flag(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^--promptopt-concurrency must be an integer from 1 to 1024"):
+    with pytest.raises(
+        ConfigError, match=r"^--promptopt-concurrency must be an integer from 1 to 1024"
+    ):
         resolve(tmp_path, {}, {"promptopt_concurrency": "zero"})
 
 
@@ -323,14 +331,16 @@ def test_judge_repeats_are_bounded(tmp_path: Path) -> None:
     # Finding 10: `--promptopt-judge-repeats=100000` was accepted.
     with pytest.raises(ConfigError) as info:
         resolve(tmp_path, {"promptopt_judge_repeats": "100000"}, {})
-    assert str(info.value) == "--promptopt-judge-repeats must be an integer from 1 to 25, got '100000'"
+    assert (
+        str(info.value) == "--promptopt-judge-repeats must be an integer from 1 to 25, got '100000'"
+    )
     assert resolve(tmp_path, {"promptopt_judge_repeats": "25"}, {}).judge_repeats == 25
 
 
 def test_check_timeout_setting(tmp_path: Path) -> None:
     assert resolve(tmp_path, {}, {}).check_timeout_s == 60.0
     assert resolve(tmp_path, {}, {"promptopt_check_timeout": "2.5"}).check_timeout_s == 2.5
-    with pytest.raises(ConfigError, match="--promptopt-check-timeout must be >= 0.001"):
+    with pytest.raises(ConfigError, match=r"--promptopt-check-timeout must be >= 0\.001"):
         resolve(tmp_path, {"promptopt_check_timeout": "0"}, {})
 
 

@@ -123,7 +123,7 @@ class AssertionSpec(BaseModel):
                 raise ValueError(f"max_chars takes a non-negative integer, got {v!r}")
         elif self.kind in ("max_latency_ms", "max_cost_usd"):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
-                raise ValueError(f"{self.kind} takes a positive (finite) number, got {v!r}")
+                raise ValueError(f"{self.kind} takes a positive, finite number, got {v!r}")
         elif self.kind == "python":
             if not isinstance(v, str) or not IMPORT_PATH.fullmatch(v):
                 raise ValueError(f"python takes an import path `module:function`, got {v!r}")

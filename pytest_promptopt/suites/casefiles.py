@@ -226,7 +226,7 @@ def _csv_row(path: Path, line: int, n: int, names: list[str], cells: list[str]) 
 
 def _jsonl(path: Path, text: str) -> list[tuple[int, Any]]:
     """(line, value) of every non-blank JSONL line."""
-    rows = []
+    rows: list[tuple[int, Any]] = []
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -239,11 +239,11 @@ def _jsonl(path: Path, text: str) -> list[tuple[int, Any]]:
                 path=str(path),
             ) from None
         except (ValueError, RecursionError) as exc:  # a huge number; nesting past the stack
-            problem = str(exc) if isinstance(exc, ValueError) else "nested too deep"
-            raise SuiteError(f"{path}:{line}: invalid JSON: {problem}", path=str(path)) from None
-        problem = depth_problem(value)
-        if problem is not None:
-            raise SuiteError(f"{path}:{line}: {problem}", path=str(path))
+            cause = str(exc) if isinstance(exc, ValueError) else "nested too deep"
+            raise SuiteError(f"{path}:{line}: invalid JSON: {cause}", path=str(path)) from None
+        too_deep = depth_problem(value)
+        if too_deep is not None:
+            raise SuiteError(f"{path}:{line}: {too_deep}", path=str(path))
         rows.append((line, value))
     return rows
 

@@ -181,7 +181,9 @@ def load_yaml(path: Path, text: str) -> Any:
     except BoundsError as exc:
         raise SuiteError(f"{path}:{exc.line}: {exc.problem}", path=str(path)) from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        raise SuiteError(f"{path}: invalid YAML value: {exc}; fix that value", path=str(path)) from None
+        raise SuiteError(
+            f"{path}: invalid YAML value: {exc}; fix that value", path=str(path)
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
