@@ -70,6 +70,9 @@ def _build_suite(path: Path, raw: dict[str, Any]) -> Suite:
         suite = Suite.model_validate(data, context=None if data.get("assert") else NO_SUITE_CHECKS)
     except ValidationError as exc:
         raise SuiteError(describe(path, rows, exc), path=str(path)) from None
+    for case, row in zip(suite.cases, rows, strict=True):
+        if row.literal:
+            case.mark_literal()
     for judged in suite.variant_suites():
         _render_every_case(path, judged, rows)
     _resolve_python_checks(path, suite)

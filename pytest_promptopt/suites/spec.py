@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -117,6 +118,8 @@ class Case(BaseModel):
     repeats: int | None = Field(default=None, ge=1, le=50)
     min_passes: int | None = Field(default=None, ge=1, le=50)
     flaky: bool | None = None
+    # A case file's row (not `templated: true`): its texts are sent as written, not rendered.
+    _literal: bool = PrivateAttr(default=False)
 
     @field_validator("id")
     @classmethod
@@ -151,6 +154,15 @@ class Case(BaseModel):
         if not self.judge and not self.assertions and info.context == NO_SUITE_CHECKS:
             raise ValueError(UNCHECKED)
         return self
+
+    @property
+    def literal(self) -> bool:
+        """True when the case's texts are data (a case file's cells), not templates."""
+        return self._literal
+
+    def mark_literal(self) -> None:
+        """Make the case's texts data: sent as written (its vars still fill suite templates)."""
+        self._literal = True
 
     @property
     def gives_request(self) -> bool:
