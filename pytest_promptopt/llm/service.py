@@ -334,7 +334,14 @@ class LLMService:
 
         client = self._clients.for_model(request["model"])
         wire = with_prompt_cache(request)
-        timeout = request_timeout(int(request["max_tokens"]), self.timeout_s)
+        # A suite's `params: {timeout: S}` is the SDK's keyword, not a body field: it wins over
+        # the sized timeout (and `--promptopt-timeout`) for that suite's calls.
+        own_timeout = wire.pop("timeout", None)
+        timeout = (
+            float(own_timeout)
+            if own_timeout is not None
+            else request_timeout(int(request["max_tokens"]), self.timeout_s)
+        )
         first_refusal: float | None = None
         refusals = 0
         while True:
