@@ -4,6 +4,7 @@ default, reading and help; the dataclasses, `resolve_settings` and the pytest op
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -33,20 +34,28 @@ class Kind:
 
 @dataclass(frozen=True)
 class Integer(Kind):
-    """A whole number of at least `minimum`."""
+    """A whole number of at least `minimum` (and at most `maximum`, which keeps a typo such as
+    `--promptopt-judge-repeats=100000` from exhausting the machine)."""
 
     minimum: int
+    maximum: int | None = None
     metavar = "N"
 
     def parse(self, name: str, value: object, rootdir: Path) -> int:
-        """The number, or a ConfigError naming the setting and the minimum."""
+        """The number, or a ConfigError naming the setting and its range."""
         raw = str(value)
         try:
             number: int | None = int(raw)
         except ValueError:
             number = None
-        if number is None or number < self.minimum:
-            raise ConfigError(f"{name} must be an integer >= {self.minimum}, got {raw!r}")
+        too_big = number is not None and self.maximum is not None and number > self.maximum
+        if number is None or number < self.minimum or too_big:
+            bound = (
+                f"an integer >= {self.minimum}"
+                if self.maximum is None
+                else f"an integer from {self.minimum} to {self.maximum}"
+            )
+            raise ConfigError(f"{name} must be {bound}, got {raw!r}")
         return number
 
 
@@ -65,6 +74,8 @@ class Number(Kind):
             number = float(raw)
         except ValueError:
             raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if not math.isfinite(number):  # NaN compares false with every bound, so it would pass
+            raise ConfigError(f"{name} must be a finite number, got {raw!r}")
         if number < self.lo or (self.hi is not None and number > self.hi):
             bound = f">= {self.lo}" if self.hi is None else f"between {self.lo} and {self.hi}"
             raise ConfigError(f"{name} must be {bound}, got {raw!r}")
@@ -225,7 +236,9 @@ class Prices(Kind):
             except ValueError:
                 problem = "a price is not a number"
             else:
-                if any(n < 0 for n in numbers):
+                if not all(math.isfinite(n) for n in numbers):
+                    problem = "a price is not a finite number"
+                elif any(n < 0 for n in numbers):
                     problem = "a price is negative"
                 else:
                     return model.strip(), numbers
@@ -310,11 +323,11 @@ def _switch(name: str, flag: str, text: str) -> SettingSpec:
     return SettingSpec(name, flag, text, False, kind=Switch(), action="store_true")
 
 
-def _knob(name: str, default: int, text: str) -> SettingSpec:
-    """One `--optimize` pipeline knob: an integer >= 1 with a flag and an ini key."""
+def _knob(name: str, default: int, text: str, maximum: int) -> SettingSpec:
+    """One `--optimize` pipeline knob: an integer from 1 to `maximum`, a flag and an ini key."""
     ini = f"promptopt_{name}"
     flag = "--" + ini.replace("_", "-")
-    return SettingSpec(name, flag, text, default, ini, kind=Integer(1), group="knobs")
+    return SettingSpec(name, flag, text, default, ini, kind=Integer(1, maximum), group="knobs")
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
@@ -355,7 +368,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "judge calls per answer; the median per criterion is the verdict and the spread is stored",
         1,
         ini="promptopt_judge_repeats",
-        kind=Integer(1),
+        kind=Integer(1, 25),
     ),
     SettingSpec(
         "optimizer_model",
@@ -414,7 +427,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "model calls in flight per process",
         8,
         ini="promptopt_concurrency",
-        kind=Integer(1),
+        kind=Integer(1, 1024),
     ),
     SettingSpec(
         "cache_mode",
@@ -470,12 +483,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         default_text="sized per request from max_tokens",
     ),
     SettingSpec(
+        "check_timeout_s",
+        "--promptopt-check-timeout",
+        "seconds a sync or async `python` check, or a suite's `target` function, may take on "
+        "its own (its model calls not counted) before its item errors",
+        60.0,
+        ini="promptopt_check_timeout",
+        kind=Number(0.001),
+    ),
+    SettingSpec(
         "max_retries",
         "--promptopt-max-retries",
         "SDK retries for 5xx, timeout and connection errors; refusals wait for the account's limit",
         4,
         ini="promptopt_max_retries",
-        kind=Integer(0),
+        kind=Integer(0, 50),
     ),
     SettingSpec(
         "baseline",
@@ -532,13 +554,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         kind=Folders(),
         ini_type="linelist",
     ),
-    _knob("candidates", 6, "candidate prompts"),
-    _knob("quick_tests", 6, "generated quick cases"),
-    _knob("rigorous_tests", 6, "generated rigorous cases"),
-    _knob("top_k", 3, "candidates kept after quick tests"),
-    _knob("top_m", 2, "candidates refined after rigorous tests"),
-    _knob("iterations", 3, "refinement iterations per track"),
-    _knob("samples", 1, "samples per case when scores are close"),
+    _knob("candidates", 6, "candidate prompts", 100),
+    _knob("quick_tests", 6, "generated quick cases", 1000),
+    _knob("rigorous_tests", 6, "generated rigorous cases", 1000),
+    _knob("top_k", 3, "candidates kept after quick tests", 100),
+    _knob("top_m", 2, "candidates refined after rigorous tests", 100),
+    _knob("iterations", 3, "refinement iterations per track", 100),
+    _knob("samples", 1, "samples per case when scores are close", 50),
 )
 _BY_NAME = {spec.name: spec for spec in SETTINGS}
 
@@ -585,6 +607,7 @@ class Settings:
     resume: str | None = _default("resume")
     apply: bool = _default("apply")
     timeout_s: float | None = _default("timeout_s")
+    check_timeout_s: float = _default("check_timeout_s")
     max_retries: int = _default("max_retries")
     baseline: bool = _default("baseline")
     regression_margin: float = _default("regression_margin")

@@ -217,7 +217,7 @@ def test_paths_are_taken_under_the_rootdir(tmp_path: Path) -> None:
         ({"promptopt_threshold": "high"}, "--promptopt-threshold must be a number, got 'high'"),
         (
             {"promptopt_concurrency": "0"},
-            "--promptopt-concurrency must be an integer >= 1, got '0'",
+            "--promptopt-concurrency must be an integer from 1 to 1024, got '0'",
         ),
         (
             {"promptopt_max_calls": "many"},
@@ -227,14 +227,20 @@ def test_paths_are_taken_under_the_rootdir(tmp_path: Path) -> None:
         ({"promptopt_timeout": "0"}, "--promptopt-timeout must be >= 0.001, got '0'"),
         (
             {"promptopt_max_retries": "-1"},
-            "--promptopt-max-retries must be an integer >= 0, got '-1'",
+            "--promptopt-max-retries must be an integer from 0 to 50, got '-1'",
         ),
         (
             {"promptopt_cache": "sometimes"},
             "--promptopt-cache must be one of use, refresh, off, replay, got 'sometimes'",
         ),
-        ({"promptopt_candidates": "0"}, "promptopt_candidates must be an integer >= 1, got '0'"),
-        ({"promptopt_samples": "1.5"}, "promptopt_samples must be an integer >= 1, got '1.5'"),
+        (
+            {"promptopt_candidates": "0"},
+            "promptopt_candidates must be an integer from 1 to 100, got '0'",
+        ),
+        (
+            {"promptopt_samples": "1.5"},
+            "promptopt_samples must be an integer from 1 to 50, got '1.5'",
+        ),
         (
             {"promptopt_top_k": "2", "promptopt_top_m": "3"},
             "promptopt_top_m (3) cannot exceed promptopt_top_k (2)",
@@ -248,7 +254,9 @@ def test_settings_reject_bad_values(tmp_path: Path, flags: dict[str, Any], messa
 
 
 def test_bad_ini_value_names_the_flag(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^--promptopt-concurrency must be an integer >= 1"):
+    with pytest.raises(
+        ConfigError, match=r"^--promptopt-concurrency must be an integer from 1 to 1024"
+    ):
         resolve(tmp_path, {}, {"promptopt_concurrency": "zero"})
 
 
@@ -290,3 +298,55 @@ def test_prices_read_ini_lines_and_semicolons_from_the_flag(tmp_path: Path) -> N
     assert Prices().parse("--promptopt-prices", ["", "# none yet"], tmp_path) == ()
     with pytest.raises(ConfigError, match=r"line 1 'a = -1, 5' is not a price \(a price is neg"):
         Prices().parse("--promptopt-prices", "a = -1, 5", tmp_path)
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999"])
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "promptopt_threshold",
+        "promptopt_budget_usd",
+        "promptopt_min_pass_rate",
+        "promptopt_holdout",
+        "promptopt_regression_margin",
+        "promptopt_timeout",
+        "promptopt_check_timeout",
+    ],
+)
+def test_every_number_setting_refuses_nan_and_infinity(
+    tmp_path: Path, flag: str, value: str
+) -> None:
+    # Finding 9: NaN compares false with every bound, so `--promptopt-threshold=nan` passed.
+    with pytest.raises(ConfigError, match="must be a finite number"):
+        resolve(tmp_path, {flag: value}, {})
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e999"])
+def test_prices_refuse_nan_and_infinity(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="not a finite number"):
+        resolve(tmp_path, {}, {"promptopt_prices": f"my-model = 1.0, {value}"})
+
+
+def test_judge_repeats_are_bounded(tmp_path: Path) -> None:
+    # Finding 10: `--promptopt-judge-repeats=100000` was accepted.
+    with pytest.raises(ConfigError) as info:
+        resolve(tmp_path, {"promptopt_judge_repeats": "100000"}, {})
+    assert (
+        str(info.value) == "--promptopt-judge-repeats must be an integer from 1 to 25, got '100000'"
+    )
+    assert resolve(tmp_path, {"promptopt_judge_repeats": "25"}, {}).judge_repeats == 25
+
+
+def test_check_timeout_setting(tmp_path: Path) -> None:
+    assert resolve(tmp_path, {}, {}).check_timeout_s == 60.0
+    assert resolve(tmp_path, {}, {"promptopt_check_timeout": "2.5"}).check_timeout_s == 2.5
+    with pytest.raises(ConfigError, match=r"--promptopt-check-timeout must be >= 0\.001"):
+        resolve(tmp_path, {"promptopt_check_timeout": "0"}, {})
+
+
+def test_holdout_nan_is_a_usage_error_not_an_internal_error(pytester: pytest.Pytester) -> None:
+    # Finding 8: `--promptopt-holdout=nan` was an INTERNALERROR.
+    result = pytester.runpytest("--promptopt-holdout=nan")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--promptopt-holdout must be a finite number, got 'nan'*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()

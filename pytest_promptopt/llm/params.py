@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +47,30 @@ def accepted_params() -> tuple[str, ...]:
     return tuple(k for k in sdk_keywords() if k not in SET_ELSEWHERE)
 
 
+def _check_values(params: Mapping[str, Any], prefix: str) -> None:
+    """Raise ParamsError for a value the plugin itself reads that it cannot use."""
+    max_tokens = params.get("max_tokens")
+    if "max_tokens" in params and (
+        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+    ):
+        raise ParamsError(
+            f"{prefix}field 'params': max_tokens takes a positive integer, got {max_tokens!r}"
+        )
+    timeout = params.get("timeout")
+    if "timeout" in params and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout < math.inf
+    ):
+        raise ParamsError(
+            f"{prefix}field 'params': timeout takes a positive number of seconds (it replaces "
+            f"the timeout sized from max_tokens for this suite's calls), got {timeout!r}"
+        )
+    for key in ("extra_headers", "extra_query", "extra_body"):
+        if key in params and not isinstance(params[key], dict):
+            raise ParamsError(f"{prefix}field 'params': {key} takes a mapping, got {params[key]!r}")
+
+
 def check_params(params: Mapping[str, Any], *, where: str = "") -> None:
     """Raise ParamsError for a key `messages.create` does not take (or a suite sets elsewhere).
 
@@ -63,13 +88,7 @@ def check_params(params: Mapping[str, Any], *, where: str = "") -> None:
     accepted = accepted_params()
     unknown = [str(k) for k in params if k not in accepted]
     if not unknown:
-        max_tokens = params.get("max_tokens")
-        if "max_tokens" in params and (
-            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
-        ):
-            raise ParamsError(
-                f"{prefix}field 'params': max_tokens takes a positive integer, got {max_tokens!r}"
-            )
+        _check_values(params, prefix)
         return
     names = ", ".join(repr(k) for k in unknown)
     raise ParamsError(

@@ -350,8 +350,15 @@ class LLMService:
 
         client = self._clients.for_model(request["model"])
         wire = with_prompt_cache(request)
+        # A suite's `params: {timeout: S}` is the SDK's keyword, not a body field: it wins over
+        # the sized timeout (and `--promptopt-timeout`) for that suite's calls.
+        own_timeout = wire.pop("timeout", None)
         max_tokens = int(request["max_tokens"])
-        timeout = request_timeout(max_tokens, self.timeout_s)
+        timeout = (
+            float(own_timeout)
+            if own_timeout is not None
+            else request_timeout(max_tokens, self.timeout_s)
+        )
         rules = self._profiles.get(str(request["model"])) or rules_for(str(request["model"]))
         # The SDK refuses a non-streaming request that could take over ten minutes: stream it,
         # and keep its final message as the answer (recorded, cached and replayed the same).

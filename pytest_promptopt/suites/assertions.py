@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from typing import Any, Literal, get_args
@@ -72,7 +73,7 @@ class AssertionSpec(BaseModel):
     score) and, for `python`, `min` (the pass mark of a float it returns).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     kind: AssertionKind
     value: Any
@@ -121,8 +122,8 @@ class AssertionSpec(BaseModel):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"max_chars takes a non-negative integer, got {v!r}")
         elif self.kind in ("max_latency_ms", "max_cost_usd"):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-                raise ValueError(f"{self.kind} takes a positive number, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
+                raise ValueError(f"{self.kind} takes a positive, finite number, got {v!r}")
         elif self.kind == "python":
             if not isinstance(v, str) or not IMPORT_PATH.fullmatch(v):
                 raise ValueError(f"python takes an import path `module:function`, got {v!r}")

@@ -1,4 +1,9 @@
-"""Case files: `cases:` naming a `.jsonl`, `.csv` or `.yaml` file beside the suite."""
+"""Case files: `cases:` naming a `.jsonl`, `.csv` or `.yaml` file beside the suite.
+
+Their cells are data: sent as written, never rendered as templates (a ticket quoting
+`{{ user.name }}` or a CSS rule `a{#x}` stays as it is), unless the reference says
+`templated: true`. The suite's own templates still insert a case file's vars, as data.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,17 @@ from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites.confine import FileRoots
 from pytest_promptopt.suites.spec import CASE_KEYS, closest, did_you_mean
 from pytest_promptopt.suites.templates import TemplateError, placeholders
-from pytest_promptopt.suites.yaml_lines import line_of, load_yaml, read_text, strip_lines
+from pytest_promptopt.suites.yaml_lines import (
+    depth_problem,
+    line_of,
+    load_yaml,
+    read_text,
+    strip_lines,
+)
 
 CSV_FIELDS = ("id", "input", "expected", "category", "threshold")
 CASE_FILE_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
-REFERENCE_KEYS = ("file", "columns")
+REFERENCE_KEYS = ("file", "columns", "templated")
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class Row:
     data: dict[str, Any]
     source: str
     line: int | None
+    literal: bool = False  # a case file's row: its texts are data, not templates
 
     @property
     def where(self) -> str:
@@ -48,7 +60,7 @@ def read_case_file(
 
     The file must resolve to a regular file inside `roots`.
     """
-    file_name, columns = _reference(suite_path, reference)
+    file_name, columns, templated = _reference(suite_path, reference)
     path = Path(os.path.normpath(suite_path.parent / file_name))
     if not path.name.endswith(CASE_FILE_SUFFIXES):
         raise _suite_error(
@@ -60,13 +72,13 @@ def read_case_file(
     assert resolved is not None  # missing_ok is off: a missing file raised
     text = read_text(resolved, "case file")
     if path.suffix == ".csv":
-        rows = _csv_rows(suite_path, path, text, columns, frozenset(used_vars))
+        rows = _csv_rows(suite_path, path, text, columns, frozenset(used_vars), templated)
     else:
         parsed = _jsonl(path, text) if path.suffix == ".jsonl" else _yaml(path, text)
         rows = _mapped(suite_path, path, parsed, columns)
     if not rows:
         raise SuiteError(f"{path}: the case file has no cases; add at least one", path=str(path))
-    return rows
+    return [Row(r.data, r.source, r.line, literal=not templated) for r in rows]
 
 
 def _suite_error(suite_path: Path, detail: str) -> SuiteError:
@@ -74,16 +86,17 @@ def _suite_error(suite_path: Path, detail: str) -> SuiteError:
     return SuiteError(f"{suite_path}: field 'cases': {detail}", path=str(suite_path))
 
 
-def _reference(suite_path: Path, reference: Any) -> tuple[str, dict[str, str]]:
-    """The file name and the column mapping of a `cases:` reference."""
+def _reference(suite_path: Path, reference: Any) -> tuple[str, dict[str, str], bool]:
+    """The file name, the column mapping and `templated` of a `cases:` reference."""
     if isinstance(reference, str):
-        return reference, {}
+        return reference, {}, False
     unknown = sorted(str(k) for k in reference if k not in REFERENCE_KEYS)
     if unknown:
         raise _suite_error(
             suite_path,
             f"unknown key {unknown[0]!r}{did_you_mean(unknown[0], REFERENCE_KEYS)}; "
-            "a case file reference is `{file: cases.csv, columns: {their_name: our_field}}`",
+            "a case file reference is `{file: cases.csv, columns: {their_name: our_field}, "
+            "templated: false}`",
         )
     file_name, columns = reference.get("file"), reference.get("columns") or {}
     if not isinstance(file_name, str) or not file_name.strip():
@@ -94,7 +107,14 @@ def _reference(suite_path: Path, reference: Any) -> tuple[str, dict[str, str]]:
         raise _suite_error(
             suite_path, "`columns` maps column names to case fields, e.g. `{target: expected}`"
         )
-    return file_name, dict(columns)
+    templated = reference.get("templated", False)
+    if not isinstance(templated, bool):
+        raise _suite_error(
+            suite_path,
+            f"`templated` takes true (the cells are Jinja2 templates, rendered per case) or "
+            f"false (the default: the cells are sent as written), got {templated!r}",
+        )
+    return file_name, dict(columns), templated
 
 
 def _check_targets(suite_path: Path, columns: Mapping[str, str], allowed: tuple[str, ...]) -> None:
@@ -125,7 +145,12 @@ def _check_sources(
 
 
 def _csv_rows(
-    suite_path: Path, path: Path, text: str, columns: dict[str, str], used: frozenset[str]
+    suite_path: Path,
+    path: Path,
+    text: str,
+    columns: dict[str, str],
+    used: frozenset[str],
+    templated: bool,
 ) -> list[Row]:
     """CSV: the header names fields (id, input, ...) and vars (every other column)."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
@@ -145,7 +170,8 @@ def _csv_rows(
                 f"{path}:{header_line}: the header has {problem}; name every column once",
                 path=str(path),
             )
-    used = used | _row_placeholders(records[1:], names)
+    if templated:
+        used = used | _row_placeholders(records[1:], names)
     for name in names:
         field = None if name in CSV_FIELDS or name in used else closest(name, CSV_FIELDS)
         if field is not None:
@@ -222,18 +248,25 @@ def _csv_row(path: Path, line: int, n: int, names: list[str], cells: list[str]) 
 
 def _jsonl(path: Path, text: str) -> list[tuple[int, Any]]:
     """(line, value) of every non-blank JSONL line."""
-    rows = []
+    rows: list[tuple[int, Any]] = []
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         try:
-            rows.append((line, json.loads(raw)))
+            value = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise SuiteError(
                 f"{path}:{line}: invalid JSON: {exc.msg} (column {exc.colno}); "
                 "a JSONL file holds one JSON object per line",
                 path=str(path),
             ) from None
+        except (ValueError, RecursionError) as exc:  # a huge number; nesting past the stack
+            cause = str(exc) if isinstance(exc, ValueError) else "nested too deep"
+            raise SuiteError(f"{path}:{line}: invalid JSON: {cause}", path=str(path)) from None
+        too_deep = depth_problem(value)
+        if too_deep is not None:
+            raise SuiteError(f"{path}:{line}: {too_deep}", path=str(path))
+        rows.append((line, value))
     return rows
 
 

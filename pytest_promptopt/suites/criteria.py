@@ -19,7 +19,7 @@ class Criterion(BaseModel):
     (`tone: {weight: 1.0, description: "Warm, brief", min: 0.5, scale: binary}`).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     weight: float = Field(default=1.0, ge=0.0)
     description: str | None = Field(default=None, min_length=1)
@@ -74,4 +74,3 @@ def check_criteria(suite: str, criteria: dict[str, Criterion]) -> dict[str, Crit
     if not any(c.weight > 0 for c in criteria.values()):
         raise ValueError("criterion weights must be >= 0 and at least one must be > 0")
     return criteria
-

@@ -74,6 +74,9 @@ def _build_suite(path: Path, raw: dict[str, Any], roots: FileRoots) -> Suite:
         suite = Suite.model_validate(data, context=None if data.get("assert") else NO_SUITE_CHECKS)
     except ValidationError as exc:
         raise SuiteError(describe(path, rows, exc), path=str(path)) from None
+    for case, row in zip(suite.cases, rows, strict=True):
+        if row.literal:
+            case.mark_literal()
     for judged in suite.variant_suites():
         _render_every_case(path, judged, rows)
     _resolve_python_checks(path, suite)
@@ -222,6 +225,12 @@ def _resolve_prompt(
     path: Path, value: str, roots: FileRoots, field: str = "prompt"
 ) -> tuple[str, str | None]:
     """Inline prompt text as is; a file reference read relative to the suite file (confined)."""
+    if "\x00" in value:
+        raise SuiteError(
+            f"{path}: field {field!r}: the value holds a NUL byte (\\x00), which is neither a "
+            "file name nor prompt text; remove it",
+            path=str(path),
+        )
     candidate = value.strip()
     looks_like_file = "\n" not in candidate and (
         candidate.endswith(PROMPT_FILE_SUFFIXES)

@@ -67,7 +67,11 @@ class _Renderer:
         return RenderError(self.suite.name, self.case.id, field, str(exc))
 
     def text(self, template: str, field: str) -> str:
-        """One template rendered."""
+        """One of the case's own texts: rendered, or as written when the case is data."""
+        return template if self.case.literal else self.template(template, field)
+
+    def template(self, template: str, field: str) -> str:
+        """One template rendered (the suite's own, or a templated case's)."""
         try:
             return render(template, self.variables)
         except SuiteError as exc:
@@ -136,7 +140,10 @@ class _Renderer:
                 "template to fill from its `vars`",
             )
         return [
-            {"role": "user", "content": self.text(self.suite.input, "input (the suite's template)")}
+            {
+                "role": "user",
+                "content": self.template(self.suite.input, "input (the suite's template)"),
+            }
         ], None
 
 
@@ -144,11 +151,11 @@ def render_case(suite: Suite, case: Case, prompt_template: str | None = None) ->
     """Render `case` of `suite`; `prompt_template` (a candidate) replaces the suite's prompt."""
     renderer = _Renderer(suite, case)
     template = suite.system_template if prompt_template is None else prompt_template
-    system = renderer.text(template, "prompt") if template else None
+    system = renderer.template(template, "prompt") if template else None
     messages, turns = renderer.request()
     expected = None if case.expected is None else renderer.text(case.expected, "expected")
     descriptions = {
-        name: renderer.text(c.description, f"criteria.{name}.description")
+        name: renderer.template(c.description, f"criteria.{name}.description")
         for name, c in suite.criteria.items()
         if c.description is not None
     }

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -100,7 +101,9 @@ class Case(BaseModel):
     suite's `input` template is sent, rendered from the case's `vars`.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     id: str = Field(min_length=1)
     input: str | None = None
@@ -115,6 +118,8 @@ class Case(BaseModel):
     repeats: int | None = Field(default=None, ge=1, le=50)
     min_passes: int | None = Field(default=None, ge=1, le=50)
     flaky: bool | None = None
+    # A case file's row (not `templated: true`): its texts are sent as written, not rendered.
+    _literal: bool = PrivateAttr(default=False)
 
     @field_validator("id")
     @classmethod
@@ -153,6 +158,15 @@ class Case(BaseModel):
         return self
 
     @property
+    def literal(self) -> bool:
+        """True when the case's texts are data (a case file's cells), not templates."""
+        return self._literal
+
+    def mark_literal(self) -> None:
+        """Make the case's texts data: sent as written (its vars still fill suite templates)."""
+        self._literal = True
+
+    @property
     def gives_request(self) -> bool:
         """True when the case says what to send (else the suite's `input` template does)."""
         return self.input is not None or self.messages is not None or self.turns is not None
@@ -187,7 +201,7 @@ VARIANT_KEYS: tuple[str, ...] = tuple(Variant.model_fields)
 class Suite(BaseModel):
     """A prompt under test plus its cases, settings and judging criteria."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     description: str = ""

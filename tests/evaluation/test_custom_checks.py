@@ -145,8 +145,8 @@ def test_weights_make_the_score_of_an_unjudged_case() -> None:
         ({"not": {"regx": "a"}}, "not: unknown assertion type 'regx': did you mean 'regex'?"),
         ({"contains": "a", "min": 0.5}, "`min` is for `python` checks only"),
         ({"python": "no_colon"}, "python takes an import path `module:function`"),
-        ({"max_latency_ms": 0}, "max_latency_ms takes a positive number"),
-        ({"max_cost_usd": "a"}, "max_cost_usd takes a positive number"),
+        ({"max_latency_ms": 0}, "max_latency_ms takes a positive, finite number"),
+        ({"max_cost_usd": "a"}, "max_cost_usd takes a positive, finite number"),
         ({"contains": "a", "weight": 0}, "greater than 0"),
     ],
 )

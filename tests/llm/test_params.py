@@ -91,3 +91,30 @@ def test_a_python_suite_with_an_unknown_param_is_refused_before_anything_is_sent
     )
     with pytest.raises(ParamsError, match=r"^bot: field 'params': unknown key\(s\) 'temp"):
         TargetCase.render(suite, suite.cases[0], "", SIMULATED_MODEL)
+
+
+@pytest.mark.parametrize("key", ["model", "system", "messages", "tools", "tool_choice", "stream"])
+def test_keys_the_plugin_passes_itself_are_collection_errors_naming_the_key(key: str) -> None:
+    # Issue 18, finding 8: a key the plugin also passes must work or be refused at collection.
+    with pytest.raises(ParamsError, match=f"'{key}' is not a parameter here"):
+        check_params({key: "x"}, where="s.promptopt.yaml")
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"timeout": "soon"}, "timeout takes a positive number of seconds"),
+        ({"timeout": 0}, "timeout takes a positive number of seconds"),
+        ({"timeout": float("nan")}, "timeout takes a positive number of seconds"),
+        ({"timeout": True}, "timeout takes a positive number of seconds"),
+        ({"extra_headers": ["x"]}, "extra_headers takes a mapping"),
+        ({"extra_body": "temperature=0"}, "extra_body takes a mapping"),
+    ],
+)
+def test_values_the_plugin_reads_are_checked(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(ParamsError, match=message):
+        check_params(params, where="s.promptopt.yaml")
+
+
+def test_a_timeout_param_is_accepted() -> None:
+    check_params({"timeout": 30, "extra_headers": {"x-team": "a"}, "max_tokens": 100})

@@ -229,3 +229,22 @@ def test_ratelimit_headers_of_an_answer_reach_the_limiter() -> None:
         return service.limiter.paused_for
 
     assert 0 < asyncio.run(run()) <= 20  # no new call starts before the requests reset
+
+
+def test_a_suites_params_timeout_wins_and_extra_keys_reach_the_sdk() -> None:
+    # Issue 18, finding 8: `params: {timeout: 30}` errored every item with "got multiple values
+    # for keyword argument 'timeout'".
+    params = {
+        "timeout": 30,
+        "extra_headers": {"x-team": "a"},
+        "extra_query": {"trace": "1"},
+        "extra_body": {"temperature": 0},
+        "max_tokens": 8192,
+    }
+    request = build_request(model=MODEL, system=SHORT_SYSTEM, messages=[_user("a")], params=params)
+    completions, seen = _send_all([request], timeout_s=7.5)
+    body, timeout = seen[0]
+    assert timeout["read"] == 30.0  # the suite's own, over --promptopt-timeout and the sizing
+    assert "timeout" not in body and "extra_body" not in body and body["temperature"] == 0
+    assert body["max_tokens"] == 8192
+    assert completions[0].stop_reason == "end_turn"

@@ -345,3 +345,21 @@ def test_a_turns_case_makes_one_call_per_turn_each_cached_on_its_own(
     again.assert_outcomes(passed=1)
     line = summary_lines(again)["chat"]
     assert (line["calls"], line["hits"]) == ("0", "4")
+
+
+def test_a_suite_timeout_param_works_end_to_end(sim: pytest.Pytester) -> None:
+    # Issue 18, finding 8: `params: {timeout: 30}` collected, then every item errored with
+    # "AsyncMessages.create() got multiple values for keyword argument 'timeout'".
+    write_suite(
+        sim,
+        "timed",
+        """
+        prompt: Be brief.
+        params: {timeout: 30, max_tokens: 200}
+        cases:
+          - {id: a, input: hello, judge: false, assert: [{max_chars: 100000}]}
+          - {id: b, input: hi there, judge: false, assert: [{max_chars: 100000}]}
+        """,
+    )
+    result = sim.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)

@@ -44,7 +44,7 @@ def test_jsonl_rows_are_case_mappings(tmp_path: Path) -> None:
         {"input": "Capital of {{ country }}?", "vars": {"country": "France"}}
         """,
     )
-    suite = load_suite(suite_file(tmp_path, "cases/qa.jsonl"))
+    suite = load_suite(suite_file(tmp_path, "{file: cases/qa.jsonl, templated: true}"))
     assert [c.id for c in suite.cases] == ["a", "qa-2"]  # <file stem>-<row number>
     a, second = suite.cases
     assert (a.input, a.expected, a.category, a.threshold) == ("2+2?", "4", "math", 0.9)
@@ -64,7 +64,11 @@ def test_csv_columns_are_fields_every_other_column_a_var(tmp_path: Path) -> None
         """,
     )
     suite = load_suite(
-        suite_file(tmp_path, "qa.csv", "prompt: 'Be {{ tone | default(\"calm\") }}'")
+        suite_file(
+            tmp_path,
+            "{file: qa.csv, templated: true}",
+            "prompt: 'Be {{ tone | default(\"calm\") }}'",
+        )
     )
     one, two = suite.cases
     assert (one.id, one.input, one.expected, one.category, one.threshold) == (
@@ -224,7 +228,7 @@ def test_a_renamed_key_given_twice_is_an_error(tmp_path: Path) -> None:
             {"q.csv": "input\nhi\n"},
             "{file: q.csv, colums: {a: b}}",
             "field 'cases': unknown key 'colums': did you mean 'columns'?; a case file reference "
-            "is `{file: cases.csv, columns: {their_name: our_field}}`",
+            "is `{file: cases.csv, columns: {their_name: our_field}, templated: false}`",
         ),
         ({}, "{columns: {a: input}}", "field 'cases': `file` must name the case file"),
         ({}, "{file: q.csv, columns: [a, b]}", "`columns` maps column names to case fields"),
@@ -282,7 +286,8 @@ def test_a_near_miss_column_a_template_uses_is_a_var(tmp_path: Path) -> None:
     suite = load_suite(suite_file(tmp_path, "t.csv", "prompt: 'Topic {{ categry }}'"))
     assert suite.cases[0].vars == {"categry": "x"}
     write(tmp_path, "t.csv", "input,categry\n{{ categry }},x\n")  # used by the row's own input
-    assert load_suite(suite_file(tmp_path, "t.csv")).cases[0].vars == {"categry": "x"}
+    templated = suite_file(tmp_path, "{file: t.csv, templated: true}")
+    assert load_suite(templated).cases[0].vars == {"categry": "x"}
 
 
 def test_image_paths_in_a_case_file_are_relative_to_the_suite_file(tmp_path: Path) -> None:
@@ -316,7 +321,7 @@ def test_a_cases_list_mixes_inline_cases_and_case_files_in_order(tmp_path: Path)
         cases:
           - id: before
             input: Hello
-          - file: orders.csv
+          - {file: orders.csv, templated: true}
           - id: after
             turns: [Hi, Bye]
         """,
@@ -329,3 +334,56 @@ def test_a_cases_list_mixes_inline_cases_and_case_files_in_order(tmp_path: Path)
 def test_a_bad_case_file_inside_a_cases_list_is_named(tmp_path: Path) -> None:
     write(tmp_path, "s.promptopt.yaml", "prompt: Be brief.\ncases:\n  - file: missing.csv\n")
     assert "case file 'missing.csv' not found" in error_of(tmp_path / "s.promptopt.yaml")
+
+
+def test_case_file_cells_are_sent_as_written(tmp_path: Path) -> None:
+    # Issue 18, finding 7: a CSV from a ticket system had its cells rendered as templates.
+    ticket = "My CSS rule a{#x} {# broken #} does not work"
+    quoting = "The page shows {{ user.name }} instead of my name"
+    write(
+        tmp_path,
+        "tickets.csv",
+        f'id,input,expected\ncss,"{ticket}",Explains the rule\nquote,"{quoting}",Says why\n',
+    )
+    suite = load_suite(suite_file(tmp_path, "tickets.csv"))
+    assert render_case(suite, suite.case("css")).messages == [{"role": "user", "content": ticket}]
+    assert render_case(suite, suite.case("quote")).messages[0]["content"] == quoting
+    assert render_case(suite, suite.case("css")).expected == "Explains the rule"
+
+
+def test_jsonl_and_yaml_case_file_texts_are_data(tmp_path: Path) -> None:
+    row = {
+        "id": "j",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "{{ nope }} {%"}]}],
+        "expected": "{{ also_not_a_var }}",
+    }
+    write(tmp_path, "rows.jsonl", json.dumps(row) + "\n")
+    write(tmp_path, "rows.yaml", "- {id: y, turns: ['{{ a }}', '{% if %}']}\n")
+    suite = load_suite(
+        write(
+            tmp_path,
+            "s.promptopt.yaml",
+            "prompt: Be brief.\ncases:\n  - file: rows.jsonl\n  - file: rows.yaml\n",
+        )
+    )
+    j = render_case(suite, suite.case("j"))
+    assert j.messages[0]["content"] == [{"type": "text", "text": "{{ nope }} {%"}]
+    assert j.expected == "{{ also_not_a_var }}"
+    assert render_case(suite, suite.case("y")).turns == ("{{ a }}", "{% if %}")
+
+
+def test_a_case_file_var_is_data_inside_the_suites_own_input_template(tmp_path: Path) -> None:
+    write(tmp_path, "riddles.csv", 'riddle\n"What is {{ this }}? {# not a comment #}"\n')
+    suite = load_suite(
+        suite_file(tmp_path, "riddles.csv", "prompt: Be brief.\ninput: 'Riddle: {{ riddle }}'")
+    )
+    assert render_case(suite, suite.cases[0]).messages[0]["content"] == (
+        "Riddle: What is {{ this }}? {# not a comment #}"
+    )
+
+
+def test_templated_true_opts_in_and_is_checked(tmp_path: Path) -> None:
+    write(tmp_path, "t.csv", "input,city\nHello {{ city }},Oslo\n")
+    suite = load_suite(suite_file(tmp_path, "{file: t.csv, templated: true}"))
+    assert render_case(suite, suite.cases[0]).messages[0]["content"] == "Hello Oslo"
+    assert "`templated` takes true" in error_of(suite_file(tmp_path, "{file: t.csv, templated: 1}"))

@@ -94,4 +94,3 @@ def test_a_criterion_name_cannot_shadow_a_record_field() -> None:
     assert RECORD_FIELDS <= RESERVED_NAMES
     with pytest.raises(ValidationError, match="criterion name 'score'"):
         Suite(name="s", prompt="p", criteria={"score": Criterion(description="d")})
-
