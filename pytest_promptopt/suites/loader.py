@@ -225,12 +225,6 @@ def _resolve_prompt(
     path: Path, value: str, roots: FileRoots, field: str = "prompt"
 ) -> tuple[str, str | None]:
     """Inline prompt text as is; a file reference read relative to the suite file (confined)."""
-    if "\x00" in value:
-        raise SuiteError(
-            f"{path}: field {field!r}: the value holds a NUL byte (\\x00), which is neither a "
-            "file name nor prompt text; remove it",
-            path=str(path),
-        )
     candidate = value.strip()
     looks_like_file = "\n" not in candidate and (
         candidate.endswith(PROMPT_FILE_SUFFIXES)
