@@ -133,9 +133,7 @@ def _result(spec: AssertionSpec, passed: bool, detail: str) -> AssertionResult:
     )
 
 
-def check(
-    spec: AssertionSpec, answer: Answer, figures: Usage | None = None
-) -> AssertionResult:
+def check(spec: AssertionSpec, answer: Answer, figures: Usage | None = None) -> AssertionResult:
     """Run one check that needs no function of the team's (not `python`, not `not`)."""
     if spec.kind in TOOL_KINDS:
         passed, detail = _tool_check(spec.kind, spec.value, answer)

@@ -52,7 +52,9 @@ RECOVERABLE_SAMPLES = 256
 
 _ANTHROPIC_KEY = re.compile(r"sk-ant-[A-Za-z0-9_-]{20,}")
 _BEARER = re.compile(r"Bearer\s+([A-Za-z0-9._~+/=-]{16,})")
-_PLACEHOLDER = re.compile(r"your|token|here|example|placeholder|redacted|dummy|fake|xxxx|\.\.\.", re.I)
+_PLACEHOLDER = re.compile(
+    r"your|token|here|example|placeholder|redacted|dummy|fake|xxxx|\.\.\.", re.I
+)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 MAX_LISTED = 20
 """Refused entries named in one export error."""

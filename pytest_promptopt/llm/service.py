@@ -238,7 +238,6 @@ class LLMService:
         request, requested = self.routed(request)
         if requested is not None:
             key = None  # the caller's key was of the request as it named it
-        model = str(request["model"])
         key = key or request_hash(request, sample)
         shared = self._inflight.get(key)
         if shared is not None:

@@ -91,15 +91,20 @@ def test_export_is_sorted_deterministic_and_imports_back(tmp_path: Path) -> None
     assert len(_entries(other)) == 4
 
 
+KEY_TEXT = "key sk-ant-api03-Ab3dEf6hIjK9mN0pQ"
+BEARER = "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8"
+
+
 @pytest.mark.parametrize(
     ("leak", "where"),
     [
-        ({"response": {"content": [{"type": "text", "text": "key sk-ant-api03-Ab3dEf6hIjK9mN0pQ"}]}},
-         "response.content[0].text"),
-        ({"response": {"echo": "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8"}},
-         "response.echo"),
+        (
+            {"response": {"content": [{"type": "text", "text": KEY_TEXT}]}},
+            "response.content[0].text",
+        ),
+        ({"response": {"echo": BEARER}}, "response.echo"),
     ],
-)  # fmt: skip
+)
 def test_export_refuses_an_entry_that_holds_a_credential_naming_line_key_and_path(
     tmp_path: Path, leak: dict[str, Any], where: str
 ) -> None:
@@ -152,7 +157,9 @@ def test_export_refuses_the_environment_key_anywhere_even_when_allowed(
     monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "tok-123456789")
     url = _fill(tmp_path / "a.db", [_row(1, response={"echo": "tok-123456789"})])
     allowed = ["--allow-secret-looking", _hash(1)]
-    result = CliRunner().invoke(main, ["--db", url, "cache", "export", str(tmp_path / "c"), *allowed])
+    result = CliRunner().invoke(
+        main, ["--db", url, "cache", "export", str(tmp_path / "c"), *allowed]
+    )
     assert result.exit_code == 1
     assert f"line 1, key {_hash(1)}, at response.echo: the environment's" in result.output
 
@@ -187,7 +194,9 @@ def test_import_refuses_a_line_whose_key_is_not_its_request_s_and_imports_nothin
     _write(path, [two, moved])
     result = _import(tmp_path, path)
     assert result.exit_code == 1
-    assert f"Error: {path}:2: request_hash {one['request_hash']} is not the hash of" in result.output
+    assert (
+        f"Error: {path}:2: request_hash {one['request_hash']} is not the hash of" in result.output
+    )
     assert not (tmp_path / "import.db").exists()  # nothing imported: refused before opening it
     # The sample is in the key too: the same request under another sample is refused.
     _write(path, [{**one, "sample": one["sample"] + 1}])
@@ -196,9 +205,7 @@ def test_import_refuses_a_line_whose_key_is_not_its_request_s_and_imports_nothin
 
 
 @pytest.mark.parametrize("same_answer", [True, False])
-def test_import_refuses_a_key_on_two_lines_naming_both(
-    tmp_path: Path, same_answer: bool
-) -> None:
+def test_import_refuses_a_key_on_two_lines_naming_both(tmp_path: Path, same_answer: bool) -> None:
     one, two = cachefile.entry_of(_row(1)), cachefile.entry_of(_row(2))
     again = one if same_answer else {**one, "response": {"content": [], "stop_reason": "x"}}
     path = tmp_path / "dup.jsonl"

@@ -126,9 +126,11 @@ def test_promptopt_runs_counts_what_each_run_used_as_its_summary_does(
     used = summary_lines(pytester.runpytest("-p", "no:cacheprovider"))
     hits = summary_lines(pytester.runpytest("-p", "no:cacheprovider"))
     runs = _runs(pytester)
-    assert [r["calls"] for r in runs] == [
-        int(line["one"]["calls"]) for line in (off, used, hits)
-    ] == [2, 2, 0]
+    assert (
+        [r["calls"] for r in runs]
+        == [int(line["one"]["calls"]) for line in (off, used, hits)]
+        == [2, 2, 0]
+    )
     assert [f"{r['cost_usd']:.4f}" for r in runs] == [
         line["one"]["cost"] for line in (off, used, hits)
     ]
@@ -136,7 +138,7 @@ def test_promptopt_runs_counts_what_each_run_used_as_its_summary_does(
     assert json.loads(shown.output)["calls"]["cache_hits"] == 2
 
 
-BETA_APP = '''
+BETA_APP = """
 def answer(prompt, case, client):
     message = client.beta.messages.create(
         model="claude-haiku-4-5",
@@ -146,7 +148,7 @@ def answer(prompt, case, client):
         betas=BETAS,
     )
     return message.content[0].text
-'''
+"""
 
 
 @pytest.fixture
@@ -192,14 +194,14 @@ def test_a_beta_call_reaches_the_server_with_its_header_and_keys_the_cache(
     assert server.request_count == 2
 
 
-HELPER = '''
+HELPER = """
 def {name}(answer, case):
     return "{word}" in answer.text.lower() or True, "{where}"
-'''
-TARGET = '''
+"""
+TARGET = """
 def answer(prompt, case, client):
     return "answered from {where}"
-'''
+"""
 
 
 def _suite(name: str, check: str, target: str | None = None) -> str:
