@@ -30,6 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         settings = resolve_settings(Path(str(config.rootpath)), config.getoption, config.getini)
+        if settings.cache_file is not None and settings.cache_mode in ("use", "replay"):
+            from pytest_promptopt.llm import cachefile
+
+            cachefile.read(settings.cache_file)  # verified before any case runs
     except ConfigError as exc:
         raise pytest.UsageError(f"promptopt: {exc}") from None
     if settings.judge_params or settings.optimizer_params:

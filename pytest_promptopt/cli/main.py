@@ -132,7 +132,7 @@ def _public_settings(value: Any) -> Any:
 
 def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
     """Collect everything `promptopt show` prints about one run."""
-    from pytest_promptopt.cli.render import run_summary
+    from pytest_promptopt.cli.render import run_summary, run_usage
     from pytest_promptopt.reporting.baseline import judged_results
 
     prompts_repo = repos.prompts
@@ -175,7 +175,7 @@ def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
         "summary": run.summary,
         "suites": suites,
         "stages": stages,
-        "calls": dict(repos.llm_calls.stats(run.id)),
+        "calls": run_usage(repos, run),
     }
 
 
@@ -341,14 +341,28 @@ def cache() -> None:
 
 @cache.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--allow-secret-looking",
+    "allowed",
+    multiple=True,
+    metavar="KEY",
+    help="export this entry (its request hash, or a prefix of 8+ characters) although a value "
+    "in it looks like a credential (never the environment's own key); repeatable",
+)
 @click.pass_context
-def cache_export(ctx: click.Context, file: Path) -> None:
+def cache_export(ctx: click.Context, file: Path, allowed: tuple[str, ...]) -> None:
     """Write every cache entry to FILE as sorted JSONL (one entry a line, no secrets)."""
     from pytest_promptopt.llm import cachefile
 
+    short = [key for key in allowed if len(key) < 8]
+    if short:
+        raise click.BadParameter(
+            f"{', '.join(short)}: give at least 8 characters of the request hash",
+            param_hint="--allow-secret-looking",
+        )
     with _open(ctx) as (_, repos):
         rows = repos.llm_calls.entries()
-    written = cachefile.write(file, rows)
+    written = cachefile.write(file, rows, allowed)
     click.echo(f"wrote {written} cache entries to {file}")
 
 
@@ -356,15 +370,18 @@ def cache_export(ctx: click.Context, file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def cache_import(ctx: click.Context, file: Path) -> None:
-    """Load the entries of FILE into the cache (entries already cached are kept as they are)."""
+    """Load the entries of FILE into the cache (entries already cached are kept as they are).
+
+    Every line is verified first (its key recomputed from its request, one line a key); on
+    any error nothing is imported and the exit code is 1.
+    """
     from pytest_promptopt.llm import cachefile
 
     entries = cachefile.read(file)
     with _open(ctx, create=True) as (_, repos):
         added = repos.llm_calls.add_many(entries)
     click.echo(
-        f"imported {added} new cache entries from {file} "
-        f"({len(entries) - added} already cached)"
+        f"imported {added} new cache entries from {file} ({len(entries) - added} already cached)"
     )
 
 

@@ -232,6 +232,17 @@ def verdict_line(suite: str, comparison: dict[str, Any]) -> str:
     return line
 
 
+def run_usage(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
+    """What a run itself used (calls made, cache hits, tokens, cost), as its summary counts.
+
+    A run recorded before runs kept their usage falls back to the cache entries it recorded.
+    """
+    own = repos.runs.usage(run)
+    if own is not None:
+        return own
+    return {**repos.llm_calls.stats(run.id), "cache_hits": None}
+
+
 def run_summary(
     repos: Repositories, run: OptimizationRun, judged: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -243,7 +254,7 @@ def run_summary(
         judged = judged_results(repos, run.id)
     cases = [c for suite in judged.values() for c in suite["cases"]]
     passed = sum(1 for c in cases if c["passed"])
-    stats = repos.llm_calls.stats(run.id)
+    stats = run_usage(repos, run)
     finished = run.finished_at
     return {
         "id": run.id,

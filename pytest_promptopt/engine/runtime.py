@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pytest_promptopt.engine.scheduler import CaseScheduler
 from pytest_promptopt.evaluation.results import CaseResult
-from pytest_promptopt.settings import Settings
+from pytest_promptopt.settings import SIMULATED_MODEL, Settings
 from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
@@ -266,6 +266,7 @@ class Runtime:
                         "generate": s.optimizer_params or {},
                         "analyze": s.optimizer_params or {},
                     },
+                    offline=s.model == SIMULATED_MODEL,
                 )
             return self._llm
 
@@ -323,7 +324,7 @@ class Runtime:
             if self._wired is None:
                 from pytest_promptopt.llm.wired import WiredClients
 
-                self._wired = WiredClients(self.llm, self.loop.loop, self.settings.model)
+                self._wired = WiredClients(self.llm, self.loop.loop)
             return self._wired
 
     @property

@@ -89,12 +89,17 @@ def _tool_check(kind: str, value: Any, answer: Answer) -> tuple[bool, str]:
 
 
 def _call_check(kind: str, value: float, figures: Usage) -> tuple[bool, str]:
-    """(passed, detail) of a check on the call itself: its latency or its cost."""
+    """(passed, detail) of a check on the call itself: its latency or its cost.
+
+    A cached answer is checked with the latency and cost of the call that made it.
+    """
+    cached = " (recorded with the cached answer)" if figures.cache_hits else ""
     if kind == "max_latency_ms":
-        return figures.latency_ms <= value, f"the call took {figures.latency_ms:.0f} ms"
-    if figures.cost_usd is None:
+        took = figures.call_latency_ms
+        return took <= value, f"the call took {took:.0f} ms{cached}"
+    if figures.call_cost_usd is None:
         return False, "the call's cost is unknown (no price for its model: set promptopt_prices)"
-    return figures.cost_usd <= value, f"the call cost ${figures.cost_usd:.6f}"
+    return figures.call_cost_usd <= value, f"the call cost ${figures.call_cost_usd:.6f}{cached}"
 
 
 def _expected(spec: AssertionSpec) -> str:

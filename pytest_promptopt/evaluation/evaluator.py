@@ -24,7 +24,7 @@ from pytest_promptopt.evaluation.judge import (
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult, judge_shortfalls
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
 from pytest_promptopt.llm.models import ModelRules
-from pytest_promptopt.llm.requests import refusal_note, request_hash, response_parts
+from pytest_promptopt.llm.requests import refusal_note, response_parts
 from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
 from pytest_promptopt.protocol import JUDGE_TOOL, Verdict
 from pytest_promptopt.suites.spec import Case, Suite
@@ -227,7 +227,7 @@ class Evaluator:
                 continue  # the case reports it as its error when it runs
             self._targets[(suite.name, prompt, case.id)] = target
             samples += [(target, prompt, k) for k in range(suite.repeats_for(case))]
-        targets = [request_hash(t.first_request(k), k) for t, _, k in samples]
+        targets = [self.llm.key_of(t.first_request(k), k) for t, _, k in samples]
         answers = self.llm.store.preload(targets)
         judges: list[str] = []
         for (target, prompt, k), key in zip(samples, targets, strict=True):
@@ -242,7 +242,7 @@ class Evaluator:
                     for r in range(self.judge_repeats)
                 ]
                 if all(r is not None for r in requests) and parts.stop_reason != "refusal":
-                    hashes = [request_hash(r, k) for r in requests if r is not None]
+                    hashes = [self.llm.key_of(r, k) for r in requests if r is not None]
                     keys = PrefetchedKeys(suite, case, key, answer, hashes[0])
                     judges += hashes
             self._keys[(suite.name, prompt, case.id, k)] = keys
@@ -279,7 +279,7 @@ class Evaluator:
             from pytest_promptopt.evaluation.own_code import TargetRunner
             from pytest_promptopt.llm.wired import WiredClients
 
-            clients = WiredClients(self.llm, asyncio.get_running_loop(), self.model)
+            clients = WiredClients(self.llm, asyncio.get_running_loop())
             self._targets_runner = TargetRunner(clients, workers=self._target_workers)
         return self._targets_runner
 
@@ -310,9 +310,10 @@ class Evaluator:
         started = time.perf_counter()
         answer = await self.runner().call(fn, where, target.rendered.system or "", given, scope)
         elapsed = (time.perf_counter() - started) * 1000
-        # A target served wholly from the cache took no time worth reporting (as a cached call).
+        # A target served wholly from the cache keeps the time its calls took when made.
         fresh = not scope.answers or any(not p.cached for p in scope.answers)
-        return Produced(exchange, answer, scope.answers, None, elapsed if fresh else 0.0)
+        recorded = sum(p.call_latency_ms for p in scope.answers)
+        return Produced(exchange, answer, scope.answers, None, elapsed if fresh else recorded)
 
     async def sample(
         self, target: TargetCase, prompt_text: str, k: int, meter: UsageMeter
@@ -391,10 +392,12 @@ class Evaluator:
             overall_score=round(score, 6),
             assertions=checks,
             cached=all(p.cached for p in parts),
+            # A cached answer keeps the latency of the call that made it (marked `cached`).
             latency_ms=(
-                sum(p.latency_ms for p in parts)
+                sum(p.call_latency_ms for p in parts)
                 if produced.latency_ms is None
-                else produced.latency_ms + sum(p.latency_ms for p in parts[len(produced.parts) :])
+                else produced.latency_ms
+                + sum(p.call_latency_ms for p in parts[len(produced.parts) :])
             ),
             input_tokens=used.input_tokens,
             output_tokens=used.output_tokens,

@@ -1,13 +1,15 @@
 """The response cache in `llm_calls`: lookups and writes batched per event-loop tick.
 
 With a cache file (`--promptopt-cache-file`), answers are looked up in the file first (read
-once, on the first lookup) and then in the database; new answers are recorded in the database.
+and verified once, on the first lookup, by `cachefile.read`) and then in the database; new
+answers are recorded in the database. The run's own usage is added to its row with the writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,13 +18,19 @@ if TYPE_CHECKING:
     from pytest_promptopt.storage.database import Database
 
 
+USAGE_FLUSH_S = 1.0
+"""How long a run's usage from cache hits alone may wait before it is written on its own."""
+
+
 @dataclass(frozen=True)
 class CachedCall:
-    """A recorded response and its usage."""
+    """A recorded response and its usage: tokens, and the cost and latency of its call."""
 
     response: dict[str, Any]
     input_tokens: int
     output_tokens: int
+    cost_usd: float | None = 0.0
+    latency_ms: float = 0.0
 
 
 class CallStore:
@@ -37,6 +45,8 @@ class CallStore:
         self._writes: list[tuple[dict[str, Any], bool]] = []
         self._flush_scheduled = False
         self._memo: dict[str, CachedCall] = {}
+        self._usage: dict[int, dict[str, float]] = {}
+        self._usage_written = time.monotonic()
 
     def preload(self, hashes: list[str]) -> dict[str, CachedCall]:
         """Fetch recorded calls now (one query) and keep them for the lookups that will follow."""
@@ -81,7 +91,11 @@ class CallStore:
 
                 self._file_entries = {
                     e["request_hash"]: CachedCall(
-                        e["response"], e["input_tokens"], e["output_tokens"]
+                        e["response"],
+                        e["input_tokens"],
+                        e["output_tokens"],
+                        e["cost_usd"],
+                        float(e["latency_ms"]),
                     )
                     for e in cachefile.read(self._cache_file)
                 }
@@ -97,12 +111,25 @@ class CallStore:
             return found
         with self._db.read_scope() as connection:
             rows = cached_responses(connection, rest)
-        found.update((h, CachedCall(dict(r), i, o)) for h, (r, i, o) in rows.items())
+        found.update((h, CachedCall(dict(row[0]), *row[1:])) for h, row in rows.items())
         return found
+
+    def count(self, run_id: int, figures: dict[str, float]) -> None:
+        """Add an answer's figures (`RUN_USAGE` names) to the run's own totals, written with
+        the next flush."""
+        totals = self._usage.setdefault(run_id, {})
+        for name, value in figures.items():
+            totals[name] = totals.get(name, 0) + value
+        if time.monotonic() - self._usage_written >= USAGE_FLUSH_S:
+            self._schedule()  # else it goes with the next call's write, or at the end
 
     def record(self, row: dict[str, Any], *, overwrite: bool = False) -> None:
         """Queue a call for writing at the end of this tick (or now, outside a loop)."""
         self._writes.append((row, overwrite))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Flush at the end of this tick (now, outside a loop)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -116,7 +143,9 @@ class CallStore:
         """Write every queued call in one transaction."""
         self._flush_scheduled = False
         writes, self._writes = self._writes, []
-        if not writes:
+        usage, self._usage = self._usage, {}
+        self._usage_written = time.monotonic()
+        if not writes and not usage:
             return
         from pytest_promptopt.storage.repositories import transaction
 
@@ -124,6 +153,8 @@ class CallStore:
             repos.llm_calls.delete(row["request_hash"] for row, overwrite in writes if overwrite)
             for row, _ in writes:
                 repos.llm_calls.add(row)
+            for run_id, totals in usage.items():
+                repos.runs.add_usage(run_id, totals)
 
     def forget(self, hashes: list[str]) -> None:
         """Drop recorded calls (answers that proved unusable), so the next run asks again."""

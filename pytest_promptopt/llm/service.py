@@ -30,6 +30,7 @@ from pytest_promptopt.llm.requests import (
 )
 from pytest_promptopt.llm.send_options import cache_tokens, request_timeout, with_prompt_cache
 from pytest_promptopt.protocol import SIMULATED_SAMPLE, TOOL_MODELS
+from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
     from pytest_promptopt.llm.batches import BatchCollector
@@ -51,7 +52,10 @@ _held_permit: ContextVar[Permit | None] = ContextVar("promptopt_held_permit", de
 class Usage:
     """What some calls took: calls made, answers from the cache, tokens, dollars and time.
 
-    `cost_usd` is None (unknown) once any call was to a model without a known price.
+    `cost_usd` and `latency_ms` are what was spent now (nothing for a cache hit);
+    `call_cost_usd` and `call_latency_ms` are those of the calls that made the answers, a
+    cached answer's recorded with it (what `max_cost_usd` and `max_latency_ms` check). A cost
+    is None (unknown) once any call was to a model without a known price.
     """
 
     calls: int = 0
@@ -60,6 +64,8 @@ class Usage:
     output_tokens: int = 0
     cost_usd: float | None = 0.0
     latency_ms: float = 0.0
+    call_cost_usd: float | None = 0.0
+    call_latency_ms: float = 0.0
 
     def __add__(self, other: Usage) -> Usage:
         """The usage of both."""
@@ -70,11 +76,15 @@ class Usage:
             self.output_tokens + other.output_tokens,
             add_cost(self.cost_usd, other.cost_usd),
             self.latency_ms + other.latency_ms,
+            add_cost(self.call_cost_usd, other.call_cost_usd),
+            self.call_latency_ms + other.call_latency_ms,
         )
 
     def as_dict(self) -> dict[str, float | None]:
-        """The figures by name (a case result's `unscored`)."""
-        return dataclasses.asdict(self)
+        """The figures spent by name (a case result's `unscored`)."""
+        data = dataclasses.asdict(self)
+        del data["call_cost_usd"], data["call_latency_ms"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,8 @@ class Completion:
     response: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
     thinking: str = ""
     refusal: dict[str, Any] | None = None
+    call_cost_usd: float | None = 0.0
+    call_latency_ms: float = 0.0
 
     @classmethod
     def of(
@@ -112,9 +124,15 @@ class Completion:
         cost: float | None,
         latency_ms: float,
         cached: bool,
+        call: tuple[float | None, float] | None = None,
     ) -> Completion:
-        """The completion of a Messages API response (fresh or from the cache)."""
+        """The completion of a Messages API response (fresh or from the cache).
+
+        `call` is the cost and latency of the call that made a cached answer (a fresh one's
+        are `cost` and `latency_ms`).
+        """
         parts = response_parts(response)
+        call_cost, call_latency = call if call is not None else (cost, latency_ms)
         cache_write, cache_read = cache_tokens(response.get("usage") or {})
         return cls(
             text=parts.text,
@@ -133,7 +151,13 @@ class Completion:
             cache_read_tokens=cache_read,
             thinking=parts.thinking,
             refusal=parts.refusal,
+            call_cost_usd=call_cost,
+            call_latency_ms=call_latency,
         )
+
+    def shared(self) -> Completion:
+        """This answer handed to a second caller: a cache hit that spent nothing now."""
+        return dataclasses.replace(self, cached=True, cost_usd=0.0, latency_ms=0.0)
 
     @property
     def usage(self) -> Usage:
@@ -145,6 +169,8 @@ class Completion:
             output_tokens=self.output_tokens,
             cost_usd=self.cost_usd,
             latency_ms=self.latency_ms,
+            call_cost_usd=self.call_cost_usd,
+            call_latency_ms=self.call_latency_ms,
         )
 
 
@@ -183,12 +209,15 @@ class LLMService:
         prices: PriceTable | None = None,
         batches: BatchCollector | None = None,
         role_params: Mapping[str, Mapping[str, Any]] | None = None,
+        offline: bool = False,
     ) -> None:
         """`timeout_s` None sizes each request's timeout from its max_tokens (`send_options.py`).
 
         `role_params` are the structured roles' own parameters by role (`judge`: the judge's
         `--promptopt-judge-params`; `generate`, `analyze`: `--promptopt-optimizer-params`).
+        `offline` (the model under test is `simulated`) sends every call to the simulator.
         """
+        self.offline = offline
         self.role_params = {k: dict(v) for k, v in (role_params or {}).items()}
         self._profiles: dict[str, ModelRules] = {}
         self._profile_tasks: dict[str, asyncio.Future[ModelRules]] = {}
@@ -220,21 +249,25 @@ class LLMService:
 
         `key` is the request's `request_hash` when the caller has already computed it.
         """
-        model = str(request["model"])
+        request, requested = self.routed(request)
+        if requested is not None:
+            key = None  # the caller's key was of the request as it named it
         key = key or request_hash(request, sample)
         shared = self._inflight.get(key)
         if shared is not None:
             # The same request is already on its way: wait for it instead of sending it twice.
             first = await asyncio.shield(shared)
             self.cache_hits += 1
-            return dataclasses.replace(first, cached=True, cost_usd=0.0, latency_ms=0.0)
+            return self._counted(first.shared())
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         # Samples of one request send one body; the offline simulator tells them apart by this.
         sample_token = SIMULATED_SAMPLE.set(sample)
         try:
             try:
-                completion = await self._complete(request, key, role=role, label=label, model=model)
+                completion = await self._complete(
+                    request, key, role=role, label=label, sample=sample, requested=requested
+                )
             except Exception as exc:
                 if is_missing_credentials(exc):  # the SDK found no key, token or profile
                     raise missing_credentials(label, exc) from None
@@ -245,15 +278,55 @@ class LLMService:
             raise
         else:
             future.set_result(completion)
-            return completion
+            return self._counted(completion)
         finally:
             SIMULATED_SAMPLE.reset(sample_token)
             del self._inflight[key]
 
+    def routed(self, request: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The request as sent, and the model it named when the simulator answers instead.
+
+        Offline (`--promptopt-model=simulated`) every call goes to the simulator, whatever
+        model a suite, variant, target or judge setting names.
+        """
+        model = str(request["model"])
+        if not self.offline or model == SIMULATED_MODEL:
+            return request, None
+        return {**request, "model": SIMULATED_MODEL}, model
+
+    def key_of(self, request: dict[str, Any], sample: int) -> str:
+        """The cache key `send` will use for this request and sample."""
+        return request_hash(self.routed(request)[0], sample)
+
+    def _counted(self, completion: Completion) -> Completion:
+        """Add an answer's usage to the run's own totals; returns the answer."""
+        if self.run_id is not None:
+            used, priced = completion.usage, completion.cost_usd is not None
+            self.store.count(
+                self.run_id,
+                {
+                    "calls": used.calls,
+                    "cache_hits": used.cache_hits,
+                    "input_tokens": used.input_tokens,  # as the summary counts them
+                    "output_tokens": used.output_tokens,
+                    "cost_usd": used.cost_usd or 0.0,
+                    "unpriced_calls": 0 if priced else used.calls,
+                },
+            )
+        return completion
+
     async def _complete(
-        self, request: dict[str, Any], key: str, *, role: Role, label: str, model: str
+        self,
+        request: dict[str, Any],
+        key: str,
+        *,
+        role: Role,
+        label: str,
+        sample: int,
+        requested: str | None,
     ) -> Completion:
         """The cache lookup, the budget reservation, the call and its record."""
+        model = str(request["model"])
         max_tokens = int(request["max_tokens"])
         if self.cache_mode in ("use", "replay"):
             hit = await self.store.lookup(key)
@@ -266,13 +339,15 @@ class LLMService:
                     cost=0.0,
                     latency_ms=0.0,
                     cached=True,
+                    call=(hit.cost_usd, hit.latency_ms),
                 )
             if self.cache_mode == "replay":
                 raise CacheMissError(
                     f"--promptopt-cache=replay: no recorded {role} response for {label}; "
                     "record it first with --promptopt-cache=use"
                 )
-        batched = self.batches is not None and role in _batched_roles()
+        # A beta request (`betas`, the `anthropic-beta` header) goes through the beta endpoint.
+        batched = self.batches is not None and role in _batched_roles() and "betas" not in request
         estimate = self.prices.estimate(model, _estimate_tokens(request), max_tokens)
         # The budget is claimed once a slot is free, so calls take it in priority order: a
         # started case's judge call comes before the next case's first call, and a cap ends
@@ -306,7 +381,9 @@ class LLMService:
                 {
                     "request_hash": key,
                     "model": model,
+                    "requested_model": requested,
                     "role": role,
+                    "sample": sample,
                     "request": request,
                     "response": response,
                     "input_tokens": in_tok,
@@ -367,12 +444,14 @@ class LLMService:
         refusals = 0
         while True:
             try:
+                # A beta call goes with the `anthropic-beta` header the SDK builds from `betas`.
+                api = client.beta.messages if "betas" in wire else client.messages
                 if streamed:
-                    async with client.messages.stream(**wire, timeout=timeout) as stream:
+                    async with api.stream(**wire, timeout=timeout) as stream:
                         message = await stream.get_final_message()
                     headers = stream.response.headers
                 else:
-                    raw = await client.messages.with_raw_response.create(**wire, timeout=timeout)
+                    raw = await api.with_raw_response.create(**wire, timeout=timeout)
                     message = await raw.parse()
                     headers = raw.headers
             except anthropic.APIStatusError as exc:

@@ -3,11 +3,13 @@
 `anthropic.Anthropic` and `anthropic.AsyncAnthropic` are built with an httpx2 transport that
 hands each `POST /v1/messages` body to `LLMService.send` (role `target`) instead of the network,
 and answers with the response the service got (from the cache, the simulator or the API). The
-team's code keeps using the SDK it knows; nothing in the request it builds is changed, except
-that under the `simulated` model every call is answered by the simulator, whatever model the
-code names. `stream=True` and `client.messages.stream()` work: the service's answer (streamed
+team's code keeps using the SDK it knows; nothing in the request it builds is changed (under the
+`simulated` model the service sends every call to the simulator, whatever model the code
+names). `stream=True` and `client.messages.stream()` work: the service's answer (streamed
 to the API itself when its `max_tokens` needs it) comes back as the event stream of its final
-message. The clients carry no credentials: the service's own client does.
+message. A beta call (`client.beta.messages.create(..., betas=[...])`, the `anthropic-beta`
+header) keeps its betas as the request's `betas`, which the service sends as that header and
+the cache key covers. The clients carry no credentials: the service's own client does.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 
 from pytest_promptopt.errors import PromptOptError
-from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
     from anthropic import Anthropic, AsyncAnthropic
@@ -81,10 +82,9 @@ def _error_response(
 class _Router:
     """Turns one HTTP request of a wired client into a service call (shared by both transports)."""
 
-    def __init__(self, llm: LLMService, loop: asyncio.AbstractEventLoop, model: str | None) -> None:
+    def __init__(self, llm: LLMService, loop: asyncio.AbstractEventLoop) -> None:
         self.llm = llm
         self.loop = loop
-        self.model = model  # the configured model under test: `simulated` reroutes every call
         # The last refusal per scope, so the caller can report it with its own cause.
         self.failures: dict[int, PromptOptError] = {}
 
@@ -99,8 +99,14 @@ class _Router:
                 "messages.create only",
             )
         body: dict[str, Any] = json.loads(raw)
-        if self.model == SIMULATED_MODEL:
-            body["model"] = SIMULATED_MODEL
+        betas = [
+            name.strip()
+            for value in request.headers.get_list("anthropic-beta")
+            for name in value.split(",")
+            if name.strip()
+        ]
+        if betas:
+            body["betas"] = betas
         return body
 
     async def send(self, body: dict[str, Any], scope: CallScope | None) -> Completion:
@@ -207,8 +213,8 @@ class WiredTransport(httpx2.BaseTransport):
 class WiredClients:
     """The wired `Anthropic` and `AsyncAnthropic` of one service, built on first use."""
 
-    def __init__(self, llm: LLMService, loop: asyncio.AbstractEventLoop, model: str | None) -> None:
-        self._router = _Router(llm, loop, model)
+    def __init__(self, llm: LLMService, loop: asyncio.AbstractEventLoop) -> None:
+        self._router = _Router(llm, loop)
         self._sync: Anthropic | None = None
         self._async: AsyncAnthropic | None = None
 

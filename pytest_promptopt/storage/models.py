@@ -93,6 +93,14 @@ class OptimizationRun(Base):
     mode: Mapped[str] = mapped_column(String(16))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=_empty_dict)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What the run itself used, added to by each of its processes (NULL: recorded before
+    # these columns); `cost_usd` sums the priced calls, `unpriced_calls` counts the others.
+    calls: Mapped[int | None] = mapped_column(Integer)
+    cache_hits: Mapped[int | None] = mapped_column(Integer)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    unpriced_calls: Mapped[int | None] = mapped_column(Integer)
 
     prompts: Mapped[list[Prompt]] = relationship(back_populates="run", passive_deletes=True)
     test_cases: Mapped[list[TestCase]] = relationship(back_populates="run", passive_deletes=True)
@@ -241,6 +249,10 @@ class LLMCall(Base):
     request_hash: Mapped[str] = mapped_column(String(64), unique=True)
     model: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16))
+    # The sample index (in the key, never in the body; NULL: recorded before it was kept) and
+    # the model the caller named when `simulated` answered instead (NULL: the same).
+    sample: Mapped[int | None] = mapped_column(Integer)
+    requested_model: Mapped[str | None] = mapped_column(String(128))
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -88,7 +88,7 @@ def _resolve_target(path: Path, suite: Suite) -> None:
     """Import the suite's `target` function now, so a missing one is a collection error."""
     if isinstance(suite.target, str):
         try:
-            resolve(suite.target)
+            resolve(suite.target, near=path)
         except SuiteError as exc:
             raise SuiteError(
                 f"{path}: suite {suite.name!r}, field 'target': {exc}", path=str(path)
@@ -113,7 +113,7 @@ def _resolve_python_checks(path: Path, suite: Suite) -> None:
     """Import every `python` check's function now, so a missing one is a collection error."""
     for import_path in suite.python_checks():
         try:
-            resolve(import_path)
+            resolve(import_path, near=path)
         except SuiteError as exc:
             raise SuiteError(f"{path}: python check: {exc}", path=str(path)) from None
 

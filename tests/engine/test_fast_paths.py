@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-import pytest_promptopt.evaluation.evaluator as evaluator_module
 import pytest_promptopt.llm.service as service_module
 from pytest_promptopt.engine.runtime import Runtime
 from pytest_promptopt.imports import long_lived_imports
@@ -48,7 +47,8 @@ def judge_all(runtime: Runtime, suite: Suite) -> dict[str, tuple[float, str]]:
 
 
 def count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count request_hash calls made by the evaluator and the model service."""
+    """Count request_hash calls made by the evaluator and the model service (whose `key_of`
+    the evaluator's prefetch uses)."""
     calls: list[int] = []
     real = service_module.request_hash
 
@@ -57,7 +57,6 @@ def count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return real(request, sample)
 
     monkeypatch.setattr(service_module, "request_hash", counting)
-    monkeypatch.setattr(evaluator_module, "request_hash", counting)
     return calls
 
 

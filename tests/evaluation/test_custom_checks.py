@@ -17,7 +17,14 @@ from pytest_promptopt.suites.callables import resolve
 from pytest_promptopt.suites.spec import AssertionSpec, Case, Suite
 
 CASE = Case(id="c-1", input="hi")
-FIGURES = Usage(input_tokens=20, output_tokens=150, cost_usd=0.002, latency_ms=900.0)
+FIGURES = Usage(
+    input_tokens=20,
+    output_tokens=150,
+    cost_usd=0.002,
+    latency_ms=900.0,
+    call_cost_usd=0.002,
+    call_latency_ms=900.0,
+)
 HERE = "tests.support.pychecks"
 
 

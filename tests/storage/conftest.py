@@ -15,6 +15,7 @@ from pytest_promptopt.storage import Database, migrate, transaction
 EXPECTED_COLUMNS: dict[str, set[str]] = {
     "optimization_runs": {
         "id", "session_uid", "started_at", "finished_at", "status", "mode", "settings", "summary",
+        "calls", "cache_hits", "input_tokens", "output_tokens", "cost_usd", "unpriced_calls",
     },
     "prompts": {
         "id", "run_id", "suite", "prompt_text", "prompt_hash", "stage", "strategy",
@@ -42,7 +43,7 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     "llm_calls": {
         "id", "request_hash", "model", "role", "request", "response", "input_tokens",
         "output_tokens", "cost_usd", "latency_ms", "run_id", "created_at",
-        "cache_write_tokens", "cache_read_tokens",
+        "cache_write_tokens", "cache_read_tokens", "sample", "requested_model",
     },
     "budget_ledgers": {"session_uid", "calls", "spent_usd", "reserved_usd"},
     "baselines": {"id", "suite", "run_id", "blessed_at"},

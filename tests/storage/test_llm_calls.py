@@ -55,6 +55,9 @@ def test_llm_call_repository(db: Database, seeded: tuple[int, int, int]) -> None
         assert s.scalar(select(func.count()).select_from(LLMCall)) == 1203
 
 
+COST, LATENCY = 0.004, 1250.0  # of the call that made an entry: a cache hit keeps them
+
+
 def _call(i: int, run_id: int | None = None) -> dict[str, Any]:
     """A cached call row whose request hash is `i` written out to 64 digits."""
     return {
@@ -65,6 +68,8 @@ def _call(i: int, run_id: int | None = None) -> dict[str, Any]:
         "response": {"text": f"r{i}"},
         "input_tokens": i,
         "output_tokens": 2 * i,
+        "cost_usd": COST,
+        "latency_ms": LATENCY,
         "run_id": run_id,
     }
 
@@ -102,7 +107,7 @@ def test_cached_responses_reads_response_and_tokens_without_orm_objects(db: Data
         found = cached_responses(connection, wanted)
         assert cached_responses(connection, []) == {}
     assert found == {
-        f"{1:064d}": ({"text": "r1"}, 1, 2),
-        f"{2:064d}": ({"text": "r2"}, 2, 4),
-        f"{603:064d}": ({"text": "r603"}, 603, 1206),
+        f"{1:064d}": ({"text": "r1"}, 1, 2, COST, LATENCY),
+        f"{2:064d}": ({"text": "r2"}, 2, 4, COST, LATENCY),
+        f"{603:064d}": ({"text": "r603"}, 603, 1206, COST, LATENCY),
     }

@@ -61,6 +61,14 @@ class FaultConfig:
     lifetime_s: float = 150.0
 
 
+def canonical_body(raw: bytes | str) -> str:
+    """A request body as sorted-key JSON (the same for the wire body and a stored request)."""
+    try:
+        return json.dumps(json.loads(raw), sort_keys=True)
+    except ValueError:
+        return raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+
+
 def _judge_info(raw: bytes) -> tuple[bool, bool]:
     """(is a judge request, is a schema retry) of a request body.
 
@@ -92,6 +100,9 @@ class FaultServer(LoopbackMessagesServer):
         self.ok = 0
         self.faults: Counter[str] = Counter()
         self.bodies: Counter[str] = Counter()  # request digest -> times seen
+        # Canonical body (parsed JSON, sorted keys) -> times seen: compared with llm_calls.
+        self.canonical: Counter[str] = Counter()
+        self._seen = threading.Condition(self._lock)  # notified at every request and `wake`
         self.retry_after_gaps: list[tuple[float, float]] = []  # (gap seen, retry-after sent)
         self._last_429: dict[str, float] = {}
         self._timer: threading.Timer | None = None
@@ -111,6 +122,22 @@ class FaultServer(LoopbackMessagesServer):
             self._timer.cancel()
         super().stop()
 
+    # --- synchronisation ----------------------------------------------------------------
+    def wait_for_requests(self, n: int, give_up: Any, timeout: float = 60.0) -> bool:
+        """Block until the server has seen `n` requests (True) or `give_up()` holds (False).
+
+        `give_up` is checked whenever a request arrives or `wake` is called (e.g. by a thread
+        that waited for the client process to exit); no polling, no sleep.
+        """
+        with self._seen:
+            self._seen.wait_for(lambda: self.requests >= n or give_up(), timeout)
+            return self.requests >= n
+
+    def wake(self) -> None:
+        """Make `wait_for_requests` check its `give_up` again."""
+        with self._seen:
+            self._seen.notify_all()
+
     # --- figures ------------------------------------------------------------------------
     @property
     def total_faults(self) -> int:
@@ -126,6 +153,8 @@ class FaultServer(LoopbackMessagesServer):
         with self._lock:
             self.requests += 1
             self.bodies[digest] += 1
+            self.canonical[canonical_body(raw)] += 1
+            self._seen.notify_all()
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             sent_429 = self._last_429.pop(digest, None)

@@ -14,15 +14,23 @@ from pytest_promptopt.storage.repositories.base import CHUNK, Repository
 
 def cached_responses(
     connection: Connection, request_hashes: Iterable[str]
-) -> dict[str, tuple[Any, int, int]]:
-    """Hash -> (response, input tokens, output tokens): the cache's hot path, no ORM objects."""
+) -> dict[str, tuple[Any, int, int, float | None, float]]:
+    """Hash -> (response, input tokens, output tokens, cost, latency ms) of the call that made
+    it: the cache's hot path, no ORM objects."""
     hashes = sorted(set(request_hashes))
-    found: dict[str, tuple[Any, int, int]] = {}
-    cols = (LLMCall.request_hash, LLMCall.response, LLMCall.input_tokens, LLMCall.output_tokens)
+    found: dict[str, tuple[Any, int, int, float | None, float]] = {}
+    cols = (
+        LLMCall.request_hash,
+        LLMCall.response,
+        LLMCall.input_tokens,
+        LLMCall.output_tokens,
+        LLMCall.cost_usd,
+        LLMCall.latency_ms,
+    )
     for start in range(0, len(hashes), CHUNK):
         stmt = select(*cols).where(LLMCall.request_hash.in_(hashes[start : start + CHUNK]))
-        for key, response, tokens_in, tokens_out in connection.execute(stmt):
-            found[key] = (response, tokens_in, tokens_out)
+        for key, response, tokens_in, tokens_out, cost, latency in connection.execute(stmt):
+            found[key] = (response, tokens_in, tokens_out, cost, float(latency or 0.0))
     return found
 
 
@@ -53,16 +61,19 @@ class LLMCallRepository(Repository):
         return found
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every cache entry as a plain row (no id, run, latency or timestamp), by request hash."""
+        """Every cache entry as a plain row (no id, run or timestamp), by request hash."""
         cols = (
             LLMCall.request_hash,
             LLMCall.model,
+            LLMCall.requested_model,
             LLMCall.role,
+            LLMCall.sample,
             LLMCall.request,
             LLMCall.response,
             LLMCall.input_tokens,
             LLMCall.output_tokens,
             LLMCall.cost_usd,
+            LLMCall.latency_ms,
         )
         stmt = select(*cols).order_by(LLMCall.request_hash)
         return [dict(row._mapping) for row in self.session.execute(stmt)]

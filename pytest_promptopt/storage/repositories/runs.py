@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, update
 
 from pytest_promptopt.storage.database import insert_ignore
 from pytest_promptopt.storage.models import OptimizationRun, Prompt, StageResult, TestCase, utcnow
@@ -13,6 +13,15 @@ from pytest_promptopt.storage.repositories.base import Repository
 
 FINISHED_RUN_STATUSES: tuple[str, ...] = ("passed", "failed")
 RESUMABLE_STATUSES: tuple[str, ...] = ("running", "interrupted")
+RUN_USAGE: tuple[str, ...] = (
+    "calls",
+    "cache_hits",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "unpriced_calls",
+)
+"""The run's own usage columns, added to by `add_usage`."""
 
 
 class RunRepository(Repository):
@@ -81,6 +90,29 @@ class RunRepository(Repository):
             run.summary = summary
         self.session.flush()
         return run
+
+    def add_usage(self, run_id: int, usage: dict[str, Any]) -> None:
+        """Add to a run's own usage: calls, cache_hits, input_tokens, output_tokens, cost_usd
+        (the priced calls' dollars) and unpriced_calls, in one UPDATE (processes add at once)."""
+        columns = {name: getattr(OptimizationRun, name) for name in RUN_USAGE}
+        self.session.execute(
+            update(OptimizationRun)
+            .where(OptimizationRun.id == run_id)
+            .values({c: func.coalesce(c, 0) + usage.get(name, 0) for name, c in columns.items()})
+        )
+
+    def usage(self, run: OptimizationRun) -> dict[str, Any] | None:
+        """A run's own usage (calls, cache_hits, tokens, cost_usd None when any call had no
+        price), or None for a run recorded before runs kept it."""
+        if run.calls is None:
+            return None
+        return {
+            "calls": int(run.calls),
+            "cache_hits": int(run.cache_hits or 0),
+            "input_tokens": int(run.input_tokens or 0),
+            "output_tokens": int(run.output_tokens or 0),
+            "cost_usd": None if run.unpriced_calls else float(run.cost_usd or 0.0),
+        }
 
     def reopen(self, run_id: int, session_uid: str) -> OptimizationRun:
         """Hand an earlier run to the pytest session `session_uid`: running again, unfinished."""

@@ -1,0 +1,106 @@
+"""End to end: a poisoned cache file is refused naming its line (issue 18, finding 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from pytest_promptopt.cli.main import main
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+
+
+def _copy(tmp_path: Path, name: str) -> Path:
+    target = tmp_path / name
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".promptopt", "__pycache__"))
+    return target
+
+
+def _pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PROMPTOPT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(project), "-p", "no:cacheprovider", "-rA", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=project,
+        timeout=600,
+    )
+
+
+def _outcomes(output: str) -> dict[str, str]:
+    found = re.findall(r"^(PASSED|FAILED|ERROR) (\S+)", output, flags=re.MULTILINE)
+    return {node: outcome for outcome, node in found}
+
+
+def _functionality(entry: dict[str, Any]) -> int:
+    """The judge's functionality level in a judge entry's answer."""
+    tool = next(b for b in entry["response"]["content"] if b["type"] == "tool_use")
+    return int(tool["input"]["functionality"])
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The example project's cache file after one run, and that run's outcomes."""
+    tmp_path = tmp_path_factory.mktemp("recorded")
+    project = _copy(tmp_path, "recorded")
+    first = _pytest(project)
+    assert first.returncode == 1, first.stdout[-3000:]
+    out = tmp_path / "promptopt-cache.jsonl"
+    db = project / ".promptopt" / "promptopt.db"
+    result = CliRunner().invoke(main, ["--db", str(db), "cache", "export", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, _outcomes(first.stdout)
+
+
+def test_the_exported_file_replays_the_run_on_an_empty_database(
+    tmp_path: Path, exported: tuple[Path, dict[str, str]]
+) -> None:
+    cache_file, recorded = exported
+    project = _copy(tmp_path, "replay")
+    replay = _pytest(project, "--promptopt-cache=replay", f"--promptopt-cache-file={cache_file}")
+    assert _outcomes(replay.stdout) == recorded, replay.stdout[-3000:]
+
+
+def test_a_judge_answer_moved_under_a_failing_case_s_key_is_refused_naming_the_line(
+    tmp_path: Path, exported: tuple[Path, dict[str, str]]
+) -> None:
+    cache_file, recorded = exported
+    lines = cache_file.read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    judged = [(n, e) for n, e in enumerate(entries) if e["role"] == "judge"]
+    failing = next(n for n, e in judged if _functionality(e) <= 2)
+    passing = next(e for _, e in judged if _functionality(e) >= 4)
+    # The failing case's line keeps its key; its request and levels are another case's.
+    entries[failing] = {
+        **entries[failing],
+        "request": passing["request"],
+        "response": passing["response"],
+    }
+    poisoned = tmp_path / "poisoned.jsonl"
+    poisoned.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
+
+    project = _copy(tmp_path, "poisoned")
+    run = _pytest(project, "--promptopt-cache=replay", f"--promptopt-cache-file={poisoned}")
+    assert run.returncode == 4, run.stdout[-2000:] + run.stderr[-2000:]
+    assert f"{poisoned}:{failing + 1}: request_hash {entries[failing]['request_hash']}" in (
+        run.stderr
+    )
+    assert "PASSED" not in run.stdout  # nothing ran on the poisoned file
+
+    # `promptopt cache import` reads it with the same reader: exit 1, nothing imported.
+    db = tmp_path / "import.db"
+    result = CliRunner().invoke(main, ["--db", str(db), "cache", "import", str(poisoned)])
+    assert result.exit_code == 1
+    assert f"{poisoned}:{failing + 1}: request_hash" in result.output
+    assert not db.exists()
+    assert recorded  # the recorded run had outcomes to protect
