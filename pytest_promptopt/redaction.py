@@ -9,10 +9,12 @@ control characters of model or user text visible (`\\x1b`) before it is printed.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
 from collections.abc import Callable
+from typing import Any
 
 REDACTED = "[REDACTED]"
 """What a removed secret is replaced with: safe inside JSON, HTML, Markdown and SQL text."""
@@ -127,3 +129,36 @@ def escape_control(text: str) -> str:
 def for_terminal(text: str) -> str:
     """Text as it may be printed: secrets redacted, control characters escaped."""
     return escape_control(redact(text))
+
+
+LOGGERS = ("anthropic", "httpx", "httpcore", "pytest_promptopt")
+"""Loggers (and their children) whose records are redacted: the SDK logs request bodies."""
+
+
+def redact_log_records(loggers: tuple[str, ...] = LOGGERS) -> Callable[[], None]:
+    """Redact every record of `loggers` as it is made (message, arguments and traceback), so no
+    handler, pytest's captured logs and JUnit's included, sees a secret; returns the undo.
+
+    The record factory runs only for records a logger's level lets through.
+    """
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if record.name.startswith(loggers):
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string: logging reports it when it is emitted
+                return record
+            record.msg, record.args = redact(message), None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+    def undo() -> None:
+        if logging.getLogRecordFactory() is factory:
+            logging.setLogRecordFactory(previous)
+
+    return undo

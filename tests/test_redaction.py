@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from pytest_promptopt.redaction import (
     escape_control,
     for_terminal,
     redact,
+    redact_log_records,
     register_secret,
 )
 from pytest_promptopt.storage import Database, transaction
@@ -120,3 +122,33 @@ def test_no_secret_reaches_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPat
     request, response = _record_secret_call(pg_url)
     assert KEY not in request and f"my key is {REDACTED}" in request
     assert "auth-token-abcdef123" not in response and REDACTED in response
+
+
+def test_log_records_of_the_sdk_are_redacted_as_they_are_made(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    undo = redact_log_records()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            logging.getLogger("anthropic._base_client").debug("Request options: %s", {"k": KEY})
+            logging.getLogger("httpcore2.http11").debug("header Bearer %s", KEY)
+            logging.getLogger("myapp").debug("left alone: %s", KEY)
+            try:
+                raise ValueError(f"boom {KEY}")
+            except ValueError:
+                logging.getLogger("anthropic").exception("failed")
+    finally:
+        undo()
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[:2] == [f"Request options: {{'k': '{REDACTED}'}}", f"header Bearer {REDACTED}"]
+    assert messages[2] == f"left alone: {KEY}"  # the team's own loggers are theirs
+    assert (
+        KEY not in caplog.records[3].exc_text and f"boom {REDACTED}" in caplog.records[3].exc_text
+    )
+    assert KEY not in caplog.text.replace(f"left alone: {KEY}", "")
+
+    before = logging.getLogRecordFactory()
+    undo = redact_log_records()
+    assert logging.getLogRecordFactory() is not before
+    undo()  # the factory that was there before is back
+    assert logging.getLogRecordFactory() is before
