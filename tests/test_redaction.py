@@ -152,3 +152,28 @@ def test_log_records_of_the_sdk_are_redacted_as_they_are_made(
     assert logging.getLogRecordFactory() is not before
     undo()  # the factory that was there before is back
     assert logging.getLogRecordFactory() is before
+
+
+def test_a_results_explanation_is_safe_to_print() -> None:
+    """`result.explain()` goes to pytest and to a team's own `assert ..., result.explain()`."""
+    from pytest_promptopt.evaluation.results import CaseResult, SampleResult
+    from pytest_promptopt.protocol import JudgeVerdict, Verdict
+
+    verdict = JudgeVerdict.model_validate(
+        {"functionality": 1, "safety": 5, "consistency": 5, "edge_case_handling": 5,
+         "reasoning": "It printed\x1b]0;pwned\x07 a title"}
+    )  # fmt: skip
+    result = CaseResult(suite="s\x1bc", case_id="c", threshold=0.7)
+    result.samples = [
+        SampleResult(
+            sample=0,
+            response=f"Here\x1bc is {KEY}",
+            overall_score=0.1,
+            verdict=Verdict.of(verdict),
+        )
+    ]
+    text = result.explain()
+    assert text.startswith("s\\x1bc[c] FAILED")
+    assert "judge: It printed\\x1b]0;pwned\\x07 a title" in text
+    assert f"answer: Here\\x1bc is {REDACTED}" in text
+    assert "\x1b" not in text and "\x07" not in text and KEY not in text
