@@ -26,6 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Resolve settings (bad values are a usage error) and register this process's role."""
     from pytest_promptopt.errors import ConfigError
     from pytest_promptopt.integration.roles import choose_role
+    from pytest_promptopt.redaction import redact_log_records
     from pytest_promptopt.settings import resolve_settings
 
     try:
@@ -56,6 +57,8 @@ def pytest_configure(config: pytest.Config) -> None:
     role = choose_role(config, settings)
     config.stash[ROLE] = role
     config.pluginmanager.register(role, f"promptopt-{role.name}")
+    # The SDK's debug lines hold request bodies: what pytest captures of them is redacted.
+    config.add_cleanup(redact_log_records())
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

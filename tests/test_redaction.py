@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from pytest_promptopt.redaction import (
     escape_control,
     for_terminal,
     redact,
+    redact_log_records,
     register_secret,
 )
 from pytest_promptopt.storage import Database, transaction
@@ -120,3 +122,58 @@ def test_no_secret_reaches_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPat
     request, response = _record_secret_call(pg_url)
     assert KEY not in request and f"my key is {REDACTED}" in request
     assert "auth-token-abcdef123" not in response and REDACTED in response
+
+
+def test_log_records_of_the_sdk_are_redacted_as_they_are_made(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    undo = redact_log_records()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            logging.getLogger("anthropic._base_client").debug("Request options: %s", {"k": KEY})
+            logging.getLogger("httpcore2.http11").debug("header Bearer %s", KEY)
+            logging.getLogger("myapp").debug("left alone: %s", KEY)
+            try:
+                raise ValueError(f"boom {KEY}")
+            except ValueError:
+                logging.getLogger("anthropic").exception("failed")
+    finally:
+        undo()
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[:2] == [f"Request options: {{'k': '{REDACTED}'}}", f"header Bearer {REDACTED}"]
+    assert messages[2] == f"left alone: {KEY}"  # the team's own loggers are theirs
+    assert (
+        KEY not in caplog.records[3].exc_text and f"boom {REDACTED}" in caplog.records[3].exc_text
+    )
+    assert KEY not in caplog.text.replace(f"left alone: {KEY}", "")
+
+    before = logging.getLogRecordFactory()
+    undo = redact_log_records()
+    assert logging.getLogRecordFactory() is not before
+    undo()  # the factory that was there before is back
+    assert logging.getLogRecordFactory() is before
+
+
+def test_a_results_explanation_is_safe_to_print() -> None:
+    """`result.explain()` goes to pytest and to a team's own `assert ..., result.explain()`."""
+    from pytest_promptopt.evaluation.results import CaseResult, SampleResult
+    from pytest_promptopt.protocol import JudgeVerdict, Verdict
+
+    verdict = JudgeVerdict.model_validate(
+        {"functionality": 1, "safety": 5, "consistency": 5, "edge_case_handling": 5,
+         "reasoning": "It printed\x1b]0;pwned\x07 a title"}
+    )  # fmt: skip
+    result = CaseResult(suite="s\x1bc", case_id="c", threshold=0.7)
+    result.samples = [
+        SampleResult(
+            sample=0,
+            response=f"Here\x1bc is {KEY}",
+            overall_score=0.1,
+            verdict=Verdict.of(verdict),
+        )
+    ]
+    text = result.explain()
+    assert text.startswith("s\\x1bc[c] FAILED")
+    assert "judge: It printed\\x1b]0;pwned\\x07 a title" in text
+    assert f"answer: Here\\x1bc is {REDACTED}" in text
+    assert "\x1b" not in text and "\x07" not in text and KEY not in text

@@ -17,6 +17,7 @@ from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.evaluation.stats import CaseOutcome, mean_interval, wilson_interval
 from pytest_promptopt.llm.pricing import sum_costs
+from pytest_promptopt.redaction import redact
 
 PREFIX = "promptopt_"
 
@@ -92,7 +93,8 @@ class CaseRecord(BaseModel):
             score=round(result.score, 4),
             threshold=result.threshold,
             passed=result.passed,
-            error=result.error,
+            # Travels in user_properties to JUnit XML and the controller: never with a secret.
+            error=None if result.error is None else redact(result.error),
             calls=int(totals["calls"] or 0),
             cache_hits=int(totals["cache_hits"] or 0),
             input_tokens=int(totals["input_tokens"] or 0),

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pytest_promptopt.protocol import Verdict
+from pytest_promptopt.redaction import for_terminal
 
 
 class AssertionResult(BaseModel):
@@ -234,7 +235,8 @@ class CaseResult(BaseModel):
         }
 
     def explain(self, max_response_chars: int = 400) -> str:
-        """A readable account: score, threshold, criteria, reasoning, failed checks, answer."""
+        """A readable account: score, threshold, criteria, reasoning, failed checks, answer;
+        secrets redacted and control characters written out (`\\x1b`)."""
         verdict = "PASSED" if self.passed else "FAILED"
         lines = [
             f"{self.suite}[{self.case_id}] {verdict}: score {self.score:.2f} "
@@ -275,4 +277,5 @@ class CaseResult(BaseModel):
             if len(answer) > max_response_chars:
                 answer = answer[:max_response_chars] + f"... [{len(answer)} chars]"
             lines.append("  answer: " + answer.replace("\n", "\n          "))
-        return "\n".join(lines)
+        # Printed by pytest or by a team's own `assert ..., result.explain()`: safe to print.
+        return for_terminal("\n".join(lines))

@@ -92,16 +92,21 @@ def _install_redaction(engine: Engine) -> None:
 def _scrubbed(parameters: Any, clean: Callable[[str], str]) -> Any:
     """One statement's parameters (a sequence or a mapping) with their strings redacted."""
     if isinstance(parameters, dict):
-        return {k: _value(v, clean) for k, v in parameters.items()}
+        return {
+            k: clean(v) if isinstance(v, str) else _value(v, clean) for k, v in parameters.items()
+        }
     if isinstance(parameters, (list, tuple)):
-        return type(parameters)(_value(v, clean) for v in parameters)
+        return type(parameters)(
+            clean(v) if isinstance(v, str) else _value(v, clean) for v in parameters
+        )
     return parameters
 
 
 def _value(value: Any, clean: Callable[[str], str]) -> Any:
-    """A bound value redacted: text (SQLite's JSON is text too), or psycopg's `Json` wrapper."""
-    if isinstance(value, str):
-        return clean(value)
+    """A bound value that is not text (SQLite's JSON is text): psycopg's `Json` wrapper gets
+    its strings redacted; numbers, bytes and dates stay as they are."""
+    if value is None or isinstance(value, (int, float, bytes)):
+        return value
     wrapped = getattr(value, "obj", None)
     if wrapped is not None and type(value).__module__.startswith("psycopg"):
         value.obj = _deep(wrapped, clean)

@@ -103,6 +103,10 @@ cases:
     input: "echo-key please"
     judge: false
     assert: [{contains: never-there}]
+  - id: quoted
+    input: "Why does my key {key} not work?"
+    judge: false
+    assert: [{contains: never-there}]
 """
 
 
@@ -114,14 +118,21 @@ cases:
     ],
 )
 def test_a_key_echoed_by_the_api_appears_nowhere(tmp_path: Path, key: str) -> None:
-    """Issue 18, finding 2: a 401 quoting `Bearer <key>` and an answer quoting the key."""
-    write_project(tmp_path, LEAKY_SUITE)
+    """Issue 18, finding 2: a 401 quoting `Bearer <key>` and an answer quoting the key.
+
+    A case quotes the key too: it is sent (the team wrote it), and the SDK's debug lines,
+    captured into the terminal and JUnit XML, hold the request body.
+    """
+    suite_file = write_project(tmp_path, LEAKY_SUITE.replace("{key}", key))
     summary = tmp_path / "step_summary.md"
     with _LeakyServer() as srv:
         run = run_pytest(
             tmp_path,
             srv.base_url,
             "--junitxml=junit.xml",
+            "-o",
+            "junit_logging=all",
+            "--log-level=DEBUG",  # the SDK's and httpx's own debug lines, captured and shown
             "-v",
             key=key,
             GITHUB_STEP_SUMMARY=str(summary),
@@ -129,16 +140,19 @@ def test_a_key_echoed_by_the_api_appears_nowhere(tmp_path: Path, key: str) -> No
     assert run.outcomes == {
         "support.promptopt.yaml::leaky[denied]": "ERROR",
         "support.promptopt.yaml::leaky[echoed]": "FAILED",
+        "support.promptopt.yaml::leaky[quoted]": "ERROR",
     }, run.out[-3000:]
     # The redacted texts did arrive: the error names the 401, the failure shows the answer.
     assert "HTTP 401 invalid credential: Bearer [REDACTED]" in section(run.out, "denied")
     assert "Sure, your key is [REDACTED]" in section(run.out, "echoed")
+    # The SDK's debug line of the request (captured under whichever item started it).
+    assert "'content': 'Why does my key [REDACTED] not work?'" in run.out
     reports = list((tmp_path / ".promptopt" / "reports").glob("*/report.*"))
     assert {p.name for p in reports} == {"report.json", "report.md", "report.html"}
     assert "[REDACTED]" in (tmp_path / "junit.xml").read_text()
     db = tmp_path / ".promptopt" / "promptopt.db"
     assert q(db, "SELECT model_response FROM evaluations") == [("Sure, your key is [REDACTED]",)]
-    scanned = [p for p in tmp_path.rglob("*") if p.is_file()]
+    scanned = [p for p in tmp_path.rglob("*") if p.is_file() and p != suite_file]
     assert db in scanned and summary in scanned and tmp_path / "junit.xml" in scanned
     for path in scanned:
         assert key.encode() not in path.read_bytes(), f"API key found in {path}"
