@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.evaluation.judge import JUDGE_VERSION
 from pytest_promptopt.evaluation.results import CaseResult
+from pytest_promptopt.suites.render import user_turn
 from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
@@ -18,11 +19,11 @@ FLUSH_ROWS = 64
 FLUSH_S = 0.2
 
 
-def case_row(case: Case, stage: str) -> dict[str, Any]:
-    """The test_cases row for a case."""
+def case_row(suite: Suite, case: Case, stage: str) -> dict[str, Any]:
+    """The test_cases row for a case of `suite` (whose `input` template may fill its turn)."""
     return {
         "case_key": case.id,
-        "input_message": case.display_input,
+        "input_message": user_turn(suite, case),
         "expected_behavior": case.expected,
         "category": case.category,
         "stage": stage,
@@ -102,7 +103,7 @@ class Recorder:
 
         with self._db.session_scope() as session:
             return TestCaseRepository(session).upsert_many(
-                self.run_id, suite.name, [case_row(c, stage) for c in cases]
+                self.run_id, suite.name, [case_row(suite, c, stage) for c in cases]
             )
 
     def add_result(self, result: CaseResult) -> None:

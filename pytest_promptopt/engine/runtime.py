@@ -314,6 +314,7 @@ class Runtime:
                     threshold=s.threshold,
                     target_workers=max(8, s.concurrency),
                     judge_repeats=s.judge_repeats,
+                    check_timeout_s=s.check_timeout_s,
                 )
             return self._evaluator
 

@@ -7,22 +7,24 @@ Text checks read the answer's text only; tool inputs are checked with `tool_inpu
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from pytest_promptopt.evaluation.answer import Answer
+from pytest_promptopt.evaluation.bounded import OwnCode
 from pytest_promptopt.evaluation.python_checks import run_python
 from pytest_promptopt.evaluation.results import AssertionResult
 from pytest_promptopt.llm.service import Usage
+from pytest_promptopt.suites.patterns import search
 from pytest_promptopt.suites.spec import AssertionSpec, Case
 
 
 def _parse_json(text: str) -> tuple[bool, Any, str]:
     """(ok, value, error) for an answer that should be JSON, tolerating a ```json fence."""
     body = text.strip()
-    fence = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, flags=re.DOTALL)
-    if fence:
-        body = fence.group(1)
+    # A ```json fence, taken apart without a regex (`\s*(.*?)\s*` backtracks quadratically).
+    if len(body) >= 6 and body.startswith("```") and body.endswith("```"):
+        inner = body[3:-3]
+        body = (inner[4:] if inner.startswith("json") else inner).strip()
     try:
         return True, json.loads(body), ""
     except json.JSONDecodeError as exc:
@@ -57,7 +59,7 @@ def _text_check(kind: str, value: Any, text: str) -> tuple[bool, str]:
     if kind == "icontains":
         return value.lower() in text.lower(), ""
     if kind == "regex":
-        return re.search(value, text) is not None, ""
+        return search(value, text) is not None, ""
     if kind == "max_chars":
         return len(text) <= value, f"answer has {len(text)} chars"
     ok, parsed, err = _parse_json(text)
@@ -116,12 +118,13 @@ def _expected(spec: AssertionSpec) -> str:
 def _what_held(spec: AssertionSpec, inner: AssertionResult, text: str) -> str:
     """What a negated check found: the text a regex matched, else the check's own detail."""
     if spec.kind == "regex":
-        found = re.search(spec.value, text)
+        found = search(spec.value, text)
         if found is not None:
-            return f"matched {found.group(0)!r}"
+            return f"matched {found!r}"
     return inner.detail or "it held"
 
 
+_DEFAULT_CODE = OwnCode()
 TOOL_KINDS = frozenset({"tool_called", "tool_not_called", "tool_input", "stop_reason"})
 CALL_KINDS = frozenset({"max_latency_ms", "max_cost_usd"})
 
@@ -145,13 +148,16 @@ def check(spec: AssertionSpec, answer: Answer, figures: Usage | None = None) -> 
 
 
 async def run_check(
-    spec: AssertionSpec, answer: Answer, case: Case, figures: Usage
+    spec: AssertionSpec, answer: Answer, case: Case, figures: Usage, code: OwnCode | None = None
 ) -> AssertionResult:
-    """Run any check against an answer of `case`; a `python` check's error is raised."""
+    """Run any check against an answer of `case`; a `python` check's error is raised.
+
+    `code` runs the `python` checks (off the loop, within its timeout; the default's is 60 s).
+    """
     if spec.kind == "python":
-        passed, detail = await run_python(spec, answer, case, figures)
+        passed, detail = await run_python(spec, answer, case, figures, code or _DEFAULT_CODE)
     elif spec.kind == "not":
-        inner = await run_check(spec.value, answer, case, figures)
+        inner = await run_check(spec.value, answer, case, figures, code)
         passed = not inner.passed
         detail = "" if passed else _what_held(spec.value, inner, answer.text)
     else:
@@ -160,10 +166,14 @@ async def run_check(
 
 
 async def check_all(
-    specs: tuple[AssertionSpec, ...], answer: Answer, case: Case, figures: Usage
+    specs: tuple[AssertionSpec, ...],
+    answer: Answer,
+    case: Case,
+    figures: Usage,
+    code: OwnCode | None = None,
 ) -> list[AssertionResult]:
     """Run every check against an answer of `case`, in order."""
-    return [await run_check(spec, answer, case, figures) for spec in specs]
+    return [await run_check(spec, answer, case, figures, code) for spec in specs]
 
 
 def checks_score(results: list[AssertionResult]) -> float:

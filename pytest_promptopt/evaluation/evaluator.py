@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import PromptOptError, SuiteError
 from pytest_promptopt.evaluation.answer import Answer
+from pytest_promptopt.evaluation.bounded import DEFAULT_TIMEOUT_S, OwnCode
 from pytest_promptopt.evaluation.checks import check_all, checks_score
 from pytest_promptopt.evaluation.judge import (
     judge_instructions,
@@ -75,9 +76,11 @@ class Evaluator:
         threshold: float,
         target_workers: int = 8,
         judge_repeats: int = 1,
+        check_timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.llm = llm
-        self._target_workers = target_workers
+        # The team's python checks and targets: off the loop, within --promptopt-check-timeout.
+        self.own_code = OwnCode(timeout_s=check_timeout_s, workers=target_workers)
         self._targets_runner: TargetRunner | None = None
         self.model = model
         self.judge_model = judge_model
@@ -280,7 +283,7 @@ class Evaluator:
             from pytest_promptopt.llm.wired import WiredClients
 
             clients = WiredClients(self.llm, asyncio.get_running_loop())
-            self._targets_runner = TargetRunner(clients, workers=self._target_workers)
+            self._targets_runner = TargetRunner(clients, code=self.own_code)
         return self._targets_runner
 
     def close(self) -> None:
@@ -350,7 +353,7 @@ class Evaluator:
         exchange, answer, max_tokens = produced.exchange, produced.answer, produced.max_tokens
         parts = list(produced.parts)
         # The meter holds the model under test's calls only here: the judge has not run yet.
-        checks = await check_all(suite.checks_for(case), answer, case, meter.total)
+        checks = await check_all(suite.checks_for(case), answer, case, meter.total, self.own_code)
         verdict: Verdict | None = None
         spread: float | None = None
         flipped: bool | None = None

@@ -3,22 +3,21 @@
 It is called as `fn(prompt, case, client)`: `prompt` is the system prompt rendered for the case
 (a candidate's under `--optimize`), `case` a `CaseInput`, and `client` the wired SDK client:
 `anthropic.AsyncAnthropic` for an async function (awaited on the plugin's loop, beside the
-other cases), `anthropic.Anthropic` for a sync one (run in a worker thread, so it never blocks
-the loop). It returns a `str` or an `anthropic.types.Message`.
+other cases), `anthropic.Anthropic` for a sync one (run in a thread, so it never blocks the
+loop), both within `--promptopt-check-timeout` of their own time. It returns a `str` or an
+`anthropic.types.Message`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextvars
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.evaluation.answer import Answer
+from pytest_promptopt.evaluation.bounded import CodeTimeoutError, OwnCode
+from pytest_promptopt.evaluation.bounded import is_async as is_async
 from pytest_promptopt.llm.requests import response_parts
 from pytest_promptopt.llm.wired import CallScope, call_scope
 
@@ -54,13 +53,6 @@ def resolve_target(target: str | Callable[..., Any] | None) -> tuple[Callable[..
     return target, f"{getattr(target, '__module__', '?')}:{name}"
 
 
-def is_async(fn: Callable[..., Any]) -> bool:
-    """True for a coroutine function (or a callable object whose `__call__` is one)."""
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004 (a callable object's method, not callable())
-    )
-
-
 def answer_of(returned: Any, source: str) -> Answer:
     """An answer given as a `str` or an SDK `Message` (text, tool calls, stop reason).
 
@@ -80,36 +72,24 @@ def answer_of(returned: Any, source: str) -> Answer:
 
 
 class TargetRunner:
-    """Calls targets with the wired clients; sync ones in a thread pool of their own."""
+    """Calls targets with the wired clients, boundedly (sync ones off the loop, see `OwnCode`)."""
 
-    def __init__(self, clients: WiredClients, *, workers: int) -> None:
+    def __init__(self, clients: WiredClients, *, code: OwnCode) -> None:
         self.clients = clients
-        self._workers = workers
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-
-    def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
-        """The worker threads sync targets run in (as many as calls may be in flight)."""
-        if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=self._workers, thread_name_prefix="promptopt-target"
-            )
-        return self._pool
+        self.code = code
 
     async def call(
         self, fn: Callable[..., Any], where: str, prompt: str, case: CaseInput, scope: CallScope
     ) -> Answer:
         """The target's answer to one case; a PromptOptError naming the function if it fails."""
+        client = self.clients.async_ if is_async(fn) else self.clients.sync
         try:
             with call_scope(scope):
-                if is_async(fn):
-                    returned = await fn(prompt, case, self.clients.async_)
-                else:
-                    context = contextvars.copy_context()  # carries the scope into the thread
-                    returned = await asyncio.get_running_loop().run_in_executor(
-                        self._executor(), context.run, fn, prompt, case, self.clients.sync
-                    )
-                    if inspect.isawaitable(returned):
-                        returned = await returned
+                returned = await self.code.call(
+                    fn, prompt, case, client, what=f"target {where}", scope=scope
+                )
+        except CodeTimeoutError:
+            raise
         except Exception as exc:
             refused = self.clients.failure(scope)
             if refused is not None:  # the plugin refused a call (replay miss, cap, API error)
@@ -120,7 +100,4 @@ class TargetRunner:
         return answer_of(returned, f"target {where} returned")
 
     def close(self) -> None:
-        """Let the worker threads go (a target still running finishes on its own)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
+        """Nothing to let go: each sync call had a daemon thread of its own."""

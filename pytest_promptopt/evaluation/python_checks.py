@@ -2,7 +2,9 @@
 
 It is called as `fn(answer, case)` or, when it takes a third parameter, `fn(answer, case,
 figures)`; it returns a bool, a float 0..1 (passing at the check's `min`) or `(bool, detail)`.
-An async function is awaited. An exception inside it is a PromptOptError: the item's ERROR.
+A sync function runs in a thread, an async one on the loop, both within
+`--promptopt-check-timeout` (`bounded.py`). An exception inside it, or running past the
+timeout, is a PromptOptError: the item's ERROR, naming the function.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.evaluation.answer import Answer
+from pytest_promptopt.evaluation.bounded import CodeTimeoutError, OwnCode
 from pytest_promptopt.llm.service import Usage
 from pytest_promptopt.suites.assertions import AssertionSpec
 from pytest_promptopt.suites.callables import resolve
@@ -50,15 +53,15 @@ def outcome(spec: AssertionSpec, returned: Any) -> tuple[bool, str]:
 
 
 async def run_python(
-    spec: AssertionSpec, answer: Answer, case: Case, figures: Usage
+    spec: AssertionSpec, answer: Answer, case: Case, figures: Usage, code: OwnCode
 ) -> tuple[bool, str]:
-    """Call the check's function on one answer; (passed, detail)."""
+    """Call the check's function on one answer, off the loop and in time; (passed, detail)."""
     fn = resolve(str(spec.value))
     args: tuple[Any, ...] = (answer, case, figures) if takes_figures(fn) else (answer, case)
     try:
-        returned = fn(*args)
-        if inspect.isawaitable(returned):
-            returned = await returned
+        returned = await code.call(fn, *args, what=f"python check {spec.value}")
+    except CodeTimeoutError:
+        raise
     except Exception as exc:
         raise PromptOptError(
             f"python check {spec.value} raised {type(exc).__name__}: {exc}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +46,27 @@ class CallScope:
     sample: int = 0
     meter: UsageMeter | None = None
     answers: list[Completion] = field(default_factory=list)
+    # Time spent in the plugin's model calls, which a target's own timeout does not count.
+    in_flight: int = 0
+    _flight_started: float = 0.0
+    _waited_s: float = 0.0
+
+    def call_started(self) -> None:
+        """A wired call of this scope went out (on the loop thread)."""
+        if not self.in_flight:
+            self._flight_started = time.monotonic()
+        self.in_flight += 1
+
+    def call_ended(self) -> None:
+        """A wired call of this scope came back."""
+        self.in_flight -= 1
+        if not self.in_flight:
+            self._waited_s += time.monotonic() - self._flight_started
+
+    def waited_s(self) -> float:
+        """Seconds so far with at least one of this scope's model calls in flight."""
+        running = time.monotonic() - self._flight_started if self.in_flight else 0.0
+        return self._waited_s + running
 
 
 _scope: contextvars.ContextVar[CallScope | None] = contextvars.ContextVar(
@@ -113,7 +135,13 @@ class _Router:
         """The service's answer to a request body, counted in the scope's usage."""
         label = scope.label if scope is not None else "a promptopt client call"
         sample = scope.sample if scope is not None else 0
-        completion = await self.llm.send(body, sample, role="target", label=label)
+        if scope is not None:
+            scope.call_started()
+        try:
+            completion = await self.llm.send(body, sample, role="target", label=label)
+        finally:
+            if scope is not None:
+                scope.call_ended()
         if scope is not None:
             if scope.meter is not None:
                 scope.meter.add(completion)

@@ -114,7 +114,10 @@ class RunContext:
         """Get or create the rows of the user's cases (stage `given`)."""
         part_of = self.split().part_of()
         with self.repos() as r:
-            rows = [{**case_row(c, "given"), "split": part_of[c.id]} for c in self.suite.cases]
+            rows = [
+                {**case_row(self.suite, c, "given"), "split": part_of[c.id]}
+                for c in self.suite.cases
+            ]
             stored = r.test_cases.upsert_many(self.run_id, self.suite.name, rows)
             # Rows the session's recorder stored first have no split yet.
             r.test_cases.set_split(self.run_id, self.suite.name, part_of)

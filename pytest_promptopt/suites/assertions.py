@@ -10,6 +10,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pytest_promptopt.suites.patterns import compile_pattern
+
 AssertionKind = Literal[
     "contains",
     "not_contains",
@@ -114,10 +116,7 @@ class AssertionSpec(BaseModel):
             if not isinstance(v, str) or not v:
                 raise ValueError(f"{self.kind} takes a non-empty string, got {v!r}")
             if self.kind == "regex":
-                try:
-                    re.compile(v)
-                except re.error as exc:
-                    raise ValueError(f"regex {v!r} does not compile: {exc}") from None
+                compile_pattern(v)  # a PatternError (a ValueError) says what to write instead
         elif self.kind == "max_chars":
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"max_chars takes a non-negative integer, got {v!r}")

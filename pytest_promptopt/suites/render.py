@@ -147,6 +147,17 @@ class _Renderer:
         ], None
 
 
+def user_turn(suite: Suite, case: Case) -> str:
+    """What the user sends in a case, as one string: the suite's `input` template rendered for a
+    case that gives only `vars` (not its `var=value` pairs), else the case's own form."""
+    if case.gives_request or suite.input is None:
+        return case.display_input
+    try:
+        return _Renderer(suite, case).template(suite.input, "input (the suite's template)")
+    except SuiteError:  # reported where the case is rendered for sending
+        return case.display_input
+
+
 def render_case(suite: Suite, case: Case, prompt_template: str | None = None) -> RenderedCase:
     """Render `case` of `suite`; `prompt_template` (a candidate) replaces the suite's prompt."""
     renderer = _Renderer(suite, case)

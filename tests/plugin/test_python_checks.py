@@ -159,3 +159,30 @@ def test_a_missing_module_or_function_is_a_collection_error(
     result = project.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*ERROR collecting*", line])
+
+
+def test_a_check_past_the_check_timeout_is_an_error_naming_it(project: pytest.Pytester) -> None:
+    # Issue 18, finding 11: a sync check ran on the event loop thread with no timeout.
+    from tests.support import stuckcode
+
+    stuckcode.reset()
+    write_suite(
+        project,
+        "hang",
+        suite(
+            f"""
+  - {{id: stuck, input: {JSON_INPUT}, judge: false,
+      assert: [{{python: "tests.support.stuckcode:blocker"}}]}}
+  - {{id: fine, input: {JSON_INPUT}, judge: false, assert: [{{python: "mychecks:is_negative"}}]}}
+"""
+        ),
+    )
+    try:
+        result = project.runpytest("-rA", "--promptopt-check-timeout=0.5", "-p", "no:cacheprovider")
+    finally:
+        stuckcode.FREE.set()  # let the abandoned thread go
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*python check tests.support.stuckcode:blocker did not return within 0.5 s*"]
+    )
+    assert stuckcode.ENTERED.is_set()

@@ -363,3 +363,25 @@ def test_a_suite_timeout_param_works_end_to_end(sim: pytest.Pytester) -> None:
     )
     result = sim.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_input_message_stores_the_rendered_turn_of_a_suite_input_template(
+    sim: pytest.Pytester,
+) -> None:
+    # Issue 18, finding 16: `test_cases.input_message` held `riddle=...` pairs instead of the
+    # user turn the suite's `input` template made.
+    write_suite(
+        sim,
+        "riddles",
+        """
+        prompt: Answer riddles.
+        input: "Riddle: {{ riddle }} (level {{ level }})"
+        cases:
+          - {id: a, vars: {riddle: What has keys but no locks?, level: 1}, judge: false,
+             assert: [{max_chars: 100000}]}
+          - {id: b, input: "Plain question", judge: false, assert: [{max_chars: 100000}]}
+        """,
+    )
+    sim.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    rows = dict(query(default_db(sim), "SELECT case_key, input_message FROM test_cases"))
+    assert rows == {"a": "Riddle: What has keys but no locks? (level 1)", "b": "Plain question"}

@@ -309,3 +309,23 @@ def test_a_python_suite_takes_a_callable_target_and_runs_under_xdist(
     db = default_db(pytester)
     assert scalar(db, "SELECT COUNT(*) FROM llm_calls WHERE role = 'target'") == 4
     assert scalar(db, "SELECT COUNT(*) FROM evaluations") == 4
+
+
+def test_a_sync_target_past_the_check_timeout_is_an_item_error(pytester: pytest.Pytester) -> None:
+    # Issue 18, finding 11: sync targets had no timeout.
+    from tests.support import stuckcode
+
+    stuckcode.reset()
+    write_app(pytester, "app_t")
+    write_suite(
+        pytester, "hung", suite_text("hung", "tests.support.stuckcode:stuck_target", "h: Hi")
+    )
+    write_suite(pytester, "fine", suite_text("fine", "app_t:answer", "f: Where is order 123?"))
+    try:
+        result = pytester.runpytest("-p", "no:cacheprovider", "--promptopt-check-timeout=0.5")
+    finally:
+        stuckcode.FREE.set()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*target tests.support.stuckcode:stuck_target did not return within 0.5 s*"]
+    )

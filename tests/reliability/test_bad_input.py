@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import math
 import os
 import sqlite3
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +20,7 @@ from hypothesis import strategies as st
 
 from pytest_promptopt.errors import ConfigError, SuiteError
 from pytest_promptopt.settings import Settings, resolve_settings
+from pytest_promptopt.suites import templates
 from pytest_promptopt.suites.loader import load_suite
 from pytest_promptopt.suites.spec import Suite
 from tests.support.reliability import FIGURES, run_pytest, write_project
@@ -69,14 +76,23 @@ SUITE_LIKE = st.fixed_dictionaries(
 )
 
 
-def _check(text: str) -> None:
+def _check(text: str, *, names_the_suite: bool = True) -> None:
+    """Load `text` as a suite file: a Suite or a SuiteError/ConfigError, never anything else.
+
+    A SuiteError names the suite file, or (`names_the_suite` False) a file beside it, such as
+    the case file at fault.
+    """
     path = _DIR / "fuzz.promptopt.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     FIGURES["fuzz_examples"] += 1
     try:
         result = load_suite(path)
     except SuiteError as exc:
-        assert str(path) in str(exc), str(exc)
+        named = str(path) if names_the_suite else str(_DIR)
+        assert named in str(exc), str(exc)
+        return
+    except ConfigError as exc:
+        assert str(exc).strip()
         return
     assert isinstance(result, Suite)
 
@@ -113,9 +129,18 @@ def test_load_suite_generated_structures(data: Any) -> None:
                 "promptopt_report_dir",
                 "promptopt_iterations",
                 "promptopt_samples",
+                "promptopt_holdout",
+                "promptopt_min_pass_rate",
+                "promptopt_regression_margin",
+                "promptopt_check_timeout",
+                "promptopt_judge_repeats",
+                "promptopt_prices",
             ]
         ),
-        st.text(max_size=12),
+        st.one_of(
+            st.text(max_size=12),
+            st.sampled_from(["nan", "inf", "-inf", "1e999", "100000", "m = nan, 1", "m = 1, inf"]),
+        ),
     ),
     st.dictionaries(
         st.sampled_from(
@@ -139,6 +164,11 @@ def test_resolve_settings_arbitrary_strings(flags: dict[str, str], ini: dict[str
     finally:
         os.environ.update(saved)
     assert isinstance(result, Settings)
+    # Whatever was accepted is a usable number: no NaN or infinity slipped past a range check.
+    numbers = [v for v in vars(result).values() if isinstance(v, float)]
+    numbers += [n for _, prices in result.prices for n in prices]
+    assert all(math.isfinite(n) for n in numbers), numbers
+    assert result.judge_repeats <= 25
 
 
 def _one_line_db_error(tmp_path: Path, db: Path) -> None:
@@ -174,3 +204,194 @@ def test_foreign_sqlite_database(tmp_path: Path) -> None:
         assert list(con.execute("SELECT email FROM customers")) == [("a@example.com",)]
     finally:
         con.close()
+
+
+# Bounded input (issue 18): documents a hostile or careless author writes, over suite files and
+# case files. Each example must be a suite or a SuiteError within its deadline; the template
+# step limit is lowered so a loop bomb is refused in milliseconds, not a fraction of a second.
+BOUNDED = settings(
+    max_examples=60,
+    deadline=timedelta(seconds=10),
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def _bomb(levels: int) -> str:
+    lines = ["    a0: &a0 [" + ", ".join(['"lol"'] * 9) + "]"]
+    lines += [f"    a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, levels)]
+    return "\n".join(lines)
+
+
+NASTY_TEXT = st.sampled_from(
+    [
+        "{{ 10 ** 5000 }}",
+        "{{ 'x'|center(10**8) }}",
+        "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+        "{{ user.name }}",
+        "My CSS rule a{#x} {# broken #} does not work",
+        "{% if %}",
+        "{{ " + "9" * 5000 + " }}",
+        "a\x00.txt",
+        "\x1b]0;owned\x07\x1bc",
+        "\u202e\ufeff\r\n\t",
+        "prompts/missing.txt",
+        "../../../../etc/passwd",
+        "",
+    ]
+)
+TEXT = st.one_of(NASTY_TEXT, st.text(max_size=40))
+NASTY_YAML_VALUES = st.sampled_from(
+    [
+        ".nan",
+        ".inf",
+        "-.inf",
+        "1e999",
+        "9" * 5000,
+        "[" * 100 + "]" * 100,
+        "{a: " * 80 + "1" + "}" * 80,
+        "&loop [1, *loop]",
+        "*nowhere",
+        "!!python/object/apply:os.system [ls]",
+        "!!binary aGVsbG8=",
+        "{a: 1, a: 2}",
+        "? [x]\n  : y",
+        "<<: {x: 1}",
+    ]
+)
+
+
+def _yaml_scalar(text: str) -> str:
+    """`text` as a YAML double-quoted scalar (control characters escaped)."""
+    return json.dumps(text)
+
+
+@st.composite
+def hostile_suites(draw: st.DrawFn) -> str:
+    """A suite file with hostile values in its fields (YAML text, aliases and all)."""
+
+    def value() -> str:
+        return draw(st.one_of(NASTY_YAML_VALUES, TEXT.map(_yaml_scalar)))
+
+    head = [
+        f"name: {draw(st.sampled_from(['fuzz', 'a b', '', '[x]']))}",
+        f"prompt: {value()}",
+        f"threshold: {draw(st.sampled_from(['.nan', '.inf', '0.7', '2', '1e999']))}",
+        "vars:",
+        _bomb(draw(st.integers(1, 9))) if draw(st.booleans()) else f"    v: {value()}",
+    ]
+    if draw(st.booleans()):
+        head.append(f"criteria: {{safety: {draw(st.sampled_from(['.inf', '.nan', '1', '-1']))}}}")
+    if draw(st.booleans()):
+        head.append(f"params: {{timeout: {value()}}}")
+    cases = ["cases:"]
+    for n in range(draw(st.integers(1, 3))):
+        cases += [
+            f"  - id: c{n}",
+            f"    input: {value()}",
+            f"    expected: {value()}",
+            f"    assert: [{{regex: {value()}}}, {{max_cost_usd: {value()}}}]",
+        ]
+        if draw(st.booleans()):
+            cases.append(f"    vars: {{x: {value()}}}")
+        if draw(st.booleans()):
+            cases.append(f"    input: {value()}")  # a duplicate key
+    return "\n".join(head + cases) + "\n"
+
+
+@BOUNDED
+@given(hostile_suites())
+def test_load_suite_hostile_documents(text: str) -> None:
+    with mock.patch.object(templates, "MAX_STEPS", 20_000):
+        _check(text)
+
+
+CELLS = st.one_of(TEXT, st.sampled_from(["nan", "inf", "1e999", "0.5", "9" * 5000]))
+
+
+@st.composite
+def csv_files(draw: st.DrawFn) -> str:
+    """A CSV case file with hostile cells (and sometimes ragged rows)."""
+    header = draw(
+        st.lists(
+            st.sampled_from(["id", "input", "expected", "category", "threshold", "topic", "inptu"]),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for _ in range(draw(st.integers(0, 3))):
+        width = len(header) + draw(st.sampled_from([0, 0, 0, 1, -1]))
+        writer.writerow([draw(CELLS) for _ in range(max(0, width))])
+    return out.getvalue()
+
+
+def _nested(depth: int, leaf: Any) -> Any:
+    for _ in range(depth):
+        leaf = {"v": leaf}
+    return leaf
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(CELLS, st.integers(), st.floats(allow_nan=True), st.none(), st.booleans()),
+    lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(KEYS, kids, max_size=4)),
+    max_leaves=15,
+)
+
+
+@st.composite
+def jsonl_files(draw: st.DrawFn) -> str:
+    """A JSONL case file: hostile rows, deep values, NaN, huge numbers and broken lines."""
+    lines = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["row", "row", "deep", "raw"]))
+        if kind == "raw":
+            lines.append(
+                draw(
+                    st.sampled_from(
+                        ["NaN", "[" * 5000, "{", '{"input": ' + "9" * 5000 + "}", "\x00"]
+                    )
+                )
+            )
+            continue
+        row = draw(st.dictionaries(KEYS, JSON_VALUES, max_size=5))
+        row.setdefault("input", draw(CELLS))
+        if kind == "deep":
+            row["vars"] = {"deep": _nested(draw(st.integers(60, 600)), "x")}
+        lines.append(json.dumps(row, allow_nan=True))
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def yaml_case_files(draw: st.DrawFn) -> str:
+    """A YAML case file: a list of case mappings with hostile values."""
+    rows = []
+    for n in range(draw(st.integers(1, 3))):
+        value = draw(st.one_of(NASTY_YAML_VALUES, TEXT.map(_yaml_scalar)))
+        rows.append(f"- {{id: r{n}, input: {value}, expected: {draw(TEXT.map(_yaml_scalar))}}}")
+    if draw(st.booleans()):
+        rows.insert(0, "- vars:\n" + "\n".join("  " + line for line in _bomb(9).splitlines()))
+    return "\n".join(rows) + "\n"
+
+
+CASE_FILES = st.one_of(
+    csv_files().map(lambda t: ("cases.csv", t)),
+    jsonl_files().map(lambda t: ("cases.jsonl", t)),
+    yaml_case_files().map(lambda t: ("cases.yaml", t)),
+)
+
+
+@BOUNDED
+@given(CASE_FILES, st.booleans(), st.booleans())
+def test_load_suite_hostile_case_files(
+    case_file: tuple[str, str], templated: bool, suite_input: bool
+) -> None:
+    name, text = case_file
+    (_DIR / name).write_text(text, encoding="utf-8", errors="surrogatepass")
+    reference = f"{{file: {name}, templated: {str(templated).lower()}}}"
+    head = "prompt: 'Topic {{ topic | default(\"x\") }}'\n"
+    if suite_input:
+        head += 'input: \'Q: {{ input | default("") }} {{ topic | default("") }}\'\n'
+    with mock.patch.object(templates, "MAX_STEPS", 20_000):
+        _check(f"{head}cases: {reference}\n", names_the_suite=False)
