@@ -171,4 +171,6 @@ def test_tests_that_run_before_the_cases_do_not_run_beside_the_sdk_import(
     events = (pytester.path / "events.txt").read_text(encoding="utf-8").splitlines()
     # The import ahead of time did start, after the plain test and before the case ran.
     assert "warm_up" in events, events
-    assert events.index("end test_plain") < events.index("warm_up") < events.index("end z_suite[a]"), events
+    assert (
+        events.index("end test_plain") < events.index("warm_up") < events.index("end z_suite[a]")
+    ), events
