@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pytest_promptopt.llm.pricing import PriceTable
 from pytest_promptopt.optimize.split import split_cases
 from pytest_promptopt.optimize.stages.choice import FRESH_SAMPLES
-from pytest_promptopt.settings import Settings
+from pytest_promptopt.settings import SIMULATED_MODEL, Settings
 from pytest_promptopt.suites.spec import Suite
 
 # Rough tokens per call (input, output) by kind of call.
@@ -52,8 +52,9 @@ def estimate(suite: Suite, settings: Settings) -> Estimate:
     evals += held * 2 * (finalists * k.samples + 2 * max(FRESH_SAMPLES, k.samples))
     generate = 3 + 2 * k.top_m * k.iterations
     resample = k.candidates * (quick // max(k.samples, 1)) + k.top_k * combined // max(k.samples, 1)
-    target = suite.model or settings.model
-    judge = settings.effective_judge_model
+    offline = settings.model == SIMULATED_MODEL  # every call goes to the simulator then
+    target = SIMULATED_MODEL if offline else suite.model or settings.model
+    judge = SIMULATED_MODEL if offline else settings.effective_judge_model
     prices = PriceTable.from_settings(settings.prices)
     target_price, judge_price = prices.price(target), prices.price(judge)
     cost: float | None = None

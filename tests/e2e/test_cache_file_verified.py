@@ -17,6 +17,8 @@ from click.testing import CliRunner
 from pytest_promptopt.cli.main import main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+ANGRY = "suites/support_bot.promptopt.yaml::support_bot[angry-customer]"
+ANGRY_INPUT = "This is the third time my delivery is late"
 
 
 def _copy(tmp_path: Path, name: str) -> Path:
@@ -78,8 +80,12 @@ def test_a_judge_answer_moved_under_a_failing_case_s_key_is_refused_naming_the_l
     lines = cache_file.read_text().splitlines()
     entries = [json.loads(line) for line in lines]
     judged = [(n, e) for n, e in enumerate(entries) if e["role"] == "judge"]
-    failing = next(n for n, e in judged if _functionality(e) <= 2)
-    passing = next(e for _, e in judged if _functionality(e) >= 4)
+    # support_bot[angry-customer] fails on its judge alone: a passing verdict under its key
+    # made it pass before entries were verified.
+    assert recorded[ANGRY] == "FAILED"
+    failing = next(n for n, e in judged if ANGRY_INPUT in json.dumps(e["request"]))
+    assert _functionality(entries[failing]) <= 2
+    passing = next(e for _, e in judged if _functionality(e) >= 5)
     # The failing case's line keeps its key; its request and levels are another case's.
     entries[failing] = {
         **entries[failing],
@@ -95,7 +101,7 @@ def test_a_judge_answer_moved_under_a_failing_case_s_key_is_refused_naming_the_l
     assert f"{poisoned}:{failing + 1}: request_hash {entries[failing]['request_hash']}" in (
         run.stderr
     )
-    assert "PASSED" not in run.stdout  # nothing ran on the poisoned file
+    assert ANGRY not in run.stdout  # nothing ran on the poisoned file
 
     # `promptopt cache import` reads it with the same reader: exit 1, nothing imported.
     db = tmp_path / "import.db"
@@ -103,4 +109,3 @@ def test_a_judge_answer_moved_under_a_failing_case_s_key_is_refused_naming_the_l
     assert result.exit_code == 1
     assert f"{poisoned}:{failing + 1}: request_hash" in result.output
     assert not db.exists()
-    assert recorded  # the recorded run had outcomes to protect

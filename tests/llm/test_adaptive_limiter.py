@@ -64,9 +64,9 @@ def test_successes_grow_the_limit_by_one_per_window_up_to_the_ceiling() -> None:
 
 
 def test_retry_after_pauses_new_calls_until_it_has_passed() -> None:
-    async def scenario() -> tuple[bool, bool, bool]:
+    async def scenario() -> tuple[bool, bool, bool, bool]:
         limiter = AdaptiveLimiter(4)
-        limiter.refused(Permit(0.0, 0), retry_after_s=0.3)
+        limiter.refused(Permit(0.0, 0), retry_after_s=30)
         paused = limiter.paused_for > 0
 
         async def call() -> None:
@@ -74,12 +74,15 @@ def test_retry_after_pauses_new_calls_until_it_has_passed() -> None:
                 pass
 
         task = asyncio.get_running_loop().create_task(call())
-        await asyncio.sleep(0.01)
-        waited = not task.done()  # a free slot, but the pause holds it back
+        await asyncio.sleep(0)  # the call runs up to its wait
+        # A free slot, but the pause holds it back: queued, not started.
+        waited = not task.done() and len(limiter._waiting) == 1 and limiter._in_use == 0
+        limiter._paused_until = 0.0  # the pause is over (no wall-clock wait in the test)
+        limiter._woken()  # what the wake-up scheduled for the pause's end does
         await asyncio.wait_for(task, timeout=10)
-        return paused, waited, limiter.paused_for == 0
+        return paused, waited, limiter.paused_for == 0, limiter._in_use == 0
 
-    assert asyncio.run(scenario()) == (True, True, True)
+    assert asyncio.run(scenario()) == (True, True, True, True)
 
 
 def test_a_ratelimit_header_at_zero_pauses_until_its_reset() -> None:
@@ -141,7 +144,8 @@ def test_a_pause_left_pending_in_a_finished_loop_does_not_stall_the_next_loop() 
     async def abandoned() -> None:
         limiter.refused(Permit(0.0, 0), retry_after_s=30)
         task = asyncio.get_running_loop().create_task(call())
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the call runs up to its wait
+        assert len(limiter._waiting) == 1 and limiter._wake is not None
         task.cancel()  # this loop ends with its wake-up still scheduled
 
     async def next_loop() -> bool:

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -23,7 +24,33 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     rt.close(None)
 
 
-def test_first_claim_wins_and_waiters_get_the_best_prompt(runtime: Runtime) -> None:
+@pytest.fixture
+def waited(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Set each time a waiter has looked at the claim and decided to wait (its poll's pause)."""
+    event = threading.Event()
+
+    def pause(seconds: float) -> None:
+        event.set()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(claim, "time", SimpleNamespace(time=time.time, sleep=pause))
+    return event
+
+
+def _waiter(runtime: Runtime, worker: str, results: dict[str, object]) -> threading.Thread:
+    """A thread waiting for the suite's pipeline as `worker`, its outcome into `results`."""
+
+    def wait() -> None:
+        results[worker] = claim.wait_for_pipeline(runtime, "bot", worker)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    return thread
+
+
+def test_first_claim_wins_and_waiters_get_the_best_prompt(
+    runtime: Runtime, waited: threading.Event
+) -> None:
     from pytest_promptopt.storage.repositories import PromptRepository
 
     assert claim.claim_pipeline(runtime, "bot", "gw0")
@@ -32,8 +59,13 @@ def test_first_claim_wins_and_waiters_get_the_best_prompt(runtime: Runtime) -> N
         best = PromptRepository(s).add(runtime.run_id, "bot", "best prompt", stage="refined")
         best_id = best.id
     lease = claim.Lease(runtime, "bot", "gw0")
-    threading.Timer(0.3, lease.release, args=(best_id,)).start()
-    assert claim.wait_for_pipeline(runtime, "bot", "gw1") == ("best", (best_id, "best prompt"))
+    results: dict[str, object] = {}
+    thread = _waiter(runtime, "gw1", results)
+    assert waited.wait(timeout=10)  # gw1 found the pipeline running and waits
+    assert results == {}
+    lease.release(best_id)
+    thread.join(timeout=10)
+    assert results == {"gw1": ("best", (best_id, "best prompt"))}
 
 
 def test_a_failed_owner_leaves_the_waiters_on_the_original(runtime: Runtime) -> None:
@@ -43,27 +75,20 @@ def test_a_failed_owner_leaves_the_waiters_on_the_original(runtime: Runtime) -> 
 
 
 def test_a_dead_owner_is_taken_over_by_exactly_one_waiter(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, waited: threading.Event
 ) -> None:
-    monkeypatch.setattr(claim, "STALE_S", 0.2)
+    monkeypatch.setattr(claim, "STALE_S", -1.0)  # any heartbeat is stale: gw0 is dead
     assert claim.claim_pipeline(runtime, "bot", "gw0")  # gw0 dies: no lease renews it
-    time.sleep(0.3)
     results: dict[str, object] = {}
-
-    def wait(worker: str) -> None:
-        results[worker] = claim.wait_for_pipeline(runtime, "bot", worker)[0]
-
-    first = threading.Thread(target=wait, args=("gw1",))
-    first.start()
-    first.join(timeout=10)
-    assert results == {"gw1": "takeover"}
+    _waiter(runtime, "gw1", results).join(timeout=10)
+    assert results == {"gw1": ("takeover", None)}
     # The new owner renews its lease, so the next waiter waits instead of taking over too.
     lease = claim.Lease(runtime, "bot", "gw1")
     monkeypatch.setattr(claim, "STALE_S", 5.0)
-    second = threading.Thread(target=wait, args=("gw2",))
-    second.start()
-    time.sleep(0.5)
+    waited.clear()
+    second = _waiter(runtime, "gw2", results)
+    assert waited.wait(timeout=10)  # gw2 looked at gw1's fresh claim and waits
     assert "gw2" not in results
     lease.release(None)
     second.join(timeout=10)
-    assert results["gw2"] == "failed"
+    assert results["gw2"] == ("failed", None)

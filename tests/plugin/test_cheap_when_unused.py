@@ -115,21 +115,62 @@ def test_no_case_to_run_imports_nothing_heavy_even_with_the_cache_off(
     assert not (pytester.path / ".promptopt").exists()
 
 
+ORDER_CONFTEST = """
+import pytest
+
+EVENTS = []
+
+
+def pytest_configure(config):
+    from pytest_promptopt.engine.runtime import Runtime
+
+    warm_up = Runtime.warm_up
+
+    def recorded(self):
+        EVENTS.append("warm_up")
+        warm_up(self)
+
+    Runtime.warm_up = recorded
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    EVENTS.append(f"start {item.name}")
+    try:
+        return (yield)
+    finally:
+        EVENTS.append(f"end {item.name}")
+
+
+def pytest_unconfigure(config):
+    with open("events.txt", "w", encoding="utf-8") as fh:
+        fh.write("\\n".join(EVENTS))
+"""
+
+
 def test_tests_that_run_before_the_cases_do_not_run_beside_the_sdk_import(
     pytester: pytest.Pytester,
 ) -> None:
     """The import ahead of time (and the gc.freeze that ends it) waits for the first case."""
     pytester.makeini(SIM_INI)
+    pytester.makeconftest(ORDER_CONFTEST)
     pytester.makepyfile(
         test_a_first="""
         import sys
-        import time
+
+        from conftest import EVENTS
 
         def test_plain():
-            time.sleep(0.5)  # ample time for a thread that had started importing the SDK
+            assert "warm_up" not in EVENTS  # the SDK import was not started yet
             assert "anthropic" not in sys.modules
         """
     )
     write_suite(pytester, "z_suite", HELLO)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--promptopt-cache=off")
     result.assert_outcomes(passed=2)
+    events = (pytester.path / "events.txt").read_text(encoding="utf-8").splitlines()
+    # The import ahead of time did start, after the plain test and before the case ran.
+    assert "warm_up" in events, events
+    assert (
+        events.index("end test_plain") < events.index("warm_up") < events.index("end z_suite[a]")
+    ), events

@@ -49,14 +49,16 @@ def wrong_type(prompt, case, client):
     return 42
 
 
+MEET = threading.Barrier(2, timeout=60)
+
+
 def slow(prompt, case, client):
-    """Sync, takes a while: records how many run at once."""
+    """Sync, blocks until a second one runs beside it: records how many run at once."""
     global ACTIVE, PEAK
     with LOCK:
         ACTIVE += 1
         PEAK = max(PEAK, ACTIVE)
-    import time
-    time.sleep(0.3)
+    MEET.wait()  # run one after the other, this breaks after its timeout: an item error
     with LOCK:
         ACTIVE -= 1
     with open("peak.txt", "w") as f:
@@ -182,7 +184,7 @@ def test_sync_targets_run_side_by_side_off_the_event_loop(pytester: pytest.Pytes
     write_suite(pytester, "slow", suite_text("slow", "app_f:slow", *cases))
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
-    # Four sync targets that each block for a while were running at the same time.
+    # Four sync targets that each block until another one runs were running at the same time.
     assert int((pytester.path / "peak.txt").read_text()) >= 2
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,19 +156,6 @@ def popen_pytest(root: Path, base_url: str, *args: str) -> subprocess.Popen[byte
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-
-def kill_after(proc: subprocess.Popen[bytes], delay: float, sig: int = signal.SIGKILL) -> bool:
-    """Send `sig` after `delay` seconds; True when the process was still running then."""
-    deadline = time.monotonic() + delay
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.01)
-    if proc.poll() is not None:
-        return False
-    proc.send_signal(sig)
-    return True
 
 
 def q(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
