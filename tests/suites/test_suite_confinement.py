@@ -167,3 +167,25 @@ def test_python_api_media_refuses_kernel_files(tmp_path: Path) -> None:
     )  # fmt: skip
     with pytest.raises(SuiteError, match="kernel file"):
         render_case(suite, suite.cases[0])
+
+
+def test_promptopt_allowed_paths_is_read_relative_to_the_rootdir(tmp_path: Path) -> None:
+    from pytest_promptopt.errors import ConfigError
+    from pytest_promptopt.settings import resolve_settings
+
+    root = project(tmp_path)
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "more").mkdir()
+    ini = {"promptopt_allowed_paths": ["../shared", str(tmp_path / "more"), ""]}
+    settings = resolve_settings(root, {}.get, ini.get)
+    assert settings.allowed_paths == (
+        (tmp_path / "shared").resolve(),
+        (tmp_path / "more").resolve(),
+    )
+    assert settings.public_dict()["allowed_paths"] == [str(p) for p in settings.allowed_paths]
+    flag = {"promptopt_allowed_paths": os.pathsep.join(["../shared", "../more"])}
+    assert resolve_settings(root, flag.get, {}.get).allowed_paths == settings.allowed_paths
+    assert resolve_settings(root, {}.get, {}.get).allowed_paths == ()
+    for bad, problem in ((["../none"], "is not a folder"), (["a\x00b"], "holds a NUL byte")):
+        with pytest.raises(ConfigError, match=f"--promptopt-allowed-paths: .*{problem}"):
+            resolve_settings(root, {}.get, {"promptopt_allowed_paths": bad}.get)
