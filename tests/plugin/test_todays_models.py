@@ -150,6 +150,8 @@ def test_a_refusal_fails_its_case_unless_expected_and_is_never_judged(
         next((pytester.path / ".promptopt" / "reports").glob("*/report.json")).read_text()
     )
     assert report["suites"][0]["refusals"] == 2
+    markdown = next((pytester.path / ".promptopt" / "reports").glob("*/report.md")).read_text()
+    assert "2/3 (2 refusals)" in markdown
     db = default_db(pytester)
     # Two answers were refused; only the fine case was judged.
     assert len(query(db, "SELECT id FROM llm_calls WHERE role='judge'")) == 1
