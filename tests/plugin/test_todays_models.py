@@ -338,3 +338,25 @@ def test_a_target_may_stream_through_the_wired_client(
         "SELECT c.request, e.model_response FROM llm_calls c, evaluations e WHERE c.role='target'",
     )
     assert "stream" not in json.loads(request) and answer.strip()
+
+
+def test_checks_never_see_the_thinking_blocks(
+    pytester: pytest.Pytester, strict: LoopbackMessagesServer
+) -> None:
+    pytester.makepyfile(
+        thinkcheck=(
+            "def no_thinking(answer, case):\n"
+            "    kinds = [b['type'] for b in answer.message or ()]\n"
+            "    return 'thinking' not in kinds and 'I work out' not in answer.text, str(kinds)\n"
+        )
+    )
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    pytester.makefile(
+        ".promptopt.yaml",
+        think="prompt: You help.\ncases:\n"
+        "  - {id: a, input: Hello!, judge: false, assert: [{python: 'thinkcheck:no_thinking'}]}\n",
+    )
+    result = pytester.runpytest("--promptopt-model=claude-fable-5-2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    ((response,),) = query(default_db(pytester), "SELECT response FROM llm_calls")
+    assert json.loads(response)["content"][0]["type"] == "thinking"  # it was there
