@@ -266,6 +266,12 @@ class Runtime:
                         "generate": s.optimizer_params or {},
                         "analyze": s.optimizer_params or {},
                     },
+                    describe_first=tuple(
+                        dict.fromkeys(
+                            [s.effective_judge_model]
+                            + ([s.effective_optimizer_model] if s.optimize else [])
+                        )
+                    ),
                 )
             return self._llm
 

@@ -30,6 +30,7 @@ from pytest_promptopt.llm.requests import (
 )
 from pytest_promptopt.llm.send_options import cache_tokens, request_timeout, with_prompt_cache
 from pytest_promptopt.protocol import SIMULATED_SAMPLE, TOOL_MODELS
+from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
     from pytest_promptopt.llm.batches import BatchCollector
@@ -183,16 +184,21 @@ class LLMService:
         prices: PriceTable | None = None,
         batches: BatchCollector | None = None,
         role_params: Mapping[str, Mapping[str, Any]] | None = None,
+        describe_first: tuple[str, ...] = (),
     ) -> None:
         """`timeout_s` None sizes each request's timeout from its max_tokens (`send_options.py`).
 
         `role_params` are the structured roles' own parameters by role (`judge`: the judge's
         `--promptopt-judge-params`; `generate`, `analyze`: `--promptopt-optimizer-params`).
+        `describe_first` names the structured roles' models: the first call of the run starts
+        asking the Models API about them, so the first judge calls need not wait for it (and
+        lose their place to the next cases' calls).
         """
         self.role_params = {k: dict(v) for k, v in (role_params or {}).items()}
         self._profiles: dict[str, ModelRules] = {}
         self._profile_tasks: dict[str, asyncio.Future[ModelRules]] = {}
         self._unstored: set[str] = set()  # models with no stored capabilities (asked once)
+        self._describe_first: tuple[str, ...] = tuple(describe_first)
         self.store = store
         self.batches = batches  # --promptopt-batch: evaluation calls go through batches
         self.budget = budget
@@ -221,6 +227,11 @@ class LLMService:
         `key` is the request's `request_hash` when the caller has already computed it.
         """
         model = str(request["model"])
+        if self._describe_first:  # the structured roles' models, asked while this call runs
+            for other in self._describe_first:
+                if self.known_profile(other) is None and other not in self._profile_tasks:
+                    self._profile_tasks[other] = asyncio.ensure_future(self._describe(other))
+            self._describe_first = ()
         key = key or request_hash(request, sample)
         shared = self._inflight.get(key)
         if shared is not None:
@@ -411,6 +422,9 @@ class LLMService:
         earlier one (`model_capabilities`), or, under replay, the table's; else None."""
         known = self._profiles.get(model)
         if known is not None or model in self._unstored:
+            return known
+        if model == SIMULATED_MODEL:  # our own simulator: what it would answer is the table's
+            known = self._profiles[model] = rules_for(model)
             return known
         try:
             stored = self.store.capabilities(model)
