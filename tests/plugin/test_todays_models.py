@@ -360,3 +360,24 @@ def test_checks_never_see_the_thinking_blocks(
     result.assert_outcomes(passed=1)
     ((response,),) = query(default_db(pytester), "SELECT response FROM llm_calls")
     assert json.loads(response)["content"][0]["type"] == "thinking"  # it was there
+
+
+def test_a_batch_item_sends_extra_body_fields_in_its_params(
+    pytester: pytest.Pytester, strict: LoopbackMessagesServer
+) -> None:
+    """Issue 18, finding 13: `extra_body` went into a batch item's params as a literal key."""
+    pytester.makefile(
+        ".promptopt.yaml",
+        sampled="prompt: You help.\nparams: {extra_body: {top_k: 5}, timeout: 30}\ncases:\n"
+        "  - {id: a, input: Hello!, judge: false, assert: [{max_chars: 5000}]}\n",
+        headers="prompt: You help.\nparams: {extra_headers: {x-team: a}}\ncases:\n"
+        "  - {id: b, input: Hello!, judge: false, assert: [{max_chars: 5000}]}\n",
+    )
+    result = pytester.runpytest(
+        "--promptopt-batch", "--promptopt-model=claude-haiku-4-5", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    assert strict.rejected == []
+    out = result.stdout.str()
+    assert "cannot go in a batch" in out and "'extra_headers', which a batch item cannot" in out
+    assert "without --promptopt-batch" in out
