@@ -222,10 +222,13 @@ class LoopbackMessagesServer:
         A model that thinks by default is given `thinking: {type: adaptive}`, so the answer
         starts with a thinking block as the API's does.
         """
-        from pytest_promptopt.llm.models import broken_rule, rules_for
+        from pytest_promptopt.llm.models import Broken, broken_rule, rules_for
 
         rules = rules_for(str(body.get("model")))
         broken = broken_rule(rules, body)
+        stray = [k for k in ("extra_body", "extra_headers", "extra_query", "timeout") if k in body]
+        if stray:  # SDK options that reached the body (a batch item's params, say)
+            broken = Broken(f"{stray[0]}: Extra inputs are not permitted", "")
         if broken is not None:
             with self._lock:
                 self.rejected.append(f"{body.get('model')}: {broken.message}")

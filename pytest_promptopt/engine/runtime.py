@@ -267,6 +267,12 @@ class Runtime:
                         "analyze": s.optimizer_params or {},
                     },
                     offline=s.model == SIMULATED_MODEL,
+                    describe_first=tuple(
+                        dict.fromkeys(
+                            [s.effective_judge_model]
+                            + ([s.effective_optimizer_model] if s.optimize else [])
+                        )
+                    ),
                 )
             return self._llm
 

@@ -10,6 +10,14 @@ if TYPE_CHECKING:
     from pytest_promptopt.llm.service import Completion
 
 
+THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
+
+
+def without_thinking(content: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+    """An answer's content blocks less its thinking: what checks may read."""
+    return tuple(b for b in content if b.get("type") not in THINKING_BLOCKS)
+
+
 @dataclass(frozen=True)
 class Answer:
     """One answer of the model under test.
@@ -39,7 +47,7 @@ class Answer:
             completion.text,
             completion.tool_calls,
             completion.stop_reason,
-            completion.content or None,
+            without_thinking(completion.content) or None,
             completion.refusal,
         )
 

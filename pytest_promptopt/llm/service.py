@@ -210,18 +210,23 @@ class LLMService:
         batches: BatchCollector | None = None,
         role_params: Mapping[str, Mapping[str, Any]] | None = None,
         offline: bool = False,
+        describe_first: tuple[str, ...] = (),
     ) -> None:
         """`timeout_s` None sizes each request's timeout from its max_tokens (`send_options.py`).
 
         `role_params` are the structured roles' own parameters by role (`judge`: the judge's
         `--promptopt-judge-params`; `generate`, `analyze`: `--promptopt-optimizer-params`).
         `offline` (the model under test is `simulated`) sends every call to the simulator.
+        `describe_first` names the structured roles' models: the first call of the run starts
+        asking the Models API about them, so the first judge calls need not wait for it (and
+        lose their place to the next cases' calls).
         """
         self.offline = offline
         self.role_params = {k: dict(v) for k, v in (role_params or {}).items()}
         self._profiles: dict[str, ModelRules] = {}
         self._profile_tasks: dict[str, asyncio.Future[ModelRules]] = {}
         self._unstored: set[str] = set()  # models with no stored capabilities (asked once)
+        self._describe_first: tuple[str, ...] = tuple(describe_first)
         self.store = store
         self.batches = batches  # --promptopt-batch: evaluation calls go through batches
         self.budget = budget
@@ -252,6 +257,11 @@ class LLMService:
         request, requested = self.routed(request)
         if requested is not None:
             key = None  # the caller's key was of the request as it named it
+        if self._describe_first:  # the structured roles' models, asked while this call runs
+            for other in self._describe_first:
+                if self.known_profile(other) is None and other not in self._profile_tasks:
+                    self._profile_tasks[other] = asyncio.ensure_future(self._describe(other))
+            self._describe_first = ()
         key = key or request_hash(request, sample)
         shared = self._inflight.get(key)
         if shared is not None:
@@ -497,6 +507,9 @@ class LLMService:
         earlier one (`model_capabilities`), or, under replay, the table's; else None."""
         known = self._profiles.get(model)
         if known is not None or model in self._unstored:
+            return known
+        if model == SIMULATED_MODEL:  # our own simulator: what it would answer is the table's
+            known = self._profiles[model] = rules_for(model)
             return known
         try:
             stored = self.store.capabilities(model)

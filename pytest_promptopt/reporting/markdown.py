@@ -111,8 +111,11 @@ def _header(report: RunReport) -> str:
 def _suite_row(suite: SuiteSummary) -> list[str]:
     """One row of the suites table."""
     passed = f"{suite.passed}/{suite.cases}"
-    if suite.errors:
-        passed += f" ({_count(suite.errors, 'error')})"
+    notes = [_count(suite.errors, "error")] if suite.errors else []
+    if suite.refusals:
+        notes.append(_count(suite.refusals, "refusal"))
+    if notes:
+        passed += f" ({', '.join(notes)})"
     return [
         md_escape(suite.name, NAME_CHARS),
         str(suite.cases),
@@ -154,9 +157,7 @@ def _suite_table(report: RunReport) -> str:
         )
     table = md_table(SUITE_HEADERS, rows, align="lrrrrrrrr")
     if any(s.pass_rate_ci or s.mean_score_ci for s in report.suites):
-        table += (
-            "\n\nIn brackets: 95% intervals (pass rate: Wilson; mean score: seeded bootstrap)."
-        )
+        table += "\n\nIn brackets: 95% intervals (pass rate: Wilson; mean score: seeded bootstrap)."
     return table
 
 

@@ -133,10 +133,10 @@ class Case(BaseModel):
     def _ends_with_the_user(cls, v: tuple[Message, ...] | None) -> tuple[Message, ...] | None:
         if v is not None and (not v or v[-1].role != "user"):
             raise ValueError(
-                "a conversation must end with a user turn (the model answers it; models from "
-                "Claude 4.6 on reject an assistant-turn prefill with a 400); add a final "
-                "`{role: user, content: ...}` message, and ask for a format with structured "
-                "outputs (`params: {output_config: {format: ...}}`) or a system instruction"
+                "a conversation must end with a user turn (the model answers it); add a final "
+                "`{role: user, content: ...}` message (models from Claude 4.6 on reject an "
+                "assistant-turn prefill with a 400: ask for a format with structured outputs, "
+                "`params: {output_config: {format: ...}}`, or a system instruction)"
             )
         return v
 

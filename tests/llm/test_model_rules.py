@@ -172,3 +172,22 @@ def test_a_batch_item_carries_extra_body_in_its_params_and_no_transport_option()
     for key in ("extra_headers", "extra_query"):
         with pytest.raises(LLMError, match=f"'{key}', which a batch item cannot carry"):
             batch_params(body("claude-haiku-4-5", **{key: {"x": "1"}}))
+
+
+def test_the_simulator_describes_itself_as_the_table_does() -> None:
+    import asyncio
+
+    from pytest_promptopt.testing import simulated_client
+
+    async def describe() -> Any:
+        client = simulated_client()
+        try:
+            return await client.models.retrieve("simulated")
+        finally:
+            await client.close()
+
+    info = asyncio.run(describe())
+    assert info.capabilities is not None
+    said = Capabilities.of(info.capabilities.model_dump(mode="json"))
+    assert said == capabilities_of(rules_for("simulated"))
+    assert profile("simulated", said).shape() == rules_for("simulated").shape() == "forced_tool"

@@ -196,7 +196,8 @@ def collect_error_text(pytester: pytest.Pytester, *args: str) -> str:
             [
                 "*bad.promptopt.yaml:3: case 'chat': field 'messages': a conversation must end "
                 "with a user turn (the model answers it); add a final "
-                "`{role: user, content: ...}` message"
+                "`{role: user, content: ...}` message (models from Claude 4.6 on reject an "
+                "assistant-turn prefill with a 400*"
             ],
             id="conversation-ending-with-assistant",
         ),

@@ -150,6 +150,8 @@ def test_a_refusal_fails_its_case_unless_expected_and_is_never_judged(
         next((pytester.path / ".promptopt" / "reports").glob("*/report.json")).read_text()
     )
     assert report["suites"][0]["refusals"] == 2
+    markdown = next((pytester.path / ".promptopt" / "reports").glob("*/report.md")).read_text()
+    assert "2/3 (2 refusals)" in markdown
     db = default_db(pytester)
     # Two answers were refused; only the fine case was judged.
     assert len(query(db, "SELECT id FROM llm_calls WHERE role='judge'")) == 1
@@ -336,3 +338,46 @@ def test_a_target_may_stream_through_the_wired_client(
         "SELECT c.request, e.model_response FROM llm_calls c, evaluations e WHERE c.role='target'",
     )
     assert "stream" not in json.loads(request) and answer.strip()
+
+
+def test_checks_never_see_the_thinking_blocks(
+    pytester: pytest.Pytester, strict: LoopbackMessagesServer
+) -> None:
+    pytester.makepyfile(
+        thinkcheck=(
+            "def no_thinking(answer, case):\n"
+            "    kinds = [b['type'] for b in answer.message or ()]\n"
+            "    return 'thinking' not in kinds and 'I work out' not in answer.text, str(kinds)\n"
+        )
+    )
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    pytester.makefile(
+        ".promptopt.yaml",
+        think="prompt: You help.\ncases:\n"
+        "  - {id: a, input: Hello!, judge: false, assert: [{python: 'thinkcheck:no_thinking'}]}\n",
+    )
+    result = pytester.runpytest("--promptopt-model=claude-fable-5-2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    ((response,),) = query(default_db(pytester), "SELECT response FROM llm_calls")
+    assert json.loads(response)["content"][0]["type"] == "thinking"  # it was there
+
+
+def test_a_batch_item_sends_extra_body_fields_in_its_params(
+    pytester: pytest.Pytester, strict: LoopbackMessagesServer
+) -> None:
+    """Issue 18, finding 13: `extra_body` went into a batch item's params as a literal key."""
+    pytester.makefile(
+        ".promptopt.yaml",
+        sampled="prompt: You help.\nparams: {extra_body: {top_k: 5}, timeout: 30}\ncases:\n"
+        "  - {id: a, input: Hello!, judge: false, assert: [{max_chars: 5000}]}\n",
+        headers="prompt: You help.\nparams: {extra_headers: {x-team: a}}\ncases:\n"
+        "  - {id: b, input: Hello!, judge: false, assert: [{max_chars: 5000}]}\n",
+    )
+    result = pytester.runpytest(
+        "--promptopt-batch", "--promptopt-model=claude-haiku-4-5", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    assert strict.rejected == []
+    out = result.stdout.str()
+    assert "cannot go in a batch" in out and "'extra_headers', which a batch item cannot" in out
+    assert "without --promptopt-batch" in out
