@@ -86,8 +86,8 @@ class TargetRunner:
         self, fn: Callable[..., Any], where: str, prompt: str, case: CaseInput, scope: CallScope
     ) -> Answer:
         """The target's answer to one case; a PromptOptError naming the function if it fails."""
-        client = self.clients.async_ if is_async(fn) else self.clients.sync
         try:
+            client = self.clients.async_ if is_async(fn) else self.clients.sync
             with call_scope(scope):
                 returned = await self.code.call(
                     fn, prompt, case, client, what=f"target {where}", scope=scope

@@ -246,6 +246,24 @@ def _csv_row(path: Path, line: int, n: int, names: list[str], cells: list[str]) 
     return Row(data, str(path), line)
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object gives one key twice."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's dict; _DuplicateKey when a key repeats."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _jsonl(path: Path, text: str) -> list[tuple[int, Any]]:
     """(line, value) of every non-blank JSONL line."""
     rows: list[tuple[int, Any]] = []
@@ -253,7 +271,13 @@ def _jsonl(path: Path, text: str) -> list[tuple[int, Any]]:
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw)
+            value = json.loads(raw, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            raise SuiteError(
+                f"{path}:{line}: the key {exc.key!r} is given twice in one object (JSON would "
+                "keep only the last); keep one",
+                path=str(path),
+            ) from None
         except json.JSONDecodeError as exc:
             raise SuiteError(
                 f"{path}:{line}: invalid JSON: {exc.msg} (column {exc.colno}); "

@@ -35,7 +35,7 @@ def _specs(*checks: dict[str, Any]) -> tuple[AssertionSpec, ...]:
 
 
 def test_a_stuck_sync_check_times_out_naming_it_and_blocks_no_other_case() -> None:
-    code = OwnCode(timeout_s=0.3)
+    code = OwnCode(timeout_s=1.0)
 
     async def both() -> list[Any]:
         stuck = check_all(_specs({"python": f"{HERE}:blocker"}), Answer("a"), CASE, Usage(), code)
@@ -45,7 +45,7 @@ def test_a_stuck_sync_check_times_out_naming_it_and_blocks_no_other_case() -> No
     stuck, other = asyncio.run(both())
     assert isinstance(stuck, CodeTimeoutError)
     assert str(stuck).startswith(
-        f"python check {HERE}:blocker did not return within 0.3 s (--promptopt-check-timeout"
+        f"python check {HERE}:blocker did not return within 1 s (--promptopt-check-timeout"
     )
     assert "cannot stop" in str(stuck)
     assert [(r.passed, r.detail) for r in other] == [(True, "blocker was running")]
@@ -69,7 +69,7 @@ def test_a_stuck_sync_target_times_out_naming_it() -> None:
 
 
 def test_time_in_the_targets_model_calls_does_not_count() -> None:
-    code = OwnCode(timeout_s=0.05)
+    code = OwnCode(timeout_s=0.2)
     scope = CallScope(label="c")
     answered = threading.Event()
 
@@ -80,7 +80,7 @@ def test_time_in_the_targets_model_calls_does_not_count() -> None:
             # have passed the deadline several times over (an event, set by a later callback).
             loop = asyncio.get_running_loop()
             done = asyncio.Event()
-            loop.call_later(0.25, done.set)
+            loop.call_later(1.0, done.set)
             await done.wait()
         finally:
             scope.call_ended()
@@ -91,7 +91,7 @@ def test_time_in_the_targets_model_calls_does_not_count() -> None:
         return await code.call(target, what="target m:slow_api", scope=scope)
 
     assert asyncio.run(run()) == "answer"
-    assert answered.is_set() and scope.waited_s() >= 0.25
+    assert answered.is_set() and scope.waited_s() >= 1.0
 
 
 def _finishes(fn: Callable[[], Any], seconds: float = 60.0) -> Any:

@@ -209,3 +209,29 @@ def test_a_yaml_suite_error_is_never_another_exception(tmp_path: Path) -> None:
     )
     with pytest.raises(SuiteError):
         load_suite(path)
+
+
+def test_a_duplicate_key_in_a_jsonl_row_is_a_suite_error(tmp_path: Path) -> None:
+    (tmp_path / "cases.jsonl").write_text('{"id": "a", "input": "hi", "input": "ho"}\n')
+    path = suite_at(tmp_path, "prompt: hi\ncases: cases.jsonl\n")
+    assert error_of(path) == (
+        f"{tmp_path / 'cases.jsonl'}:1: the key 'input' is given twice in one object (JSON would "
+        "keep only the last); keep one"
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        "threshold: .nan",
+        "threshold: .inf",
+        "criteria: {safety: .inf}",
+        "assert: [{contains: a, weight: .inf}]",
+        "assert: [{max_cost_usd: .inf}]",
+    ],
+)
+def test_nan_and_infinity_are_refused_in_suite_numbers(tmp_path: Path, fields: str) -> None:
+    # Finding 9: NaN passed range checks.
+    path = suite_at(tmp_path, f"prompt: hi\n{fields}\ncases: [{{id: a, input: hi}}]\n")
+    message = error_of(path)
+    assert "finite" in message, message
