@@ -70,21 +70,38 @@ def canonical_body(raw: bytes | str) -> str:
 
 
 def _judge_info(raw: bytes) -> tuple[bool, bool]:
-    """(is a judge request, is a schema retry) of a request body.
+    """(is a judge request, is a schema retry) of a request body, in either shape.
 
-    A schema retry answers the bad verdict with a `tool_result` that has `is_error`.
+    The judge asks with a forced tool or with structured outputs (`output_config.format`,
+    whose schema's title names the verdict model). A schema retry answers the bad verdict
+    with a `tool_result` that has `is_error`, or with a user turn saying it did not match.
     """
     try:
         body = json.loads(raw)
     except ValueError:
         return False, False
     choice = body.get("tool_choice") or {}
-    is_judge = choice.get("name") == protocol.JUDGE_TOOL
+    form = (body.get("output_config") or {}).get("format") or {}
+    title = (form.get("schema") or {}).get("title") if isinstance(form, dict) else None
+    verdict = protocol.TOOL_MODELS[protocol.JUDGE_TOOL].__name__
+    is_judge = choice.get("name") == protocol.JUDGE_TOOL or title == verdict
     last = (body.get("messages") or [{}])[-1].get("content")
     retry = isinstance(last, list) and any(
-        isinstance(b, dict) and b.get("type") == "tool_result" and b.get("is_error") for b in last
+        isinstance(b, dict)
+        and (
+            (b.get("type") == "tool_result" and b.get("is_error"))
+            or (b.get("type") == "text" and "did not match the JSON schema" in str(b.get("text")))
+        )
+        for b in last
     )
     return is_judge, retry
+
+
+def _verdict_of(block: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The verdict an answer block holds (a tool call's input or a JSON text), and which."""
+    if block.get("type") == "tool_use":
+        return dict(block["input"]), True
+    return dict(json.loads(block["text"])), False
 
 
 class FaultServer(LoopbackMessagesServer):
@@ -179,6 +196,10 @@ class FaultServer(LoopbackMessagesServer):
     def handle(self, h: Any) -> None:
         """Answer one request: a fault, or the simulator's answer (maybe corrupted)."""
         raw = h.read_body()
+        if h.command != "POST":  # a Models API lookup: faults are for Messages requests
+            status, headers, body = self.simulator.respond(h.command, h.path.split("?")[0], raw)
+            h.answer(status, headers, body)
+            return
         digest = hashlib.sha256(raw).hexdigest()
         fault = self._decide(raw, digest)
         try:
@@ -215,17 +236,22 @@ class FaultServer(LoopbackMessagesServer):
         if not is_judge:
             return body
         payload = json.loads(body)
-        block = payload["content"][0]
+        block = next(b for b in payload["content"] if b.get("type") in ("tool_use", "text"))
+        verdict, as_tool = _verdict_of(block)
         kind = None
         if cfg.judge_bad_for and cfg.judge_bad_for.encode() in raw:
-            block["input"] = {**block["input"], "functionality": 7}
+            verdict = {**verdict, "functionality": 7}
             kind = "judge_schema"
         elif cfg.judge_truncate_first and not retry:
-            keys = list(block["input"])
-            block["input"] = {k: block["input"][k] for k in keys[: len(keys) // 2]}
+            keys = list(verdict)
+            verdict = {k: verdict[k] for k in keys[: len(keys) // 2]}
             kind = "judge_truncated"
         if kind is None:
             return body
+        if as_tool:
+            block["input"] = verdict
+        else:
+            block["text"] = json.dumps(verdict)
         with self._lock:
             self.faults[kind] += 1
         return json.dumps(payload).encode()
