@@ -310,6 +310,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
         kind=Number(0.0, 0.9),
     ),
     SettingSpec(
+        "confirm",
+        "--promptopt-confirm",
+        "--optimize: share of the given cases kept from the search for the final decision "
+        "(the original against the winner, scored once); 0: none, so the original stays",
+        ini="promptopt_confirm",
+        kind=Number(0.0, 0.6),
+        default_text="0.3, at least 3 cases, from 6 given cases on",
+    ),
+    SettingSpec(
         "threshold",
         "--promptopt-threshold",
         "default pass mark of a case",
@@ -378,6 +387,16 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "apply",
         "--promptopt-apply",
         "--optimize: write the best prompt to the suite's prompt file when it is better",
+    ),
+    SettingSpec(
+        "use_best",
+        "--promptopt-use-best",
+        "--optimize: the items judge the search's best prompt even when the confirmation did "
+        "not prove it better than the original (--promptopt-apply still needs the proof)",
+        False,
+        ini="promptopt_use_best",
+        kind=Toggle(),
+        action="store_true",
     ),
     SettingSpec(
         "timeout_s",
@@ -481,6 +500,7 @@ class Settings:
     judge_repeats: int = _default("judge_repeats")
     optimizer_model: str | None = _default("optimizer_model")
     holdout: float = _default("holdout")
+    confirm: float | None = _default("confirm")
     threshold: float = _default("threshold")
     min_pass_rate: float | None = _default("min_pass_rate")
     concurrency: int = _default("concurrency")
@@ -491,6 +511,7 @@ class Settings:
     optimize: bool = _default("optimize")
     resume: str | None = _default("resume")
     apply: bool = _default("apply")
+    use_best: bool = _default("use_best")
     timeout_s: float | None = _default("timeout_s")
     max_retries: int = _default("max_retries")
     baseline: bool = _default("baseline")

@@ -69,8 +69,8 @@ def strategies_for(count: int) -> list[dict[str, str]]:
 
 def feedback_cases(ctx: RunContext) -> list[Case]:
     """The given cases prompt writers may see: the feedback part of the split."""
-    held = set(ctx.split().holdout)
-    return [c for c in ctx.suite.cases if c.id not in held]
+    feedback = set(ctx.split().feedback)
+    return [c for c in ctx.suite.cases if c.id in feedback]
 
 
 class GeneratePrompts(Stage):
@@ -125,7 +125,11 @@ class GeneratePrompts(Stage):
         split = ctx.split()
         return GeneratePromptsSummary(
             split=SplitRecord(
-                feedback=list(split.feedback), holdout=list(split.holdout), note=split.note
+                feedback=list(split.feedback),
+                holdout=list(split.holdout),
+                confirm=list(split.confirm),
+                note=split.note,
+                confirm_note=split.confirm_note,
             ),
             original_prompt_id=original_id,
             prompt_ids=ids,
@@ -172,11 +176,12 @@ class GenerateTests(Stage):
         )
         assert isinstance(answer, GeneratedCases)
         rows = []
-        held_inputs = {c.case.display_input.strip() for c in ctx.holdout_cases()}
+        hidden = [*ctx.holdout_cases(), *ctx.confirm_cases()]
+        held_inputs = {c.case.display_input.strip() for c in hidden}
         dropped: list[dict[str, str]] = []
         for n, case in enumerate(answer.cases[:count], start=1):
             if case.input.strip() in held_inputs:
-                continue  # a held-out case written again would leak it into the feedback
+                continue  # a held-out or confirmation case written again would leak it
             key = f"{self.tier}-{n}"
             if key in given:
                 key += "-gen"
