@@ -137,7 +137,8 @@ class OptimizeOutcome:
             mark = " (best)" if f.prompt_id == self.best_prompt_id else ""
             origin = "original" if f.original else (f.strategy or f.stage)
             if f.stage == "refined":
-                origin += f", track {f.track_id} iter {f.iteration}"
+                parent = f" from #{f.parent_prompt_id}" if f.parent_prompt_id is not None else ""
+                origin = f"refined{parent} ({origin}, track {f.track_id} iter {f.iteration})"
             lines.append(
                 f"#{f.prompt_id} {origin}{mark}: feedback {_score(f.feedback)}, "
                 f"held-out {_score(f.holdout)}"

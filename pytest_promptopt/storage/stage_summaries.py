@@ -93,6 +93,9 @@ class GeneratePromptsSummary(StageSummaryBase):
     original_prompt_id: int | None = Field(None, description="The suite's own prompt.")
     prompt_ids: list[int] = Field(default_factory=list, description="Candidates, original first.")
     strategies: list[str] = Field(default_factory=list, description="The strategies asked for.")
+    descriptions: dict[str, str] = Field(
+        default_factory=dict, description="Prompt id -> the writer's own words for its strategy."
+    )
     requested: int = Field(0, description="Candidates asked of the generator.")
     generated: int = Field(0, description="Distinct candidates it returned.")
     rejected: list[RejectedPrompt] = Field(
@@ -317,6 +320,7 @@ class Finalist(BaseModel):
     prompt_id: int
     stage: str
     strategy: str | None = None
+    parent_prompt_id: int | None = None
     track_id: int | None = None
     iteration: int = 0
     original: bool = False

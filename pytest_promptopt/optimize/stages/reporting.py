@@ -69,6 +69,7 @@ class Reporting(Stage):
                     prompt_id=int(p.id),
                     stage=p.stage,
                     strategy=p.strategy,
+                    parent_prompt_id=p.parent_prompt_id,
                     track_id=p.track_id,
                     iteration=p.iteration,
                     original=bool(p.is_original_system_prompt),
