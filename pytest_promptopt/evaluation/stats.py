@@ -155,9 +155,7 @@ def paired_gain(
         import numpy as np
         from scipy.stats import ttest_1samp
 
-    ci = ttest_1samp(np.asarray(diffs, dtype=float), 0.0).confidence_interval(
-        confidence_level=conf
-    )
+    ci = ttest_1samp(np.asarray(diffs, dtype=float), 0.0).confidence_interval(confidence_level=conf)
     low, high = float(ci.low), float(ci.high)
     if not (math.isfinite(low) and math.isfinite(high)):
         return PairedGain(mean, mean, mean, n, conf, rule.min_cases, spread=False)

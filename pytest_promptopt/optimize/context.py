@@ -87,9 +87,7 @@ class RunContext:
         split = self.split()
         hidden = {*split.holdout, *split.confirm}
         return [
-            c
-            for c in self.cases(["given", *tiers])
-            if not (c.stage == "given" and c.key in hidden)
+            c for c in self.cases(["given", *tiers]) if not (c.stage == "given" and c.key in hidden)
         ]
 
     def confirm_cases(self) -> list[StoredCase]:

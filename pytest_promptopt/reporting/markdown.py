@@ -154,9 +154,7 @@ def _suite_table(report: RunReport) -> str:
         )
     table = md_table(SUITE_HEADERS, rows, align="lrrrrrrrr")
     if any(s.pass_rate_ci or s.mean_score_ci for s in report.suites):
-        table += (
-            "\n\nIn brackets: 95% intervals (pass rate: Wilson; mean score: seeded bootstrap)."
-        )
+        table += "\n\nIn brackets: 95% intervals (pass rate: Wilson; mean score: seeded bootstrap)."
     return table
 
 

@@ -296,7 +296,7 @@ class SelectBestSummary(StageSummaryBase):
         None, description="The winner's selection mean minus its confirmation mean."
     )
     gain: list[float] = Field(
-        default_factory=list, description="The decision: confirmation paired gain [low, mean, high]."
+        default_factory=list, description="The decision: confirmation gain [low, mean, high]."
     )
     gate_cases: int = Field(0, description="Confirmation cases the decision compared on.")
     significant: bool = Field(False, description="The winner is proven: the apply rule holds.")

@@ -180,7 +180,10 @@ def test_the_summary_interval_is_seeded_covers_the_mean_and_agrees_with_scipy() 
     mean = sum(values) / len(values)
     assert ci[0] < mean < ci[1]
     reference = bootstrap(
-        (np.asarray(values),), np.mean, method="percentile", n_resamples=9999,
+        (np.asarray(values),),
+        np.mean,
+        method="percentile",
+        n_resamples=9999,
         rng=np.random.default_rng(0),
     ).confidence_interval
     # Two seeded percentile bootstraps of the same data agree to Monte Carlo error.

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from pytest_promptopt.evaluation.results import CaseResult
-from pytest_promptopt.optimize.context import RunContext, StoredCase
 from pytest_promptopt.evaluation.stats import paired_gain
+from pytest_promptopt.optimize.context import RunContext, StoredCase
 from pytest_promptopt.optimize.split import split_cases
 from pytest_promptopt.optimize.stages import evaluation, refinement
 from pytest_promptopt.optimize.stages.evaluation import EvaluationCounts, evaluate_case

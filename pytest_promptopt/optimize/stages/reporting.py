@@ -138,9 +138,7 @@ class Reporting(Stage):
         return summary
 
 
-def judged_prompt(
-    ctx: RunContext, choice: SelectBestSummary, original_id: int
-) -> tuple[int, str]:
+def judged_prompt(ctx: RunContext, choice: SelectBestSummary, original_id: int) -> tuple[int, str]:
     """The prompt the items judge and why: the winner when the confirmation proved it (or
     under --promptopt-use-best), else the original."""
     winner = choice.winner_prompt_id
