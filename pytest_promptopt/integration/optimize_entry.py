@@ -77,7 +77,8 @@ def apply_best(suite: Suite, outcome: OptimizeOutcome) -> str:
         why = outcome.decision or outcome.gate_verdict or "the best prompt is the original"
         return f"not applied to {suite.name}: {why}"
     if not outcome.gate_significant:
-        return f"not applied to {suite.name}: {outcome.gate_verdict or 'no significant gain'}"
+        why = outcome.decision or outcome.gate_verdict or "no significant gain"
+        return f"not applied to {suite.name}: {why}"
     if not suite.prompt_path or not Path(suite.prompt_path).is_file():
         return f"not applied to {suite.name}: its prompt is inline, not in a file"
     path = Path(suite.prompt_path)

@@ -195,7 +195,8 @@ def sample(name: str) -> StageSummaryBase:
     error = {"prompt_id": 2, "case_key": "c", "error": "judge call failed"}
     data: dict[str, dict[str, Any]] = {
         "generate_prompts": {"split": split, "original_prompt_id": 1, "prompt_ids": [1, 2]}
-        | {"strategies": ["concise"], "requested": 1, "generated": 1}
+        | {"strategies": ["concise"], "descriptions": {"2": "short"}, "requested": 1}
+        | {"generated": 1}
         | {"rejected": [{"strategy": "persona", "reason": "the candidate drops {{ shop }}"}]},
         "generate_tests_quick": {"tier": "quick", "requested": 2, "case_keys": ["quick-1"]}
         | {"given_cases": 3, "categories": {"general": 1}}
