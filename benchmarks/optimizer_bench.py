@@ -1,26 +1,32 @@
-"""Does `--optimize` mistake noise for progress? Two worlds on the simulator with a noisy judge.
+"""Does `--optimize` mistake noise for progress? Three worlds on the simulator with a noisy judge.
 
-    python benchmarks/optimizer_bench.py               # 40 seeds per world, a few minutes
+    python benchmarks/optimizer_bench.py               # 40 seeds per world, some minutes
     python benchmarks/optimizer_bench.py --seeds 5     # a smoke run
 
-Every run is the whole pipeline, in this process, on a 10-case suite (3 held out) with
-small knobs, the simulator as the model under test, judge and writers, and
-PROMPTOPT_SIMULATED_JUDGE_NOISE=0.15 (Gaussian noise of that std-dev on every criterion).
-The seed changes the suite's name, description and inputs, so the split, the answers and the
-judge's noise all change with it.
+Every run is the whole pipeline, in this process, on a 10-case suite (4 feedback, 3
+selection, 3 confirmation cases) or a 20-case one (8, 6, 6) with small knobs, the simulator
+as the model under test, judge and writers, and PROMPTOPT_SIMULATED_JUDGE_NOISE=0.15
+(Gaussian noise of that std-dev on every criterion). The seed changes the suite's name,
+description and inputs, so the split, the answers and the judge's noise all change with it.
 
-- null world: every candidate's answers come from the original prompt (the text sent is the
-  original plus one neutral line naming the candidate, so answers and the judge's noise differ
-  per candidate but no candidate is truly better). Measured: how often `--promptopt-apply`
-  would write a prompt (the gate is significant). Goal: at most 5%.
-- better world: the same, but every prompt of the `persona` strategy (its refined children
-  too) truly scores DELTA higher on every sample. Measured: how often the best prompt is a
-  persona prompt (found) and how often the gate lets it be applied.
-- winner's curse: the chosen prompt's mean on the held-out cases (where it won) minus its
-  mean on fresh samples of the same cases (new sample indexes), over runs that chose a
-  prompt other than the original. The gate uses the fresh samples.
-- calls: model calls per run (all stages), and those of `select_best` (the held-out
-  evaluation of the finalists and the fresh confirmation samples).
+- null world (fresh): every candidate's answers come from the original prompt (the text sent
+  is the original plus one neutral line naming the candidate, so answers and the judge's noise
+  differ per candidate but no candidate is truly better); the simulator draws fresh noise for
+  every sample of a request.
+- null world (deterministic): the same, but the same request always gets the same answer and
+  verdict, whatever its sample index, as a model at temperature 0, a caching gateway or a
+  replayed cache file would give: repeated samples are no new evidence.
+  Measured in both: how often `--promptopt-apply` would write a prompt (the confirmation's
+  paired gain is significant) and how often the items judge a prompt other than the original
+  (noise-chosen). Goal: at most 5% each.
+- better world: fresh noise, and every prompt of the `persona` strategy (its refined children
+  too) truly scores DELTA higher on every sample. Measured: how often the search's best is a
+  persona prompt (found) and how often the confirmation proves it (applied).
+- winner's curse: the search's best's mean on the selection cases (where it won) minus its
+  mean on the confirmation cases, over runs whose search chose a prompt other than the
+  original. The decision uses the confirmation cases.
+- calls: model calls per run (all stages), and those of `select_best` (the selection
+  evaluation of the finalists, the confirmation of two prompts and the repeat probe).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.pipeline import Pipeline
 from pytest_promptopt.optimize.progress import Progress
 from pytest_promptopt.settings import OptimizeSettings, Settings
+from pytest_promptopt.simulator.core import Simulator
 from pytest_promptopt.suites.spec import Case, Suite
 
 BETTER = "persona"
@@ -51,8 +58,19 @@ DELTA = 0.1
 KNOBS = OptimizeSettings(
     candidates=4, quick_tests=3, rigorous_tests=3, top_k=2, top_m=1, iterations=2, samples=1
 )
-#: name -> (given cases, --promptopt-samples): 3 and 6 cases held out.
+#: name -> (given cases, --promptopt-samples): 3 and 6 cases each for selection and confirmation.
 SETTINGS = {"10 cases, samples 1": (10, 1), "20 cases, samples 2": (20, 2)}
+WORLDS = ("null", "null-deterministic", "better")
+_RESPOND = Simulator.respond
+
+
+def _same_for_every_sample(
+    self: Simulator, method: str, path: str, raw: bytes, *, sample: int = 0
+) -> Any:
+    """The simulator as a deterministic backend: the sample index changes nothing."""
+    return _RESPOND(self, method, path, raw, sample=0)
+
+
 PROMPT = (
     "You are the support assistant of a kitchenware shop. When a customer asks for a refund, "
     "apologise and state the 30-day refund policy."
@@ -145,19 +163,23 @@ def one_run(seed: int, world: str, setting: str, root: Path) -> dict[str, Any]:
         knobs=dataclasses.replace(KNOBS, samples=samples),
     )
     runtime = Runtime(settings)
+    Simulator.respond = _same_for_every_sample if world == "null-deterministic" else _RESPOND  # type: ignore[method-assign]
     try:
         ctx = RunContext.from_runtime(runtime, make_suite(seed, size))
         ctx.evaluator = WorldEvaluator(runtime.evaluator, ctx, world)  # type: ignore[assignment]
         outcome = runtime.loop.run(Pipeline(ctx, progress=Progress(None)).run())
         with ctx.repos() as r:
             rows = {row.stage: row for row in r.stage_results.for_run(ctx.run_id, ctx.suite.name)}
-            best = r.prompts.get(outcome.best_prompt_id)
             choice = dict(rows["select_best"].summary)
+            winner = choice.get("winner_prompt_id") or outcome.original_prompt_id
+            best = r.prompts.get(winner)
         return {
             "seed": seed,
             "world": world,
-            "original": outcome.best_prompt_id == outcome.original_prompt_id,
+            "original": winner == outcome.original_prompt_id,
+            "judged_other": outcome.best_prompt_id != outcome.original_prompt_id,
             "strategy": best.strategy if best is not None else None,
+            "deterministic": choice.get("deterministic"),
             "applied": bool(choice.get("significant")),
             "gain": choice.get("gain"),
             "winners_curse": choice.get("winners_curse"),
@@ -166,6 +188,7 @@ def one_run(seed: int, world: str, setting: str, root: Path) -> dict[str, Any]:
             "error": outcome.error,
         }
     finally:
+        Simulator.respond = _RESPOND  # type: ignore[method-assign]
         runtime.close("passed")
 
 
@@ -185,6 +208,8 @@ def summarise(world: str, setting: str, runs: list[dict[str, Any]]) -> dict[str,
         "runs": len(runs),
         "errors": sum(r["error"] is not None for r in runs),
         "chose_other_than_original": 1 - rate(runs, "original") if runs else 0.0,
+        "judged_other_rate": rate(runs, "judged_other"),
+        "detected_deterministic_rate": rate(runs, "deterministic"),
         "apply_rate": rate(runs, "applied"),
         "found_rate": len(found) / len(runs) if runs else 0.0,
         "found_and_applied_rate": (
@@ -217,7 +242,7 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory() as tmp:
         for setting in settings:
-            for world in ("null", "better"):
+            for world in WORLDS:
                 runs = [one_run(seed, world, setting, Path(tmp)) for seed in range(args.seeds)]
                 results["worlds"].append({**summarise(world, setting, runs), "per_run": runs})
     results["seconds"] = round(time.perf_counter() - started, 1)
@@ -230,9 +255,11 @@ def main() -> int:
                 f", persona chosen {w['found_rate']:.1%}, chosen and applied "
                 f"{w['found_and_applied_rate']:.1%}"
                 if w["world"] == "better"
-                else " (goal <= 5%)"
+                else f", items judge a noise-chosen prompt {w['judged_other_rate']:.1%} "
+                "(goals <= 5%)"
             )
-            + f", a non-original chosen {w['chose_other_than_original']:.1%}"
+            + f", the search chose a non-original {w['chose_other_than_original']:.1%}"
+            + f", deterministic backend detected {w['detected_deterministic_rate']:.0%}"
             + f"; winner's curse {'-' if curse is None else f'{curse:+.3f}'}"
             + f" over {w['winners_curse_runs']} runs"
             + f"; calls/run {w['calls_mean']:.0f} (select_best {w['select_best_calls_mean']:.0f})"
@@ -241,8 +268,9 @@ def main() -> int:
     print(f"judge noise {results['noise']}, delta {DELTA}, {results['seconds']}s")
     if args.output is not None:
         args.output.write_text(json.dumps(results, indent=2, default=str))
-    nulls = [w for w in results["worlds"] if w["world"] == "null"]
-    return 0 if all(w["apply_rate"] <= 0.05 for w in nulls) else 1
+    nulls = [w for w in results["worlds"] if w["world"].startswith("null")]
+    ok = all(w["apply_rate"] <= 0.05 and w["judged_other_rate"] <= 0.05 for w in nulls)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -405,6 +405,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
         kind=Number(0.0, 0.9),
     ),
     SettingSpec(
+        "confirm",
+        "--promptopt-confirm",
+        "--optimize: share of the given cases kept from the search for the final decision "
+        "(the original against the winner, scored once); 0: none, so the original stays",
+        ini="promptopt_confirm",
+        kind=Number(0.0, 0.6),
+        default_text="0.3, at least 3 cases, from 6 given cases on",
+    ),
+    SettingSpec(
         "threshold",
         "--promptopt-threshold",
         "default pass mark of a case",
@@ -473,6 +482,16 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "apply",
         "--promptopt-apply",
         "--optimize: write the best prompt to the suite's prompt file when it is better",
+    ),
+    SettingSpec(
+        "use_best",
+        "--promptopt-use-best",
+        "--optimize: the items judge the search's best prompt even when the confirmation did "
+        "not prove it better than the original (--promptopt-apply still needs the proof)",
+        False,
+        ini="promptopt_use_best",
+        kind=Toggle(),
+        action="store_true",
     ),
     SettingSpec(
         "timeout_s",
@@ -596,6 +615,7 @@ class Settings:
     judge_params: dict[str, Any] | None = None
     optimizer_params: dict[str, Any] | None = None
     holdout: float = _default("holdout")
+    confirm: float | None = _default("confirm")
     threshold: float = _default("threshold")
     min_pass_rate: float | None = _default("min_pass_rate")
     concurrency: int = _default("concurrency")
@@ -606,6 +626,7 @@ class Settings:
     optimize: bool = _default("optimize")
     resume: str | None = _default("resume")
     apply: bool = _default("apply")
+    use_best: bool = _default("use_best")
     timeout_s: float | None = _default("timeout_s")
     check_timeout_s: float = _default("check_timeout_s")
     max_retries: int = _default("max_retries")

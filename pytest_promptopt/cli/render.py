@@ -10,7 +10,7 @@ from typing import Any
 
 from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN, compare_runs
 from pytest_promptopt.redaction import escape_control
-from pytest_promptopt.reporting.baseline import case_outcomes, judged_results
+from pytest_promptopt.reporting.baseline import case_outcomes, judge_note, judged_results
 from pytest_promptopt.reporting.text import (
     DASH,
     fmt_delta,
@@ -336,14 +336,3 @@ def diff_data(
             "summary": counts, "regressed_suites": regressed,
             "judge_versions": {"a": versions[0], "b": versions[1]},
             "judge_note": judge_note(*versions)}  # fmt: skip
-
-
-def judge_note(versions_a: list[str], versions_b: list[str]) -> str | None:
-    """A warning when two runs were judged by different judge versions (None: the same)."""
-    if versions_a == versions_b:
-        return None
-    shown = [", ".join(v) if v else "unknown (before versioning)" for v in (versions_a, versions_b)]
-    return (
-        f"note: the runs were judged by different judge versions (A: {shown[0]}, B: {shown[1]}); "
-        "score changes may come from the judge, not the prompt"
-    )

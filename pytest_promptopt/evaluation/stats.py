@@ -1,32 +1,43 @@
-"""Intervals and the paired comparison of two runs, on top of `scipy.stats` (imported lazily).
+"""The one statistics module: every interval and every paired decision of the plugin.
+
+One seeded bootstrap, one paired test, and a named rule (confidence level and minimum number
+of cases) per decision, used by the optimizer (tie tiers, refinement, the apply decision), the
+baseline gate and the variants:
 
 - `wilson_interval`: the 95% Wilson score interval of a pass rate (its exact closed form).
-- `mean_interval`: a seeded 95% percentile bootstrap interval of a mean (numpy), for summaries.
-- `bootstrap_interval`: a seeded 95% bootstrap (BCa) interval of a mean (`scipy.stats.bootstrap`).
+- `mean_interval`: THE bootstrap: a seeded percentile bootstrap interval of a mean (numpy),
+  descriptive (summaries, a candidate's own interval); no decision rests on it.
+- `paired_gain`: THE paired interval and decision: the mean per-case difference with its
+  Student t interval (`scipy.stats.ttest_1samp`, which keeps its small-sample width), under a
+  `Rule`; never significant on fewer cases than the rule's minimum or on differences without
+  spread (a zero-width interval is no evidence: `paired_gain([0.0625, 0.0625])` is not
+  significant).
 - `compare_runs`: a baseline run `a` against a new run `b` on the case ids both share.
 
 The verdict of `compare_runs` (n shared cases, d_i = score_b - score_a per case, the 95% paired
-bootstrap interval [lo, hi] of the mean of d, and McNemar's exact test on the cases whose
-pass/fail flipped: p = two-sided binomial test of the pass->fail count among all flips, at 1/2):
+t interval [lo, hi] of the mean of d, and McNemar's exact test on the cases whose pass/fail
+flipped: p = two-sided binomial test of the pass->fail count among all flips, at 1/2):
 
-- `inconclusive` when n < `min_cases` (5): too few pairs for either test;
-- `regressed` when hi < -margin (the whole interval is a drop larger than the margin), or when
-  McNemar's p < alpha (0.05) with more pass->fail than fail->pass flips *and* hi < 0 (the flips
-  are significant and the scores agree that they dropped);
-- `improved`, the mirror image: lo > margin, or p < alpha with more fail->pass flips and lo > 0;
+- `inconclusive` when n < `min_cases` (5), or when the interval and the flips are both
+  significant in opposite directions;
+- `regressed` when hi < -margin (the whole interval is a drop larger than the margin) or when
+  McNemar's p < alpha (0.05) with more pass->fail than fail->pass flips: significant flips
+  are never `unchanged` (20 of 20 cases going pass->fail is a regression whatever the scores
+  say, e.g. when an older judge scored the baseline on another scale);
+- `improved`, the mirror image;
 - `unchanged` otherwise: no change beyond the margin was detected (not a proof of equality; the
   interval says how large a change could have gone unseen).
 
-Why this rule rarely flags a re-run of the same prompt: each half is a one-sided test at 2.5%,
-the margin pushes the first further out, and the second needs two tests to agree. Bootstrap
-intervals run a little narrow on few cases, so false alarms are likeliest near 5 shared cases.
+A zero-width interval (every case moved by the same amount) decides nothing; the flips may.
 Measured on the simulator with judge noise 0.15 and 40 seeds (`benchmarks/baseline_gate_bench.py`):
-no false alarm at 12 or 24 cases; a drop of 0.09 in the mean on 24 cases caught 33 times of 40.
+no false alarm at 12 or 24 cases; a drop of 0.10 in the mean on 24 cases caught 34 times of 40
+(6 of 40 on 12 cases, where the t interval is wider than the BCa bootstrap it replaced).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,18 +48,38 @@ from typing import Literal, NamedTuple
 from pytest_promptopt.imports import long_lived_imports
 
 Verdict = Literal["regressed", "improved", "unchanged", "inconclusive"]
+Decision = Literal["tie", "refinement", "apply", "baseline"]
 
+#: Descriptive intervals (summaries, reports) and the baseline gate's two-sided level.
 CONFIDENCE = 0.95
+#: The optimizer's two-sided level: a lower bound above zero is significant at one-sided 5%.
+OPTIMIZER_CONFIDENCE = 0.90
 DEFAULT_MARGIN = 0.02
 DEFAULT_ALPHA = 0.05
-MIN_SHARED_CASES = 5
 BOOTSTRAP_SEED = 20240611
 BOOTSTRAP_RESAMPLES = 9999
-MIN_BOOTSTRAP_RESAMPLES = 1999
-BOOTSTRAP_DRAWS = 2_000_000
 SUMMARY_MIN_RESAMPLES = 999
 SUMMARY_DRAWS = 1_000_000
-"""Resamples x values per interval: big suites get fewer resamples (at least 1,999)."""
+"""Resamples x values per interval: big suites get fewer resamples (at least 999)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one kind of decision is made: its two-sided level and the fewest paired cases."""
+
+    level: float
+    min_cases: int
+
+
+#: One rule per decision. Three distinct paired cases is the least on which a t interval
+#: has a usable width (two degrees of freedom); the baseline verdict also asks McNemar.
+RULES: dict[Decision, Rule] = {
+    "tie": Rule(OPTIMIZER_CONFIDENCE, 3),
+    "refinement": Rule(OPTIMIZER_CONFIDENCE, 3),
+    "apply": Rule(OPTIMIZER_CONFIDENCE, 3),
+    "baseline": Rule(CONFIDENCE, 5),
+}
+MIN_SHARED_CASES = RULES["baseline"].min_cases
 
 
 class CaseOutcome(NamedTuple):
@@ -56,6 +87,79 @@ class CaseOutcome(NamedTuple):
 
     score: float
     passed: bool
+
+
+@dataclass(frozen=True)
+class PairedGain:
+    """The mean paired difference (B minus A per case), its t interval and its decision."""
+
+    mean: float
+    low: float
+    high: float
+    cases: int
+    level: float
+    min_cases: int = 3
+    spread: bool = True
+
+    @property
+    def significant(self) -> bool:
+        """True when enough cases differ with some spread and the lower bound is above zero."""
+        return self.cases >= self.min_cases and self.spread and self.low > 0
+
+    @property
+    def significant_drop(self) -> bool:
+        """The mirror image: the upper bound is below zero."""
+        return self.cases >= self.min_cases and self.spread and self.high < 0
+
+    @property
+    def why_not(self) -> str | None:
+        """Why this gain cannot be significant whatever its mean (None: it can)."""
+        if self.cases < self.min_cases:
+            return f"{self.cases} cases: fewer than the {self.min_cases} this decision needs"
+        if not self.spread:
+            return "every case differs by the same amount: no spread, so no interval"
+        return None
+
+    def as_list(self) -> list[float]:
+        """[low, mean, high], rounded for a summary."""
+        return [round(self.low, 6), round(self.mean, 6), round(self.high, 6)]
+
+    def describe(self) -> str:
+        """`+0.080 [+0.020, +0.140] (90%, 6 cases)`, or the mean and why there is no interval."""
+        why = self.why_not
+        if why is not None:
+            return f"{self.mean:+.3f} ({why})"
+        return (
+            f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}] "
+            f"({self.level:.0%}, {self.cases} cases)"
+        )
+
+
+def paired_gain(
+    diffs: Sequence[float], decision: Decision = "apply", *, level: float | None = None
+) -> PairedGain:
+    """The t interval of the mean paired difference, judged by the rule of `decision`.
+
+    Student's t (`scipy.stats.ttest_1samp`) rather than a bootstrap: on few cases a bootstrap
+    is too narrow (two values give a bootstrap interval of zero width), the t interval keeps
+    the width few cases deserve. Fewer cases than the rule's minimum, or differences without
+    spread, give the degenerate interval [mean, mean], which is never significant.
+    """
+    rule = RULES[decision]
+    conf = rule.level if level is None else level
+    n = len(diffs)
+    mean = statistics.fmean(diffs) if diffs else 0.0
+    if n < 2 or max(diffs) - min(diffs) < 1e-12:
+        return PairedGain(mean, mean, mean, n, conf, rule.min_cases, spread=False)
+    with long_lived_imports():
+        import numpy as np
+        from scipy.stats import ttest_1samp
+
+    ci = ttest_1samp(np.asarray(diffs, dtype=float), 0.0).confidence_interval(confidence_level=conf)
+    low, high = float(ci.low), float(ci.high)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return PairedGain(mean, mean, mean, n, conf, rule.min_cases, spread=False)
+    return PairedGain(mean, low, high, n, conf, rule.min_cases)
 
 
 @dataclass(frozen=True)
@@ -74,6 +178,7 @@ class PairedComparison:
     verdict: Verdict
     pass_to_fail_cases: tuple[str, ...] = ()
     deltas: tuple[tuple[str, float], ...] = ()
+    reason: str = ""
 
     def describe(self) -> str:
         """One line: verdict, shared cases, mean change with its interval, flips and p."""
@@ -81,8 +186,9 @@ class PairedComparison:
             interval = ""
         else:
             interval = f" (95% CI {self.delta_ci[0]:+.3f} .. {self.delta_ci[1]:+.3f})"
+        why = f" ({self.reason})" if self.reason else ""
         return (
-            f"{self.verdict}: {self.n_shared} shared cases, mean {self.mean_a:.3f} -> "
+            f"{self.verdict}{why}: {self.n_shared} shared cases, mean {self.mean_a:.3f} -> "
             f"{self.mean_b:.3f}, change {self.mean_delta:+.3f}{interval}, margin {self.margin}; "
             f"pass->fail {self.pass_to_fail}, fail->pass {self.fail_to_pass}, "
             f"McNemar p={self.mcnemar_p:.3g}"
@@ -107,22 +213,22 @@ def wilson_interval(passed: int, total: int) -> tuple[float, float] | None:
 
 
 def mean_interval(
-    values: Sequence[float], seed: int = BOOTSTRAP_SEED
+    values: Sequence[float], seed: int = BOOTSTRAP_SEED, level: float = CONFIDENCE
 ) -> tuple[float, float] | None:
-    """A seeded 95% percentile bootstrap interval of a mean, for summaries (numpy only).
+    """The one bootstrap: a seeded percentile bootstrap interval of a mean (numpy only).
 
-    Descriptive (no decision rests on it), so it skips scipy's import (about a second at the
-    end of every session); decisions use `bootstrap_interval` (BCa) through `compare_runs`.
-    9,999 resamples up to 100 values, then fewer (at least 999) so that a 2,000-case suite
-    costs about 0.1 s; None for fewer than 2 values.
+    Descriptive (no decision rests on it: decisions use `paired_gain`), so it skips scipy's
+    import (about a second at the end of every session). 9,999 resamples up to 100 values,
+    then fewer (at least 999) so that a 2,000-case suite costs about 0.1 s; None for fewer
+    than 2 values.
     """
     if len(values) < 2:
         return None
-    return _mean_interval(tuple(float(v) for v in values), seed)
+    return _mean_interval(tuple(float(v) for v in values), seed, level)
 
 
-@lru_cache(maxsize=32)
-def _mean_interval(values: tuple[float, ...], seed: int) -> tuple[float, float]:
+@lru_cache(maxsize=64)
+def _mean_interval(values: tuple[float, ...], seed: int, level: float) -> tuple[float, float]:
     """`mean_interval` of a tuple (cached: the terminal summary and the reports ask alike)."""
     if max(values) - min(values) == 0:
         return (values[0], values[0])
@@ -139,51 +245,11 @@ def _mean_interval(values: tuple[float, ...], seed: int) -> tuple[float, float]:
             for start in range(0, resamples, 1000)
         ]
     )
-    tail = (1 - CONFIDENCE) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
+    tail = (1 - level) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        low, high = np.quantile(means, [tail, 1 - tail])
     return (float(low), float(high))
-
-
-def bootstrap_interval(
-    values: Sequence[float], seed: int = BOOTSTRAP_SEED
-) -> tuple[float, float] | None:
-    """A seeded 95% bootstrap (BCa) interval of the mean (None for fewer than 2 values).
-
-    9,999 resamples up to 200 values; above that, as many as keep the work at 2 million
-    draws (at least 1,999), so a 2,000-case suite costs a fraction of a second.
-    """
-    if len(values) < 2:
-        return None
-    return _bootstrap(tuple(float(v) for v in values), seed)
-
-
-@lru_cache(maxsize=32)
-def _bootstrap(values: tuple[float, ...], seed: int) -> tuple[float, float] | None:
-    """`bootstrap_interval` of a tuple (cached: the summary and the reports ask alike)."""
-    if max(values) - min(values) == 0:
-        return (values[0], values[0])
-    with long_lived_imports():
-        import numpy as np
-        from scipy.stats import bootstrap
-
-    data = np.asarray(values, dtype=float)
-    resamples = max(MIN_BOOTSTRAP_RESAMPLES, min(BOOTSTRAP_RESAMPLES, BOOTSTRAP_DRAWS // len(data)))
-    for method in ("BCa", "percentile"):  # BCa is undefined on some degenerate resamples
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = bootstrap(
-                (data,),
-                np.mean,
-                confidence_level=CONFIDENCE,
-                n_resamples=resamples,
-                batch=1000,
-                method=method,
-                rng=np.random.default_rng(seed),
-            )
-        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-        if math.isfinite(low) and math.isfinite(high):
-            return (low, high)
-    return None
 
 
 def mcnemar_exact(pass_to_fail: int, fail_to_pass: int) -> float:
@@ -204,7 +270,6 @@ def compare_runs(
     margin: float = DEFAULT_MARGIN,
     alpha: float = DEFAULT_ALPHA,
     min_cases: int = MIN_SHARED_CASES,
-    seed: int = BOOTSTRAP_SEED,
 ) -> PairedComparison:
     """Compare run `b` with baseline `a` on the case ids both share (the rule: module docstring)."""
     shared = sorted(set(a) & set(b))
@@ -212,27 +277,33 @@ def compare_runs(
     deltas = [b[k].score - a[k].score for k in shared]
     pass_to_fail = [k for k in shared if a[k].passed and not b[k].passed]
     fail_to_pass = sum(1 for k in shared if not a[k].passed and b[k].passed)
-    mean_delta = sum(deltas) / n if n else 0.0
-    ci = bootstrap_interval(deltas, seed) if n >= 2 else None
+    gain = paired_gain(deltas, "baseline")
+    ci = (gain.low, gain.high) if n >= 2 else None
     p = mcnemar_exact(len(pass_to_fail), fail_to_pass)
     verdict: Verdict
-    if n < min_cases or ci is None:
+    reason = ""
+    if n < min_cases:
         verdict = "inconclusive"
     else:
-        low, high = ci
         flips_down = p < alpha and len(pass_to_fail) > fail_to_pass
         flips_up = p < alpha and fail_to_pass > len(pass_to_fail)
-        if high < -margin or (flips_down and high < 0):
+        down = gain.spread and gain.high < -margin
+        up = gain.spread and gain.low > margin
+        if (down or flips_down) and (up or flips_up):
+            verdict, reason = "inconclusive", "the scores and the pass/fail flips disagree"
+        elif down or flips_down:
             verdict = "regressed"
-        elif low > margin or (flips_up and low > 0):
+            reason = "" if down else "significant pass->fail flips"
+        elif up or flips_up:
             verdict = "improved"
+            reason = "" if up else "significant fail->pass flips"
         else:
             verdict = "unchanged"
     return PairedComparison(
         n_shared=n,
         mean_a=sum(a[k].score for k in shared) / n if n else 0.0,
         mean_b=sum(b[k].score for k in shared) / n if n else 0.0,
-        mean_delta=mean_delta,
+        mean_delta=gain.mean,
         delta_ci=ci,
         pass_to_fail=len(pass_to_fail),
         fail_to_pass=fail_to_pass,
@@ -241,4 +312,5 @@ def compare_runs(
         verdict=verdict,
         pass_to_fail_cases=tuple(pass_to_fail),
         deltas=tuple(zip(shared, deltas, strict=True)),
+        reason=reason,
     )

@@ -6,7 +6,7 @@ case records: `variant_comparisons` gives, per suite, every variant's mean score
 with its change from the first variant, and each case's score and verdict in every variant.
 
 Each variant after the first is compared with it by `paired_comparison`: the baseline gate's
-paired test (paired bootstrap on the score change, exact McNemar on pass/fail flips).
+paired test (paired t interval on the score change, exact McNemar on pass/fail flips).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def paired_comparison(
 ) -> dict[str, Any] | None:
     """The paired test of a variant against the first on the cases both judged.
 
-    The same test as the baseline gate (`stats.compare_runs`: a paired bootstrap interval on
+    The same test as the baseline gate (`stats.compare_runs`: a paired t interval on
     the mean score change and an exact McNemar test on pass/fail flips); JSON-safe figures
     shown beside the variant (`VariantFigures.paired`).
     """

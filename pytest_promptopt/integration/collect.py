@@ -67,6 +67,17 @@ class SuiteFile(pytest.File):
                 role_of(self.config).claim_suite_name(name, str(self.path))
         except SuiteError as exc:
             raise self.CollectError(for_terminal(str(exc))) from None
+        from pytest_promptopt.suites.duplicates import duplicate_cases
+
+        for first, again in duplicate_cases(suite.cases):
+            self.warn(
+                pytest.PytestCollectionWarning(
+                    f"{self.path}: cases {for_terminal(first)!r} and {for_terminal(again)!r} "
+                    f"of suite {for_terminal(suite.name)!r} are duplicates (the same input, "
+                    "expected behaviour and checks): each counts twice in the suite's figures; "
+                    f"remove {for_terminal(again)!r} or make it differ"
+                )
+            )
         for case in suite.cases:
             # Variants of one case side by side: `suite[case@v1]`, `suite[case@v2]`.
             for one in judged:

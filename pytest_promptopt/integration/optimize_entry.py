@@ -74,10 +74,11 @@ def selected_suites(case_items: list[CaseItem]) -> list[Suite]:
 def apply_best(suite: Suite, outcome: OptimizeOutcome) -> str:
     """Write the best prompt to the prompt file when its held-out gain is significant; say why."""
     if outcome.best_prompt_id == outcome.original_prompt_id:
-        why = outcome.gate_verdict or "the best prompt is the original"
+        why = outcome.decision or outcome.gate_verdict or "the best prompt is the original"
         return f"not applied to {suite.name}: {why}"
     if not outcome.gate_significant:
-        return f"not applied to {suite.name}: {outcome.gate_verdict or 'no significant gain'}"
+        why = outcome.decision or outcome.gate_verdict or "no significant gain"
+        return f"not applied to {suite.name}: {why}"
     if not suite.prompt_path or not Path(suite.prompt_path).is_file():
         return f"not applied to {suite.name}: its prompt is inline, not in a file"
     path = Path(suite.prompt_path)

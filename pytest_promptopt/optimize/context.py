@@ -71,16 +71,29 @@ class RunContext:
         return self.settings.effective_optimizer_model
 
     def split(self) -> Split:
-        """The given cases' seeded, stratified feedback / held-out split (the same every run)."""
+        """The given cases' seeded, stratified feedback / selection / confirmation split (the
+        same every run)."""
         pairs = [(c.id, c.category) for c in self.suite.cases]
-        return split_cases(pairs, self.settings.holdout, stable_seed(self.suite.name, "holdout"))
+        return split_cases(
+            pairs,
+            self.settings.holdout,
+            stable_seed(self.suite.name, "holdout"),
+            confirm=self.settings.confirm,
+        )
 
     def writer_cases(self, tiers: Iterable[str] = ("quick", "rigorous")) -> list[StoredCase]:
-        """The cases prompt writers may see and candidates are ranked on: no held-out case."""
-        held = set(self.split().holdout)
+        """The cases prompt writers may see and candidates are ranked on: feedback and
+        generated cases, never a held-out or a confirmation case."""
+        split = self.split()
+        hidden = {*split.holdout, *split.confirm}
         return [
-            c for c in self.cases(["given", *tiers]) if not (c.stage == "given" and c.key in held)
+            c for c in self.cases(["given", *tiers]) if not (c.stage == "given" and c.key in hidden)
         ]
+
+    def confirm_cases(self) -> list[StoredCase]:
+        """The confirmation cases: scored once, for the original and the final winner."""
+        kept = set(self.split().confirm)
+        return [c for c in self.cases(["given"]) if c.key in kept]
 
     def holdout_cases(self) -> list[StoredCase]:
         """The held-out given cases, which choose and gate the best prompt."""

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from pytest_promptopt.llm.pricing import PriceTable
 from pytest_promptopt.optimize.split import split_cases
-from pytest_promptopt.optimize.stages.choice import FRESH_SAMPLES
 from pytest_promptopt.settings import SIMULATED_MODEL, Settings
 from pytest_promptopt.suites.spec import Suite
 
@@ -46,10 +45,13 @@ def estimate(suite: Suite, settings: Settings) -> Estimate:
     rigorous = per_given + k.rigorous_tests * per_generated
     combined = per_given + (k.quick_tests + k.rigorous_tests) * per_generated
     evals = k.candidates * quick + k.top_k * rigorous + k.top_m * k.iterations * combined
-    # select_best: the finalists on the held-out cases, then fresh samples of two of them.
-    held = len(split_cases([(c.id, c.category) for c in suite.cases], settings.holdout, 0).holdout)
+    # select_best: the finalists on the selection cases, then two of them on the confirmation
+    # cases, and the repeat probe (two feedback cases sampled again).
+    pairs = [(c.id, c.category) for c in suite.cases]
+    split = split_cases(pairs, settings.holdout, 0, confirm=settings.confirm)
     finalists = 1 + k.top_m * (1 + k.iterations)
-    evals += held * 2 * (finalists * k.samples + 2 * max(FRESH_SAMPLES, k.samples))
+    evals += len(split.holdout) * 2 * finalists * k.samples
+    evals += len(split.confirm) * 2 * 2 * k.samples + 2 * 2
     generate = 3 + 2 * k.top_m * k.iterations
     resample = k.candidates * (quick // max(k.samples, 1)) + k.top_k * combined // max(k.samples, 1)
     offline = settings.model == SIMULATED_MODEL  # every call goes to the simulator then

@@ -43,6 +43,14 @@ class OptimizeOutcome:
     best_holdout: float | None = None
     gate_significant: bool = False
     gate_verdict: str = ""
+    winner_prompt_id: int | None = None
+    proven: bool = False
+    decision: str = ""
+    confirm_cases: int = 0
+    original_confirm: float | None = None
+    winner_confirm: float | None = None
+    deterministic: bool | None = None
+    repeat_note: str = ""
     errored: int = 0
     finalists: list[Finalist] = field(default_factory=list)
 
@@ -77,6 +85,14 @@ class OptimizeOutcome:
             best_holdout=data.best_holdout_score,
             gate_significant=data.gate_significant,
             gate_verdict=data.gate_verdict,
+            winner_prompt_id=data.winner_prompt_id,
+            proven=data.proven,
+            decision=data.decision,
+            confirm_cases=data.confirm_cases,
+            original_confirm=data.original_confirm_score,
+            winner_confirm=data.winner_confirm_score,
+            deterministic=data.deterministic,
+            repeat_note=data.repeat_note,
             errored=data.errored,
             finalists=list(data.finalists),
         )
@@ -105,7 +121,14 @@ class OptimizeOutcome:
         if not self.holdout_cases:
             return f"{text}; {self.split_note}" if self.split_note else text
         held = _pair(self.original_holdout, self.best_holdout)
-        return f"{text}, held-out {held} ({self.holdout_cases} cases)"
+        text = f"{text}, held-out {held} ({self.holdout_cases} cases)"
+        if self.confirm_cases and self.winner_confirm is not None:
+            confirm = _pair(self.original_confirm, self.winner_confirm)
+            text += (
+                f", confirmation {confirm} ({self.confirm_cases} cases, "
+                f"#{self.winner_prompt_id} against the original)"
+            )
+        return text
 
     def finalist_lines(self) -> list[str]:
         """One line per finalist: its feedback and held-out scores side by side."""
@@ -114,7 +137,8 @@ class OptimizeOutcome:
             mark = " (best)" if f.prompt_id == self.best_prompt_id else ""
             origin = "original" if f.original else (f.strategy or f.stage)
             if f.stage == "refined":
-                origin += f", track {f.track_id} iter {f.iteration}"
+                parent = f" from #{f.parent_prompt_id}" if f.parent_prompt_id is not None else ""
+                origin = f"refined{parent} ({origin}, track {f.track_id} iter {f.iteration})"
             lines.append(
                 f"#{f.prompt_id} {origin}{mark}: feedback {_score(f.feedback)}, "
                 f"held-out {_score(f.holdout)}"
@@ -133,6 +157,10 @@ class OptimizeOutcome:
             if self.original_passed is not None and self.best_passed is not None:
                 text += f", passing {self.original_passed} -> {self.best_passed}"
             text += f"; {self.split_scores()}"
+        if self.decision:
+            text += f"; {self.decision}"
+        if self.deterministic:
+            text += f"; {self.repeat_note}"
         if self.errored:
             text += f"; {self.errored} evaluations errored (left out of the comparisons)"
         cost = "cost unknown" if self.cost_usd is None else f"${self.cost_usd:.4f}"

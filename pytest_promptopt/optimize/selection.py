@@ -1,17 +1,14 @@
-"""Noise-aware selection of the top candidates: seeded bootstrap intervals and tie tiers."""
+"""Noise-aware selection of the top candidates: tie tiers on paired tests (`evaluation.stats`)."""
 
 from __future__ import annotations
 
-import math
-import random
 import statistics
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-BOOTSTRAP_ROUNDS = 2000
-LEVEL = 0.9
+from pytest_promptopt.evaluation.stats import OPTIMIZER_CONFIDENCE, mean_interval, paired_gain
 
 
 @dataclass(frozen=True)
@@ -67,22 +64,15 @@ def stable_seed(*parts: object) -> int:
     return zlib.crc32(":".join(str(p) for p in parts).encode())
 
 
-def bootstrap_interval(
-    scores: Sequence[float], *, seed: int, rounds: int = BOOTSTRAP_ROUNDS, level: float = LEVEL
-) -> Interval:
-    """The percentile bootstrap interval of the mean of `scores` (resampling cases)."""
+def candidate_interval(scores: Sequence[float], *, seed: int) -> Interval:
+    """A candidate's own interval of its mean (descriptive: `stats.mean_interval`, 90%)."""
     if not scores:
         return Interval(0.0, 0.0, 0.0)
     mean = statistics.fmean(scores)
-    if len(scores) == 1:
+    ci = mean_interval(scores, seed, OPTIMIZER_CONFIDENCE)
+    if ci is None:
         return Interval(mean, mean, mean)
-    rng = random.Random(seed)
-    n = len(scores)
-    means = sorted(statistics.fmean(rng.choices(scores, k=n)) for _ in range(rounds))
-    tail = (1.0 - level) / 2
-    low = means[int(tail * (rounds - 1))]
-    high = means[int((1.0 - tail) * (rounds - 1))]
-    return Interval(mean, min(low, mean), max(high, mean))
+    return Interval(mean, min(ci[0], mean), max(ci[1], mean))
 
 
 def _tie_order(c: Scored) -> tuple[bool, float, int]:
@@ -94,16 +84,17 @@ def tied_with(leader: Scored, other: Scored, intervals: dict[int, Interval], see
     """Whether `other` is within noise of `leader`.
 
     On the same cases (every candidate's scores are aligned) the comparison is paired: tied
-    when the bootstrap interval of the per-case differences reaches zero, which sees a small
-    gain that is consistent across cases. Scores of different lengths fall back to whether
-    the two candidates' own intervals overlap.
+    unless the leader's paired gain over `other` is significant by the `tie` rule of
+    `evaluation.stats` (a t interval; fewer than its minimum of cases, or no spread, is a
+    tie), which sees a small gain that is consistent across cases. Scores of different
+    lengths fall back to whether the two candidates' own intervals overlap.
     """
     if other.prompt_id == leader.prompt_id:
         return True
     if len(other.scores) != len(leader.scores) or not other.scores:
         return intervals[other.prompt_id].overlaps(intervals[leader.prompt_id])
     diffs = [a - b for a, b in zip(leader.scores, other.scores, strict=True)]
-    return bootstrap_interval(diffs, seed=seed + other.prompt_id).low <= 0
+    return not paired_gain(diffs, "tie").significant
 
 
 def tiers(
@@ -122,7 +113,7 @@ def tiers(
 
 def select_top(candidates: Sequence[Scored], k: int, *, seed: int) -> Selection:
     """The top `k` candidates, never letting a within-noise difference beat the original."""
-    intervals = {c.prompt_id: bootstrap_interval(c.scores, seed=seed) for c in candidates}
+    intervals = {c.prompt_id: candidate_interval(c.scores, seed=seed) for c in candidates}
     groups = tiers(candidates, intervals, seed)
     ranked = [c for g in groups for c in g]
     tier_of = {c.prompt_id: n for n, g in enumerate(groups) for c in g}
@@ -135,8 +126,8 @@ def select_top(candidates: Sequence[Scored], k: int, *, seed: int) -> Selection:
             contested = [c.prompt_id for c in groups[tier_of[inside.prompt_id]]]
             reasoning.append(
                 f"the cut at {k} falls inside a tie of {len(contested)} candidates "
-                f"({', '.join(f'#{i}' for i in contested)}): the paired 90% interval of "
-                "their per-case differences reaches zero"
+                f"({', '.join(f'#{i}' for i in contested)}): no paired gain between them is "
+                "significant (90% t interval, at least 3 cases)"
             )
         else:
             reasoning.append(f"the cut at {k} separates tiers: #{outside.prompt_id} is below noise")
@@ -162,69 +153,3 @@ def select_top(candidates: Sequence[Scored], k: int, *, seed: int) -> Selection:
         contested=contested,
         reasoning=reasoning,
     )
-
-
-@dataclass(frozen=True)
-class PairedGain:
-    """The gain of B over A on the cases both were scored on, with its interval and verdict."""
-
-    mean: float
-    low: float
-    high: float
-    cases: int
-    level: float
-
-    @property
-    def significant(self) -> bool:
-        """True when the interval's lower bound is above zero."""
-        return self.cases >= MIN_PAIRED_CASES and self.low > 0
-
-    def as_list(self) -> list[float]:
-        """[low, mean, high], rounded for a summary."""
-        return [round(self.low, 6), round(self.mean, 6), round(self.high, 6)]
-
-    def describe(self) -> str:
-        """`+0.08 [+0.02, +0.14] (95%, 6 cases)`."""
-        if self.cases < MIN_PAIRED_CASES:
-            return f"{self.mean:+.3f} ({self.cases} cases: too few for an interval)"
-        return (
-            f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}] "
-            f"({self.level:.0%}, {self.cases} cases)"
-        )
-
-
-#: Fewer paired cases than this give no interval: the gain is never significant.
-MIN_PAIRED_CASES = 2
-
-
-def paired_gain(diffs: Sequence[float], *, seed: int, level: float = LEVEL) -> PairedGain:
-    """The interval of the mean paired difference: the wider of a bootstrap and a t interval.
-
-    scipy's BCa bootstrap resamples cases; on few cases it is too narrow (all of three noisy
-    differences above zero gives a lower bound above zero one time in eight), so the t
-    interval of the same differences (`scipy.stats.ttest_1samp`) bounds it; the reported
-    interval spans both.
-    """
-    n = len(diffs)
-    mean = statistics.fmean(diffs) if diffs else 0.0
-    if n < MIN_PAIRED_CASES:
-        return PairedGain(mean, mean, mean, n, level)
-    if max(diffs) - min(diffs) < 1e-12:
-        # No spread at all: every case moved by the same amount (deterministic scores).
-        return PairedGain(mean, mean, mean, n, level)
-    import numpy as np
-    from scipy import stats
-
-    data = np.asarray(diffs, dtype=float)
-    t_ci = stats.ttest_1samp(data, 0.0).confidence_interval(confidence_level=level)
-    boot = stats.bootstrap(
-        (data,),
-        np.mean,
-        confidence_level=level,
-        n_resamples=BOOTSTRAP_ROUNDS,
-        method="BCa" if n >= 3 else "percentile",
-        random_state=np.random.default_rng(seed),
-    ).confidence_interval
-    lows = [float(x) for x in (t_ci.low, boot.low) if not math.isnan(float(x))]
-    highs = [float(x) for x in (t_ci.high, boot.high) if not math.isnan(float(x))]
-    return PairedGain(mean, min(lows, default=mean), max(highs, default=mean), n, level)

@@ -32,6 +32,7 @@ class BaselineResult(BaseModel):
     baseline_run_id: int
     run_id: int
     comparison: PairedComparison
+    judge_note: str | None = None
 
     @property
     def regressed(self) -> bool:
@@ -39,8 +40,20 @@ class BaselineResult(BaseModel):
         return self.comparison.verdict == "regressed"
 
     def describe(self) -> str:
-        """One line: the suite, the baseline run and the comparison."""
-        return f"baseline run {self.baseline_run_id}: {self.comparison.describe()}"
+        """One line: the suite, the baseline run, the comparison and a judge-version warning."""
+        line = f"baseline run {self.baseline_run_id}: {self.comparison.describe()}"
+        return f"{line}; {self.judge_note}" if self.judge_note else line
+
+
+def judge_note(versions_a: list[str], versions_b: list[str]) -> str | None:
+    """A warning when two runs were judged by different judge versions (None: the same)."""
+    if versions_a == versions_b:
+        return None
+    shown = [", ".join(v) if v else "unknown (before versioning)" for v in (versions_a, versions_b)]
+    return (
+        f"note: the runs were judged by different judge versions (A: {shown[0]}, B: {shown[1]}); "
+        "score changes may come from the judge, not the prompt"
+    )
 
 
 def judged_results(repos: Repositories, run_id: int) -> dict[str, dict[str, Any]]:
@@ -120,17 +133,23 @@ def compare_with_baselines(
         if not wanted:
             return results
         current = judged_results(repos, run_id)
+        versions = {run_id: repos.evaluations.judge_versions(run_id)}
         baselines: dict[int, dict[str, dict[str, Any]]] = {}
         for suite in wanted:
             base_id = blessed[suite]
             if base_id not in baselines:
                 baselines[base_id] = judged_results(repos, base_id)
+                versions[base_id] = repos.evaluations.judge_versions(base_id)
             comparison = compare_runs(
                 case_outcomes(baselines[base_id], suite),
                 case_outcomes(current, suite),
                 margin=margin,
             )
             results[suite] = BaselineResult(
-                suite=suite, baseline_run_id=base_id, run_id=run_id, comparison=comparison
+                suite=suite,
+                baseline_run_id=base_id,
+                run_id=run_id,
+                comparison=comparison,
+                judge_note=judge_note(versions[base_id], versions[run_id]),
             )
     return results

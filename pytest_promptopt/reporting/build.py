@@ -126,11 +126,16 @@ def prompt_summary(p: Any, weakness_titles: dict[int, list[str]]) -> PromptSumma
 
 
 def finalist_label(f: Any) -> str:
-    """`#12 refined (persona, track 1 iter 2)`, `#3 concise` or `#1 original`."""
+    """`#12 refined from #5 (persona, track 1 iter 2)`, `#3 concise` or `#1 original`: the
+    pipeline's own names (the writer's wording is the candidate's description)."""
     if f.original:
         return f"#{f.prompt_id} original"
     if f.stage == "refined":
-        return f"#{f.prompt_id} refined ({f.strategy}, track {f.track_id} iter {f.iteration})"
+        parent = getattr(f, "parent_prompt_id", None)
+        origin = f" from #{parent}" if parent is not None else ""
+        return (
+            f"#{f.prompt_id} refined{origin} ({f.strategy}, track {f.track_id} iter {f.iteration})"
+        )
     return f"#{f.prompt_id} {f.strategy or f.stage}"
 
 

@@ -204,9 +204,9 @@ def _baseline_section(report: RunReport) -> str:
     return (
         "### Against the baseline\n\n"
         + md_table(BASELINE_HEADERS, rows, align="lrlrrrrrl")
-        + f"\n\nA regression: the mean change's 95% paired bootstrap interval lies below "
-        f"-{margin:g}, or McNemar's exact test finds the pass->fail flips significant (p < 0.05) "
-        "while the interval lies below 0."
+        + f"\n\nA regression: the mean change's 95% paired t interval lies below "
+        f"-{margin:g}, or McNemar's exact test finds more pass->fail than fail->pass flips "
+        "significant (p < 0.05); significant flips are never `unchanged`."
     )
 
 

@@ -152,7 +152,7 @@ class TestCase(Base):
     expected_behavior: Mapped[str | None] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(128), default="general")
     stage: Mapped[str] = mapped_column(String(16), default="given")
-    # A given case's optimize split: `feedback` (prompt writers see it) or `holdout` (never).
+    # A given case's optimize split: `feedback` (writers see it), `holdout` or `confirm` (never).
     split: Mapped[str | None] = mapped_column(String(16))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=_empty_dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

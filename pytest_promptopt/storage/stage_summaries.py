@@ -74,11 +74,14 @@ class RejectedPrompt(BaseModel):
 
 
 class SplitRecord(BaseModel):
-    """The given cases' split: writers see `feedback`; `holdout` chooses and gates the best."""
+    """The given cases' split: writers see `feedback`; `holdout` chooses the best; `confirm`
+    decides whether it replaces the original."""
 
     feedback: list[str] = Field(default_factory=list, description="Case keys writers see.")
     holdout: list[str] = Field(default_factory=list, description="Case keys held out.")
+    confirm: list[str] = Field(default_factory=list, description="Confirmation case keys.")
     note: str = Field("", description="How it was split, or why nothing was held out.")
+    confirm_note: str = Field("", description="The confirmation split, or why there is none.")
 
 
 class GeneratePromptsSummary(StageSummaryBase):
@@ -90,6 +93,9 @@ class GeneratePromptsSummary(StageSummaryBase):
     original_prompt_id: int | None = Field(None, description="The suite's own prompt.")
     prompt_ids: list[int] = Field(default_factory=list, description="Candidates, original first.")
     strategies: list[str] = Field(default_factory=list, description="The strategies asked for.")
+    descriptions: dict[str, str] = Field(
+        default_factory=dict, description="Prompt id -> the writer's own words for its strategy."
+    )
     requested: int = Field(0, description="Candidates asked of the generator.")
     generated: int = Field(0, description="Distinct candidates it returned.")
     rejected: list[RejectedPrompt] = Field(
@@ -264,34 +270,44 @@ class RefinementSummary(StageSummaryBase):
 
 
 class SelectBestSummary(StageSummaryBase):
-    """Stage 9: the best finalist on held-out cases, its confirmation and the apply gate."""
+    """Stage 9: the search's best on the selection cases, its confirmation and the decision."""
 
     STAGE: ClassVar[str] = "select_best"
 
     split: SplitRecord = Field(default_factory=SplitRecord)
     finalist_ids: list[int] = Field(default_factory=list, description="Original, top M, kept.")
-    case_ids: list[int] = Field(default_factory=list, description="Held-out cases compared on.")
-    chosen_prompt_id: int | None = Field(None, description="The best prompt; ties: the original.")
-    selection: SelectionRecord | None = Field(None, description="The tiering on held-out cases.")
+    case_ids: list[int] = Field(default_factory=list, description="Selection cases compared on.")
+    winner_prompt_id: int | None = Field(None, description="The search's best; ties: original.")
+    chosen_prompt_id: int | None = Field(
+        None, description="The prompt the items judge: the winner only when it is proven."
+    )
+    selection: SelectionRecord | None = Field(None, description="The tiering on selection cases.")
     holdout_scores: dict[str, float] = Field(
-        default_factory=dict, description="Prompt id -> mean on the held-out cases."
+        default_factory=dict, description="Prompt id -> mean on the selection cases."
     )
     selection_gain: list[float] = Field(
-        default_factory=list, description="Chosen minus original there: [low, mean, high]."
+        default_factory=list, description="Winner minus original there: [low, mean, high]."
     )
-    fresh_samples: int = Field(0, description="Fresh samples per held-out case.")
-    fresh_scores: dict[str, float | None] = Field(
-        default_factory=dict, description="Chosen and original: mean on the fresh samples."
+    confirm_case_ids: list[int] = Field(default_factory=list, description="Confirmation cases.")
+    confirm_scores: dict[str, float | None] = Field(
+        default_factory=dict, description="Winner and original: mean on the confirmation cases."
     )
     winners_curse: float | None = Field(
-        None, description="The chosen prompt's held-out mean minus its fresh-sample mean."
+        None, description="The winner's selection mean minus its confirmation mean."
     )
     gain: list[float] = Field(
-        default_factory=list, description="The gate: fresh paired gain [low, mean, high]."
+        default_factory=list, description="The decision: confirmation gain [low, mean, high]."
     )
-    gate_cases: int = Field(0, description="Held-out cases the gate compared on.")
-    significant: bool = Field(False, description="The gain's lower bound is above zero.")
-    verdict: str = Field("", description="The gate's decision in words, with the interval.")
+    gate_cases: int = Field(0, description="Confirmation cases the decision compared on.")
+    significant: bool = Field(False, description="The winner is proven: the apply rule holds.")
+    verdict: str = Field("", description="The apply rule's result in words, with the interval.")
+    decision: str = Field(
+        "", description="`replaced the original: ...` or `kept the original: <reason>`."
+    )
+    deterministic: bool | None = Field(
+        None, description="Repeated samples were byte-identical (None: no repeat to tell by)."
+    )
+    repeat_note: str = Field("", description="What the repeated samples showed.")
     errored: list[EvaluationError] = Field(
         default_factory=list, description="Evaluations left out of the comparison."
     )
@@ -304,6 +320,7 @@ class Finalist(BaseModel):
     prompt_id: int
     stage: str
     strategy: str | None = None
+    parent_prompt_id: int | None = None
     track_id: int | None = None
     iteration: int = 0
     original: bool = False
@@ -357,6 +374,14 @@ class ReportingSummary(StageSummaryBase):
     gate_significant: bool = Field(False, description="The apply gate's verdict.")
     gate_gain: list[float] = Field(default_factory=list, description="[low, mean, high].")
     gate_verdict: str = Field("", description="The gate's decision in words.")
+    winner_prompt_id: int | None = Field(None, description="The search's best (maybe unproven).")
+    proven: bool = Field(False, description="The winner beat the original on confirmation.")
+    decision: str = Field("", description="Why the items judge the prompt they judge.")
+    confirm_cases: int = Field(0, description="Given cases kept for the final decision.")
+    original_confirm_score: float | None = None
+    winner_confirm_score: float | None = None
+    deterministic: bool | None = Field(None, description="Repeats were byte-identical.")
+    repeat_note: str = Field("", description="What the repeated samples showed.")
     errored: int = Field(0, description="Evaluations left out of comparisons: they errored.")
 
 

@@ -50,7 +50,7 @@ def test_example_project_judges_caches_and_replays(project: Path) -> None:
     assert "ERROR" not in result.values()
     assert "promptopt: model 'simulated'" in first.stdout
     assert "=== promptopt ===" in first.stdout.replace("=" * 10, "===")
-    assert re.search(r"support_bot: 8 cases, mean score 0\.\d\d", first.stdout)
+    assert re.search(r"support_bot: 15 cases, mean score 0\.\d\d", first.stdout)
     assert "judge:" in first.stdout  # failure text carries the judge's reasoning
 
     second = run_pytest(project, "-rA")
@@ -75,13 +75,27 @@ def test_example_project_judges_caches_and_replays(project: Path) -> None:
 
 def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
     baseline = run_pytest(project, "-rA")
-    failing_before = {n for n, o in outcomes(baseline.stdout).items() if o == "FAILED"}
+    before = outcomes(baseline.stdout)
+    failing_before = {n for n, o in before.items() if o == "FAILED"}
     assert failing_before, "the example prompts must fail some cases, or there is nothing to fix"
 
     optimized = run_pytest(project, "-rA", "--optimize")
-    assert optimized.returncode == 0, optimized.stdout[-4000:]
+    assert optimized.returncode in (0, 1), optimized.stdout[-4000:]
     after = outcomes(optimized.stdout)
-    assert all(after[n] == "PASSED" for n in failing_before)
+    assert "ERROR" not in after.values()
+    still_failing = {n for n in failing_before if after[n] != "PASSED"}
+    assert len(still_failing) * 10 <= len(failing_before), still_failing  # most are fixed
+    assert not {n for n, o in before.items() if o == "PASSED" and after[n] != "PASSED"}
+    # support_bot's winner is proven on its confirmation cases and replaces the original; the
+    # suites too small to confirm say so, and the example's ini lets the items judge their
+    # search's best anyway (promptopt_use_best), saying that too.
+    assert re.search(
+        r"support_bot: .*replaced the original with #\d+: its paired gain on the confirmation "
+        r"cases is \+\d\.\d{3} \[\+\d\.\d{3}, \+\d\.\d{3}\] \(90%, \d cases\)",
+        optimized.stdout.replace("\n    ", " "),
+    ), optimized.stdout[-4000:]
+    assert "kept the original: too small for a confirmation split" in optimized.stdout
+    assert "--promptopt-use-best: the items judge the search's best" in optimized.stdout
     before_after = re.findall(r"optimized: (\d\.\d\d) -> (\d\.\d\d)", optimized.stdout)
     assert len(before_after) >= 4
     assert all(float(b) >= float(a) for a, b in before_after)
@@ -97,14 +111,14 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
         lineage = json.loads((run_dir / suite / "lineage.json").read_text())
         assert any(p["is_original"] for p in lineage)
     report = json.loads((run_dir / "report.json").read_text())
-    assert report["mode"] == "optimize" and report["status"] == "passed"
+    assert report["mode"] == "optimize" and report["status"] in ("passed", "failed")
     for suite in report["suites"]:
         if suite["name"] != "greeter":  # a Python test's suite, not optimized
             assert suite["finalists"] and suite["gate_verdict"]
             assert all("feedback" in f and "holdout" in f for f in suite["finalists"])
-    assert "| finalist | feedback (3 cases) | held-out (1 cases) |" in (
-        run_dir / "report.md"
-    ).read_text()
+    markdown = (run_dir / "report.md").read_text()
+    assert "| finalist | feedback (3 cases) | held-out (1 cases) |" in markdown
+    assert "| finalist | feedback (7 cases) | held-out (4 cases) |" in markdown  # support_bot
     assert "Finalists: feedback and held-out scores" in (run_dir / "report.html").read_text()
     # order_bot's prompt is a template: the best prompt keeps {{ shop }}, the tool gets called,
     # and a candidate that dropped the placeholder was rejected, saying so.

@@ -6,11 +6,12 @@ import pytest
 
 from pytest_promptopt.evaluation.record import CaseRecord, case_outcomes
 from pytest_promptopt.evaluation.stats import (
+    RULES,
     CaseOutcome,
-    bootstrap_interval,
     compare_runs,
     mcnemar_exact,
     mean_interval,
+    paired_gain,
     wilson_interval,
 )
 
@@ -45,19 +46,31 @@ def test_mcnemar_exact_on_hand_computed_tables() -> None:
     assert mcnemar_exact(0, 0) == 1.0
 
 
-def test_bootstrap_interval_is_seeded_and_covers_the_mean() -> None:
-    values = [0.1, 0.5, 0.7, 0.9, 0.3, 0.8, 0.6]
-    ci = bootstrap_interval(values)
-    assert ci is not None and ci == bootstrap_interval(values)
-    mean = sum(values) / len(values)
-    assert ci[0] < mean < ci[1]
-    assert min(values) <= ci[0] and ci[1] <= max(values)
-    assert bootstrap_interval(values, seed=1) != ci
+def test_a_zero_variance_difference_is_not_significant() -> None:
+    # Issue 21: the bootstrap on two equal differences gave +0.062 [+0.062, +0.062], significant.
+    two = paired_gain([0.0625, 0.0625])
+    assert not two.significant and not two.spread
+    assert "too few" not in two.describe() and "fewer than the 3" in two.describe()
+    many = paired_gain([0.0625] * 12)
+    assert (many.low, many.high) == (0.0625, 0.0625)
+    assert not many.significant and "no spread" in many.describe()
 
 
-def test_bootstrap_interval_degenerate_cases() -> None:
-    assert bootstrap_interval([0.4]) is None
-    assert bootstrap_interval([0.4, 0.4, 0.4]) == (0.4, 0.4)
+def test_a_paired_decision_needs_its_minimum_of_cases() -> None:
+    assert RULES["apply"].min_cases == 3 and RULES["baseline"].min_cases == 5
+    assert not paired_gain([0.3, 0.31]).significant  # two cases: never
+    assert paired_gain([0.3, 0.31, 0.29]).significant  # three consistent: the t interval says yes
+    assert not paired_gain([0.3, 0.31, 0.29, 0.3], "baseline").significant  # under 5
+
+
+def test_the_paired_interval_is_scipys_t_interval() -> None:
+    from scipy.stats import ttest_1samp
+
+    diffs = [0.1, -0.05, 0.2, 0.15, 0.0, 0.12]
+    gain = paired_gain(diffs, "apply")
+    ci = ttest_1samp(diffs, 0.0).confidence_interval(confidence_level=0.9)
+    assert (gain.low, gain.high) == pytest.approx((ci.low, ci.high))
+    assert gain.level == 0.9 and gain.cases == 6
 
 
 def _run(scores: list[float], threshold: float = 0.7) -> dict[str, CaseOutcome]:
@@ -80,7 +93,7 @@ def test_a_clear_drop_is_a_regression_naming_the_cases_that_failed() -> None:
 
 
 def test_a_rise_is_an_improvement_and_equal_runs_are_unchanged() -> None:
-    low = [s - 0.2 for s in BASE]
+    low = [s - 0.2 - 0.01 * (i % 3) for i, s in enumerate(BASE)]
     assert compare_runs(_run(low), _run(BASE)).verdict == "improved"
     same = compare_runs(_run(BASE), _run(BASE))
     assert same.verdict == "unchanged"
@@ -89,12 +102,14 @@ def test_a_rise_is_an_improvement_and_equal_runs_are_unchanged() -> None:
 
 
 def test_a_drop_within_the_margin_is_unchanged() -> None:
-    result = compare_runs(_run(BASE), _run([s - 0.01 for s in BASE]))
+    drop = [s - 0.01 - 0.002 * (i % 3) for i, s in enumerate(BASE)]
+    result = compare_runs(_run(BASE), _run(drop))
     assert result.delta_ci is not None and result.delta_ci[1] < 0
     assert result.verdict == "unchanged"
-    assert compare_runs(_run(BASE), _run([s - 0.01 for s in BASE]), margin=0.0).verdict == (
-        "regressed"
-    )
+    assert compare_runs(_run(BASE), _run(drop), margin=0.0).verdict == "regressed"
+    # The same drop on every case has no spread: the interval decides nothing.
+    constant = compare_runs(_run(BASE), _run([s - 0.01 for s in BASE]), margin=0.0)
+    assert constant.verdict == "unchanged"
 
 
 def test_significant_flips_with_a_score_drop_are_a_regression() -> None:
@@ -107,6 +122,20 @@ def test_significant_flips_with_a_score_drop_are_a_regression() -> None:
     assert flipped.delta_ci == pytest.approx((-0.03, -0.03))
     assert flipped.pass_to_fail == 10 and flipped.mcnemar_p == pytest.approx(2 / 1024)
     assert flipped.verdict == "regressed"
+
+
+def test_significant_flips_are_never_unchanged() -> None:
+    # Issue 28: after an upgrade an older judge's scale made 20 of 20 pass->fail flips
+    # (McNemar p = 1.9e-6) look like no score change; that was reported `unchanged`.
+    a = {f"c{i}": CaseOutcome(0.70 + 0.01 * (i % 3), True) for i in range(20)}
+    b = {f"c{i}": CaseOutcome(0.69 + 0.03 * (i % 3), False) for i in range(20)}
+    result = compare_runs(a, b)
+    assert result.pass_to_fail == 20 and result.mcnemar_p == pytest.approx(1.9e-6, rel=0.01)
+    assert result.delta_ci is not None and result.delta_ci[1] > 0  # the scores do not drop
+    assert result.verdict == "regressed"
+    assert "significant pass->fail flips" in result.describe()
+    up = compare_runs(b, a)
+    assert up.verdict == "improved"
 
 
 def test_too_few_shared_cases_is_inconclusive() -> None:
@@ -151,7 +180,10 @@ def test_the_summary_interval_is_seeded_covers_the_mean_and_agrees_with_scipy() 
     mean = sum(values) / len(values)
     assert ci[0] < mean < ci[1]
     reference = bootstrap(
-        (np.asarray(values),), np.mean, method="percentile", n_resamples=9999,
+        (np.asarray(values),),
+        np.mean,
+        method="percentile",
+        n_resamples=9999,
         rng=np.random.default_rng(0),
     ).confidence_interval
     # Two seeded percentile bootstraps of the same data agree to Monte Carlo error.

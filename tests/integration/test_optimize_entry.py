@@ -55,7 +55,8 @@ def test_optimize_selected_sets_override_outcome_and_progress(tmp_path: Path) ->
     suite = make_suite()
     prompt_file.write_text(suite.prompt)
     suite = suite.model_copy(update={"prompt_path": str(prompt_file)})
-    runtime = runtime_for(tmp_path, apply=True)
+    # Three cases cannot confirm a winner: --promptopt-use-best lets the items judge it anyway.
+    runtime = runtime_for(tmp_path, apply=True, use_best=True)
     writer = Writer()
     items = [SimpleNamespace(suite=suite, case=c) for c in suite.cases]
     optimize_selected(fake_session(writer), runtime, items)  # type: ignore[arg-type]
@@ -73,12 +74,27 @@ def test_optimize_selected_sets_override_outcome_and_progress(tmp_path: Path) ->
     assert "1/11 generate_prompts ..." in text and "11/11 save_reports completed" in text
     assert outcome.describe() in text
     assert outcome.improved
-    # Three given cases are too few to hold any out, so nothing can prove the gain: not applied.
+    # Three given cases are too few to confirm anything, so nothing can prove the gain.
     assert prompt_file.read_text().strip() == suite.prompt.strip()
     assert (
-        "not applied to shop_bot: not significant: no case could be held out: 3 given cases "
-        "(at least 4 needed)" in text
+        "not applied to shop_bot: kept the original: too small for a confirmation split: 3 "
+        "given cases (at least 6 needed" in text
     )
+    assert "--promptopt-use-best: the items judge the search's best" in text
+    runtime.close("passed")
+
+
+def test_without_use_best_the_items_judge_the_original_when_unproven(tmp_path: Path) -> None:
+    suite = make_suite()
+    runtime = runtime_for(tmp_path)
+    items = [SimpleNamespace(suite=suite, case=c) for c in suite.cases]
+    optimize_selected(fake_session(Writer()), runtime, items)  # type: ignore[arg-type]
+    outcome = runtime.outcome("shop_bot")
+    assert isinstance(outcome, OptimizeOutcome)
+    assert outcome.best_prompt_id == outcome.original_prompt_id != outcome.winner_prompt_id
+    state = runtime.suite_state(suite)  # the items judge the original
+    assert (state.prompt_id, state.prompt_text) == (outcome.original_prompt_id, suite.prompt)
+    assert outcome.decision.startswith("kept the original: too small for a confirmation split")
     runtime.close("passed")
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from pytest_promptopt.evaluation.results import CaseResult
+from pytest_promptopt.evaluation.stats import paired_gain
 from pytest_promptopt.optimize.context import RunContext, StoredCase
-from pytest_promptopt.optimize.selection import paired_gain
 from pytest_promptopt.optimize.split import split_cases
 from pytest_promptopt.optimize.stages import evaluation, refinement
 from pytest_promptopt.optimize.stages.evaluation import EvaluationCounts, evaluate_case
@@ -50,22 +50,22 @@ def test_four_cases_hold_out_one_and_fewer_hold_out_none() -> None:
 
 def test_paired_gain_needs_its_lower_bound_above_zero() -> None:
     noisy = [0.2, -0.15, 0.1, -0.05, 0.12, -0.1, 0.08, 0.02]
-    gain = paired_gain(noisy, seed=3)
+    gain = paired_gain(noisy, "refinement")
     assert gain.mean > 0 and gain.low <= 0 < gain.high and not gain.significant
     clear = [0.3, 0.25, 0.35, 0.28, 0.31, 0.27]
-    assert paired_gain(clear, seed=3).significant
-    assert not paired_gain([0.5], seed=3).significant  # one case gives no interval
+    assert paired_gain(clear, "refinement").significant
+    assert not paired_gain([0.5], "refinement").significant  # one case gives no interval
 
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[RunContext]:
-    """A run context on a six-case suite (all feedback: holdout 0) with its cases stored."""
+    """A run context on a six-case suite (all feedback: holdout and confirm 0), cases stored."""
     suite = Suite(
         name="paired",
         prompt="You help.",
         cases=[Case(id=f"c{i}", input=f"question {i}", expected="an answer") for i in range(6)],
     )
-    runtime = make_runtime(tmp_path, holdout=0.0)
+    runtime = make_runtime(tmp_path, holdout=0.0, confirm=0.0)
     context = RunContext.from_runtime(runtime, suite)
     context.original_prompt_id()
     context.store_given_cases()

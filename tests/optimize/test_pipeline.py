@@ -35,9 +35,10 @@ def counts(runtime: Runtime) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def done(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, OptimizeOutcome]]:
-    """One full optimize run, shared by the read-only tests below."""
+    """One full optimize run, shared by the read-only tests below (its three cases are too few
+    to confirm a winner, so --promptopt-use-best makes the items judge the search's best)."""
     tmp = tmp_path_factory.mktemp("optimize")
-    runtime = make_runtime(tmp)
+    runtime = make_runtime(tmp, use_best=True)
     outcome = run_pipeline(runtime, make_suite())
     yield runtime, outcome
     runtime.close("passed")
@@ -120,7 +121,7 @@ def test_a_child_is_kept_only_on_a_significant_paired_gain(done: Any) -> None:
     for step in steps:
         low, mean, high = step["paired_diff"]
         assert low <= mean <= high
-        assert step["kept"] == (low > 0 and step["cases"] >= 2)
+        assert step["kept"] == (low > 0 and step["cases"] >= 3 and low < high)
         assert step["reason"].startswith("kept: paired gain" if step["kept"] else "rejected: ")
     for track in summary["tracks"]:
         its = track["iterations"]
@@ -144,6 +145,20 @@ def test_best_prompt_beats_the_original_and_reports_are_written(done: Any) -> No
     assert (folder / "best_prompt.txt").read_text().strip() == outcome.best_prompt_text.strip()
     assert (folder / "lineage.json").is_file()
     assert all(p.average_score is not None for p in rows(runtime, Prompt))
+
+
+def test_a_suite_too_small_to_confirm_keeps_the_original_and_says_why(tmp_path: Path) -> None:
+    runtime = make_runtime(tmp_path)
+    outcome = run_pipeline(runtime, make_suite())
+    assert outcome.best_prompt_id == outcome.original_prompt_id
+    assert outcome.winner_prompt_id is not None and not outcome.proven
+    assert outcome.decision.startswith("kept the original: too small for a confirmation split")
+    assert "3 given cases (at least 6 needed" in outcome.decision
+    assert outcome.decision in outcome.describe()
+    choice = next(s for s in rows(runtime, StageResult) if s.stage == "select_best").summary
+    assert choice["chosen_prompt_id"] == outcome.original_prompt_id
+    assert choice["decision"] == outcome.decision and not choice.get("significant")
+    runtime.close("passed")
 
 
 def test_resume_on_the_same_run_makes_no_calls_and_no_duplicates(tmp_path: Path) -> None:

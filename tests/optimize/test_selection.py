@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from pytest_promptopt.optimize.selection import (
     Scored,
-    bootstrap_interval,
+    candidate_interval,
     select_top,
     stable_seed,
 )
 
 
-def test_bootstrap_interval_is_seeded_and_contains_the_mean() -> None:
+def test_candidate_interval_is_seeded_and_contains_the_mean() -> None:
     scores = [0.2, 0.9, 0.5, 0.7, 0.4, 0.8]
-    a = bootstrap_interval(scores, seed=7)
-    b = bootstrap_interval(scores, seed=7)
+    a = candidate_interval(scores, seed=7)
+    b = candidate_interval(scores, seed=7)
     assert a == b
     assert a.low <= a.mean <= a.high
     assert a.low > 0.2 and a.high < 0.9
 
 
 def test_constant_scores_have_a_zero_width_interval() -> None:
-    interval = bootstrap_interval([0.5] * 5, seed=1)
+    interval = candidate_interval([0.5] * 5, seed=1)
     assert interval.low == interval.high == 0.5
 
 
@@ -28,13 +28,21 @@ def test_clear_winners_are_selected_by_mean() -> None:
     candidates = [
         Scored(1, (0.30, 0.32, 0.31, 0.29), is_original=True),
         Scored(2, (0.90, 0.91, 0.92, 0.90)),
-        Scored(3, (0.60, 0.61, 0.62, 0.60)),
+        Scored(3, (0.60, 0.65, 0.58, 0.62)),
     ]
     sel = select_top(candidates, 2, seed=stable_seed("s", "k"))
     assert sel.selected == [2, 3]
     assert sel.tiers == [[2], [3], [1]]
     assert sel.contested == []
     assert "separates tiers" in sel.reasoning[0]
+
+
+def test_a_constant_shift_or_two_cases_is_a_tie_not_a_tier() -> None:
+    # No spread in the paired differences (or fewer than 3 cases) is no evidence.
+    constant = [Scored(1, (0.3, 0.4, 0.5), is_original=True), Scored(2, (0.6, 0.7, 0.8))]
+    assert select_top(constant, 1, seed=0).selected == [1]
+    two = [Scored(1, (0.2, 0.3), is_original=True), Scored(2, (0.9, 0.95))]
+    assert select_top(two, 1, seed=0).tiers == [[1, 2]]
 
 
 def test_original_wins_a_tie_against_a_noisy_higher_mean() -> None:

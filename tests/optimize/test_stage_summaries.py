@@ -191,10 +191,12 @@ def sample(name: str) -> StageSummaryBase:
         holdout_cases=1,
     )
     split = {"feedback": ["a", "b"], "holdout": ["c"], "note": "1 of 3 given cases held out"}
+    split |= {"confirm": ["d"], "confirm_note": "1 of 4 given cases confirm"}
     error = {"prompt_id": 2, "case_key": "c", "error": "judge call failed"}
     data: dict[str, dict[str, Any]] = {
         "generate_prompts": {"split": split, "original_prompt_id": 1, "prompt_ids": [1, 2]}
-        | {"strategies": ["concise"], "requested": 1, "generated": 1}
+        | {"strategies": ["concise"], "descriptions": {"2": "short"}, "requested": 1}
+        | {"generated": 1}
         | {"rejected": [{"strategy": "persona", "reason": "the candidate drops {{ shop }}"}]},
         "generate_tests_quick": {"tier": "quick", "requested": 2, "case_keys": ["quick-1"]}
         | {"given_cases": 3, "categories": {"general": 1}}
@@ -213,13 +215,17 @@ def sample(name: str) -> StageSummaryBase:
         | {"original_feedback_score": 0.5, "best_feedback_score": 0.75}
         | {"original_holdout_score": 0.5, "best_holdout_score": 0.6}
         | {"gate_significant": True, "gate_gain": [0.01, 0.1, 0.2], "gate_verdict": "significant"}
+        | {"winner_prompt_id": 5, "proven": True, "decision": "replaced the original with #5"}
+        | {"confirm_cases": 3, "original_confirm_score": 0.5, "winner_confirm_score": 0.6}
+        | {"deterministic": False, "repeat_note": "repeated samples differ"}
         | {"errored": 1},
         "select_best": {"split": split, "finalist_ids": [1, 5], "case_ids": [3]}
         | {"chosen_prompt_id": 5, "selection": selection, "holdout_scores": {"1": 0.5, "5": 0.6}}
-        | {"selection_gain": [0.0, 0.1, 0.2], "fresh_samples": 2}
-        | {"fresh_scores": {"1": 0.5, "5": 0.58}, "winners_curse": 0.02}
+        | {"winner_prompt_id": 5, "selection_gain": [0.0, 0.1, 0.2], "confirm_case_ids": [4]}
+        | {"confirm_scores": {"1": 0.5, "5": 0.58}, "winners_curse": 0.02}
         | {"gain": [0.01, 0.08, 0.15], "gate_cases": 3, "significant": True}
-        | {"verdict": "significant", "errored": [error]},
+        | {"decision": "replaced the original with #5", "deterministic": True}
+        | {"repeat_note": "deterministic backend", "verdict": "significant", "errored": [error]},
         "save_reports": {"best_prompt_id": 5, "best_prompt_path": "/r/best_prompt.txt"}
         | {"lineage_path": "/r/lineage.json", "prompts": 5},
     }

@@ -77,10 +77,12 @@ def test_no_writer_call_sees_a_held_out_case_and_the_split_is_deterministic(
     assert len(runs) == 2
     one, two = runs.values()
     assert one == two  # the same split in every run
-    held = [key for key, part in one.items() if part == "holdout"]
-    # 0.3 of 8 cases, stratified: one refund and one delivery case (at least one each).
-    assert sorted(one.values()) == ["feedback"] * 6 + ["holdout"] * 2
-    assert {key.split("-")[0] for key in held} == {"refund", "delivery"}
+    held = [key for key, part in one.items() if part in ("holdout", "confirm")]
+    # Of 8 cases: 3 confirm (the least a decision needs), then 0.3 x 8 = 2 select, stratified.
+    assert sorted(one.values()) == ["confirm"] * 3 + ["feedback"] * 3 + ["holdout"] * 2
+    for part in ("holdout", "confirm"):
+        keys = [key for key, p in one.items() if p == part]
+        assert {key.split("-")[0] for key in keys} == {"refund", "delivery"}
     texts = {key: text for key, _, text, _ in CASES}
     writers = query(
         default_db(sim), "SELECT role, request FROM llm_calls WHERE role IN ('generate', 'analyze')"
@@ -89,41 +91,70 @@ def test_no_writer_call_sees_a_held_out_case_and_the_split_is_deterministic(
     assert roles == {"generate", "analyze"}, roles
     for _, request in writers:
         for key in held:
-            assert texts[key] not in request, f"a writer call contains held-out case {key}"
+            assert texts[key] not in request, f"a writer call contains hidden case {key}"
     feedback = [texts[k] for k, part in one.items() if part == "feedback"]
     assert any(any(text in request for text in feedback) for _, request in writers)
     # The summary shows the split's scores side by side.
-    first.stdout.fnmatch_lines(["*feedback * -> * (6 cases), held-out * -> * (2 cases)*"])
+    first.stdout.fnmatch_lines(["*feedback * -> * (3 cases), held-out * -> * (2 cases)*"])
+
+
+def example_suite(pytester: pytest.Pytester, name: str) -> str:
+    """Copy one of the example project's suites and its prompt file; return the prompt."""
+    example = Path(__file__).resolve().parents[2] / "example_project"
+    prompt = (example / "prompts" / f"{name}.txt").read_text()
+    pytester.path.joinpath("prompts").mkdir()
+    pytester.path.joinpath("prompts", f"{name}.txt").write_text(prompt)
+    suite = (example / "suites" / f"{name}.promptopt.yaml").read_text()
+    pytester.path.joinpath(f"{name}.promptopt.yaml").write_text(
+        suite.replace("../prompts/", "prompts/")
+    )
+    return prompt
+
+
+def select_best(pytester: pytest.Pytester) -> dict[str, object]:
+    """The select_best stage's stored summary."""
+    rows = query(
+        default_db(pytester), "SELECT summary FROM stage_results WHERE stage = 'select_best'"
+    )
+    summary: dict[str, object] = json.loads(rows[0][0])
+    return summary
 
 
 def test_apply_refuses_a_gain_that_is_not_significant_and_says_why(
     sim: pytest.Pytester,
 ) -> None:
-    # The example project's support bot: its best prompt lifts the feedback cases, but the two
-    # held-out cases give a wide interval, so its gain is not significant and nothing is written.
-    example = Path(__file__).resolve().parents[2] / "example_project"
-    prompt = (example / "prompts" / "support_bot.txt").read_text()
-    sim.path.joinpath("prompts").mkdir()
-    sim.path.joinpath("prompts", "support_bot.txt").write_text(prompt)
-    suite = (example / "suites" / "support_bot.promptopt.yaml").read_text()
-    sim.path.joinpath("support_bot.promptopt.yaml").write_text(
-        suite.replace("../prompts/", "prompts/")
-    )
+    # The example project's bank guard: the search's best lifts the feedback cases, but one of
+    # its four confirmation cases does not move, so the interval reaches below zero: the
+    # original stays and nothing is written.
+    prompt = example_suite(sim, "bank_guard")
     result = sim.runpytest("--optimize", "--promptopt-apply")
-    assert sim.path.joinpath("prompts", "support_bot.txt").read_text() == prompt
-    refused = [line for line in result.stdout.lines if "not applied to support_bot:" in line]
+    assert sim.path.joinpath("prompts", "bank_guard.txt").read_text() == prompt
+    refused = [line for line in result.stdout.lines if "not applied to bank_guard:" in line]
     assert len(refused) == 1, result.stdout.str()[-3000:]
     assert re.search(
-        r"not applied to support_bot: not significant: paired gain of #\d+ over the original on "
-        r"fresh samples of the held-out cases [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] "
-        r"\(90%, 2 cases\)",
+        r"not applied to bank_guard: kept the original: #\d+ won the search but its paired gain "
+        r"on the confirmation cases is [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] "
+        r"\(90%, 4 cases\), not significant",
         refused[0],
     ), refused[0]
-    rows = query(default_db(sim), "SELECT summary FROM stage_results WHERE stage = 'select_best'")
-    summary = json.loads(rows[0][0])
-    low, _mean, high = summary["gain"]
-    assert summary["significant"] is False and low <= 0 < high
-    assert summary["chosen_prompt_id"] != summary["finalist_ids"][0]  # not the original
+    summary = select_best(sim)
+    low, _mean, high = summary["gain"]  # type: ignore[misc]
+    assert not summary.get("significant") and low <= 0 < high
+    finalists = summary["finalist_ids"]
+    assert summary["winner_prompt_id"] != finalists[0]  # type: ignore[index]  # not the original
+    assert summary["chosen_prompt_id"] == finalists[0]  # type: ignore[index]  # ...which stays
+
+
+def test_apply_writes_a_winner_the_confirmation_proves(sim: pytest.Pytester) -> None:
+    prompt = example_suite(sim, "support_bot")
+    result = sim.runpytest("--optimize", "--promptopt-apply")
+    written = sim.path.joinpath("prompts", "support_bot.txt").read_text()
+    summary = select_best(sim)
+    assert summary["significant"] is True
+    assert summary["chosen_prompt_id"] == summary["winner_prompt_id"]
+    assert written != prompt
+    applied = [line for line in result.stdout.lines if "applied: wrote the best prompt" in line]
+    assert len(applied) == 1 and "confirmation cases" in applied[0], applied
 
 
 def test_the_optimizer_model_writes_and_the_judge_model_judges(

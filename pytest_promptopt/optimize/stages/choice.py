@@ -1,11 +1,14 @@
-"""Stage 9: choose the best prompt on held-out evidence, confirm it on fresh samples, gate it.
+"""Stage 9: choose the best prompt on the selection cases, then confirm it on untouched cases.
 
 The finalists (the original, the top M and the children refinement kept) are scored on the
-held-out cases, which no prompt writer saw. The noise-aware tiering of `selection.py` picks
-the best; a tie keeps the original. Choosing the best of several on the same cases inflates
-its score (the winner's curse), so the chosen prompt and the original are then sampled again
-on the held-out cases with new sample indexes (new cache keys): the apply gate is the paired
-gain on those fresh samples, significant when its lower bound is above zero.
+selection (held-out) cases, which no prompt writer saw. The noise-aware tiering of
+`selection.py` picks the search's best; a tie keeps the original. Choosing the best of several
+on the same cases inflates its score (the winner's curse), and on a deterministic backend a
+"fresh sample" of the same case is the same answer again, so the decision rests on other
+cases: the confirmation split, which the search never saw, is scored once, for the original
+and the winner. The winner replaces the original (for the items, and for `--promptopt-apply`)
+only when its paired gain there is significant by the `apply` rule of `evaluation.stats`;
+otherwise the original stays and the decision says why, with the interval.
 """
 
 from __future__ import annotations
@@ -13,16 +16,16 @@ from __future__ import annotations
 import statistics
 from typing import TYPE_CHECKING
 
+from pytest_promptopt.evaluation.stats import paired_gain
+from pytest_promptopt.optimize.repeats import RepeatCheck, check_repeats
 from pytest_promptopt.optimize.selection import (
     Scored,
     Selection,
-    paired_gain,
     select_top,
     stable_seed,
 )
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.optimize.stages.evaluation import (
-    errors_of,
     evaluate_case,
     evaluate_prompts,
     prompt_texts,
@@ -30,7 +33,6 @@ from pytest_promptopt.optimize.stages.evaluation import (
 )
 from pytest_promptopt.optimize.stages.selection import scored_on_common_cases
 from pytest_promptopt.storage.stage_summaries import (
-    EvaluationError,
     RefinementSummary,
     SelectBestSummary,
     SelectionRecord,
@@ -39,14 +41,10 @@ from pytest_promptopt.storage.stage_summaries import (
 )
 
 if TYPE_CHECKING:
-    from pytest_promptopt.optimize.context import RunContext, StoredCase
+    from pytest_promptopt.optimize.context import RunContext
 
-#: Fresh samples start at this index: far from the ordinary ones and from retries (+1000).
-FRESH_SAMPLE_OFFSET = 500
-#: Fresh samples per held-out case for the chosen prompt and the original.
-FRESH_SAMPLES = 2
-#: The gate's two-sided interval: a lower bound above zero is significant at one-sided 5%.
-GATE_LEVEL = 0.9
+#: Feedback cases the deterministic-backend probe samples twice when nothing was repeated.
+PROBE_CASES = 2
 
 
 def finalist_ids(ctx: RunContext, original_id: int) -> list[int] | None:
@@ -58,116 +56,135 @@ def finalist_ids(ctx: RunContext, original_id: int) -> list[int] | None:
     return list(dict.fromkeys([original_id, *chosen, *kept]))
 
 
-async def fresh_means(
-    ctx: RunContext, prompt_ids: list[int], cases: list[StoredCase], samples: int
-) -> tuple[dict[int, dict[int, float]], list[EvaluationError]]:
-    """Each prompt's mean score per case on `samples` fresh samples (errored cases absent).
-
-    The fresh samples are not stored as evaluations: they would mix into the scores the
-    candidates were chosen on. Their calls are cached and recorded like any other.
-    """
-    import asyncio
-
-    texts = prompt_texts(ctx, prompt_ids)
-    jobs = [
-        evaluate_case(ctx, pid, texts[pid], case, samples, FRESH_SAMPLE_OFFSET)
-        for pid in prompt_ids
-        for case in cases
-    ]
-    results = await asyncio.gather(*jobs)
+async def probe_repeats(ctx: RunContext, original_id: int, finalists: list[int]) -> RepeatCheck:
+    """What the stored repeats show; without any, the original sampled again on a few
+    feedback cases (not stored: one more sample would change its scores)."""
+    found = check_repeats(ctx, finalists)
+    if found.groups:
+        return found
+    cases = [c for c in ctx.writer_cases(()) if c.stage == "given"][:PROBE_CASES]
+    if not cases:
+        return found
+    text = prompt_texts(ctx, [original_id])[original_id]
+    with ctx.repos() as r:
+        first = {
+            int(e.test_case_id): (e.model_response, round(float(e.overall_score), 9))
+            for e in r.evaluations.for_prompt(original_id, [c.id for c in cases])
+            if e.sample == 0
+        }
+    groups = identical = 0
+    for case in cases:
+        if case.id not in first:
+            continue
+        again = await evaluate_case(ctx, original_id, text, case, 1, first_sample=1)
+        if again.error is not None or not again.samples:
+            continue
+        sample = again.samples[0]
+        groups += 1
+        identical += (sample.response, round(sample.overall_score, 9)) == first[case.id]
     raise_if_exhausted(ctx)
-    means: dict[int, dict[int, float]] = {pid: {} for pid in prompt_ids}
-    for res in results:
-        if res.error is None and res.samples and res.prompt_id is not None:
-            scores = [s.overall_score for s in res.samples]
-            means[res.prompt_id][int(res.test_case_id or 0)] = statistics.fmean(scores)
-    return means, errors_of(results, cases)
+    return RepeatCheck(groups, identical)
 
 
 class SelectBest(Stage):
-    """Stage 9: the best finalist on the held-out cases, confirmed on fresh samples and gated."""
+    """Stage 9: the search's best on the selection cases, confirmed on untouched cases."""
 
     name = "select_best"
 
     async def run(self, ctx: RunContext) -> SelectBestSummary:
-        """Score the finalists on held-out cases, choose, confirm and decide the apply gate."""
+        """Score the finalists on selection cases, choose, confirm once and decide."""
         original_id = ctx.original_prompt_id()
         split = ctx.split()
         record = SplitRecord(
-            feedback=list(split.feedback), holdout=list(split.holdout), note=split.note
+            feedback=list(split.feedback),
+            holdout=list(split.holdout),
+            confirm=list(split.confirm),
+            note=split.note,
+            confirm_note=split.confirm_note,
         )
         finalists = finalist_ids(ctx, original_id) or [original_id]
         held = ctx.holdout_cases()
-        basis = "held-out"
+        basis = "selection"
         if not held:
-            # Nothing held out: choose on the given cases the writers saw, and never apply.
-            held, basis = ctx.cases(["given"]), "given"
+            # Nothing held out for selection: choose on the cases the writers saw.
+            held, basis = ctx.writer_cases(), "feedback and generated"
         counts = await evaluate_prompts(ctx, finalists, held)
         shared, scored = scored_on_common_cases(ctx, finalists, [c.id for c in held])
         seed = stable_seed(ctx.suite.name, self.name)
         selection = select_top(scored, 1, seed=seed) if shared else None
-        chosen = selection.selected[0] if selection and selection.selected else original_id
-        if selection is not None and chosen == original_id and basis == "held-out":
-            chosen = self._tie_break(ctx, selection.tiers[0], original_id, scored, selection)
+        winner = selection.selected[0] if selection and selection.selected else original_id
+        if selection is not None and winner == original_id and basis == "selection":
+            winner = self._tie_break(ctx, selection.tiers[0], original_id, scored, selection)
         means = {s.prompt_id: s.mean for s in scored}
+        repeats = await probe_repeats(ctx, original_id, finalists)
         summary = SelectBestSummary(
             split=record,
             finalist_ids=finalists,
             case_ids=shared,
-            chosen_prompt_id=chosen,
+            winner_prompt_id=winner,
+            chosen_prompt_id=original_id,
             holdout_scores={str(pid): round(m, 6) for pid, m in means.items()},
             errored=counts.errors,
+            deterministic=repeats.deterministic,
+            repeat_note=repeats.note(),
         )
         if selection is not None:
             summary.selection = SelectionRecord.model_validate(selection.as_dict())
-        if chosen == original_id:
+        if winner == original_id:
             summary.verdict = (
                 "the original is the best prompt: no finalist beats it beyond noise on the "
                 f"{len(shared)} {basis} cases"
             )
+            summary.decision = f"kept the original: {summary.verdict.split(': ', 1)[1]}"
             summary.headline = f"kept the original #{original_id} ({len(finalists)} finalists)"
             return summary
-        if basis == "given":
-            summary.verdict = (
-                f"not significant: {split.note}; the best prompt #{chosen} was chosen on the "
-                "cases the prompt writers saw, so its gain is optimistic"
+        if shared:
+            won, kept = scored_of(scored, winner), scored_of(scored, original_id)
+            summary.selection_gain = paired_gain(
+                [a - b for a, b in zip(won, kept, strict=True)], "apply"
+            ).as_list()
+        confirm = ctx.confirm_cases()
+        if not confirm:
+            summary.verdict = f"not significant: {split.confirm_note}"
+            summary.decision = (
+                f"kept the original: {split.confirm_note.removesuffix(', so the original stays')}"
+                f"; #{winner} won the search but nothing untouched could confirm it"
             )
-            summary.headline = f"best #{chosen} on the given cases; {split.note}"
+            summary.headline = f"search best #{winner}, unconfirmed: kept the original"
             return summary
-        won, kept = scored_of(scored, chosen), scored_of(scored, original_id)
-        summary.selection_gain = paired_gain(
-            [a - b for a, b in zip(won, kept, strict=True)], seed=seed, level=GATE_LEVEL
-        ).as_list()
-        cases = [c for c in held if c.id in shared]
-        samples = max(FRESH_SAMPLES, ctx.knobs.samples)
-        fresh, errors = await fresh_means(ctx, [chosen, original_id], cases, samples)
-        both = [i for i in shared if i in fresh[chosen] and i in fresh[original_id]]
+        more = await evaluate_prompts(ctx, [winner, original_id], confirm)
+        summary.errored += more.errors
+        both, on = ctx.common_means([winner, original_id], [c.id for c in confirm])
         gain = paired_gain(
-            [fresh[chosen][i] - fresh[original_id][i] for i in both],
-            seed=stable_seed(ctx.suite.name, "gate", chosen),
-            level=GATE_LEVEL,
+            [a - b for a, b in zip(on[winner], on[original_id], strict=True)], "apply"
         )
-        summary.fresh_samples = samples
-        summary.fresh_scores = {
-            str(pid): round(statistics.fmean(fresh[pid][i] for i in both), 6) if both else None
-            for pid in (chosen, original_id)
+        summary.confirm_case_ids = both
+        summary.confirm_scores = {
+            str(pid): round(statistics.fmean(on[pid]), 6) if both else None
+            for pid in (winner, original_id)
         }
-        chosen_fresh = summary.fresh_scores[str(chosen)]
-        if chosen_fresh is not None and both:
-            on_both = statistics.fmean(
-                m for i, m in zip(shared, scored_of(scored, chosen), strict=True) if i in both
-            )
-            summary.winners_curse = round(on_both - chosen_fresh, 6)
-        summary.errored += errors
+        if both and shared:
+            summary.winners_curse = round(means[winner] - statistics.fmean(on[winner]), 6)
         summary.gain = gain.as_list()
         summary.gate_cases = gain.cases
         summary.significant = gain.significant
         word = "significant" if gain.significant else "not significant"
         summary.verdict = (
-            f"{word}: paired gain of #{chosen} over the original on fresh samples of the "
-            f"held-out cases {gain.describe()}"
+            f"{word}: paired gain of #{winner} over the original on the {gain.cases} "
+            f"confirmation cases {gain.describe()}"
         )
-        summary.headline = f"best #{chosen}; gain {word} ({gain.describe()})"
+        if gain.significant:
+            summary.chosen_prompt_id = winner
+            summary.decision = (
+                f"replaced the original with #{winner}: its paired gain on the confirmation "
+                f"cases is {gain.describe()}"
+            )
+        else:
+            summary.decision = (
+                f"kept the original: #{winner} won the search but its paired gain on the "
+                f"confirmation cases is {gain.describe()}, not significant"
+            )
+        summary.headline = f"search best #{winner}; confirmation {word} ({gain.describe()})"
         return summary
 
     def _tie_break(
@@ -178,10 +195,10 @@ class SelectBest(Stage):
         scored: list[Scored],
         selection: Selection,
     ) -> int:
-        """In a held-out tie with the original, the finalist with the highest held-out mean
+        """In a selection tie with the original, the finalist with the highest selection mean
         among those whose paired gain over it on the feedback and generated cases is
-        significant (and whose held-out mean is no lower) is this session's best prompt; the
-        apply gate still needs the held-out gain."""
+        significant (and whose selection mean is no lower) is the search's best; only the
+        confirmation cases can make it replace the original."""
         held = {s.prompt_id: s.mean for s in scored}
         writer_ids = [c.id for c in ctx.writer_cases()]
         best: tuple[float, float, int] | None = None
@@ -190,19 +207,17 @@ class SelectBest(Stage):
                 continue
             _, means = ctx.common_means([pid, original_id], writer_ids)
             gain = paired_gain(
-                [a - b for a, b in zip(means[pid], means[original_id], strict=True)],
-                seed=stable_seed(ctx.suite.name, "tie", pid),
-                level=GATE_LEVEL,
+                [a - b for a, b in zip(means[pid], means[original_id], strict=True)], "tie"
             )
-            # Among the qualified, the held-out evidence decides; the feedback gain breaks ties.
+            # Among the qualified, the selection evidence decides; the feedback gain breaks ties.
             if gain.significant and (best is None or (held[pid], gain.low) > best[:2]):
                 best = (held[pid], gain.low, pid)
                 note = f"#{pid} gains {gain.describe()} over the original on the feedback cases"
         if best is None:
             return original_id
         selection.reasoning.append(
-            f"tied with the original on the held-out cases; {note}, so it is this session's "
-            "best prompt (the apply gate still asks the held-out cases)"
+            f"tied with the original on the selection cases; {note}, so it is the search's "
+            "best (only the confirmation cases can make it replace the original)"
         )
         return best[2]
 

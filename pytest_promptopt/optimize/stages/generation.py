@@ -67,10 +67,23 @@ def strategies_for(count: int) -> list[dict[str, str]]:
     return out
 
 
+def own_strategy(said: str, asked: list[str], used: set[str], position: int) -> str:
+    """The pipeline's name for a returned candidate: the asked name it gave back (any case),
+    else the name asked at its position, else the first unused one; never the model's text."""
+    wanted = said.strip().lower()
+    free = [name for name in asked if name not in used]
+    for name in free:
+        if name.lower() == wanted:
+            return name
+    if position < len(asked) and asked[position] not in used:
+        return asked[position]
+    return free[0] if free else asked[position % len(asked)]
+
+
 def feedback_cases(ctx: RunContext) -> list[Case]:
     """The given cases prompt writers may see: the feedback part of the split."""
-    held = set(ctx.split().holdout)
-    return [c for c in ctx.suite.cases if c.id not in held]
+    feedback = set(ctx.split().feedback)
+    return [c for c in ctx.suite.cases if c.id in feedback]
 
 
 class GeneratePrompts(Stage):
@@ -85,6 +98,7 @@ class GeneratePrompts(Stage):
         ids = [original_id]
         rejected: list[RejectedPrompt] = []
         strategies = strategies_for(wanted)
+        descriptions: dict[str, str] = {}
         if wanted > 0:
             answer, _ = await ctx.llm.structured(
                 role="generate",
@@ -105,31 +119,41 @@ class GeneratePrompts(Stage):
                 max_tokens=8192,
             )
             assert isinstance(answer, GeneratedPrompts)
+            asked = [st["name"] for st in strategies]
+            used: set[str] = set()
             with ctx.repos() as r:
-                for generated in answer.prompts[:wanted]:
+                for position, generated in enumerate(answer.prompts[:wanted]):
+                    strategy = own_strategy(generated.strategy, asked, used, position)
+                    used.add(strategy)
                     change = placeholder_change(
                         ctx.suite.system_template, generated.prompt_text.strip()
                     )
                     if change is not None:
-                        rejected.append(RejectedPrompt(strategy=generated.strategy, reason=change))
+                        rejected.append(RejectedPrompt(strategy=strategy, reason=change))
                         continue
                     row = r.prompts.add(
                         ctx.run_id,
                         ctx.suite.name,
                         generated.prompt_text.strip(),
                         stage="initial",
-                        strategy=generated.strategy[:64],
+                        strategy=strategy,
                     )
                     if row.id not in ids:
                         ids.append(int(row.id))
+                        descriptions[str(row.id)] = generated.strategy.strip()[:300]
         split = ctx.split()
         return GeneratePromptsSummary(
             split=SplitRecord(
-                feedback=list(split.feedback), holdout=list(split.holdout), note=split.note
+                feedback=list(split.feedback),
+                holdout=list(split.holdout),
+                confirm=list(split.confirm),
+                note=split.note,
+                confirm_note=split.confirm_note,
             ),
             original_prompt_id=original_id,
             prompt_ids=ids,
             strategies=[s["name"] for s in strategies],
+            descriptions=descriptions,
             requested=wanted,
             generated=len(ids) - 1,
             rejected=rejected,
@@ -172,11 +196,12 @@ class GenerateTests(Stage):
         )
         assert isinstance(answer, GeneratedCases)
         rows = []
-        held_inputs = {c.case.display_input.strip() for c in ctx.holdout_cases()}
+        hidden = [*ctx.holdout_cases(), *ctx.confirm_cases()]
+        held_inputs = {c.case.display_input.strip() for c in hidden}
         dropped: list[dict[str, str]] = []
         for n, case in enumerate(answer.cases[:count], start=1):
             if case.input.strip() in held_inputs:
-                continue  # a held-out case written again would leak it into the feedback
+                continue  # a held-out or confirmation case written again would leak it
             key = f"{self.tier}-{n}"
             if key in given:
                 key += "-gen"

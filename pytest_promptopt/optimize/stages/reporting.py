@@ -47,9 +47,11 @@ class Reporting(Stage):
         original_id = ctx.original_prompt_id()
         stored = ctx.cases(["given"])
         given = [c.id for c in stored]
-        held_keys = set(ctx.split().holdout)
+        split = ctx.split()
+        held_keys, confirm_keys = set(split.holdout), set(split.confirm)
         held = [c.id for c in stored if c.key in held_keys]
-        feedback = [c.id for c in stored if c.key not in held_keys]
+        confirm = [c.id for c in stored if c.key in confirm_keys]
+        feedback = [c.id for c in stored if c.key not in held_keys | confirm_keys]
         rows: dict[int, Finalist] = {}
         with ctx.repos() as r:
             for p in r.prompts.for_suite(ctx.run_id, ctx.suite.name):
@@ -67,6 +69,7 @@ class Reporting(Stage):
                     prompt_id=int(p.id),
                     stage=p.stage,
                     strategy=p.strategy,
+                    parent_prompt_id=p.parent_prompt_id,
                     track_id=p.track_id,
                     iteration=p.iteration,
                     original=bool(p.is_original_system_prompt),
@@ -82,8 +85,10 @@ class Reporting(Stage):
         choice = ctx.stage_summary(SelectBestSummary)
         finalists = choice.finalist_ids or finalist_ids(ctx, original_id)
         pool = [row for pid, row in rows.items() if finalists is None or pid in finalists]
-        best_id = choice.chosen_prompt_id if choice.chosen_prompt_id in rows else original_id
+        best_id, decision = judged_prompt(ctx, choice, original_id)
+        best_id = best_id if best_id in rows else original_id
         best, original = rows.get(best_id), rows.get(original_id)
+        winner = choice.winner_prompt_id
         summary = ReportingSummary(
             original_prompt_id=original_id,
             best_prompt_id=best_id,
@@ -99,6 +104,16 @@ class Reporting(Stage):
             gate_significant=choice.significant,
             gate_gain=choice.gain,
             gate_verdict=choice.verdict,
+            winner_prompt_id=winner,
+            proven=choice.significant,
+            decision=decision,
+            confirm_cases=len(confirm),
+            original_confirm_score=choice.confirm_scores.get(str(original_id)),
+            winner_confirm_score=(
+                None if winner is None else choice.confirm_scores.get(str(winner))
+            ),
+            deterministic=choice.deterministic,
+            repeat_note=choice.repeat_note,
             errored=errored_count(ctx),
         )
         if best is not None and original is not None:
@@ -121,6 +136,19 @@ class Reporting(Stage):
                 f"{best.given:.2f} on {len(given)} given cases"
             )
         return summary
+
+
+def judged_prompt(ctx: RunContext, choice: SelectBestSummary, original_id: int) -> tuple[int, str]:
+    """The prompt the items judge and why: the winner when the confirmation proved it (or
+    under --promptopt-use-best), else the original."""
+    winner = choice.winner_prompt_id
+    chosen = choice.chosen_prompt_id if choice.chosen_prompt_id is not None else original_id
+    decision = choice.decision
+    if ctx.settings.use_best and winner is not None and winner != chosen:
+        return winner, (
+            f"{decision}; --promptopt-use-best: the items judge the search's best #{winner} anyway"
+        )
+    return chosen, decision
 
 
 def errored_count(ctx: RunContext) -> int:

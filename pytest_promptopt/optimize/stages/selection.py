@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pytest_promptopt.optimize.repeats import check_repeats
 from pytest_promptopt.optimize.selection import Scored, Selection, select_top, stable_seed
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.optimize.stages.evaluation import evaluate_prompts
@@ -62,7 +63,13 @@ class _SelectStage(Stage):
         first = select_top(self._scored(ctx, ids, cases), k, seed=seed)
         final: Selection = first
         resampled: list[int] = []
-        if first.contested:
+        known = check_repeats(ctx, ids) if first.contested else None
+        if first.contested and known is not None and known.deterministic:
+            first.reasoning.insert(
+                0,
+                f"not re-sampling the tie: {known.note()}; another sample would be the same answer",
+            )
+        elif first.contested:
             resampled = first.contested
             self.partial = SelectionProgress(
                 first=SelectionRecord.model_validate(first.as_dict()), resampling=resampled
@@ -72,6 +79,12 @@ class _SelectStage(Stage):
             final.reasoning.insert(
                 0, f"re-sampled {len(resampled)} tied candidates with one extra sample per case"
             )
+            if check_repeats(ctx, resampled).deterministic:
+                final.reasoning.insert(
+                    1,
+                    "the extra samples were byte-identical to the first (a deterministic "
+                    "backend): they added no evidence, each case still counts once",
+                )
             if final.contested:
                 final.reasoning.append(
                     "still tied after re-sampling: the original goes first, the rest by mean "

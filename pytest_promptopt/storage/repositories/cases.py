@@ -28,7 +28,7 @@ class TestCaseRepository(Repository):
         return {key: id_ for key, id_ in self.session.execute(stmt) if key in wanted}
 
     def set_split(self, run_id: int, suite: str, split: dict[str, str]) -> None:
-        """Record each given case's optimize split (`feedback` or `holdout`) by case key."""
+        """Record each given case's optimize split (`feedback`, `holdout`, `confirm`) by key."""
         for key, part in split.items():
             self.session.execute(
                 update(TestCase)
