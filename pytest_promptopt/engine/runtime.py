@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from pytest_promptopt.engine.scheduler import CaseScheduler
+from pytest_promptopt.errors import DatabaseError
 from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.settings import Settings
 from pytest_promptopt.suites.spec import Case, Suite
@@ -87,6 +88,7 @@ class Runtime:
         self._lock = threading.RLock()  # the suite registry
         self._parts = threading.RLock()  # building the parts below
         self._db: Database | None = None
+        self._db_error: DatabaseError | None = None
         self._run_id: int | None = None
         self._loop: LoopThread | None = None
         self._budget: Budget | None = None
@@ -106,22 +108,47 @@ class Runtime:
     # --- the database and the run row -------------------------------------------------
     @property
     def db(self) -> Database:
-        """The database, migrated to the current schema (opened on first use)."""
+        """The database, migrated to the current schema (opened on first use).
+
+        A database that cannot be opened raises the same `DatabaseError` on every later use
+        (tried once), with no traceback below this frame: the frames under it hold the URL.
+        """
         with self._parts:
             if self._db is None:
-                from pytest_promptopt.imports import long_lived_imports
-
-                with long_lived_imports():
-                    from pytest_promptopt.storage.database import Database
-
-                db = Database(self.settings.db_url)
-                try:
-                    db.ensure_schema()
-                except BaseException:
-                    db.dispose()
-                    raise
-                self._db = db
+                if self._db_error is None:
+                    self._db_error = self._open_db()
+                if self._db_error is not None:
+                    raise self._db_error.with_traceback(None)
+            assert self._db is not None
             return self._db
+
+    def _open_db(self) -> DatabaseError | None:
+        """Open and migrate the database into `_db`; the error instead when that fails."""
+        from pytest_promptopt.errors import DatabaseError
+        from pytest_promptopt.imports import long_lived_imports
+
+        with long_lived_imports():
+            from pytest_promptopt.storage.database import Database
+        try:
+            db = Database(self.settings.db_url)
+        except DatabaseError as exc:
+            return exc.with_traceback(None)
+        try:
+            db.ensure_schema()
+        except DatabaseError as exc:
+            db.dispose()
+            return exc.with_traceback(None)
+        except BaseException:
+            db.dispose()
+            raise
+        self._db = db
+        self._sweep_runs(db)
+        return None
+
+    @property
+    def db_error(self) -> DatabaseError | None:
+        """Why the database could not be opened, once a use tried and failed."""
+        return self._db_error
 
     def db_if_open(self) -> Database | None:
         """The database when something opened it and it is not disposed, else None."""
