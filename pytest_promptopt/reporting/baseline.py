@@ -32,6 +32,9 @@ class BaselineResult(BaseModel):
     baseline_run_id: int
     run_id: int
     comparison: PairedComparison
+    baseline_status: str = "passed"
+    """The baseline run's status: one that did not finish (blessed before bless refused that)
+    is named in the line, since its results are partial."""
 
     @property
     def regressed(self) -> bool:
@@ -40,7 +43,13 @@ class BaselineResult(BaseModel):
 
     def describe(self) -> str:
         """One line: the suite, the baseline run and the comparison."""
-        return f"baseline run {self.baseline_run_id}: {self.comparison.describe()}"
+        line = f"baseline run {self.baseline_run_id}: {self.comparison.describe()}"
+        if self.baseline_status not in ("passed", "failed"):
+            line += (
+                f" (warning: baseline run {self.baseline_run_id} did not finish, status "
+                f"{self.baseline_status}: bless a finished run)"
+            )
+        return line
 
 
 def judged_results(repos: Repositories, run_id: int) -> dict[str, dict[str, Any]]:
@@ -130,7 +139,9 @@ def compare_with_baselines(
                 case_outcomes(current, suite),
                 margin=margin,
             )
+            base_run = repos.runs.get(base_id)
             results[suite] = BaselineResult(
-                suite=suite, baseline_run_id=base_id, run_id=run_id, comparison=comparison
-            )
+                suite=suite, baseline_run_id=base_id, run_id=run_id, comparison=comparison,
+                baseline_status=base_run.status if base_run is not None else "deleted",
+            )  # fmt: skip
     return results

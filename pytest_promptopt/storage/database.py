@@ -237,6 +237,17 @@ class Database:
             raise failure
         self._schema_pid = pid
 
+    def current_revision(self) -> str | None:
+        """The schema revision the database is stamped with (None: a fresh database)."""
+        from pytest_promptopt.storage import migrate
+
+        failure: DatabaseError | None = None
+        try:
+            return migrate.current_revision(self.engine)
+        except sa_exc.SQLAlchemyError as exc:
+            failure = self._translate(exc)
+        raise failure
+
     def dispose(self) -> None:
         """Close this process's pooled connections; the next use opens new ones."""
         if self._engine is not None and self._pid == os.getpid():

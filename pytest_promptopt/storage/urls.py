@@ -1,4 +1,4 @@
-"""Database URLs: parsed once, checked with errors that say what to fix, never shown with a password."""
+"""Database URLs: parsed once, checked with errors that say the fix, never shown with a password."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ _PG_INTEGER_ARGS = (
 # scheme :// user : password @ rest, the password running to the LAST '@' (greedy): an
 # unescaped '@' in it is then masked too.
 _USERINFO = re.compile(r"^(?P<scheme>[^:/]+://)(?P<user>[^:/@]*):(?P<password>.*)@(?P<rest>[^@]*)$")
-_FIX = "point --promptopt-db (or PROMPTOPT_DB) at a valid URL"
+_FIX = "fix --promptopt-db (`promptopt --db`, PROMPTOPT_DB)"
 
 
 def mask_url(text: str) -> str:

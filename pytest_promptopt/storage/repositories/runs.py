@@ -184,9 +184,14 @@ class RunRepository(Repository):
             update(OptimizationRun)
             .where(OptimizationRun.id == run_id, OptimizationRun.version == run.version)
             .values(
-                session_uid=session_uid, status="running", finished_at=None, host=owner.host,
-                pid=owner.pid, heartbeat_at=utcnow(), version=OptimizationRun.version + 1,
-            )  # fmt: skip
+                session_uid=session_uid,
+                status="running",
+                finished_at=None,
+                host=owner.host,
+                pid=owner.pid,
+                heartbeat_at=utcnow(),
+                version=OptimizationRun.version + 1,
+            )
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         self.session.expire(run)
@@ -233,6 +238,23 @@ class RunRepository(Repository):
                 marked.append(run.id)
                 self.session.expire(run)
         return marked
+
+    def unfinished_optimize_runs(self, suite: str, after: int | None) -> list[OptimizationRun]:
+        """Optimize runs of `suite` that did not finish, newer than the run `after` (or all)."""
+        stmt = (
+            select(OptimizationRun)
+            .join(Prompt, Prompt.run_id == OptimizationRun.id)
+            .where(
+                Prompt.suite == suite,
+                OptimizationRun.mode == "optimize",
+                OptimizationRun.status.in_(UNFINISHED_RUN_STATUSES),
+            )
+            .distinct()
+            .order_by(OptimizationRun.id.desc())
+        )
+        if after is not None:
+            stmt = stmt.where(OptimizationRun.id > after)
+        return list(self.session.scalars(stmt))
 
     def list_recent(self, limit: int = 20) -> list[OptimizationRun]:
         """Return the newest runs first."""
