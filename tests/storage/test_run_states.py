@@ -134,7 +134,8 @@ def test_unfinished_statuses_and_the_newest_unfinished_optimize_runs(db: Databas
         finished = repos.runs.create("f", "optimize", {})
         repos.prompts.add(finished.id, "s", "p", stage="given")
         repos.runs.finish(finished.id, "passed")
-        later = repos.runs.create("l", "optimize", {}, Owner(Owner.this_process().host, _dead_pid()))
+        gone = Owner(Owner.this_process().host, _dead_pid())
+        later = repos.runs.create("l", "optimize", {}, gone)
         repos.prompts.add(later.id, "s", "p", stage="given")
     with transaction(db) as repos:
         repos.runs.mark_abandoned()
