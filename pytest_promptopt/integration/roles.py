@@ -124,6 +124,7 @@ class Judging(Role):
             return
         if session.items and session.items[0] is self.case_items[0]:
             self.runtime().warm_up()
+        self.cases_start()
         try:
             self.runtime().db  # noqa: B018 (opened now: a database that fails stops at once)
             if self.settings.optimize:
@@ -137,6 +138,9 @@ class Judging(Role):
         # Outside the handler, with no traceback: one line, and no frame holding the URL.
         stop_on_database_error(session, failure)
         raise session.Failed(session.shouldfail)
+
+    def cases_start(self) -> None:
+        """Called once before this process runs its case items (not when it has none)."""
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -333,7 +337,7 @@ class Worker(Judging):
         data = (internals.worker_input(self.config) or {}).get(OWNER_KEY)
         return None if not data else (str(data[0]), int(data[1]))
 
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
+    def cases_start(self) -> None:
         """Watch the controller: a worker whose controller died stops (finding it orphaned)."""
         owner = self.owner()
         if owner is None or owner[0] != socket.gethostname():
