@@ -346,7 +346,6 @@ class Runtime:
 
         return describe_session_limit(db, self.session_uid)
 
-
     def _batch_collector(self) -> BatchCollector:
         """--promptopt-batch: the collector, with progress lines on the terminal's stderr."""
         from pytest_promptopt.llm.batches import BatchCollector
