@@ -30,6 +30,10 @@ class DatabaseError(PromptOptError):
     """The database cannot be opened or is at a schema version this code does not know."""
 
 
+class RunBusyError(PromptOptError):
+    """A run another live process holds (a second `--promptopt-resume` of it)."""
+
+
 class LLMError(PromptOptError):
     """A model call failed after retries; carries the status and request id when known."""
 

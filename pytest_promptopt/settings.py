@@ -607,7 +607,7 @@ class Settings:
     """Everything the plugin is configured with; never holds secrets."""
 
     rootdir: Path
-    db_url: str
+    db_url: str = field(repr=False)  # may hold a password: never in a repr or a traceback
     model: str = _default("model")
     judge_model: str | None = _default("judge_model")
     judge_repeats: int = _default("judge_repeats")

@@ -67,6 +67,8 @@ def _open(ctx: click.Context, create: bool = False) -> Iterator[tuple[Database, 
     try:
         db.ensure_schema()
         with transaction(db) as repos:
+            repos.runs.mark_abandoned()  # runs whose process is gone stop showing `running`
+        with transaction(db) as repos:
             yield db, repos
     finally:
         db.dispose()
@@ -245,7 +247,9 @@ def diff(
     from pytest_promptopt.cli.render import diff_data, render_diff
 
     with _open(ctx) as (_, repos):
-        data = diff_data(repos, _get_run(repos, run_a), _get_run(repos, run_b), margin)
+        first, second = _get_run(repos, run_a), _get_run(repos, run_b)
+        _warn_unfinished([first, second])
+        data = diff_data(repos, first, second, margin)
     _emit(data, as_json, render_diff)
     if fail_on_regression and data["regressed_suites"]:
         click.echo(for_terminal(f"regressed: {', '.join(data['regressed_suites'])}"), err=True)
@@ -261,6 +265,18 @@ def bless(ctx: click.Context, run: str, suites: tuple[str, ...], as_json: bool) 
     """Make RUN (an id or `latest`) the baseline of its suites (or of --suite NAME only)."""
     with _open(ctx) as (_, repos):
         found = _get_run(repos, run)
+        if not _finished(found):
+            raise click.ClickException(
+                f"run {found.id} did not finish (status {found.status}, "
+                f"{_cases_of(repos, found)}): it cannot be a baseline; bless a finished run "
+                "(`promptopt runs` lists them)"
+            )
+        if found.status == "failed":
+            click.echo(
+                f"warning: run {found.id} failed (some cases failed or errored); it becomes the "
+                "baseline all the same",
+                err=True,
+            )
         judged = repos.runs.suites(found.id)
         missing = [s for s in suites if s not in judged]
         if missing:
@@ -297,6 +313,37 @@ def baselines(ctx: click.Context, as_json: bool) -> None:
     _emit(data, as_json, render)
 
 
+def _finished(run: OptimizationRun) -> bool:
+    """True for a run that ran to its end (`passed` or `failed`)."""
+    from pytest_promptopt.storage.repositories import FINISHED_RUN_STATUSES
+
+    return run.status in FINISHED_RUN_STATUSES
+
+
+def _cases_of(repos: Repositories, run: OptimizationRun) -> str:
+    """`6 of 40 cases judged`: how far a run got."""
+    judged = sum(len(v["cases"]) for v in _judged(repos, run.id).values())
+    total = len(repos.test_cases.for_run(run.id, stage="given"))
+    return f"{judged} of {total} cases judged"
+
+
+def _judged(repos: Repositories, run_id: int) -> dict[str, dict[str, Any]]:
+    from pytest_promptopt.reporting.baseline import judged_results
+
+    return judged_results(repos, run_id)
+
+
+def _warn_unfinished(runs: list[OptimizationRun]) -> None:
+    """A warning on stderr for each run that did not finish."""
+    for run in runs:
+        if not _finished(run):
+            click.echo(
+                f"warning: run {run.id} did not finish (status {run.status}): "
+                "its results are partial",
+                err=True,
+            )
+
+
 def _baseline_dict(row: Any) -> dict[str, Any]:
     """A `baselines` row as JSON-ready data."""
     return {"suite": row.suite, "run_id": row.run_id, "blessed_at": row.blessed_at}
@@ -310,6 +357,12 @@ def best(ctx: click.Context, suite: str, as_json: bool) -> None:
     """Print the best prompt of SUITE from the latest finished optimize run."""
     with _open(ctx) as (_, repos):
         prompt = repos.prompts.latest_best(suite)
+        newer = repos.runs.unfinished_optimize_runs(suite, after=prompt.run_id if prompt else None)
+        for run in newer:
+            click.echo(
+                f"note: skipped run {run.id}, which did not finish (status {run.status})",
+                err=True,
+            )
         if prompt is None:
             raise click.ClickException(
                 f"no finished optimize run has a scored prompt for suite {suite!r}: "
@@ -394,10 +447,8 @@ def db() -> None:
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
     """Apply pending migrations (creating the database if needed)."""
-    from pytest_promptopt.storage import migrate
-
     with _open(ctx, create=True) as (database, _):
-        revision = migrate.current_revision(database.engine)
+        revision = database.current_revision()
         click.echo(f"{database.url_for_display}: schema at revision {revision} (head)")
 
 
@@ -412,7 +463,7 @@ def current(ctx: click.Context) -> None:
     if path is not None and not path.exists():
         raise MissingDatabaseError(f"no promptopt database at {path}: run `promptopt db upgrade`")
     try:
-        click.echo(f"current: {migrate.current_revision(database.engine)}")
+        click.echo(f"current: {database.current_revision()}")
         click.echo(f"head:    {migrate.head_revision()}")
     finally:
         database.dispose()

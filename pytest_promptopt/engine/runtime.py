@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from pytest_promptopt.engine.scheduler import CaseScheduler
+from pytest_promptopt.errors import DatabaseError, PromptOptError, RunBusyError
 from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.settings import SIMULATED_MODEL, Settings
 from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
+    from pytest_promptopt.engine.heartbeat import RunHeartbeat
     from pytest_promptopt.engine.loop import LoopThread
     from pytest_promptopt.engine.recorder import Recorder
     from pytest_promptopt.evaluation.answer import Answer
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.llm.service import LLMService
     from pytest_promptopt.llm.wired import WiredClients
     from pytest_promptopt.storage.database import Database
+    from pytest_promptopt.storage.repositories import Owner
 
 
 @dataclass
@@ -73,10 +76,20 @@ class Runtime:
     """
 
     def __init__(
-        self, settings: Settings, *, session_uid: str | None = None, share_limit: bool = False
+        self,
+        settings: Settings,
+        *,
+        session_uid: str | None = None,
+        share_limit: bool = False,
+        owner: tuple[str, int] | None = None,
     ) -> None:
-        """`share_limit`: keep the adaptive concurrency limit in the database (xdist workers)."""
+        """`share_limit`: keep the adaptive concurrency limit in the database (xdist workers).
+
+        `owner`: the (host, pid) of the process whose death abandons the run (default this
+        one; an xdist worker names its controller).
+        """
         self.settings = settings
+        self.owner = owner
         self.session_uid = session_uid or uuid.uuid4().hex
         self.share_limit = share_limit
         self.mode = "optimize" if settings.optimize else "test"
@@ -87,6 +100,7 @@ class Runtime:
         self._lock = threading.RLock()  # the suite registry
         self._parts = threading.RLock()  # building the parts below
         self._db: Database | None = None
+        self._db_error: DatabaseError | None = None
         self._run_id: int | None = None
         self._loop: LoopThread | None = None
         self._budget: Budget | None = None
@@ -96,6 +110,7 @@ class Runtime:
         self._recorder: Recorder | None = None
         self._wired: WiredClients | None = None
         self._opener: threading.Thread | None = None
+        self._heartbeat: RunHeartbeat | None = None
         self._warming = False
         # --promptopt-batch prints progress while items wait; a copy of stderr taken now, while
         # nothing is captured, still reaches the terminal when pytest captures an item's output.
@@ -106,22 +121,46 @@ class Runtime:
     # --- the database and the run row -------------------------------------------------
     @property
     def db(self) -> Database:
-        """The database, migrated to the current schema (opened on first use)."""
+        """The database, migrated to the current schema (opened on first use).
+
+        A database that cannot be opened raises the same `DatabaseError` on every later use
+        (tried once), with no traceback below this frame: the frames under it hold the URL.
+        """
         with self._parts:
             if self._db is None:
-                from pytest_promptopt.imports import long_lived_imports
-
-                with long_lived_imports():
-                    from pytest_promptopt.storage.database import Database
-
-                db = Database(self.settings.db_url)
-                try:
-                    db.ensure_schema()
-                except BaseException:
-                    db.dispose()
-                    raise
-                self._db = db
+                if self._db_error is None:
+                    self._db_error = self._open_db()
+                if self._db_error is not None:
+                    raise self._db_error.with_traceback(None)
+            assert self._db is not None
             return self._db
+
+    def _open_db(self) -> DatabaseError | None:
+        """Open and migrate the database into `_db`; the error instead when that fails."""
+        from pytest_promptopt.imports import long_lived_imports
+
+        with long_lived_imports():
+            from pytest_promptopt.storage.database import Database
+        try:
+            db = Database(self.settings.db_url)
+        except DatabaseError as exc:
+            return exc.with_traceback(None)
+        try:
+            db.ensure_schema()
+        except DatabaseError as exc:
+            db.dispose()
+            return exc.with_traceback(None)
+        except BaseException:
+            db.dispose()
+            raise
+        self._db = db
+        self._sweep_runs(db)
+        return None
+
+    @property
+    def db_error(self) -> DatabaseError | None:
+        """Why the database could not be opened, once a use tried and failed."""
+        return self._db_error
 
     def db_if_open(self) -> Database | None:
         """The database when something opened it and it is not disposed, else None."""
@@ -158,21 +197,49 @@ class Runtime:
 
                 with self.db.session_scope() as session:
                     run = RunRepository(session).create(
-                        self.session_uid, self.mode, self.settings.public_dict()
+                        self.session_uid, self.mode, self.settings.public_dict(), self._owner()
                     )
                     self._run_id = int(run.id)
+                self._start_heartbeat(self._run_id)
             return self._run_id
 
+    def _owner(self) -> Owner:
+        from pytest_promptopt.storage.repositories import Owner
+
+        return Owner(*self.owner) if self.owner is not None else Owner.this_process()
+
+    def _start_heartbeat(self, run_id: int) -> None:
+        """Renew the run's heartbeat while this process runs it (see `RunRepository`)."""
+        from pytest_promptopt.engine.heartbeat import RunHeartbeat
+        from pytest_promptopt.storage.repositories import HEARTBEAT_S
+
+        if self._heartbeat is None:
+            self._heartbeat = RunHeartbeat(self.db, run_id, self.session_uid, HEARTBEAT_S)
+
+    def _sweep_runs(self, db: Database) -> None:
+        """Mark `abandoned` the runs whose owner is gone (a courtesy: failures are ignored)."""
+        from pytest_promptopt.storage.repositories import transaction
+
+        with contextlib.suppress(PromptOptError), transaction(db) as repos:
+            repos.runs.mark_abandoned()
+
     def adopt_run(self, run_id: int) -> None:
-        """Continue an earlier run as this session's run (--promptopt-resume)."""
+        """Continue an earlier run as this session's run (--promptopt-resume).
+
+        Claims the run (compare-and-set on its version): a `RunBusyError` naming the host,
+        pid and last heartbeat of the process that holds it when another session runs it.
+        """
         with self._parts:
             if self._run_id is not None and self._run_id != run_id:
                 raise RuntimeError("adopt_run must come before this session's run row is created")
-            from pytest_promptopt.storage.repositories import RunRepository
+            from pytest_promptopt.storage.repositories import Holder, RunRepository
 
             with self.db.session_scope() as session:
-                RunRepository(session).reopen(run_id, self.session_uid)
+                claimed = RunRepository(session).claim(run_id, self.session_uid, self._owner())
+            if isinstance(claimed, Holder):
+                raise RunBusyError(claimed.describe())
             self._run_id = run_id
+            self._start_heartbeat(run_id)
 
     def has_run(self) -> bool:
         """True once this process created or adopted its run row."""
@@ -450,6 +517,8 @@ class Runtime:
         if self._closed:
             return
         self._closed = True
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         if self._evaluator is not None:
             self._evaluator.close()
         if self._loop is not None:

@@ -34,6 +34,12 @@ def is_controller(config: pytest.Config) -> bool:
     return bool(numprocesses) or dist_mode(config) != "no"
 
 
+def xdist_stop_reason(config: pytest.Config) -> str:
+    """Why xdist's controller stopped the session early (a worker's shouldfail), or ''."""
+    dsession = config.pluginmanager.get_plugin("dsession")
+    return str(getattr(dsession, "shouldstop", "") or "")
+
+
 def dist_mode(config: pytest.Config) -> str:
     """xdist's `--dist` mode (`no` without xdist)."""
     return str(getattr(config.option, "dist", "no") or "no")

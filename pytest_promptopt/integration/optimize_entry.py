@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_promptopt.errors import RunBusyError
 from pytest_promptopt.integration import internals
 from pytest_promptopt.optimize.claim import Lease, claim_pipeline, wait_for_pipeline
 from pytest_promptopt.optimize.context import RunContext
@@ -115,8 +116,14 @@ def optimize_selected(
     run_id = resume_run_id(runtime)
     progress = progress_for(session, runtime)
     if run_id is not None:
+        try:
+            runtime.adopt_run(run_id)
+        except RunBusyError as exc:
+            raise pytest.UsageError(
+                f"--promptopt-resume: {exc}; another session is resuming or running it: wait "
+                "for it to finish (or stop that process), then resume again"
+            ) from None
         progress.line(f"resuming optimize run {run_id}")
-        runtime.adopt_run(run_id)
     suites = selected_suites(case_items)
     if worker is not None and suites:
         # Workers start at different suites, so several suites are optimized at once.

@@ -39,9 +39,16 @@ class Role:
             from pytest_promptopt.engine.runtime import Runtime
 
             self._runtime = Runtime(
-                self.settings, session_uid=self.session_uid, share_limit=self.shares_limit
+                self.settings,
+                session_uid=self.session_uid,
+                share_limit=self.shares_limit,
+                owner=self.owner(),
             )
         return self._runtime
+
+    def owner(self) -> tuple[str, int] | None:
+        """The (host, pid) whose death abandons the run; None: this process."""
+        return None
 
     def runtime_if_built(self) -> Runtime | None:
         """The runtime, or None when nothing in this process needed it."""

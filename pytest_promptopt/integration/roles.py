@@ -12,6 +12,11 @@ methods are the session hooks of that role:
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import socket
+import sys
+import threading
 import uuid
 import warnings
 from collections.abc import Generator, Sequence
@@ -20,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promptopt.errors import PromptOptError
+from pytest_promptopt.errors import DatabaseError, PromptOptError
 from pytest_promptopt.integration import internals
 from pytest_promptopt.integration.collect import CaseItem
 from pytest_promptopt.integration.role import Role
@@ -35,6 +40,7 @@ from pytest_promptopt.redaction import for_terminal
 from pytest_promptopt.suites import SUITE_SUFFIXES
 
 if TYPE_CHECKING:
+    from pytest_promptopt.engine.heartbeat import OwnerWatch
     from pytest_promptopt.engine.runtime import Runtime, SuiteOutcome
     from pytest_promptopt.evaluation.gates import PassRateGate
     from pytest_promptopt.reporting.baseline import BaselineResult
@@ -45,6 +51,9 @@ if TYPE_CHECKING:
 LOOKAHEAD_MIN = 64
 SESSION_UID_KEY = "promptopt_session_uid"
 RUN_ID_KEY = "promptopt_run_id"
+OWNER_KEY = "promptopt_owner"
+# A worker whose controller died stops within about this long (SIGINT, then a hard exit).
+ORPHAN_GRACE_S = 10.0
 
 
 def run_status(exitstatus: int) -> str:
@@ -54,6 +63,29 @@ def run_status(exitstatus: int) -> str:
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return "interrupted"
     return "failed"
+
+
+def stop_on_database_error(session: pytest.Session, error: DatabaseError) -> None:
+    """Stop the session after a database error: every other item would only repeat it."""
+    if not session.shouldfail:
+        session.shouldfail = f"promptopt error: {error}"
+
+
+def stopped_on_database_error(session: pytest.Session) -> bool:
+    """True when the session (or, on the controller, a worker) stopped on a database error."""
+    reasons = (session.shouldfail, session.shouldstop, internals.xdist_stop_reason(session.config))
+    return any(str(r or "").startswith("promptopt error: ") for r in reasons)
+
+
+def report_database_error(session: pytest.Session, error: PromptOptError) -> None:
+    """One `promptopt error` line at the end of a session, unless the session stopped on it."""
+    if stopped_on_database_error(session):
+        return
+    reporter: Any = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"promptopt error: {error}", red=True)
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def choose_role(config: pytest.Config, settings: Settings) -> Role:
@@ -93,10 +125,23 @@ class Judging(Role):
             return
         if session.items and session.items[0] is self.case_items[0]:
             self.runtime().warm_up()
-        if self.settings.optimize:
-            from pytest_promptopt.integration.optimize_entry import optimize_selected
+        self.cases_start()
+        try:
+            self.runtime().db  # noqa: B018 (opened now: a database that fails stops at once)
+            if self.settings.optimize:
+                from pytest_promptopt.integration.optimize_entry import optimize_selected
 
-            optimize_selected(session, self.runtime(), self.case_items)
+                optimize_selected(session, self.runtime(), self.case_items)
+        except DatabaseError as exc:
+            failure = exc
+        else:
+            return
+        # Outside the handler, with no traceback: one line, and no frame holding the URL.
+        stop_on_database_error(session, failure)
+        raise session.Failed(session.shouldfail)
+
+    def cases_start(self) -> None:
+        """Called once before this process runs its case items (not when it has none)."""
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -107,6 +152,8 @@ class Judging(Role):
         error = call.excinfo.value if call.excinfo is not None else None
         if isinstance(item, CaseItem) and isinstance(error, PromptOptError):
             report.longrepr = for_terminal(f"promptopt error: {error}")
+            if isinstance(error, DatabaseError):
+                stop_on_database_error(item.session, error)
         return report
 
     def upcoming_cases(self, nodeid: str) -> tuple[Sequence[tuple[Suite, Case]], int | None]:
@@ -265,14 +312,19 @@ class Alone(Judging, Summarizing):
         runtime = self.runtime_if_built()
         if runtime is None:
             return
+        failure: PromptOptError | None = None
         try:
             runtime.close(None)
             if runtime.has_run():
                 self.apply_baseline(session, runtime, runtime.run_id)
                 runtime.mark_finished(runtime.run_id, run_status(int(session.exitstatus)))
                 self.write_reports(runtime, runtime.run_id)
+        except DatabaseError as exc:
+            failure = exc
         finally:
             runtime.dispose()
+        if failure is not None:
+            report_database_error(session, failure)
 
 
 class Worker(Judging):
@@ -280,6 +332,37 @@ class Worker(Judging):
 
     name = "worker"
     shares_limit = True
+
+    def __init__(self, config: pytest.Config, settings: Settings, session_uid: str) -> None:
+        super().__init__(config, settings, session_uid)
+        self._watch: OwnerWatch | None = None
+
+    def owner(self) -> tuple[str, int] | None:
+        """The controller (host, pid): its death abandons the run."""
+        data = (internals.worker_input(self.config) or {}).get(OWNER_KEY)
+        return None if not data else (str(data[0]), int(data[1]))
+
+    def cases_start(self) -> None:
+        """Watch the controller: a worker whose controller died stops (finding it orphaned)."""
+        owner = self.owner()
+        if owner is None or owner[0] != socket.gethostname():
+            return  # a remote controller: its channel closing stops this worker
+        from pytest_promptopt.engine.heartbeat import OwnerWatch
+
+        self._watch = OwnerWatch(owner[1], self._orphaned)
+
+    def _orphaned(self) -> None:
+        """The controller is gone: interrupt this worker, and end it if that does not."""
+        owner = self.owner()
+        with contextlib.suppress(OSError, AttributeError):
+            sys.__stderr__.write(  # type: ignore[union-attr]
+                f"promptopt: the xdist controller (pid {owner and owner[1]}) is gone; "
+                "stopping this worker (what it recorded is kept; the run can be resumed)\n"
+            )
+        os.kill(os.getpid(), signal.SIGINT)
+        timer = threading.Timer(ORPHAN_GRACE_S, os._exit, args=(int(pytest.ExitCode.INTERRUPTED),))
+        timer.daemon = True
+        timer.start()
 
     def _next_items(self, nodeid: str, window: int) -> tuple[list[CaseItem], int | None]:
         """The case items xdist has queued on this worker (a moving queue: topped up each item)."""
@@ -291,6 +374,8 @@ class Worker(Judging):
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Flush and close; tell the controller which run this worker wrote to."""
+        if self._watch is not None:
+            self._watch.stop()
         runtime = self.runtime_if_built()
         if runtime is None:
             return
@@ -298,6 +383,8 @@ class Worker(Judging):
             runtime.close(None)
             if runtime.has_run():
                 internals.set_worker_output(self.config, RUN_ID_KEY, runtime.run_id)
+        except DatabaseError:
+            pass  # the items that met it said so; the controller reports its own
         finally:
             runtime.dispose()
 
@@ -314,8 +401,10 @@ class Controller(Summarizing):
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """Every worker shares this session uid, so all of them land in one run row."""
+        """Every worker shares this session uid, so all of them land in one run row; each
+        knows this process, whose death abandons the run (and stops the worker)."""
         node.workerinput[SESSION_UID_KEY] = self.session_uid
+        node.workerinput[OWNER_KEY] = [socket.gethostname(), os.getpid()]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
@@ -348,6 +437,7 @@ class Controller(Summarizing):
         if not (self._reported_run_ids or self._cases_collected or self.summary is not None):
             return
         owner = self.runtime()
+        failure: PromptOptError | None = None
         try:
             owner.await_background()
             run_id = owner.existing_run_id()
@@ -356,5 +446,9 @@ class Controller(Summarizing):
             self.apply_baseline(session, owner, run_id)
             owner.mark_finished(run_id, run_status(int(session.exitstatus)))
             self.write_reports(owner, run_id)
+        except DatabaseError as exc:
+            failure = exc
         finally:
             owner.dispose()
+        if failure is not None:
+            report_database_error(session, failure)

@@ -2,7 +2,7 @@
 
 The owner holds a lease: a heartbeat in its `pipeline_owner` row, renewed every few seconds by
 a background thread. A waiter that finds the heartbeat stale (the owner crashed) takes the claim
-over with a compare-and-set on the row's status and runs the pipeline itself; completed stages
+over with a compare-and-set on the row's version and runs the pipeline itself; completed stages
 are skipped, so nothing is done twice.
 """
 
@@ -68,10 +68,10 @@ def release_pipeline(runtime: Runtime, suite: str, worker: str, best_prompt_id: 
         repos.pipeline_claims.release(runtime.run_id, suite, worker, best_prompt_id)
 
 
-def _take_over(runtime: Runtime, claim_id: int, worker: str) -> bool:
-    """Compare-and-set the claim from a dead owner to this worker; True when this one won."""
+def _take_over(runtime: Runtime, claim: Claim, worker: str) -> bool:
+    """Compare-and-set the claim, as read, from a dead owner to this worker; True when won."""
     with transaction(runtime.db) as repos:
-        return repos.pipeline_claims.take_over(claim_id, worker, time.time())
+        return repos.pipeline_claims.take_over(claim, worker, time.time())
 
 
 def wait_for_pipeline(runtime: Runtime, suite: str, worker: str) -> WaitResult:
@@ -90,6 +90,6 @@ def wait_for_pipeline(runtime: Runtime, suite: str, worker: str) -> WaitResult:
                     return "best", (prompt.id, prompt.prompt_text)
             beat = owner.summary.heartbeat
             stale = not isinstance(beat, (int, float)) or time.time() - beat > STALE_S
-            if owner.status == "running" and stale and _take_over(runtime, owner.id, worker):
+            if owner.status == "running" and stale and _take_over(runtime, owner, worker):
                 return "takeover", None
         time.sleep(POLL_S)

@@ -33,6 +33,9 @@ class BaselineResult(BaseModel):
     run_id: int
     comparison: PairedComparison
     judge_note: str | None = None
+    baseline_status: str = "passed"
+    """The baseline run's status: one that did not finish (blessed before bless refused that)
+    is named in the line, since its results are partial."""
 
     @property
     def regressed(self) -> bool:
@@ -40,8 +43,13 @@ class BaselineResult(BaseModel):
         return self.comparison.verdict == "regressed"
 
     def describe(self) -> str:
-        """One line: the suite, the baseline run, the comparison and a judge-version warning."""
+        """One line: the suite, the baseline run, the comparison and its warnings."""
         line = f"baseline run {self.baseline_run_id}: {self.comparison.describe()}"
+        if self.baseline_status not in ("passed", "failed"):
+            line += (
+                f" (warning: baseline run {self.baseline_run_id} did not finish, status "
+                f"{self.baseline_status}: bless a finished run)"
+            )
         return f"{line}; {self.judge_note}" if self.judge_note else line
 
 
@@ -145,11 +153,13 @@ def compare_with_baselines(
                 case_outcomes(current, suite),
                 margin=margin,
             )
+            base_run = repos.runs.get(base_id)
             results[suite] = BaselineResult(
                 suite=suite,
                 baseline_run_id=base_id,
                 run_id=run_id,
                 comparison=comparison,
                 judge_note=judge_note(versions[base_id], versions[run_id]),
+                baseline_status=base_run.status if base_run is not None else "deleted",
             )
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -12,12 +13,13 @@ from typing import Any, cast
 
 from sqlalchemy import Table, create_engine, event, insert
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pytest_promptopt.errors import DatabaseError
 from pytest_promptopt.redaction import redactor
 from pytest_promptopt.storage.models import Base
+from pytest_promptopt.storage.urls import parse_database_url, scrub, secrets_of
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
 _NOT_SQLITE_MARKERS = ("file is not a database", "file is encrypted")
@@ -125,12 +127,18 @@ def _deep(obj: Any, clean: Callable[[str], str]) -> Any:
 
 
 class Database:
-    """A database given by URL; the engine is created lazily and never shared across a fork."""
+    """A database given by URL; the engine is created lazily and never shared across a fork.
+
+    The URL is parsed and checked once, here. Every error of SQLAlchemy or the driver that
+    leaves this class is one `DatabaseError` naming the URL with its password masked, raised
+    with no chain: the driver's own frames hold the password in their arguments.
+    """
 
     def __init__(self, url: str) -> None:
-        """Remember the URL; nothing connects until first use."""
+        """Parse and check the URL (a `DatabaseError` when unusable); nothing connects yet."""
         self.url = url
-        self._url: URL = make_url(url)
+        self._url: URL = parse_database_url(url)
+        self._secrets = secrets_of(self._url)
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._pid: int | None = None
@@ -178,37 +186,56 @@ class Database:
                 raise DatabaseError(
                     f"cannot create the folder for the database {path}: {exc}; "
                     "point --promptopt-db (or PROMPTOPT_DB) at a writable location"
-                ) from exc
-        engine = create_engine(self._url)
+                ) from None
+        failure: DatabaseError | None = None
+        try:
+            engine = create_engine(self._url)
+        except ImportError as exc:
+            failure = DatabaseError(
+                f"the driver for {self.url_for_display} is not installed ({exc.name or exc}): "
+                'run `pip install "pytest-promptopt[postgres]"` (psycopg 3) or change the URL'
+            )
+        except (sa_exc.SQLAlchemyError, TypeError, ValueError) as exc:
+            failure = self._translate(exc)
+        if failure is not None:
+            raise failure
         _install_redaction(engine)
         if self.dialect_name == "sqlite":
             _install_sqlite_hooks(engine)
         return engine
 
-    def _translate(self, exc: sa_exc.DBAPIError) -> DatabaseError | None:
-        """Turn the driver errors users can fix into a `DatabaseError`, else None."""
-        message = str(exc.orig)
-        if self.dialect_name == "sqlite" and any(m in message for m in _NOT_SQLITE_MARKERS):
-            return DatabaseError(
-                f"{self.sqlite_path or self.url_for_display} is not a pytest-promptopt "
-                "database (not an SQLite file at all): point --promptopt-db (or PROMPTOPT_DB) "
-                "at another file, or move this one away"
-            )
-        if self.dialect_name == "sqlite" and "unable to open database file" in message:
-            return DatabaseError(
-                f"cannot open the SQLite database {self.sqlite_path or self.url_for_display}: "
-                "check that the path is writable, or point --promptopt-db elsewhere"
-            )
-        if (
-            self.dialect_name != "sqlite"
-            and isinstance(exc, sa_exc.OperationalError)
-            and "connection" in message.lower()
+    def _translate(self, exc: BaseException) -> DatabaseError:
+        """Turn an error of SQLAlchemy or the driver into a `DatabaseError` with no secret."""
+        orig = getattr(exc, "orig", None) or exc
+        message = scrub(str(orig).strip(), self._secrets) or type(orig).__name__
+        first = message.splitlines()[0]
+        where = str(self.sqlite_path or self.url_for_display)
+        if self.dialect_name == "sqlite":
+            if any(m in message for m in _NOT_SQLITE_MARKERS):
+                return DatabaseError(
+                    f"{where} is not a pytest-promptopt database (not an SQLite file at all): "
+                    "point --promptopt-db (or PROMPTOPT_DB) at another file, or move this one away"
+                )
+            if "malformed" in message:
+                return DatabaseError(
+                    f"{where} is damaged ({first}; a truncated or partly overwritten file): "
+                    "restore it from a backup, or move it away so a new one is created"
+                )
+            if "unable to open database file" in message:
+                return DatabaseError(
+                    f"cannot open the SQLite database {where}: "
+                    "check that the path is writable, or point --promptopt-db elsewhere"
+                )
+            return DatabaseError(f"database error on {where}: {first}")
+        if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or not isinstance(
+            exc, sa_exc.DBAPIError
         ):
+            flat = " ".join(line.strip() for line in message.splitlines() if line.strip())
             return DatabaseError(
-                f"cannot connect to {self.url_for_display}: {message.strip()}; "
+                f"cannot use the database {where}: {flat}; "
                 "check that the server runs and the URL in --promptopt-db is right"
             )
-        return None
+        return DatabaseError(f"database error on {where}: {first}")
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
@@ -216,26 +243,35 @@ class Database:
         self.engine  # noqa: B018  (creates engine and sessionmaker for this process)
         assert self._sessions is not None
         session = self._sessions()
+        failure: DatabaseError | None = None
         try:
             yield session
             session.commit()
-        except sa_exc.DBAPIError as exc:
-            session.rollback()
-            translated = self._translate(exc)
-            if translated is not None:
-                raise translated from exc
-            raise
+        except sa_exc.SQLAlchemyError as exc:
+            with contextlib.suppress(sa_exc.SQLAlchemyError):
+                session.rollback()
+            failure = self._translate(exc)
         except BaseException:
-            session.rollback()
+            with contextlib.suppress(sa_exc.SQLAlchemyError):
+                session.rollback()
             raise
         finally:
-            session.close()
+            with contextlib.suppress(sa_exc.SQLAlchemyError):
+                session.close()
+        if failure is not None:
+            raise failure  # outside the handler: no chain back to the driver's frames
 
     @contextmanager
     def read_scope(self) -> Iterator[Connection]:
         """A Core connection for reads only: no ORM session, no write lock on SQLite."""
-        with self.engine.connect() as connection:
-            yield connection.execution_options(promptopt_read_only=True)
+        failure: DatabaseError | None = None
+        try:
+            with self.engine.connect() as connection:
+                yield connection.execution_options(promptopt_read_only=True)
+        except sa_exc.SQLAlchemyError as exc:
+            failure = self._translate(exc)
+        if failure is not None:
+            raise failure
 
     def ensure_schema(self) -> None:
         """Bring the schema to head (idempotent; cheap after the first call in a process)."""
@@ -245,20 +281,32 @@ class Database:
         if self._schema_pid == pid:
             return
         engine = self.engine
+        failure: DatabaseError | None = None
         try:
             if not migrate.check_schema(engine):
                 migrate.upgrade_to_head(engine)
-        except sa_exc.DBAPIError as exc:
-            translated = self._translate(exc)
-            if translated is not None:
-                raise translated from exc
-            raise
+        except sa_exc.SQLAlchemyError as exc:
+            failure = self._translate(exc)
+        if failure is not None:
+            raise failure
         self._schema_pid = pid
+
+    def current_revision(self) -> str | None:
+        """The schema revision the database is stamped with (None: a fresh database)."""
+        from pytest_promptopt.storage import migrate
+
+        failure: DatabaseError | None = None
+        try:
+            return migrate.current_revision(self.engine)
+        except sa_exc.SQLAlchemyError as exc:
+            failure = self._translate(exc)
+        raise failure
 
     def dispose(self) -> None:
         """Close this process's pooled connections; the next use opens new ones."""
         if self._engine is not None and self._pid == os.getpid():
-            self._engine.dispose()
+            with contextlib.suppress(sa_exc.SQLAlchemyError):
+                self._engine.dispose()
         self._engine = None
         self._sessions = None
         self._pid = None

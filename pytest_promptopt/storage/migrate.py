@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
 # The newest revision in migrations/versions; a test keeps it equal to Alembic's head.
-HEAD_REVISION = "promptopt_0011"
+HEAD_REVISION = "promptopt_0012"
 # Arbitrary constant key for pg_advisory_xact_lock ("promptop" as ASCII bytes).
 _PG_LOCK_KEY = 0x70726F6D70746F70
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -30,7 +31,7 @@ NAMING_CONVENTION: dict[str, str] = {
     "pk": "pk_%(table_name)s",
 }
 
-RUN_STATUSES: tuple[str, ...] = ("running", "passed", "failed", "interrupted")
+RUN_STATUSES: tuple[str, ...] = ("running", "passed", "failed", "interrupted", "abandoned")
 RUN_MODES: tuple[str, ...] = ("test", "optimize")
 PROMPT_STAGES: tuple[str, ...] = ("given", "initial", "refined")
 CASE_STAGES: tuple[str, ...] = ("given", "quick", "rigorous")
@@ -101,6 +102,12 @@ class OptimizationRun(Base):
     output_tokens: Mapped[int | None] = mapped_column(Integer)
     cost_usd: Mapped[float | None] = mapped_column(Float)
     unpriced_calls: Mapped[int | None] = mapped_column(Integer)
+    # The owning process's last sign of life, renewed while the run runs (see RunRepository).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    # Bumped by every claim of the run (a resume, marking it abandoned): compare-and-set.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     prompts: Mapped[list[Prompt]] = relationship(back_populates="run", passive_deletes=True)
     test_cases: Mapped[list[TestCase]] = relationship(back_populates="run", passive_deletes=True)
@@ -217,6 +224,8 @@ class StageResult(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=_empty_dict)
+    # Bumped by every change of a pipeline claim's holder: takeovers are compare-and-set.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     run: Mapped[OptimizationRun] = relationship(back_populates="stage_results")
 

@@ -16,6 +16,7 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     "optimization_runs": {
         "id", "session_uid", "started_at", "finished_at", "status", "mode", "settings", "summary",
         "calls", "cache_hits", "input_tokens", "output_tokens", "cost_usd", "unpriced_calls",
+        "heartbeat_at", "host", "pid", "version",
     },
     "prompts": {
         "id", "run_id", "suite", "prompt_text", "prompt_hash", "stage", "strategy",
@@ -35,6 +36,7 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     },
     "stage_results": {
         "id", "run_id", "suite", "stage", "status", "started_at", "finished_at", "summary",
+        "version",
     },
     "weakness_analyses": {
         "id", "run_id", "prompt_id", "track_id", "iteration", "weaknesses", "suggestions",

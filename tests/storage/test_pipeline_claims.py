@@ -55,12 +55,15 @@ def test_take_over_moves_a_running_claim_and_not_a_finished_one(
         finished = repos.pipeline_claims.owner(run_id, "done")
         assert running is not None and finished is not None
     with transaction(db) as repos:
-        assert repos.pipeline_claims.take_over(running.id, "gw1", 50.0)
-        assert not repos.pipeline_claims.take_over(finished.id, "gw1", 50.0)
-        assert not repos.pipeline_claims.take_over(424242, "gw1", 50.0)
+        assert repos.pipeline_claims.take_over(running, "gw1", 50.0)
+        assert not repos.pipeline_claims.take_over(finished, "gw1", 50.0)
+        gone = Claim(424242, "running", ClaimSummary(worker="gw0"))
+        assert not repos.pipeline_claims.take_over(gone, "gw1", 50.0)
     with transaction(db) as repos:
         taken = repos.pipeline_claims.owner(run_id, "bot")
-        assert taken == Claim(running.id, "running", ClaimSummary(worker="gw1", heartbeat=50.0))
+        assert taken == Claim(
+            running.id, "running", ClaimSummary(worker="gw1", heartbeat=50.0), running.version + 1
+        )
         kept = repos.pipeline_claims.owner(run_id, "done")
         assert kept is not None and kept.summary.to_json() == {"worker": "gw0", "best_prompt_id": 7}
 
@@ -80,3 +83,25 @@ def test_release_records_the_outcome_for_the_waiters(
         assert owner.summary.to_json() == {"worker": "gw0", "best_prompt_id": prompt_id}
         row = repos.stage_results.get(run_id, "bot", CLAIM_STAGE)
         assert row is not None and row.finished_at is not None
+
+
+def test_of_two_waiters_that_read_a_stale_claim_only_one_takes_it(
+    db: Database, seeded: tuple[int, int, int]
+) -> None:
+    """Both read the claim before either took it: the version lets only the first win."""
+    run_id, _, _ = seeded
+    with transaction(db) as repos:
+        repos.pipeline_claims.claim(run_id, "bot", "gw0", 1.0)
+    with transaction(db) as repos:
+        seen_by_gw1 = repos.pipeline_claims.owner(run_id, "bot")
+    with transaction(db) as repos:
+        seen_by_gw2 = repos.pipeline_claims.owner(run_id, "bot")
+    assert seen_by_gw1 is not None and seen_by_gw2 is not None
+    with transaction(db) as repos:
+        assert repos.pipeline_claims.take_over(seen_by_gw1, "gw1", 50.0)
+    with transaction(db) as repos:
+        assert not repos.pipeline_claims.take_over(seen_by_gw2, "gw2", 51.0)
+        # the dead owner, waking up, cannot renew a claim it no longer holds
+        assert not repos.pipeline_claims.beat(seen_by_gw1.id, "gw0", 52.0)
+    with transaction(db) as repos:
+        assert repos.pipeline_claims.owner(run_id, "bot").worker == "gw1"  # type: ignore[union-attr]

@@ -139,7 +139,8 @@ def test_postgres_claims_and_the_resumable_run(pg_url: str) -> None:
     with transaction(database) as repos:
         owner = repos.pipeline_claims.owner(run.id, "s")
         assert owner is not None and owner.worker == "gw0"
-        assert repos.pipeline_claims.take_over(owner.id, "gw1", 3.0)
+        assert repos.pipeline_claims.take_over(owner, "gw1", 3.0)
+        assert not repos.pipeline_claims.take_over(owner, "gw2", 4.0)  # the version moved on
         assert repos.runs.latest_resumable(exclude_uid="pg-new") == run.id
         assert repos.runs.latest_resumable(exclude_uid="me") == newer.id
     with transaction(database) as repos:

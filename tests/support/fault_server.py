@@ -123,6 +123,17 @@ class FaultServer(LoopbackMessagesServer):
         self.retry_after_gaps: list[tuple[float, float]] = []  # (gap seen, retry-after sent)
         self._last_429: dict[str, float] = {}
         self._timer: threading.Timer | None = None
+        self._open = threading.Event()
+        self._open.set()
+
+    # --- holding requests ---------------------------------------------------------------
+    def hold(self) -> None:
+        """Keep every request waiting (counted, unanswered) until `release`: a test's sync point."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Answer the held requests and every later one."""
+        self._open.set()
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> FaultServer:
@@ -203,6 +214,7 @@ class FaultServer(LoopbackMessagesServer):
         digest = hashlib.sha256(raw).hexdigest()
         fault = self._decide(raw, digest)
         try:
+            self._open.wait(self.config.lifetime_s)
             if self.config.latency_s:
                 time.sleep(self.config.latency_s)
             if fault is not None:

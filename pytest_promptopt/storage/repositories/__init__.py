@@ -34,8 +34,14 @@ from pytest_promptopt.storage.repositories.rate_limits import (
 )
 from pytest_promptopt.storage.repositories.runs import (
     FINISHED_RUN_STATUSES,
+    HEARTBEAT_S,
     RESUMABLE_STATUSES,
+    STALE_S,
+    UNFINISHED_RUN_STATUSES,
+    Holder,
+    Owner,
     RunRepository,
+    pid_alive,
 )
 from pytest_promptopt.storage.repositories.stage_results import StageResultRepository
 from pytest_promptopt.storage.repositories.weaknesses import WeaknessRepository
@@ -43,15 +49,20 @@ from pytest_promptopt.storage.repositories.weaknesses import WeaknessRepository
 __all__ = [
     "CLAIM_STAGE",
     "FINISHED_RUN_STATUSES",
+    "HEARTBEAT_S",
     "RESUMABLE_STATUSES",
+    "STALE_S",
+    "UNFINISHED_RUN_STATUSES",
     "BaselineRepository",
     "BatchRepository",
     "BudgetLedgerRepository",
     "CallStats",
     "Claim",
     "EvaluationRepository",
+    "Holder",
     "LLMCallRepository",
     "LedgerTotals",
+    "Owner",
     "PipelineClaimRepository",
     "PromptRepository",
     "RateLimitRepository",
@@ -63,6 +74,7 @@ __all__ = [
     "TestCaseRepository",
     "WeaknessRepository",
     "cached_responses",
+    "pid_alive",
     "prompt_hash",
     "read_rate_limit",
     "transaction",

@@ -1,7 +1,8 @@
 """Pipeline claims under xdist: the `pipeline_owner` row of `stage_results` a worker holds.
 
 The first insert wins the claim; the owner's heartbeat lives in the row's summary; a takeover is
-a compare-and-set on the row's status. How stale a heartbeat may get is the caller's rule.
+a compare-and-set on the row's `version` (bumped by every change of holder), so of two waiters
+that both saw a stale claim only one takes it. How stale a heartbeat may get is the caller's rule.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Claim:
     id: int
     status: str
     summary: ClaimSummary
+    version: int = 0
 
     @property
     def worker(self) -> str | None:
@@ -52,31 +54,39 @@ class PipelineClaimRepository(Repository):
     def owner(self, run_id: int, suite: str) -> Claim | None:
         """The suite's claim, or None when no worker claimed it."""
         row = StageResultRepository(self.session).get(run_id, suite, CLAIM_STAGE)
-        return None if row is None else Claim(row.id, row.status, ClaimSummary.parse(row.summary))
+        if row is None:
+            return None
+        return Claim(row.id, row.status, ClaimSummary.parse(row.summary), row.version or 0)
 
     def beat(self, claim_id: int, worker: str, heartbeat: float) -> bool:
-        """Renew the heartbeat of a running claim; False when it is no longer running."""
+        """Renew `worker`'s heartbeat of a running claim; False when it no longer holds it."""
         row = self.session.get(StageResult, claim_id)
         if row is None or row.status != "running":
             return False
+        if ClaimSummary.parse(row.summary).worker != worker:
+            return False
         row.summary = ClaimSummary(worker=worker, heartbeat=heartbeat).to_json()
         self.session.flush()
         return True
 
-    def take_over(self, claim_id: int, worker: str, heartbeat: float) -> bool:
-        """Move a running claim to `worker` (compare-and-set); True when this call won it."""
+    def take_over(self, claim: Claim, worker: str, heartbeat: float) -> bool:
+        """Move a running claim, as read, to `worker` (compare-and-set); True when this call won.
+
+        The update matches the version read: a waiter that read the claim before another
+        took it over finds the version moved on and loses.
+        """
+        summary = ClaimSummary(worker=worker, heartbeat=heartbeat).to_json()
         taken = self.session.execute(
             update(StageResult)
-            .where(StageResult.id == claim_id, StageResult.status == "running")
-            .values(status="taken_over")
+            .where(
+                StageResult.id == claim.id,
+                StageResult.status == "running",
+                StageResult.version == claim.version,
+            )
+            .values(summary=summary, version=StageResult.version + 1)
+            .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
-        if taken != 1:
-            return False
-        row = self.session.get_one(StageResult, claim_id)
-        row.status = "running"
-        row.summary = ClaimSummary(worker=worker, heartbeat=heartbeat).to_json()
-        self.session.flush()
-        return True
+        return bool(taken == 1)
 
     def release(self, run_id: int, suite: str, worker: str, best_prompt_id: int | None) -> None:
         """End the claim: `completed` with the best prompt, or `failed` when there is none."""

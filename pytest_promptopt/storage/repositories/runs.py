@@ -1,8 +1,20 @@
-"""Rows of `optimization_runs`: create, look up, finish, reopen and find the run to resume."""
+"""Rows of `optimization_runs`: create, look up, finish, find the run to resume and claim it.
+
+A run's life: `running` while its owner (the pytest process, or under xdist the controller)
+lives, then `passed`, `failed` or `interrupted` (Ctrl-C). The owner's heartbeat (`heartbeat_at`,
+renewed every HEARTBEAT_S) and its `host` and `pid` say whether a `running` run still runs; one
+that does not (its heartbeat older than STALE_S, or its pid gone on this host) is marked
+`abandoned` by the next session or CLI command. Claims of a run (a resume, marking it
+abandoned) are compare-and-set on its `version`, so two processes cannot both take it.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -12,7 +24,70 @@ from pytest_promptopt.storage.models import OptimizationRun, Prompt, StageResult
 from pytest_promptopt.storage.repositories.base import Repository
 
 FINISHED_RUN_STATUSES: tuple[str, ...] = ("passed", "failed")
-RESUMABLE_STATUSES: tuple[str, ...] = ("running", "interrupted")
+UNFINISHED_RUN_STATUSES: tuple[str, ...] = ("running", "interrupted", "abandoned")
+RESUMABLE_STATUSES: tuple[str, ...] = ("running", "interrupted", "abandoned")
+HEARTBEAT_S = 10.0
+STALE_S = 3 * HEARTBEAT_S
+
+
+def this_host() -> str:
+    """The name of this machine, as runs record it."""
+    return socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this id exists on this machine (signal 0 probes it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    except OSError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process that owns a run: the one whose death abandons it."""
+
+    host: str
+    pid: int
+
+    @classmethod
+    def this_process(cls) -> Owner:
+        """This process on this machine."""
+        return cls(this_host(), os.getpid())
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a run that cannot be claimed: its status, host, pid and last heartbeat."""
+
+    run_id: int
+    status: str
+    host: str | None
+    pid: int | None
+    since: datetime | None
+
+    def describe(self) -> str:
+        """`run 3 is running on host h (pid 123), last heartbeat 2026-12-07 16:00:00 UTC`."""
+        where = f"host {self.host or '?'} (pid {self.pid if self.pid is not None else '?'})"
+        when = self.since.strftime("%Y-%m-%d %H:%M:%S UTC") if self.since else "unknown"
+        return f"run {self.run_id} is {self.status} on {where}, last heartbeat {when}"
+
+
+def is_live(run: OptimizationRun, now: datetime, stale_s: float = STALE_S) -> bool:
+    """True when a `running` run's owner still shows signs of life."""
+    if run.status != "running":
+        return False
+    if run.host == this_host() and run.pid is not None and not pid_alive(run.pid):
+        return False
+    last = run.heartbeat_at or run.started_at
+    return last is not None and now - last <= timedelta(seconds=stale_s)
+
+
 RUN_USAGE: tuple[str, ...] = (
     "calls",
     "cache_hits",
@@ -27,9 +102,15 @@ RUN_USAGE: tuple[str, ...] = (
 class RunRepository(Repository):
     """Rows of `optimization_runs`."""
 
-    def create(self, session_uid: str, mode: str, settings: dict[str, Any]) -> OptimizationRun:
+    def create(
+        self, session_uid: str, mode: str, settings: dict[str, Any], owner: Owner | None = None
+    ) -> OptimizationRun:
         """Get or create the run of a pytest session (safe when xdist workers race)."""
-        row = {"session_uid": session_uid, "mode": mode, "settings": settings}
+        owner = owner or Owner.this_process()
+        row = {
+            "session_uid": session_uid, "mode": mode, "settings": settings,
+            "host": owner.host, "pid": owner.pid, "heartbeat_at": utcnow(),
+        }  # fmt: skip
         insert_ignore(self.session, OptimizationRun, [row], ["session_uid"])
         run = self.by_uid(session_uid)
         assert run is not None
@@ -115,13 +196,99 @@ class RunRepository(Repository):
         }
 
     def reopen(self, run_id: int, session_uid: str) -> OptimizationRun:
-        """Hand an earlier run to the pytest session `session_uid`: running again, unfinished."""
+        """Hand an earlier run to the pytest session `session_uid` (see `claim`)."""
+        claimed = self.claim(run_id, session_uid, Owner.this_process())
+        if isinstance(claimed, Holder):
+            raise RuntimeError(claimed.describe())
+        return claimed
+
+    def claim(
+        self, run_id: int, session_uid: str, owner: Owner, stale_s: float = STALE_S
+    ) -> OptimizationRun | Holder:
+        """Take an earlier run for the session `session_uid` (a resume): running again.
+
+        Refused, with who holds it, while the run's owner lives. The take is a
+        compare-and-set on the run's version: of two sessions claiming at once, one wins and
+        the other is told who holds it.
+        """
         run = self.session.get_one(OptimizationRun, run_id)
-        run.session_uid = session_uid
-        run.status = "running"
-        run.finished_at = None
-        self.session.flush()
-        return run
+        if is_live(run, utcnow(), stale_s):
+            return self._holder(run)
+        taken = self.session.execute(
+            update(OptimizationRun)
+            .where(OptimizationRun.id == run_id, OptimizationRun.version == run.version)
+            .values(
+                session_uid=session_uid,
+                status="running",
+                finished_at=None,
+                host=owner.host,
+                pid=owner.pid,
+                heartbeat_at=utcnow(),
+                version=OptimizationRun.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        self.session.expire(run)
+        if taken != 1:
+            return self._holder(self.session.get_one(OptimizationRun, run_id))
+        return self.session.get_one(OptimizationRun, run_id)
+
+    @staticmethod
+    def _holder(run: OptimizationRun) -> Holder:
+        return Holder(run.id, run.status, run.host, run.pid, run.heartbeat_at or run.started_at)
+
+    def beat(self, run_id: int, session_uid: str) -> bool:
+        """Renew the heartbeat of the session's own running run; False when it is not (any more).
+
+        A run marked abandoned by mistake (its owner was only slow) is running again.
+        """
+        renewed = self.session.execute(
+            update(OptimizationRun)
+            .where(
+                OptimizationRun.id == run_id,
+                OptimizationRun.session_uid == session_uid,
+                OptimizationRun.status.in_(("running", "abandoned")),
+            )
+            .values(heartbeat_at=utcnow(), status="running")
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        return bool(renewed == 1)
+
+    def mark_abandoned(self, stale_s: float = STALE_S) -> list[int]:
+        """Mark `abandoned` every `running` run whose owner is gone; return their ids."""
+        now = utcnow()
+        stmt = select(OptimizationRun).where(OptimizationRun.status == "running")
+        marked = []
+        for run in self.session.scalars(stmt):
+            if is_live(run, now, stale_s):
+                continue
+            done = self.session.execute(
+                update(OptimizationRun)
+                .where(OptimizationRun.id == run.id, OptimizationRun.version == run.version)
+                .values(status="abandoned", version=OptimizationRun.version + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if done == 1:
+                marked.append(run.id)
+                self.session.expire(run)
+        return marked
+
+    def unfinished_optimize_runs(self, suite: str, after: int | None) -> list[OptimizationRun]:
+        """Optimize runs of `suite` that did not finish, newer than the run `after` (or all)."""
+        stmt = (
+            select(OptimizationRun)
+            .join(Prompt, Prompt.run_id == OptimizationRun.id)
+            .where(
+                Prompt.suite == suite,
+                OptimizationRun.mode == "optimize",
+                OptimizationRun.status.in_(UNFINISHED_RUN_STATUSES),
+            )
+            .distinct()
+            .order_by(OptimizationRun.id.desc())
+        )
+        if after is not None:
+            stmt = stmt.where(OptimizationRun.id > after)
+        return list(self.session.scalars(stmt))
 
     def list_recent(self, limit: int = 20) -> list[OptimizationRun]:
         """Return the newest runs first."""
