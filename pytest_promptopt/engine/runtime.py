@@ -102,6 +102,37 @@ class Runtime:
         self._stderr_fd = _copy_of_stderr() if settings.batch else None
         self._closed = False
         self._disposed = False
+        self._problems: list[str] | None = None  # session-wide causes, found at the start
+
+
+    # --- session-wide problems ----------------------------------------------------------
+    def session_problems(self) -> list[str]:
+        """Causes that keep every item of the session from running, each said once.
+
+        Found at the start (a bad PROMPTOPT_SIMULATED_JUDGE_NOISE); others are declared as they
+        are found (no credentials at the first call that needed them; a database that cannot
+        be opened). Items consult the first one and report `not run: <cause>`.
+        """
+        with self._lock:
+            if self._problems is None:
+                self._problems = []
+                if self.settings.uses_simulator:
+                    from pytest_promptopt.errors import ConfigError
+                    from pytest_promptopt.simulator.judge import noise_from_env
+
+                    try:
+                        noise_from_env()
+                    except ConfigError as exc:
+                        self._problems.append(str(exc))
+            return list(self._problems)
+
+    def declare_problem(self, cause: str) -> None:
+        """Make `cause` a session-wide problem: the items that follow are not run for it."""
+        with self._lock:
+            problems = self.session_problems()
+            if cause not in problems:
+                assert self._problems is not None
+                self._problems.append(cause)
 
     # --- the database and the run row -------------------------------------------------
     @property

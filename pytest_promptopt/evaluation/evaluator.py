@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptopt.errors import PromptOptError, SuiteError
+from pytest_promptopt.errors import MissingCredentialsError, PromptOptError, SuiteError
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.checks import check_all, checks_score
 from pytest_promptopt.evaluation.judge import (
@@ -112,6 +112,10 @@ class Evaluator:
                 result.samples.append(await self.sample(target, prompt_text, k, meter))
         except PromptOptError as exc:
             result.error = str(exc)
+            if isinstance(exc, MissingCredentialsError):  # session-wide: said once at the end
+                result.error = f"not run: {exc.cause}"
+            result.error_source = getattr(exc, "what", None)
+            result.error_traceback = getattr(exc, "user_traceback", None)
             # The calls of the sample that failed were made (and paid for) all the same.
             result.unscored = meter.total.as_dict()
         finally:
@@ -144,6 +148,10 @@ class Evaluator:
             result.samples.append(await self.assess(target, produced, 0, label, meter))
         except PromptOptError as exc:
             result.error = str(exc)
+            if isinstance(exc, MissingCredentialsError):  # session-wide: said once at the end
+                result.error = f"not run: {exc.cause}"
+            result.error_source = getattr(exc, "what", None)
+            result.error_traceback = getattr(exc, "user_traceback", None)
             result.unscored = meter.total.as_dict()
         return result
 

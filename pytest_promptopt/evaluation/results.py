@@ -114,6 +114,9 @@ class CaseResult(BaseModel):
     threshold: float
     samples: list[SampleResult] = Field(default_factory=list)
     error: str | None = None
+    # An error in the team's own code: what raised (`target app:answer`) and its traceback.
+    error_source: str | None = None
+    error_traceback: str | None = None
     unscored: dict[str, float | None] = Field(default_factory=dict)
     minimums: dict[str, float] = Field(default_factory=dict)
     min_passes: int | None = None

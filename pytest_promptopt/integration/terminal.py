@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promptopt.evaluation import RECORD_KEY
+from pytest_promptopt.reporting.verdict import suite_headline
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import SuiteOutcome
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import SuiteSummary
+    from pytest_promptopt.reporting.verdict import SessionVerdict
 
 PROMPT_CHARS = 90
 
@@ -119,16 +121,19 @@ def suite_lines(
     return lines
 
 
-def gate_and_variant_lines(
-    gates: Sequence[PassRateGate], records: Mapping[str, Sequence[CaseRecord]]
-) -> list[str]:
-    """The pass-rate gates (suite, rate, minimum) and each suite's variants side by side."""
+def variant_lines(records: Mapping[str, Sequence[CaseRecord]]) -> list[str]:
+    """Each suite's variants side by side (the lines after the suites)."""
     from pytest_promptopt.evaluation.variants import variant_comparisons
 
-    lines = [("FAILED " if g.failed else "") + "pass-rate gate: " + g.describe() for g in gates]
+    lines: list[str] = []
     for suite in variant_comparisons(records):
         lines += suite.lines()
     return lines
+
+
+def passing_gate_lines(gates: Sequence[PassRateGate]) -> list[str]:
+    """The pass-rate gates that held (the failed ones lead the verdict)."""
+    return ["pass-rate gate: " + g.describe() for g in gates if not g.failed]
 
 
 def interval_line(t: SuiteTotals) -> str:
@@ -155,25 +160,26 @@ def baseline_lines(name: str, baselines: Mapping[str, BaselineResult] | None) ->
 
 def write_summary(
     reporter: Any,
+    verdict: SessionVerdict,
     lines: Sequence[SuiteLine],
     report_dir: Path | None,
     baselines: Mapping[str, BaselineResult] | None = None,
     *,
+    gates: Sequence[PassRateGate] = (),
     after_suites: Sequence[str] = (),
     limit_history: str | None = None,
 ) -> None:
-    """Write the `promptopt` section: one line per suite, its detail and baseline verdict, the
-    gates and variants (`after_suites`), how the concurrency limit moved (when it did), and the
-    report path."""
+    """Write the `promptopt` section: the verdict's headline (session errors, failed gates with
+    their cases, applied prompts, spend), then one line per suite with its detail and baseline
+    verdict, the gates that held, the variants (`after_suites`), how the concurrency limit
+    moved (when it did), and the report path."""
     reporter.write_sep("=", "promptopt")
+    for head in verdict.headline():
+        reporter.write_line(head.text, red=head.bad)
+    headlines = {s.suite: s.text for s in verdict.suites}
     for line in lines:
         t = line.totals
-        reporter.write_line(
-            f"{t.name}: {t.cases} cases, mean score {t.mean_score:.2f}, pass rate {t.pass_rate:.0%}"
-            f" ({t.passed} passed{f', {t.errors} errors' if t.errors else ''}), "
-            f"calls {t.calls}, cache hits {t.cache_hits}, tokens {t.tokens}, "
-            + ("cost unknown" if t.cost_usd is None else f"${t.cost_usd:.4f}")
-        )
+        reporter.write_line(headlines.get(t.name) or suite_headline(t))
         if t.pass_rate_ci is not None:
             reporter.write_line("    " + interval_line(t))
         if line.detail:
@@ -182,15 +188,8 @@ def write_summary(
             reporter.write_line("    " + text)
         if t.judge_reliability():
             reporter.write_line("    " + t.judge_reliability())
-    regressed = [r for r in (baselines or {}).values() if r.regressed]
-    for r in regressed:
-        reporter.write_line(
-            f"promptopt: {r.suite} regressed against its baseline (run {r.baseline_run_id}): "
-            "the session fails",
-            red=True,
-        )
-    for extra in after_suites:
-        reporter.write_line(extra, red=extra.startswith("FAILED "))
+    for extra in [*passing_gate_lines(gates), *after_suites]:
+        reporter.write_line(extra)
     if limit_history:
         reporter.write_line(limit_history)
     if report_dir is not None:

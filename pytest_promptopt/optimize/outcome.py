@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pytest_promptopt.reporting.verdict import AppliedPrompt
     from pytest_promptopt.storage.stage_summaries import Finalist, ReportingSummary
 
 
@@ -43,7 +44,11 @@ class OptimizeOutcome:
     best_holdout: float | None = None
     gate_significant: bool = False
     gate_verdict: str = ""
+    gate_gain: list[float] = field(default_factory=list)  # [low, mean, high] of the apply gate
     errored: int = 0
+    estimate_calls: int | None = None  # what the start-of-run estimate said
+    estimate_cost_usd: float | None = None
+    apply: AppliedPrompt | None = None  # --promptopt-apply: what it did (None without it)
     finalists: list[Finalist] = field(default_factory=list)
 
     @classmethod
@@ -77,6 +82,7 @@ class OptimizeOutcome:
             best_holdout=data.best_holdout_score,
             gate_significant=data.gate_significant,
             gate_verdict=data.gate_verdict,
+            gate_gain=list(data.gate_gain),
             errored=data.errored,
             finalists=list(data.finalists),
         )
