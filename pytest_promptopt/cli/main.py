@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from pytest_promptopt.storage import Database, OptimizationRun, Prompt, Repositories
 
 
+def _judged_mean(cases: list[dict[str, Any]]) -> float | None:
+    """The mean score over the cases that did not error (None when none was judged)."""
+    scores = [c["score"] for c in cases if not c.get("error")]
+    return sum(scores) / len(scores) if scores else None
+
+
 class MissingDatabaseError(click.ClickException):
     """The SQLite file named by --db does not exist (exit code 2)."""
 
@@ -145,7 +151,8 @@ def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
                 "lineage": [p.id for p in prompts_repo.lineage(best.id)] if best else [],
                 "prompts": [_prompt_dict(p) for p in prompts],
                 "cases_passed": sum(1 for c in cases if c["passed"]),
-                "mean_score": sum(c["score"] for c in cases) / len(cases) if cases else None,
+                # errors have no score: the mean is over the cases that were judged
+                "mean_score": _judged_mean(cases),
                 "cases": cases,
             }
         )

@@ -78,6 +78,15 @@ def choose_role(config: pytest.Config, settings: Settings) -> Role:
     return Alone(config, settings, uuid.uuid4().hex)
 
 
+def short_error(message: str) -> str:
+    """An item's error; one a session-wide problem caused is named, not repeated in full."""
+    from pytest_promptopt.reporting.verdict import NOT_RUN
+
+    if not message.startswith(NOT_RUN):
+        return message
+    return f"{message.split('; ', 1)[0]} (the session error in the promptopt section says more)"
+
+
 def announce_problems(config: pytest.Config, problems: Sequence[str]) -> None:
     """Write each session-wide problem once, at the start, where the terminal shows it."""
     reporter: Any = config.pluginmanager.get_plugin("terminalreporter")
@@ -129,7 +138,7 @@ class Judging(Role):
         report = yield
         error = call.excinfo.value if call.excinfo is not None else None
         if isinstance(item, CaseItem) and isinstance(error, PromptOptError):
-            report.longrepr = f"promptopt error: {error}"
+            report.longrepr = f"promptopt error: {short_error(str(error))}"
         if isinstance(item, CaseItem) and isinstance(error, UserCodeFailed):
             setattr(report, USER_ERROR_ATTR, True)  # travels home with the report under xdist
         return report
@@ -304,6 +313,7 @@ class Summarizing(Role):
             self.report_dir,
             self.baselines,
             gates=self.gates,
+            records=self.summary.by_suite(),
             after_suites=variant_lines(self.summary.by_suite()),
             limit_history=self.limit_history,
         )

@@ -131,6 +131,20 @@ def variant_lines(records: Mapping[str, Sequence[CaseRecord]]) -> list[str]:
     return lines
 
 
+def xfail_reasons(records: Sequence[CaseRecord], gated: set[str]) -> list[str]:
+    """`xfailed bad: flaky case ...`: the failing cases of a flaky or graded suite, with why
+    (a failed gate lists its own cases in the verdict already)."""
+    return [
+        f"xfailed {r.case_id}: {r.reason}"
+        for r in records
+        if not r.passed
+        and r.error is None
+        and r.reason
+        and (r.flaky or r.min_pass_rate is not None)
+        and r.suite not in gated
+    ]
+
+
 def passing_gate_lines(gates: Sequence[PassRateGate]) -> list[str]:
     """The pass-rate gates that held (the failed ones lead the verdict)."""
     return ["pass-rate gate: " + g.describe() for g in gates if not g.failed]
@@ -166,6 +180,7 @@ def write_summary(
     baselines: Mapping[str, BaselineResult] | None = None,
     *,
     gates: Sequence[PassRateGate] = (),
+    records: Mapping[str, Sequence[CaseRecord]] | None = None,
     after_suites: Sequence[str] = (),
     limit_history: str | None = None,
 ) -> None:
@@ -177,6 +192,8 @@ def write_summary(
     for head in verdict.headline():
         reporter.write_line(head.text, red=head.bad)
     headlines = {s.suite: s.text for s in verdict.suites}
+    records = records or {}
+    gated = {g.suite for g in verdict.gates if g.kind == "pass-rate"}
     for line in lines:
         t = line.totals
         reporter.write_line(headlines.get(t.name) or suite_headline(t))
@@ -188,6 +205,8 @@ def write_summary(
             reporter.write_line("    " + text)
         if t.judge_reliability():
             reporter.write_line("    " + t.judge_reliability())
+        for reason in xfail_reasons(records.get(t.name, ()), gated):
+            reporter.write_line("    " + reason)
     for extra in [*passing_gate_lines(gates), *after_suites]:
         reporter.write_line(extra)
     if limit_history:

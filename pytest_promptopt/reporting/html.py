@@ -108,15 +108,20 @@ def case_chart(cases: list[CaseRow], width: float = 760.0) -> Chart | None:
 
     Over `CASE_BARS_MAX` cases one bar each would be a page long: a histogram instead.
     """
+    errored = sum(c.error is not None for c in cases)
+    cases = [c for c in cases if c.error is None]  # an error has no score: no bar
     if not cases:
         return None
+    note = f" ({errored} errored, no score: not drawn)" if errored else ""
     if len(cases) > CASE_BARS_MAX:
-        return score_histogram(cases, width)
+        chart = score_histogram(cases, width)
+        chart.title += note
+        return chart
     label_w, right, top, row, bar_h = 190.0, 48.0, 22.0, 20.0, 13.0
     x0 = label_w + 10
     plot_w = width - x0 - right
     height = top + row * len(cases) + 6
-    chart = Chart(width=width, height=_r(height), title="Score per case")
+    chart = Chart(width=width, height=_r(height), title="Score per case" + note)
     for tick in TICKS:
         x = _r(x0 + tick * plot_w)
         chart.lines.append(Line(x, top - 4, x, height - 4, "grid"))

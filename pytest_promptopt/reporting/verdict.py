@@ -31,7 +31,12 @@ OPTIMIZE_ROLES = ("generate", "analyze")
 
 def plural(n: int, noun: str) -> str:
     """`1 case`, `2 cases`."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def calls(n: int) -> str:
+    """`1 call`, `1,402 calls`."""
+    return "1 call" if n == 1 else f"{n:,} calls"
 
 
 def usd(value: float | None) -> str:
@@ -133,14 +138,14 @@ class Spend(BaseModel):
 
     def describe(self) -> str:
         """`spend: target 40 calls $0.01, judge ..., total 1,402 calls $1.13 (estimate ...)`."""
-        roles = ", ".join(f"{r.role} {r.calls:,} calls {usd(r.cost_usd)}" for r in self.roles)
-        text = f"spend: {roles + '; ' if roles else ''}session total {self.calls:,} calls, "
+        roles = ", ".join(f"{r.role} {calls(r.calls)} {usd(r.cost_usd)}" for r in self.roles)
+        text = f"spend: {roles + '; ' if roles else ''}session total {calls(self.calls)}, "
         text += usd(self.cost_usd)
         if self.cache_hits:
-            text += f", {self.cache_hits:,} answers from the cache"
+            text += f", {plural(self.cache_hits, 'answer')} from the cache"
         if self.pipeline_calls is not None:
             text += (
-                f"; of which the optimize pipelines {self.pipeline_calls:,} calls, "
+                f"; of which the optimize pipelines {calls(self.pipeline_calls)}, "
                 f"{usd(self.pipeline_cost_usd)}"
             )
         if self.estimate_calls is not None:
@@ -195,7 +200,7 @@ class SessionVerdict(BaseModel):
 def suite_headline(t: SuiteTotals) -> str:
     """`support: 8 cases, mean score 0.97 (7 judged, 1 errored), pass rate 88% ..., $0.01`."""
     judged = t.cases - t.errors
-    if t.errors and not judged:
+    if t.mean_score is None:
         mean = f"no score ({plural(t.errors, 'case')} errored)"
     elif t.errors:
         mean = f"mean score {t.mean_score:.2f} ({judged} judged, {t.errors} errored)"
@@ -284,13 +289,15 @@ def spend_by_role(db: Database, run_id: int) -> list[RoleSpend]:
 
     with db.session_scope() as s:
         rows = LLMCallRepository(s).stats_by_role(run_id)
-    merged: dict[str, list[tuple[int, float | None]]] = {}
+    merged: dict[Literal["target", "judge", "optimize"], list[tuple[int, float | None]]] = {}
     for role, calls, cost in rows:
-        name = "optimize" if role in OPTIMIZE_ROLES else ("target" if role == "target" else "judge")
+        name: Literal["target", "judge", "optimize"] = (
+            "optimize" if role in OPTIMIZE_ROLES else ("target" if role == "target" else "judge")
+        )
         merged.setdefault(name, []).append((calls, cost))
     return [
         RoleSpend(
-            role=name,  # type: ignore[arg-type]
+            role=name,
             calls=sum(c for c, _ in merged[name]),
             cost_usd=sum_costs(cost for _, cost in merged[name]),
         )
