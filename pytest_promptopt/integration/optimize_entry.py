@@ -103,7 +103,8 @@ def applied_prompt(suite: Suite, outcome: OptimizeOutcome, message: str) -> Appl
         before=outcome.original_holdout,
         after=outcome.best_holdout,
         gain=gain[1] if len(gain) == 3 else None,
-        interval=(gain[0], gain[2]) if len(gain) == 3 else None,
+        # one held-out case gives no interval (the gate's three figures are then equal)
+        interval=(gain[0], gain[2]) if len(gain) == 3 and gain[0] < gain[2] else None,
         reason=reason,
     )
 

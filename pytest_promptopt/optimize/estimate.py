@@ -7,14 +7,21 @@ from dataclasses import dataclass
 from pytest_promptopt.llm.pricing import PriceTable
 from pytest_promptopt.optimize.split import split_cases
 from pytest_promptopt.optimize.stages.choice import FRESH_SAMPLES
-from pytest_promptopt.settings import Settings
-from pytest_promptopt.suites.spec import Suite
+from pytest_promptopt.settings import SIMULATED_MODEL, Settings
+from pytest_promptopt.suites.spec import Case, Suite
 
-# Rough tokens per call (input, output) by kind of call.
-TARGET_TOKENS = (600, 300)
-JUDGE_TOKENS = (1100, 200)
-GENERATE_TOKENS = (1500, 2500)
-ANALYZE_TOKENS = (3500, 800)
+# Tokens per call (input, output) by kind of call, beyond the suite's own text: the judge's and
+# the writers' instructions are about this long; a real model's answers about this long.
+JUDGE_INSTRUCTIONS = 900
+GENERATE_INPUT, ANALYZE_INPUT = 1100, 1400
+OUTPUT = {"target": 300, "judge": 200, "generate": 2500, "analyze": 800}
+# The offline simulator answers briefly (measured on the example project).
+SIMULATED_OUTPUT = {"target": 40, "judge": 45, "generate": 310, "analyze": 210}
+# Expected shares measured on the example project: ties re-sampled after the quick and the
+# rigorous rounds, and refinement tracks that end after one evaluated child (the refiner then
+# returns a prompt it wrote before); the worst case assumes every re-sample and iteration.
+RESAMPLE_QUICK, RESAMPLE_RIGOROUS = 0.5, 0.2
+EXPECTED_ITERATIONS = 1
 
 
 @dataclass(frozen=True)
@@ -29,37 +36,73 @@ class Estimate:
         """One line for the terminal."""
         cost = "unknown cost" if self.cost_usd is None else f"~${self.cost_usd:.2f}"
         return (
-            f"estimate ~{self.calls} model calls (up to {self.max_calls} when ties are "
-            f"re-sampled), {cost} before cache hits"
+            f"estimate ~{self.calls} model calls (up to {self.max_calls} when every tie is "
+            f"re-sampled and every refinement iteration runs), {cost} before cache hits"
         )
 
 
+def _chars(suite: Suite) -> tuple[float, float]:
+    """Mean tokens (characters / 4) of the prompt and of a case's input and expected text."""
+    prompt = len(suite.system_template or "") / 4
+    texts = [len(c.input or "") + len(c.expected or "") for c in suite.cases] or [0]
+    return prompt, sum(texts) / len(texts) / 4
+
+
 def estimate(suite: Suite, settings: Settings) -> Estimate:
-    """Count the calls the knobs imply for this suite and price them."""
+    """Count the calls the knobs imply for this suite, as the pipeline makes them, and price them.
+
+    Evaluations run on the feedback cases (the held-out ones only in `select_best`) plus the
+    generated ones; each is the answer plus the judge's repeats. Cache hits are not subtracted.
+    """
     k = settings.knobs
     per_sample = 1 + settings.judge_repeats  # the answer, then each judge repeat
-    per_given = sum(
-        max(k.samples, suite.repeats_for(c)) * (per_sample if c.judge else 1) for c in suite.cases
-    )
+    split = split_cases([(c.id, c.category) for c in suite.cases], settings.holdout, 0)
+    held_ids = set(split.holdout)
+    feedback = [c for c in suite.cases if c.id not in held_ids]
+    held = len(suite.cases) - len(feedback)
+
+    def given(cases: list[Case]) -> int:
+        return sum(max(k.samples, suite.repeats_for(c)) * (per_sample if c.judge else 1)
+                   for c in cases)  # fmt: skip
+
     per_generated = max(k.samples, suite.repeats) * per_sample
-    quick = per_given + k.quick_tests * per_generated
-    rigorous = per_given + k.rigorous_tests * per_generated
-    combined = per_given + (k.quick_tests + k.rigorous_tests) * per_generated
-    evals = k.candidates * quick + k.top_k * rigorous + k.top_m * k.iterations * combined
+    quick = k.candidates * (given(feedback) + k.quick_tests * per_generated)
+    rigorous = k.top_k * k.rigorous_tests * per_generated
+    combined = given(feedback) + (k.quick_tests + k.rigorous_tests) * per_generated
+    writers_per_step = 2  # the analyst, then the refiner
+    evaluated_steps = k.top_m * min(k.iterations, EXPECTED_ITERATIONS)
+    # ...and the step after the last evaluated one still asks the analyst and the refiner.
+    writer_steps = evaluated_steps + k.top_m * int(k.iterations > EXPECTED_ITERATIONS)
+    writers = writer_steps * writers_per_step
+    refine_max = k.top_m * k.iterations * (writers_per_step + combined)
     # select_best: the finalists on the held-out cases, then fresh samples of two of them.
-    held = len(split_cases([(c.id, c.category) for c in suite.cases], settings.holdout, 0).holdout)
-    finalists = 1 + k.top_m * (1 + k.iterations)
-    evals += held * 2 * (finalists * k.samples + 2 * max(FRESH_SAMPLES, k.samples))
-    generate = 3 + 2 * k.top_m * k.iterations
-    resample = k.candidates * (quick // max(k.samples, 1)) + k.top_k * combined // max(k.samples, 1)
+    finalists = 1 + k.top_m + (k.top_m + 1) // 2
+    finalists_max = 1 + k.top_m * (1 + k.iterations)
+    fresh = 2 * max(FRESH_SAMPLES, k.samples) * per_sample
+    best = held * (finalists * k.samples * per_sample + fresh)
+    best_max = held * (finalists_max * k.samples * per_sample + fresh)
+    resample = int(RESAMPLE_QUICK * quick + RESAMPLE_RIGOROUS * rigorous)
+    generate = 3
+    evals = quick + rigorous + evaluated_steps * combined + best + resample
+    expected = generate + writers + evals
+    worst = generate + 2 * quick + 2 * rigorous + refine_max + best_max
     target = suite.model or settings.model
     judge = settings.effective_judge_model
+    writer = settings.effective_optimizer_model
     prices = PriceTable.from_settings(settings.prices)
     target_price, judge_price = prices.price(target), prices.price(judge)
+    writer_price = prices.price(writer)
     cost: float | None = None
-    if target_price is not None and judge_price is not None:
-        cost = evals / per_sample * target_price.cost(*TARGET_TOKENS)
-        cost += evals * (1 - 1 / per_sample) * judge_price.cost(*JUDGE_TOKENS)
-        cost += 3 * judge_price.cost(*GENERATE_TOKENS)
-        cost += 2 * k.top_m * k.iterations * judge_price.cost(*ANALYZE_TOKENS)
-    return Estimate(calls=evals + generate, max_calls=evals + generate + resample, cost_usd=cost)
+    if target_price is not None and judge_price is not None and writer_price is not None:
+        prompt, case = _chars(suite)
+        t_out = (SIMULATED_OUTPUT if target == SIMULATED_MODEL else OUTPUT)["target"]
+        j_out = (SIMULATED_OUTPUT if judge == SIMULATED_MODEL else OUTPUT)["judge"]
+        w_out = SIMULATED_OUTPUT if writer == SIMULATED_MODEL else OUTPUT
+        answers = evals / per_sample
+        cost = answers * target_price.cost(int(prompt + case), t_out)
+        judge_in = int(JUDGE_INSTRUCTIONS + prompt + case + t_out)
+        cost += (evals - answers) * judge_price.cost(judge_in, j_out)
+        cost += generate * writer_price.cost(GENERATE_INPUT + int(prompt), w_out["generate"])
+        cost += writer_steps * writer_price.cost(ANALYZE_INPUT + int(prompt), w_out["analyze"])
+        cost += writer_steps * writer_price.cost(GENERATE_INPUT + int(prompt), w_out["generate"])
+    return Estimate(calls=expected, max_calls=max(worst, expected), cost_usd=cost)

@@ -91,7 +91,7 @@ class AppliedPrompt(BaseModel):
         figures = []
         if self.before is not None and self.after is not None:
             figures.append(f"held-out {self.before:.2f} -> {self.after:.2f}")
-        if self.gain is not None:
+        if self.gain is not None and (self.applied or "paired gain" not in self.reason):
             gain = f"paired gain {self.gain:+.3f}"
             if self.interval is not None:
                 gain += f" [{self.interval[0]:+.3f}, {self.interval[1]:+.3f}] (90%)"
@@ -197,7 +197,7 @@ class SessionVerdict(BaseModel):
         return [line for line in self.lines() if line.kind != "suite"]
 
 
-def suite_headline(t: SuiteTotals) -> str:
+def suite_headline(t: SuiteTotals, note: OptimizeNote | None = None) -> str:
     """`support: 8 cases, mean score 0.97 (7 judged, 1 errored), pass rate 88% ..., $0.01`."""
     judged = t.cases - t.errors
     if t.mean_score is None:
@@ -207,11 +207,14 @@ def suite_headline(t: SuiteTotals) -> str:
     else:
         mean = f"mean score {t.mean_score:.2f}"
     outcome = f"{t.passed} passed" + (f", {t.errors} errors" if t.errors else "")
-    return (
+    text = (
         f"{t.name}: {plural(t.cases, 'case')}, {mean}, pass rate {t.pass_rate:.0%} ({outcome}), "
         f"calls {t.calls}, cache hits {t.cache_hits}, tokens {t.tokens}, "
         + ("cost unknown" if t.cost_usd is None else f"${t.cost_usd:.4f}")
     )
+    if note is not None:  # the items judged from the pipeline's cache: say what it spent
+        text += f"; its optimize pipeline {calls(note.calls)}, {usd(note.cost_usd)}"
+    return text
 
 
 def problems_of(
@@ -346,10 +349,14 @@ def build_verdict(
 ) -> SessionVerdict:
     """The verdict of a session from its case records and what the session knew beside them."""
     totals = [SuiteTotals.of(name, rows) for name, rows in records.items()]
+    by_suite = {n.suite: n for n in notes}
     return SessionVerdict(
         problems=problems_of(records, known_problems),
         gates=gate_failures(gates, records, baselines, variants, baseline_error),
         applied=[n.apply for n in notes if n.apply is not None],
         spend=session_spend(roles, totals, notes),
-        suites=[SuiteHeadline(suite=t.name, text=suite_headline(t)) for t in totals],
+        suites=[
+            SuiteHeadline(suite=t.name, text=suite_headline(t, by_suite.get(t.name)))
+            for t in totals
+        ],
     )

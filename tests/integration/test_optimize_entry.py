@@ -130,7 +130,10 @@ def test_estimate_counts_calls_from_the_knobs(tmp_path: Path) -> None:
     priced = dataclasses.replace(
         settings, model="claude-next-1", prices=(("claude-next-1", (1.0, 5.0)),)
     )
-    assert estimate(make_suite(), priced).cost_usd == pytest.approx(est.cost_usd)
+    haiku = dataclasses.replace(settings, model="claude-haiku-4-5")  # $1 / $5 as well
+    assert estimate(make_suite(), priced).cost_usd == pytest.approx(
+        estimate(make_suite(), haiku).cost_usd
+    )
 
 
 def test_resume_latest_also_finds_a_failed_run_a_cap_stopped(tmp_path: Path) -> None:
