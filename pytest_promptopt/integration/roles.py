@@ -243,6 +243,17 @@ class Summarizing(Role):
         if regressed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+    def record_unrun(self, owner: Runtime) -> bool:
+        """A session whose items a session-wide problem kept from running still gets its run
+        row (and so its reports); True when one was created here."""
+        if self.summary is None or owner.has_run() or not owner.session_problems():
+            return False
+        try:
+            owner.run_id  # noqa: B018 (the accessor creates the row)
+        except Exception:  # a database that cannot be opened is such a problem itself
+            return False
+        return True
+
     def decide_verdict(self, owner: Runtime | None, run_id: int | None) -> None:
         """Decide, once, what the session tells the user at its end (`SessionVerdict`)."""
         if self.summary is None:
@@ -337,6 +348,7 @@ class Alone(Judging, Summarizing):
         try:
             runtime.close(None)
             self.notes = local_notes(runtime)
+            self.record_unrun(runtime)
             if runtime.has_run():
                 self.apply_baseline(session, runtime, runtime.run_id)
                 runtime.mark_finished(runtime.run_id, run_status(int(session.exitstatus)))
@@ -431,6 +443,8 @@ class Controller(Summarizing):
         try:
             owner.await_background()
             run_id = owner.existing_run_id()
+            if run_id is None and self.record_unrun(owner):
+                run_id = owner.run_id
             if run_id is None:
                 return
             self.apply_baseline(session, owner, run_id)
