@@ -49,9 +49,12 @@ class _Group(click.Group):
 
 
 def resolve_url(value: str | None) -> str:
-    """Return the database URL for --db: a URL as is, a plain path as a SQLite file."""
+    """Return the database URL for --db: a URL as is, a plain path as a SQLite file; without
+    one, the project's database, found as pytest finds its rootdir and ini."""
     if not value:
-        return f"sqlite:///{Path.cwd() / '.promptopt' / 'promptopt.db'}"
+        from pytest_promptopt.cli.project import locate
+
+        return locate(Path.cwd()).url
     if "://" not in value:
         return f"sqlite:///{Path(value).expanduser().resolve()}"
     return value
@@ -65,6 +68,10 @@ def _open(ctx: click.Context, create: bool = False) -> Iterator[tuple[Database, 
     db = Database(ctx.find_root().obj["url"])
     path = db.sqlite_path
     if not create and path is not None and not path.exists():
+        if ctx.find_root().obj.get("located"):
+            from pytest_promptopt.cli.project import locate
+
+            raise MissingDatabaseError(locate(Path.cwd()).missing_message())
         raise MissingDatabaseError(
             f"no promptopt database at {path}: run pytest with the plugin first, "
             "or pass --db URL (or set PROMPTOPT_DB)"
@@ -184,13 +191,15 @@ def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
     envvar="PROMPTOPT_DB",
     default=None,
     metavar="URL",
-    help="database URL or SQLite file path (default: ./.promptopt/promptopt.db)",
+    help="database URL or SQLite file path (default: the project's, found as pytest finds its "
+    "rootdir and ini from the current directory up: promptopt_db, else "
+    "<rootdir>/.promptopt/promptopt.db)",
 )
 @click.version_option(package_name="pytest-promptopt", prog_name="promptopt")
 @click.pass_context
 def main(ctx: click.Context, db: str | None) -> None:
     """Inspect pytest-promptopt runs, compare them and fetch optimized prompts."""
-    ctx.obj = {"url": resolve_url(db)}
+    ctx.obj = {"url": resolve_url(db), "located": not db}
 
 
 @main.command()
