@@ -70,7 +70,8 @@ def test_optimize_selected_sets_override_outcome_and_progress(tmp_path: Path) ->
     assert runtime.judged_prompt("shop_bot") == outcome.best_prompt_text
     text = "\n".join(writer.lines)
     assert "estimate ~" in text
-    assert "1/11 generate_prompts ..." in text and "11/11 save_reports completed" in text
+    assert "1/11 generate_prompts ..." not in text  # one line per stage, at its end
+    assert "1/11 generate_prompts completed" in text and "11/11 save_reports completed" in text
     assert outcome.describe() in text
     assert outcome.improved
     # Three given cases are too few to hold any out, so nothing can prove the gain: not applied.

@@ -339,3 +339,16 @@ cases:
     assert data["verdict"]["problems"] == [{"cause": cause, "items": 2}]
     assert "0.00" not in markdown.split("### Failures")[1]
     assert "Every case errored: no score to chart (2 errors)." in html
+
+
+def test_progress_is_one_line_per_stage_and_its_counts_say_what_they_count(
+    sim: pytest.Pytester,
+) -> None:
+    shop_suite(sim)
+    result = sim.runpytest(*SMALL)
+    stages = [line for line in result.outlines if re.match(r"^promptopt: \[shop\] \d+/\d+ ", line)]
+    names = [line.split()[3] for line in stages]
+    assert len(names) == len(set(names)) >= 10, stages  # one line per stage, at its end
+    for line in stages:
+        assert re.search(r"\(shop so far \d+ calls, \$[\d.]+; session \d+ calls, \$[\d.]+\)$",
+                         line), line  # fmt: skip
