@@ -128,3 +128,26 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
     best = next(f for f in support["finalists"] if f["best"])
     original = next(f for f in support["finalists"] if f["label"].endswith(" original"))
     assert best["holdout"] > original["holdout"]
+
+
+SPEND_LINE = re.compile(
+    r"^spend: .*session total (?P<calls>[\d,]+) calls, \$(?P<cost>[\d.]+).*"
+    r"\(estimated ~(?P<est_calls>[\d,]+) calls, ~\$(?P<est_cost>[\d.]+) before cache hits\)$",
+    flags=re.MULTILINE,
+)
+
+
+def test_the_optimize_estimate_is_within_a_quarter_of_what_the_run_spends(project: Path) -> None:
+    """On a fresh database (no cache hits) the start-of-run estimate of the example's
+    `--optimize` is within 25% of the calls and the dollars the run then spends; under `-q` the
+    spend and every suite's apply outcome are still in the summary."""
+    result = run_pytest(project, "-q", "--optimize", "--promptopt-apply")
+    assert result.returncode == 0, result.stdout[-3000:]
+    found = SPEND_LINE.search(result.stdout)
+    assert found, result.stdout[-3000:]
+    calls, est_calls = (int(found[k].replace(",", "")) for k in ("calls", "est_calls"))
+    cost, est_cost = float(found["cost"]), float(found["est_cost"])
+    assert abs(est_calls - calls) <= 0.25 * calls, (est_calls, calls)
+    assert abs(est_cost - cost) <= 0.25 * cost, (est_cost, cost)
+    applied = re.findall(r"^(?:not )?applied: (\w+): ", result.stdout, flags=re.MULTILINE)
+    assert set(applied) == {"support_bot", "sql_assistant", "bank_guard", "order_bot", "order_desk"}
