@@ -21,7 +21,12 @@ from pytest_promptopt.evaluation.judge import (
     rubric,
     spec_prompt,
 )
-from pytest_promptopt.evaluation.results import CaseResult, SampleResult, judge_shortfalls
+from pytest_promptopt.evaluation.results import (
+    CaseResult,
+    SampleResult,
+    item_name,
+    judge_shortfalls,
+)
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
 from pytest_promptopt.llm.requests import build_structured_request, request_hash, response_parts
 from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
@@ -144,7 +149,7 @@ class Evaluator:
         try:
             target = self.target(suite, prompt_text, case)
             produced = Produced(target.opening(), answer, latency_ms=0.0)
-            label = f"{suite.name}[{case.id}]"
+            label = item_name(suite.name, case.id)
             result.samples.append(await self.assess(target, produced, 0, label, meter))
         except PromptOptError as exc:
             result.error = str(exc)
@@ -313,7 +318,7 @@ class Evaluator:
         the caller knows what a sample that raised had already used.
         """
         suite, case = target.suite, target.case
-        label = f"{suite.name}[{case.id}]" + (f" sample {k}" if k else "")
+        label = item_name(suite.name, case.id) + (f" sample {k}" if k else "")
         keys = self._keys.pop((suite.name, prompt_text, case.id, k), None)
         if keys is not None and not keys.fits(suite, case):
             keys = None

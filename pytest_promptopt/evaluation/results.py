@@ -96,6 +96,14 @@ def describe_calls(calls: list[dict[str, Any]]) -> str:
     )
 
 
+def item_name(suite: str, case_id: str) -> str:
+    """A case as its pytest item names it: `lib[dune]`, and a variant's `lib[dune@v1]`."""
+    base, at, variant = suite.rpartition("@")
+    if at and base:
+        return f"{base}[{case_id}@{variant}]"
+    return f"{suite}[{case_id}]"
+
+
 class CaseResult(BaseModel):
     """The outcome of one case: its samples, mean score, pass mark and verdict.
 
@@ -230,7 +238,7 @@ class CaseResult(BaseModel):
         """A readable account: score, threshold, criteria, reasoning, failed checks, answer."""
         verdict = "PASSED" if self.passed else "FAILED"
         lines = [
-            f"{self.suite}[{self.case_id}] {verdict}: score {self.score:.2f} "
+            f"{item_name(self.suite, self.case_id)} {verdict}: score {self.score:.2f} "
             f"(threshold {self.threshold:.2f}, {len(self.samples)} sample(s))"
         ]
         if self.error:

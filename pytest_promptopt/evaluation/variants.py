@@ -68,7 +68,7 @@ class SuiteVariants(BaseModel):
             if v.mean_score_change is not None and v.pass_rate_change is not None:
                 change = (
                     f" ({v.mean_score_change:+.2f}; pass rate {v.pass_rate_change * 100:+.0f} "
-                    f"points on {v.shared_cases} shared cases)"
+                    f"points on {v.shared_cases} shared case{'' if v.shared_cases == 1 else 's'})"
                 )
             errors = f", {v.errors} errors" if v.errors else ""
             out.append(

@@ -34,7 +34,9 @@ class UserCodeFailed(Exception):
     def describe(self, tbstyle: str) -> str:
         """`error in your target app:answer`, their traceback (unless --tb=line/no), the error."""
         r = self.result
-        head = f"error in your {r.error_source or 'code'} (judging {r.suite}[{r.case_id}])"
+        from pytest_promptopt.evaluation.results import item_name
+
+        head = f"error in your {r.error_source or 'code'} (judging {item_name(r.suite, r.case_id)})"
         if tbstyle in ("line", "no") or not r.error_traceback:
             return f"{head}: {r.error}"
         return f"{head}:\n{r.error_traceback}\n\npromptopt error: {r.error}"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promptopt.evaluation import RECORD_KEY
-from pytest_promptopt.reporting.verdict import suite_headline
+from pytest_promptopt.reporting.verdict import plural, suite_headline
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import SuiteOutcome
@@ -74,8 +74,12 @@ def _finalist_lines(reported: SuiteSummary | None) -> str:
         return ""
     lines = [
         f"{f.label}{' (best)' if f.best else ''}: feedback {_score(f.feedback)} "
-        f"({reported.feedback_cases} cases), held-out {_score(f.holdout)} "
-        f"({reported.holdout_cases} cases)"
+        f"({plural(reported.feedback_cases, 'case')})"
+        + (
+            f", held-out {_score(f.holdout)} ({plural(reported.holdout_cases, 'case')})"
+            if reported.holdout_cases
+            else ", no held-out case"
+        )
         for f in reported.finalists
     ]
     if reported.gate_verdict:

@@ -107,11 +107,11 @@ class OptimizeOutcome:
     def split_scores(self) -> str:
         """`feedback 0.55 -> 0.90 (3 cases), held-out 0.60 -> 0.80 (2 cases)`."""
         feedback = _pair(self.original_feedback, self.best_feedback)
-        text = f"feedback {feedback} ({self.feedback_cases} cases)"
+        text = f"feedback {feedback} ({_cases(self.feedback_cases)})"
         if not self.holdout_cases:
             return f"{text}; {self.split_note}" if self.split_note else text
         held = _pair(self.original_holdout, self.best_holdout)
-        return f"{text}, held-out {held} ({self.holdout_cases} cases)"
+        return f"{text}, held-out {held} ({_cases(self.holdout_cases)})"
 
     def finalist_lines(self) -> list[str]:
         """One line per finalist: its feedback and held-out scores side by side."""
@@ -121,10 +121,8 @@ class OptimizeOutcome:
             origin = "original" if f.original else (f.strategy or f.stage)
             if f.stage == "refined":
                 origin += f", track {f.track_id} iter {f.iteration}"
-            lines.append(
-                f"#{f.prompt_id} {origin}{mark}: feedback {_score(f.feedback)}, "
-                f"held-out {_score(f.holdout)}"
-            )
+            held = f"held-out {_score(f.holdout)}" if self.holdout_cases else "no held-out case"
+            lines.append(f"#{f.prompt_id} {origin}{mark}: feedback {_score(f.feedback)}, {held}")
         return lines
 
     def describe(self) -> str:
@@ -158,3 +156,8 @@ def _score(value: float | None) -> str:
 def _pair(before: float | None, after: float | None) -> str:
     """`0.55 -> 0.90`."""
     return f"{_score(before)} -> {_score(after)}"
+
+
+def _cases(n: int) -> str:
+    """`1 case`, `6 cases`."""
+    return f"{n} case" if n == 1 else f"{n} cases"

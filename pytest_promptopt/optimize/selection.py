@@ -186,10 +186,10 @@ class PairedGain:
     def describe(self) -> str:
         """`+0.08 [+0.02, +0.14] (95%, 6 cases)`."""
         if self.cases < MIN_PAIRED_CASES:
-            return f"{self.mean:+.3f} ({self.cases} cases: too few for an interval)"
+            return f"{self.mean:+.3f} ({_cases(self.cases)}: too few for an interval)"
         return (
             f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}] "
-            f"({self.level:.0%}, {self.cases} cases)"
+            f"({self.level:.0%}, {_cases(self.cases)})"
         )
 
 
@@ -228,3 +228,8 @@ def paired_gain(diffs: Sequence[float], *, seed: int, level: float = LEVEL) -> P
     lows = [float(x) for x in (t_ci.low, boot.low) if not math.isnan(float(x))]
     highs = [float(x) for x in (t_ci.high, boot.high) if not math.isnan(float(x))]
     return PairedGain(mean, min(lows, default=mean), max(highs, default=mean), n, level)
+
+
+def _cases(n: int) -> str:
+    """`1 case`, `6 cases`."""
+    return f"{n} case" if n == 1 else f"{n} cases"

@@ -6,6 +6,7 @@ import bisect
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -327,13 +328,34 @@ def suite_views(report: RunReport) -> list[SuiteView]:
                 anchor=f"suite-{i + 1}",
                 cases=cases,
                 case_chart=case_chart(cases),
-                lineage_chart=lineage_chart(s) if report.is_optimize else None,
+                # a suite that was not optimized (a Python test's) has no candidates to chart
+                lineage_chart=lineage_chart(s) if report.is_optimize and s.stages else None,
                 delta_chart=delta_chart(s.baseline) if s.baseline is not None else None,
                 best=s.prompt(s.best_prompt_id),
                 chain_ids={p.id for p in s.best_chain()},
             )
         )
     return views
+
+
+STAGE_FIELDS_SHOWN = 4
+
+
+def stage_text(summary: dict[str, Any]) -> str:
+    """A stage's summary for people: its headline, else a few of its plain figures."""
+    headline = summary.get("headline")
+    if isinstance(headline, str) and headline:
+        extra = [
+            f"{summary[k]} errored" for k in ("errors",) if isinstance(summary.get(k), int) and summary[k]
+        ]
+        return "; ".join([headline, *extra])
+    plain = [
+        f"{k.replace('_', ' ')} {fmt_value(v)}"
+        for k, v in summary.items()
+        if isinstance(v, (int, float, str, bool)) and k not in ("duration_s", "calls", "cost_usd")
+        and v not in ("", None)
+    ]
+    return shorten("; ".join(plain[:STAGE_FIELDS_SHOWN]), 200) or "\u2014"
 
 
 @lru_cache(maxsize=1)
@@ -359,6 +381,7 @@ def environment() -> Environment:
         value=fmt_value,
         shorten=shorten,
         block=shorten_block,
+        stage_text=stage_text,
     )
     return env
 

@@ -335,8 +335,8 @@ def _finalists_table(s: SuiteSummary) -> list[str]:
     ]
     headers = [
         "finalist",
-        f"feedback ({s.feedback_cases} cases)",
-        f"held-out ({s.holdout_cases} cases)",
+        f"feedback ({s.feedback_cases} case{'' if s.feedback_cases == 1 else 's'})",
+        f"held-out ({s.holdout_cases} case{'' if s.holdout_cases == 1 else 's'})",
     ]
     lines = [
         f"**{md_escape(s.name, NAME_CHARS)}** finalists:",
