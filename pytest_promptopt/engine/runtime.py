@@ -103,6 +103,7 @@ class Runtime:
         self._closed = False
         self._disposed = False
         self._problems: list[str] | None = None  # session-wide causes, found at the start
+        self._judged: dict[tuple[str, str], list[tuple[str, object]]] = {}  # promptopt.judge
 
 
     # --- session-wide problems ----------------------------------------------------------
@@ -453,10 +454,19 @@ class Runtime:
         return result
 
     async def judge(self, suite: Suite, case: Case, answer: Answer) -> CaseResult:
-        """Check and judge an answer the team's test produced, and queue its rows (on the loop)."""
+        """Check and judge an answer the team's test produced, and queue its rows (on the loop).
+
+        Each distinct answer judged for a case is its own sample (its own evaluation row)."""
         self.register(suite, case)
         state = self._suites[suite.name]
-        result = await self.evaluator.judge_answer(suite, state.prompt_text, case, answer)
+        with self._lock:
+            answers = self._judged.setdefault((suite.name, case.id), [])
+            if (answer.text, answer.tool_calls) not in answers:
+                answers.append((answer.text, answer.tool_calls))
+            sample = answers.index((answer.text, answer.tool_calls))
+        result = await self.evaluator.judge_answer(
+            suite, state.prompt_text, case, answer, sample=sample
+        )
         result.prompt_id = state.prompt_id
         result.test_case_id = state.case_ids[case.id]
         if result.samples:

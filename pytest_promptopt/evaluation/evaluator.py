@@ -141,16 +141,18 @@ class Evaluator:
         )
 
     async def judge_answer(
-        self, suite: Suite, prompt_text: str, case: Case, answer: Answer
+        self, suite: Suite, prompt_text: str, case: Case, answer: Answer, sample: int = 0
     ) -> CaseResult:
-        """Check and judge an answer produced elsewhere (the team's test): judge calls only."""
+        """Check and judge an answer produced elsewhere (the team's test): judge calls only.
+
+        `sample` tells apart the answers judged for one case (each its own evaluation row)."""
         result = self._new_result(suite, case)
         meter = UsageMeter()
         try:
             target = self.target(suite, prompt_text, case)
             produced = Produced(target.opening(), answer, latency_ms=0.0)
             label = item_name(suite.name, case.id)
-            result.samples.append(await self.assess(target, produced, 0, label, meter))
+            result.samples.append(await self.assess(target, produced, sample, label, meter))
         except PromptOptError as exc:
             result.error = str(exc)
             if isinstance(exc, MissingCredentialsError):  # session-wide: said once at the end

@@ -23,7 +23,7 @@ PASS_RATE_REASON = "counts against the suite's pass rate"
 """How the reason of a failing case in a suite graded by its pass rate begins."""
 
 _INT_FIELDS = ("calls", "cache_hits", "input_tokens", "output_tokens")
-_OPTIONAL_FIELDS = ("min_pass_rate", "variant", "variant_rank", "reason", "flaky")
+_OPTIONAL_FIELDS = ("min_pass_rate", "variant", "variant_rank", "reason", "flaky", "sample")
 """Fields sent only when set, so a plain case's properties stay as they were."""
 RESERVED_NAMES = frozenset(
     {
@@ -70,6 +70,8 @@ class CaseRecord(BaseModel):
     # A case that did not pass: why (its headline, k-of-n count, gate); whether it is flaky.
     reason: str | None = None
     flaky: bool | None = None
+    # `promptopt.judge` only: which of the answers judged for this case (0 for the first).
+    sample: int | None = None
     # Judge repeats only: the mean spread of the samples' repeats, and whether any flipped.
     judge_spread: float | None = None
     judge_flipped: bool | None = None
@@ -90,6 +92,7 @@ class CaseRecord(BaseModel):
             min_pass_rate=min_pass_rate,
             reason=failure_reason(result, min_pass_rate, flaky),
             flaky=flaky or None,
+            sample=judged_sample(result),
             variant=variant,
             variant_rank=variant_rank,
             suite=result.suite,
@@ -239,6 +242,13 @@ class SuiteTotals(BaseModel):
     def tokens(self) -> int:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
+
+
+def judged_sample(result: CaseResult) -> int | None:
+    """The sample index of a single-sample result when it is not 0 (a later answer judged)."""
+    if len(result.samples) == 1 and result.samples[0].sample:
+        return int(result.samples[0].sample)
+    return None
 
 
 def failure_reason(

@@ -32,15 +32,16 @@ class SummaryCollector:
     """Gathers case records from reports: the call phase, or the setup phase when it errored."""
 
     def __init__(self) -> None:
-        self._records: dict[tuple[str, str], CaseRecord] = {}
+        self._records: dict[tuple[str, str, int], CaseRecord] = {}
 
     def add(self, report: pytest.TestReport) -> None:
-        """Take the case records of a report once per item."""
+        """Take the case records of a report once per item; a case judged again with the same
+        answer is one record, two answers judged for one case (`promptopt.judge`) are two."""
         if report.when == "call" or (report.when == "setup" and report.failed):
             from pytest_promptopt.evaluation.record import CaseRecord
 
             for record in CaseRecord.from_properties(report.user_properties):
-                self._records[(record.suite, record.case_id)] = record
+                self._records[(record.suite, record.case_id, record.sample or 0)] = record
 
     def by_suite(self) -> dict[str, list[CaseRecord]]:
         """Case records grouped by suite, in the order suites were first seen."""

@@ -352,3 +352,33 @@ def test_progress_is_one_line_per_stage_and_its_counts_say_what_they_count(
     for line in stages:
         assert re.search(r"\(shop so far \d+ calls, \$[\d.]+; session \d+ calls, \$[\d.]+\)$",
                          line), line  # fmt: skip
+
+
+TWO_ANSWERS = '''
+from pytest_promptopt import Case, Suite
+
+suite = Suite(name="greeter", prompt="You greet people.", threshold=0.5,
+              cases=[Case(id="hi", input="Hello!", expected="A friendly greeting")])
+
+
+def test_two_answers(promptopt):
+    first = promptopt.judge(suite, "hi", "Hello there, welcome!")
+    second = promptopt.judge(suite, "hi", "Go away.")
+    again = promptopt.judge(suite, "hi", "Hello there, welcome!")
+    assert first.score == again.score
+'''
+
+
+def test_two_answers_judged_for_one_case_are_two_records(sim: pytest.Pytester) -> None:
+    sim.makepyfile(test_two=TWO_ANSWERS)
+    result = sim.runpytest()
+    result.assert_outcomes(passed=1)
+    # Two distinct answers: two records in the summary and two evaluation rows; the first
+    # answer judged again is the same record.
+    assert any(line.startswith("greeter: 2 cases,") for line in section(result)), section(result)
+    from tests.support.plugin import default_db, query
+
+    rows = query(default_db(sim), "SELECT sample FROM evaluations ORDER BY sample")
+    assert rows == [(0,), (1,)]
+    data, _, _ = reports(sim)
+    assert len(data["cases"]) == 2
