@@ -285,8 +285,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "judge_repeats",
         "--promptopt-judge-repeats",
-        "judge calls per answer; the median per criterion is the verdict and the spread "
-        "is stored",
+        "judge calls per answer; the median per criterion is the verdict and the spread is stored",
         1,
         ini="promptopt_judge_repeats",
         kind=Integer(1),

@@ -254,7 +254,9 @@ def test_a_bad_value_is_named_where_it_was_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ini key for an ini value, the flag for a flag's, the variable for the environment's."""
-    with pytest.raises(ConfigError, match=r"^promptopt_concurrency \(ini\) must be an integer >= 1"):
+    with pytest.raises(
+        ConfigError, match=r"^promptopt_concurrency \(ini\) must be an integer >= 1"
+    ):
         resolve(tmp_path, {}, {"promptopt_concurrency": "zero"})
     with pytest.raises(ConfigError, match=r"^promptopt_candidates \(ini\) must be an integer"):
         resolve(tmp_path, {}, {"promptopt_candidates": "0"})
@@ -282,7 +284,8 @@ def test_the_baseline_switch_takes_its_flag_or_its_ini_key(tmp_path: Path) -> No
     words = {"true": True, "Yes": True, "1": True, "false": False, "off": False}
     for word, state in words.items():
         assert resolve(tmp_path, {}, {"promptopt_baseline": word}).baseline is state
-    with pytest.raises(ConfigError, match="promptopt_baseline \(ini\) must be true or false, got 'maybe'"):
+    bad = r"promptopt_baseline \(ini\) must be true or false, got 'maybe'"
+    with pytest.raises(ConfigError, match=bad):
         resolve(tmp_path, {}, {"promptopt_baseline": "maybe"})
     assert resolve(tmp_path, {}, {}).regression_margin == 0.02
     margin = resolve(tmp_path, {"promptopt_regression_margin": "0.05"}, {}).regression_margin

@@ -366,8 +366,7 @@ def cache_import(ctx: click.Context, file: Path) -> None:
     with _open(ctx, create=True) as (_, repos):
         added = repos.llm_calls.add_many(entries)
     click.echo(
-        f"imported {added} new cache entries from {file} "
-        f"({len(entries) - added} already cached)"
+        f"imported {added} new cache entries from {file} ({len(entries) - added} already cached)"
     )
 
 

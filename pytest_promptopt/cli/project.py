@@ -9,9 +9,10 @@ plugin puts its database at `promptopt_db` from that file, else `<rootdir>/.prom
 from __future__ import annotations
 
 import configparser
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 DEFAULT_DB = Path(".promptopt") / "promptopt.db"
 INI_KEY = "promptopt_db"
@@ -96,7 +97,7 @@ def locate(start: Path) -> Located:
         path = rootdir / DEFAULT_DB
         found = Located(f"sqlite:///{path}", f"the default under the {where}", path)
     if found.path is not None and not found.path.exists():
-        found.nearby = sorted(
-            p for p in rootdir.glob(f"*/{DEFAULT_DB.as_posix()}") if p.is_file()
-        )[:5]
+        found.nearby = sorted(p for p in rootdir.glob(f"*/{DEFAULT_DB.as_posix()}") if p.is_file())[
+            :5
+        ]
     return found

@@ -105,7 +105,6 @@ class Runtime:
         self._problems: list[str] | None = None  # session-wide causes, found at the start
         self._judged: dict[tuple[str, str], list[tuple[str, object]]] = {}  # promptopt.judge
 
-
     # --- session-wide problems ----------------------------------------------------------
     def session_problems(self) -> list[str]:
         """Causes that keep every item of the session from running, each said once.
@@ -310,7 +309,6 @@ class Runtime:
         from pytest_promptopt.llm.sharedlimit import describe_session_limit
 
         return describe_session_limit(db, self.session_uid)
-
 
     def _batch_collector(self) -> BatchCollector:
         """--promptopt-batch: the collector, with progress lines on the terminal's stderr."""

@@ -232,9 +232,7 @@ class Summarizing(Role):
                 owner.db, run_id, self.summary.by_suite(), self.settings.regression_margin
             )
         except Exception as exc:  # a gate that cannot decide must not pass: fail, say why
-            self.baseline_error = (
-                f"could not compare with the baselines ({exc}); the session fails"
-            )
+            self.baseline_error = f"could not compare with the baselines ({exc}); the session fails"
             warnings.warn(f"promptopt: {self.baseline_error}", RuntimeWarning, stacklevel=1)
             self.baselines = None
             regressed = True

@@ -346,13 +346,16 @@ def stage_text(summary: dict[str, Any]) -> str:
     headline = summary.get("headline")
     if isinstance(headline, str) and headline:
         extra = [
-            f"{summary[k]} errored" for k in ("errors",) if isinstance(summary.get(k), int) and summary[k]
+            f"{summary[k]} errored"
+            for k in ("errors",)
+            if isinstance(summary.get(k), int) and summary[k]
         ]
         return "; ".join([headline, *extra])
     plain = [
         f"{k.replace('_', ' ')} {fmt_value(v)}"
         for k, v in summary.items()
-        if isinstance(v, (int, float, str, bool)) and k not in ("duration_s", "calls", "cost_usd")
+        if isinstance(v, (int, float, str, bool))
+        and k not in ("duration_s", "calls", "cost_usd")
         and v not in ("", None)
     ]
     return shorten("; ".join(plain[:STAGE_FIELDS_SHOWN]), 200) or "\u2014"

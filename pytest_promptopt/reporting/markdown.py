@@ -72,7 +72,12 @@ def _verdict_section(report: RunReport) -> str:
     their cases, applied prompts, spend (the suites follow as the table)."""
     if report.verdict is None:
         return ""
-    icons = {"problem": "\u26a0\ufe0f", "gate": "\u274c", "apply": "\U0001f4dd", "spend": "\U0001f4b0"}
+    icons = {
+        "problem": "\u26a0\ufe0f",
+        "gate": "\u274c",
+        "apply": "\U0001f4dd",
+        "spend": "\U0001f4b0",
+    }
     lines = []
     for line in report.verdict.headline():
         if line.kind == "case":
@@ -158,7 +163,9 @@ def _suite_table(report: RunReport) -> str:
     rows = [_suite_row(s) for s in report.suites]
     if len(report.suites) > 1:
         t = report.totals
-        judged = [(s.mean_score, s.cases - s.errors) for s in report.suites if s.mean_score is not None]
+        judged = [
+            (s.mean_score, s.cases - s.errors) for s in report.suites if s.mean_score is not None
+        ]
         weight = sum(n for _, n in judged)
         mean = sum(m * n for m, n in judged) / weight if weight else None
         rows.append(
@@ -176,9 +183,7 @@ def _suite_table(report: RunReport) -> str:
         )
     table = md_table(SUITE_HEADERS, rows, align="lrrrrrrrr")
     if any(s.pass_rate_ci or s.mean_score_ci for s in report.suites):
-        table += (
-            "\n\nIn brackets: 95% intervals (pass rate: Wilson; mean score: seeded bootstrap)."
-        )
+        table += "\n\nIn brackets: 95% intervals (pass rate: Wilson; mean score: seeded bootstrap)."
     return table
 
 

@@ -279,7 +279,8 @@ def gate_failures(
                         fails_session=False,
                         text=(
                             f"{v.suite} regressed against {sv.first.suite}: mean score "
-                            f"{v.mean_score_change or 0.0:+.2f} on {plural(v.shared_cases, 'shared case')}"
+                            f"{v.mean_score_change or 0.0:+.2f} on "
+                            f"{plural(v.shared_cases, 'shared case')}"
                         ),
                     )
                 )

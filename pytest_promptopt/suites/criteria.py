@@ -74,4 +74,3 @@ def check_criteria(suite: str, criteria: dict[str, Criterion]) -> dict[str, Crit
     if not any(c.weight > 0 for c in criteria.values()):
         raise ValueError("criterion weights must be >= 0 and at least one must be > 0")
     return criteria
-

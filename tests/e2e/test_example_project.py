@@ -102,9 +102,10 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
         if suite["name"] != "greeter":  # a Python test's suite, not optimized
             assert suite["finalists"] and suite["gate_verdict"]
             assert all("feedback" in f and "holdout" in f for f in suite["finalists"])
-    assert "| finalist | feedback (3 cases) | held-out (1 case) |" in (
-        run_dir / "report.md"
-    ).read_text()
+    assert (
+        "| finalist | feedback (3 cases) | held-out (1 case) |"
+        in (run_dir / "report.md").read_text()
+    )
     assert "Finalists: feedback and held-out scores" in (run_dir / "report.html").read_text()
     # order_bot's prompt is a template: the best prompt keeps {{ shop }}, the tool gets called,
     # and a candidate that dropped the placeholder was rejected, saying so.

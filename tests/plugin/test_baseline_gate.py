@@ -183,7 +183,7 @@ def test_intervals_in_the_summary_and_report_json(sim: pytest.Pytester) -> None:
     low, high = suite["mean_score_ci"]
     assert low < suite["mean_score"] < high
     assert suite["baseline"] is None
-    md = (Path(sim.path) / ".promptopt" / "reports" / str(run_ids(default_db(sim))[-1]))
+    md = Path(sim.path) / ".promptopt" / "reports" / str(run_ids(default_db(sim))[-1])
     assert "In brackets: 95% intervals" in (md / "report.md").read_text()
 
 

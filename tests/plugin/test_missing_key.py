@@ -55,7 +55,7 @@ def test_missing_key_errors_every_item_with_one_line(
     result.assert_outcomes(errors=3, passed=1)
     sections = _error_sections(result)
     assert set(sections) == {"support[refund]", "support[weather]", "support[checked]"}
-    for name, body in sections.items():
+    for body in sections.values():
         assert len(body) == 1, body
         # One line naming the cause; the cause itself is said once, in the promptopt section.
         assert body[0] == (
@@ -83,7 +83,10 @@ def test_missing_key_errors_every_item_with_one_line(
     # Every item is accounted for in the promptopt section.
     # Errors have no score: the suite says so instead of a mean of 0.00.
     result.stdout.fnmatch_lines(
-        ["support: 3 cases, no score (3 cases errored), pass rate 0% (0 passed, 3 errors), calls 0*"]
+        [
+            "support: 3 cases, no score (3 cases errored), pass rate 0% (0 passed, 3 errors), "
+            "calls 0*"
+        ]
     )
 
 

@@ -109,12 +109,12 @@ def test_a_failed_pass_rate_gate_leads_the_summary_when_other_items_fail_too(
     verdict = data["verdict"]
     assert [g["kind"] for g in verdict["gates"]] == ["pass-rate"]
     assert verdict["gates"][0]["cases"] == [BAD_REASON]
-    assert markdown.index("FAILED pass-rate gate") < markdown.index("spend: ") < markdown.index(
-        "| suite |"
+    assert (
+        markdown.index("FAILED pass-rate gate")
+        < markdown.index("spend: ")
+        < markdown.index("| suite |")
     )
-    assert html.index("FAILED pass-rate gate") < html.index("spend: ") < html.index(
-        'id="suite-1"'
-    )
+    assert html.index("FAILED pass-rate gate") < html.index("spend: ") < html.index('id="suite-1"')
 
 
 def test_failing_cases_of_graded_and_flaky_suites_say_why_everywhere(sim: pytest.Pytester) -> None:
@@ -241,18 +241,18 @@ def test_an_inline_prompt_is_not_applied_and_the_summary_says_why(sim: pytest.Py
     assert data["verdict"]["applied"][0]["applied"] is False
 
 
-TARGET_APP = '''
+TARGET_APP = """
 def lookup(case):
     return {"soup": 1}[case.input]
 
 
 def answer(prompt, case, client):
     return "Cook: " + str(lookup(case))
-'''
-CHECKS = '''
+"""
+CHECKS = """
 def broken(answer, case):
     raise RuntimeError("the checker fell over")
-'''
+"""
 
 
 @pytest.mark.parametrize("args", [(), ("--tb=long",), XDIST], ids=["default", "long", "xdist"])
@@ -319,11 +319,14 @@ cases:
     assert start < next(i for i, line in enumerate(lines) if "ERRORS" in line)
     assert sum(cause in line for line in lines) == 2  # at the start, and once at the end
     # Each item names the cause in one line and points at the one full statement of it.
-    assert lines.count(
-        "promptopt error: not run: PROMPTOPT_SIMULATED_JUDGE_NOISE must be a number >= 0 (the "
-        "standard deviation of the simulated judge's noise, e.g. 0.15), got 'loud' (the session "
-        "error in the promptopt section says more)"
-    ) == 2
+    assert (
+        lines.count(
+            "promptopt error: not run: PROMPTOPT_SIMULATED_JUDGE_NOISE must be a number >= 0 "
+            "(the standard deviation of the simulated judge's noise, e.g. 0.15), got 'loud' (the "
+            "session error in the promptopt section says more)"
+        )
+        == 2
+    )
     result.stdout.fnmatch_lines(
         ["ERROR support.promptopt.yaml::support[[]refund[]] - promptopt error: not run: *"]
     )
@@ -354,7 +357,7 @@ def test_progress_is_one_line_per_stage_and_its_counts_say_what_they_count(
                          line), line  # fmt: skip
 
 
-TWO_ANSWERS = '''
+TWO_ANSWERS = """
 from pytest_promptopt import Case, Suite
 
 suite = Suite(name="greeter", prompt="You greet people.", threshold=0.5,
@@ -366,7 +369,7 @@ def test_two_answers(promptopt):
     second = promptopt.judge(suite, "hi", "Go away.")
     again = promptopt.judge(suite, "hi", "Hello there, welcome!")
     assert first.score == again.score
-'''
+"""
 
 
 def test_two_answers_judged_for_one_case_are_two_records(sim: pytest.Pytester) -> None:

@@ -84,6 +84,7 @@ def test_the_gate_its_reasons_the_spend_and_the_applied_prompt_are_above_the_fol
     # The session's cost card sits above the fold too.
     cost = page.evaluate(
         "Array.from(document.querySelectorAll('.card')).filter(c => "
-        "c.innerText.toLowerCase().includes('session cost')).map(c => c.getBoundingClientRect().bottom)"
+        "c.innerText.toLowerCase().includes('session cost'))"
+        ".map(c => c.getBoundingClientRect().bottom)"
     )
     assert cost and cost[0] <= FOLD
