@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- readme-sample:start -->", "<!-- readme-sample:end -->"
 SUITES = ("bank_guard", "support_bot")
+PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
 SHOWN_OF_LAST = 2  # lines of the last suite's block shown before "..."
 
 
