@@ -55,7 +55,7 @@ def run_example() -> list[str]:
                 "--optimize",
                 "--promptopt-apply",
                 "-q",
-            ],  # fmt: skip
+            ],
             cwd=project,
             env=env,
             capture_output=True,
