@@ -242,13 +242,19 @@ def lineage_chart(suite: SuiteSummary) -> Chart | None:
             chart.texts.append(Text(cx, base + 27, tag, "middle", f"tag-{tag}"))
     refs = [("before", suite.original_mean_score, "ref-before")]
     refs.append(("after", suite.best_mean_score, "ref-after"))
+    label_ys: list[float] = []
     for name, value, cls in refs:
         if value is None:
             continue
         y = _r(base - min(max(value, 0.0), 1.0) * plot_h)
         chart.lines.append(Line(left, y, _r(width - right + 8), y, cls))
+        label_y = y + 4
+        for other in label_ys:  # close values: the second label moves clear of the first
+            if abs(label_y - other) < LABEL_GAP:
+                label_y = other + LABEL_GAP if label_y >= other else other - LABEL_GAP
+        label_ys.append(label_y)
         chart.texts.append(
-            Text(_r(width - right + 12), _r(y + 4), f"{name} {value:.2f}", "start", cls)
+            Text(_r(width - right + 12), _r(label_y), f"{name} {value:.2f}", "start", cls)
         )
     return chart
 
@@ -339,6 +345,7 @@ def suite_views(report: RunReport) -> list[SuiteView]:
 
 
 STAGE_FIELDS_SHOWN = 4
+LABEL_GAP = 12.0  # px between two reference-line labels of a chart
 
 
 def stage_text(summary: dict[str, Any]) -> str:

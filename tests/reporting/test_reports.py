@@ -396,3 +396,27 @@ def test_suite_files_land_in_a_safe_folder_of_their_own(tmp_path: Path) -> None:
     assert evil.parent.parent == tmp_path and "<" not in evil.parent.name
     folders = {suite_dir(tmp_path, n).name for n in ("a b", "a_b", "a/b", "report.json")}
     assert len(folders) == 4 and "report.json" not in folders
+
+
+def test_close_reference_lines_keep_their_labels_apart_and_stages_read_as_text() -> None:
+    from pytest_promptopt.reporting.html import LABEL_GAP, lineage_chart, stage_text
+    from pytest_promptopt.reporting.model import PromptSummary, SuiteSummary
+
+    suite = SuiteSummary(
+        name="s",
+        original_mean_score=0.98,
+        best_mean_score=1.0,
+        lineage=[
+            PromptSummary(id=1, suite="s", stage="initial", is_original=True, quick_score=0.98)
+        ],
+    )
+    chart = lineage_chart(suite)
+    assert chart is not None
+    labels = [t for t in chart.texts if t.text.startswith(("before", "after"))]
+    assert len(labels) == 2 and abs(labels[0].y - labels[1].y) >= LABEL_GAP - 0.1
+    # A stage's summary is its headline, not a dump of its fields.
+    text = stage_text(
+        {"headline": "6 prompts x 10 cases, best 0.98", "case_ids": [1, 2], "errors": 0}
+    )
+    assert text == "6 prompts x 10 cases, best 0.98"
+    assert "case_ids" not in stage_text({"evaluated": 60, "case_ids": [1, 2]})
