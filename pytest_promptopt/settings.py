@@ -198,8 +198,9 @@ class Prices(Kind):
                     problem = "a price is negative"
                 else:
                     return model.strip(), numbers
+        where = name if name.startswith("promptopt_prices") else f"promptopt_prices ({name})"
         raise ConfigError(
-            f"promptopt_prices ({name}): line {number} {line!r} is not a price ({problem}); "
+            f"{where}: line {number} {line!r} is not a price ({problem}); "
             f"write it as {self._FORMAT}"
         )
 

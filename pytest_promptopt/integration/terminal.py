@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promptopt.evaluation import RECORD_KEY
-from pytest_promptopt.reporting.verdict import plural, suite_headline
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import SuiteOutcome
@@ -73,6 +72,8 @@ def _finalist_lines(reported: SuiteSummary | None) -> str:
     """Newline-led lines: each finalist's feedback and held-out scores, and the gate's verdict."""
     if reported is None or not reported.finalists:
         return ""
+    from pytest_promptopt.reporting.verdict import plural
+
     lines = [
         f"{f.label}{' (best)' if f.best else ''}: feedback {_score(f.feedback)} "
         f"({plural(reported.feedback_cases, 'case')})"
@@ -193,6 +194,8 @@ def write_summary(
     their cases, applied prompts, spend), then one line per suite with its detail and baseline
     verdict, the gates that held, the variants (`after_suites`), how the concurrency limit
     moved (when it did), and the report path."""
+    from pytest_promptopt.reporting.verdict import suite_headline
+
     reporter.write_sep("=", "promptopt")
     for head in verdict.headline():
         reporter.write_line(head.text, red=head.bad)
