@@ -46,7 +46,14 @@ class LLMError(PromptOptError):
 
 
 class MissingCredentialsError(LLMError):
-    """No API key, no cache hit and not the simulator: nothing can answer the call."""
+    """No API key, no cache hit and not the simulator: nothing can answer the call.
+
+    `cause` is the message without the item's name: the session-wide problem it is.
+    """
+
+    def __init__(self, message: str, *, cause: str | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause or message
 
 
 class CacheMissError(LLMError):
@@ -63,3 +70,24 @@ class BudgetExceededError(LLMError):
 
 class JudgeError(LLMError):
     """The judge's answer did not validate against the verdict schema, even after a retry."""
+
+
+class UserCodeError(PromptOptError):
+    """The team's own function (a target or a `python` check) raised: its frames travel along.
+
+    `what` names it (`target myapp:answer`, `python check myapp.checks:no_pii`);
+    `user_traceback` is its traceback with the plugin's own frames left out.
+    """
+
+    def __init__(self, message: str, *, what: str, user_traceback: str) -> None:
+        super().__init__(message)
+        self.what = what
+        self.user_traceback = user_traceback
+
+
+class SessionProblemError(PromptOptError):
+    """A session-wide cause (no credentials, a bad setting) kept this item from running."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"not run: {cause}")
+        self.cause = cause

@@ -242,8 +242,9 @@ class Prices(Kind):
                     problem = "a price is negative"
                 else:
                     return model.strip(), numbers
+        where = name if name.startswith("promptopt_prices") else f"promptopt_prices ({name})"
         raise ConfigError(
-            f"promptopt_prices ({name}): line {number} {line!r} is not a price ({problem}); "
+            f"{where}: line {number} {line!r} is not a price ({problem}); "
             f"write it as {self._FORMAT}"
         )
 
@@ -416,7 +417,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "threshold",
         "--promptopt-threshold",
-        "default pass mark of a case",
+        "pass mark of the cases whose suite and case set no `threshold` (a case's own "
+        "threshold wins, then its suite's; this flag is only the default)",
         0.7,
         ini="promptopt_threshold",
         kind=Number(0.0, 1.0),
@@ -670,18 +672,21 @@ class Settings:
         return data
 
 
-def _lookup(spec: SettingSpec, option: Callable[[str], Any], ini: Callable[[str], Any]) -> Any:
-    """A setting's raw value as flag > environment > ini > default."""
+def _lookup(
+    spec: SettingSpec, option: Callable[[str], Any], ini: Callable[[str], Any]
+) -> tuple[Any, str]:
+    """A setting's raw value as flag > environment > ini > default, and the name of where it
+    came from (the flag, the variable or the ini key), for its errors."""
     value = option(spec.dest)
     if value is not None:
-        return value
+        return value, spec.flag
     if spec.env and os.environ.get(spec.env):
-        return os.environ[spec.env]
+        return os.environ[spec.env], spec.env
     if spec.ini:
         raw = ini(spec.ini)
         if raw not in (None, "", []):
-            return raw
-    return spec.default
+            return raw, f"{spec.ini} (ini)"
+    return spec.default, spec.label
 
 
 def resolve_settings(
@@ -690,8 +695,8 @@ def resolve_settings(
     """Build Settings from pytest's option and ini lookups; raises ConfigError on bad values."""
     values: dict[str, dict[str, Any]] = {"run": {}, "knobs": {}}
     for spec in SETTINGS:
-        raw = _lookup(spec, option, ini)
-        value = None if raw is None else spec.kind.parse(spec.label, raw, rootdir)
+        raw, source = _lookup(spec, option, ini)
+        value = None if raw is None else spec.kind.parse(source, raw, rootdir)
         values[spec.group][spec.name] = value
     knobs = OptimizeSettings(**values["knobs"])
     if knobs.top_m > knobs.top_k:

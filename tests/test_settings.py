@@ -235,11 +235,11 @@ def test_paths_are_taken_under_the_rootdir(tmp_path: Path) -> None:
         ),
         (
             {"promptopt_candidates": "0"},
-            "promptopt_candidates must be an integer from 1 to 100, got '0'",
+            "--promptopt-candidates must be an integer from 1 to 100, got '0'",
         ),
         (
             {"promptopt_samples": "1.5"},
-            "promptopt_samples must be an integer from 1 to 50, got '1.5'",
+            "--promptopt-samples must be an integer from 1 to 50, got '1.5'",
         ),
         (
             {"promptopt_top_k": "2", "promptopt_top_m": "3"},
@@ -253,11 +253,19 @@ def test_settings_reject_bad_values(tmp_path: Path, flags: dict[str, Any], messa
     assert str(info.value) == message
 
 
-def test_bad_ini_value_names_the_flag(tmp_path: Path) -> None:
+def test_a_bad_value_is_named_where_it_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ini key for an ini value, the flag for a flag's, the variable for the environment's."""
     with pytest.raises(
-        ConfigError, match=r"^--promptopt-concurrency must be an integer from 1 to 1024"
+        ConfigError, match=r"^promptopt_concurrency \(ini\) must be an integer from 1 to 1024"
     ):
         resolve(tmp_path, {}, {"promptopt_concurrency": "zero"})
+    with pytest.raises(ConfigError, match=r"^promptopt_candidates \(ini\) must be an integer"):
+        resolve(tmp_path, {}, {"promptopt_candidates": "0"})
+    monkeypatch.setenv("PROMPTOPT_CACHE", "sometimes")
+    with pytest.raises(ConfigError, match=r"^PROMPTOPT_CACHE must be one of use"):
+        resolve(tmp_path, {}, {})
 
 
 def test_bad_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -279,7 +287,8 @@ def test_the_baseline_switch_takes_its_flag_or_its_ini_key(tmp_path: Path) -> No
     words = {"true": True, "Yes": True, "1": True, "false": False, "off": False}
     for word, state in words.items():
         assert resolve(tmp_path, {}, {"promptopt_baseline": word}).baseline is state
-    with pytest.raises(ConfigError, match="baseline must be true or false, got 'maybe'"):
+    bad = r"promptopt_baseline \(ini\) must be true or false, got 'maybe'"
+    with pytest.raises(ConfigError, match=bad):
         resolve(tmp_path, {}, {"promptopt_baseline": "maybe"})
     assert resolve(tmp_path, {}, {}).regression_margin == 0.02
     margin = resolve(tmp_path, {"promptopt_regression_margin": "0.05"}, {}).regression_margin

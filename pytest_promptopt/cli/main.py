@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from pytest_promptopt.storage import Database, OptimizationRun, Prompt, Repositories
 
 
+def _judged_mean(cases: list[dict[str, Any]]) -> float | None:
+    """The mean score over the cases that did not error (None when none was judged)."""
+    scores = [c["score"] for c in cases if not c.get("error")]
+    return sum(scores) / len(scores) if scores else None
+
+
 class MissingDatabaseError(click.ClickException):
     """The SQLite file named by --db does not exist (exit code 2)."""
 
@@ -44,9 +50,12 @@ class _Group(click.Group):
 
 
 def resolve_url(value: str | None) -> str:
-    """Return the database URL for --db: a URL as is, a plain path as a SQLite file."""
+    """Return the database URL for --db: a URL as is, a plain path as a SQLite file; without
+    one, the project's database, found as pytest finds its rootdir and ini."""
     if not value:
-        return f"sqlite:///{Path.cwd() / '.promptopt' / 'promptopt.db'}"
+        from pytest_promptopt.cli.project import locate
+
+        return locate(Path.cwd()).url
     if "://" not in value:
         return f"sqlite:///{Path(value).expanduser().resolve()}"
     return value
@@ -60,6 +69,10 @@ def _open(ctx: click.Context, create: bool = False) -> Iterator[tuple[Database, 
     db = Database(ctx.find_root().obj["url"])
     path = db.sqlite_path
     if not create and path is not None and not path.exists():
+        if ctx.find_root().obj.get("located"):
+            from pytest_promptopt.cli.project import locate
+
+            raise MissingDatabaseError(locate(Path.cwd()).missing_message())
         raise MissingDatabaseError(
             f"no promptopt database at {path}: run pytest with the plugin first, "
             "or pass --db URL (or set PROMPTOPT_DB)"
@@ -155,7 +168,8 @@ def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
                 "lineage": [p.id for p in prompts_repo.lineage(best.id)] if best else [],
                 "prompts": [_prompt_dict(p) for p in prompts],
                 "cases_passed": sum(1 for c in cases if c["passed"]),
-                "mean_score": sum(c["score"] for c in cases) / len(cases) if cases else None,
+                # errors have no score: the mean is over the cases that were judged
+                "mean_score": _judged_mean(cases),
                 "cases": cases,
             }
         )
@@ -187,13 +201,15 @@ def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
     envvar="PROMPTOPT_DB",
     default=None,
     metavar="URL",
-    help="database URL or SQLite file path (default: ./.promptopt/promptopt.db)",
+    help="database URL or SQLite file path (default: the project's, found as pytest finds its "
+    "rootdir and ini from the current directory up: promptopt_db, else "
+    "<rootdir>/.promptopt/promptopt.db)",
 )
 @click.version_option(package_name="pytest-promptopt", prog_name="promptopt")
 @click.pass_context
 def main(ctx: click.Context, db: str | None) -> None:
     """Inspect pytest-promptopt runs, compare them and fetch optimized prompts."""
-    ctx.obj = {"url": resolve_url(db)}
+    ctx.obj = {"url": resolve_url(db), "located": not db}
 
 
 @main.command()

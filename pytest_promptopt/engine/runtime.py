@@ -117,6 +117,37 @@ class Runtime:
         self._stderr_fd = _copy_of_stderr() if settings.batch else None
         self._closed = False
         self._disposed = False
+        self._problems: list[str] | None = None  # session-wide causes, found at the start
+        self._judged: dict[tuple[str, str], list[tuple[str, object]]] = {}  # promptopt.judge
+
+    # --- session-wide problems ----------------------------------------------------------
+    def session_problems(self) -> list[str]:
+        """Causes that keep every item of the session from running, each said once.
+
+        Found at the start (a bad PROMPTOPT_SIMULATED_JUDGE_NOISE); others are declared as they
+        are found (no credentials at the first call that needed them; a database that cannot
+        be opened). Items consult the first one and report `not run: <cause>`.
+        """
+        with self._lock:
+            if self._problems is None:
+                self._problems = []
+                if self.settings.uses_simulator:
+                    from pytest_promptopt.errors import ConfigError
+                    from pytest_promptopt.simulator.judge import noise_from_env
+
+                    try:
+                        noise_from_env()
+                    except ConfigError as exc:
+                        self._problems.append(str(exc))
+            return list(self._problems)
+
+    def declare_problem(self, cause: str) -> None:
+        """Make `cause` a session-wide problem: the items that follow are not run for it."""
+        with self._lock:
+            problems = self.session_problems()
+            if cause not in problems:
+                assert self._problems is not None
+                self._problems.append(cause)
 
     # --- the database and the run row -------------------------------------------------
     @property
@@ -501,10 +532,19 @@ class Runtime:
         return result
 
     async def judge(self, suite: Suite, case: Case, answer: Answer) -> CaseResult:
-        """Check and judge an answer the team's test produced, and queue its rows (on the loop)."""
+        """Check and judge an answer the team's test produced, and queue its rows (on the loop).
+
+        Each distinct answer judged for a case is its own sample (its own evaluation row)."""
         self.register(suite, case)
         state = self._suites[suite.name]
-        result = await self.evaluator.judge_answer(suite, state.prompt_text, case, answer)
+        with self._lock:
+            answers = self._judged.setdefault((suite.name, case.id), [])
+            if (answer.text, answer.tool_calls) not in answers:
+                answers.append((answer.text, answer.tool_calls))
+            sample = answers.index((answer.text, answer.tool_calls))
+        result = await self.evaluator.judge_answer(
+            suite, state.prompt_text, case, answer, sample=sample
+        )
         result.prompt_id = state.prompt_id
         result.test_case_id = state.case_ids[case.id]
         if result.samples:

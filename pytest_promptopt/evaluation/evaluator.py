@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptopt.errors import PromptOptError, SuiteError
+from pytest_promptopt.errors import MissingCredentialsError, PromptOptError, SuiteError
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.bounded import DEFAULT_TIMEOUT_S, OwnCode
 from pytest_promptopt.evaluation.checks import check_all, checks_score
@@ -22,7 +22,12 @@ from pytest_promptopt.evaluation.judge import (
     rubric,
     spec_prompt,
 )
-from pytest_promptopt.evaluation.results import CaseResult, SampleResult, judge_shortfalls
+from pytest_promptopt.evaluation.results import (
+    CaseResult,
+    SampleResult,
+    item_name,
+    judge_shortfalls,
+)
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
 from pytest_promptopt.llm.models import ModelRules
 from pytest_promptopt.llm.requests import refusal_note, response_parts
@@ -116,6 +121,10 @@ class Evaluator:
                 result.samples.append(await self.sample(target, prompt_text, k, meter))
         except PromptOptError as exc:
             result.error = str(exc)
+            if isinstance(exc, MissingCredentialsError):  # session-wide: said once at the end
+                result.error = f"not run: {exc.cause}"
+            result.error_source = getattr(exc, "what", None)
+            result.error_traceback = getattr(exc, "user_traceback", None)
             # The calls of the sample that failed were made (and paid for) all the same.
             result.unscored = meter.total.as_dict()
         finally:
@@ -136,18 +145,24 @@ class Evaluator:
         )
 
     async def judge_answer(
-        self, suite: Suite, prompt_text: str, case: Case, answer: Answer
+        self, suite: Suite, prompt_text: str, case: Case, answer: Answer, sample: int = 0
     ) -> CaseResult:
-        """Check and judge an answer produced elsewhere (the team's test): judge calls only."""
+        """Check and judge an answer produced elsewhere (the team's test): judge calls only.
+
+        `sample` tells apart the answers judged for one case (each its own evaluation row)."""
         result = self._new_result(suite, case)
         meter = UsageMeter()
         try:
             target = self.target(suite, prompt_text, case)
             produced = Produced(target.opening(), answer, latency_ms=0.0)
-            label = f"{suite.name}[{case.id}]"
-            result.samples.append(await self.assess(target, produced, 0, label, meter))
+            label = item_name(suite.name, case.id)
+            result.samples.append(await self.assess(target, produced, sample, label, meter))
         except PromptOptError as exc:
             result.error = str(exc)
+            if isinstance(exc, MissingCredentialsError):  # session-wide: said once at the end
+                result.error = f"not run: {exc.cause}"
+            result.error_source = getattr(exc, "what", None)
+            result.error_traceback = getattr(exc, "user_traceback", None)
             result.unscored = meter.total.as_dict()
         return result
 
@@ -327,7 +342,7 @@ class Evaluator:
         the caller knows what a sample that raised had already used.
         """
         suite, case = target.suite, target.case
-        label = f"{suite.name}[{case.id}]" + (f" sample {k}" if k else "")
+        label = item_name(suite.name, case.id) + (f" sample {k}" if k else "")
         keys = self._keys.pop((suite.name, prompt_text, case.id, k), None)
         if keys is not None and not keys.fits(suite, case):
             keys = None

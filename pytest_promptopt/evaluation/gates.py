@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+from pytest_promptopt.evaluation.record import PASS_RATE_REASON, CaseRecord, SuiteTotals
 
-PASS_RATE_REASON = "counts against the suite's pass rate"
-"""The xfail reason of a failing case in a suite graded by its pass rate."""
+__all__ = ["PASS_RATE_REASON", "PassRateGate", "pass_rate_gates"]
 
 
 class PassRateGate(BaseModel):

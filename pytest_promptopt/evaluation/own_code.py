@@ -98,7 +98,14 @@ class TargetRunner:
             refused = self.clients.failure(scope)
             if refused is not None:  # the plugin refused a call (replay miss, cap, API error)
                 raise refused from None
-            raise PromptOptError(f"target {where} raised {type(exc).__name__}: {exc}") from exc
+            from pytest_promptopt.errors import UserCodeError
+            from pytest_promptopt.evaluation.tracebacks import user_traceback
+
+            raise UserCodeError(
+                f"target {where} raised {type(exc).__name__}: {exc}",
+                what=f"target {where}",
+                user_traceback=user_traceback(exc),
+            ) from exc
         finally:
             self.clients.failure(scope)
         return answer_of(returned, f"target {where} returned")

@@ -63,7 +63,12 @@ async def run_python(
     except CodeTimeoutError:
         raise
     except Exception as exc:
-        raise PromptOptError(
-            f"python check {spec.value} raised {type(exc).__name__}: {exc}"
+        from pytest_promptopt.errors import UserCodeError
+        from pytest_promptopt.evaluation.tracebacks import user_traceback
+
+        raise UserCodeError(
+            f"python check {spec.value} raised {type(exc).__name__}: {exc}",
+            what=f"python check {spec.value}",
+            user_traceback=user_traceback(exc),
         ) from exc
     return outcome(spec, returned)

@@ -20,9 +20,11 @@ from pytest_promptopt.llm.pricing import sum_costs
 from pytest_promptopt.redaction import redact
 
 PREFIX = "promptopt_"
+PASS_RATE_REASON = "counts against the suite's pass rate"
+"""How the reason of a failing case in a suite graded by its pass rate begins."""
 
 _INT_FIELDS = ("calls", "cache_hits", "input_tokens", "output_tokens")
-_OPTIONAL_FIELDS = ("min_pass_rate", "variant", "variant_rank")
+_OPTIONAL_FIELDS = ("min_pass_rate", "variant", "variant_rank", "reason", "flaky", "sample")
 """Fields sent only when set, so a plain case's properties stay as they were."""
 RESERVED_NAMES = frozenset(
     {
@@ -67,6 +69,11 @@ class CaseRecord(BaseModel):
     min_pass_rate: float | None = None
     variant: str | None = None
     variant_rank: int | None = None
+    # A case that did not pass: why (its headline, k-of-n count, gate); whether it is flaky.
+    reason: str | None = None
+    flaky: bool | None = None
+    # `promptopt.judge` only: which of the answers judged for this case (0 for the first).
+    sample: int | None = None
     # Judge repeats only: the mean spread of the samples' repeats, and whether any flipped.
     judge_spread: float | None = None
     judge_flipped: bool | None = None
@@ -80,11 +87,15 @@ class CaseRecord(BaseModel):
         min_pass_rate: float | None = None,
         variant: str | None = None,
         variant_rank: int | None = None,
+        flaky: bool | None = None,
     ) -> CaseRecord:
         """The record of an evaluated case (with its suite's gate and variant, when any)."""
         totals = result.totals()
         return cls(
             min_pass_rate=min_pass_rate,
+            reason=failure_reason(result, min_pass_rate, flaky),
+            flaky=flaky or None,
+            sample=judged_sample(result),
             variant=variant,
             variant_rank=variant_rank,
             suite=result.suite,
@@ -180,7 +191,9 @@ class SuiteTotals(BaseModel):
     passed: int = 0
     failed: int = 0
     errors: int = 0
-    mean_score: float = 0.0
+    mean_score: float | None = Field(
+        None, description="Over the cases that did not error; None when every case errored."
+    )
     pass_rate: float = 0.0
     calls: int = 0
     cache_hits: int = 0
@@ -207,7 +220,7 @@ class SuiteTotals(BaseModel):
             passed=passed,
             failed=sum(r.outcome == "failed" for r in records),
             errors=sum(r.error is not None for r in records),
-            mean_score=sum(judged) / len(judged) if judged else 0.0,
+            mean_score=sum(judged) / len(judged) if judged else None,
             pass_rate=passed / len(records) if records else 0.0,
             calls=sum(r.calls for r in records),
             cache_hits=sum(r.cache_hits for r in records),
@@ -238,6 +251,39 @@ class SuiteTotals(BaseModel):
     def tokens(self) -> int:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
+
+
+def judged_sample(result: CaseResult) -> int | None:
+    """The sample index of a single-sample result when it is not 0 (a later answer judged)."""
+    if len(result.samples) == 1 and result.samples[0].sample:
+        return int(result.samples[0].sample)
+    return None
+
+
+def failure_reason(
+    result: CaseResult, min_pass_rate: float | None, flaky: bool | None
+) -> str | None:
+    """Why a case did not pass, in one line: what it counts against, its score against the
+    threshold, criteria under their minimum or the gate, failed checks, the samples passed."""
+    if result.passed:
+        return None
+    if result.error is not None:
+        return result.error
+    if result.score < result.threshold:
+        score = f"score {result.score:.2f} under the threshold {result.threshold:.2f}"
+    else:
+        score = f"score {result.score:.2f} (threshold {result.threshold:.2f})"
+    parts = [score, *result.shortfalls()]
+    checks = dict.fromkeys(f"{a.kind} {a.expected}" for a in result.failed_assertions)
+    parts += [f"failed check: {c}" for c in checks]
+    if result.k_of_n():
+        parts.append(result.k_of_n())
+    text = "; ".join(parts)
+    if flaky:
+        return f"flaky case (never fails the session): {text}"
+    if min_pass_rate is not None:
+        return f"{PASS_RATE_REASON} (min_pass_rate {min_pass_rate:.0%}): {text}"
+    return text
 
 
 def case_outcomes(records: Iterable[CaseRecord]) -> dict[str, CaseOutcome]:

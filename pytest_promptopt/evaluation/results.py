@@ -99,6 +99,14 @@ def describe_calls(calls: list[dict[str, Any]]) -> str:
     )
 
 
+def item_name(suite: str, case_id: str) -> str:
+    """A case as its pytest item names it: `lib[dune]`, and a variant's `lib[dune@v1]`."""
+    base, at, variant = suite.rpartition("@")
+    if at and base:
+        return f"{base}[{case_id}@{variant}]"
+    return f"{suite}[{case_id}]"
+
+
 class CaseResult(BaseModel):
     """The outcome of one case: its samples, mean score, pass mark and verdict.
 
@@ -117,6 +125,9 @@ class CaseResult(BaseModel):
     threshold: float
     samples: list[SampleResult] = Field(default_factory=list)
     error: str | None = None
+    # An error in the team's own code: what raised (`target app:answer`) and its traceback.
+    error_source: str | None = None
+    error_traceback: str | None = None
     unscored: dict[str, float | None] = Field(default_factory=dict)
     minimums: dict[str, float] = Field(default_factory=dict)
     min_passes: int | None = None
@@ -239,7 +250,7 @@ class CaseResult(BaseModel):
         secrets redacted and control characters written out (`\\x1b`)."""
         verdict = "PASSED" if self.passed else "FAILED"
         lines = [
-            f"{self.suite}[{self.case_id}] {verdict}: score {self.score:.2f} "
+            f"{item_name(self.suite, self.case_id)} {verdict}: score {self.score:.2f} "
             f"(threshold {self.threshold:.2f}, {len(self.samples)} sample(s))"
         ]
         if self.error:

@@ -188,7 +188,8 @@ class PairedComparison:
             interval = f" (95% CI {self.delta_ci[0]:+.3f} .. {self.delta_ci[1]:+.3f})"
         why = f" ({self.reason})" if self.reason else ""
         return (
-            f"{self.verdict}{why}: {self.n_shared} shared cases, mean {self.mean_a:.3f} -> "
+            f"{self.verdict}{why}: {self.n_shared} shared case{'' if self.n_shared == 1 else 's'}, "
+            f"mean {self.mean_a:.3f} -> "
             f"{self.mean_b:.3f}, change {self.mean_delta:+.3f}{interval}, margin {self.margin}; "
             f"pass->fail {self.pass_to_fail}, fail->pass {self.fail_to_pass}, "
             f"McNemar p={self.mcnemar_p:.3g}"

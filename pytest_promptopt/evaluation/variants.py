@@ -32,7 +32,7 @@ class VariantFigures(BaseModel):
     cases: int
     passed: int
     errors: int
-    mean_score: float
+    mean_score: float | None  # over the cases that did not error; None when all errored
     pass_rate: float
     shared_cases: int = 0
     mean_score_change: float | None = None
@@ -68,11 +68,12 @@ class SuiteVariants(BaseModel):
             if v.mean_score_change is not None and v.pass_rate_change is not None:
                 change = (
                     f" ({v.mean_score_change:+.2f}; pass rate {v.pass_rate_change * 100:+.0f} "
-                    f"points on {v.shared_cases} shared cases)"
+                    f"points on {v.shared_cases} shared case{'' if v.shared_cases == 1 else 's'})"
                 )
             errors = f", {v.errors} errors" if v.errors else ""
             out.append(
-                f"    {v.variant}: mean score {v.mean_score:.2f}, pass rate {v.pass_rate:.0%} "
+                f"    {v.variant}: mean score {cell(v.mean_score, None)}, "
+                f"pass rate {v.pass_rate:.0%} "
                 f"({v.passed} of {v.cases} passed{errors}){change}"
             )
             if v.paired:
@@ -93,8 +94,10 @@ class SuiteVariants(BaseModel):
 
 def cell(score: float | None, passed: bool | None) -> str:
     """`0.82 pass`, `0.41 fail`, or `-` for a case the variant did not judge."""
-    if score is None or passed is None:
+    if score is None:
         return "-"
+    if passed is None:
+        return f"{score:.2f}"
     return f"{score:.2f} {'pass' if passed else 'fail'}"
 
 

@@ -25,6 +25,24 @@ class CaseFailed(Exception):
         self.result = result
 
 
+class UserCodeFailed(Exception):
+    """The team's own code (a target, a `python` check) raised while the case was judged."""
+
+    def __init__(self, result: CaseResult) -> None:
+        super().__init__(result.error)
+        self.result = result
+
+    def describe(self, tbstyle: str) -> str:
+        """`error in your target app:answer`, their traceback (unless --tb=line/no), the error."""
+        r = self.result
+        from pytest_promptopt.evaluation.results import item_name
+
+        head = f"error in your {r.error_source or 'code'} (judging {item_name(r.suite, r.case_id)})"
+        if tbstyle in ("line", "no") or not r.error_traceback:
+            return f"{head}: {r.error}"
+        return f"{head}:\n{r.error_traceback}\n\npromptopt error: {r.error}"
+
+
 class SuiteFile(pytest.File):
     """A `*.promptopt.yaml` file: one suite, one item per case."""
 
@@ -99,24 +117,46 @@ class CaseItem(pytest.Item):
         self.suite = suite
         self.case = case
         self.result: CaseResult | None = None
+        self.reason: str | None = None
 
     def setup(self) -> None:
-        """Evaluate the case (started ahead of time with the next cases, for concurrency)."""
+        """Evaluate the case (started ahead of time with the next cases, for concurrency).
+
+        A session-wide problem (no credentials, a bad setting) keeps it from running: its
+        error says `not run: <cause>`. An error in the team's own code (target, `python`
+        check) is raised in the call phase, with their traceback.
+        """
         from pytest_promptopt.evaluation.record import CaseRecord
+        from pytest_promptopt.evaluation.results import CaseResult
 
         role = role_of(self.config)
-        upcoming, stride = role.upcoming_cases(self.nodeid)
-        self.result = role.runtime().scheduler.result_with_lookahead(
-            self.suite, self.case, upcoming, stride=stride
-        )
+        runtime = role.runtime()
+        problems = runtime.session_problems()
+        if problems:
+            from pytest_promptopt.errors import SessionProblemError
+
+            error = SessionProblemError(problems[0])
+            self.result = CaseResult(
+                suite=self.suite.name,
+                case_id=self.case.id,
+                threshold=self.suite.threshold_for(self.case, role.settings.threshold),
+                error=str(error),
+            )
+        else:
+            upcoming, stride = role.upcoming_cases(self.nodeid)
+            self.result = runtime.scheduler.result_with_lookahead(
+                self.suite, self.case, upcoming, stride=stride
+            )
         record = CaseRecord.from_result(
             self.result,
             min_pass_rate=self.min_pass_rate,
             variant=self.suite.variant,
             variant_rank=self.suite.variant_rank,
+            flaky=self.suite.is_flaky(self.case),
         )
         self.user_properties.extend(record.to_properties())
-        if self.result.error:
+        self.reason = record.reason
+        if self.result.error and self.result.error_traceback is None:
             raise PromptOptError(self.result.error)
 
     @property
@@ -133,16 +173,12 @@ class CaseItem(pytest.Item):
         reason: it never fails the session by itself, and its record still says failed.
         """
         assert self.result is not None
+        if self.result.error is not None:
+            raise UserCodeFailed(self.result)
         if not self.result.passed:
-            headline = self.result.explain().splitlines()[0]
-            if self.result.k_of_n():
-                headline += f"; {self.result.k_of_n()}"
-            if self.suite.is_flaky(self.case):
-                pytest.xfail(for_terminal(f"flaky case: {headline}"))
-            if self.min_pass_rate is not None:
-                from pytest_promptopt.evaluation.gates import PASS_RATE_REASON
-
-                pytest.xfail(for_terminal(f"{PASS_RATE_REASON}: {headline}"))
+            reason = self.reason or self.result.explain().splitlines()[0]
+            if self.suite.is_flaky(self.case) or self.min_pass_rate is not None:
+                pytest.xfail(for_terminal(reason))
             raise CaseFailed(self.result)
 
     def teardown(self) -> None:
@@ -159,6 +195,10 @@ class CaseItem(pytest.Item):
         """
         if isinstance(excinfo.value, CaseFailed):
             return for_terminal(str(excinfo.value))
+        if isinstance(excinfo.value, UserCodeFailed):
+            return for_terminal(
+                excinfo.value.describe(str(self.config.getoption("tbstyle", "auto")))
+            )
         if isinstance(excinfo.value, PromptOptError):
             return for_terminal(f"promptopt error: {excinfo.value}")
         return super().repr_failure(excinfo, style=style)

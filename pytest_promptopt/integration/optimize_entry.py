@@ -15,6 +15,7 @@ from pytest_promptopt.optimize.estimate import estimate
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
 from pytest_promptopt.optimize.pipeline import Pipeline
 from pytest_promptopt.optimize.progress import Progress
+from pytest_promptopt.reporting.verdict import AppliedPrompt, OptimizeNote
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import Runtime
@@ -90,17 +91,39 @@ def apply_best(suite: Suite, outcome: OptimizeOutcome) -> str:
     return f"applied: wrote the best prompt #{best} to {path} ({outcome.gate_verdict})"
 
 
+def applied_prompt(suite: Suite, outcome: OptimizeOutcome, message: str) -> AppliedPrompt:
+    """What `apply_best` did, as data: the file written, or why none was, with the gate's
+    figures (held-out means, the paired gain on fresh samples and its interval)."""
+    gain = outcome.gate_gain
+    applied = outcome.applied_to is not None
+    reason = message.split(": ", 1)[1] if not applied and ": " in message else message
+    return AppliedPrompt(
+        suite=suite.name,
+        applied=applied,
+        file=str(outcome.applied_to) if applied else None,
+        prompt_id=outcome.best_prompt_id,
+        before=outcome.original_holdout,
+        after=outcome.best_holdout,
+        gain=gain[1] if len(gain) == 3 else None,
+        # one held-out case gives no interval (the gate's three figures are then equal)
+        interval=(gain[0], gain[2]) if len(gain) == 3 and gain[0] < gain[2] else None,
+        reason=reason,
+    )
+
+
 def optimize_suite(
     runtime: Runtime, suite: Suite, run_id: int | None, progress: Progress
 ) -> OptimizeOutcome:
     """Run one suite's pipeline on the runtime's loop; point its items at the best prompt."""
     ctx = RunContext.from_runtime(runtime, suite, run_id)
-    progress.line(f"[{suite.name}] {estimate(suite, runtime.settings).describe()}")
+    planned = estimate(suite, runtime.settings)
+    progress.line(f"[{suite.name}] {planned.describe()}")
     budget = runtime.budget
     calls, spent, unpriced = budget.calls, budget.spent_usd, budget.unpriced_calls
     outcome = runtime.loop.run(Pipeline(ctx, progress=progress).run())
     outcome.calls = budget.calls - calls
     outcome.cost_usd = budget.spent_since(spent, unpriced)
+    outcome.estimate_calls, outcome.estimate_cost_usd = planned.calls, planned.cost_usd
     runtime.use_prompt(suite.name, outcome.best_prompt_id, outcome.best_prompt_text)
     runtime.record_outcome(outcome)
     return outcome
@@ -162,4 +185,22 @@ def _run_owned(
     for line in outcome.finalist_lines():
         progress.line(f"[{suite.name}]   {line}")
     if runtime.settings.apply:
-        progress.line(f"[{suite.name}] {apply_best(suite, outcome)}")
+        message = apply_best(suite, outcome)
+        outcome.apply = applied_prompt(suite, outcome, message)
+        progress.line(f"[{suite.name}] {message}")
+
+
+def optimize_notes(outcomes: list[Any]) -> list[OptimizeNote]:
+    """What the end of the session says of each suite this process optimized."""
+    return [
+        OptimizeNote(
+            suite=o.suite,
+            estimate_calls=o.estimate_calls,
+            estimate_cost_usd=o.estimate_cost_usd,
+            calls=o.calls,
+            cost_usd=o.cost_usd,
+            apply=o.apply,
+        )
+        for o in outcomes
+        if isinstance(o, OptimizeOutcome)
+    ]

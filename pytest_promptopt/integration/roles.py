@@ -32,8 +32,8 @@ from pytest_promptopt.integration.role import Role
 from pytest_promptopt.integration.terminal import (
     SummaryCollector,
     carries_record,
-    gate_and_variant_lines,
     suite_lines,
+    variant_lines,
     write_summary,
 )
 from pytest_promptopt.redaction import for_terminal
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.evaluation.gates import PassRateGate
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import RunReport
+    from pytest_promptopt.reporting.verdict import OptimizeNote, SessionVerdict
     from pytest_promptopt.settings import Settings
     from pytest_promptopt.suites.spec import Case, Suite
 
@@ -54,6 +55,8 @@ RUN_ID_KEY = "promptopt_run_id"
 OWNER_KEY = "promptopt_owner"
 # A worker whose controller died stops within about this long (SIGINT, then a hard exit).
 ORPHAN_GRACE_S = 10.0
+OPTIMIZED_KEY = "promptopt_optimized"
+USER_ERROR_ATTR = "promptopt_user_error"
 
 
 def run_status(exitstatus: int) -> str:
@@ -86,6 +89,13 @@ def report_database_error(session: pytest.Session, error: PromptOptError) -> Non
         reporter.write_line(f"promptopt error: {error}", red=True)
     if session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+def local_notes(runtime: Runtime) -> list[OptimizeNote]:
+    """The optimize notes (estimate, spend, apply outcome) of the suites this process optimized."""
+    if not runtime.outcomes():
+        return []
+    from pytest_promptopt.integration.optimize_entry import optimize_notes
+
+    return optimize_notes(runtime.outcomes())
 
 
 def choose_role(config: pytest.Config, settings: Settings) -> Role:
@@ -97,6 +107,24 @@ def choose_role(config: pytest.Config, settings: Settings) -> Role:
     if internals.is_controller(config):
         return Controller(config, settings, uuid.uuid4().hex)
     return Alone(config, settings, uuid.uuid4().hex)
+
+
+def short_error(message: str) -> str:
+    """An item's error; one a session-wide problem caused is named, not repeated in full."""
+    from pytest_promptopt.reporting.verdict import NOT_RUN
+
+    if not message.startswith(NOT_RUN):
+        return message
+    return f"{message.split('; ', 1)[0]} (the session error in the promptopt section says more)"
+
+
+def announce_problems(config: pytest.Config, problems: Sequence[str]) -> None:
+    """Write each session-wide problem once, at the start, where the terminal shows it."""
+    reporter: Any = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or internals.worker_input(config) is not None:
+        return
+    for cause in problems:
+        reporter.write_line(f"promptopt: session error: {cause}; the cases will not run", red=True)
 
 
 class Judging(Role):
@@ -123,6 +151,7 @@ class Judging(Role):
         """
         if not self.case_items or self.config.option.collectonly:
             return
+        announce_problems(self.config, self.runtime().session_problems())
         if session.items and session.items[0] is self.case_items[0]:
             self.runtime().warm_up()
         self.cases_start()
@@ -148,12 +177,16 @@ class Judging(Role):
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         """A plugin error (API, judge, cache, budget) in a case's setup is one clear line."""
+        from pytest_promptopt.integration.collect import UserCodeFailed
+
         report = yield
         error = call.excinfo.value if call.excinfo is not None else None
         if isinstance(item, CaseItem) and isinstance(error, PromptOptError):
-            report.longrepr = for_terminal(f"promptopt error: {error}")
+            report.longrepr = for_terminal(f"promptopt error: {short_error(str(error))}")
             if isinstance(error, DatabaseError):
                 stop_on_database_error(item.session, error)
+        if isinstance(item, CaseItem) and isinstance(error, UserCodeFailed):
+            setattr(report, USER_ERROR_ATTR, True)  # travels home with the report under xdist
         return report
 
     def upcoming_cases(self, nodeid: str) -> tuple[Sequence[tuple[Suite, Case]], int | None]:
@@ -187,7 +220,16 @@ class Summarizing(Role):
         self.report_dir: Path | None = None
         self.gates: list[PassRateGate] = []
         self.baselines: dict[str, BaselineResult] | None = None
+        self.baseline_error: str | None = None
         self.limit_history: str | None = None
+        self.notes: list[OptimizeNote] = []
+        self.verdict: SessionVerdict | None = None
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        """An error in the team's own code is an error, though raised in the call phase."""
+        if report.when == "call" and report.failed and getattr(report, USER_ERROR_ATTR, False):
+            return "error", "E", "ERROR"
+        return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect per-case scores and costs (from every worker too, on the controller)."""
@@ -236,12 +278,9 @@ class Summarizing(Role):
                 owner.db, run_id, self.summary.by_suite(), self.settings.regression_margin
             )
         except Exception as exc:  # a gate that cannot decide must not pass: fail, say why
+            self.baseline_error = f"could not compare with the baselines ({exc}); the session fails"
             warnings.warn(
-                for_terminal(
-                    f"promptopt: could not compare with the baselines ({exc}); the session fails"
-                ),
-                RuntimeWarning,
-                stacklevel=1,
+                for_terminal(f"promptopt: {self.baseline_error}"), RuntimeWarning, stacklevel=1
             )
             self.baselines = None
             regressed = True
@@ -249,6 +288,40 @@ class Summarizing(Role):
             regressed = any(r.regressed for r in self.baselines.values())
         if regressed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def record_unrun(self, owner: Runtime) -> bool:
+        """A session whose items a session-wide problem kept from running still gets its run
+        row (and so its reports); True when one was created here."""
+        if self.summary is None or owner.has_run() or not owner.session_problems():
+            return False
+        try:
+            owner.run_id  # noqa: B018 (the accessor creates the row)
+        except Exception:  # a database that cannot be opened is such a problem itself
+            return False
+        return True
+
+    def decide_verdict(self, owner: Runtime | None, run_id: int | None) -> None:
+        """Decide, once, what the session tells the user at its end (`SessionVerdict`)."""
+        if self.summary is None:
+            return
+        from pytest_promptopt.evaluation.variants import variant_comparisons
+        from pytest_promptopt.reporting.verdict import build_verdict, spend_by_role
+
+        roles = None
+        if owner is not None and run_id is not None:
+            with contextlib.suppress(Exception):  # the items' own figures stand in
+                roles = spend_by_role(owner.db, run_id)
+        records = self.summary.by_suite()
+        self.verdict = build_verdict(
+            records,
+            gates=self.gates,
+            baselines=self.baselines,
+            variants=variant_comparisons(records),
+            notes=self.notes,
+            roles=roles,
+            known_problems=owner.session_problems() if owner is not None else (),
+            baseline_error=self.baseline_error,
+        )
 
     def write_reports(self, owner: Runtime, run_id: int) -> None:
         """Build the run's report from the records and the database, and write its files."""
@@ -260,7 +333,9 @@ class Summarizing(Role):
         with contextlib.suppress(Exception):  # a note for the summary, never worth a failure
             self.limit_history = owner.limit_history()
         try:
+            self.decide_verdict(owner, run_id)
             self.report = build_report(owner.db, run_id, self.summary.by_suite())
+            self.report.verdict = self.verdict
             for suite in self.report.suites:
                 suite.baseline = (self.baselines or {}).get(suite.name)
             self.report_dir = write_reports(self.report, self.settings.report_dir).run_dir
@@ -272,9 +347,12 @@ class Summarizing(Role):
             )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """The `promptopt` section: one line per suite, then where the reports are."""
+        """The `promptopt` section: the verdict first, then the suites, then the reports."""
         if self.summary is None:
             return
+        if self.verdict is None:
+            self.decide_verdict(None, None)
+        assert self.verdict is not None
         runtime = self.runtime_if_built()
         reported = {s.name: s for s in self.report.suites} if self.report is not None else {}
         totals = self.summary.totals()
@@ -289,10 +367,13 @@ class Summarizing(Role):
         lines = suite_lines(totals, outcomes, reported, prompts)
         write_summary(
             terminalreporter,
+            self.verdict,
             lines,
             self.report_dir,
             self.baselines,
-            after_suites=gate_and_variant_lines(self.gates, self.summary.by_suite()),
+            gates=self.gates,
+            records=self.summary.by_suite(),
+            after_suites=variant_lines(self.summary.by_suite()),
             limit_history=self.limit_history,
         )
         # Thousands of results are no longer needed; free them before pytest's final gc passes.
@@ -315,6 +396,8 @@ class Alone(Judging, Summarizing):
         failure: PromptOptError | None = None
         try:
             runtime.close(None)
+            self.notes = local_notes(runtime)
+            self.record_unrun(runtime)
             if runtime.has_run():
                 self.apply_baseline(session, runtime, runtime.run_id)
                 runtime.mark_finished(runtime.run_id, run_status(int(session.exitstatus)))
@@ -383,6 +466,9 @@ class Worker(Judging):
             runtime.close(None)
             if runtime.has_run():
                 internals.set_worker_output(self.config, RUN_ID_KEY, runtime.run_id)
+            notes = [n.model_dump(mode="json") for n in local_notes(runtime)]
+            if notes:
+                internals.set_worker_output(self.config, OPTIMIZED_KEY, notes)
         except DatabaseError:
             pass  # the items that met it said so; the controller reports its own
         finally:
@@ -418,13 +504,20 @@ class Controller(Summarizing):
         """Note whether the workers collected case items (their run must be finished here)."""
         if not self._cases_collected:
             self._cases_collected = any(i.split("::", 1)[0].endswith(SUITE_SUFFIXES) for i in ids)
+            if self._cases_collected:
+                announce_problems(self.config, self.runtime().session_problems())
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """Take the run id a finished worker sent (a worker that died sends none)."""
-        run_id = internals.node_worker_output(node).get(RUN_ID_KEY)
+        output = internals.node_worker_output(node)
+        run_id = output.get(RUN_ID_KEY)
         if run_id is not None:
             self._reported_run_ids.add(int(run_id))
+        if output.get(OPTIMIZED_KEY):
+            from pytest_promptopt.reporting.verdict import OptimizeNote
+
+            self.notes += [OptimizeNote.model_validate(n) for n in output[OPTIMIZED_KEY]]
 
     def first_record(self) -> None:
         """Open the database now, in the background, while the workers judge."""
@@ -441,6 +534,8 @@ class Controller(Summarizing):
         try:
             owner.await_background()
             run_id = owner.existing_run_id()
+            if run_id is None and self.record_unrun(owner):
+                run_id = owner.run_id
             if run_id is None:
                 return
             self.apply_baseline(session, owner, run_id)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import SuiteSummary
+    from pytest_promptopt.reporting.verdict import SessionVerdict
 
 PROMPT_CHARS = 90
 
@@ -31,15 +32,16 @@ class SummaryCollector:
     """Gathers case records from reports: the call phase, or the setup phase when it errored."""
 
     def __init__(self) -> None:
-        self._records: dict[tuple[str, str], CaseRecord] = {}
+        self._records: dict[tuple[str, str, int], CaseRecord] = {}
 
     def add(self, report: pytest.TestReport) -> None:
-        """Take the case records of a report once per item."""
+        """Take the case records of a report once per item; a case judged again with the same
+        answer is one record, two answers judged for one case (`promptopt.judge`) are two."""
         if report.when == "call" or (report.when == "setup" and report.failed):
             from pytest_promptopt.evaluation.record import CaseRecord
 
             for record in CaseRecord.from_properties(report.user_properties):
-                self._records[(record.suite, record.case_id)] = record
+                self._records[(record.suite, record.case_id, record.sample or 0)] = record
 
     def by_suite(self) -> dict[str, list[CaseRecord]]:
         """Case records grouped by suite, in the order suites were first seen."""
@@ -71,10 +73,16 @@ def _finalist_lines(reported: SuiteSummary | None) -> str:
     """Newline-led lines: each finalist's feedback and held-out scores, and the gate's verdict."""
     if reported is None or not reported.finalists:
         return ""
+    from pytest_promptopt.reporting.verdict import plural
+
     lines = [
         f"{f.label}{' (best)' if f.best else ''}: feedback {_score(f.feedback)} "
-        f"({reported.feedback_cases} cases), held-out {_score(f.holdout)} "
-        f"({reported.holdout_cases} cases)"
+        f"({plural(reported.feedback_cases, 'case')})"
+        + (
+            f", held-out {_score(f.holdout)} ({plural(reported.holdout_cases, 'case')})"
+            if reported.holdout_cases
+            else ", no held-out case"
+        )
         for f in reported.finalists
     ]
     if reported.gate_verdict:
@@ -120,16 +128,33 @@ def suite_lines(
     return lines
 
 
-def gate_and_variant_lines(
-    gates: Sequence[PassRateGate], records: Mapping[str, Sequence[CaseRecord]]
-) -> list[str]:
-    """The pass-rate gates (suite, rate, minimum) and each suite's variants side by side."""
+def variant_lines(records: Mapping[str, Sequence[CaseRecord]]) -> list[str]:
+    """Each suite's variants side by side (the lines after the suites)."""
     from pytest_promptopt.evaluation.variants import variant_comparisons
 
-    lines = [("FAILED " if g.failed else "") + "pass-rate gate: " + g.describe() for g in gates]
+    lines: list[str] = []
     for suite in variant_comparisons(records):
         lines += suite.lines()
     return lines
+
+
+def xfail_reasons(records: Sequence[CaseRecord], gated: set[str]) -> list[str]:
+    """`xfailed bad: flaky case ...`: the failing cases of a flaky or graded suite, with why
+    (a failed gate lists its own cases in the verdict already)."""
+    return [
+        f"xfailed {r.case_id}: {r.reason}"
+        for r in records
+        if not r.passed
+        and r.error is None
+        and r.reason
+        and (r.flaky or r.min_pass_rate is not None)
+        and r.suite not in gated
+    ]
+
+
+def passing_gate_lines(gates: Sequence[PassRateGate]) -> list[str]:
+    """The pass-rate gates that held (the failed ones lead the verdict)."""
+    return ["pass-rate gate: " + g.describe() for g in gates if not g.failed]
 
 
 def interval_line(t: SuiteTotals) -> str:
@@ -169,27 +194,33 @@ class _SafeLines:
 
 def write_summary(
     reporter: Any,
+    verdict: SessionVerdict,
     lines: Sequence[SuiteLine],
     report_dir: Path | None,
     baselines: Mapping[str, BaselineResult] | None = None,
     *,
+    gates: Sequence[PassRateGate] = (),
+    records: Mapping[str, Sequence[CaseRecord]] | None = None,
     after_suites: Sequence[str] = (),
     limit_history: str | None = None,
 ) -> None:
-    """Write the `promptopt` section: one line per suite, its detail and baseline verdict, the
-    gates and variants (`after_suites`), how the concurrency limit moved (when it did), and the
-    report path. Every line has its secrets redacted and its control characters escaped."""
+    """Write the `promptopt` section: the verdict's headline (session errors, failed gates with
+    their cases, applied prompts, spend), then one line per suite with its detail and baseline
+    verdict, the gates that held, the variants (`after_suites`), how the concurrency limit
+    moved (when it did), and the report path. Every line has its secrets redacted and its
+    control characters escaped."""
+    from pytest_promptopt.reporting.verdict import suite_headline
+
     reporter = _SafeLines(reporter)
     reporter.write_sep("=", "promptopt")
+    for head in verdict.headline():
+        reporter.write_line(head.text, red=head.bad)
+    headlines = {s.suite: s.text for s in verdict.suites}
+    records = records or {}
+    gated = {g.suite for g in verdict.gates if g.kind == "pass-rate"}
     for line in lines:
         t = line.totals
-        reporter.write_line(
-            f"{t.name}: {t.cases} cases, mean score {t.mean_score:.2f}, pass rate {t.pass_rate:.0%}"
-            f" ({t.passed} passed{f', {t.errors} errors' if t.errors else ''}"
-            f"{f', {t.refusals} refusal' + 's' * (t.refusals > 1) if t.refusals else ''}), "
-            f"calls {t.calls}, cache hits {t.cache_hits}, tokens {t.tokens}, "
-            + ("cost unknown" if t.cost_usd is None else f"${t.cost_usd:.4f}")
-        )
+        reporter.write_line(headlines.get(t.name) or suite_headline(t))
         if t.pass_rate_ci is not None:
             reporter.write_line("    " + interval_line(t))
         if line.detail:
@@ -198,15 +229,10 @@ def write_summary(
             reporter.write_line("    " + text)
         if t.judge_reliability():
             reporter.write_line("    " + t.judge_reliability())
-    regressed = [r for r in (baselines or {}).values() if r.regressed]
-    for r in regressed:
-        reporter.write_line(
-            f"promptopt: {r.suite} regressed against its baseline (run {r.baseline_run_id}): "
-            "the session fails",
-            red=True,
-        )
-    for extra in after_suites:
-        reporter.write_line(extra, red=extra.startswith("FAILED "))
+        for reason in xfail_reasons(records.get(t.name, ()), gated):
+            reporter.write_line("    " + reason)
+    for extra in [*passing_gate_lines(gates), *after_suites]:
+        reporter.write_line(extra)
     if limit_history:
         reporter.write_line(limit_history)
     if report_dir is not None:

@@ -35,11 +35,13 @@ def is_missing_credentials(exc: BaseException) -> bool:
 def missing_credentials(label: str, exc: BaseException) -> MissingCredentialsError:
     """The one-line error for a call the SDK has no credentials for: its message and the way out."""
     sdk_message = " ".join(str(exc).strip().strip('"').split())
+    rest = (
+        f"and no cached response; the Anthropic SDK says: {sdk_message.rstrip('.')}. Set "
+        "ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (or an SDK profile), replay recorded "
+        "answers with --promptopt-cache=replay, or run offline with --promptopt-model=simulated"
+    )
     return MissingCredentialsError(
-        f"no credentials for {label} and no cached response; the Anthropic SDK says: "
-        f"{sdk_message.rstrip('.')}. Set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (or an SDK "
-        "profile), replay recorded answers with --promptopt-cache=replay, or run offline with "
-        "--promptopt-model=simulated"
+        f"no credentials for {label} {rest}", cause=f"no credentials {rest}"
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pytest_promptopt.reporting.verdict import AppliedPrompt
     from pytest_promptopt.storage.stage_summaries import Finalist, ReportingSummary
 
 
@@ -51,7 +52,11 @@ class OptimizeOutcome:
     winner_confirm: float | None = None
     deterministic: bool | None = None
     repeat_note: str = ""
+    gate_gain: list[float] = field(default_factory=list)  # [low, mean, high] of the apply gate
     errored: int = 0
+    estimate_calls: int | None = None  # what the start-of-run estimate said
+    estimate_cost_usd: float | None = None
+    apply: AppliedPrompt | None = None  # --promptopt-apply: what it did (None without it)
     finalists: list[Finalist] = field(default_factory=list)
 
     @classmethod
@@ -93,6 +98,7 @@ class OptimizeOutcome:
             winner_confirm=data.winner_confirm_score,
             deterministic=data.deterministic,
             repeat_note=data.repeat_note,
+            gate_gain=list(data.gate_gain),
             errored=data.errored,
             finalists=list(data.finalists),
         )
@@ -117,15 +123,15 @@ class OptimizeOutcome:
     def split_scores(self) -> str:
         """`feedback 0.55 -> 0.90 (3 cases), held-out 0.60 -> 0.80 (2 cases)`."""
         feedback = _pair(self.original_feedback, self.best_feedback)
-        text = f"feedback {feedback} ({self.feedback_cases} cases)"
+        text = f"feedback {feedback} ({_cases(self.feedback_cases)})"
         if not self.holdout_cases:
             return f"{text}; {self.split_note}" if self.split_note else text
         held = _pair(self.original_holdout, self.best_holdout)
-        text = f"{text}, held-out {held} ({self.holdout_cases} cases)"
+        text = f"{text}, held-out {held} ({_cases(self.holdout_cases)})"
         if self.confirm_cases and self.winner_confirm is not None:
             confirm = _pair(self.original_confirm, self.winner_confirm)
             text += (
-                f", confirmation {confirm} ({self.confirm_cases} cases, "
+                f", confirmation {confirm} ({_cases(self.confirm_cases)}, "
                 f"#{self.winner_prompt_id} against the original)"
             )
         return text
@@ -139,10 +145,8 @@ class OptimizeOutcome:
             if f.stage == "refined":
                 parent = f" from #{f.parent_prompt_id}" if f.parent_prompt_id is not None else ""
                 origin = f"refined{parent} ({origin}, track {f.track_id} iter {f.iteration})"
-            lines.append(
-                f"#{f.prompt_id} {origin}{mark}: feedback {_score(f.feedback)}, "
-                f"held-out {_score(f.holdout)}"
-            )
+            held = f"held-out {_score(f.holdout)}" if self.holdout_cases else "no held-out case"
+            lines.append(f"#{f.prompt_id} {origin}{mark}: feedback {_score(f.feedback)}, {held}")
         return lines
 
     def describe(self) -> str:
@@ -180,3 +184,8 @@ def _score(value: float | None) -> str:
 def _pair(before: float | None, after: float | None) -> str:
     """`0.55 -> 0.90`."""
     return f"{_score(before)} -> {_score(after)}"
+
+
+def _cases(n: int) -> str:
+    """`1 case`, `6 cases`."""
+    return f"{n} case" if n == 1 else f"{n} cases"

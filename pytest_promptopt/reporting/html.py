@@ -6,6 +6,7 @@ import bisect
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -108,15 +109,20 @@ def case_chart(cases: list[CaseRow], width: float = 760.0) -> Chart | None:
 
     Over `CASE_BARS_MAX` cases one bar each would be a page long: a histogram instead.
     """
+    errored = sum(c.error is not None for c in cases)
+    cases = [c for c in cases if c.error is None]  # an error has no score: no bar
     if not cases:
         return None
+    note = f" ({errored} errored, no score: not drawn)" if errored else ""
     if len(cases) > CASE_BARS_MAX:
-        return score_histogram(cases, width)
+        chart = score_histogram(cases, width)
+        chart.title += note
+        return chart
     label_w, right, top, row, bar_h = 190.0, 48.0, 22.0, 20.0, 13.0
     x0 = label_w + 10
     plot_w = width - x0 - right
     height = top + row * len(cases) + 6
-    chart = Chart(width=width, height=_r(height), title="Score per case")
+    chart = Chart(width=width, height=_r(height), title="Score per case" + note)
     for tick in TICKS:
         x = _r(x0 + tick * plot_w)
         chart.lines.append(Line(x, top - 4, x, height - 4, "grid"))
@@ -236,13 +242,19 @@ def lineage_chart(suite: SuiteSummary) -> Chart | None:
             chart.texts.append(Text(cx, base + 27, tag, "middle", f"tag-{tag}"))
     refs = [("before", suite.original_mean_score, "ref-before")]
     refs.append(("after", suite.best_mean_score, "ref-after"))
+    label_ys: list[float] = []
     for name, value, cls in refs:
         if value is None:
             continue
         y = _r(base - min(max(value, 0.0), 1.0) * plot_h)
         chart.lines.append(Line(left, y, _r(width - right + 8), y, cls))
+        label_y = y + 4
+        for other in label_ys:  # close values: the second label moves clear of the first
+            if abs(label_y - other) < LABEL_GAP:
+                label_y = other + LABEL_GAP if label_y >= other else other - LABEL_GAP
+        label_ys.append(label_y)
         chart.texts.append(
-            Text(_r(width - right + 12), _r(y + 4), f"{name} {value:.2f}", "start", cls)
+            Text(_r(width - right + 12), _r(label_y), f"{name} {value:.2f}", "start", cls)
         )
     return chart
 
@@ -322,13 +334,38 @@ def suite_views(report: RunReport) -> list[SuiteView]:
                 anchor=f"suite-{i + 1}",
                 cases=cases,
                 case_chart=case_chart(cases),
-                lineage_chart=lineage_chart(s) if report.is_optimize else None,
+                # a suite that was not optimized (a Python test's) has no candidates to chart
+                lineage_chart=lineage_chart(s) if report.is_optimize and s.stages else None,
                 delta_chart=delta_chart(s.baseline) if s.baseline is not None else None,
                 best=s.prompt(s.best_prompt_id),
                 chain_ids={p.id for p in s.best_chain()},
             )
         )
     return views
+
+
+STAGE_FIELDS_SHOWN = 4
+LABEL_GAP = 12.0  # px between two reference-line labels of a chart
+
+
+def stage_text(summary: dict[str, Any]) -> str:
+    """A stage's summary for people: its headline, else a few of its plain figures."""
+    headline = summary.get("headline")
+    if isinstance(headline, str) and headline:
+        extra = [
+            f"{summary[k]} errored"
+            for k in ("errors",)
+            if isinstance(summary.get(k), int) and summary[k]
+        ]
+        return "; ".join([headline, *extra])
+    plain = [
+        f"{k.replace('_', ' ')} {fmt_value(v)}"
+        for k, v in summary.items()
+        if isinstance(v, (int, float, str, bool))
+        and k not in ("duration_s", "calls", "cost_usd")
+        and v not in ("", None)
+    ]
+    return shorten("; ".join(plain[:STAGE_FIELDS_SHOWN]), 200) or "\u2014"
 
 
 @lru_cache(maxsize=1)
@@ -354,6 +391,7 @@ def environment() -> Environment:
         value=fmt_value,
         shorten=shorten,
         block=shorten_block,
+        stage_text=stage_text,
     )
     return env
 

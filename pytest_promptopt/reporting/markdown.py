@@ -54,6 +54,7 @@ def render_markdown(report: RunReport) -> str:
     """The whole Markdown report for one run."""
     parts = [
         _header(report),
+        _verdict_section(report),
         _suite_table(report),
         _gates_section(report),
         _baseline_section(report),
@@ -64,6 +65,27 @@ def render_markdown(report: RunReport) -> str:
     parts += [_variants_section(v) for v in report.variants]
     parts.append(_failures_section(report))
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _verdict_section(report: RunReport) -> str:
+    """The session's verdict before anything else, in its order: problems, failed gates and
+    their cases, applied prompts, spend (the suites follow as the table)."""
+    if report.verdict is None:
+        return ""
+    icons = {
+        "problem": "\u26a0\ufe0f",
+        "gate": "\u274c",
+        "apply": "\U0001f4dd",
+        "spend": "\U0001f4b0",
+    }
+    lines = []
+    for line in report.verdict.headline():
+        if line.kind == "case":
+            lines.append(f"  - {md_escape(line.text.strip(), 400)}")
+        else:
+            icon = icons.get(line.kind, "") if line.bad or line.kind != "gate" else "\u2139\ufe0f"
+            lines.append(f"- {icon} {md_escape(line.text, 600)}")
+    return "\n".join(lines)
 
 
 def _judge_section(report: RunReport) -> str:
@@ -98,13 +120,16 @@ def _header(report: RunReport) -> str:
         facts.append(f"{totals.failed} failed")
     if totals.errors:
         facts.append(_count(totals.errors, "error"))
-    facts.extend(
-        [
-            f"{fmt_int(totals.calls)} calls ({fmt_int(totals.cache_hits)} cached)",
-            f"{fmt_int(totals.tokens)} tokens",
-            fmt_usd(totals.cost_usd),
-        ]
-    )
+    spend = report.verdict.spend if report.verdict is not None else None
+    if spend is not None:
+        facts.append(
+            f"session {fmt_int(spend.calls)} calls ({fmt_int(spend.cache_hits)} cached), "
+            f"{fmt_usd(spend.cost_usd)}"
+        )
+    else:
+        facts.append(f"{fmt_int(totals.calls)} calls ({fmt_int(totals.cache_hits)} cached)")
+        facts.append(fmt_usd(totals.cost_usd))
+    facts.append(f"{fmt_int(totals.tokens)} tokens in the items")
     return title + "\n\n" + " \u00b7 ".join(facts)
 
 
@@ -141,7 +166,11 @@ def _suite_table(report: RunReport) -> str:
     rows = [_suite_row(s) for s in report.suites]
     if len(report.suites) > 1:
         t = report.totals
-        mean = sum(s.mean_score * s.cases for s in report.suites) / max(t.cases, 1)
+        judged = [
+            (s.mean_score, s.cases - s.errors) for s in report.suites if s.mean_score is not None
+        ]
+        weight = sum(n for _, n in judged)
+        mean = sum(m * n for m, n in judged) / weight if weight else None
         rows.append(
             [
                 "**total**",
@@ -259,6 +288,7 @@ def _gates_section(report: RunReport) -> str:
     return "\n".join(
         f"- {icons[g.failed]} pass-rate gate: {md_escape(g.describe())}"
         for g in report.pass_rate_gates
+        if not (g.failed and report.verdict is not None)  # a failed one leads the verdict
     )
 
 
@@ -313,8 +343,8 @@ def _finalists_table(s: SuiteSummary) -> list[str]:
     ]
     headers = [
         "finalist",
-        f"feedback ({s.feedback_cases} cases)",
-        f"held-out ({s.holdout_cases} cases)",
+        f"feedback ({s.feedback_cases} case{'' if s.feedback_cases == 1 else 's'})",
+        f"held-out ({s.holdout_cases} case{'' if s.holdout_cases == 1 else 's'})",
     ]
     lines = [
         f"**{md_escape(s.name, NAME_CHARS)}** finalists:",
@@ -332,11 +362,16 @@ def _failure_row(case: CaseRow) -> list[str]:
     """One row of the failures table."""
     checks = "; ".join(case.failed_assertions)
     reason = case.error if case.error is not None else case.reasoning
+    result = "\u26a0\ufe0f error" if case.error is not None else "\u274c failed"
+    if case.error is None and case.flaky:
+        result += " (flaky)"
+    if case.error is None and case.reason:
+        result += ": " + md_escape(case.reason, REASONING_CHARS)
     return [
         md_escape(case.suite, NAME_CHARS),
         md_escape(case.case_id, NAME_CHARS),
-        "\u26a0\ufe0f error" if case.error is not None else "\u274c failed",
-        fmt_score(case.score),
+        result,
+        DASH if case.error is not None else fmt_score(case.score),
         fmt_score(case.threshold),
         _criteria_cell(case),
         md_escape(checks, 160) if checks else DASH,

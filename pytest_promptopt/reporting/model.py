@@ -13,6 +13,7 @@ from pytest_promptopt.evaluation.results import describe_calls, truncation_note
 from pytest_promptopt.evaluation.variants import SuiteVariants
 from pytest_promptopt.llm.pricing import sum_costs
 from pytest_promptopt.reporting.baseline import BaselineResult
+from pytest_promptopt.reporting.verdict import SessionVerdict
 
 
 class PromptSummary(BaseModel):
@@ -181,6 +182,9 @@ class RunReport(BaseModel):
     cases: list[CaseRow] = Field(default_factory=list)
     variants: list[SuiteVariants] = Field(default_factory=list)
     pass_rate_gates: list[PassRateGate] = Field(default_factory=list)
+    verdict: SessionVerdict | None = Field(
+        None, description="What the session told the user at its end, in its order."
+    )
 
     @property
     def totals(self) -> RunTotals:

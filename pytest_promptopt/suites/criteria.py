@@ -43,7 +43,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED_NAMES = frozenset(
     {"reasoning", "suite", "case", "prompt_id", "score", "threshold", "passed", "error"}
     | {"calls", "cache_hits", "input_tokens", "output_tokens", "cost_usd"}
-    | {"min_pass_rate", "variant", "variant_rank"}
+    | {"min_pass_rate", "variant", "variant_rank", "reason", "flaky", "sample"}
     | {"judge_spread", "judge_flipped", "refusals"}
 )
 """Names a criterion may not take: the verdict's reasoning and the per-case record's fields."""

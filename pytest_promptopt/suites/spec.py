@@ -93,6 +93,10 @@ class Message(BaseModel):
         return "\n".join(b.text for b in self.content if isinstance(b, TextBlock))
 
 
+SUITE_ONLY = ("params", "tools", "tool_choice", "model", "target", "prompt", "criteria")
+"""Fields a suite (or a variant) sets for all its cases, never one case."""
+
+
 class Case(BaseModel):
     """One case of a suite: what is sent, the behaviour expected, and deterministic checks.
 
@@ -120,6 +124,21 @@ class Case(BaseModel):
     flaky: bool | None = None
     # A case file's row (not `templated: true`): its texts are sent as written, not rendered.
     _literal: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_suite_fields(cls, data: Any) -> Any:
+        """A suite's own field on a case (in YAML or `Case(...)`) says where it belongs."""
+        if isinstance(data, dict):
+            misplaced = [k for k in SUITE_ONLY if k in data]
+            if misplaced:
+                key = misplaced[0]
+                raise ValueError(
+                    f"{key!r} is a suite's field, for all its cases, not a case's: set it on "
+                    f"the suite (`{key}:` at the top of the suite file, Suite({key}=...) in "
+                    f"Python) or on a variant"
+                )
+        return data
 
     @field_validator("id")
     @classmethod

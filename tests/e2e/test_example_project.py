@@ -117,7 +117,7 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
             assert suite["finalists"] and suite["gate_verdict"]
             assert all("feedback" in f and "holdout" in f for f in suite["finalists"])
     markdown = (run_dir / "report.md").read_text()
-    assert "| finalist | feedback (3 cases) | held-out (1 cases) |" in markdown
+    assert "| finalist | feedback (3 cases) | held-out (1 case) |" in markdown
     assert "| finalist | feedback (7 cases) | held-out (4 cases) |" in markdown  # support_bot
     assert "Finalists: feedback and held-out scores" in (run_dir / "report.html").read_text()
     # order_bot's prompt is a template: the best prompt keeps {{ shop }}, the tool gets called,
@@ -142,3 +142,26 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
     best = next(f for f in support["finalists"] if f["best"])
     original = next(f for f in support["finalists"] if f["label"].endswith(" original"))
     assert best["holdout"] > original["holdout"]
+
+
+SPEND_LINE = re.compile(
+    r"^spend: .*session total (?P<calls>[\d,]+) calls, \$(?P<cost>[\d.]+).*"
+    r"\(estimated ~(?P<est_calls>[\d,]+) calls, ~\$(?P<est_cost>[\d.]+) before cache hits\)$",
+    flags=re.MULTILINE,
+)
+
+
+def test_the_optimize_estimate_is_within_a_quarter_of_what_the_run_spends(project: Path) -> None:
+    """On a fresh database (no cache hits) the start-of-run estimate of the example's
+    `--optimize` is within 25% of the calls and the dollars the run then spends; under `-q` the
+    spend and every suite's apply outcome are still in the summary."""
+    result = run_pytest(project, "-q", "--optimize", "--promptopt-apply")
+    assert result.returncode == 0, result.stdout[-3000:]
+    found = SPEND_LINE.search(result.stdout)
+    assert found, result.stdout[-3000:]
+    calls, est_calls = (int(found[k].replace(",", "")) for k in ("calls", "est_calls"))
+    cost, est_cost = float(found["cost"]), float(found["est_cost"])
+    assert abs(est_calls - calls) <= 0.25 * calls, (est_calls, calls)
+    assert abs(est_cost - cost) <= 0.25 * cost, (est_cost, cost)
+    applied = re.findall(r"^(?:not )?applied: (\w+): ", result.stdout, flags=re.MULTILINE)
+    assert set(applied) == {"support_bot", "sql_assistant", "bank_guard", "order_bot", "order_desk"}

@@ -61,7 +61,7 @@ def test_suite_totals_leave_errors_out_of_the_mean() -> None:
     assert t.mean_score == 0.7
     assert t.pass_rate == 1 / 3
     assert (t.calls, t.cache_hits, t.tokens) == (6, 3, 45)
-    assert SuiteTotals.of("empty", []).mean_score == 0.0
+    assert SuiteTotals.of("empty", []).mean_score is None  # no judged case: no score
 
 
 def test_by_suite_keeps_first_seen_order() -> None:

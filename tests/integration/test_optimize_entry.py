@@ -71,7 +71,8 @@ def test_optimize_selected_sets_override_outcome_and_progress(tmp_path: Path) ->
     assert runtime.judged_prompt("shop_bot") == outcome.best_prompt_text
     text = "\n".join(writer.lines)
     assert "estimate ~" in text
-    assert "1/11 generate_prompts ..." in text and "11/11 save_reports completed" in text
+    assert "1/11 generate_prompts ..." not in text  # one line per stage, at its end
+    assert "1/11 generate_prompts completed" in text and "11/11 save_reports completed" in text
     assert outcome.describe() in text
     assert outcome.improved
     # Three given cases are too few to confirm anything, so nothing can prove the gain.
@@ -146,7 +147,10 @@ def test_estimate_counts_calls_from_the_knobs(tmp_path: Path) -> None:
     priced = dataclasses.replace(
         settings, model="claude-next-1", prices=(("claude-next-1", (1.0, 5.0)),)
     )
-    assert estimate(make_suite(), priced).cost_usd == pytest.approx(est.cost_usd)
+    haiku = dataclasses.replace(settings, model="claude-haiku-4-5")  # $1 / $5 as well
+    assert estimate(make_suite(), priced).cost_usd == pytest.approx(
+        estimate(make_suite(), haiku).cost_usd
+    )
 
 
 def test_resume_latest_also_finds_a_failed_run_a_cap_stopped(tmp_path: Path) -> None:

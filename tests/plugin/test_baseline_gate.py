@@ -59,8 +59,9 @@ def test_a_regression_that_thresholds_miss_fails_the_session(sim: pytest.Pyteste
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
+            f"FAILED baseline gate: support regressed against its baseline (run {base}): the "
+            "session fails; regressed: 24 shared cases*",
             f"    baseline run {base}: regressed: 24 shared cases, mean 0.* -> 0.*, change -0.*",
-            f"promptopt: support regressed against its baseline (run {base}): the session fails",
         ]
     )
     run = run_ids(default_db(sim))[-1]

@@ -62,7 +62,7 @@ def test_a_bad_ini_value_names_the_key(pytester: pytest.Pytester) -> None:
     write_suite(pytester, "support", SUPPORT)
     result = pytester.runpytest()
     assert result.ret != 0
-    result.stderr.fnmatch_lines(["*--promptopt-batch must be true or false, got 'maybe'*"])
+    result.stderr.fnmatch_lines(["*promptopt_batch (ini) must be true or false, got 'maybe'*"])
 
 
 def test_optimize_batches_the_evaluations_and_calls_generators_directly(

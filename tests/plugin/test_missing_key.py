@@ -55,27 +55,39 @@ def test_missing_key_errors_every_item_with_one_line(
     result.assert_outcomes(errors=3, passed=1)
     sections = _error_sections(result)
     assert set(sections) == {"support[refund]", "support[weather]", "support[checked]"}
-    for name, body in sections.items():
+    for body in sections.values():
         assert len(body) == 1, body
-        # The SDK's own message, then how to go on: credentials, replay or offline.
+        # One line naming the cause; the cause itself is said once, in the promptopt section.
         assert body[0] == (
-            f"promptopt error: no credentials for {name} and no cached response; the Anthropic "
-            "SDK says: Could not resolve authentication method. Expected one of api_key, "
-            "auth_token, or credentials to be set. Or for the `Authorization` header to be "
-            "explicitly omitted. Set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (or an SDK "
-            "profile), replay recorded answers with --promptopt-cache=replay, or run offline "
-            "with --promptopt-model=simulated"
+            "promptopt error: not run: no credentials and no cached response (the session "
+            "error in the promptopt section says more)"
         )
     result.stdout.fnmatch_lines(
         [
             "PASSED test_after.py::test_after",
-            "ERROR support.promptopt.yaml::support[[]refund[]] - promptopt error: no credentia*",
-            "ERROR support.promptopt.yaml::support[[]weather[]] - promptopt error: *",
-            "ERROR support.promptopt.yaml::support[[]checked[]] - promptopt error: *",
+            "ERROR support.promptopt.yaml::support[[]refund[]] - promptopt error: not run: no *",
+            "ERROR support.promptopt.yaml::support[[]weather[]] - promptopt error: not run: *",
+            "ERROR support.promptopt.yaml::support[[]checked[]] - promptopt error: not run: *",
         ]
     )
+    # The SDK's own message, then how to go on (credentials, replay or offline), once.
+    session_error = (
+        "session error: no credentials and no cached response; the Anthropic SDK says: Could "
+        "not resolve authentication method. Expected one of api_key, auth_token, or credentials "
+        "to be set. Or for the `Authorization` header to be explicitly omitted. Set "
+        "ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (or an SDK profile), replay recorded answers "
+        "with --promptopt-cache=replay, or run offline with --promptopt-model=simulated "
+        "(3 items not run)"
+    )
+    assert result.outlines.count(session_error) == 1
     # Every item is accounted for in the promptopt section.
-    result.stdout.fnmatch_lines(["support: 3 cases, *(0 passed, 3 errors)*calls 0*"])
+    # Errors have no score: the suite says so instead of a mean of 0.00.
+    result.stdout.fnmatch_lines(
+        [
+            "support: 3 cases, no score (3 cases errored), pass rate 0% (0 passed, 3 errors), "
+            "calls 0*"
+        ]
+    )
 
 
 def test_a_broken_sdk_profile_is_the_sdks_own_error(
@@ -92,8 +104,8 @@ def test_a_broken_sdk_profile_is_the_sdks_own_error(
     config = sim.path / "no-config" / "configs" / "ci-bot.json"
     result.stdout.fnmatch_lines(
         [
-            "promptopt error: no credentials for support[[]refund[]] and no cached response; "
+            "session error: no credentials and no cached response; "
             f"the Anthropic SDK says: Config file not found at {config} (profile 'ci-bot')*"
-            "or run offline with --promptopt-model=simulated"
+            "or run offline with --promptopt-model=simulated (3 items not run)"
         ]
     )

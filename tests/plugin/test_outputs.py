@@ -60,7 +60,7 @@ def test_terminal_summary_has_one_line_per_suite_and_the_report_path(sim: pytest
     result.stdout.fnmatch_lines(
         [
             "*= promptopt =*",
-            "checks: 1 cases, *",
+            "checks: 1 case, *",
             '    prompt: Respond only with JSON with keys "sentiment" and "summary".',
             "support: 2 cases, *",
             "    prompt: You are a support assistant for an online shop.*",

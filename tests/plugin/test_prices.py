@@ -85,7 +85,7 @@ def test_a_bad_price_line_names_the_key_the_line_and_the_fix(
     result = pytester.runpytest("--promptopt-model=simulated")
     assert result.ret != 0
     assert (
-        f"ERROR: promptopt: promptopt_prices (--promptopt-prices): line 2 '{line}' is not a "
+        f"ERROR: promptopt: promptopt_prices (ini): line 2 '{line}' is not a "
         f"price ({problem}); write it as model = input, output[, cache_write, cache_read] "
         "(USD per million tokens)"
     ) in result.stderr.lines

@@ -324,15 +324,19 @@ def test_large_suites_get_a_score_histogram_not_a_bar_per_case() -> None:
 
     cases = _many_cases(500)
     chart = case_chart(cases)
-    assert chart is not None and chart.title == "Cases per score band"
+    errored = sum(c.outcome == "error" for c in cases)
+    # An error has no score: it is not drawn, and the title says how many were left out.
+    assert chart is not None
+    assert chart.title == f"Cases per score band ({errored} errored, no score: not drawn)"
     counted: dict[str, int] = {"passed": 0, "failed": 0, "error": 0}
     for bar in chart.bars:
         n, outcome = re.fullmatch(r"[\d.]+-[\d.]+: ([\d,]+) (\w+)", bar.title).groups()  # type: ignore[union-attr]
         counted[outcome] += int(n.replace(",", ""))
-    assert counted == {o: sum(c.outcome == o for c in cases) for o in counted}
+    assert counted == {o: sum(c.outcome == o for c in cases if o != "error") for o in counted}
     assert [line.label for line in chart.lines if line.cls == "threshold"] == ["threshold 0.50"]
 
-    small = case_chart(cases[:CASE_BARS_MAX])
+    clean = [c for c in cases if c.error is None][:CASE_BARS_MAX]
+    small = case_chart(clean)
     assert small is not None and small.title == "Score per case"
     assert len(small.bars) == CASE_BARS_MAX
 
@@ -340,15 +344,16 @@ def test_large_suites_get_a_score_histogram_not_a_bar_per_case() -> None:
 def test_histogram_bars_stay_inside_the_plot_and_gridlines_sit_at_their_counts() -> None:
     from pytest_promptopt.reporting.html import case_chart
 
-    # One band holds 498 passed, 1 failed and 1 error: the small segments stay visible and the
-    # stack must not rise above the plot; a peak of 5 must not label a gridline "2" at 2.5.
+    # One band holds 498 passed and 2 failed (errors are not drawn): the small segment stays
+    # visible and the stack must not rise above the plot; a peak of 5 must not label a
+    # gridline "2" at 2.5.
     lopsided = [
         CaseRow(suite="s", case_id=f"p{i}", score=0.9, threshold=0.5, passed=True)
         for i in range(498)
     ]
     lopsided += [
-        CaseRow(suite="s", case_id="f", score=0.9, threshold=0.95, passed=False),
-        CaseRow(suite="s", case_id="e", score=0.9, threshold=0.5, passed=False, error="x"),
+        CaseRow(suite="s", case_id=f"f{i}", score=0.9, threshold=0.95, passed=False)
+        for i in range(2)
     ]
     spread = [
         CaseRow(suite="s", case_id=f"c{i}", score=(i % 20) / 20, threshold=0.5, passed=True)
@@ -391,3 +396,27 @@ def test_suite_files_land_in_a_safe_folder_of_their_own(tmp_path: Path) -> None:
     assert evil.parent.parent == tmp_path and "<" not in evil.parent.name
     folders = {suite_dir(tmp_path, n).name for n in ("a b", "a_b", "a/b", "report.json")}
     assert len(folders) == 4 and "report.json" not in folders
+
+
+def test_close_reference_lines_keep_their_labels_apart_and_stages_read_as_text() -> None:
+    from pytest_promptopt.reporting.html import LABEL_GAP, lineage_chart, stage_text
+    from pytest_promptopt.reporting.model import PromptSummary, SuiteSummary
+
+    suite = SuiteSummary(
+        name="s",
+        original_mean_score=0.98,
+        best_mean_score=1.0,
+        lineage=[
+            PromptSummary(id=1, suite="s", stage="initial", is_original=True, quick_score=0.98)
+        ],
+    )
+    chart = lineage_chart(suite)
+    assert chart is not None
+    labels = [t for t in chart.texts if t.text.startswith(("before", "after"))]
+    assert len(labels) == 2 and abs(labels[0].y - labels[1].y) >= LABEL_GAP - 0.1
+    # A stage's summary is its headline, not a dump of its fields.
+    text = stage_text(
+        {"headline": "6 prompts x 10 cases, best 0.98", "case_ids": [1, 2], "errors": 0}
+    )
+    assert text == "6 prompts x 10 cases, best 0.98"
+    assert "case_ids" not in stage_text({"evaluated": 60, "case_ids": [1, 2]})

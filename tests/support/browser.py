@@ -6,6 +6,7 @@ file descriptor 3 and writes answers and events to 4, each a JSON message ended 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import json
@@ -126,6 +127,19 @@ class PageSession:
         """Navigate to a local file and wait until it has loaded."""
         self.call("Page.navigate", {"url": path.resolve().as_uri()})
         self.wait_for("Page.loadEventFired")
+
+    def set_viewport(self, width: int, height: int) -> None:
+        """Lay the page out in a window of this size (CSS pixels), as a laptop screen shows it."""
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+
+    def screenshot(self, path: Path) -> Path:
+        """Save what the viewport shows (above the fold) as a PNG file."""
+        data = self.call("Page.captureScreenshot", {"format": "png"})["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
 
     def evaluate(self, expression: str) -> Any:
         """The JSON value of a JavaScript expression evaluated in the page."""

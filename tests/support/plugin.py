@@ -50,7 +50,8 @@ JSON_PROMPT = 'Respond only with JSON with keys "sentiment" and "summary".'
 SQL_PROMPT = "Answer with a single SQL query only."
 
 SUMMARY_LINE = re.compile(
-    r"^(?P<suite>\S+): (?P<cases>\d+) cases, mean score (?P<mean>[\d.]+), "
+    r"^(?P<suite>\S+): (?P<cases>\d+) cases?, "
+    r"(?:mean score (?P<mean>[\d.]+)(?: \(\d+ judged, \d+ errored\))?|no score \([^)]*\)), "
     r"pass rate (?P<rate>\d+)% \((?P<passed>\d+) passed(?:, (?P<errors>\d+) errors)?\), "
     r"calls (?P<calls>\d+), cache hits (?P<hits>\d+), tokens (?P<tokens>\d+), "
     r"(?:\$(?P<cost>[\d.]+)|cost (?P<unknown_cost>unknown))$"

@@ -113,3 +113,21 @@ class LLMCallRepository(Repository):
             # unknown when any call was to a model without a known price (a NULL cost)
             cost_usd=float(cost or 0.0) if priced == calls else None,
         )
+
+    def stats_by_role(self, run_id: int) -> list[tuple[str, int, float | None]]:
+        """(role, calls, cost) of the calls a run sent; the cost None when any was unpriced."""
+        stmt = (
+            select(
+                LLMCall.role,
+                func.count(),
+                func.coalesce(func.sum(LLMCall.cost_usd), 0.0),
+                func.count(LLMCall.cost_usd),
+            )
+            .where(LLMCall.run_id == run_id)
+            .group_by(LLMCall.role)
+            .order_by(LLMCall.role)
+        )
+        return [
+            (str(role), int(calls), float(cost or 0.0) if priced == calls else None)
+            for role, calls, cost, priced in self.session.execute(stmt)
+        ]

@@ -1,0 +1,131 @@
+"""Regenerate the README's sample `--optimize` output from a real run of the example project.
+
+Copies `example_project` to a temporary folder (a fresh database: no cache hits), runs
+`pytest --optimize --promptopt-apply` on the simulator, takes the `promptopt` section of the
+terminal and rewrites the README block between the markers
+
+    <!-- readme-sample:start -->
+    <!-- readme-sample:end -->
+
+with what that run printed for `bank_guard` and `support_bot` (the apply outcomes, the spend,
+then their suite blocks). `--check` exits 1 when the README differs instead of writing it.
+
+    python benchmarks/readme_sample.py [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+START, END = "<!-- readme-sample:start -->", "<!-- readme-sample:end -->"
+SUITES = ("bank_guard", "support_bot")
+PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
+SHOWN_OF_LAST = 2  # lines of the last suite's block shown before "..."
+
+
+def run_example() -> list[str]:
+    """The terminal lines of `pytest --optimize --promptopt-apply` on a fresh example copy."""
+    with tempfile.TemporaryDirectory(prefix="promptopt-readme-") as tmp:
+        project = Path(tmp) / "example_project"
+        shutil.copytree(
+            ROOT / "example_project",
+            project,
+            ignore=shutil.ignore_patterns(".promptopt", "__pycache__"),
+        )
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PROMPTOPT_"))
+        }
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "--optimize",
+                "--promptopt-apply",
+                "-q",
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"the example run failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+        return done.stdout.replace(str(project), "example_project").splitlines()
+
+
+def sample(lines: list[str]) -> list[str]:
+    """The sample: the apply outcomes and spend, then each shown suite's block."""
+    start = next(i for i, line in enumerate(lines) if re.match(r"^=+ promptopt =+$", line))
+    section = []
+    for line in lines[start + 1 :]:
+        if line.startswith("===") or line.startswith("reports: "):
+            break
+        section.append(line)
+    head = [
+        line
+        for line in section
+        if line.startswith("spend: ")
+        or any(line.startswith((f"applied: {s}:", f"not applied: {s}:")) for s in SUITES)
+    ]
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in section:
+        name = line.split(":", 1)[0]
+        if not line.startswith(" ") and name in SUITES and re.match(rf"^{name}: \d+ case", line):
+            current = blocks.setdefault(name, [])
+        elif not line.startswith(" "):
+            current = None
+        if current is not None:
+            current.append(line)
+    body = list(head)
+    for n, name in enumerate(SUITES):
+        block = blocks.get(name, [])
+        if n == len(SUITES) - 1 and len(block) > SHOWN_OF_LAST:
+            block = [*block[:SHOWN_OF_LAST], "    ..."]
+        body += block
+    return body
+
+
+def rewrite(readme: str, body: list[str]) -> str:
+    """The README with the block between the markers replaced by `body` in a code fence."""
+    if START not in readme or END not in readme:
+        raise SystemExit(f"{README} has no {START} ... {END} block")
+    before, rest = readme.split(START, 1)
+    _, after = rest.split(END, 1)
+    return before + START + "\n```\n" + "\n".join(body) + "\n```\n" + END + after
+
+
+def main() -> int:
+    """Run the example and write (or, with --check, compare) the README's sample."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when the README differs")
+    args = parser.parse_args()
+    current = README.read_text(encoding="utf-8")
+    updated = rewrite(current, sample(run_example()))
+    if args.check:
+        if updated != current:
+            print("README.md's sample output is stale: run python benchmarks/readme_sample.py")
+            return 1
+        return 0
+    README.write_text(updated, encoding="utf-8")
+    print(f"rewrote the sample in {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
