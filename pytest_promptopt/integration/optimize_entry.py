@@ -93,7 +93,7 @@ def apply_best(suite: Suite, outcome: OptimizeOutcome) -> str:
 
 def applied_prompt(suite: Suite, outcome: OptimizeOutcome, message: str) -> AppliedPrompt:
     """What `apply_best` did, as data: the file written, or why none was, with the gate's
-    figures (held-out means, the paired gain on fresh samples and its interval)."""
+    figures (the means the decision rests on, the paired gain and its interval)."""
     gain = outcome.gate_gain
     applied = outcome.applied_to is not None
     reason = message.split(": ", 1)[1] if not applied and ": " in message else message
@@ -102,13 +102,23 @@ def applied_prompt(suite: Suite, outcome: OptimizeOutcome, message: str) -> Appl
         applied=applied,
         file=str(outcome.applied_to) if applied else None,
         prompt_id=outcome.best_prompt_id,
-        before=outcome.original_holdout,
-        after=outcome.best_holdout,
+        **_decided_on(outcome),
         gain=gain[1] if len(gain) == 3 else None,
         # one held-out case gives no interval (the gate's three figures are then equal)
         interval=(gain[0], gain[2]) if len(gain) == 3 and gain[0] < gain[2] else None,
         reason=reason,
     )
+
+
+def _decided_on(outcome: OptimizeOutcome) -> dict[str, Any]:
+    """The means the apply decision rests on: the confirmation cases', else the held-out's."""
+    if outcome.confirm_cases and outcome.winner_confirm is not None:
+        return {
+            "before": outcome.original_confirm,
+            "after": outcome.winner_confirm,
+            "measured_on": "confirmation",
+        }
+    return {"before": outcome.original_holdout, "after": outcome.best_holdout}
 
 
 def optimize_suite(

@@ -80,9 +80,10 @@ class AppliedPrompt(BaseModel):
     applied: bool
     file: str | None = None
     prompt_id: int | None = None
-    before: float | None = Field(None, description="The original's held-out mean.")
-    after: float | None = Field(None, description="The best prompt's held-out mean.")
-    gain: float | None = Field(None, description="The paired gain on fresh samples.")
+    before: float | None = Field(None, description="The original's mean on `measured_on`.")
+    after: float | None = Field(None, description="The chosen prompt's mean on `measured_on`.")
+    measured_on: str = Field("held-out", description="The cases the decision rests on.")
+    gain: float | None = Field(None, description="The paired gain on those cases.")
     interval: tuple[float, float] | None = Field(None, description="Its 90% interval.")
     reason: str = ""
 
@@ -90,7 +91,7 @@ class AppliedPrompt(BaseModel):
         """`applied: support_bot: wrote #9 to prompts/x.txt, held-out 0.71 -> 0.95, ...`."""
         figures = []
         if self.before is not None and self.after is not None:
-            figures.append(f"held-out {self.before:.2f} -> {self.after:.2f}")
+            figures.append(f"{self.measured_on} {self.before:.2f} -> {self.after:.2f}")
         if self.gain is not None and (self.applied or "paired gain" not in self.reason):
             gain = f"paired gain {self.gain:+.3f}"
             if self.interval is not None:

@@ -186,7 +186,7 @@ def shop_suite(pytester: pytest.Pytester) -> Path:
 
 
 APPLIED = re.compile(
-    r"^applied: shop: wrote prompt #\d+ to (?P<file>\S+prompt\.txt) \(held-out "
+    r"^applied: shop: wrote prompt #\d+ to (?P<file>\S+prompt\.txt) \((?:held-out|confirmation) "
     r"(?P<before>\d\.\d\d) -> (?P<after>\d\.\d\d), paired gain \+\d\.\d{3} "
     r"\[\+\d\.\d{3}, \+\d\.\d{3}\] \(90%\)\)$"
 )

@@ -187,5 +187,5 @@ def test_promptopt_allowed_paths_is_read_relative_to_the_rootdir(tmp_path: Path)
     assert resolve_settings(root, flag.get, {}.get).allowed_paths == settings.allowed_paths
     assert resolve_settings(root, {}.get, {}.get).allowed_paths == ()
     for bad, problem in ((["../none"], "is not a folder"), (["a\x00b"], "holds a NUL byte")):
-        with pytest.raises(ConfigError, match=f"--promptopt-allowed-paths: .*{problem}"):
+        with pytest.raises(ConfigError, match=rf"promptopt_allowed_paths \(ini\): .*{problem}"):
             resolve_settings(root, {}.get, {"promptopt_allowed_paths": bad}.get)
