@@ -84,7 +84,7 @@ def test_a_judge_answer_moved_under_a_failing_case_s_key_is_refused_naming_the_l
     # made it pass before entries were verified.
     assert recorded[ANGRY] == "FAILED"
     failing = next(n for n, e in judged if ANGRY_INPUT in json.dumps(e["request"]))
-    assert _functionality(entries[failing]) <= 2
+    assert _functionality(entries[failing]) <= 3  # 0.50, under the functionality gate
     passing = next(e for _, e in judged if _functionality(e) >= 5)
     # The failing case's line keeps its key; its request and levels are another case's.
     entries[failing] = {
