@@ -69,5 +69,8 @@ def test_promptopt_allowed_paths_lets_a_suite_read_a_folder_outside(
     result = pytester.runpytest("-p", "no:randomly")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*promptopt: promptopt_allowed_paths (ini): 'nowhere' is not a folder (looked for *nowhere)*"]
+        [
+            "*promptopt: promptopt_allowed_paths (ini): 'nowhere' is not a folder "
+            "(looked for *nowhere)*"
+        ]
     )
