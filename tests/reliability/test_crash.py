@@ -17,11 +17,12 @@ from tests.support.fault_server import FaultServer, canonical_body
 from tests.support.reliability import (
     CASES,
     FIGURES,
+    OPT_KNOBS,
+    OPT_SUITE,
     SUITE,
     popen_pytest,
     q,
     run_pytest,
-    support_suite,
     write_project,
 )
 
@@ -29,22 +30,6 @@ pytestmark = pytest.mark.slow
 
 CONCURRENCY = 2
 LATENCY = 0.05
-OPT_KNOBS = (
-    "--optimize",
-    "--promptopt-candidates=3",
-    "--promptopt-quick-tests=2",
-    "--promptopt-rigorous-tests=2",
-    "--promptopt-top-k=2",
-    "--promptopt-top-m=1",
-    "--promptopt-iterations=2",
-)
-OPT_SUITE = support_suite(
-    """
-  - id: greet
-    input: Hello there
-    expected: Greets the customer
-"""
-)
 # Kill points counted in requests the server has seen (synchronised on what the server
 # recorded, not on a wall-clock delay that load stretches): the plain run makes 2 * CASES.
 PLAIN_KILLS = [random.Random(2024).randint(1, 2 * CASES - 2) for _ in range(6)]

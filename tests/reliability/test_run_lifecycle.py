@@ -19,13 +19,14 @@ from tests.support.fault_server import FaultServer
 from tests.support.reliability import (
     BASE_FLAGS,
     FIGURES,
+    OPT_KNOBS,
+    OPT_SUITE,
     SUITE,
     env_for,
     popen_pytest,
     pytest_cmd,
     q,
     run_pytest,
-    support_suite,
     write_project,
 )
 
@@ -33,22 +34,6 @@ pytestmark = pytest.mark.slow
 
 POLL_S = 0.05
 MAX_POLLS = 1200  # a minute at most for any awaited state: a bound, not a timing
-OPT_KNOBS = (
-    "--optimize",
-    "--promptopt-candidates=3",
-    "--promptopt-quick-tests=2",
-    "--promptopt-rigorous-tests=2",
-    "--promptopt-top-k=2",
-    "--promptopt-top-m=1",
-    "--promptopt-iterations=2",
-)
-OPT_SUITE = support_suite(
-    """
-  - id: greet
-    input: Hello there
-    expected: Greets the customer
-"""
-)
 
 
 def _until(what: str, condition: Callable[[], bool]) -> int:

@@ -181,3 +181,22 @@ def section(out: str, case_id: str) -> str:
             break
         body.append(line)
     return "\n".join(body)
+
+
+# A small --optimize run shared by the kill, resume and orphaned-worker tests.
+OPT_KNOBS = (
+    "--optimize",
+    "--promptopt-candidates=3",
+    "--promptopt-quick-tests=2",
+    "--promptopt-rigorous-tests=2",
+    "--promptopt-top-k=2",
+    "--promptopt-top-m=1",
+    "--promptopt-iterations=2",
+)
+OPT_SUITE = support_suite(
+    """
+  - id: greet
+    input: Hello there
+    expected: Greets the customer
+"""
+)
