@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from pytest_promptopt.llm.service import Completion
+
+class _Response(Protocol):
+    """What a response carries: a `Completion` or the `ResponseParts` of a raw message."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def tool_calls(self) -> tuple[dict[str, Any], ...]: ...
+    @property
+    def stop_reason(self) -> str | None: ...
+    @property
+    def content(self) -> tuple[dict[str, Any], ...]: ...
+    @property
+    def refusal(self) -> dict[str, Any] | None: ...
 
 
 THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
@@ -41,14 +53,14 @@ class Answer:
         return self.stop_reason == "refusal"
 
     @classmethod
-    def of(cls, completion: Completion) -> Answer:
-        """The answer a completion carries."""
+    def of(cls, response: _Response) -> Answer:
+        """The answer a response carries (a completion, or the parts of a raw message)."""
         return cls(
-            completion.text,
-            completion.tool_calls,
-            completion.stop_reason,
-            without_thinking(completion.content) or None,
-            completion.refusal,
+            response.text,
+            response.tool_calls,
+            response.stop_reason,
+            without_thinking(response.content) or None,
+            response.refusal,
         )
 
     def calls_of(self, name: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import PromptOptError
-from pytest_promptopt.evaluation.answer import Answer, without_thinking
+from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.bounded import CodeTimeoutError, OwnCode
 from pytest_promptopt.evaluation.bounded import is_async as is_async
 from pytest_promptopt.llm.requests import response_parts
@@ -62,14 +62,7 @@ def answer_of(returned: Any, source: str) -> Answer:
         return Answer(returned)
     dump = getattr(returned, "model_dump", None)
     if callable(dump) and getattr(returned, "type", None) == "message":
-        parts = response_parts(dump(mode="json", exclude_none=True))
-        return Answer(
-            parts.text,
-            parts.tool_calls,
-            parts.stop_reason,
-            without_thinking(parts.content) or None,
-            parts.refusal,
-        )
+        return Answer.of(response_parts(dump(mode="json", exclude_none=True)))
     raise PromptOptError(
         f"{source} {type(returned).__name__}; an answer is a str or an anthropic.types.Message"
     )

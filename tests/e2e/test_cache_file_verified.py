@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,33 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from pytest_promptopt.cli.main import main
+from tests.support.example import copy_example, outcomes, run_pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
 ANGRY = "suites/support_bot.promptopt.yaml::support_bot[angry-customer]"
 ANGRY_INPUT = "This is the third time my delivery is late"
-
-
-def _copy(tmp_path: Path, name: str) -> Path:
-    target = tmp_path / name
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".promptopt", "__pycache__"))
-    return target
-
-
-def _pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PROMPTOPT_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", str(project), "-p", "no:cacheprovider", "-rA", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=project,
-        timeout=600,
-    )
-
-
-def _outcomes(output: str) -> dict[str, str]:
-    found = re.findall(r"^(PASSED|FAILED|ERROR) (\S+)", output, flags=re.MULTILINE)
-    return {node: outcome for outcome, node in found}
 
 
 def _functionality(entry: dict[str, Any]) -> int:
@@ -54,23 +26,25 @@ def _functionality(entry: dict[str, Any]) -> int:
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """The example project's cache file after one run, and that run's outcomes."""
     tmp_path = tmp_path_factory.mktemp("recorded")
-    project = _copy(tmp_path, "recorded")
-    first = _pytest(project)
+    project = copy_example(tmp_path, "recorded")
+    first = run_pytest(project, "-rA")
     assert first.returncode == 1, first.stdout[-3000:]
     out = tmp_path / "promptopt-cache.jsonl"
     db = project / ".promptopt" / "promptopt.db"
     result = CliRunner().invoke(main, ["--db", str(db), "cache", "export", str(out)])
     assert result.exit_code == 0, result.output
-    return out, _outcomes(first.stdout)
+    return out, outcomes(first.stdout)
 
 
 def test_the_exported_file_replays_the_run_on_an_empty_database(
     tmp_path: Path, exported: tuple[Path, dict[str, str]]
 ) -> None:
     cache_file, recorded = exported
-    project = _copy(tmp_path, "replay")
-    replay = _pytest(project, "--promptopt-cache=replay", f"--promptopt-cache-file={cache_file}")
-    assert _outcomes(replay.stdout) == recorded, replay.stdout[-3000:]
+    project = copy_example(tmp_path, "replay")
+    replay = run_pytest(
+        project, "-rA", "--promptopt-cache=replay", f"--promptopt-cache-file={cache_file}"
+    )
+    assert outcomes(replay.stdout) == recorded, replay.stdout[-3000:]
 
 
 def test_a_judge_answer_moved_under_a_failing_case_s_key_is_refused_naming_the_line(
@@ -95,8 +69,10 @@ def test_a_judge_answer_moved_under_a_failing_case_s_key_is_refused_naming_the_l
     poisoned = tmp_path / "poisoned.jsonl"
     poisoned.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
 
-    project = _copy(tmp_path, "poisoned")
-    run = _pytest(project, "--promptopt-cache=replay", f"--promptopt-cache-file={poisoned}")
+    project = copy_example(tmp_path, "poisoned")
+    run = run_pytest(
+        project, "-rA", "--promptopt-cache=replay", f"--promptopt-cache-file={poisoned}"
+    )
     assert run.returncode == 4, run.stdout[-2000:] + run.stderr[-2000:]
     assert f"{poisoned}:{failing + 1}: request_hash {entries[failing]['request_hash']}" in (
         run.stderr

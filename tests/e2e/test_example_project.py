@@ -3,43 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+from tests.support.example import copy_example, outcomes, run_pytest
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A private copy of the example project (its database and reports stay in tmp)."""
-    target = tmp_path / "example_project"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".promptopt", "__pycache__"))
-    return target
-
-
-def run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run pytest on the project in a subprocess with no API key in the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PROMPTOPT_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", str(project), "-p", "no:cacheprovider", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=project,
-        timeout=600,
-    )
-
-
-def outcomes(output: str) -> dict[str, str]:
-    """Item id -> PASSED/FAILED/ERROR from `-rA` short summary lines."""
-    found = re.findall(r"^(PASSED|FAILED|ERROR) (\S+)", output, flags=re.MULTILINE)
-    return {node: outcome for outcome, node in found}
+    return copy_example(tmp_path)
 
 
 def test_example_project_judges_caches_and_replays(project: Path) -> None:

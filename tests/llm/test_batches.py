@@ -16,8 +16,6 @@ import pytest
 
 from pytest_promptopt.errors import LLMError
 from pytest_promptopt.llm.batches import BatchCollector, BatchTiming
-from pytest_promptopt.llm.budget import Budget
-from pytest_promptopt.llm.callstore import CallStore
 from pytest_promptopt.llm.clients import ClientPool
 from pytest_promptopt.llm.pricing import BATCH_DISCOUNT
 from pytest_promptopt.llm.requests import build_request, request_hash
@@ -25,6 +23,7 @@ from pytest_promptopt.llm.service import Completion, LLMService
 from pytest_promptopt.storage.database import Database
 from pytest_promptopt.storage.repositories import transaction
 from pytest_promptopt.testing import LoopbackMessagesServer
+from tests.support.llm import cached_service
 
 MODEL = "claude-haiku-4-5"
 FAST = BatchTiming(quiet_s=0.02, max_wait_s=0.2, poll_s=0.01, max_poll_s=0.02, progress_every_s=0)
@@ -53,16 +52,7 @@ def _service(db: Database, *, batch: bool, timing: BatchTiming = FAST) -> LLMSer
     pool = ClientPool(timeout_s=5, max_retries=0)
     lines: list[str] = []
     collector = BatchCollector(pool, db, timing=timing, progress=lines.append) if batch else None
-    service = LLMService(
-        store=CallStore(db),
-        budget=Budget(),
-        cache_mode="use",
-        concurrency=2,
-        timeout_s=5,
-        max_retries=0,
-        clients=pool,
-        batches=collector,
-    )
+    service = cached_service(db, clients=pool, batches=collector)
     service.progress_lines = lines  # type: ignore[attr-defined]
     return service
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from pytest_promptopt.llm.budget import Budget
-from pytest_promptopt.llm.callstore import CallStore
-from pytest_promptopt.llm.clients import ClientPool
 from pytest_promptopt.llm.requests import build_request
 from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.storage import Database, transaction
+from tests.support.llm import cached_service
 
 REQUEST = build_request(
     model="simulated", system="Be brief.", messages=[{"role": "user", "content": "Hello"}]
@@ -22,16 +20,7 @@ REQUEST = build_request(
 
 
 def _service(db: Database, run_id: int) -> LLMService:
-    return LLMService(
-        store=CallStore(db),
-        budget=Budget(),
-        cache_mode="use",
-        concurrency=2,
-        timeout_s=5,
-        max_retries=0,
-        run_id=run_id,
-        clients=ClientPool(timeout_s=5, max_retries=0),
-    )
+    return cached_service(db, run_id=run_id)
 
 
 def test_two_sessions_asking_at_once_each_count_their_own_call(tmp_path: Path) -> None:

@@ -6,8 +6,10 @@ from typing import Any, cast
 
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.callstore import CallStore
+from pytest_promptopt.llm.clients import ClientPool
 from pytest_promptopt.llm.models import ModelRules, rules_for
 from pytest_promptopt.llm.service import LLMService
+from pytest_promptopt.storage.database import Database
 
 LOOKUP: dict[str, Any] = {
     "name": "lookup_order",
@@ -37,3 +39,20 @@ class OfflineService(LLMService):
     def known_profile(self, model: str) -> ModelRules:
         """The table's rules: no Models API call and no stored capabilities offline."""
         return rules_for(model)
+
+
+def cached_service(db: Database, **options: Any) -> LLMService:
+    """The model service over `db` with the cache on, two in flight, no retries, 5 s timeouts.
+
+    `options` are further `LLMService` arguments (`run_id`, `batches`, `clients`, ...).
+    """
+    options.setdefault("clients", ClientPool(timeout_s=5, max_retries=0))
+    return LLMService(
+        store=CallStore(db),
+        budget=Budget(),
+        cache_mode="use",
+        concurrency=2,
+        timeout_s=5,
+        max_retries=0,
+        **options,
+    )
