@@ -7,7 +7,7 @@ Each run judges the 24-case support suite of `tests/support/gate.py` (8 refund, 
 8 cancel cases) through the simulator, with the plugin's own target and judge requests; a run's
 judge requests carry its seed, so each run gets its own judge noise (the target's answers are
 the same in every run). Per seed, a baseline run of the good prompt is compared
-(`evaluation.stats.compare_runs`, margin 0.02) with:
+(`stats.compare_runs`, margin 0.02) with:
 
 - a re-run of the same prompt: a `regressed` verdict is a false alarm;
 - a run of the prompt without its refund directive (the refund cases lose what they need; the
@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN, compare_runs
+from pytest_promptopt.stats import DEFAULT_MARGIN, compare_runs
 from tests.support.gate import (
     CASES,
     GOOD_PROMPT,

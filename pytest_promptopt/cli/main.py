@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pytest_promptopt.errors import PromptOptError
-from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN
 from pytest_promptopt.redaction import escape_control, for_terminal, redact
+from pytest_promptopt.stats import DEFAULT_MARGIN
 
 if TYPE_CHECKING:
     from pytest_promptopt.storage import Database, OptimizationRun, Prompt, Repositories

@@ -8,9 +8,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from pytest_promptopt.evaluation.stats import DEFAULT_MARGIN, compare_runs
 from pytest_promptopt.redaction import escape_control
-from pytest_promptopt.reporting.baseline import case_outcomes, judge_note, judged_results
+from pytest_promptopt.reporting.baseline import judge_note, judged_results, suite_outcomes
 from pytest_promptopt.reporting.text import (
     DASH,
     fmt_delta,
@@ -20,6 +19,7 @@ from pytest_promptopt.reporting.text import (
     fmt_usd,
 )
 from pytest_promptopt.reporting.text import shorten as _shorten
+from pytest_promptopt.stats import DEFAULT_MARGIN, compare_runs
 from pytest_promptopt.storage import OptimizationRun, Repositories
 from pytest_promptopt.suites.criteria import CRITERIA
 
@@ -281,7 +281,7 @@ def diff_data(
     """Compare the judged results of two runs case by case and suite by suite.
 
     Each suite both runs judged gets the baseline gate's verdict (`verdict`, `comparison`:
-    run B against run A, see `evaluation.stats.compare_runs`).
+    run B against run A, see `stats.compare_runs`).
     """
     sides = [judged_results(repos, run.id) for run in (run_a, run_b)]
     flat = [
@@ -324,7 +324,7 @@ def diff_data(
         row = {"suite": suite, "mean_a": means[0], "mean_b": means[1], "delta": diff}
         if both:
             comparison = compare_runs(
-                case_outcomes(sides[0], suite), case_outcomes(sides[1], suite), margin=margin
+                suite_outcomes(sides[0], suite), suite_outcomes(sides[1], suite), margin=margin
             )
             row["verdict"] = comparison.verdict
             row["comparison"] = asdict(comparison)

@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field
 
 from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.evaluation.results import CaseResult
-from pytest_promptopt.evaluation.stats import CaseOutcome, mean_interval, wilson_interval
 from pytest_promptopt.llm.pricing import sum_costs
 from pytest_promptopt.redaction import redact
+from pytest_promptopt.stats import CaseOutcome, mean_interval, wilson_interval
 
 PREFIX = "promptopt_"
 PASS_RATE_REASON = "counts against the suite's pass rate"

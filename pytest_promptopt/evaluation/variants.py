@@ -5,8 +5,9 @@ A suite with `variants:` runs as one suite per variant, named `suite@variant` (t
 case records: `variant_comparisons` gives, per suite, every variant's mean score and pass rate
 with its change from the first variant, and each case's score and verdict in every variant.
 
-Each variant after the first is compared with it by `paired_comparison`: the baseline gate's
-paired test (paired t interval on the score change, exact McNemar on pass/fail flips).
+Each variant after the first is compared with it by `paired_comparison`: the baseline
+comparison's paired test (`stats.compare_runs` by the `variant` rule: a paired t interval on the
+score change, McNemar's exact test on pass/fail flips).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals, case_outcomes
+from pytest_promptopt.stats import RULES, compare_runs
 
 MAX_CASE_LINES = 20
 
@@ -106,18 +108,16 @@ def paired_comparison(
 ) -> dict[str, Any] | None:
     """The paired test of a variant against the first on the cases both judged.
 
-    The same test as the baseline gate (`stats.compare_runs`: a paired t interval on
-    the mean score change and an exact McNemar test on pass/fail flips); JSON-safe figures
-    shown beside the variant (`VariantFigures.paired`).
+    The baseline comparison's test by the `variant` rule (`stats.compare_runs`: a paired t
+    interval on the mean score change and McNemar's exact test on pass/fail flips); JSON-safe
+    figures shown beside the variant (`VariantFigures.paired`).
     """
-    from pytest_promptopt.evaluation.record import case_outcomes
-    from pytest_promptopt.evaluation.stats import compare_runs
-
-    c = compare_runs(case_outcomes(first), case_outcomes(other))
+    c = compare_runs(case_outcomes(first), case_outcomes(other), decision="variant")
     figures: dict[str, Any] = {"verdict": c.verdict, "shared cases": c.n_shared}
     figures["change"] = f"{c.mean_delta:+.3f}"
     if c.delta_ci is not None:
-        figures["95% CI"] = f"{c.delta_ci[0]:+.3f}..{c.delta_ci[1]:+.3f}"
+        level = RULES["variant"].level
+        figures[f"{level:.0%} CI"] = f"{c.delta_ci[0]:+.3f}..{c.delta_ci[1]:+.3f}"
     figures["flips"] = f"{c.pass_to_fail} pass->fail, {c.fail_to_pass} fail->pass"
     figures["McNemar p"] = f"{c.mcnemar_p:.3g}"
     return figures

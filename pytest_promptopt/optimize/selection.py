@@ -1,4 +1,4 @@
-"""Noise-aware selection of the top candidates: tie tiers on paired tests (`evaluation.stats`)."""
+"""Noise-aware selection of the top candidates: tie tiers on paired tests (`stats`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_promptopt.evaluation.stats import OPTIMIZER_CONFIDENCE, mean_interval, paired_gain
+from pytest_promptopt.stats import RULES, mean_interval, paired_gain
+
+TIE = RULES["tie"]
+"""The rule that separates tiers (and the level of a candidate's own, descriptive interval)."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,11 @@ def stable_seed(*parts: object) -> int:
 
 
 def candidate_interval(scores: Sequence[float], *, seed: int) -> Interval:
-    """A candidate's own interval of its mean (descriptive: `stats.mean_interval`, 90%)."""
+    """A candidate's own interval of its mean (`stats.mean_interval`, at the `tie` rule's level)."""
     if not scores:
         return Interval(0.0, 0.0, 0.0)
     mean = statistics.fmean(scores)
-    ci = mean_interval(scores, seed, OPTIMIZER_CONFIDENCE)
+    ci = mean_interval(scores, seed, TIE.level)
     if ci is None:
         return Interval(mean, mean, mean)
     return Interval(mean, min(ci[0], mean), max(ci[1], mean))
@@ -80,12 +83,12 @@ def _tie_order(c: Scored) -> tuple[bool, float, int]:
     return (not c.is_original, -c.mean, c.prompt_id)
 
 
-def tied_with(leader: Scored, other: Scored, intervals: dict[int, Interval], seed: int) -> bool:
+def tied_with(leader: Scored, other: Scored, intervals: dict[int, Interval]) -> bool:
     """Whether `other` is within noise of `leader`.
 
     On the same cases (every candidate's scores are aligned) the comparison is paired: tied
     unless the leader's paired gain over `other` is significant by the `tie` rule of
-    `evaluation.stats` (a t interval; fewer than its minimum of cases, or no spread, is a
+    `stats` (a t interval; fewer than its minimum of cases, or no spread, is a
     tie), which sees a small gain that is consistent across cases. Scores of different
     lengths fall back to whether the two candidates' own intervals overlap.
     """
@@ -97,15 +100,13 @@ def tied_with(leader: Scored, other: Scored, intervals: dict[int, Interval], see
     return not paired_gain(diffs, "tie").significant
 
 
-def tiers(
-    candidates: Sequence[Scored], intervals: dict[int, Interval], seed: int = 0
-) -> list[list[Scored]]:
+def tiers(candidates: Sequence[Scored], intervals: dict[int, Interval]) -> list[list[Scored]]:
     """Tiers: the leader plus everyone tied with it (`tied_with`), repeatedly."""
     remaining = sorted(candidates, key=lambda c: (-c.mean, not c.is_original, c.prompt_id))
     groups: list[list[Scored]] = []
     while remaining:
         leader = remaining[0]
-        tied = [c for c in remaining if tied_with(leader, c, intervals, seed)]
+        tied = [c for c in remaining if tied_with(leader, c, intervals)]
         groups.append(sorted(tied, key=_tie_order))
         remaining = [c for c in remaining if c not in tied]
     return groups
@@ -114,7 +115,7 @@ def tiers(
 def select_top(candidates: Sequence[Scored], k: int, *, seed: int) -> Selection:
     """The top `k` candidates, never letting a within-noise difference beat the original."""
     intervals = {c.prompt_id: candidate_interval(c.scores, seed=seed) for c in candidates}
-    groups = tiers(candidates, intervals, seed)
+    groups = tiers(candidates, intervals)
     ranked = [c for g in groups for c in g]
     tier_of = {c.prompt_id: n for n, g in enumerate(groups) for c in g}
     selected = [c.prompt_id for c in ranked[:k]]
@@ -127,7 +128,7 @@ def select_top(candidates: Sequence[Scored], k: int, *, seed: int) -> Selection:
             reasoning.append(
                 f"the cut at {k} falls inside a tie of {len(contested)} candidates "
                 f"({', '.join(f'#{i}' for i in contested)}): no paired gain between them is "
-                "significant (90% t interval, at least 3 cases)"
+                f"significant ({TIE.level:.0%} t interval, at least {TIE.min_cases} cases)"
             )
         else:
             reasoning.append(f"the cut at {k} separates tiers: #{outside.prompt_id} is below noise")

@@ -7,7 +7,7 @@
 
 The confirmation share is `--promptopt-confirm` (None: chosen by the suite's size, see
 `confirm_count`); it needs at least MIN_CONFIRM cases (the `apply` rule's minimum of
-`evaluation.stats`) and room for at least MIN_FEEDBACK feedback and one selection case. A
+`stats`) and room for at least MIN_FEEDBACK feedback and one selection case. A
 suite too small for three parts is split in two as before and its note says that nothing
 can be confirmed, so the original stays. A suite needs MIN_CASES given cases before any case
 can be held out at all.
@@ -19,7 +19,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pytest_promptopt.evaluation.stats import RULES
+from pytest_promptopt.stats import RULES
 
 FEEDBACK = "feedback"
 HOLDOUT = "holdout"

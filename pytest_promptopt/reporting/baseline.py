@@ -1,9 +1,9 @@
 """Each suite's results in a run as read back from the database, and runs compared suite by suite.
 
-`judged_results` is what `promptopt show`/`diff` print and what the baseline gate compares: per
-suite, the prompt the run's items judged and one row per given case (its score is the mean over
-its samples). `compare_with_baselines` (the `--promptopt-baseline` gate) and `compare_run_pair`
-(`promptopt diff`) put two runs through `evaluation.stats.compare_runs`.
+`judged_results` is what `promptopt show`/`diff` print and what the baseline comparison reads:
+per suite, the prompt the run's items judged and one row per given case (its score is the mean
+over its samples). `compare_with_baselines` (`--promptopt-baseline`, part of the run-level gate)
+puts each suite through `stats.compare_runs` against its blessed baseline run.
 """
 
 from __future__ import annotations
@@ -13,12 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from pytest_promptopt.evaluation.stats import (
-    DEFAULT_MARGIN,
-    CaseOutcome,
-    PairedComparison,
-    compare_runs,
-)
+from pytest_promptopt.stats import DEFAULT_MARGIN, CaseOutcome, PairedComparison, compare_runs
 
 if TYPE_CHECKING:
     from pytest_promptopt.storage import Evaluation, Repositories
@@ -111,21 +106,10 @@ def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, A
     }
 
 
-def case_outcomes(judged: dict[str, dict[str, Any]], suite: str) -> dict[str, CaseOutcome]:
+def suite_outcomes(judged: dict[str, dict[str, Any]], suite: str) -> dict[str, CaseOutcome]:
     """One suite's `judged_results` rows as case id -> (score, passed)."""
     rows = judged.get(suite, {}).get("cases", [])
     return {r["case_key"]: CaseOutcome(float(r["score"]), bool(r["passed"])) for r in rows}
-
-
-def compare_run_pair(
-    repos: Repositories, run_a: int, run_b: int, margin: float = DEFAULT_MARGIN
-) -> dict[str, PairedComparison]:
-    """Run B against run A, per suite the two share (`promptopt diff`)."""
-    a, b = judged_results(repos, run_a), judged_results(repos, run_b)
-    return {
-        suite: compare_runs(case_outcomes(a, suite), case_outcomes(b, suite), margin=margin)
-        for suite in sorted(set(a) & set(b))
-    }
 
 
 def compare_with_baselines(
@@ -149,8 +133,8 @@ def compare_with_baselines(
                 baselines[base_id] = judged_results(repos, base_id)
                 versions[base_id] = repos.evaluations.judge_versions(base_id)
             comparison = compare_runs(
-                case_outcomes(baselines[base_id], suite),
-                case_outcomes(current, suite),
+                suite_outcomes(baselines[base_id], suite),
+                suite_outcomes(current, suite),
                 margin=margin,
             )
             base_run = repos.runs.get(base_id)

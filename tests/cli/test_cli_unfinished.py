@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from pytest_promptopt.evaluation.stats import compare_runs
 from pytest_promptopt.reporting.baseline import BaselineResult
+from pytest_promptopt.stats import compare_runs
 from pytest_promptopt.storage import Database, transaction
 from pytest_promptopt.storage.repositories import Owner
 from tests.cli.test_cli import BEST_TEXT, Filled, _run, filled  # noqa: F401 (the fixture)

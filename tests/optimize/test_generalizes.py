@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from pytest_promptopt.evaluation.results import CaseResult
-from pytest_promptopt.evaluation.stats import paired_gain
 from pytest_promptopt.optimize.context import RunContext, StoredCase
 from pytest_promptopt.optimize.split import split_cases
 from pytest_promptopt.optimize.stages import evaluation, refinement
 from pytest_promptopt.optimize.stages.evaluation import EvaluationCounts, evaluate_case
 from pytest_promptopt.optimize.stages.refinement import Refinement
+from pytest_promptopt.stats import paired_gain
 from pytest_promptopt.storage.stage_summaries import RefinementStep
 from pytest_promptopt.suites.spec import Case, Suite
 from tests.support.optimize import make_runtime

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
-from pytest_promptopt.evaluation.stats import CaseOutcome, compare_runs
 from pytest_promptopt.reporting.baseline import BaselineResult
 from pytest_promptopt.reporting.model import CaseRow, RunReport, SuiteSummary
+from pytest_promptopt.stats import CaseOutcome, compare_runs
 
 START = datetime(2025, 1, 2, 10, 0, 0, tzinfo=timezone.utc)
 BEFORE = [0.95, 0.93, 0.9, 0.94, 0.96, 0.92, 0.91, 0.95, 0.9, 0.93]

@@ -19,12 +19,12 @@ from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.evaluator import Evaluator
 from pytest_promptopt.evaluation.judge import overall_score
 from pytest_promptopt.evaluation.results import judge_shortfalls
-from pytest_promptopt.evaluation.stats import CaseOutcome
 from pytest_promptopt.evaluation.target import TargetCase
 from pytest_promptopt.llm.requests import build_structured_request, response_parts
 from pytest_promptopt.protocol import Verdict
 from pytest_promptopt.simulator.core import Simulator
 from pytest_promptopt.simulator.judge import NOISE_ENV
+from pytest_promptopt.stats import CaseOutcome
 from pytest_promptopt.suites.spec import Case, Suite
 
 GOOD_PROMPT = (

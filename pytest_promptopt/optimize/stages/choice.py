@@ -7,7 +7,7 @@ on the same cases inflates its score (the winner's curse), and on a deterministi
 "fresh sample" of the same case is the same answer again, so the decision rests on other
 cases: the confirmation split, which the search never saw, is scored once, for the original
 and the winner. The winner replaces the original (for the items, and for `--promptopt-apply`)
-only when its paired gain there is significant by the `apply` rule of `evaluation.stats`;
+only when its paired gain there is significant by the `apply` rule of `stats`;
 otherwise the original stays and the decision says why, with the interval.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import statistics
 from typing import TYPE_CHECKING
 
-from pytest_promptopt.evaluation.stats import paired_gain
 from pytest_promptopt.optimize.repeats import RepeatCheck, check_repeats
 from pytest_promptopt.optimize.selection import (
     Scored,
@@ -32,6 +31,7 @@ from pytest_promptopt.optimize.stages.evaluation import (
     raise_if_exhausted,
 )
 from pytest_promptopt.optimize.stages.selection import scored_on_common_cases
+from pytest_promptopt.stats import paired_gain
 from pytest_promptopt.storage.stage_summaries import (
     RefinementSummary,
     SelectBestSummary,

@@ -7,10 +7,10 @@ import statistics
 from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import BudgetExceededError
-from pytest_promptopt.evaluation.stats import paired_gain
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.optimize.stages.evaluation import evaluate_prompts
 from pytest_promptopt.protocol import ANALYSIS_TOOL, REFINE_TOOL, RefinedPrompt, WeaknessReport
+from pytest_promptopt.stats import paired_gain
 from pytest_promptopt.storage.stage_summaries import (
     RefinementProgress,
     RefinementStep,

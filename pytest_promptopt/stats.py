@@ -1,29 +1,30 @@
 """The one statistics module: every interval and every paired decision of the plugin.
 
-One seeded bootstrap, one paired test, and a named rule (confidence level and minimum number
-of cases) per decision, used by the optimizer (tie tiers, refinement, the apply decision), the
-baseline gate and the variants:
+Pure (the standard library; numpy and scipy imported inside the functions that need them, so
+importing this module costs nothing), low in the layers so that every layer above may use it:
 
 - `wilson_interval`: the 95% Wilson score interval of a pass rate (its exact closed form).
 - `mean_interval`: THE bootstrap: a seeded percentile bootstrap interval of a mean (numpy),
   descriptive (summaries, a candidate's own interval); no decision rests on it.
 - `paired_gain`: THE paired interval and decision: the mean per-case difference with its
   Student t interval (`scipy.stats.ttest_1samp`, which keeps its small-sample width), under a
-  `Rule`; never significant on fewer cases than the rule's minimum or on differences without
-  spread (a zero-width interval is no evidence: `paired_gain([0.0625, 0.0625])` is not
+  `DecisionRule`; never significant on fewer cases than the rule's minimum or on differences
+  without spread (a zero-width interval is no evidence: `paired_gain([0.0625, 0.0625])` is not
   significant).
-- `compare_runs`: a baseline run `a` against a new run `b` on the case ids both share.
+- `mcnemar_exact`: THE exact test of pass/fail flips (`scipy.stats.binomtest` at 1/2).
+- `compare_runs`: run `b` against run `a` on the case ids both share (the baseline comparison
+  of the run-level gate, and each variant against the first): `paired_gain` plus `mcnemar_exact`.
 
-The verdict of `compare_runs` (n shared cases, d_i = score_b - score_a per case, the 95% paired
-t interval [lo, hi] of the mean of d, and McNemar's exact test on the cases whose pass/fail
-flipped: p = two-sided binomial test of the pass->fail count among all flips, at 1/2):
+The outcome of `compare_runs` (n shared cases, d_i = score_b - score_a per case, the paired t
+interval [lo, hi] of the mean of d at the rule's level, and McNemar's exact p on the cases whose
+pass/fail flipped, judged at alpha = 1 - level):
 
-- `inconclusive` when n < `min_cases` (5), or when the interval and the flips are both
-  significant in opposite directions;
+- `inconclusive` when n is under the rule's minimum, or when the interval and the flips are
+  both significant in opposite directions;
 - `regressed` when hi < -margin (the whole interval is a drop larger than the margin) or when
-  McNemar's p < alpha (0.05) with more pass->fail than fail->pass flips: significant flips
-  are never `unchanged` (20 of 20 cases going pass->fail is a regression whatever the scores
-  say, e.g. when an older judge scored the baseline on another scale);
+  McNemar's p < alpha with more pass->fail than fail->pass flips: significant flips are never
+  `unchanged` (20 of 20 cases going pass->fail is a regression whatever the scores say, e.g.
+  when an older judge scored the baseline on another scale);
 - `improved`, the mirror image;
 - `unchanged` otherwise: no change beyond the margin was detected (not a proof of equality; the
   interval says how large a change could have gone unseen).
@@ -47,15 +48,18 @@ from typing import Literal, NamedTuple
 
 from pytest_promptopt.imports import long_lived_imports
 
-Verdict = Literal["regressed", "improved", "unchanged", "inconclusive"]
-Decision = Literal["tie", "refinement", "apply", "baseline"]
+ComparisonOutcome = Literal["regressed", "improved", "unchanged", "inconclusive"]
+Decision = Literal["tie", "refinement", "apply", "baseline", "variant"]
+RunComparison = Literal["baseline", "variant"]
+"""The decisions `compare_runs` makes: a run against its baseline, a variant against the first."""
 
-#: Descriptive intervals (summaries, reports) and the baseline gate's two-sided level.
+#: Descriptive intervals (summaries, reports): two-sided 95%.
 CONFIDENCE = 0.95
 #: The optimizer's two-sided level: a lower bound above zero is significant at one-sided 5%.
 OPTIMIZER_CONFIDENCE = 0.90
+#: Run comparisons (baseline, variants): two-sided 95%, McNemar's test at alpha 5%.
+RUN_COMPARISON_CONFIDENCE = 0.95
 DEFAULT_MARGIN = 0.02
-DEFAULT_ALPHA = 0.05
 BOOTSTRAP_SEED = 20240611
 BOOTSTRAP_RESAMPLES = 9999
 SUMMARY_MIN_RESAMPLES = 999
@@ -64,22 +68,53 @@ SUMMARY_DRAWS = 1_000_000
 
 
 @dataclass(frozen=True)
-class Rule:
-    """How one kind of decision is made: its two-sided level and the fewest paired cases."""
+class DecisionRule:
+    """One kind of decision: what it decides, its two-sided level and the fewest paired cases."""
 
+    decision: Decision
+    question: str
     level: float
     min_cases: int
 
+    @property
+    def alpha(self) -> float:
+        """The significance level of a two-sided test at this rule's level (0.05 at 95%)."""
+        return round(1 - self.level, 12)
 
-#: One rule per decision. Three distinct paired cases is the least on which a t interval
-#: has a usable width (two degrees of freedom); the baseline verdict also asks McNemar.
-RULES: dict[Decision, Rule] = {
-    "tie": Rule(OPTIMIZER_CONFIDENCE, 3),
-    "refinement": Rule(OPTIMIZER_CONFIDENCE, 3),
-    "apply": Rule(OPTIMIZER_CONFIDENCE, 3),
-    "baseline": Rule(CONFIDENCE, 5),
+
+RULES: dict[Decision, DecisionRule] = {
+    rule.decision: rule
+    for rule in (
+        DecisionRule(
+            "tie", "does one candidate beat another (else a tie)", OPTIMIZER_CONFIDENCE, 3
+        ),
+        DecisionRule("refinement", "keep a child prompt over its parent", OPTIMIZER_CONFIDENCE, 3),
+        DecisionRule("apply", "apply the best prompt over the original", OPTIMIZER_CONFIDENCE, 3),
+        DecisionRule(
+            "baseline", "did a run regress from its baseline", RUN_COMPARISON_CONFIDENCE, 5
+        ),
+        DecisionRule("variant", "is a variant worse than the first", RUN_COMPARISON_CONFIDENCE, 5),
+    )
 }
-MIN_SHARED_CASES = RULES["baseline"].min_cases
+"""The rule of every decision, in one table; why these levels and counts:
+
+The t interval exists from 2 cases, but on 2 it has one degree of freedom and rests on a single
+difference of differences: two cases that happen to agree (judge scores come in steps, so they
+often do) would make any gain significant (issue 21). Three cases is the least with two
+degrees of freedom, and it is the optimizer's minimum: its decisions are conservative when they
+fail (a tie keeps the original in front, a child not kept leaves its parent, an apply that is
+not significant keeps the original, and the apply decision is made on confirmation cases the
+search never saw), and they must fit a suite of 6 given cases (3 confirmation, 2 feedback and 1
+selection case, `optimize.split`). Their 90% two-sided level is one-sided 5% for a gain.
+
+A run comparison fails a CI session (baseline) or flags a variant for someone who may have
+changed nothing, and it tests twice (the t interval and McNemar's flips), so it asks more: 95%
+and 5 shared cases. Under 5 the 95% t quantile is 3.18 (4 cases) or 4.30 (3 cases), so the
+interval's half-width is 1.6 or 2.5 standard deviations of the per-case change, and the only
+drops it could call significant are the near-constant ones that tied judge scores give by
+chance; at 5 it is 1.24. McNemar's exact test needs at least 6 flips, all one way, to reach
+p < 0.05, so on fewer cases only the interval can decide.
+"""
 
 
 class CaseOutcome(NamedTuple):
@@ -135,9 +170,7 @@ class PairedGain:
         )
 
 
-def paired_gain(
-    diffs: Sequence[float], decision: Decision = "apply", *, level: float | None = None
-) -> PairedGain:
+def paired_gain(diffs: Sequence[float], decision: Decision = "apply") -> PairedGain:
     """The t interval of the mean paired difference, judged by the rule of `decision`.
 
     Student's t (`scipy.stats.ttest_1samp`) rather than a bootstrap: on few cases a bootstrap
@@ -146,7 +179,7 @@ def paired_gain(
     spread, give the degenerate interval [mean, mean], which is never significant.
     """
     rule = RULES[decision]
-    conf = rule.level if level is None else level
+    conf = rule.level
     n = len(diffs)
     mean = statistics.fmean(diffs) if diffs else 0.0
     if n < 2 or max(diffs) - min(diffs) < 1e-12:
@@ -175,7 +208,7 @@ class PairedComparison:
     fail_to_pass: int
     mcnemar_p: float
     margin: float
-    verdict: Verdict
+    verdict: ComparisonOutcome
     pass_to_fail_cases: tuple[str, ...] = ()
     deltas: tuple[tuple[str, float], ...] = ()
     reason: str = ""
@@ -185,7 +218,10 @@ class PairedComparison:
         if self.delta_ci is None:
             interval = ""
         else:
-            interval = f" (95% CI {self.delta_ci[0]:+.3f} .. {self.delta_ci[1]:+.3f})"
+            interval = (
+                f" ({RUN_COMPARISON_CONFIDENCE:.0%} CI "
+                f"{self.delta_ci[0]:+.3f} .. {self.delta_ci[1]:+.3f})"
+            )
         why = f" ({self.reason})" if self.reason else ""
         return (
             f"{self.verdict}{why}: {self.n_shared} shared case{'' if self.n_shared == 1 else 's'}, "
@@ -269,21 +305,25 @@ def compare_runs(
     b: Mapping[str, CaseOutcome],
     *,
     margin: float = DEFAULT_MARGIN,
-    alpha: float = DEFAULT_ALPHA,
-    min_cases: int = MIN_SHARED_CASES,
+    decision: RunComparison = "baseline",
 ) -> PairedComparison:
-    """Compare run `b` with baseline `a` on the case ids both share (the rule: module docstring)."""
+    """Compare run `b` with `a` on the case ids both share, by the rule of `decision`.
+
+    The outcome rule is in the module docstring; the level and the minimum come from `RULES`.
+    """
     shared = sorted(set(a) & set(b))
     n = len(shared)
     deltas = [b[k].score - a[k].score for k in shared]
     pass_to_fail = [k for k in shared if a[k].passed and not b[k].passed]
     fail_to_pass = sum(1 for k in shared if not a[k].passed and b[k].passed)
-    gain = paired_gain(deltas, "baseline")
+    rule = RULES[decision]
+    gain = paired_gain(deltas, decision)
     ci = (gain.low, gain.high) if n >= 2 else None
     p = mcnemar_exact(len(pass_to_fail), fail_to_pass)
-    verdict: Verdict
+    verdict: ComparisonOutcome
     reason = ""
-    if n < min_cases:
+    alpha = rule.alpha
+    if n < rule.min_cases:
         verdict = "inconclusive"
     else:
         flips_down = p < alpha and len(pass_to_fail) > fail_to_pass

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from pytest_promptopt.evaluation.record import CaseRecord, case_outcomes
-from pytest_promptopt.evaluation.stats import (
+from pytest_promptopt.stats import (
     RULES,
     CaseOutcome,
+    Decision,
     compare_runs,
     mcnemar_exact,
     mean_interval,
@@ -54,6 +57,21 @@ def test_a_zero_variance_difference_is_not_significant() -> None:
     many = paired_gain([0.0625] * 12)
     assert (many.low, many.high) == (0.0625, 0.0625)
     assert not many.significant and "no spread" in many.describe()
+
+
+def test_every_decision_has_one_rule_with_its_level_and_minimum() -> None:
+    assert set(RULES) == set(get_args(Decision))
+    assert all(name == rule.decision and rule.question for name, rule in RULES.items())
+    assert {(d, r.level, r.min_cases) for d, r in RULES.items()} == {
+        ("tie", 0.9, 3),
+        ("refinement", 0.9, 3),
+        ("apply", 0.9, 3),
+        ("baseline", 0.95, 5),
+        ("variant", 0.95, 5),
+    }
+    assert RULES["baseline"].alpha == 0.05 and RULES["apply"].alpha == 0.1
+    assert paired_gain([0.3, 0.31, 0.29], "refinement").level == 0.9
+    assert paired_gain([0.3, 0.31, 0.29, 0.3, 0.32], "variant").level == 0.95
 
 
 def test_a_paired_decision_needs_its_minimum_of_cases() -> None:
@@ -136,6 +154,15 @@ def test_significant_flips_are_never_unchanged() -> None:
     assert "significant pass->fail flips" in result.describe()
     up = compare_runs(b, a)
     assert up.verdict == "improved"
+
+
+def test_a_variant_is_compared_by_its_own_rule_like_a_baseline() -> None:
+    worse = [s - 0.15 for s in BASE[:5]] + [s - 0.1 for s in BASE[5:]]
+    variant = compare_runs(_run(BASE), _run(worse), decision="variant")
+    assert variant == compare_runs(_run(BASE), _run(worse))
+    assert variant.verdict == "regressed" and "(95% CI " in variant.describe()
+    four = compare_runs(_run(BASE[:4]), _run(worse[:4]), decision="variant")
+    assert four.verdict == "inconclusive"
 
 
 def test_too_few_shared_cases_is_inconclusive() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pytest_promptopt.evaluation.stats import compare_runs
+from pytest_promptopt.stats import compare_runs
 from tests.support.gate import GOOD_PROMPT, WORSE_PROMPT, judge_noise, simulated_run
 
 SEEDS = range(1, 21)
