@@ -42,7 +42,7 @@ from pytest_promptopt.suites import SUITE_SUFFIXES
 if TYPE_CHECKING:
     from pytest_promptopt.engine.heartbeat import OwnerWatch
     from pytest_promptopt.engine.runtime import Runtime, SuiteOutcome
-    from pytest_promptopt.evaluation.gates import PassRateGate
+    from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import RunReport
     from pytest_promptopt.reporting.verdict import OptimizeNote, SessionVerdict
@@ -218,7 +218,7 @@ class Summarizing(Role):
         self.summary: SummaryCollector | None = None
         self.report: RunReport | None = None
         self.report_dir: Path | None = None
-        self.gates: list[PassRateGate] = []
+        self.gates: list[PassRateRequirement] = []
         self.baselines: dict[str, BaselineResult] | None = None
         self.baseline_error: str | None = None
         self.limit_history: str | None = None
@@ -252,9 +252,9 @@ class Summarizing(Role):
         """
         if self.summary is None:
             return exitstatus
-        from pytest_promptopt.evaluation.gates import pass_rate_gates
+        from pytest_promptopt.evaluation.pass_rate import pass_rate_requirements
 
-        self.gates = pass_rate_gates(self.summary.by_suite())
+        self.gates = pass_rate_requirements(self.summary.by_suite())
         if exitstatus == pytest.ExitCode.OK and any(g.failed for g in self.gates):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return int(pytest.ExitCode.TESTS_FAILED)
@@ -314,7 +314,7 @@ class Summarizing(Role):
         records = self.summary.by_suite()
         self.verdict = build_verdict(
             records,
-            gates=self.gates,
+            pass_rates=self.gates,
             baselines=self.baselines,
             variants=variant_comparisons(records),
             notes=self.notes,

@@ -14,7 +14,7 @@ from pytest_promptopt.redaction import for_terminal
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import SuiteOutcome
-    from pytest_promptopt.evaluation.gates import PassRateGate
+    from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
     from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import SuiteSummary
@@ -152,7 +152,7 @@ def xfail_reasons(records: Sequence[CaseRecord], gated: set[str]) -> list[str]:
     ]
 
 
-def passing_gate_lines(gates: Sequence[PassRateGate]) -> list[str]:
+def passing_gate_lines(gates: Sequence[PassRateRequirement]) -> list[str]:
     """The pass-rate gates that held (the failed ones lead the verdict)."""
     return ["pass-rate gate: " + g.describe() for g in gates if not g.failed]
 
@@ -199,7 +199,7 @@ def write_summary(
     report_dir: Path | None,
     baselines: Mapping[str, BaselineResult] | None = None,
     *,
-    gates: Sequence[PassRateGate] = (),
+    gates: Sequence[PassRateRequirement] = (),
     records: Mapping[str, Sequence[CaseRecord]] | None = None,
     after_suites: Sequence[str] = (),
     limit_history: str | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptopt.evaluation.gates import pass_rate_gates
+from pytest_promptopt.evaluation.pass_rate import pass_rate_requirements
 from pytest_promptopt.evaluation.record import SuiteTotals
 from pytest_promptopt.evaluation.results import is_truncated
 from pytest_promptopt.evaluation.variants import variant_comparisons
@@ -102,7 +102,7 @@ def build_report(
             suites=suites,
             cases=cases,
             variants=variant_comparisons(records),
-            pass_rate_gates=pass_rate_gates(records),
+            pass_rate_gates=pass_rate_requirements(records),
         )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pytest_promptopt.evaluation.gates import PassRateGate
+from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
 from pytest_promptopt.evaluation.results import describe_calls, truncation_note
 from pytest_promptopt.evaluation.variants import SuiteVariants
@@ -181,7 +181,7 @@ class RunReport(BaseModel):
     suites: list[SuiteSummary] = Field(default_factory=list)
     cases: list[CaseRow] = Field(default_factory=list)
     variants: list[SuiteVariants] = Field(default_factory=list)
-    pass_rate_gates: list[PassRateGate] = Field(default_factory=list)
+    pass_rate_gates: list[PassRateRequirement] = Field(default_factory=list)
     verdict: SessionVerdict | None = Field(
         None, description="What the session told the user at its end, in its order."
     )

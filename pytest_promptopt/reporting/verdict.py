@@ -1,6 +1,7 @@
 """What a session tells the user at its end, decided once and rendered by every writer.
 
-The order is fixed: session-wide problems (once each), gate failures (each named), the prompts
+The order is fixed: session-wide problems (once each), the run-level gate's findings (each
+named: an unmet pass-rate requirement, a baseline regression, a regressed variant), the prompts
 `--promptopt-apply` wrote or did not write, the spend, then one line per suite. The terminal
 summary, `report.json`, `report.md`, `report.html` and the GitHub step summary all render the
 same `SessionVerdict`.
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from pytest_promptopt.evaluation.gates import PassRateGate
+from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
 from pytest_promptopt.evaluation.variants import SuiteVariants
 from pytest_promptopt.llm.pricing import sum_costs
@@ -58,8 +59,11 @@ class SessionProblem(BaseModel):
         return f"session error: {self.cause}{count}"
 
 
-class GateFailure(BaseModel):
-    """A gate that failed (or, for variants, a variant that regressed), with its cases."""
+class GateFinding(BaseModel):
+    """What the run-level gate found, with its cases: a failure, or a note (a regressed variant).
+
+    `fails_session` tells them apart; the line says `FAILED <kind> gate` or `NOTE <kind> gate`.
+    """
 
     kind: Literal["pass-rate", "baseline", "variant", "judge-agreement"]
     suite: str
@@ -176,7 +180,8 @@ class SessionVerdict(BaseModel):
     """What the session tells the user, in order; every writer renders this."""
 
     problems: list[SessionProblem] = Field(default_factory=list)
-    gates: list[GateFailure] = Field(default_factory=list)
+    gates: list[GateFinding] = Field(default_factory=list)
+    """The run-level gate's findings (`gates` in `report.json`)."""
     applied: list[AppliedPrompt] = Field(default_factory=list)
     spend: Spend | None = None
     suites: list[SuiteHeadline] = Field(default_factory=list)
@@ -233,34 +238,34 @@ def problems_of(
     return [SessionProblem(cause=c, items=n) for c, n in counts.items()]
 
 
-def _gate_cases(rows: Sequence[CaseRecord]) -> list[str]:
+def _failing_cases(rows: Sequence[CaseRecord]) -> list[str]:
     """The failing cases of a graded suite, each with the reason it did not pass."""
     return [f"{r.case_id}: {r.reason or r.outcome}" for r in rows if not r.passed]
 
 
-def gate_failures(
-    gates: Sequence[PassRateGate],
+def gate_findings(
+    pass_rates: Sequence[PassRateRequirement],
     records: Mapping[str, Sequence[CaseRecord]],
     baselines: Mapping[str, BaselineResult] | None,
     variants: Sequence[SuiteVariants],
     baseline_error: str | None = None,
-) -> list[GateFailure]:
-    """Every failed gate, each named: pass rate, baseline, then variants that regressed."""
+) -> list[GateFinding]:
+    """Every finding, each named: unmet pass rates, baseline regressions, regressed variants."""
     out = [
-        GateFailure(
+        GateFinding(
             kind="pass-rate",
-            suite=g.suite,
-            text=g.describe(),
-            cases=_gate_cases(records.get(g.suite, ())),
+            suite=p.suite,
+            text=p.describe(),
+            cases=_failing_cases(records.get(p.suite, ())),
         )
-        for g in gates
-        if g.failed
+        for p in pass_rates
+        if p.failed
     ]
     for r in (baselines or {}).values():
         if r.regressed:
             cases = [f"{c}: went from pass to fail" for c in r.comparison.pass_to_fail_cases]
             out.append(
-                GateFailure(
+                GateFinding(
                     kind="baseline",
                     suite=r.suite,
                     text=(
@@ -271,12 +276,12 @@ def gate_failures(
                 )
             )
     if baseline_error:
-        out.append(GateFailure(kind="baseline", suite="", text=baseline_error))
+        out.append(GateFinding(kind="baseline", suite="", text=baseline_error))
     for sv in variants:
         for v in sv.variants[1:]:
             if v.paired and v.paired.get("verdict") == "regressed":
                 out.append(
-                    GateFailure(
+                    GateFinding(
                         kind="variant",
                         suite=v.suite,
                         fails_session=False,
@@ -343,7 +348,7 @@ def session_spend(
 def build_verdict(
     records: Mapping[str, Sequence[CaseRecord]],
     *,
-    gates: Sequence[PassRateGate] = (),
+    pass_rates: Sequence[PassRateRequirement] = (),
     baselines: Mapping[str, BaselineResult] | None = None,
     variants: Sequence[SuiteVariants] = (),
     notes: Sequence[OptimizeNote] = (),
@@ -356,7 +361,7 @@ def build_verdict(
     by_suite = {n.suite: n for n in notes}
     return SessionVerdict(
         problems=problems_of(records, known_problems),
-        gates=gate_failures(gates, records, baselines, variants, baseline_error),
+        gates=gate_findings(pass_rates, records, baselines, variants, baseline_error),
         applied=[n.apply for n in notes if n.apply is not None],
         spend=session_spend(roles, totals, notes),
         suites=[

@@ -1,10 +1,10 @@
-"""k-of-n verdicts, the suite pass-rate gate and variants side by side, from results and records."""
+"""k-of-n verdicts, suite pass-rate requirements and variants side by side, from records."""
 
 from __future__ import annotations
 
 import pytest
 
-from pytest_promptopt.evaluation.gates import pass_rate_gates
+from pytest_promptopt.evaluation.pass_rate import pass_rate_requirements
 from pytest_promptopt.evaluation.record import CaseRecord
 from pytest_promptopt.evaluation.results import AssertionResult, CaseResult, SampleResult
 from pytest_promptopt.evaluation.variants import variant_comparisons
@@ -86,7 +86,7 @@ def _rec(suite: str, case: str, score: float, passed: bool, **kw: object) -> Cas
     return CaseRecord(suite=suite, case_id=case, score=score, threshold=0.7, passed=passed, **kw)  # type: ignore[arg-type]
 
 
-def test_record_properties_carry_the_gate_and_the_variant_only_when_set() -> None:
+def test_record_properties_carry_the_minimum_pass_rate_and_the_variant_only_when_set() -> None:
     plain = _rec("s", "a", 0.8, True)
     assert not any(k.endswith(("min_pass_rate", "variant")) for k, _ in plain.to_properties())
     tagged = _rec("s@v2", "a", 0.8, True, min_pass_rate=0.9, variant="v2", variant_rank=1)
@@ -95,7 +95,7 @@ def test_record_properties_carry_the_gate_and_the_variant_only_when_set() -> Non
     assert back[0].criteria == {}  # the new fields are no criteria
 
 
-def test_the_pass_rate_gate_fails_under_its_minimum_and_names_suite_rate_and_minimum() -> None:
+def test_a_pass_rate_requirement_fails_under_its_minimum_naming_suite_rate_and_minimum() -> None:
     records = {
         "graded": [
             _rec("graded", "a", 0.9, True, min_pass_rate=0.9),
@@ -104,22 +104,22 @@ def test_the_pass_rate_gate_fails_under_its_minimum_and_names_suite_rate_and_min
         "ungraded": [_rec("ungraded", "a", 0.1, False)],
         "fine": [_rec("fine", c, 0.9, True, min_pass_rate=0.5) for c in "ab"],
     }
-    gates = pass_rate_gates(records)
-    assert [(g.suite, g.failed) for g in gates] == [("graded", True), ("fine", False)]
-    assert gates[0].describe() == (
+    found = pass_rate_requirements(records)
+    assert [(g.suite, g.failed) for g in found] == [("graded", True), ("fine", False)]
+    assert found[0].describe() == (
         "suite 'graded': pass rate 50% (1 of 2 cases) is under its minimum 90% (min_pass_rate)"
     )
-    assert gates[1].describe().startswith("suite 'fine': pass rate 100% (2 of 2 cases) meets")
+    assert found[1].describe().startswith("suite 'fine': pass rate 100% (2 of 2 cases) meets")
 
 
-def test_the_pass_rate_gate_counts_an_error_as_not_passed_and_meets_an_exact_minimum() -> None:
+def test_a_pass_rate_requirement_counts_an_error_as_failed_and_meets_an_exact_minimum() -> None:
     rows = [_rec("s", str(n), 0.9, True, min_pass_rate=0.9) for n in range(9)]
-    assert not pass_rate_gates({"s": rows})[0].failed  # 9 of 9
+    assert not pass_rate_requirements({"s": rows})[0].failed  # 9 of 9
     rows.append(_rec("s", "err", 0.0, False, error="boom", min_pass_rate=0.9))
-    gate = pass_rate_gates({"s": rows})[0]
-    assert (gate.passed, gate.cases, gate.failed) == (9, 10, False)  # exactly 90%
+    met = pass_rate_requirements({"s": rows})[0]
+    assert (met.passed, met.cases, met.failed) == (9, 10, False)  # exactly 90%
     rows.append(_rec("s", "bad", 0.1, False, min_pass_rate=0.9))
-    assert pass_rate_gates({"s": rows})[0].failed  # 9 of 11
+    assert pass_rate_requirements({"s": rows})[0].failed  # 9 of 11
 
 
 def test_variants_side_by_side_with_the_first_in_file_order() -> None:

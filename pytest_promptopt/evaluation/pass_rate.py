@@ -1,4 +1,4 @@
-"""Suite pass-rate gates: a suite graded as a whole fails the session under its minimum."""
+"""Pass-rate requirements: a suite graded as a whole (`min_pass_rate`) fails under its minimum."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from pytest_promptopt.evaluation.record import PASS_RATE_REASON, CaseRecord, SuiteTotals
+from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
 
-__all__ = ["PASS_RATE_REASON", "PassRateGate", "pass_rate_gates"]
+__all__ = ["PassRateRequirement", "pass_rate_requirements"]
 
 
-class PassRateGate(BaseModel):
-    """One suite's pass rate against its minimum (`min_pass_rate`)."""
+class PassRateRequirement(BaseModel):
+    """One suite's pass rate against its minimum (`min_pass_rate`: k of its n cases must pass)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -40,15 +40,19 @@ class PassRateGate(BaseModel):
         )
 
 
-def pass_rate_gates(records: Mapping[str, Sequence[CaseRecord]]) -> list[PassRateGate]:
-    """The gate of every suite whose records carry a `min_pass_rate`, in suite order."""
-    gates = []
+def pass_rate_requirements(
+    records: Mapping[str, Sequence[CaseRecord]],
+) -> list[PassRateRequirement]:
+    """The requirement of every suite whose records carry a `min_pass_rate`, in suite order."""
+    requirements = []
     for name, rows in records.items():
         minimum = next((r.min_pass_rate for r in rows if r.min_pass_rate is not None), None)
         if minimum is None:
             continue
         totals = SuiteTotals.of(name, rows)
-        gates.append(
-            PassRateGate(suite=name, passed=totals.passed, cases=totals.cases, minimum=minimum)
+        requirements.append(
+            PassRateRequirement(
+                suite=name, passed=totals.passed, cases=totals.cases, minimum=minimum
+            )
         )
-    return gates
+    return requirements
