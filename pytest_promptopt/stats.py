@@ -58,7 +58,7 @@ CONFIDENCE = 0.95
 #: The optimizer's two-sided level: a lower bound above zero is significant at one-sided 5%.
 OPTIMIZER_CONFIDENCE = 0.90
 #: Run comparisons (baseline, variants): two-sided 95%, McNemar's test at alpha 5%.
-RUN_COMPARISON_CONFIDENCE = 0.95
+COMPARISON_CONFIDENCE = 0.95
 DEFAULT_MARGIN = 0.02
 BOOTSTRAP_SEED = 20240611
 BOOTSTRAP_RESAMPLES = 9999
@@ -85,15 +85,11 @@ class DecisionRule:
 RULES: dict[Decision, DecisionRule] = {
     rule.decision: rule
     for rule in (
-        DecisionRule(
-            "tie", "does one candidate beat another (else a tie)", OPTIMIZER_CONFIDENCE, 3
-        ),
-        DecisionRule("refinement", "keep a child prompt over its parent", OPTIMIZER_CONFIDENCE, 3),
-        DecisionRule("apply", "apply the best prompt over the original", OPTIMIZER_CONFIDENCE, 3),
-        DecisionRule(
-            "baseline", "did a run regress from its baseline", RUN_COMPARISON_CONFIDENCE, 5
-        ),
-        DecisionRule("variant", "is a variant worse than the first", RUN_COMPARISON_CONFIDENCE, 5),
+        DecisionRule("tie", "does a candidate beat another", OPTIMIZER_CONFIDENCE, 3),
+        DecisionRule("refinement", "keep a child over its parent", OPTIMIZER_CONFIDENCE, 3),
+        DecisionRule("apply", "apply the best over the original", OPTIMIZER_CONFIDENCE, 3),
+        DecisionRule("baseline", "did a run regress from its baseline", COMPARISON_CONFIDENCE, 5),
+        DecisionRule("variant", "is a variant worse than the first", COMPARISON_CONFIDENCE, 5),
     )
 }
 """The rule of every decision, in one table; why these levels and counts:
@@ -133,7 +129,7 @@ class PairedGain:
     high: float
     cases: int
     level: float
-    min_cases: int = 3
+    min_cases: int
     spread: bool = True
 
     @property
@@ -219,7 +215,7 @@ class PairedComparison:
             interval = ""
         else:
             interval = (
-                f" ({RUN_COMPARISON_CONFIDENCE:.0%} CI "
+                f" ({COMPARISON_CONFIDENCE:.0%} CI "
                 f"{self.delta_ci[0]:+.3f} .. {self.delta_ci[1]:+.3f})"
             )
         why = f" ({self.reason})" if self.reason else ""

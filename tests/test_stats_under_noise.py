@@ -1,4 +1,4 @@
-"""The baseline gate under judge noise 0.15, on simulated runs through the real simulator judge.
+"""The baseline comparison under judge noise 0.15, on runs judged by the real simulator judge.
 
 Each run judges the support suite of `tests.support.gate` with its own judge requests (seeded
 by the sample index), so a re-run of the same prompt differs only by the judge's noise.

@@ -19,6 +19,7 @@ from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
 from pytest_promptopt.evaluation.variants import SuiteVariants
 from pytest_promptopt.llm.pricing import sum_costs
 from pytest_promptopt.reporting.baseline import BaselineResult
+from pytest_promptopt.stats import RULES
 
 if TYPE_CHECKING:
     from pytest_promptopt.storage.database import Database
@@ -88,7 +89,9 @@ class AppliedPrompt(BaseModel):
     after: float | None = Field(None, description="The chosen prompt's mean on `measured_on`.")
     measured_on: str = Field("held-out", description="The cases the decision rests on.")
     gain: float | None = Field(None, description="The paired gain on those cases.")
-    interval: tuple[float, float] | None = Field(None, description="Its 90% interval.")
+    interval: tuple[float, float] | None = Field(
+        None, description="Its interval at the `apply` rule's level (`stats.RULES`)."
+    )
     reason: str = ""
 
     def describe(self) -> str:
@@ -99,7 +102,8 @@ class AppliedPrompt(BaseModel):
         if self.gain is not None and (self.applied or "paired gain" not in self.reason):
             gain = f"paired gain {self.gain:+.3f}"
             if self.interval is not None:
-                gain += f" [{self.interval[0]:+.3f}, {self.interval[1]:+.3f}] (90%)"
+                low, high = self.interval
+                gain += f" [{low:+.3f}, {high:+.3f}] ({RULES['apply'].level:.0%})"
             figures.append(gain)
         tail = f" ({', '.join(figures)})" if figures else ""
         if self.applied:
