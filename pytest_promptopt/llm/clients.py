@@ -55,7 +55,7 @@ def import_sdk() -> None:
 async def _refusal_not_retried(response: httpx2.Response) -> None:
     """Mark a 429/529 answer `x-should-retry: false`, the SDK's own signal not to retry it.
 
-    The service retries refusals itself, through the adaptive limiter (`service._send`); the
+    The service retries refusals itself, through the adaptive limiter (`sending.py`); the
     SDK keeps retrying 5xx answers, timeouts and connection errors.
     """
     if response.status_code in REFUSAL_STATUSES:

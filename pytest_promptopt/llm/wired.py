@@ -30,7 +30,8 @@ from pytest_promptopt.errors import PromptOptError
 if TYPE_CHECKING:
     from anthropic import Anthropic, AsyncAnthropic
 
-    from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
+    from pytest_promptopt.llm.completion import Completion, UsageMeter
+    from pytest_promptopt.llm.service import LLMService
 
 # Nothing listens here: the transport answers every request itself.
 WIRED_BASE_URL = "http://wired.promptopt.invalid"

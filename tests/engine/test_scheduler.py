@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import queue
 import threading
 from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
@@ -44,7 +45,8 @@ class FakeJudging:
         self.priorities: dict[str, int] = {}
         self.failing: set[str] = set()
         self.clashing: set[str] = set()
-        self.gate: threading.Event | None = None
+        self.gate: threading.Event | None = None  # when set: evaluations wait for it
+        self.at_gate: queue.Queue[str] = queue.Queue()  # the cases waiting at the gate
 
     @property
     def loop(self) -> CountingLoop:
@@ -69,8 +71,8 @@ class FakeJudging:
         self.evaluated.append(case.id)
         self.priorities[case.id] = call_priority.get()
         if self.gate is not None:
-            while not self.gate.is_set():
-                await asyncio.sleep(0.001)
+            self.at_gate.put(case.id)
+            assert await asyncio.to_thread(self.gate.wait, 10), "the test never opened the gate"
         if case.id in self.failing:
             raise LLMError(f"target call for {case.id} failed after retries: HTTP 500")
         return CaseResult(suite=suite.name, case_id=case.id, threshold=0.5)
@@ -188,11 +190,12 @@ def test_items_wait_for_their_own_case_while_others_run(judging: FakeJudging) ->
     waiter = concurrent.futures.ThreadPoolExecutor(1).submit(
         scheduler.result, suite, suite.cases[1]
     )
-    with pytest.raises(concurrent.futures.TimeoutError):
-        waiter.result(timeout=0.05)  # gated: not done yet, and not started a second time
+    # Both cases run (each once) and wait at the gate; the item waiting for c1 waits with them.
+    assert sorted(judging.at_gate.get(timeout=5) for _ in range(2)) == ["c0", "c1"]
+    assert not waiter.done()
     judging.gate.set()
     assert waiter.result(timeout=5).case_id == "c1"
-    assert sorted(judging.evaluated) == ["c0", "c1"]
+    assert sorted(judging.evaluated) == ["c0", "c1"]  # c1 was not started a second time
 
 
 def test_released_results_are_started_again_when_asked_for(judging: FakeJudging) -> None:

@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, describe_limit
+from tests.support.llm import WatchedLimiter
 
 
-async def _hold(limiter: AdaptiveLimiter, n: int) -> tuple[list[Permit], list[asyncio.Event]]:
-    """Start `n` holders that keep their slot until released; returns their permits."""
+async def _hold(
+    limiter: AdaptiveLimiter, n: int
+) -> tuple[list[Permit], list[asyncio.Event], list[asyncio.Task[None]]]:
+    """Start `n` holders that keep their slot until released; their permits, gates and tasks."""
     permits: list[Permit] = []
     gates = [asyncio.Event() for _ in range(n)]
     started = asyncio.Event()
@@ -24,26 +27,26 @@ async def _hold(limiter: AdaptiveLimiter, n: int) -> tuple[list[Permit], list[as
                 started.set()
             await gate.wait()
 
-    for gate in gates:
-        asyncio.get_running_loop().create_task(hold(gate))
-    await started.wait()
-    return permits, gates
+    tasks = [asyncio.get_running_loop().create_task(hold(gate)) for gate in gates]
+    await asyncio.wait_for(started.wait(), timeout=10)
+    return permits, gates, tasks
 
 
 def test_a_burst_of_refusals_halves_the_limit_once_and_a_later_one_halves_it_again() -> None:
     async def scenario() -> list[int]:
         limiter = AdaptiveLimiter(24)
-        permits, gates = await _hold(limiter, 10)
+        permits, gates, holders = await _hold(limiter, 10)
         for permit in permits:  # ten refusals of calls started in the same window
             limiter.refused(permit, None)
         seen = [limiter.limit]
         gates[0].set()
-        await asyncio.sleep(0)
+        await asyncio.wait_for(holders[0], timeout=10)  # its slot is given back
         async with limiter.slot() as late:  # started after the decrease: its refusal counts
             limiter.refused(late, None)
         seen.append(limiter.limit)
         for gate in gates:
             gate.set()
+        await asyncio.wait_for(asyncio.gather(*holders), timeout=10)
         return [*seen, limiter.refused_count, limiter.lowest]
 
     assert asyncio.run(scenario()) == [12, 6, 11, 6]
@@ -65,7 +68,7 @@ def test_successes_grow_the_limit_by_one_per_window_up_to_the_ceiling() -> None:
 
 def test_retry_after_pauses_new_calls_until_it_has_passed() -> None:
     async def scenario() -> tuple[bool, bool, bool, bool]:
-        limiter = AdaptiveLimiter(4)
+        limiter = WatchedLimiter(4)
         limiter.refused(Permit(0.0, 0), retry_after_s=30)
         paused = limiter.paused_for > 0
 
@@ -74,7 +77,7 @@ def test_retry_after_pauses_new_calls_until_it_has_passed() -> None:
                 pass
 
         task = asyncio.get_running_loop().create_task(call())
-        await asyncio.sleep(0)  # the call runs up to its wait
+        await limiter.until_queued(1)  # the call runs up to its wait
         # A free slot, but the pause holds it back: queued, not started.
         waited = not task.done() and len(limiter._waiting) == 1 and limiter._in_use == 0
         limiter._paused_until = 0.0  # the pause is over (no wall-clock wait in the test)
@@ -135,7 +138,7 @@ def test_two_processes_share_one_limit_through_the_database(
 
 
 def test_a_pause_left_pending_in_a_finished_loop_does_not_stall_the_next_loop() -> None:
-    limiter = AdaptiveLimiter(2)
+    limiter = WatchedLimiter(2)
 
     async def call() -> None:
         async with limiter.slot():
@@ -144,7 +147,7 @@ def test_a_pause_left_pending_in_a_finished_loop_does_not_stall_the_next_loop() 
     async def abandoned() -> None:
         limiter.refused(Permit(0.0, 0), retry_after_s=30)
         task = asyncio.get_running_loop().create_task(call())
-        await asyncio.sleep(0)  # the call runs up to its wait
+        await limiter.until_queued(1)  # the call runs up to its wait
         assert len(limiter._waiting) == 1 and limiter._wake is not None
         task.cancel()  # this loop ends with its wake-up still scheduled
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,10 @@ import pytest
 from pytest_promptopt.errors import LLMError
 from pytest_promptopt.llm.batches import BatchCollector, BatchTiming
 from pytest_promptopt.llm.clients import ClientPool
+from pytest_promptopt.llm.completion import Completion
 from pytest_promptopt.llm.pricing import BATCH_DISCOUNT
 from pytest_promptopt.llm.requests import build_request, request_hash
-from pytest_promptopt.llm.service import Completion, LLMService
+from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.storage.database import Database
 from pytest_promptopt.storage.repositories import transaction
 from pytest_promptopt.testing import LoopbackMessagesServer
@@ -48,10 +49,23 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-def _service(db: Database, *, batch: bool, timing: BatchTiming = FAST) -> LLMService:
+def _service(
+    db: Database,
+    *,
+    batch: bool,
+    timing: BatchTiming = FAST,
+    heard: Callable[[str], None] | None = None,
+) -> LLMService:
+    """The cached service, its progress lines kept (and handed to `heard` as they come)."""
     pool = ClientPool(timeout_s=5, max_retries=0)
     lines: list[str] = []
-    collector = BatchCollector(pool, db, timing=timing, progress=lines.append) if batch else None
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if heard is not None:
+            heard(line)
+
+    collector = BatchCollector(pool, db, timing=timing, progress=progress) if batch else None
     service = cached_service(db, clients=pool, batches=collector)
     service.progress_lines = lines  # type: ignore[attr-defined]
     return service
@@ -130,13 +144,19 @@ def test_a_killed_run_resumes_its_batch_instead_of_sending_it_again(
     server: LoopbackMessagesServer, db: Database
 ) -> None:
     # The first run submits, polls once (still in progress) and is killed while it waits.
-    slow = BatchTiming(quiet_s=0.02, max_wait_s=0.2, poll_s=60, max_poll_s=60)
-    first = _service(db, batch=True, timing=slow)
+    slow = BatchTiming(quiet_s=0.02, max_wait_s=0.2, poll_s=60, max_poll_s=60, progress_every_s=0)
+    polled = asyncio.Event()  # the first poll's progress line: the batch is still processing
+
+    def heard(line: str) -> None:
+        if "processing" in line:
+            polled.set()
+
+    first = _service(db, batch=True, timing=slow, heard=heard)
 
     async def killed() -> None:
         task = asyncio.ensure_future(_ask(first))
-        while server.simulator.calls["batch_retrieve"] < 1:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(polled.wait(), timeout=60)
+        assert server.simulator.calls["batch_retrieve"] == 1  # the next poll is a minute away
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from pytest_promptopt.llm.limiter import call_priority
+from tests.support.llm import WatchedLimiter
+
 
 def test_priority_limiter_bounds_concurrency_and_serves_lowest_priority_first() -> None:
-    import asyncio
-
-    from pytest_promptopt.llm.limiter import AdaptiveLimiter, call_priority
-
     async def scenario() -> tuple[int, list[int]]:
-        limiter = AdaptiveLimiter(2)
+        limiter = WatchedLimiter(2)
+        release = asyncio.Event()
         running, peak, order = 0, 0, []
 
         async def call(priority: int) -> None:
@@ -19,11 +21,15 @@ def test_priority_limiter_bounds_concurrency_and_serves_lowest_priority_first() 
                 running += 1
                 peak = max(peak, running)
                 order.append(priority)
-                await asyncio.sleep(0.01)
+                await release.wait()  # the first two hold their slots until all others queue
                 running -= 1
 
         # Two start at once; the rest queue in arrival order 9, 8, ..., 3 but run by priority.
-        await asyncio.gather(*(call(p) for p in (1, 2, 9, 8, 7, 6, 5, 4, 3)))
+        calls = [asyncio.ensure_future(call(p)) for p in (1, 2, 9, 8, 7, 6, 5, 4, 3)]
+        await limiter.until_queued(7)
+        assert order == [1, 2] and running == 2
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*calls), timeout=10)
         return peak, order
 
     peak, order = asyncio.run(scenario())

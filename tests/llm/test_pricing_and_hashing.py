@@ -13,7 +13,7 @@ from pytest_promptopt.llm.pricing import (
     price_for,
     sum_costs,
 )
-from pytest_promptopt.llm.service import request_hash
+from pytest_promptopt.llm.requests import request_hash
 
 
 def test_sdk_model_names_have_their_published_prices() -> None:

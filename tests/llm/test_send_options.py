@@ -11,13 +11,14 @@ import pytest
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.callstore import CallStore
 from pytest_promptopt.llm.clients import REFUSALS_NOT_RETRIED, ClientPool
+from pytest_promptopt.llm.completion import Completion
 from pytest_promptopt.llm.requests import build_request, request_hash
 from pytest_promptopt.llm.send_options import (
     min_cacheable_tokens,
     request_timeout,
     with_prompt_cache,
 )
-from pytest_promptopt.llm.service import Completion, LLMService
+from pytest_promptopt.llm.service import LLMService
 
 MODEL = "claude-sonnet-4-5"
 LONG_SYSTEM = "You are a careful support agent. Follow the policy below.\n" + "Rule. " * 1200

@@ -96,23 +96,34 @@ def test_p_no_promptopt_disables_the_plugin(pytester: pytest.Pytester) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "outcome"),
-    [(["--collect-only"], "*2 tests collected*"), (["-k", "test_x"], "*1 passed, 1 deselected*")],
-    ids=["collect-only", "all-cases-deselected"],
+    ("args", "outcome", "heavy"),
+    [
+        (["--collect-only"], "*2 tests collected*", False),
+        (["-k", "test_x"], "*1 passed, 1 deselected*", False),
+        ([], "*2 passed*", True),
+    ],
+    ids=["collect-only", "all-cases-deselected", "a-case-runs"],
 )
 def test_no_case_to_run_imports_nothing_heavy_even_with_the_cache_off(
-    pytester: pytest.Pytester, args: list[str], outcome: str
+    pytester: pytest.Pytester, args: list[str], outcome: str, heavy: bool
 ) -> None:
-    """With the cache off the SDK is imported ahead of time, but only when cases will run."""
+    """With the cache off the SDK is imported ahead of time, but only when cases will run.
+
+    The run with a case to run is the same project and flags: there the probe does see the SDK,
+    the database layer and the database, so the other two runs' False is not a probe that
+    cannot see them.
+    """
     pytester.makeini(SIM_INI)
     pytester.makeconftest(PROBE_CONFTEST)
     pytester.makepyfile(test_x="def test_x():\n    assert True\n")
     write_suite(pytester, "s", HELLO)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--promptopt-cache=off", *args)
     result.stdout.fnmatch_lines([outcome])
-    for probe in _probe(pytester):
-        assert probe["anthropic"] is False and probe["sqlalchemy"] is False, probe
-    assert not (pytester.path / ".promptopt").exists()
+    probes = _probe(pytester)
+    assert [p["hook"] for p in probes] == ["sessionfinish", "unconfigure"]
+    for probe in probes:
+        assert probe["anthropic"] is heavy and probe["sqlalchemy"] is heavy, probe
+    assert (pytester.path / ".promptopt").exists() is heavy
 
 
 ORDER_CONFTEST = """

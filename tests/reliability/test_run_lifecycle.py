@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,12 +38,23 @@ MAX_POLLS = 1200  # a minute at most for any awaited state: a bound, not a timin
 
 
 def _until(what: str, condition: Callable[[], bool]) -> int:
-    """Poll `condition` until true, at most MAX_POLLS times; return the polls it took."""
+    """Poll `condition` until true, at most MAX_POLLS times; return the polls it took.
+
+    Only for what another process does that nothing here is told of (a row it writes, its
+    own exit); requests are awaited on the server instead (`_requests_reach`).
+    """
     for polls in range(MAX_POLLS):
         if condition():
             return polls
         time.sleep(POLL_S)
     raise AssertionError(f"never happened: {what}")
+
+
+def _requests_reach(srv: FaultServer, n: int, proc: subprocess.Popen[bytes], what: str) -> None:
+    """Wait (no polling) until `srv` has seen `n` requests; fail if `proc` exits before."""
+    threading.Thread(target=lambda: (proc.wait(), srv.wake()), daemon=True).start()
+    reached = srv.wait_for_requests(n, lambda: proc.poll() is not None, timeout=POLL_S * MAX_POLLS)
+    assert reached, f"never happened: {what} (the run exited with {proc.poll()})"
 
 
 def _cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -77,7 +89,7 @@ def test_a_sigkilled_run_is_abandoned_and_bless_refuses_it(tmp_path: Path) -> No
             tmp_path, srv.base_url, "--promptopt-concurrency=2", "--promptopt-cache=refresh"
         )
         try:
-            _until("the second run's requests", lambda: srv.requests >= before + 2)
+            _requests_reach(srv, before + 2, proc, "the second run's requests")
             _sigkill(proc)
         finally:
             srv.release()
@@ -109,7 +121,7 @@ def _kill_optimize_midway(root: Path, srv: FaultServer) -> None:
     before = srv.requests
     proc = popen_pytest(root, srv.base_url, "--promptopt-concurrency=2", *OPT_KNOBS)
     try:
-        _until("the optimize run's first request", lambda: srv.requests > before)
+        _requests_reach(srv, before + 1, proc, "the optimize run's first request")
         _sigkill(proc)
     finally:
         if proc.poll() is None:
@@ -206,7 +218,7 @@ def test_workers_stop_when_their_controller_is_killed(tmp_path: Path) -> None:
         proc = popen_pytest(tmp_path, srv.base_url, "-n", "2", "--promptopt-concurrency=2",
                             *OPT_KNOBS)  # fmt: skip
         try:
-            _until("the pipeline's first request", lambda: srv.requests > 0)
+            _requests_reach(srv, 1, proc, "the pipeline's first request")
             workers = _children(proc.pid)
             assert len(workers) == 2, workers
             _sigkill(proc)  # the controller only: its workers are left behind

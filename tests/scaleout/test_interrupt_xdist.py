@@ -11,12 +11,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 
-from pytest_promptopt.testing import LoopbackMessagesServer
+from tests.support.fault_server import FaultServer
 from tests.support.scaleout import judged_suite, subprocess_env
 
 
@@ -24,7 +24,7 @@ def _interrupt_mid_run(tmp_path: Path, *extra: str) -> str:
     """Start `-n 2` against a slow server, send Ctrl-C once calls are in flight; the output."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "slow.promptopt.yaml").write_text(judged_suite("slow", 20))
-    with LoopbackMessagesServer(latency_s=2.0) as server:
+    with FaultServer(latency_s=2.0) as server:  # no faults: a slow server that counts arrivals
         env = subprocess_env()
         env.update(ANTHROPIC_BASE_URL=server.base_url, ANTHROPIC_API_KEY="test-key")
         proc = subprocess.Popen(
@@ -33,10 +33,9 @@ def _interrupt_mid_run(tmp_path: Path, *extra: str) -> str:
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while server.request_count == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.request_count > 0, "no model call was made"
+        threading.Thread(target=lambda: (proc.wait(), server.wake()), daemon=True).start()
+        in_flight = server.wait_for_requests(1, lambda: proc.poll() is not None, timeout=60)
+        assert in_flight and proc.poll() is None, "no model call was made"
         os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C in a terminal: the whole group
         out, _ = proc.communicate(timeout=60)
     return out

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.callstore import CallStore
 from pytest_promptopt.llm.clients import ClientPool
+from pytest_promptopt.llm.limiter import AdaptiveLimiter
 from pytest_promptopt.llm.models import ModelRules, rules_for
 from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.storage.database import Database
@@ -56,3 +58,32 @@ def cached_service(db: Database, **options: Any) -> LLMService:
         max_retries=0,
         **options,
     )
+
+
+class WatchedLimiter(AdaptiveLimiter):
+    """The adaptive limiter, counting the calls that had to queue, so a test can wait for them.
+
+    A call that must wait bumps `queued` and sets an event just before it suspends on its
+    turn, so a test awaiting `until_queued(n)` resumes only once the n-th call is in the queue.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.queued = 0
+        self._changed = asyncio.Event()
+
+    async def _acquire(self, priority: float) -> None:
+        if self._waiting or not self._can_start():  # what `_acquire` queues (no shared limit)
+            self.queued += 1
+            self._changed.set()
+        await super()._acquire(priority)
+
+    async def until_queued(self, calls: int, timeout_s: float = 10.0) -> None:
+        """Return once `calls` calls have queued in all (a TimeoutError after `timeout_s`)."""
+
+        async def wait() -> None:
+            while self.queued < calls:
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), timeout_s)
