@@ -2,6 +2,8 @@
 
     python benchmarks/baseline_gate_bench.py            # 40 seeds each, noise 0.15
     python benchmarks/baseline_gate_bench.py --per-topic 4    # 12 cases
+    python benchmarks/baseline_gate_bench.py --per-topic 8 --per-topic 4 \
+        --output benchmarks/baseline_gate_results.json      # what docs/benchmarks.md shows
 
 Each run judges the 24-case support suite of `tests/support/gate.py` (8 refund, 8 parcel,
 8 cancel cases) through the simulator, with the plugin's own target and judge requests; a run's
@@ -19,10 +21,12 @@ Run from the repository root; no network, a few seconds per 10 seeds.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -43,39 +47,60 @@ def true_drop(cases: list[tuple[str, str, str]]) -> float:
     return statistics.fmean(worse[k].score - good[k].score for k in good)
 
 
+def measure(per_topic: int, seeds: int, noise: float, margin: float) -> dict[str, Any]:
+    """The gate's verdicts over `seeds` runs of one suite size; print them, return the figures."""
+    cases = [c for c in CASES if int(c[0].rsplit("-", 1)[1]) <= per_topic]
+    drop = true_drop(cases)
+    same: Counter[str] = Counter()
+    worse: Counter[str] = Counter()
+    with judge_noise(noise):
+        for seed in range(1, seeds + 1):
+            base = simulated_run(GOOD_PROMPT, seed, cases)
+            rerun = simulated_run(GOOD_PROMPT, 1000 + seed, cases)
+            changed = simulated_run(WORSE_PROMPT, 2000 + seed, cases)
+            same[compare_runs(base, rerun, margin=margin).verdict] += 1
+            worse[compare_runs(base, changed, margin=margin).verdict] += 1
+    print(
+        f"baseline gate on the simulator: {len(cases)} cases, judge noise {noise}, "
+        f"margin {margin}, {seeds} seeds"
+    )
+    print(
+        f"false alarms (same prompt re-run): {same['regressed']}/{seeds} = "
+        f"{same['regressed'] / seeds:.1%}  verdicts {dict(sorted(same.items()))}"
+    )
+    print(
+        f"detections (refund directive removed, true mean drop {drop:+.3f}): "
+        f"{worse['regressed']}/{seeds} = {worse['regressed'] / seeds:.1%}  "
+        f"verdicts {dict(sorted(worse.items()))}"
+    )
+    return {
+        "cases": len(cases),
+        "true_mean_drop": round(drop, 4),
+        "false_alarms": same["regressed"],
+        "detections": worse["regressed"],
+        "rerun_verdicts": dict(sorted(same.items())),
+        "changed_verdicts": dict(sorted(worse.items())),
+    }
+
+
 def main() -> int:
-    """Print the false-alarm and detection rates; exit 0."""
+    """Print the false-alarm and detection rates (and write them with --output); exit 0."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=40)
     parser.add_argument("--noise", type=float, default=0.15)
     parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN)
-    parser.add_argument("--per-topic", type=int, default=8, help="cases per topic (1..8)")
+    parser.add_argument(
+        "--per-topic", type=int, action="append", help="cases per topic (1..8; repeatable)"
+    )
+    parser.add_argument("--output", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args()
-    cases = [c for c in CASES if int(c[0].rsplit("-", 1)[1]) <= args.per_topic]
-    drop = true_drop(cases)
-    same: Counter[str] = Counter()
-    worse: Counter[str] = Counter()
-    with judge_noise(args.noise):
-        for seed in range(1, args.seeds + 1):
-            base = simulated_run(GOOD_PROMPT, seed, cases)
-            rerun = simulated_run(GOOD_PROMPT, 1000 + seed, cases)
-            changed = simulated_run(WORSE_PROMPT, 2000 + seed, cases)
-            same[compare_runs(base, rerun, margin=args.margin).verdict] += 1
-            worse[compare_runs(base, changed, margin=args.margin).verdict] += 1
-    n = args.seeds
-    print(
-        f"baseline gate on the simulator: {len(cases)} cases, judge noise {args.noise}, "
-        f"margin {args.margin}, {n} seeds"
-    )
-    print(
-        f"false alarms (same prompt re-run): {same['regressed']}/{n} = "
-        f"{same['regressed'] / n:.1%}  verdicts {dict(sorted(same.items()))}"
-    )
-    print(
-        f"detections (refund directive removed, true mean drop {drop:+.3f}): "
-        f"{worse['regressed']}/{n} = {worse['regressed'] / n:.1%}  "
-        f"verdicts {dict(sorted(worse.items()))}"
-    )
+    sizes = [
+        measure(per_topic, args.seeds, args.noise, args.margin)
+        for per_topic in (args.per_topic or [8])
+    ]
+    if args.output is not None:
+        results = {"seeds": args.seeds, "noise": args.noise, "margin": args.margin}
+        args.output.write_text(json.dumps({**results, "sizes": sizes}, indent=2) + "\n")
     return 0
 
 

@@ -2,6 +2,7 @@
 
     python benchmarks/optimize_bench.py            # 40 candidates x 200 tests vs 4 x 20
     python benchmarks/optimize_bench.py --quick    # 12 x 60 vs 4 x 20
+    python benchmarks/optimize_bench.py --output benchmarks/optimize_results.json   # for the docs
 
 Each pytest runs in its own subprocess on the simulator; peak memory is that child's max RSS
 (`resource.getrusage(RUSAGE_CHILDREN)` read after each run, which only ever grows, so the small
@@ -11,6 +12,7 @@ run goes first). The ratio big/small shows whether memory grows with the run (go
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import resource
 import subprocess
@@ -51,6 +53,7 @@ def main() -> int:
     """Measure and print both benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--output", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args()
     big = (12, 60) if args.quick else (40, 200)
     with tempfile.TemporaryDirectory() as small_dir, tempfile.TemporaryDirectory() as big_dir:
@@ -66,6 +69,19 @@ def main() -> int:
           f"({t_small:.1f}s) -> ratio {rss_big / rss_small:.2f} (goal <= 1.25)")  # fmt: skip
     print(f"warm cache: the same {big[0]} x {big[1]} run again made {calls_warm} calls "
           f"(cold: {calls_big}) in {t_warm:.1f}s")  # fmt: skip
+    if args.output is not None:
+        results = {
+            "quick": args.quick,
+            "small": {"candidates": 4, "tests": 20, "peak_rss_mib": round(rss_small, 1),
+                      "seconds": round(t_small, 2)},
+            "big": {"candidates": big[0], "tests": big[1], "peak_rss_mib": round(rss_big, 1),
+                    "seconds": round(t_big, 2), "calls": calls_big},
+            "memory_ratio": round(rss_big / rss_small, 3),
+            "memory_goal": 1.25,
+            "warm_calls": calls_warm,
+            "warm_seconds": round(t_warm, 2),
+        }  # fmt: skip
+        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

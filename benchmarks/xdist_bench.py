@@ -4,6 +4,7 @@ Run from the repository root:
 
     python benchmarks/xdist_bench.py                # 120 and 360 cases, about 2.5 minutes
     python benchmarks/xdist_bench.py --cases 120    # one size
+    python benchmarks/xdist_bench.py --output benchmarks/xdist_results.json   # for the docs
 
 Judged cases (2 calls each) against `LoopbackMessagesServer(latency_s=0.3)`, concurrency 4 per
 process, cache off. For each size it prints both wall times and the speed-up (-n 0 / -n 2; goal
@@ -14,6 +15,7 @@ without suites, since that fixed cost (plus each worker's own start-up) weighs o
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -67,8 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cases", type=int, action="append", help="suite size (repeatable; default 120 and 360)"
     )
+    parser.add_argument("--output", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     sizes = args.cases or list(DEFAULT_CASES)
+    results: dict[str, object] = {"latency_s": LATENCY_S, "concurrency": CONCURRENCY, "goal": GOAL}
+    measured: list[dict[str, object]] = []
     from pytest_promptopt.testing import LoopbackMessagesServer
 
     with (
@@ -100,6 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"-n 0 {times['0']:.2f} s, -n 2 {times['2']:.2f} s, "
                 f"speed-up {ratio:.2f}x (goal >= {GOAL}) {status}"
             )
+            measured.append({
+                "cases": n_cases, "ideal_s": round(ideal0 / 2, 2), "serial_s": round(times["0"], 2),
+                "parallel_s": round(times["2"], 2), "speedup": round(ratio, 3), "status": status,
+            })  # fmt: skip
+    if args.output is not None:
+        results["xdist_fixed_cost_s"] = {"n0": round(plain0, 3), "n2": round(plain2, 3)}
+        results["sizes"] = measured
+        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

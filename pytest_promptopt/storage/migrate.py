@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +19,25 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
-# The newest revision in migrations/versions; a test keeps it equal to Alembic's head.
-HEAD_REVISION = "promptopt_0012"
+# The ids of the chain before it was renumbered in chain order (unreleased, December 2026): a
+# database stamped with one is restamped with the same migration's new id, then upgraded.
+RENAMED_REVISIONS: dict[str, str] = {
+    "promptopt_0001": "0001_initial",
+    "promptopt_0002": "0002_budget_ledgers",
+    "promptopt_0003": "0003_evaluation_tool_calls",
+    "promptopt_0004": "0004_evaluation_scores",
+    "promptopt_0005": "0005_baselines",
+    "promptopt_0008": "0006_rate_limits",
+    "promptopt_0005_cost": "0007_nullable_cost",
+    "promptopt_0006": "0008_judge_calibration",
+    "promptopt_0007": "0009_case_split",
+    "promptopt_0009": "0010_batches",
+    "promptopt_0010": "0011_model_capabilities",
+    "promptopt_0011": "0012_cache_provenance_run_usage",
+    "promptopt_0012": "0013_run_heartbeat",
+}
+# `revision: str = "..."` and `down_revision: str | None = "..."` lines of a migration file.
+_REVISION_LINE = re.compile(r'^(revision|down_revision): [^=]+= (?:None|"([^"]+)")\s*$', re.M)
 # Arbitrary constant key for pg_advisory_xact_lock ("promptop" as ASCII bytes).
 _PG_LOCK_KEY = 0x70726F6D70746F70
 
@@ -39,11 +58,30 @@ def _script() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
 
+@functools.cache
 def head_revision() -> str:
-    """Return the newest revision this code knows."""
+    """Return the head of the packaged migration chain, as Alembic finds it."""
     head = _script().get_current_head()
     assert head is not None, "the packaged migrations have no head revision"
     return head
+
+
+@functools.cache
+def chain_head() -> str:
+    """Return the head of the chain read from the revision files, without importing Alembic.
+
+    The start of every session needs it (is the database at head?) and Alembic's import costs
+    more than the query; a test keeps it equal to `head_revision()`.
+    """
+    parents: dict[str, str | None] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        fields = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" in fields:
+            parents[fields["revision"]] = fields.get("down_revision") or None
+    heads = set(parents) - set(parents.values())
+    if len(heads) != 1:
+        raise RuntimeError(f"the packaged migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
 
 
 def known_revisions() -> set[str]:
@@ -90,6 +128,8 @@ def _needs_upgrade(connection: Connection) -> bool:
         if tables - {VERSION_TABLE}:
             raise _not_ours(connection)
         return True
+    if revision in RENAMED_REVISIONS:
+        return True  # stamped by the chain before its renumbering: restamped, then upgraded
     if revision not in known_revisions():
         if "optimization_runs" not in tables:
             raise _not_ours(connection)
@@ -110,7 +150,7 @@ def check_schema(engine: Engine) -> bool:
 
 
 def _stamped_at_head(connection: Connection) -> bool:
-    """True when `alembic_version` holds exactly HEAD_REVISION (False on any doubt)."""
+    """True when `alembic_version` holds exactly the chain's head (False on any doubt)."""
     if connection.in_transaction():
         return False
     connection.execution_options(promptopt_read_only=True)  # a read: no SQLite write lock
@@ -119,11 +159,11 @@ def _stamped_at_head(connection: Connection) -> bool:
             rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
     except (OperationalError, ProgrammingError):
         return False
-    return [r[0] for r in rows] == [HEAD_REVISION]
+    return [r[0] for r in rows] == [chain_head()]
 
 
 def _create_at_head(connection: Connection) -> None:
-    """Create every table of the models and stamp the database at HEAD_REVISION."""
+    """Create every table of the models and stamp the database at the chain's head."""
     from pytest_promptopt.storage.models import Base
 
     Base.metadata.create_all(connection)
@@ -132,8 +172,18 @@ def _create_at_head(connection: Connection) -> None:
              f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))")
     )  # fmt: skip
     connection.execute(
-        text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": HEAD_REVISION}
+        text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": chain_head()}
     )
+
+
+def _restamp_renamed(connection: Connection) -> None:
+    """Give a database stamped with a pre-renumbering id its migration's new id."""
+    old = _revision_of(connection)
+    if old in RENAMED_REVISIONS:
+        connection.execute(
+            text(f"UPDATE {VERSION_TABLE} SET version_num = :new WHERE version_num = :old"),
+            {"new": RENAMED_REVISIONS[old], "old": old},
+        )
 
 
 def upgrade_to_head(engine: Engine) -> None:
@@ -155,6 +205,7 @@ def upgrade_to_head(engine: Engine) -> None:
             elif _needs_upgrade(connection):
                 from alembic import command
 
+                _restamp_renamed(connection)
                 command.upgrade(alembic_config(connection), "head")
     except (OperationalError, ProgrammingError) as exc:
         # Another process created the tables between our check and our DDL
@@ -165,7 +216,9 @@ def upgrade_to_head(engine: Engine) -> None:
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "RENAMED_REVISIONS",
     "alembic_config",
+    "chain_head",
     "check_schema",
     "current_revision",
     "head_revision",

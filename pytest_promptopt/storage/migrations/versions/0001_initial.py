@@ -1,6 +1,6 @@
 """Initial schema: runs, prompts, test cases, evaluations, stages, weaknesses and the LLM cache.
 
-Revision ID: promptopt_0001
+Revision ID: 0001_initial
 Revises:
 Create Date: 2026-11-25
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0001"
+revision: str = "0001_initial"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """Budget ledgers: the calls and spend of a session, shared by its xdist workers.
 
-Revision ID: promptopt_0002
-Revises: promptopt_0001
+Revision ID: 0002_budget_ledgers
+Revises: 0001_initial
 Create Date: 2026-11-25
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0002"
-down_revision: str | None = "promptopt_0001"
+revision: str = "0002_budget_ledgers"
+down_revision: str | None = "0001_initial"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

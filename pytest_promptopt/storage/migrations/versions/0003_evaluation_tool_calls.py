@@ -1,7 +1,7 @@
 """Evaluations keep the answer's tool calls and stop reason.
 
-Revision ID: promptopt_0003
-Revises: promptopt_0002
+Revision ID: 0003_evaluation_tool_calls
+Revises: 0002_budget_ledgers
 Create Date: 2026-12-02
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0003"
-down_revision: str | None = "promptopt_0002"
+revision: str = "0003_evaluation_tool_calls"
+down_revision: str | None = "0002_budget_ledgers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

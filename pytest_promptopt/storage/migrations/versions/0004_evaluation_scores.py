@@ -1,7 +1,7 @@
 """Evaluations keep every criterion's score by name, the suite's own criteria included.
 
-Revision ID: promptopt_0004
-Revises: promptopt_0003
+Revision ID: 0004_evaluation_scores
+Revises: 0003_evaluation_tool_calls
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0004"
-down_revision: str | None = "promptopt_0003"
+revision: str = "0004_evaluation_scores"
+down_revision: str | None = "0003_evaluation_tool_calls"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Baselines: the run each suite is compared with under `--promptopt-baseline`.
 
-Revision ID: promptopt_0005
-Revises: promptopt_0004
+Revision ID: 0005_baselines
+Revises: 0004_evaluation_scores
 Create Date: 2026-12-05
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0005"
-down_revision: str | None = "promptopt_0004"
+revision: str = "0005_baselines"
+down_revision: str | None = "0004_evaluation_scores"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Given cases remember their optimize split: `feedback` (writers see it) or `holdout`.
 
-Revision ID: promptopt_0007
-Revises: promptopt_0006
+Revision ID: 0009_case_split
+Revises: 0008_judge_calibration
 Create Date: 2026-12-05
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0007"
-down_revision: str | None = "promptopt_0006"
+revision: str = "0009_case_split"
+down_revision: str | None = "0008_judge_calibration"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Evaluations keep the judge repeats' spread and the judge's version.
 
-Revision ID: promptopt_0006
-Revises: promptopt_0005_cost
+Revision ID: 0008_judge_calibration
+Revises: 0007_nullable_cost
 Create Date: 2026-12-05
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0006"
-down_revision: str | None = "promptopt_0005_cost"
+revision: str = "0008_judge_calibration"
+down_revision: str | None = "0007_nullable_cost"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,8 +5,8 @@
 gains `version` for the pipeline claims of xdist workers. Existing rows get version 0 and no
 heartbeat (a `running` run without one is judged by its start time).
 
-Revision ID: promptopt_0012
-Revises: promptopt_0011
+Revision ID: 0013_run_heartbeat
+Revises: 0012_cache_provenance_run_usage
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0012"
-down_revision: str | None = "promptopt_0011"
+revision: str = "0013_run_heartbeat"
+down_revision: str | None = "0012_cache_provenance_run_usage"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Message Batches this database submitted, so a killed run resumes its batch.
 
-Revision ID: promptopt_0009
-Revises: promptopt_0007
+Revision ID: 0010_batches
+Revises: 0009_case_split
 Create Date: 2026-12-05
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0009"
-down_revision: str | None = "promptopt_0007"
+revision: str = "0010_batches"
+down_revision: str | None = "0009_case_split"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,16 +1,16 @@
-"""Regenerate the README's sample `--optimize` output from a real run of the example project.
+"""Regenerate the sample `--optimize` output of docs/optimize.md from a real example-project run.
 
 Copies `example_project` to a temporary folder (a fresh database: no cache hits), runs
 `pytest --optimize --promptopt-apply` on the simulator, takes the `promptopt` section of the
-terminal and rewrites the README block between the markers
+terminal and rewrites the block of docs/optimize.md between the markers
 
-    <!-- readme-sample:start -->
-    <!-- readme-sample:end -->
+    <!-- optimize-sample:start -->
+    <!-- optimize-sample:end -->
 
 with what that run printed for `bank_guard` and `support_bot` (the apply outcomes, the spend,
-then their suite blocks). `--check` exits 1 when the README differs instead of writing it.
+then their suite blocks). `--check` exits 1 when the page differs instead of writing it.
 
-    python benchmarks/readme_sample.py [--check]
+    python benchmarks/optimize_sample.py [--check]
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
-START, END = "<!-- readme-sample:start -->", "<!-- readme-sample:end -->"
+PAGE = ROOT / "docs" / "optimize.md"
+START, END = "<!-- optimize-sample:start -->", "<!-- optimize-sample:end -->"
 SUITES = ("bank_guard", "support_bot")
 PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
 SHOWN_OF_LAST = 2  # lines of the last suite's block shown before "..."
@@ -34,7 +34,7 @@ SHOWN_OF_LAST = 2  # lines of the last suite's block shown before "..."
 
 def run_example() -> list[str]:
     """The terminal lines of `pytest --optimize --promptopt-apply` on a fresh example copy."""
-    with tempfile.TemporaryDirectory(prefix="promptopt-readme-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="promptopt-sample-") as tmp:
         project = Path(tmp) / "example_project"
         shutil.copytree(
             ROOT / "example_project",
@@ -101,29 +101,29 @@ def sample(lines: list[str]) -> list[str]:
     return body
 
 
-def rewrite(readme: str, body: list[str]) -> str:
-    """The README with the block between the markers replaced by `body` in a code fence."""
-    if START not in readme or END not in readme:
-        raise SystemExit(f"{README} has no {START} ... {END} block")
-    before, rest = readme.split(START, 1)
+def rewrite(page: str, body: list[str]) -> str:
+    """The page with the block between the markers replaced by `body` in a code fence."""
+    if START not in page or END not in page:
+        raise SystemExit(f"{PAGE} has no {START} ... {END} block")
+    before, rest = page.split(START, 1)
     _, after = rest.split(END, 1)
     return before + START + "\n```\n" + "\n".join(body) + "\n```\n" + END + after
 
 
 def main() -> int:
-    """Run the example and write (or, with --check, compare) the README's sample."""
+    """Run the example and write (or, with --check, compare) the page's sample."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when the README differs")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the page differs")
     args = parser.parse_args()
-    current = README.read_text(encoding="utf-8")
+    current = PAGE.read_text(encoding="utf-8")
     updated = rewrite(current, sample(run_example()))
     if args.check:
         if updated != current:
-            print("README.md's sample output is stale: run python benchmarks/readme_sample.py")
+            print(f"{PAGE}'s sample output is stale: run python benchmarks/optimize_sample.py")
             return 1
         return 0
-    README.write_text(updated, encoding="utf-8")
-    print(f"rewrote the sample in {README}")
+    PAGE.write_text(updated, encoding="utf-8")
+    print(f"rewrote the sample in {PAGE}")
     return 0
 
 

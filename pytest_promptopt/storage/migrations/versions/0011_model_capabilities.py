@@ -1,7 +1,7 @@
 """What the Models API said each model supports, so replays and cache-file runs need no network.
 
-Revision ID: promptopt_0010
-Revises: promptopt_0009
+Revision ID: 0011_model_capabilities
+Revises: 0010_batches
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0010"
-down_revision: str | None = "promptopt_0009"
+revision: str = "0011_model_capabilities"
+down_revision: str | None = "0010_batches"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

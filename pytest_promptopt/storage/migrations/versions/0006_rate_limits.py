@@ -1,7 +1,7 @@
 """Rate limits shared by a session's workers; prompt-cache tokens of each recorded call.
 
-Revision ID: promptopt_0008
-Revises: promptopt_0005
+Revision ID: 0006_rate_limits
+Revises: 0005_baselines
 Create Date: 2026-12-05
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0008"
-down_revision: str | None = "promptopt_0005"
+revision: str = "0006_rate_limits"
+down_revision: str | None = "0005_baselines"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,8 +6,8 @@ named when `simulated` answered in its place. The `optimization_runs` usage colu
 the run itself used (calls made, cache hits, tokens, dollars), added to by every process of
 the session; NULL on runs recorded before this revision.
 
-Revision ID: promptopt_0011
-Revises: promptopt_0010
+Revision ID: 0012_cache_provenance_run_usage
+Revises: 0011_model_capabilities
 Create Date: 2026-12-07
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0011"
-down_revision: str | None = "promptopt_0010"
+revision: str = "0012_cache_provenance_run_usage"
+down_revision: str | None = "0011_model_capabilities"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

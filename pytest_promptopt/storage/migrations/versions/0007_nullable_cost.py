@@ -1,7 +1,7 @@
 """A call to a model without a known price has an unknown cost: `cost_usd` may be NULL.
 
-Revision ID: promptopt_0005_cost
-Revises: promptopt_0008
+Revision ID: 0007_nullable_cost
+Revises: 0006_rate_limits
 Create Date: 2026-12-05
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "promptopt_0005_cost"
-down_revision: str | None = "promptopt_0008"
+revision: str = "0007_nullable_cost"
+down_revision: str | None = "0006_rate_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
