@@ -134,8 +134,8 @@ def optimize_suite(
     outcome.calls = budget.calls - calls
     outcome.cost_usd = budget.spent_since(spent, unpriced)
     outcome.estimate_calls, outcome.estimate_cost_usd = planned.calls, planned.cost_usd
-    runtime.use_prompt(suite.name, outcome.best_prompt_id, outcome.best_prompt_text)
-    runtime.record_outcome(outcome)
+    runtime.suites.use_prompt(suite.name, outcome.best_prompt_id, outcome.best_prompt_text)
+    runtime.suites.record_outcome(outcome)
     return outcome
 
 
@@ -150,7 +150,7 @@ def optimize_selected(
     progress = progress_for(session, runtime)
     if run_id is not None:
         try:
-            runtime.adopt_run(run_id)
+            runtime.run.adopt(run_id)
         except RunBusyError as exc:
             raise pytest.UsageError(
                 f"--promptopt-resume: {exc}; another session is resuming or running it: wait "
@@ -175,7 +175,7 @@ def optimize_selected(
             progress.line(f"[{suite.name}] the worker optimizing this suite stopped; taking over")
             _run_owned(runtime, suite, run_id, progress, worker)
         elif best is not None:
-            runtime.use_prompt(suite.name, *best)
+            runtime.suites.use_prompt(suite.name, *best)
 
 
 def _run_owned(

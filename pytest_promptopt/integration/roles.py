@@ -41,7 +41,8 @@ from pytest_promptopt.suites import SUITE_SUFFIXES
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.heartbeat import OwnerWatch
-    from pytest_promptopt.engine.runtime import Runtime, SuiteOutcome
+    from pytest_promptopt.engine.runtime import Runtime
+    from pytest_promptopt.engine.suite_registry import SuiteOutcome
     from pytest_promptopt.evaluation.gates import PassRateGate
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import RunReport
@@ -91,11 +92,11 @@ def report_database_error(session: pytest.Session, error: PromptOptError) -> Non
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 def local_notes(runtime: Runtime) -> list[OptimizeNote]:
     """The optimize notes (estimate, spend, apply outcome) of the suites this process optimized."""
-    if not runtime.outcomes():
+    if not runtime.suites.outcomes():
         return []
     from pytest_promptopt.integration.optimize_entry import optimize_notes
 
-    return optimize_notes(runtime.outcomes())
+    return optimize_notes(runtime.suites.outcomes())
 
 
 def choose_role(config: pytest.Config, settings: Settings) -> Role:
@@ -292,7 +293,7 @@ class Summarizing(Role):
     def record_unrun(self, owner: Runtime) -> bool:
         """A session whose items a session-wide problem kept from running still gets its run
         row (and so its reports); True when one was created here."""
-        if self.summary is None or owner.has_run() or not owner.session_problems():
+        if self.summary is None or owner.run.exists() or not owner.session_problems():
             return False
         try:
             owner.run_id  # noqa: B018 (the accessor creates the row)
@@ -360,10 +361,10 @@ class Summarizing(Role):
         prompts: dict[str, str] = {}
         if runtime is not None:
             for t in totals:
-                outcome = runtime.outcome(t.name)
+                outcome = runtime.suites.outcome(t.name)
                 if outcome is not None:
                     outcomes[t.name] = outcome
-                prompts[t.name] = runtime.judged_prompt(t.name) or ""
+                prompts[t.name] = runtime.suites.judged_prompt(t.name) or ""
         lines = suite_lines(totals, outcomes, reported, prompts)
         write_summary(
             terminalreporter,
@@ -398,9 +399,9 @@ class Alone(Judging, Summarizing):
             runtime.close(None)
             self.notes = local_notes(runtime)
             self.record_unrun(runtime)
-            if runtime.has_run():
+            if runtime.run.exists():
                 self.apply_baseline(session, runtime, runtime.run_id)
-                runtime.mark_finished(runtime.run_id, run_status(int(session.exitstatus)))
+                runtime.run.finish(runtime.run_id, run_status(int(session.exitstatus)))
                 self.write_reports(runtime, runtime.run_id)
         except DatabaseError as exc:
             failure = exc
@@ -464,7 +465,7 @@ class Worker(Judging):
             return
         try:
             runtime.close(None)
-            if runtime.has_run():
+            if runtime.run.exists():
                 internals.set_worker_output(self.config, RUN_ID_KEY, runtime.run_id)
             notes = [n.model_dump(mode="json") for n in local_notes(runtime)]
             if notes:
@@ -521,7 +522,7 @@ class Controller(Summarizing):
 
     def first_record(self) -> None:
         """Open the database now, in the background, while the workers judge."""
-        self.runtime().open_db_in_background()
+        self.runtime().database.open_in_background()
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Apply the pass-rate gates, mark the workers' run finished (found by session uid if
@@ -532,14 +533,14 @@ class Controller(Summarizing):
         owner = self.runtime()
         failure: PromptOptError | None = None
         try:
-            owner.await_background()
-            run_id = owner.existing_run_id()
+            owner.database.await_background()
+            run_id = owner.run.id_if_created()
             if run_id is None and self.record_unrun(owner):
                 run_id = owner.run_id
             if run_id is None:
                 return
             self.apply_baseline(session, owner, run_id)
-            owner.mark_finished(run_id, run_status(int(session.exitstatus)))
+            owner.run.finish(run_id, run_status(int(session.exitstatus)))
             self.write_reports(owner, run_id)
         except DatabaseError as exc:
             failure = exc

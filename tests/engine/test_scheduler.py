@@ -33,7 +33,7 @@ class CountingLoop(LoopThread):
         return super().submit(coro)
 
 
-class FakeJudging:
+class FakeRuntime:
     """Judges cases instantly (or with an error), recording what the scheduler asked for."""
 
     def __init__(self, loop: CountingLoop) -> None:
@@ -44,7 +44,7 @@ class FakeJudging:
         self.priorities: dict[str, int] = {}
         self.failing: set[str] = set()
         self.clashing: set[str] = set()
-        self.gate: threading.Event | None = None
+        self.hold: threading.Event | None = None
 
     @property
     def loop(self) -> CountingLoop:
@@ -68,8 +68,8 @@ class FakeJudging:
         """A result for the case, or LLMError for a failing one."""
         self.evaluated.append(case.id)
         self.priorities[case.id] = call_priority.get()
-        if self.gate is not None:
-            while not self.gate.is_set():
+        if self.hold is not None:
+            while not self.hold.is_set():
                 await asyncio.sleep(0.001)
         if case.id in self.failing:
             raise LLMError(f"target call for {case.id} failed after retries: HTTP 500")
@@ -86,16 +86,16 @@ def make_suite(n: int = 10, name: str = "bot") -> Suite:
 
 
 @pytest.fixture
-def judging() -> Iterator[FakeJudging]:
+def judging() -> Iterator[FakeRuntime]:
     """A fake runtime on a real loop thread."""
     loop = CountingLoop()
     try:
-        yield FakeJudging(loop)
+        yield FakeRuntime(loop)
     finally:
         loop.stop()
 
 
-def test_a_case_is_started_once_however_often_it_is_scheduled(judging: FakeJudging) -> None:
+def test_a_case_is_started_once_however_often_it_is_scheduled(judging: FakeRuntime) -> None:
     suite = make_suite(4)
     scheduler = CaseScheduler(judging)
     jobs = [(suite, c) for c in suite.cases]
@@ -111,7 +111,7 @@ def test_a_case_is_started_once_however_often_it_is_scheduled(judging: FakeJudgi
     assert judging.loop.submitted == 1
 
 
-def test_calls_are_prioritised_by_case_order(judging: FakeJudging) -> None:
+def test_calls_are_prioritised_by_case_order(judging: FakeRuntime) -> None:
     suite = make_suite(5)
     scheduler = CaseScheduler(judging)
     scheduler.schedule([(suite, c) for c in suite.cases[:3]])
@@ -122,7 +122,7 @@ def test_calls_are_prioritised_by_case_order(judging: FakeJudging) -> None:
     assert order == ["c0", "c1", "c2", "c3", "c4"]
 
 
-def test_lookahead_refills_in_strides(judging: FakeJudging) -> None:
+def test_lookahead_refills_in_strides(judging: FakeRuntime) -> None:
     suite = make_suite(10)
     scheduler = CaseScheduler(judging)
     window = 4
@@ -141,7 +141,7 @@ def test_lookahead_refills_in_strides(judging: FakeJudging) -> None:
     assert sorted(judging.evaluated) == sorted(c.id for c in suite.cases)
 
 
-def test_lookahead_without_strides_tops_up_on_every_item(judging: FakeJudging) -> None:
+def test_lookahead_without_strides_tops_up_on_every_item(judging: FakeRuntime) -> None:
     suite = make_suite(6)
     scheduler = CaseScheduler(judging)
     for n, case in enumerate(suite.cases):
@@ -151,7 +151,7 @@ def test_lookahead_without_strides_tops_up_on_every_item(judging: FakeJudging) -
     assert batches == [["c0", "c1", "c2"], ["c3"], ["c4"], ["c5"]]
 
 
-def test_a_window_of_one_keeps_one_case_ahead(judging: FakeJudging) -> None:
+def test_a_window_of_one_keeps_one_case_ahead(judging: FakeRuntime) -> None:
     suite = make_suite(4)
     scheduler = CaseScheduler(judging)
     for n, case in enumerate(suite.cases):
@@ -160,7 +160,7 @@ def test_a_window_of_one_keeps_one_case_ahead(judging: FakeJudging) -> None:
     assert [b for b in judging.prefetched if b] == [["c0", "c1"], ["c2"], ["c3"]]
 
 
-def test_an_error_reaches_the_item_waiting_for_that_case(judging: FakeJudging) -> None:
+def test_an_error_reaches_the_item_waiting_for_that_case(judging: FakeRuntime) -> None:
     suite = make_suite(3)
     judging.failing = {"c1"}
     scheduler = CaseScheduler(judging)
@@ -171,7 +171,7 @@ def test_an_error_reaches_the_item_waiting_for_that_case(judging: FakeJudging) -
     assert scheduler.result(suite, suite.cases[2]).case_id == "c2"
 
 
-def test_a_refused_suite_raises_in_the_scheduling_item(judging: FakeJudging) -> None:
+def test_a_refused_suite_raises_in_the_scheduling_item(judging: FakeRuntime) -> None:
     suite = make_suite(2, name="clash")
     judging.clashing = {"clash"}
     scheduler = CaseScheduler(judging)
@@ -180,22 +180,22 @@ def test_a_refused_suite_raises_in_the_scheduling_item(judging: FakeJudging) -> 
     assert judging.evaluated == [] and judging.loop.submitted == 0
 
 
-def test_items_wait_for_their_own_case_while_others_run(judging: FakeJudging) -> None:
+def test_items_wait_for_their_own_case_while_others_run(judging: FakeRuntime) -> None:
     suite = make_suite(2)
-    judging.gate = threading.Event()
+    judging.hold = threading.Event()
     scheduler = CaseScheduler(judging)
     scheduler.schedule([(suite, c) for c in suite.cases])
     waiter = concurrent.futures.ThreadPoolExecutor(1).submit(
         scheduler.result, suite, suite.cases[1]
     )
     with pytest.raises(concurrent.futures.TimeoutError):
-        waiter.result(timeout=0.05)  # gated: not done yet, and not started a second time
-    judging.gate.set()
+        waiter.result(timeout=0.05)  # held: not done yet, and not started a second time
+    judging.hold.set()
     assert waiter.result(timeout=5).case_id == "c1"
     assert sorted(judging.evaluated) == ["c0", "c1"]
 
 
-def test_released_results_are_started_again_when_asked_for(judging: FakeJudging) -> None:
+def test_released_results_are_started_again_when_asked_for(judging: FakeRuntime) -> None:
     suite = make_suite(1)
     scheduler = CaseScheduler(judging)
     first = scheduler.result(suite, suite.cases[0])
