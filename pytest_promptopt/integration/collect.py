@@ -191,7 +191,7 @@ class CaseItem(pytest.Item):
         """The case explanation for a failure; one line for a plugin error.
 
         Model and case text in it has its secrets redacted and its control characters escaped.
-        Setup errors do not come here: `roles.Judging.pytest_runtest_makereport` shortens those.
+        Setup errors do not come here: `CaseRunnerRole.pytest_runtest_makereport` shortens those.
         """
         if isinstance(excinfo.value, CaseFailed):
             return for_terminal(str(excinfo.value))
