@@ -110,7 +110,7 @@ class SuiteFile(pytest.File):
 
 
 class CaseItem(pytest.Item):
-    """One case: setup gets its result (errors surface as errors), runtest gates on it."""
+    """One case: setup gets its result (errors surface as errors), runtest passes or fails on it."""
 
     def __init__(self, *, suite: Suite, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
