@@ -60,7 +60,7 @@ def test_an_unused_runtime_opens_nothing_and_disposes_quietly(
     assert not (tmp_path / "db.sqlite").exists()
 
 
-def test_db_if_open_is_the_database_once_something_opened_it(tmp_path: Path) -> None:
+def test_if_open_is_the_database_once_something_opened_it(tmp_path: Path) -> None:
     runtime = runtime_for(tmp_path)
     assert runtime.database.if_open() is None
     db = runtime.db
