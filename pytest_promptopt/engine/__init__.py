@@ -1,1 +1,1 @@
-"""Per-process services: the runtime, the case scheduler, the recorder and the event loop."""
+"""Per-process services: the runtime (services, run row, suites), scheduler, recorder, loop."""

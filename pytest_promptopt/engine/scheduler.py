@@ -21,8 +21,8 @@ Job = tuple[Suite, Case]
 Started = list[tuple[Suite, Case, concurrent.futures.Future[CaseResult]]]
 
 
-class Judging(Protocol):
-    """What the scheduler needs from its runtime to start and judge cases."""
+class JudgingRuntime(Protocol):
+    """The runtime as the scheduler sees it: what it needs to start and judge cases."""
 
     @property
     def loop(self) -> LoopThread:
@@ -49,7 +49,7 @@ class CaseScheduler:
     lookups of a refill batch up into two queries instead of one per case.
     """
 
-    def __init__(self, judging: Judging) -> None:
+    def __init__(self, judging: JudgingRuntime) -> None:
         self._judging = judging
         self._futures: dict[CaseKey, concurrent.futures.Future[CaseResult]] = {}
         self._sequence = itertools.count()

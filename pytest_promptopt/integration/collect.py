@@ -110,7 +110,7 @@ class SuiteFile(pytest.File):
 
 
 class CaseItem(pytest.Item):
-    """One case: setup gets its result (errors surface as errors), runtest gates on it."""
+    """One case: setup gets its result (errors surface as errors), runtest passes or fails on it."""
 
     def __init__(self, *, suite: Suite, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -191,7 +191,7 @@ class CaseItem(pytest.Item):
         """The case explanation for a failure; one line for a plugin error.
 
         Model and case text in it has its secrets redacted and its control characters escaped.
-        Setup errors do not come here: `roles.Judging.pytest_runtest_makereport` shortens those.
+        Setup errors do not come here: `CaseRunnerRole.pytest_runtest_makereport` shortens those.
         """
         if isinstance(excinfo.value, CaseFailed):
             return for_terminal(str(excinfo.value))

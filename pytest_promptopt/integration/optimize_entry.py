@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_promptopt.errors import RunBusyError
 from pytest_promptopt.integration import internals
+from pytest_promptopt.optimize.apply import apply_best
 from pytest_promptopt.optimize.claim import Lease, claim_pipeline, wait_for_pipeline
 from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.estimate import estimate
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
 from pytest_promptopt.optimize.pipeline import Pipeline
 from pytest_promptopt.optimize.progress import Progress
-from pytest_promptopt.reporting.verdict import AppliedPrompt, OptimizeNote
+from pytest_promptopt.reporting.verdict import OptimizeNote
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import Runtime
@@ -73,54 +73,6 @@ def selected_suites(case_items: list[CaseItem]) -> list[Suite]:
     return list(seen.values())
 
 
-def apply_best(suite: Suite, outcome: OptimizeOutcome) -> str:
-    """Write the best prompt to the prompt file when its held-out gain is significant; say why."""
-    if outcome.best_prompt_id == outcome.original_prompt_id:
-        why = outcome.decision or outcome.gate_verdict or "the best prompt is the original"
-        return f"not applied to {suite.name}: {why}"
-    if not outcome.gate_significant:
-        why = outcome.decision or outcome.gate_verdict or "no significant gain"
-        return f"not applied to {suite.name}: {why}"
-    if not suite.prompt_path or not Path(suite.prompt_path).is_file():
-        return f"not applied to {suite.name}: its prompt is inline, not in a file"
-    path = Path(suite.prompt_path)
-    text = outcome.best_prompt_text
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    outcome.applied_to = path
-    best = outcome.best_prompt_id
-    return f"applied: wrote the best prompt #{best} to {path} ({outcome.gate_verdict})"
-
-
-def applied_prompt(suite: Suite, outcome: OptimizeOutcome, message: str) -> AppliedPrompt:
-    """What `apply_best` did, as data: the file written, or why none was, with the gate's
-    figures (the means the decision rests on, the paired gain and its interval)."""
-    gain = outcome.gate_gain
-    applied = outcome.applied_to is not None
-    reason = message.split(": ", 1)[1] if not applied and ": " in message else message
-    return AppliedPrompt(
-        suite=suite.name,
-        applied=applied,
-        file=str(outcome.applied_to) if applied else None,
-        prompt_id=outcome.best_prompt_id,
-        **_decided_on(outcome),
-        gain=gain[1] if len(gain) == 3 else None,
-        # one held-out case gives no interval (the gate's three figures are then equal)
-        interval=(gain[0], gain[2]) if len(gain) == 3 and gain[0] < gain[2] else None,
-        reason=reason,
-    )
-
-
-def _decided_on(outcome: OptimizeOutcome) -> dict[str, Any]:
-    """The means the apply decision rests on: the confirmation cases', else the held-out's."""
-    if outcome.confirm_cases and outcome.winner_confirm is not None:
-        return {
-            "before": outcome.original_confirm,
-            "after": outcome.winner_confirm,
-            "measured_on": "confirmation",
-        }
-    return {"before": outcome.original_holdout, "after": outcome.best_holdout}
-
-
 def optimize_suite(
     runtime: Runtime, suite: Suite, run_id: int | None, progress: Progress
 ) -> OptimizeOutcome:
@@ -134,8 +86,8 @@ def optimize_suite(
     outcome.calls = budget.calls - calls
     outcome.cost_usd = budget.spent_since(spent, unpriced)
     outcome.estimate_calls, outcome.estimate_cost_usd = planned.calls, planned.cost_usd
-    runtime.use_prompt(suite.name, outcome.best_prompt_id, outcome.best_prompt_text)
-    runtime.record_outcome(outcome)
+    runtime.suites.use_prompt(suite.name, outcome.best_prompt_id, outcome.best_prompt_text)
+    runtime.suites.record_outcome(outcome)
     return outcome
 
 
@@ -150,7 +102,7 @@ def optimize_selected(
     progress = progress_for(session, runtime)
     if run_id is not None:
         try:
-            runtime.adopt_run(run_id)
+            runtime.run.adopt(run_id)
         except RunBusyError as exc:
             raise pytest.UsageError(
                 f"--promptopt-resume: {exc}; another session is resuming or running it: wait "
@@ -175,7 +127,7 @@ def optimize_selected(
             progress.line(f"[{suite.name}] the worker optimizing this suite stopped; taking over")
             _run_owned(runtime, suite, run_id, progress, worker)
         elif best is not None:
-            runtime.use_prompt(suite.name, *best)
+            runtime.suites.use_prompt(suite.name, *best)
 
 
 def _run_owned(
@@ -195,9 +147,7 @@ def _run_owned(
     for line in outcome.finalist_lines():
         progress.line(f"[{suite.name}]   {line}")
     if runtime.settings.apply:
-        message = apply_best(suite, outcome)
-        outcome.apply = applied_prompt(suite, outcome, message)
-        progress.line(f"[{suite.name}] {message}")
+        progress.line(f"[{suite.name}] {apply_best(suite, outcome)}")
 
 
 def optimize_notes(outcomes: list[Any]) -> list[OptimizeNote]:

@@ -1,7 +1,7 @@
-"""What every process role shares (settings, session uid, runtime, suite names) and its stash key.
+"""What every session role shares (settings, session uid, runtime, suite names) and its stash key.
 
-The concrete roles (alone, xdist controller, xdist worker) live in `roles.py`; collection and
-fixtures reach the process's role through `role_of(config)` without importing them.
+The concrete roles (alone, xdist controller, xdist worker) are chosen in `roles.py`; collection
+and fixtures reach the process's role through `role_of(config)` without importing them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.suites.spec import Case, Suite
 
 
-class Role:
+class SessionRole:
     """One pytest process's part in a session; subclasses add the hooks of their role."""
 
     name = "role"
@@ -67,9 +67,9 @@ class Role:
         return (), None
 
 
-ROLE = pytest.StashKey[Role]()
+ROLE = pytest.StashKey[SessionRole]()
 
 
-def role_of(config: pytest.Config) -> Role:
+def role_of(config: pytest.Config) -> SessionRole:
     """The role this process plays in the session."""
     return config.stash[ROLE]

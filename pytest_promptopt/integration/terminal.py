@@ -13,7 +13,7 @@ from pytest_promptopt.evaluation import RECORD_KEY
 from pytest_promptopt.redaction import for_terminal
 
 if TYPE_CHECKING:
-    from pytest_promptopt.engine.runtime import SuiteOutcome
+    from pytest_promptopt.engine.suite_registry import SuiteOutcome
     from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
     from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
     from pytest_promptopt.reporting.baseline import BaselineResult

@@ -171,12 +171,12 @@ def test_the_loopback_server_sends_answers_without_waiting_for_delayed_acks() ->
 
 def test_a_database_opened_in_the_background_is_the_one_used(tmp_path: Path) -> None:
     runtime = cached_runtime(tmp_path)
-    runtime.open_db_in_background()
-    runtime.await_background()
-    opened = runtime.db_if_open()
+    runtime.database.open_in_background()
+    runtime.database.await_background()
+    opened = runtime.database.if_open()
     assert opened is not None  # opened by the thread, not again by the caller
     assert runtime.db is opened
-    assert runtime.existing_run_id() is None
+    assert runtime.run.id_if_created() is None
     runtime.dispose()
 
 
@@ -185,10 +185,10 @@ def test_a_background_open_that_fails_is_reported_where_the_database_is_used(
 ) -> None:
     (tmp_path / "db.sqlite").write_text("not a database, just text " * 100)
     runtime = cached_runtime(tmp_path)
-    runtime.open_db_in_background()
-    runtime.await_background()  # the thread swallowed the failure...
+    runtime.database.open_in_background()
+    runtime.database.await_background()  # the thread swallowed the failure...
     with pytest.raises(Exception, match=r"db\.sqlite"):
-        runtime.existing_run_id()  # ...and the real use reports it, naming the file
+        runtime.run.id_if_created()  # ...and the real use reports it, naming the file
 
 
 def test_the_sdk_import_ahead_of_time_builds_no_client(

@@ -1,4 +1,4 @@
-"""The runtime's lifecycle: parts built on use, `db_if_open`, `close` and idempotent `dispose`."""
+"""The runtime's lifecycle: parts built on use, `database.if_open`, `close`, `dispose`."""
 
 from __future__ import annotations
 
@@ -51,22 +51,22 @@ def test_an_unused_runtime_opens_nothing_and_disposes_quietly(
     tmp_path: Path, disposals: list[Database]
 ) -> None:
     runtime = runtime_for(tmp_path)
-    assert runtime.db_if_open() is None
+    assert runtime.database.if_open() is None
     runtime.close("passed")
     runtime.dispose()
     runtime.dispose()
-    assert runtime.db_if_open() is None
+    assert runtime.database.if_open() is None
     assert disposals == []
     assert not (tmp_path / "db.sqlite").exists()
 
 
-def test_db_if_open_is_the_database_once_something_opened_it(tmp_path: Path) -> None:
+def test_if_open_is_the_database_once_something_opened_it(tmp_path: Path) -> None:
     runtime = runtime_for(tmp_path)
-    assert runtime.db_if_open() is None
+    assert runtime.database.if_open() is None
     db = runtime.db
-    assert runtime.db_if_open() is db and runtime.db is db
+    assert runtime.database.if_open() is db and runtime.db is db
     runtime.dispose()
-    assert runtime.db_if_open() is None
+    assert runtime.database.if_open() is None
 
 
 def test_dispose_flushes_stops_the_loop_and_disposes_the_database_once(
@@ -74,7 +74,7 @@ def test_dispose_flushes_stops_the_loop_and_disposes_the_database_once(
 ) -> None:
     runtime = runtime_for(tmp_path)
     suite = small_suite()
-    state = runtime.suite_state(suite)
+    state = runtime.suites.state(suite)
 
     async def queue() -> None:  # on the loop, rows wait for the flush timer
         runtime.recorder.add_result(
@@ -119,9 +119,9 @@ def test_dispose_waits_for_a_background_open_and_disposes_what_it_opened(
     tmp_path: Path, disposals: list[Database]
 ) -> None:
     runtime = runtime_for(tmp_path)
-    runtime.open_db_in_background()
+    runtime.database.open_in_background()
     runtime.dispose()
-    assert len(disposals) == 1 and runtime.db_if_open() is None
+    assert len(disposals) == 1 and runtime.database.if_open() is None
     assert (tmp_path / "db.sqlite").is_file()
 
 
@@ -129,11 +129,11 @@ def test_use_prompt_sets_the_prompt_the_suite_is_judged_with(tmp_path: Path) -> 
     runtime = runtime_for(tmp_path)
     suite = small_suite()
     try:
-        assert runtime.judged_prompt("bot") is None
-        runtime.use_prompt("bot", 41, "Be very brief.")
-        state = runtime.suite_state(suite)
+        assert runtime.suites.judged_prompt("bot") is None
+        runtime.suites.use_prompt("bot", 41, "Be very brief.")
+        state = runtime.suites.state(suite)
         assert (state.prompt_id, state.prompt_text) == (41, "Be very brief.")
-        assert runtime.judged_prompt("bot") == "Be very brief."
+        assert runtime.suites.judged_prompt("bot") == "Be very brief."
     finally:
         runtime.dispose()
 
@@ -148,9 +148,9 @@ def test_recorded_outcomes_are_kept_by_suite(tmp_path: Path) -> None:
 
     runtime = runtime_for(tmp_path)
     first, second, redo = Outcome("a", "one"), Outcome("b", "two"), Outcome("a", "again")
-    runtime.record_outcome(first)
-    runtime.record_outcome(second)
-    assert runtime.outcome("a") is first and runtime.outcome("c") is None
-    runtime.record_outcome(redo)
-    assert runtime.outcomes() == [redo, second]
-    assert runtime.db_if_open() is None  # outcomes live in memory only
+    runtime.suites.record_outcome(first)
+    runtime.suites.record_outcome(second)
+    assert runtime.suites.outcome("a") is first and runtime.suites.outcome("c") is None
+    runtime.suites.record_outcome(redo)
+    assert runtime.suites.outcomes() == [redo, second]
+    assert runtime.database.if_open() is None  # outcomes live in memory only

@@ -34,7 +34,7 @@ class CountingLoop(LoopThread):
         return super().submit(coro)
 
 
-class FakeJudging:
+class FakeRuntime:
     """Judges cases instantly (or with an error), recording what the scheduler asked for."""
 
     def __init__(self, loop: CountingLoop) -> None:
@@ -88,16 +88,16 @@ def make_suite(n: int = 10, name: str = "bot") -> Suite:
 
 
 @pytest.fixture
-def judging() -> Iterator[FakeJudging]:
+def judging() -> Iterator[FakeRuntime]:
     """A fake runtime on a real loop thread."""
     loop = CountingLoop()
     try:
-        yield FakeJudging(loop)
+        yield FakeRuntime(loop)
     finally:
         loop.stop()
 
 
-def test_a_case_is_started_once_however_often_it_is_scheduled(judging: FakeJudging) -> None:
+def test_a_case_is_started_once_however_often_it_is_scheduled(judging: FakeRuntime) -> None:
     suite = make_suite(4)
     scheduler = CaseScheduler(judging)
     jobs = [(suite, c) for c in suite.cases]
@@ -113,7 +113,7 @@ def test_a_case_is_started_once_however_often_it_is_scheduled(judging: FakeJudgi
     assert judging.loop.submitted == 1
 
 
-def test_calls_are_prioritised_by_case_order(judging: FakeJudging) -> None:
+def test_calls_are_prioritised_by_case_order(judging: FakeRuntime) -> None:
     suite = make_suite(5)
     scheduler = CaseScheduler(judging)
     scheduler.schedule([(suite, c) for c in suite.cases[:3]])
@@ -124,7 +124,7 @@ def test_calls_are_prioritised_by_case_order(judging: FakeJudging) -> None:
     assert order == ["c0", "c1", "c2", "c3", "c4"]
 
 
-def test_lookahead_refills_in_strides(judging: FakeJudging) -> None:
+def test_lookahead_refills_in_strides(judging: FakeRuntime) -> None:
     suite = make_suite(10)
     scheduler = CaseScheduler(judging)
     window = 4
@@ -143,7 +143,7 @@ def test_lookahead_refills_in_strides(judging: FakeJudging) -> None:
     assert sorted(judging.evaluated) == sorted(c.id for c in suite.cases)
 
 
-def test_lookahead_without_strides_tops_up_on_every_item(judging: FakeJudging) -> None:
+def test_lookahead_without_strides_tops_up_on_every_item(judging: FakeRuntime) -> None:
     suite = make_suite(6)
     scheduler = CaseScheduler(judging)
     for n, case in enumerate(suite.cases):
@@ -153,7 +153,7 @@ def test_lookahead_without_strides_tops_up_on_every_item(judging: FakeJudging) -
     assert batches == [["c0", "c1", "c2"], ["c3"], ["c4"], ["c5"]]
 
 
-def test_a_window_of_one_keeps_one_case_ahead(judging: FakeJudging) -> None:
+def test_a_window_of_one_keeps_one_case_ahead(judging: FakeRuntime) -> None:
     suite = make_suite(4)
     scheduler = CaseScheduler(judging)
     for n, case in enumerate(suite.cases):
@@ -162,7 +162,7 @@ def test_a_window_of_one_keeps_one_case_ahead(judging: FakeJudging) -> None:
     assert [b for b in judging.prefetched if b] == [["c0", "c1"], ["c2"], ["c3"]]
 
 
-def test_an_error_reaches_the_item_waiting_for_that_case(judging: FakeJudging) -> None:
+def test_an_error_reaches_the_item_waiting_for_that_case(judging: FakeRuntime) -> None:
     suite = make_suite(3)
     judging.failing = {"c1"}
     scheduler = CaseScheduler(judging)
@@ -173,7 +173,7 @@ def test_an_error_reaches_the_item_waiting_for_that_case(judging: FakeJudging) -
     assert scheduler.result(suite, suite.cases[2]).case_id == "c2"
 
 
-def test_a_refused_suite_raises_in_the_scheduling_item(judging: FakeJudging) -> None:
+def test_a_refused_suite_raises_in_the_scheduling_item(judging: FakeRuntime) -> None:
     suite = make_suite(2, name="clash")
     judging.clashing = {"clash"}
     scheduler = CaseScheduler(judging)
@@ -182,7 +182,7 @@ def test_a_refused_suite_raises_in_the_scheduling_item(judging: FakeJudging) -> 
     assert judging.evaluated == [] and judging.loop.submitted == 0
 
 
-def test_items_wait_for_their_own_case_while_others_run(judging: FakeJudging) -> None:
+def test_items_wait_for_their_own_case_while_others_run(judging: FakeRuntime) -> None:
     suite = make_suite(2)
     judging.gate = threading.Event()
     scheduler = CaseScheduler(judging)
@@ -198,7 +198,7 @@ def test_items_wait_for_their_own_case_while_others_run(judging: FakeJudging) ->
     assert sorted(judging.evaluated) == ["c0", "c1"]  # c1 was not started a second time
 
 
-def test_released_results_are_started_again_when_asked_for(judging: FakeJudging) -> None:
+def test_released_results_are_started_again_when_asked_for(judging: FakeRuntime) -> None:
     suite = make_suite(1)
     scheduler = CaseScheduler(judging)
     first = scheduler.result(suite, suite.cases[0])

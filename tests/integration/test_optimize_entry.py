@@ -60,15 +60,15 @@ def test_optimize_selected_sets_override_outcome_and_progress(tmp_path: Path) ->
     writer = Writer()
     items = [SimpleNamespace(suite=suite, case=c) for c in suite.cases]
     optimize_selected(fake_session(writer), runtime, items)  # type: ignore[arg-type]
-    outcome = runtime.outcome("shop_bot")
+    outcome = runtime.suites.outcome("shop_bot")
     assert isinstance(outcome, OptimizeOutcome)
-    assert runtime.outcomes() == [outcome]
-    state = runtime.suite_state(suite)  # the items judge the best prompt, not the original
+    assert runtime.suites.outcomes() == [outcome]
+    state = runtime.suites.state(suite)  # the items judge the best prompt, not the original
     assert (state.prompt_id, state.prompt_text) == (
         outcome.best_prompt_id,
         outcome.best_prompt_text,
     )
-    assert runtime.judged_prompt("shop_bot") == outcome.best_prompt_text
+    assert runtime.suites.judged_prompt("shop_bot") == outcome.best_prompt_text
     text = "\n".join(writer.lines)
     assert "estimate ~" in text
     assert "1/11 generate_prompts ..." not in text  # one line per stage, at its end
@@ -90,10 +90,10 @@ def test_without_use_best_the_items_judge_the_original_when_unproven(tmp_path: P
     runtime = runtime_for(tmp_path)
     items = [SimpleNamespace(suite=suite, case=c) for c in suite.cases]
     optimize_selected(fake_session(Writer()), runtime, items)  # type: ignore[arg-type]
-    outcome = runtime.outcome("shop_bot")
+    outcome = runtime.suites.outcome("shop_bot")
     assert isinstance(outcome, OptimizeOutcome)
     assert outcome.best_prompt_id == outcome.original_prompt_id != outcome.winner_prompt_id
-    state = runtime.suite_state(suite)  # the items judge the original
+    state = runtime.suites.state(suite)  # the items judge the original
     assert (state.prompt_id, state.prompt_text) == (outcome.original_prompt_id, suite.prompt)
     assert outcome.decision.startswith("kept the original: too small for a confirmation split")
     runtime.close("passed")
@@ -106,7 +106,7 @@ def test_quiet_mode_prints_nothing_and_inline_prompts_are_not_applied(tmp_path: 
     items = [SimpleNamespace(suite=suite, case=c) for c in suite.cases]
     optimize_selected(fake_session(writer, verbose=-1), runtime, items)  # type: ignore[arg-type]
     assert writer.lines == []
-    outcome = runtime.outcome("shop_bot")
+    outcome = runtime.suites.outcome("shop_bot")
     assert isinstance(outcome, OptimizeOutcome) and outcome.applied_to is None
     runtime.close("passed")
 
@@ -124,7 +124,7 @@ def test_resume_without_an_interrupted_run_is_a_usage_error(tmp_path: Path) -> N
 def test_resume_latest_finds_the_interrupted_optimize_run(tmp_path: Path) -> None:
     earlier = runtime_for(tmp_path)
     run_id = earlier.run_id
-    earlier.mark_finished(run_id, "interrupted")
+    earlier.run.finish(run_id, "interrupted")
     with earlier.db.session_scope() as s:
         done = RunRepository(s).create("finished-one", "optimize", {})
         RunRepository(s).finish(done.id, "passed")

@@ -1,0 +1,36 @@
+"""The role of a session without xdist: judges, finishes the run and reports, in one process."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_promptopt.errors import DatabaseError, PromptOptError
+from pytest_promptopt.integration.case_runner import CaseRunnerRole
+from pytest_promptopt.integration.reporting_role import ReportingRole
+from pytest_promptopt.integration.session_errors import report_database_error
+
+
+class Alone(CaseRunnerRole, ReportingRole):
+    """A session without xdist: judges, finishes the run and reports, all in this process."""
+
+    name = "alone"
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Check the pass rates, finish the run row, write the reports, release resources."""
+        self.check_pass_rates(session, int(exitstatus))
+        runtime = self.runtime_if_built()
+        if runtime is None:
+            return
+        failure: PromptOptError | None = None
+        try:
+            runtime.close(None)
+            self.notes = self.optimize_notes(runtime)
+            self.record_unrun(runtime)
+            if runtime.run.exists():
+                self.finish_run(session, runtime, runtime.run_id)
+        except DatabaseError as exc:
+            failure = exc
+        finally:
+            runtime.dispose()
+        if failure is not None:
+            report_database_error(session, failure)

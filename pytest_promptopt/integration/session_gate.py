@@ -1,0 +1,77 @@
+"""The run-level CI decision: a session that passed fails under a pass rate or on a regression."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_promptopt.redaction import for_terminal
+
+if TYPE_CHECKING:
+    from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
+    from pytest_promptopt.evaluation.record import CaseRecord
+    from pytest_promptopt.reporting.baseline import BaselineResult
+    from pytest_promptopt.storage.database import Database
+
+
+@dataclass
+class SessionGate:
+    """What decided the session's exit status beside its items, kept for the verdict.
+
+    As pytest-cov's `--cov-fail-under` does: the items stand as they are (the failing cases of
+    a graded suite are xfailed) and the session's exit status becomes 1. The controller decides
+    from every worker's case records.
+    """
+
+    pass_rates: list[PassRateRequirement] = field(default_factory=list)
+    baselines: dict[str, BaselineResult] | None = None
+    baseline_error: str | None = None
+
+    def check_pass_rates(
+        self,
+        session: pytest.Session,
+        exitstatus: int,
+        records: Mapping[str, Sequence[CaseRecord]],
+    ) -> None:
+        """Fail a session that passed (`exitstatus`) when a suite is under its `min_pass_rate`."""
+        from pytest_promptopt.evaluation.pass_rate import pass_rate_requirements
+
+        self.pass_rates = pass_rate_requirements(records)
+        if exitstatus == pytest.ExitCode.OK and any(g.failed for g in self.pass_rates):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def check_baselines(
+        self,
+        session: pytest.Session,
+        db: Database,
+        run_id: int,
+        records: Mapping[str, Sequence[CaseRecord]],
+        margin: float,
+    ) -> None:
+        """--promptopt-baseline: compare each suite with its baseline; a regression fails.
+
+        Runs once the run's evaluations are written, before the run's status is; an
+        interrupted session is not compared (its suites are partial), and a comparison that
+        fails (the database, say) fails the session with a warning rather than let it pass.
+        """
+        if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            return
+        from pytest_promptopt.reporting.baseline import compare_with_baselines
+
+        try:
+            self.baselines = compare_with_baselines(db, run_id, records, margin)
+        except Exception as exc:  # a decision that cannot be made must not pass: fail, say why
+            self.baseline_error = f"could not compare with the baselines ({exc}); the session fails"
+            warnings.warn(
+                for_terminal(f"promptopt: {self.baseline_error}"), RuntimeWarning, stacklevel=1
+            )
+            self.baselines = None
+            regressed = True
+        else:
+            regressed = any(r.regressed for r in self.baselines.values())
+        if regressed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
