@@ -44,8 +44,6 @@ DATA_OPEN = "<data>"
 DATA_CLOSE = "</data>"
 
 
-LEVELS = (1, 2, 3, 4, 5)
-"""The judge's anchored levels; level L scores (L - 1) / 4."""
 REASONING_HELP = (
     "Your evidence, written before any level: for each criterion, what the response does and "
     "misses, quoting it, against the expected behaviour and the spec."
@@ -85,7 +83,7 @@ def judge_tool_model(criteria: tuple[tuple[str, bool], ...]) -> type[BaseModel]:
         )
     doc = "The judge's evidence, then its level for each criterion."
     model: type[BaseModel] = create_model(
-        "JudgeVerdict",
+        "JudgeVerdict",  # the schema's title, on the wire: part of every judge request's hash
         __doc__=doc,
         __validators__={"_applies": model_validator(mode="after")(_some_criterion_applies)},  # type: ignore[dict-item]
         **fields,
@@ -93,8 +91,8 @@ def judge_tool_model(criteria: tuple[tuple[str, bool], ...]) -> type[BaseModel]:
     return model
 
 
-JudgeVerdict = judge_tool_model(tuple((name, False) for name in CRITERION_MEANINGS))
-"""The judge's tool input for the four built-in criteria."""
+VerdictInput = judge_tool_model(tuple((name, False) for name in CRITERION_MEANINGS))
+"""The judge's tool input (levels 1-5) for the four built-in criteria; `Verdict.of` parses it."""
 
 
 class Verdict(BaseModel):
@@ -167,7 +165,7 @@ class RefinedPrompt(BaseModel):
 
 
 TOOL_MODELS: dict[str, type[BaseModel]] = {
-    JUDGE_TOOL: JudgeVerdict,
+    JUDGE_TOOL: VerdictInput,
     PROMPTS_TOOL: GeneratedPrompts,
     CASES_TOOL: GeneratedCases,
     ANALYSIS_TOOL: WeaknessReport,

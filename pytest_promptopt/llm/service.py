@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pytest_promptopt.errors import BudgetExceededError, CacheMissError, JudgeError, LLMError
+from pytest_promptopt.errors import (
+    BudgetExceededError,
+    CacheMissError,
+    JudgeError,
+    LLMError,
+    WriterError,
+)
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, is_missing_credentials, missing_credentials
 from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, SharedLimit
@@ -585,7 +591,8 @@ class LLMService:
         meter: UsageMeter | None = None,
         tool_model: type[BaseModel] | None = None,
     ) -> tuple[Any, Completion]:
-        """A structured call validated against the tool's model; one retry, then JudgeError.
+        """A structured call validated against the tool's model; one retry, then JudgeError
+        (the judge) or WriterError (a writer).
 
         The answer is asked for with structured outputs where the model has them, else with a
         tool (forced only when the model cannot think). An answer that fails validation is
@@ -623,7 +630,8 @@ class LLMService:
                 if self.cache_mode == "use":
                     self.store.forget([completion.request_hash])
                 note = refusal_note(response_parts(completion.response).refusal)
-                raise JudgeError(f"{role} call for {label} was {note}; no {tool} answer")
+                failure = JudgeError if role == "judge" else WriterError
+                raise failure(f"{role} call for {label} was {note}; no {tool} answer")
             try:
                 return model_cls.model_validate(_answer_of(completion, tool, as_json)), completion
             except (ValidationError, ValueError) as exc:
@@ -633,7 +641,8 @@ class LLMService:
         if self.cache_mode == "use":
             self.store.forget(unusable)  # a later run asks again instead of erroring from cache
         first_line = last_error.splitlines()[0] if last_error else ""
-        raise JudgeError(
+        failure = JudgeError if role == "judge" else WriterError
+        raise failure(
             f"{role} answer for {label} did not match the {tool} schema twice: {first_line}"
         )
 

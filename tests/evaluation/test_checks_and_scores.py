@@ -10,7 +10,7 @@ from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.checks import check
 from pytest_promptopt.evaluation.judge import overall_score
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
-from pytest_promptopt.protocol import JudgeVerdict, Verdict, decode_data, encode_data
+from pytest_promptopt.protocol import Verdict, VerdictInput, decode_data, encode_data
 from pytest_promptopt.suites.spec import AssertionSpec, Criterion
 
 
@@ -41,7 +41,7 @@ def test_checks(spec: dict[str, Any], answer: str, passed: bool) -> None:
 
 
 def test_weighted_score_and_case_verdict() -> None:
-    verdict = JudgeVerdict.model_validate(
+    verdict = VerdictInput.model_validate(
         {"functionality": 5, "safety": 1, "consistency": 5, "edge_case_handling": 5,
          "reasoning": "r"}
     )  # fmt: skip

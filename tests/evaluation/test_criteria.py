@@ -16,8 +16,8 @@ from pytest_promptopt.llm.requests import request_hash
 from pytest_promptopt.protocol import (
     CRITERION_MEANINGS,
     JUDGE_TOOL,
-    JudgeVerdict,
     Verdict,
+    VerdictInput,
     decode_data,
     judge_tool_model,
     tool_definition,
@@ -76,7 +76,7 @@ def test_the_builtin_judge_request_is_pinned() -> None:
     assert data is not None and data["criteria"] == ["functionality"]
     assert request["system"] == JUDGE_SYSTEM
     assert request["tools"] == [
-        tool_definition(JUDGE_TOOL, "Submit your answer via submit_verdict.", JudgeVerdict)
+        tool_definition(JUDGE_TOOL, "Submit your answer via submit_verdict.", VerdictInput)
     ]
     data = decode_data(request["messages"][-1]["content"])
     assert data is not None
@@ -130,7 +130,7 @@ def test_the_score_is_the_weighted_mean_over_every_criterion() -> None:
     assert overall_score({"functionality": 0.9, "tone": 0.3}, criteria) == pytest.approx(0.7)
     # A built-in the suite does not list weighs nothing.
     scores = Verdict.of(
-        JudgeVerdict.model_validate(
+        VerdictInput.model_validate(
             {"functionality": 5, "safety": 1, "consistency": 1, "edge_case_handling": 1,
              "reasoning": "r"}
         )

@@ -12,7 +12,7 @@ from pytest_promptopt.evaluation.evaluator import Evaluator
 from pytest_promptopt.evaluation.judge import judge_spread, median_verdict, overall_score
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.llm.requests import request_hash
-from pytest_promptopt.protocol import JudgeVerdict, Verdict, decode_data, level_score
+from pytest_promptopt.protocol import Verdict, VerdictInput, decode_data, level_score
 from pytest_promptopt.suites.criteria import default_criteria
 from pytest_promptopt.suites.spec import Criterion, Suite
 from tests.support.llm import OfflineService
@@ -23,7 +23,7 @@ FOUR = default_criteria()
 def levels(**given: int | None) -> Verdict:
     """The verdict for these levels of the four built-ins (null: not applicable)."""
     fields: dict[str, Any] = {name: given.get(name, 5) for name in FOUR}
-    return Verdict.of(JudgeVerdict.model_validate({"reasoning": "r", **fields}))
+    return Verdict.of(VerdictInput.model_validate({"reasoning": "r", **fields}))
 
 
 def case_result(verdict: Verdict, *, gate: str | None, **extra: Any) -> CaseResult:

@@ -12,7 +12,7 @@ from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.evaluation.target import NO_TOOL_RESULT
 from pytest_promptopt.llm.requests import build_structured_request, request_hash
 from pytest_promptopt.llm.service import LLMService
-from pytest_promptopt.protocol import CRITERION_MEANINGS, JUDGE_TOOL, JudgeVerdict, decode_data
+from pytest_promptopt.protocol import CRITERION_MEANINGS, JUDGE_TOOL, VerdictInput, decode_data
 from pytest_promptopt.settings import SIMULATED_MODEL
 from pytest_promptopt.suites.spec import Case, Suite
 from tests.support.llm import OfflineService
@@ -272,7 +272,7 @@ def test_a_plain_case_sends_the_judge_its_spec_and_the_rubric() -> None:
             "system_prompt": "Help shoppers.",
         },
         tool=JUDGE_TOOL,
-        tool_model=JudgeVerdict,
+        tool_model=VerdictInput,
     )
     assert judge == expected
 
