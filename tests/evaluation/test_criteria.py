@@ -57,7 +57,8 @@ def judge_request(s: Suite, judge_model: str = "j") -> dict[str, Any]:
     evaluator = Evaluator(OfflineService(), model="m", judge_model=judge_model, threshold=0.7)
     target = evaluator.target(s, s.system_template, s.cases[0])
     rules = RULES["claude-3-haiku"] if judge_model == "j" else None
-    request = evaluator.judge_request(target, target.opening(), Answer("Hello!"), 0, rules=rules)
+    answer = Answer("Hello!")
+    request = evaluator.judge_calls.request(target, target.opening(), answer, 0, rules=rules)
     assert request is not None
     return request
 
