@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.evaluator import Evaluator
@@ -16,6 +16,8 @@ from pytest_promptopt.llm.requests import request_hash
 from pytest_promptopt.protocol import (
     CRITERION_MEANINGS,
     JUDGE_TOOL,
+    SCALES,
+    Scale,
     Verdict,
     VerdictInput,
     decode_data,
@@ -116,7 +118,7 @@ def test_own_criteria_build_the_schema_and_carry_their_rendered_descriptions() -
 
 
 def test_a_binary_criterion_takes_only_level_1_or_5() -> None:
-    model = judge_tool_model((("tone", False), ("correct", True)))
+    model = judge_tool_model((("tone", "continuous"), ("correct", "binary")))
     assert Verdict.of(model.model_validate({"tone": 3, "correct": 5, "reasoning": "r"})) == (
         Verdict(scores={"tone": 0.5, "correct": 1.0}, reasoning="r")
     )
@@ -164,3 +166,29 @@ def test_criterion_means_cover_every_name() -> None:
     )  # fmt: skip
     assert result.criterion_means() == {"tone": 0.5, "correct": 1.0}
     assert "tone=0.50  correct=1.00" in result.explain()
+
+
+@pytest.mark.parametrize("scale", list(SCALES.values()), ids=list(SCALES))
+def test_a_scale_is_one_object_for_the_schema_the_judge_text_and_the_simulator(
+    scale: Scale,
+) -> None:
+    model = judge_tool_model((("c", scale.name),))
+    taken = [lv for lv in range(0, 7) if _validates(model, {"reasoning": "r", "c": lv})]
+    assert tuple(taken) == scale.levels  # the schema takes its levels, nothing else
+    assert scale.judge_text in JUDGE_SYSTEM
+    simulated = {scale.simulate(score / 20) for score in range(21)}
+    assert simulated == set(scale.levels)  # the simulated judge answers on the scale
+    assert Criterion(description="d", scale=scale.name).scale == scale.name
+
+
+def test_an_unknown_scale_names_the_allowed_ones() -> None:
+    with pytest.raises(ValidationError, match="unknown scale 'yes_no'; allowed: 'continuous'"):
+        Criterion(description="d", scale="yes_no")
+
+
+def _validates(model: type[BaseModel], data: dict[str, Any]) -> bool:
+    try:
+        model.model_validate(data)
+    except ValidationError:
+        return False
+    return True
