@@ -262,7 +262,8 @@ def decode_data(text: str) -> dict[str, Any] | None:
 # Payload keys, per tool (all values are JSON):
 #   submit_verdict:  criteria: list[str], rubric: list[{name, description, scale:
 #                    a name in SCALES}] (the schema: `reasoning` first, then one level on
-#                    the criterion's scale or null per criterion), user_input: str, expected_behavior: str | null,
+#                    the criterion's scale or null per criterion), user_input: str,
+#                    expected_behavior: str | null,
 #                    response: str, task_description: str; and only when there are any:
 #                    system_prompt: str (the suite's own prompt, rendered for the case),
 #                    judge_repeat: int (judge repeat r > 0 of the same answer),
