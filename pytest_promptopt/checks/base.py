@@ -75,7 +75,8 @@ class CheckKind:
     """
 
     name: ClassVar[str]
-    order: ClassVar[int]
+    order: ClassVar[int] = 1000
+    """Its place in the lists of allowed kinds (default: after the built-ins)."""
     options: ClassVar[frozenset[str]] = frozenset()
     """The check options it takes beside `weight` (`min` for `python`)."""
 
