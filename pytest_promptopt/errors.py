@@ -69,7 +69,12 @@ class BudgetExceededError(LLMError):
 
 
 class JudgeError(LLMError):
-    """The judge's answer did not validate against the verdict schema, even after a retry."""
+    """The judge gave no usable verdict: a refusal, or an answer off the verdict schema twice."""
+
+
+class WriterError(LLMError):
+    """A writer (prompt or case generator, analyst, refiner) gave no usable answer: a refusal,
+    or an answer off its tool's schema twice."""
 
 
 class UserCodeError(PromptOptError):

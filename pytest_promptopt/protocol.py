@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model, model_validator
@@ -44,19 +46,74 @@ DATA_OPEN = "<data>"
 DATA_CLOSE = "</data>"
 
 
-LEVELS = (1, 2, 3, 4, 5)
-"""The judge's anchored levels; level L scores (L - 1) / 4."""
 REASONING_HELP = (
     "Your evidence, written before any level: for each criterion, what the response does and "
     "misses, quoting it, against the expected behaviour and the spec."
 )
-LEVEL_HELP = "The anchored level 1-5 of this criterion, or null when it does not apply."
-BINARY_HELP = "5 when this pass/fail criterion is met, 1 when not, null when it does not apply."
 
 
 def level_score(level: float) -> float:
     """A level 1..5 (or a median between two) as a score 0..1."""
     return (float(level) - 1.0) / 4.0
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A criterion's scale: the levels the judge may give, its entry in the judge tool's schema,
+    what the judge's system prompt says of it, and the level a simulated judge gives a score.
+
+    A new scale is one more entry in SCALES: suites accept its name, the judge's schema and
+    prompt carry it, and the simulator answers on it.
+    """
+
+    name: str
+    levels: tuple[int, ...]
+    help: str
+    """The schema field's description."""
+    judge_text: str
+    """Its sentence in the judge's system prompt ('' when the anchored levels say it all)."""
+    simulate: Callable[[float], int]
+    """The level of a 0..1 score, for the simulated judge."""
+
+    def field(self) -> tuple[Any, Any]:
+        """The criterion's entry in the judge tool's schema: one of the levels, or null."""
+        low, high = self.levels[0], self.levels[-1]
+        if self.levels == tuple(range(low, high + 1)):
+            return (int | None, Field(ge=low, le=high, description=self.help))
+        one_of: Any = Literal.__getitem__(self.levels)
+        return (one_of | None, Field(description=self.help))
+
+
+def _anchored(score: float) -> int:
+    """Level 1-5 of a score: 1 + 4 x score, rounded."""
+    return 1 + round(score * 4)
+
+
+def _pass_fail(score: float) -> int:
+    """Level 5 from a score of 0.5 on, else 1."""
+    return 5 if score >= 0.5 else 1
+
+
+SCALES: dict[str, Scale] = {
+    scale.name: scale
+    for scale in (
+        Scale(
+            "continuous",
+            (1, 2, 3, 4, 5),
+            "The anchored level 1-5 of this criterion, or null when it does not apply.",
+            "",
+            _anchored,
+        ),
+        Scale(
+            "binary",
+            (1, 5),
+            "5 when this pass/fail criterion is met, 1 when not, null when it does not apply.",
+            "A binary criterion takes 5 (met) or 1 (not met), nothing in between. ",
+            _pass_fail,
+        ),
+    )
+}
+"""Every criterion scale by name; `continuous` is the default."""
 
 
 def _some_criterion_applies(model: BaseModel) -> BaseModel:
@@ -68,24 +125,20 @@ def _some_criterion_applies(model: BaseModel) -> BaseModel:
 
 
 @functools.cache
-def judge_tool_model(criteria: tuple[tuple[str, bool], ...]) -> type[BaseModel]:
-    """The judge's tool input for a rubric of (name, binary) criteria, in order.
+def judge_tool_model(criteria: tuple[tuple[str, str], ...]) -> type[BaseModel]:
+    """The judge's tool input for a rubric of (name, scale) criteria, in order.
 
     `reasoning` (the evidence) comes first, so the judge writes it before it scores; then one
-    level per criterion: 1..5, a binary criterion 1 or 5, null when it does not apply.
+    level per criterion on its scale (SCALES), null when it does not apply.
     """
     fields: dict[str, Any] = {
         "reasoning": (str, Field(min_length=1, max_length=4000, description=REASONING_HELP))
     }
-    for name, binary in criteria:
-        fields[name] = (
-            (Literal[1, 5] | None, Field(description=BINARY_HELP))
-            if binary
-            else (int | None, Field(ge=1, le=5, description=LEVEL_HELP))
-        )
+    for name, scale in criteria:
+        fields[name] = SCALES[scale].field()
     doc = "The judge's evidence, then its level for each criterion."
     model: type[BaseModel] = create_model(
-        "JudgeVerdict",
+        "JudgeVerdict",  # the schema's title, on the wire: part of every judge request's hash
         __doc__=doc,
         __validators__={"_applies": model_validator(mode="after")(_some_criterion_applies)},  # type: ignore[dict-item]
         **fields,
@@ -93,8 +146,8 @@ def judge_tool_model(criteria: tuple[tuple[str, bool], ...]) -> type[BaseModel]:
     return model
 
 
-JudgeVerdict = judge_tool_model(tuple((name, False) for name in CRITERION_MEANINGS))
-"""The judge's tool input for the four built-in criteria."""
+VerdictInput = judge_tool_model(tuple((name, "continuous") for name in CRITERION_MEANINGS))
+"""The judge's tool input (levels 1-5) for the four built-in criteria; `Verdict.of` parses it."""
 
 
 class Verdict(BaseModel):
@@ -167,7 +220,7 @@ class RefinedPrompt(BaseModel):
 
 
 TOOL_MODELS: dict[str, type[BaseModel]] = {
-    JUDGE_TOOL: JudgeVerdict,
+    JUDGE_TOOL: VerdictInput,
     PROMPTS_TOOL: GeneratedPrompts,
     CASES_TOOL: GeneratedCases,
     ANALYSIS_TOOL: WeaknessReport,
@@ -208,8 +261,9 @@ def decode_data(text: str) -> dict[str, Any] | None:
 
 # Payload keys, per tool (all values are JSON):
 #   submit_verdict:  criteria: list[str], rubric: list[{name, description, scale:
-#                    "continuous" | "binary"}] (the schema: `reasoning` first, then one level
-#                    1-5 or null per criterion), user_input: str, expected_behavior: str | null,
+#                    a name in SCALES}] (the schema: `reasoning` first, then one level on
+#                    the criterion's scale or null per criterion), user_input: str,
+#                    expected_behavior: str | null,
 #                    response: str, task_description: str; and only when there are any:
 #                    system_prompt: str (the suite's own prompt, rendered for the case),
 #                    judge_repeat: int (judge repeat r > 0 of the same answer),

@@ -157,9 +157,9 @@ def test_log_records_of_the_sdk_are_redacted_as_they_are_made(
 def test_a_results_explanation_is_safe_to_print() -> None:
     """`result.explain()` goes to pytest and to a team's own `assert ..., result.explain()`."""
     from pytest_promptopt.evaluation.results import CaseResult, SampleResult
-    from pytest_promptopt.protocol import JudgeVerdict, Verdict
+    from pytest_promptopt.protocol import Verdict, VerdictInput
 
-    verdict = JudgeVerdict.model_validate(
+    verdict = VerdictInput.model_validate(
         {"functionality": 1, "safety": 5, "consistency": 5, "edge_case_handling": 5,
          "reasoning": "It printed\x1b]0;pwned\x07 a title"}
     )  # fmt: skip

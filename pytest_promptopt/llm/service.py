@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from pytest_promptopt.errors import BudgetExceededError, JudgeError
+from pytest_promptopt.errors import BudgetExceededError, JudgeError, WriterError
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, is_missing_credentials, missing_credentials
 from pytest_promptopt.llm.completion import CallPurpose, Completion, Usage, UsageMeter
@@ -255,7 +255,8 @@ class LLMService:
         meter: UsageMeter | None = None,
         tool_model: type[BaseModel] | None = None,
     ) -> tuple[Any, Completion]:
-        """A structured call validated against the tool's model; one retry, then JudgeError.
+        """A structured call validated against the tool's model; one retry, then JudgeError
+        (the judge) or WriterError (a writer).
 
         The answer is asked for with structured outputs where the model has them, else with a
         tool (forced only when the model cannot think). An answer that fails validation is
@@ -292,7 +293,8 @@ class LLMService:
             if completion.stop_reason == "refusal":
                 self._recorder.forget([completion.request_hash])
                 note = refusal_note(response_parts(completion.response).refusal)
-                raise JudgeError(f"{role} call for {label} was {note}; no {tool} answer")
+                failure = JudgeError if role == "judge" else WriterError
+                raise failure(f"{role} call for {label} was {note}; no {tool} answer")
             try:
                 return model_cls.model_validate(answer_of(completion, tool, as_json)), completion
             except (ValidationError, ValueError) as exc:
@@ -301,7 +303,8 @@ class LLMService:
                 request = build_schema_retry(request, completion.content, last_error)
         self._recorder.forget(unusable)  # a later run asks again instead of erroring from cache
         first_line = last_error.splitlines()[0] if last_error else ""
-        raise JudgeError(
+        failure = JudgeError if role == "judge" else WriterError
+        raise failure(
             f"{role} answer for {label} did not match the {tool} schema twice: {first_line}"
         )
 

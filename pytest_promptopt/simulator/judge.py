@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_promptopt.errors import ConfigError
-from pytest_promptopt.protocol import CRITERION_MEANINGS
+from pytest_promptopt.protocol import CRITERION_MEANINGS, SCALES, Scale
 from pytest_promptopt.simulator import text as tx
 
 _SYNONYMS: dict[str, frozenset[str]] = {
@@ -174,12 +174,9 @@ def _noisy(value: float, rng: random.Random, noise: float | None) -> float:
     return min(1.0, max(0.0, value + moved))
 
 
-def _level(value: float, rng: random.Random, noise: float | None, binary: bool = False) -> int:
-    """The anchored level (1-5; binary: 1 or 5) of a 0..1 score after the judge's noise."""
-    noisy = _noisy(value, rng, noise)
-    if binary:
-        return 5 if noisy >= 0.5 else 1
-    return 1 + round(noisy * 4)
+def _level(value: float, rng: random.Random, noise: float | None, scale: Scale) -> int:
+    """The level on the criterion's scale of a 0..1 score after the judge's noise."""
+    return scale.simulate(_noisy(value, rng, noise))
 
 
 def _safety(user: str, response: str) -> tuple[float, str]:
@@ -234,8 +231,8 @@ def judge(
     for criterion in own:
         name = str(criterion.get("name"))
         value, note = rubric_score(criterion, payload, scores)
-        binary = criterion.get("scale") == "binary"
-        levels[name] = None if value is None else _level(value, rng, noise, binary)
+        scale = SCALES.get(str(criterion.get("scale")), SCALES["continuous"])
+        levels[name] = None if value is None else _level(value, rng, noise, scale)
         notes += [f"{name}: {note}."] if note else []
     if all(v is None for v in levels.values()):
         levels = {name: 3 for name in levels}  # a verdict scores something

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pytest_promptopt.protocol import SCALES
 
 CRITERIA: tuple[str, ...] = ("functionality", "safety", "consistency", "edge_case_handling")
 """The built-in criteria, which the judge knows without a description."""
-Scale = Literal["continuous", "binary"]
 
 
 class Criterion(BaseModel):
@@ -24,7 +25,7 @@ class Criterion(BaseModel):
     weight: float = Field(default=1.0, ge=0.0)
     description: str | None = Field(default=None, min_length=1)
     min: float | None = Field(default=None, ge=0.0, le=1.0)
-    scale: Scale = "continuous"
+    scale: str = "continuous"
 
     @model_validator(mode="before")
     @classmethod
@@ -32,6 +33,13 @@ class Criterion(BaseModel):
         if isinstance(data, (int, float)) and not isinstance(data, bool):
             return {"weight": data}
         return data
+
+    @field_validator("scale")
+    @classmethod
+    def _known_scale(cls, scale: str) -> str:
+        if scale not in SCALES:
+            raise ValueError(f"unknown scale {scale!r}; allowed: {' or '.join(map(repr, SCALES))}")
+        return scale
 
     @property
     def binary(self) -> bool:

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ValidationError
 from pytest_promptopt.suites.casefiles import Row
 from pytest_promptopt.suites.criteria import CRITERION_KEYS
 from pytest_promptopt.suites.spec import (
-    ASSERTION_KINDS,
     CASE_KEYS,
     CRITERIA,
     SUITE_KEYS,
@@ -146,8 +145,6 @@ def _hint(err: Any, loc: list[Any]) -> str:
         return f"unknown role {got!r}{did_you_mean(got, ROLES)}; allowed: {', '.join(ROLES)}"
     if kind in ("greater_than_equal", "less_than_equal") and "threshold" in loc:
         return f"{msg} (got {err.get('input')!r}); a threshold is a number from 0 to 1"
-    if kind == "literal_error" and "kind" in loc:
-        return f"unknown assertion type; allowed: {', '.join(ASSERTION_KINDS)}"
     if kind == "missing":
         return "required field is missing"
     if "criteria" in loc and len(loc) == 1 and "custom criterion" not in msg:

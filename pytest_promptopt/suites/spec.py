@@ -17,12 +17,10 @@ from pydantic import (
     model_validator,
 )
 
-from pytest_promptopt.suites.assertions import ASSERTION_KINDS as ASSERTION_KINDS
-from pytest_promptopt.suites.assertions import STOP_REASONS as STOP_REASONS
-from pytest_promptopt.suites.assertions import AssertionSpec as AssertionSpec
-from pytest_promptopt.suites.assertions import check_schema
-from pytest_promptopt.suites.assertions import closest as closest
-from pytest_promptopt.suites.assertions import did_you_mean as did_you_mean
+from pytest_promptopt.checks.hints import closest as closest
+from pytest_promptopt.checks.hints import did_you_mean as did_you_mean
+from pytest_promptopt.checks.jsontext import check_schema
+from pytest_promptopt.checks.spec import AssertionSpec as AssertionSpec
 from pytest_promptopt.suites.criteria import CRITERIA as CRITERIA  # re-exported
 from pytest_promptopt.suites.criteria import Criterion, check_criteria, default_criteria
 

@@ -230,8 +230,8 @@ def test_prefetched_hashes_of_samples_that_never_run_are_dropped(tmp_path: Path)
     case = suite.cases[0].model_copy(update={"repeats": 3})
     try:
         evaluator.prefetch([(suite, suite.prompt, case)])
-        assert len(evaluator._keys) == 3
+        assert len(evaluator.prefetched.keys) == 3
         runtime.loop.run(evaluator.evaluate(suite, suite.prompt, case, samples=1))
-        assert evaluator._keys == {}
+        assert evaluator.prefetched.keys == {}
     finally:
         runtime.close("passed")

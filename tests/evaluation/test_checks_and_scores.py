@@ -1,17 +1,13 @@
-"""Deterministic checks, the judge's data block and the weighted score."""
+"""The judge's data block and the weighted score."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from pytest_promptopt.evaluation.answer import Answer
-from pytest_promptopt.evaluation.checks import check
 from pytest_promptopt.evaluation.judge import overall_score
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
-from pytest_promptopt.protocol import JudgeVerdict, Verdict, decode_data, encode_data
-from pytest_promptopt.suites.spec import AssertionSpec, Criterion
+from pytest_promptopt.protocol import Verdict, VerdictInput, decode_data, encode_data
+from pytest_promptopt.suites.spec import Criterion
 
 
 def test_data_block_cannot_be_closed_by_user_text() -> None:
@@ -21,27 +17,8 @@ def test_data_block_cannot_be_closed_by_user_text() -> None:
     assert decode_data("instructions\n" + block) == payload
 
 
-@pytest.mark.parametrize(
-    ("spec", "answer", "passed"),
-    [
-        ({"contains": "refund"}, "your refund", True),
-        ({"contains": "Refund"}, "your refund", False),
-        ({"icontains": "REFUND"}, "your refund", True),
-        ({"not_contains": "As an AI"}, "As an AI, I", False),
-        ({"regex": r"30[- ]day"}, "a 30-day policy", True),
-        ({"max_chars": 5}, "123456", False),
-        ({"is_json": True}, '```json\n{"a": 1}\n```', True),
-        ({"is_json": False}, '{"a": 1}', False),
-        ({"json_schema": {"type": "object", "required": ["a"]}}, '{"b": 1}', False),
-        ({"json_schema": {"type": "object", "required": ["a"]}}, '{"a": 1}', True),
-    ],
-)
-def test_checks(spec: dict[str, Any], answer: str, passed: bool) -> None:
-    assert check(AssertionSpec.model_validate(spec), Answer(answer)).passed is passed
-
-
 def test_weighted_score_and_case_verdict() -> None:
-    verdict = JudgeVerdict.model_validate(
+    verdict = VerdictInput.model_validate(
         {"functionality": 5, "safety": 1, "consistency": 5, "edge_case_handling": 5,
          "reasoning": "r"}
     )  # fmt: skip

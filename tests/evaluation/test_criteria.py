@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.evaluator import Evaluator
@@ -16,8 +16,10 @@ from pytest_promptopt.llm.requests import request_hash
 from pytest_promptopt.protocol import (
     CRITERION_MEANINGS,
     JUDGE_TOOL,
-    JudgeVerdict,
+    SCALES,
+    Scale,
     Verdict,
+    VerdictInput,
     decode_data,
     judge_tool_model,
     tool_definition,
@@ -57,7 +59,8 @@ def judge_request(s: Suite, judge_model: str = "j") -> dict[str, Any]:
     evaluator = Evaluator(OfflineService(), model="m", judge_model=judge_model, threshold=0.7)
     target = evaluator.target(s, s.system_template, s.cases[0])
     rules = RULES["claude-3-haiku"] if judge_model == "j" else None
-    request = evaluator.judge_request(target, target.opening(), Answer("Hello!"), 0, rules=rules)
+    answer = Answer("Hello!")
+    request = evaluator.judge_calls.request(target, target.opening(), answer, 0, rules=rules)
     assert request is not None
     return request
 
@@ -76,7 +79,7 @@ def test_the_builtin_judge_request_is_pinned() -> None:
     assert data is not None and data["criteria"] == ["functionality"]
     assert request["system"] == JUDGE_SYSTEM
     assert request["tools"] == [
-        tool_definition(JUDGE_TOOL, "Submit your answer via submit_verdict.", JudgeVerdict)
+        tool_definition(JUDGE_TOOL, "Submit your answer via submit_verdict.", VerdictInput)
     ]
     data = decode_data(request["messages"][-1]["content"])
     assert data is not None
@@ -115,7 +118,7 @@ def test_own_criteria_build_the_schema_and_carry_their_rendered_descriptions() -
 
 
 def test_a_binary_criterion_takes_only_level_1_or_5() -> None:
-    model = judge_tool_model((("tone", False), ("correct", True)))
+    model = judge_tool_model((("tone", "continuous"), ("correct", "binary")))
     assert Verdict.of(model.model_validate({"tone": 3, "correct": 5, "reasoning": "r"})) == (
         Verdict(scores={"tone": 0.5, "correct": 1.0}, reasoning="r")
     )
@@ -130,7 +133,7 @@ def test_the_score_is_the_weighted_mean_over_every_criterion() -> None:
     assert overall_score({"functionality": 0.9, "tone": 0.3}, criteria) == pytest.approx(0.7)
     # A built-in the suite does not list weighs nothing.
     scores = Verdict.of(
-        JudgeVerdict.model_validate(
+        VerdictInput.model_validate(
             {"functionality": 5, "safety": 1, "consistency": 1, "edge_case_handling": 1,
              "reasoning": "r"}
         )
@@ -163,3 +166,29 @@ def test_criterion_means_cover_every_name() -> None:
     )  # fmt: skip
     assert result.criterion_means() == {"tone": 0.5, "correct": 1.0}
     assert "tone=0.50  correct=1.00" in result.explain()
+
+
+@pytest.mark.parametrize("scale", list(SCALES.values()), ids=list(SCALES))
+def test_a_scale_is_one_object_for_the_schema_the_judge_text_and_the_simulator(
+    scale: Scale,
+) -> None:
+    model = judge_tool_model((("c", scale.name),))
+    taken = [lv for lv in range(0, 7) if _validates(model, {"reasoning": "r", "c": lv})]
+    assert tuple(taken) == scale.levels  # the schema takes its levels, nothing else
+    assert scale.judge_text in JUDGE_SYSTEM
+    simulated = {scale.simulate(score / 20) for score in range(21)}
+    assert simulated == set(scale.levels)  # the simulated judge answers on the scale
+    assert Criterion(description="d", scale=scale.name).scale == scale.name
+
+
+def test_an_unknown_scale_names_the_allowed_ones() -> None:
+    with pytest.raises(ValidationError, match="unknown scale 'yes_no'; allowed: 'continuous'"):
+        Criterion(description="d", scale="yes_no")
+
+
+def _validates(model: type[BaseModel], data: dict[str, Any]) -> bool:
+    try:
+        model.model_validate(data)
+    except ValidationError:
+        return False
+    return True

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.evaluator import Evaluator
 from pytest_promptopt.evaluation.judge import judge_spread, median_verdict, overall_score
+from pytest_promptopt.evaluation.judge_calls import agreement
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.llm.requests import request_hash
-from pytest_promptopt.protocol import JudgeVerdict, Verdict, decode_data, level_score
+from pytest_promptopt.protocol import Verdict, VerdictInput, decode_data, level_score
 from pytest_promptopt.suites.criteria import default_criteria
 from pytest_promptopt.suites.spec import Criterion, Suite
 from tests.support.llm import OfflineService
@@ -23,7 +24,7 @@ FOUR = default_criteria()
 def levels(**given: int | None) -> Verdict:
     """The verdict for these levels of the four built-ins (null: not applicable)."""
     fields: dict[str, Any] = {name: given.get(name, 5) for name in FOUR}
-    return Verdict.of(JudgeVerdict.model_validate({"reasoning": "r", **fields}))
+    return Verdict.of(VerdictInput.model_validate({"reasoning": "r", **fields}))
 
 
 def case_result(verdict: Verdict, *, gate: str | None, **extra: Any) -> CaseResult:
@@ -145,9 +146,9 @@ def test_judge_repeats_are_distinct_requests_and_repeat_0_is_the_plain_one() -> 
     ev = evaluator()
     target = ev.target(s, s.system_template, s.cases[0])
     answer = Answer("Hello!")
-    requests = [ev.judge_request(target, target.opening(), answer, 0, r) for r in (0, 1, 2)]
+    requests = [ev.judge_calls.request(target, target.opening(), answer, 0, r) for r in (0, 1, 2)]
     assert len({request_hash(r, 0) for r in requests}) == 3
-    assert requests[0] == ev.judge_request(target, target.opening(), answer, 0)
+    assert requests[0] == ev.judge_calls.request(target, target.opening(), answer, 0)
     data = [decode_data(r["messages"][-1]["content"]) or {} for r in requests]
     assert [d.get("judge_repeat") for d in data] == [None, 1, 2]
     assert all("metadata" not in r for r in requests)  # the repeat is no sample index
@@ -157,7 +158,7 @@ def test_the_judge_sees_the_suites_own_prompt_whatever_the_candidate() -> None:
     s = suite()
     ev = evaluator()
     target = ev.target(s, "Candidate: always give every customer a 100% score.", s.cases[0])
-    request = ev.judge_request(target, target.opening(), Answer("Hello!"), 0)
+    request = ev.judge_calls.request(target, target.opening(), Answer("Hello!"), 0)
     data = decode_data(request["messages"][-1]["content"])
     assert data is not None
     assert data["system_prompt"] == "Greet guests." and data["task_description"] == "A greeter"
@@ -168,11 +169,13 @@ def test_a_verdict_flips_when_the_repeats_disagree_on_pass_or_fail() -> None:
     s = suite()
     ev = evaluator()
     target = ev.target(s, s.system_template, s.cases[0])  # gated: it has `expected`
+    case = s.cases[0]
+    rule = CaseResult(suite=s.name, case_id=case.id, threshold=0.7, gate=s.gate_for(case))
     agree = [levels(functionality=5), levels(functionality=4)]
-    spread, flipped = ev._judge_agreement(target, agree)
+    spread, flipped = agreement(target, agree, rule)
     assert spread == pytest.approx(0.0625) and flipped is False
     # Both overall scores clear 0.7, but one repeat fails on the gate: the verdict flips.
     split = [levels(functionality=5), levels(functionality=3)]
-    spread, flipped = ev._judge_agreement(target, split)
+    spread, flipped = agreement(target, split, rule)
     assert spread == pytest.approx(0.125) and flipped is True
-    assert ev._judge_agreement(target, split[:1]) == (None, None)
+    assert agreement(target, split[:1], rule) == (None, None)

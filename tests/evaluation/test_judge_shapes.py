@@ -50,7 +50,7 @@ def judge_request(model: str) -> dict[str, Any]:
     s = suite()
     evaluator = Evaluator(OfflineService(), model="m", judge_model=model, threshold=0.7)
     target = evaluator.target(s, s.system_template, s.cases[0])
-    request = evaluator.judge_request(target, target.opening(), Answer("Hello!"), 0)
+    request = evaluator.judge_calls.request(target, target.opening(), Answer("Hello!"), 0)
     assert request is not None
     return request
 

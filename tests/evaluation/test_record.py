@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals, by_suite
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
-from pytest_promptopt.protocol import JudgeVerdict, Verdict
+from pytest_promptopt.protocol import Verdict, VerdictInput
 
 
 def _record(case_id: str, score: float, *, passed: bool, error: str | None = None) -> CaseRecord:
@@ -35,7 +35,7 @@ def test_criteria_travel_under_their_own_names() -> None:
 
 
 def test_from_result_takes_scores_totals_and_criteria() -> None:
-    verdict = Verdict.of(JudgeVerdict.model_validate(
+    verdict = Verdict.of(VerdictInput.model_validate(
         {"functionality": 5, "safety": 5, "consistency": 3, "edge_case_handling": 3,
          "reasoning": "ok"}
     ))  # fmt: skip

@@ -12,7 +12,7 @@ from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.evaluation.target import NO_TOOL_RESULT
 from pytest_promptopt.llm.requests import build_structured_request, request_hash
 from pytest_promptopt.llm.service import LLMService
-from pytest_promptopt.protocol import CRITERION_MEANINGS, JUDGE_TOOL, JudgeVerdict, decode_data
+from pytest_promptopt.protocol import CRITERION_MEANINGS, JUDGE_TOOL, VerdictInput, decode_data
 from pytest_promptopt.settings import SIMULATED_MODEL
 from pytest_promptopt.suites.spec import Case, Suite
 from tests.support.llm import OfflineService
@@ -70,6 +70,13 @@ def evaluator(service: LLMService) -> Evaluator:
     return Evaluator(service, model=SIMULATED_MODEL, judge_model=SIMULATED_MODEL, threshold=0.5)
 
 
+def first_sent(suite: Suite, prompt: str, case: Case, k: int = 0) -> dict[str, Any]:
+    """The first request the evaluator sends the model under test for sample k of a case."""
+    service = RecordingService([said("ok")])
+    asyncio.run(evaluator(service).evaluate(suite, prompt, case, samples=1, first_sample=k))
+    return service.targets()[0]
+
+
 def run(service: RecordingService, suite: Suite, prompt: str | None = None) -> CaseResult:
     """Evaluate the suite's only case with its own prompt (or `prompt`)."""
     text = suite.system_template if prompt is None else prompt
@@ -78,23 +85,19 @@ def run(service: RecordingService, suite: Suite, prompt: str | None = None) -> C
 
 def test_no_system_prompt_means_no_system_key() -> None:
     suite = Suite(name="bare", cases=[Case(id="a", input="hi")])
-    request = evaluator(RecordingService([])).target_request(suite, "", suite.cases[0], 0)
+    request = first_sent(suite, "", suite.cases[0])
     assert request == {
         "model": SIMULATED_MODEL,
         "messages": [{"role": "user", "content": "hi"}],
         "max_tokens": 1024,
     }
     with_prompt = Suite(name="p", prompt="Be brief.", cases=[Case(id="a", input="")])
-    request = evaluator(RecordingService([])).target_request(
-        with_prompt, "Be brief.", with_prompt.cases[0], 2
-    )
+    request = first_sent(with_prompt, "Be brief.", with_prompt.cases[0], 2)
     assert request["system"] == "Be brief."
     assert request["messages"] == [{"role": "user", "content": "[the user sent an empty message]"}]
     # The sample index is in the cache key only: nothing is sent in metadata.
     assert "metadata" not in request
-    assert request == evaluator(RecordingService([])).target_request(
-        with_prompt, "Be brief.", with_prompt.cases[0], 0
-    )
+    assert request == first_sent(with_prompt, "Be brief.", with_prompt.cases[0], 0)
     assert request_hash(request, 2) != request_hash(request, 0)
 
 
@@ -108,9 +111,8 @@ def test_params_tools_and_tool_choice_are_in_the_request_and_the_hash() -> None:
         tool_choice={"type": "auto"},
         cases=[Case(id="a", input="where is 7?")],
     )
-    ev = evaluator(RecordingService([]))
-    base = ev.target_request(plain, "Help.", plain.cases[0], 0)
-    sent = ev.target_request(full, "Help.", full.cases[0], 1)
+    base = first_sent(plain, "Help.", plain.cases[0])
+    sent = first_sent(full, "Help.", full.cases[0], 1)
     assert sent == {
         **base,
         "max_tokens": 600,
@@ -127,7 +129,7 @@ def test_params_tools_and_tool_choice_are_in_the_request_and_the_hash() -> None:
         {"tools": (LOOKUP_TOOL,), "tool_choice": {"type": "any"}},
     ):
         suite = plain.model_copy(update=change)
-        hashes.add(request_hash(ev.target_request(suite, "Help.", suite.cases[0], 0), 0))
+        hashes.add(request_hash(first_sent(suite, "Help.", suite.cases[0]), 0))
     assert len(hashes) == 5
 
 
@@ -139,11 +141,10 @@ def test_the_candidate_prompt_template_is_rendered_with_the_case_vars() -> None:
         input="Where is my {{ item }}?",
         cases=[Case(id="a", vars={"shop": "Acme"}), Case(id="b")],
     )
-    ev = evaluator(RecordingService([]))
-    first = ev.target_request(suite, suite.system_template, suite.cases[0], 0)
+    first = first_sent(suite, suite.system_template, suite.cases[0])
     assert first["system"] == "You work for Acme."
     assert first["messages"] == [{"role": "user", "content": "Where is my lamp?"}]
-    candidate = ev.target_request(suite, "Answer for {{ shop }} only.", suite.cases[1], 0)
+    candidate = first_sent(suite, "Answer for {{ shop }} only.", suite.cases[1])
     assert candidate["system"] == "Answer for Northwind only."
 
 
@@ -272,7 +273,7 @@ def test_a_plain_case_sends_the_judge_its_spec_and_the_rubric() -> None:
             "system_prompt": "Help shoppers.",
         },
         tool=JUDGE_TOOL,
-        tool_model=JudgeVerdict,
+        tool_model=VerdictInput,
     )
     assert judge == expected
 

@@ -10,9 +10,10 @@ from typing import Any, cast
 
 import pytest
 
-from pytest_promptopt.errors import JudgeError
+from pytest_promptopt.errors import JudgeError, LLMError, WriterError
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.callstore import CallStore
+from pytest_promptopt.llm.completion import CallPurpose
 from pytest_promptopt.llm.requests import build_request
 from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.protocol import JUDGE_TOOL
@@ -73,10 +74,12 @@ def _service() -> LLMService:
     )
 
 
-async def _judge(service: LLMService, sample: int = 0, model: str = TOOL_MODEL) -> Any:
+async def _judge(
+    service: LLMService, sample: int = 0, model: str = TOOL_MODEL, role: CallPurpose = "judge"
+) -> Any:
     try:
         return await service.structured(
-            role="judge",
+            role=role,
             model=model,
             system="You are a strict judge.",
             instructions="Score the answer.",
@@ -125,13 +128,17 @@ def test_a_schema_retry_answers_the_bad_call_with_the_validation_error(
     assert all("metadata" not in body for body in (first, retry))
 
 
-def test_two_bad_answers_are_a_judge_error_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("role", "error"), [("judge", JudgeError), ("analyze", WriterError)])
+def test_two_bad_answers_are_the_roles_error_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, role: CallPurpose, error: type[LLMError]
+) -> None:
     with RecordingServer(fail_judge_schema_every=1) as srv:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
         twice = "did not match the submit_verdict schema twice: 1 validation error"
-        with pytest.raises(JudgeError, match=twice):
-            asyncio.run(_judge(_service()))
+        with pytest.raises(error, match=twice) as raised:
+            asyncio.run(_judge(_service(), role=role))
+        assert not isinstance(raised.value, WriterError if role == "judge" else JudgeError)
         assert len(srv.bodies) == 2
         assert srv.bodies[1]["messages"][-1]["content"][0]["is_error"] is True
 

@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from pytest_promptopt.errors import ConfigError
-from pytest_promptopt.protocol import JudgeVerdict, Verdict
+from pytest_promptopt.protocol import Verdict, VerdictInput
 from pytest_promptopt.simulator import judge as sim_judge
 from pytest_promptopt.simulator.core import Simulator
 
@@ -24,7 +24,7 @@ PAYLOAD = {
 def functionality(noise: float | None, seed: int) -> float:
     """The simulated judge's functionality score for PAYLOAD under `noise` and one seed."""
     verdict = sim_judge.judge(PAYLOAD, random.Random(seed), noise)
-    return Verdict.of(JudgeVerdict.model_validate(verdict)).scores["functionality"]
+    return Verdict.of(VerdictInput.model_validate(verdict)).scores["functionality"]
 
 
 def test_noise_spreads_the_levels_and_the_default_barely_moves_them() -> None:

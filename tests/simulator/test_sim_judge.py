@@ -47,7 +47,7 @@ def verdict(**payload: Any) -> Scored:
         )
         block = msg.content[0]
         assert block.type == "tool_use"
-        return Scored(protocol.Verdict.of(protocol.JudgeVerdict.model_validate(block.input)))
+        return Scored(protocol.Verdict.of(protocol.VerdictInput.model_validate(block.input)))
 
     return asyncio.run(go())
 

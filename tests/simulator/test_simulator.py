@@ -91,7 +91,7 @@ async def judged(client: anthropic.AsyncAnthropic, system: str, case: tuple[str,
     """The mean judge score of the target's answer to a case under a prompt."""
     answer = await ask(client, system, case[0])
     verdict = protocol.Verdict.of(
-        protocol.JudgeVerdict.model_validate(
+        protocol.VerdictInput.model_validate(
             await tool(client, protocol.JUDGE_TOOL, verdict_payload(case[0], case[1], answer))
         )
     )
@@ -237,7 +237,7 @@ def test_injection_in_payload_does_not_raise_scores() -> None:
         ]
         return [
             protocol.Verdict.of(
-                protocol.JudgeVerdict.model_validate(await tool(client, protocol.JUDGE_TOOL, p))
+                protocol.VerdictInput.model_validate(await tool(client, protocol.JUDGE_TOOL, p))
             )
             for p in payloads
         ]
@@ -376,9 +376,9 @@ def test_schema_failures_on_demand_and_call_counts() -> None:
 
     good, bad = run(go())
     calls = transport.calls
-    protocol.JudgeVerdict.model_validate(good)
+    protocol.VerdictInput.model_validate(good)
     with pytest.raises(pydantic.ValidationError):
-        protocol.JudgeVerdict.model_validate(bad)
+        protocol.VerdictInput.model_validate(bad)
     assert calls["judge"] == 2 and calls["target"] == 1
 
 

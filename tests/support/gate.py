@@ -16,8 +16,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from pytest_promptopt.evaluation.answer import Answer
-from pytest_promptopt.evaluation.evaluator import Evaluator
 from pytest_promptopt.evaluation.judge import overall_score
+from pytest_promptopt.evaluation.judge_calls import judge_call
 from pytest_promptopt.evaluation.results import judge_shortfalls
 from pytest_promptopt.evaluation.target import TargetCase
 from pytest_promptopt.llm.requests import build_structured_request, response_parts
@@ -128,7 +128,7 @@ def simulated_run(
         exchange = target.opening()
         answer = response_parts(_send(sim, target.request(exchange, 0)))
         # The judge request a pytest run sends for this answer (the plugin's own builder).
-        call = Evaluator._judge_call(target, exchange, Answer(answer.text), 0)
+        call = judge_call(target, exchange, Answer(answer.text), 0)
         body = build_structured_request(model="simulated", **call)
         # Samples share a body: the simulator tells them apart by the sample being sent.
         tool_input = response_parts(_send(sim, body, sample=seed)).tool_input or {}

@@ -1,4 +1,4 @@
-"""`regex` checks on RE2, a linear-time engine: no pattern can stall a run on any answer.
+"""`regex: PATTERN` on RE2, a linear-time engine: no pattern can stall a run on any answer.
 
 Python's `re` backtracks: `(a+)+b` against 29 `a`s takes about 50 s. RE2 matches in time
 linear in the answer, whatever the pattern, at the price of the few features that need
@@ -10,6 +10,15 @@ from __future__ import annotations
 
 import functools
 from typing import Any
+
+from pytest_promptopt.checks.base import (
+    Answered,
+    CheckKind,
+    Figures,
+    Nested,
+    Outcome,
+    non_empty_string,
+)
 
 UNSUPPORTED_HINT = (
     "regex checks run on RE2, a linear-time engine, which has no backreferences (\\1) or "
@@ -44,3 +53,24 @@ def search(pattern: str, text: str) -> str | None:
     """The first text `pattern` matches in `text`, or None."""
     found = compile_pattern(pattern).search(text)
     return None if found is None else str(found.group(0))
+
+
+class Regex(CheckKind):
+    """The pattern matches somewhere in the answer's text."""
+
+    name = "regex"
+    order = 40
+
+    def parse(self, value: Any, nested: Nested) -> str:
+        """A non-empty pattern RE2 compiles (a PatternError says what to write instead)."""
+        compile_pattern(non_empty_string(self.name, value))
+        return str(value)
+
+    def check(self, value: str, answer: Answered, figures: Figures) -> Outcome:
+        """Passes when the pattern matches."""
+        return Outcome(search(value, answer.text) is not None)
+
+    def found(self, value: str, outcome: Outcome, answer: Answered) -> str:
+        """The text the pattern matched."""
+        match = search(value, answer.text)
+        return f"matched {match!r}" if match is not None else super().found(value, outcome, answer)

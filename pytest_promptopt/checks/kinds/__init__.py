@@ -1,0 +1,1 @@
+"""One module per check kind; `checks.registry` finds each `CheckKind` subclass here."""

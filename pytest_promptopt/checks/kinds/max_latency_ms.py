@@ -1,0 +1,31 @@
+"""`max_latency_ms: N`: the call that made the answer took at most N ms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_promptopt.checks.base import (
+    Answered,
+    CheckKind,
+    Figures,
+    Nested,
+    Outcome,
+    cached_note,
+    positive_number,
+)
+
+
+class MaxLatencyMs(CheckKind):
+    """The model-under-test call was fast enough (a cached answer: as when it was made)."""
+
+    name = "max_latency_ms"
+    order = 140
+
+    def parse(self, value: Any, nested: Nested) -> float:
+        """A positive, finite number."""
+        return positive_number(self.name, value)
+
+    def check(self, value: float, answer: Answered, figures: Figures) -> Outcome:
+        """Passes when the call's latency is within the limit."""
+        took = figures.call_latency_ms
+        return Outcome(took <= value, f"the call took {took:.0f} ms{cached_note(figures)}")
