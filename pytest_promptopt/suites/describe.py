@@ -10,17 +10,19 @@ from pydantic import BaseModel, ValidationError
 
 from pytest_promptopt.suites.casefiles import Row
 from pytest_promptopt.suites.criteria import CRITERION_KEYS
+from pytest_promptopt.suites.messages import (
+    FileBlock,
+    Message,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
 from pytest_promptopt.suites.spec import (
     ASSERTION_KINDS,
     CASE_KEYS,
     CRITERIA,
     SUITE_KEYS,
     VARIANT_KEYS,
-    FileBlock,
-    Message,
-    TextBlock,
-    ToolResultBlock,
-    ToolUseBlock,
     did_you_mean,
 )
 
