@@ -71,7 +71,7 @@ class Integer(Kind):
     metavar = "N"
 
     @cached_property
-    def _adapter(self) -> TypeAdapter[int]:
+    def _reader(self) -> TypeAdapter[int]:
         """pydantic's reader of the range."""
         from pydantic import Field, TypeAdapter
 
@@ -79,7 +79,7 @@ class Integer(Kind):
 
     def parse(self, name: str, value: object, rootdir: Path) -> int:
         """The number, or a ConfigError naming the setting and its range."""
-        number, problem = _read(self._adapter, str(value))
+        number, problem = _read(self._reader, str(value))
         if problem:
             bound = (
                 f"an integer >= {self.minimum}"
@@ -99,7 +99,7 @@ class Number(Kind):
     metavar = "X"
 
     @cached_property
-    def _adapter(self) -> TypeAdapter[float]:
+    def _reader(self) -> TypeAdapter[float]:
         """pydantic's reader of the range (NaN and infinity refused)."""
         from pydantic import Field, TypeAdapter
 
@@ -107,7 +107,7 @@ class Number(Kind):
 
     def parse(self, name: str, value: object, rootdir: Path) -> float:
         """The number, or a ConfigError naming the setting and its range."""
-        number, problem = _read(self._adapter, str(value))
+        number, problem = _read(self._reader, str(value))
         if not problem:
             return float(number)
         if problem == "float_parsing":

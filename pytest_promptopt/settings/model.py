@@ -306,7 +306,7 @@ class Settings:
     def __post_init__(self) -> None:
         """Take the relative paths (the defaults too) under the rootdir."""
         for spec in SETTINGS:
-            value = getattr(self, spec.name, None)
+            value = getattr(self, spec.name) if spec.group == "run" else None
             if isinstance(spec.kind, UnderRoot | DatabaseUrl) and value is not None:
                 object.__setattr__(
                     self, spec.name, spec.kind.parse(spec.label, value, self.rootdir)
