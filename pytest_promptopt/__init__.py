@@ -14,6 +14,7 @@ __all__ = [
     "PromptOptError",
     "Suite",
     "__version__",
+    "load_suite",
 ]
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.evaluation.answer import Answer
     from pytest_promptopt.evaluation.own_code import CaseInput
     from pytest_promptopt.evaluation.results import CaseResult
+    from pytest_promptopt.suites.loader import load_suite
     from pytest_promptopt.suites.spec import AssertionSpec, Case, Suite
 
 _LAZY = {
@@ -31,6 +33,7 @@ _LAZY = {
     "CaseInput": "pytest_promptopt.evaluation.own_code",
     "Answer": "pytest_promptopt.evaluation.answer",
     "PromptOptError": "pytest_promptopt.errors",
+    "load_suite": "pytest_promptopt.suites.loader",
 }
 
 

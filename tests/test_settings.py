@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -89,17 +91,46 @@ def test_table_is_consistent() -> None:
         assert not re.search(r"\(default|default:|\(\d", spec.help), "help repeats a default"
 
 
-def test_dataclass_defaults_come_from_the_table() -> None:
+def test_the_table_is_read_from_the_fields(tmp_path: Path) -> None:
     by_name = {spec.name: spec for spec in SETTINGS}
     knob_fields = {f.name: f for f in dataclasses.fields(OptimizeSettings)}
     run_fields = {f.name: f for f in dataclasses.fields(Settings)}
     assert set(knob_fields) == {s.name for s in SETTINGS if s.group == "knobs"}
     assert set(run_fields) - {"rootdir", "knobs"} == {s.name for s in SETTINGS if s.group == "run"}
-    for name, f in {**run_fields, **knob_fields}.items():
-        if name in ("rootdir", "knobs", "db_url"):  # db_url's default needs the rootdir
-            continue
-        assert f.default == by_name[name].default, name
+    plain = Settings(rootdir=tmp_path)
+    for name in set(run_fields) - {"rootdir", "knobs", "db_url", "report_dir"}:
+        assert getattr(plain, name) == by_name[name].default, name
+    for name in knob_fields:
+        assert getattr(plain.knobs, name) == by_name[name].default, name
     assert by_name["db_url"].default == ".promptopt/promptopt.db"
+    assert by_name["report_dir"].default == Path(".promptopt/reports")
+    # A Settings built in code takes its paths under its rootdir too.
+    assert plain.db_url == f"sqlite:///{tmp_path / '.promptopt' / 'promptopt.db'}"
+    assert plain.report_dir == tmp_path / ".promptopt" / "reports"
+    assert "db_url" not in repr(plain)
+
+
+def test_a_settings_is_checked_and_copied(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^promptopt_top_m \(4\) cannot exceed"):
+        OptimizeSettings(top_m=4)
+    s = resolve(tmp_path, {"promptopt_prices": "a = 1, 5", "promptopt_judge_params": "{x: 1}"}, {})
+    copy = dataclasses.replace(s, model="other")
+    assert (copy.model, copy.prices, copy.judge_params) == ("other", s.prices, {"x": 1})
+    assert copy.db_url == s.db_url and copy.knobs == s.knobs
+
+
+def test_nothing_set_loads_no_pydantic(tmp_path: Path) -> None:
+    """Every pytest session resolves the settings: unset, they cost no pydantic import."""
+    code = (
+        "import sys, pathlib\n"
+        "from pytest_promptopt.settings import resolve_settings\n"
+        f"s = resolve_settings(pathlib.Path({str(tmp_path)!r}), {{}}.get, {{}}.get)\n"
+        "print('pydantic' in sys.modules, s.concurrency)\n"
+        "resolve_settings(s.rootdir, {'promptopt_concurrency': '3'}.get, {}.get)\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "8", "True"]
 
 
 def test_nothing_set_gives_the_dataclass_defaults(tmp_path: Path) -> None:

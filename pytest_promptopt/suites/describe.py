@@ -10,16 +10,18 @@ from pydantic import BaseModel, ValidationError
 
 from pytest_promptopt.suites.casefiles import Row
 from pytest_promptopt.suites.criteria import CRITERION_KEYS
-from pytest_promptopt.suites.spec import (
-    CASE_KEYS,
-    CRITERIA,
-    SUITE_KEYS,
-    VARIANT_KEYS,
+from pytest_promptopt.suites.messages import (
     FileBlock,
     Message,
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
+)
+from pytest_promptopt.suites.spec import (
+    CASE_KEYS,
+    CRITERIA,
+    SUITE_KEYS,
+    VARIANT_KEYS,
     did_you_mean,
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +34,22 @@ def default_suite_name(path: Path) -> str:
     return path.stem
 
 
-def load_suite(path: Path, roots: FileRoots | None = None) -> Suite:
-    """Parse, validate and render one suite file; raises SuiteError naming file, case and field.
+def load_suite(
+    path: str | os.PathLike[str],
+    roots: FileRoots | None = None,
+    *,
+    allowed_paths: Sequence[str | os.PathLike[str]] | None = None,
+) -> Suite:
+    """Parse, validate and render one suite file, checked as at collection (for a parametrized
+    test: `pytest_promptopt.load_suite`); raises SuiteError naming file, case and field.
 
-    Every file the suite names must resolve inside `roots` (the plugin passes the rootdir and
-    `promptopt_allowed_paths`; the default is the current directory and the suite's folder).
+    Every file the suite names must lie in `allowed_paths` (the plugin passes `roots`: the
+    rootdir and `promptopt_allowed_paths`); the default is the current directory and the
+    suite file's folder.
     """
+    path = Path(path)
+    if roots is None and allowed_paths is not None:
+        roots = FileRoots.of(allowed_paths)
     raw = load_yaml(path, read_text(path, "suite file"))
     if not isinstance(raw, dict):
         raise SuiteError(

@@ -9,15 +9,14 @@ from typing import Any
 
 from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites.media import absolute, load_file
-from pytest_promptopt.suites.spec import (
-    Case,
+from pytest_promptopt.suites.messages import (
     FileBlock,
     Message,
-    Suite,
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
 )
+from pytest_promptopt.suites.spec import Case, Suite
 from pytest_promptopt.suites.templates import render
 
 Block = TextBlock | FileBlock | ToolUseBlock | ToolResultBlock

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,72 +21,14 @@ from pytest_promptopt.checks.jsontext import check_schema
 from pytest_promptopt.checks.spec import AssertionSpec as AssertionSpec
 from pytest_promptopt.suites.criteria import CRITERIA as CRITERIA  # re-exported
 from pytest_promptopt.suites.criteria import Criterion, check_criteria, default_criteria
+from pytest_promptopt.suites.messages import FileBlock as FileBlock
+from pytest_promptopt.suites.messages import Message
 
 CaseStage = Literal["given", "quick", "rigorous"]
 NO_SUITE_CHECKS = {"suite_checks": False}
 """The validation context of a suite file with no suite-level `assert`."""
 VARIANT_NAME_FORBIDDEN = "@[] \n\r\t"
 UNCHECKED = "a case with `judge: false` needs at least one `assert` check (its own or the suite's)"
-
-
-class TextBlock(BaseModel):
-    """A text content block (a template, rendered per case)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["text"]
-    text: str
-
-
-class FileBlock(BaseModel):
-    """An image or document read from a file beside the suite and sent base64."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["image", "document"]
-    path: str = Field(min_length=1)
-
-
-class ToolUseBlock(BaseModel):
-    """An assistant's tool call, as the Messages API writes it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["tool_use"]
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    input: dict[str, Any] = Field(default_factory=dict)
-
-
-class ToolResultBlock(BaseModel):
-    """A tool's answer to a `tool_use`, as the Messages API writes it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["tool_result"]
-    tool_use_id: str = Field(min_length=1)
-    content: str | list[TextBlock] = ""
-    is_error: bool = False
-
-
-ContentBlock = Annotated[
-    TextBlock | FileBlock | ToolUseBlock | ToolResultBlock, Field(discriminator="type")
-]
-
-
-class Message(BaseModel):
-    """One turn of a conversation: a role and text or content blocks."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    role: Literal["user", "assistant"]
-    content: str | tuple[ContentBlock, ...]
-
-    def text(self) -> str:
-        """The turn's text blocks joined (what a reader sees of it)."""
-        if isinstance(self.content, str):
-            return self.content
-        return "\n".join(b.text for b in self.content if isinstance(b, TextBlock))
 
 
 SUITE_ONLY = ("params", "tools", "tool_choice", "model", "target", "prompt", "criteria")
@@ -375,24 +315,6 @@ class Suite(BaseModel):
     def system_template(self) -> str:
         """The system prompt template ('' for a feature with no system prompt)."""
         return self.prompt or ""
-
-    @classmethod
-    def from_file(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        allowed_paths: Sequence[str | os.PathLike[str]] | None = None,
-    ) -> Suite:
-        """Load a `*.promptopt.yaml` file, checked as at collection (for a parametrized test).
-
-        The files it names must lie in `allowed_paths` (default: the current directory and the
-        suite file's folder).
-        """
-        from pytest_promptopt.suites.confine import FileRoots
-        from pytest_promptopt.suites.loader import load_suite
-
-        roots = None if allowed_paths is None else FileRoots.of(allowed_paths)
-        return load_suite(Path(path), roots)
 
     def case(self, case_id: str) -> Case:
         """The case with this id."""

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+import pytest_promptopt
 from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites.loader import load_suite
 from pytest_promptopt.suites.render import render_case
-from pytest_promptopt.suites.spec import Suite
 
 
 def write(root: Path, name: str, text: str) -> Path:
@@ -306,7 +306,7 @@ def test_image_paths_in_a_case_file_are_relative_to_the_suite_file(tmp_path: Pat
         ],
     }
     write(tmp_path, "data/rows.jsonl", json.dumps(row) + "\n")
-    suite = Suite.from_file(suite_file(tmp_path, "data/rows.jsonl"))
+    suite = pytest_promptopt.load_suite(suite_file(tmp_path, "data/rows.jsonl"))
     block = suite.cases[0].messages[0].content[0]  # type: ignore[index]
     assert block.path == str(tmp_path / "img" / "a.png")  # type: ignore[union-attr]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import pytest_promptopt
 from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites.confine import FileRoots
 from pytest_promptopt.suites.loader import load_suite
@@ -70,7 +71,8 @@ def test_an_allowed_folder_may_be_read(tmp_path: Path) -> None:
     assert "outside the folders" in load_error(path, root)
     suite = load_suite(path, FileRoots.of([root, shared]))
     assert suite.prompt == "You are terse."
-    assert Suite.from_file(path, allowed_paths=[root, shared]).prompt == "You are terse."
+    public = pytest_promptopt.load_suite(path, allowed_paths=[root, shared])  # the Python API
+    assert public.prompt == "You are terse."
 
 
 def test_a_variant_prompt_and_a_case_file_are_confined_too(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import pytest_promptopt
 from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites.loader import load_suite
-from pytest_promptopt.suites.spec import FileBlock, Suite
+from pytest_promptopt.suites.spec import FileBlock
 from tests.suites.suite_files import FileMaker
 
 
@@ -96,7 +97,7 @@ def test_file_paths_are_resolved_against_the_suite_file(
         """,
     )
     monkeypatch.chdir(tmp_path)  # elsewhere: the suite's directory is what counts
-    suite = Suite.from_file(str(path))
+    suite = pytest_promptopt.load_suite(str(path))
     content = suite.cases[0].messages[0].content  # type: ignore[index]
     assert [b.path for b in content if isinstance(b, FileBlock)] == [  # type: ignore[union-attr]
         str(tmp_path / "suites" / "img" / "cat.png"),
@@ -203,11 +204,14 @@ def test_the_suites_layer_imports_neither_pytest_nor_the_database_nor_the_sdk() 
 def test_spec_does_not_import_yaml_or_jinja2_until_a_file_is_loaded() -> None:
     code = (
         "import sys\n"
-        "import pytest_promptopt.suites.spec as spec\n"
-        "print('yaml' in sys.modules, 'jinja2' in sys.modules, hasattr(spec.Suite, 'from_file'))\n"
+        "import pytest_promptopt.suites.spec\n"
+        "print('yaml' in sys.modules, 'jinja2' in sys.modules,"
+        " 'pytest_promptopt.suites.loader' in sys.modules)\n"
+        "import pytest_promptopt\n"
+        "print(callable(pytest_promptopt.load_suite), 'yaml' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False", "True"]
+    assert out.stdout.split() == ["False", "False", "False", "True", "True"]
 
 
 def test_a_null_case_and_a_bad_gate_are_load_errors(tmp_path: Path) -> None:
