@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from pytest_promptopt.evaluation.record import PASS_RATE_REASON, CaseRecord, SuiteTotals
+from pytest_promptopt.evaluation.record import PASS_RATE_REASON, SuiteTotals
+from pytest_promptopt.records.case import CaseRecord
 
 __all__ = ["PASS_RATE_REASON", "PassRateGate", "pass_rate_gates"]
 

@@ -20,7 +20,7 @@ from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, is_missing_credentials, missing_credentials
 from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, SharedLimit
 from pytest_promptopt.llm.models import Capabilities, ModelRules, profile, rules_for
-from pytest_promptopt.llm.pricing import BATCH_DISCOUNT, PriceTable, TokenUsage, add_cost
+from pytest_promptopt.llm.pricing import BATCH_DISCOUNT, PriceTable, TokenUsage
 from pytest_promptopt.llm.requests import (
     build_schema_retry,
     build_structured_request,
@@ -30,6 +30,7 @@ from pytest_promptopt.llm.requests import (
 )
 from pytest_promptopt.llm.send_options import cache_tokens, request_timeout, with_prompt_cache
 from pytest_promptopt.protocol import SIMULATED_SAMPLE, TOOL_MODELS
+from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
@@ -46,45 +47,6 @@ REFUSAL_BACKOFF_S = (0.5, 16.0)
 
 # The limiter slot the current task's call holds while `_send` runs (set by `_complete`).
 _held_permit: ContextVar[Permit | None] = ContextVar("promptopt_held_permit", default=None)
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What some calls took: calls made, answers from the cache, tokens, dollars and time.
-
-    `cost_usd` and `latency_ms` are what was spent now (nothing for a cache hit);
-    `call_cost_usd` and `call_latency_ms` are those of the calls that made the answers, a
-    cached answer's recorded with it (what `max_cost_usd` and `max_latency_ms` check). A cost
-    is None (unknown) once any call was to a model without a known price.
-    """
-
-    calls: int = 0
-    cache_hits: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = 0.0
-    latency_ms: float = 0.0
-    call_cost_usd: float | None = 0.0
-    call_latency_ms: float = 0.0
-
-    def __add__(self, other: Usage) -> Usage:
-        """The usage of both."""
-        return Usage(
-            self.calls + other.calls,
-            self.cache_hits + other.cache_hits,
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            add_cost(self.cost_usd, other.cost_usd),
-            self.latency_ms + other.latency_ms,
-            add_cost(self.call_cost_usd, other.call_cost_usd),
-            self.call_latency_ms + other.call_latency_ms,
-        )
-
-    def as_dict(self) -> dict[str, float | None]:
-        """The figures spent by name (a case result's `unscored`)."""
-        data = dataclasses.asdict(self)
-        del data["call_cost_usd"], data["call_latency_ms"]
-        return data
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals, by_suite
+from pytest_promptopt.evaluation.record import SuiteTotals, by_suite, case_record
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.protocol import JudgeVerdict, Verdict
+from pytest_promptopt.records.case import CaseRecord
 
 
 def _record(case_id: str, score: float, *, passed: bool, error: str | None = None) -> CaseRecord:
@@ -44,7 +45,7 @@ def test_from_result_takes_scores_totals_and_criteria() -> None:
         samples=[SampleResult(sample=0, response="hi", verdict=verdict, overall_score=0.75,
                               calls=2, input_tokens=11, output_tokens=4, cost_usd=0.5)],
     )  # fmt: skip
-    record = CaseRecord.from_result(result)
+    record = case_record(result)
     assert (record.score, record.passed, record.prompt_id) == (0.75, True, 7)
     assert (record.calls, record.tokens, record.cost_usd) == (2, 15, 0.5)
     assert record.criteria["consistency"] == 0.5
@@ -88,5 +89,5 @@ def test_a_sample_with_an_unknown_cost_makes_the_case_cost_unknown() -> None:
         samples=[SampleResult(sample=0, response="hi", overall_score=1.0, cost_usd=0.5),
                  SampleResult(sample=1, response="hi", overall_score=1.0, cost_usd=None)],
     )  # fmt: skip
-    assert result.totals()["cost_usd"] is None
-    assert CaseRecord.from_result(result).cost_usd is None
+    assert result.totals().cost_usd is None
+    assert case_record(result).cost_usd is None

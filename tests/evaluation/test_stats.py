@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_promptopt.evaluation.record import CaseRecord, case_outcomes
+from pytest_promptopt.evaluation.record import case_outcomes
 from pytest_promptopt.evaluation.stats import (
     RULES,
     CaseOutcome,
@@ -14,6 +14,7 @@ from pytest_promptopt.evaluation.stats import (
     paired_gain,
     wilson_interval,
 )
+from pytest_promptopt.records.case import CaseRecord
 
 
 @pytest.mark.parametrize(
