@@ -1,4 +1,4 @@
-"""The one per-case record: its trip through user_properties, and suite totals."""
+"""A case's record built from its result, and the suite totals built from records."""
 
 from __future__ import annotations
 
@@ -14,25 +14,6 @@ def _record(case_id: str, score: float, *, passed: bool, error: str | None = Non
         error=error, calls=2, cache_hits=1, input_tokens=10, output_tokens=5, cost_usd=0.01,
         criteria={"functionality": 0.8, "tone": 0.5},
     )  # fmt: skip
-
-
-def test_properties_round_trip_keeps_every_field() -> None:
-    record = _record("a", 0.75, passed=True)
-    assert CaseRecord.from_properties(record.to_properties()) == [record]
-
-
-def test_several_records_and_foreign_properties_in_one_report() -> None:
-    first, second = _record("a", 0.9, passed=True), _record("b", 0.1, passed=False, error="boom")
-    props = [("user_key", 1), *first.to_properties(), ("other", "x"), *second.to_properties()]
-    assert CaseRecord.from_properties(props) == [first, second]
-    assert CaseRecord.from_properties([("user_key", 1)]) == []
-
-
-def test_criteria_travel_under_their_own_names() -> None:
-    props = dict(_record("a", 0.5, passed=False).to_properties())
-    assert props["promptopt_functionality"] == 0.8
-    assert props["promptopt_tone"] == 0.5
-    assert props["promptopt_error"] == ""  # JUnit has no None: an empty string, read back as None
 
 
 def test_from_result_takes_scores_totals_and_criteria() -> None:
