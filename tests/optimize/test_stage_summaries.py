@@ -78,12 +78,12 @@ def test_the_registry_has_one_model_per_pipeline_stage() -> None:
     assert len(set(SUMMARY_MODELS.values())) == len(STAGES)
 
 
-def test_a_stage_names_its_own_model_and_no_other_stage_may_take_it() -> None:
+def test_a_stage_names_its_own_model_and_no_other_stage_may_take_it(done: Done) -> None:
     class Probe(StageSummaryBase):
         """A summary model no stage owns yet."""
 
     with pytest.raises(TypeError, match="is no stage's summary model"):
-        RunContext.stage_summary(None, Probe)  # type: ignore[arg-type]
+        done[1].stage_summary(Probe)
 
     class ProbeStage(Stage[Probe]):
         name = "probe"

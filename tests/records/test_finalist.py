@@ -32,3 +32,13 @@ def test_the_stored_finalist_is_rounded_and_reads_back_with_its_label() -> None:
     choice = BestChoice.parse({"best_prompt_id": 5, "finalists": [dumped], "retired": 1})
     assert choice.finalists == [stored] and choice.best_prompt_id == 5
     assert choice.to_json() == {"best_prompt_id": 5, "finalists": [dumped]}
+
+
+def test_a_finalist_stored_before_labels_were_stored_reads_back_labelled() -> None:
+    old = {
+        "prompt_id": 3, "stage": "initial", "strategy": "concise", "average": 0.5,
+        "covers_given": True, "given": 0.5, "given_passed": 1, "feedback": 0.5,
+    }  # fmt: skip
+    choice = BestChoice.parse({"best_prompt_id": 3, "finalists": [old], "partial": False})
+    assert choice.finalists[0].label == "#3 concise" and not choice.finalists[0].best
+    assert choice.partial is False
