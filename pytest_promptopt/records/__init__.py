@@ -6,5 +6,6 @@ import only pydantic and the standard library.
 
 PREFIX = "promptopt_"
 """How every user property of a case record is named: `promptopt_<field>`."""
-RECORD_KEY = f"{PREFIX}suite"
-"""The user property every case record starts with (kept here so finding one imports nothing)."""
+RECORD_KEY = f"{PREFIX}record"
+"""The user property that carries a whole case record as JSON (kept here so finding one
+imports nothing)."""

@@ -1,15 +1,15 @@
 """The one per-case record: what a judged case's item reports, in the process that judged it
 and, through its `user_properties` (which JUnit XML and pytest-xdist carry), everywhere else.
 
-It travels as flat `promptopt_<field>` properties, each criterion as `promptopt_<criterion>`;
-the property names come from the model's own fields (`PROPERTY_NAMES`), so a criterion may
-not take one of them (`suites.criteria.RESERVED_NAMES` is built from it).
+It travels as one JSON property, `promptopt_record`, which is what the plugin reads back; for
+the readers of JUnit XML the same figures follow as flat `promptopt_<field>` properties, each
+criterion as `promptopt_<criterion>`. Those names come from the model's own fields
+(`PROPERTY_NAMES`), so a criterion may not take one (`suites.criteria.RESERVED_NAMES`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from pydantic import Field
 
@@ -17,7 +17,7 @@ from pytest_promptopt.records import PREFIX, RECORD_KEY
 from pytest_promptopt.records.totals import Spend
 
 _RENAMED = {"case_id": "case"}
-"""Fields whose property has another name."""
+"""Fields whose flat property has another name."""
 _ALWAYS = ("prompt_id", "score", "threshold", "passed")
 _COUNTS = ("calls", "cache_hits", "input_tokens", "output_tokens")
 _OPTIONAL = ("min_pass_rate", "variant", "variant_rank", "reason", "flaky", "sample")
@@ -60,12 +60,16 @@ class CaseRecord(Spend):
         return "passed" if self.passed else "failed"
 
     def to_properties(self) -> list[tuple[str, object]]:
-        """Flat `promptopt_*` pairs for `user_properties`, each criterion as `promptopt_<name>`."""
+        """The `user_properties` of the record: itself as JSON, then its flat JUnit view."""
+        return [(RECORD_KEY, self.model_dump_json()), *self.flat_properties()]
+
+    def flat_properties(self) -> list[tuple[str, object]]:
+        """Flat `promptopt_*` pairs for JUnit XML readers, each criterion as `promptopt_<name>`."""
         props: list[tuple[str, object]] = [
-            (RECORD_KEY, self.suite),
+            (f"{PREFIX}suite", self.suite),
             (f"{PREFIX}case", self.case_id),
             *((f"{PREFIX}{name}", getattr(self, name)) for name in _ALWAYS),
-            # no error and an unknown cost travel as "" (JUnit XML and xdist carry no None)
+            # no error and an unknown cost show as "" (JUnit XML has no None)
             (f"{PREFIX}error", self.error or ""),
             *((f"{PREFIX}{name}", getattr(self, name)) for name in _COUNTS),
             (f"{PREFIX}cost_usd", "" if self.cost_usd is None else self.cost_usd),
@@ -88,26 +92,14 @@ class CaseRecord(Spend):
     @classmethod
     def from_properties(cls, props: Iterable[tuple[str, object]]) -> list[CaseRecord]:
         """The records in a report's `user_properties` (other properties are ignored)."""
-        fields = {_RENAMED.get(name, name): name for name in PROPERTY_FIELDS}
-        groups: list[dict[str, Any]] = []
-        for key, value in props:
-            if key == RECORD_KEY:
-                groups.append({"criteria": {}})
-            if not groups or not key.startswith(PREFIX):
-                continue
-            name = key.removeprefix(PREFIX)
-            if name in fields:
-                groups[-1][fields[name]] = value
-            else:
-                groups[-1]["criteria"][name] = value
-        for group in groups:
-            group["error"] = group.get("error") or None
-            if group.get("cost_usd") == "":
-                group["cost_usd"] = None
-        return [cls.model_validate(g) for g in groups]
+        return [cls.model_validate_json(str(value)) for key, value in props if key == RECORD_KEY]
 
 
-PROPERTY_FIELDS = tuple(name for name in CaseRecord.model_fields if name != "criteria")
-"""The record's fields that travel as their own property (the criteria travel by name)."""
-PROPERTY_NAMES = frozenset(_RENAMED.get(name, name) for name in PROPERTY_FIELDS)
-"""Property names of the record's own fields; every other `promptopt_<name>` is a criterion."""
+PROPERTY_NAMES = frozenset(
+    {
+        RECORD_KEY.removeprefix(PREFIX),
+        *(_RENAMED.get(name, name) for name in CaseRecord.model_fields if name != "criteria"),
+    }
+)
+"""The record's own property names (`promptopt_<name>`): the JSON record and one per field
+but the criteria, which travel under their own names."""

@@ -27,6 +27,13 @@ def test_several_records_and_foreign_properties_in_one_report() -> None:
     assert CaseRecord.from_properties([("user_key", 1)]) == []
 
 
+def test_the_plugin_reads_the_json_record_not_the_flat_view() -> None:
+    record = _record("a", 0.5, passed=False)
+    flat = record.flat_properties()
+    assert CaseRecord.from_properties(flat) == []  # a JUnit reader's view, not the carrier
+    assert CaseRecord.from_properties([(RECORD_KEY, record.model_dump_json())]) == [record]
+
+
 def test_criteria_travel_under_their_own_names() -> None:
     props = dict(_record("a", 0.5, passed=False).to_properties())
     assert props["promptopt_functionality"] == 0.8
@@ -40,7 +47,7 @@ def test_every_field_set_travels_under_a_reserved_property_name() -> None:
         | {"flaky": True, "sample": 2, "judge_spread": 0.1, "judge_flipped": True, "refusals": 1}
     )
     props = full.to_properties()
-    assert props[0] == (RECORD_KEY, "s")
+    assert props[:2] == [(RECORD_KEY, full.model_dump_json()), ("promptopt_suite", "s")]
     own = {key.removeprefix(PREFIX) for key, _ in props} - set(full.criteria)
     assert own == PROPERTY_NAMES  # every field but the criteria has its own property
     assert CaseRecord.from_properties(props) == [full]
