@@ -6,7 +6,8 @@ from typing import get_args
 
 import pytest
 
-from pytest_promptopt.evaluation.record import CaseRecord, case_outcomes
+from pytest_promptopt.evaluation.record import case_outcomes
+from pytest_promptopt.records.case import CaseRecord
 from pytest_promptopt.stats import (
     RULES,
     CaseOutcome,

@@ -73,7 +73,7 @@ class Evaluator:
             result.error_source = getattr(exc, "what", None)
             result.error_traceback = getattr(exc, "user_traceback", None)
             # The calls of the sample that failed were made (and paid for) all the same.
-            result.unscored = meter.total.as_dict()
+            result.unscored = meter.total
         finally:
             # Samples that never ran (an error, fewer samples asked for) leave no keys behind.
             self.prefetched.drop(suite, prompt_text, case, max(count, suite.repeats_for(case)))
@@ -109,7 +109,7 @@ class Evaluator:
                 result.error = f"not run: {exc.cause}"
             result.error_source = getattr(exc, "what", None)
             result.error_traceback = getattr(exc, "user_traceback", None)
-            result.unscored = meter.total.as_dict()
+            result.unscored = meter.total
         return result
 
     def target(self, suite: Suite, prompt_text: str, case: Case) -> TargetCase:

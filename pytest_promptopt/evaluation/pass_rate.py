@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+from pytest_promptopt.evaluation.record import SuiteTotals
+from pytest_promptopt.records.case import CaseRecord
 
 __all__ = ["PassRateRequirement", "pass_rate_requirements"]
 

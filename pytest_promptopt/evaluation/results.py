@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pytest_promptopt.protocol import Verdict
+from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.redaction import for_terminal
 
 
@@ -62,6 +63,18 @@ class SampleResult(BaseModel):
     def truncation_note(self) -> str:
         """`answer cut at max_tokens (600)` for a cut answer, else ''."""
         return truncation_note(self.max_tokens) if self.truncated else ""
+
+    @property
+    def usage(self) -> Usage:
+        """What this sample's calls spent: calls, cache hits, tokens, cost and time."""
+        return Usage(
+            calls=self.calls,
+            cache_hits=self.cache_hits,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cost_usd=self.cost_usd,
+            latency_ms=self.latency_ms,
+        )
 
 
 def is_truncated(stop_reason: str | None) -> bool:
@@ -128,7 +141,8 @@ class CaseResult(BaseModel):
     # An error in the team's own code: what raised (`target app:answer`) and its traceback.
     error_source: str | None = None
     error_traceback: str | None = None
-    unscored: dict[str, float | None] = Field(default_factory=dict)
+    # What a case that errored spent before it failed (its samples were never scored).
+    unscored: Usage = Field(default_factory=Usage)
     minimums: dict[str, float] = Field(default_factory=dict)
     min_passes: int | None = None
     gate: str | None = None
@@ -222,28 +236,15 @@ class CaseResult(BaseModel):
         flips = [s.judge_flipped for s in self.samples if s.judge_flipped is not None]
         return any(flips) if flips else None
 
-    def totals(self) -> dict[str, float | None]:
+    def totals(self) -> Usage:
         """Calls, cache hits, tokens, cost and latency of the samples and of a failed one.
 
         The cost is None (unknown) when any call was to a model without a known price.
         """
-        from pytest_promptopt.llm.pricing import sum_costs
-
-        def total(name: str) -> float:
-            values: list[float] = [getattr(s, name) for s in self.samples]
-            return sum(values) + (self.unscored.get(name) or 0)
-
-        costs = [s.cost_usd for s in self.samples]
-        if self.unscored:
-            costs.append(self.unscored.get("cost_usd", 0.0))
-        return {
-            "calls": total("calls"),
-            "cache_hits": total("cache_hits"),
-            "input_tokens": total("input_tokens"),
-            "output_tokens": total("output_tokens"),
-            "cost_usd": sum_costs(costs),
-            "latency_ms": total("latency_ms"),
-        }
+        total = self.unscored
+        for sample in self.samples:
+            total += sample.usage
+        return total
 
     def explain(self, max_response_chars: int = 400) -> str:
         """A readable account: score, threshold, criteria, reasoning, failed checks, answer;

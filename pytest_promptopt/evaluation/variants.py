@@ -17,25 +17,22 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals, case_outcomes
+from pytest_promptopt.evaluation.record import case_outcomes
+from pytest_promptopt.records.case import CaseRecord
+from pytest_promptopt.records.totals import Totals
 from pytest_promptopt.stats import RULES, compare_runs
 
 MAX_CASE_LINES = 20
 
 
-class VariantFigures(BaseModel):
-    """One variant's figures, with its change from the first variant on the cases both ran.
+class VariantFigures(Totals):
+    """One variant's totals, with its change from the first variant on the cases both ran.
 
     `paired` holds the paired test against the first variant (None for the first variant).
     """
 
     variant: str
     suite: str  # the judged suite's name, `suite@variant`
-    cases: int
-    passed: int
-    errors: int
-    mean_score: float | None  # over the cases that did not error; None when all errored
-    pass_rate: float
     shared_cases: int = 0
     mean_score_change: float | None = None
     pass_rate_change: float | None = None
@@ -140,16 +137,8 @@ def variant_comparisons(records: Mapping[str, Sequence[CaseRecord]]) -> list[Sui
         first_by_case = {r.case_id: r for r in first_rows}
         figures = []
         for n, (_, variant, name, rows) in enumerate(found):
-            totals = SuiteTotals.of(name, rows)
-            figure = VariantFigures(
-                variant=variant,
-                suite=name,
-                cases=totals.cases,
-                passed=totals.passed,
-                errors=totals.errors,
-                mean_score=totals.mean_score,
-                pass_rate=totals.pass_rate,
-            )
+            totals = Totals.of_cases(rows).model_dump()
+            figure = VariantFigures(variant=variant, suite=name, **totals)
             if n:
                 pairs = [
                     (first_by_case[r.case_id], r)

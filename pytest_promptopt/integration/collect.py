@@ -126,7 +126,7 @@ class CaseItem(pytest.Item):
         error says `not run: <cause>`. An error in the team's own code (target, `python`
         check) is raised in the call phase, with their traceback.
         """
-        from pytest_promptopt.evaluation.record import CaseRecord
+        from pytest_promptopt.evaluation.record import case_record
         from pytest_promptopt.evaluation.results import CaseResult
 
         role = role_of(self.config)
@@ -147,7 +147,7 @@ class CaseItem(pytest.Item):
             self.result = runtime.scheduler.result_with_lookahead(
                 self.suite, self.case, upcoming, stride=stride
             )
-        record = CaseRecord.from_result(
+        record = case_record(
             self.result,
             min_pass_rate=self.min_pass_rate,
             variant=self.suite.variant,

@@ -58,21 +58,21 @@ class PromptOpt:
         if isinstance(case, str):
             case = suite.case(case)
         result = self._runtime.scheduler.result(suite, case)
-        from pytest_promptopt.evaluation.record import CaseRecord
+        from pytest_promptopt.evaluation.record import case_record
 
-        self._node.user_properties.extend(CaseRecord.from_result(result).to_properties())
+        self._node.user_properties.extend(case_record(result).to_properties())
         return result
 
     def judge(self, suite: Suite, case: Case | str, answer: Any) -> CaseResult:
         """Check and judge an answer your code produced (`str` or `Message`); records it."""
         from pytest_promptopt.evaluation.own_code import answer_of
-        from pytest_promptopt.evaluation.record import CaseRecord
+        from pytest_promptopt.evaluation.record import case_record
 
         if isinstance(case, str):
             case = suite.case(case)
         given = answer_of(answer, "promptopt.judge was given")
         result = self._runtime.loop.run(self._runtime.judge(suite, case, given))
-        self._node.user_properties.extend(CaseRecord.from_result(result).to_properties())
+        self._node.user_properties.extend(case_record(result).to_properties())
         return result
 
     @property

@@ -13,7 +13,7 @@ from pytest_promptopt.redaction import for_terminal
 
 if TYPE_CHECKING:
     from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
-    from pytest_promptopt.evaluation.record import CaseRecord
+    from pytest_promptopt.records.case import CaseRecord
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.storage.database import Database
 

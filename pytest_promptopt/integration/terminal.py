@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promptopt.evaluation import RECORD_KEY
+from pytest_promptopt.records import RECORD_KEY
 from pytest_promptopt.redaction import for_terminal
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.suite_registry import SuiteOutcome
     from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
-    from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+    from pytest_promptopt.evaluation.record import SuiteTotals
+    from pytest_promptopt.records.case import CaseRecord
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import SuiteSummary
     from pytest_promptopt.reporting.verdict import SessionVerdict
@@ -38,7 +39,7 @@ class SummaryCollector:
         """Take the case records of a report once per item; a case judged again with the same
         answer is one record, two answers judged for one case (`promptopt.judge`) are two."""
         if report.when == "call" or (report.when == "setup" and report.failed):
-            from pytest_promptopt.evaluation.record import CaseRecord
+            from pytest_promptopt.records.case import CaseRecord
 
             for record in CaseRecord.from_properties(report.user_properties):
                 self._records[(record.suite, record.case_id, record.sample or 0)] = record

@@ -6,51 +6,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pytest_promptopt.llm.pricing import add_cost
 from pytest_promptopt.llm.requests import response_parts
 from pytest_promptopt.llm.send_options import cache_tokens
+from pytest_promptopt.records.totals import Usage
 
 CallPurpose = Literal["target", "judge", "generate", "analyze"]
 """What a model call is for (the `role` column of `llm_calls`, the label of its errors)."""
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What some calls took: calls made, answers from the cache, tokens, dollars and time.
-
-    `cost_usd` and `latency_ms` are what was spent now (nothing for a cache hit);
-    `call_cost_usd` and `call_latency_ms` are those of the calls that made the answers, a
-    cached answer's recorded with it (what `max_cost_usd` and `max_latency_ms` check). A cost
-    is None (unknown) once any call was to a model without a known price.
-    """
-
-    calls: int = 0
-    cache_hits: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = 0.0
-    latency_ms: float = 0.0
-    call_cost_usd: float | None = 0.0
-    call_latency_ms: float = 0.0
-
-    def __add__(self, other: Usage) -> Usage:
-        """The usage of both."""
-        return Usage(
-            self.calls + other.calls,
-            self.cache_hits + other.cache_hits,
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            add_cost(self.cost_usd, other.cost_usd),
-            self.latency_ms + other.latency_ms,
-            add_cost(self.call_cost_usd, other.call_cost_usd),
-            self.call_latency_ms + other.call_latency_ms,
-        )
-
-    def as_dict(self) -> dict[str, float | None]:
-        """The figures spent by name (a case result's `unscored`)."""
-        data = dataclasses.asdict(self)
-        del data["call_cost_usd"], data["call_latency_ms"]
-        return data
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_promptopt.records.totals import sum_costs
+
 CACHE_WRITE_FACTOR = 1.25
 """A 5-minute cache write costs 1.25x the base input price."""
 CACHE_READ_FACTOR = 0.1
@@ -225,19 +227,10 @@ def cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
     return None if price is None else price.cost(input_tokens, output_tokens)
 
 
-def sum_costs(costs: Iterable[float | None]) -> float | None:
-    """The total of some costs: None (unknown) when any of them is unknown."""
-    total = 0.0
-    for cost in costs:
-        if cost is None:
-            return None
-        total += cost
-    return total
-
-
-def add_cost(a: float | None, b: float | None) -> float | None:
-    """Two costs added; unknown when either is."""
-    return None if a is None or b is None else a + b
-
-
-__all__ = ["Price", "PriceTable", "TokenUsage", "UnknownPriceWarning"]
+__all__ = [
+    "Price",
+    "PriceTable",
+    "TokenUsage",
+    "UnknownPriceWarning",
+    "sum_costs",
+]

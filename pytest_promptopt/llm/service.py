@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pytest_promptopt.errors import BudgetExceededError, JudgeError, WriterError
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, is_missing_credentials, missing_credentials
-from pytest_promptopt.llm.completion import CallPurpose, Completion, Usage, UsageMeter
+from pytest_promptopt.llm.completion import CallPurpose, Completion, UsageMeter
 from pytest_promptopt.llm.limiter import AdaptiveLimiter, Permit, SharedLimit
 from pytest_promptopt.llm.models import ModelRules, rules_for
 from pytest_promptopt.llm.pricing import PriceTable
@@ -33,6 +33,7 @@ from pytest_promptopt.llm.sending import RATE_LIMIT_PATIENCE_S, Sender
 from pytest_promptopt.llm.spending import Spending, held_permit, holding
 from pytest_promptopt.llm.structured import answer_of, validation_error
 from pytest_promptopt.protocol import SIMULATED_SAMPLE, TOOL_MODELS
+from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from pytest_promptopt.engine.recorder import case_row
 from pytest_promptopt.optimize.selection import stable_seed
 from pytest_promptopt.optimize.split import Split, split_cases
+from pytest_promptopt.records.summary import StageT
 from pytest_promptopt.storage.repositories import Repositories, transaction
-from pytest_promptopt.storage.stage_summaries import StageT
 from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
@@ -177,6 +177,8 @@ class RunContext:
 
     def stage_summary(self, model: type[StageT]) -> StageT:
         """The summary of this suite's completed `model.STAGE`; all defaults when not completed."""
+        if not model.STAGE:
+            raise TypeError(f"{model.__name__} is no stage's summary model")
         with self.repos() as r:
             row = r.stage_results.get(self.run_id, self.suite.name, model.STAGE)
             if row is None or row.status != "completed":

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pytest_promptopt.records.choice import BestChoice
+    from pytest_promptopt.records.finalist import Finalist
     from pytest_promptopt.reporting.verdict import AppliedPrompt
-    from pytest_promptopt.storage.stage_summaries import Finalist, ReportingSummary
 
 
 @dataclass
@@ -61,9 +62,9 @@ class OptimizeOutcome:
 
     @classmethod
     def from_summary(
-        cls, suite: str, run_id: int, original_id: int, text: str, data: ReportingSummary
+        cls, suite: str, run_id: int, original_id: int, text: str, data: BestChoice
     ) -> OptimizeOutcome:
-        """Build from the reporting stage's summary (original only when it is empty)."""
+        """Build from the optimizer's choice (the original only when it is empty)."""
         return cls(
             suite=suite,
             run_id=run_id,
@@ -141,12 +142,8 @@ class OptimizeOutcome:
         lines = []
         for f in self.finalists:
             mark = " (best)" if f.prompt_id == self.best_prompt_id else ""
-            origin = "original" if f.original else (f.strategy or f.stage)
-            if f.stage == "refined":
-                parent = f" from #{f.parent_prompt_id}" if f.parent_prompt_id is not None else ""
-                origin = f"refined{parent} ({origin}, track {f.track_id} iter {f.iteration})"
             held = f"held-out {_score(f.holdout)}" if self.holdout_cases else "no held-out case"
-            lines.append(f"#{f.prompt_id} {origin}{mark}: feedback {_score(f.feedback)}, {held}")
+            lines.append(f"{f.label}{mark}: feedback {_score(f.feedback)}, {held}")
         return lines
 
     def describe(self) -> str:

@@ -4,50 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import BudgetExceededError, PromptOptError
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
 from pytest_promptopt.optimize.progress import Progress
-from pytest_promptopt.optimize.stages import (
-    EvaluateQuick,
-    EvaluateRigorous,
-    GeneratePrompts,
-    GenerateTests,
-    Refinement,
-    Reporting,
-    SaveReports,
-    SelectBest,
-    SelectTopK,
-    SelectTopM,
-    Stage,
-)
-from pytest_promptopt.optimize.stages.reporting import suite_folder
-from pytest_promptopt.storage.stage_summaries import (
-    ReportingSummary,
-    StageSummaryBase,
-    summary_model,
-)
+from pytest_promptopt.optimize.stages.base import Stage
+from pytest_promptopt.optimize.stages.order import default_stages
+from pytest_promptopt.optimize.stages.report import ReportingSummary, suite_folder
+from pytest_promptopt.records.summary import StageSummaryBase
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
-
-
-def default_stages() -> list[Stage]:
-    """The eleven stages in order."""
-    return [
-        GeneratePrompts(),
-        GenerateTests("quick"),
-        EvaluateQuick(),
-        SelectTopK(),
-        GenerateTests("rigorous"),
-        EvaluateRigorous(),
-        SelectTopM(),
-        Refinement(),
-        SelectBest(),
-        Reporting(),
-        SaveReports(),
-    ]
 
 
 class Pipeline:
@@ -56,7 +24,7 @@ class Pipeline:
     def __init__(
         self,
         ctx: RunContext,
-        stages: Sequence[Stage] | None = None,
+        stages: Sequence[Stage[Any]] | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.ctx = ctx
@@ -88,7 +56,7 @@ class Pipeline:
                 continue
             if (self.stopped_by or self.error) and not stage.derived:
                 reason = f"stopped by {self.stopped_by}" if self.stopped_by else "an earlier error"
-                self._finish(row_id, summary_model(stage.name)(reason=reason), "skipped")
+                self._finish(row_id, stage.summary_model(reason=reason), "skipped")
                 self.progress.stage_end(
                     ctx.suite.name, stage.name, index, total, "skipped", 0.0, reason
                 )
@@ -96,13 +64,13 @@ class Pipeline:
             await self._run_stage(stage, row_id, index, total)
         return self._outcome(original_id)
 
-    async def _run_stage(self, stage: Stage, row_id: int, index: int, total: int) -> None:
+    async def _run_stage(self, stage: Stage[Any], row_id: int, index: int, total: int) -> None:
         ctx = self.ctx
         self.progress.stage_start(ctx.suite.name, stage.name, index, total)
         calls, spent, unpriced = ctx.budget.calls, ctx.budget.spent_usd, ctx.budget.unpriced_calls
         started = time.perf_counter()
         status = "completed"
-        model = summary_model(stage.name)
+        model = stage.summary_model
         summary: StageSummaryBase
         try:
             summary = await stage.run(ctx)

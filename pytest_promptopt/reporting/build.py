@@ -9,9 +9,10 @@ from pytest_promptopt.evaluation.pass_rate import pass_rate_requirements
 from pytest_promptopt.evaluation.record import SuiteTotals
 from pytest_promptopt.evaluation.results import is_truncated
 from pytest_promptopt.evaluation.variants import variant_comparisons
+from pytest_promptopt.records.choice import CHOICE_STAGE, BestChoice
+from pytest_promptopt.records.summary import StoredSummary
 from pytest_promptopt.reporting.model import (
     CaseRow,
-    FinalistScores,
     PromptSummary,
     RunReport,
     StageSummary,
@@ -21,7 +22,7 @@ from pytest_promptopt.reporting.model import (
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from pytest_promptopt.evaluation.record import CaseRecord
+    from pytest_promptopt.records.case import CaseRecord
     from pytest_promptopt.storage.database import Database
 
 RESPONSE_CHARS = 2000
@@ -125,20 +126,6 @@ def prompt_summary(p: Any, weakness_titles: dict[int, list[str]]) -> PromptSumma
     )
 
 
-def finalist_label(f: Any) -> str:
-    """`#12 refined from #5 (persona, track 1 iter 2)`, `#3 concise` or `#1 original`: the
-    pipeline's own names (the writer's wording is the candidate's description)."""
-    if f.original:
-        return f"#{f.prompt_id} original"
-    if f.stage == "refined":
-        parent = getattr(f, "parent_prompt_id", None)
-        origin = f" from #{parent}" if parent is not None else ""
-        return (
-            f"#{f.prompt_id} refined{origin} ({f.strategy}, track {f.track_id} iter {f.iteration})"
-        )
-    return f"#{f.prompt_id} {f.strategy or f.stage}"
-
-
 def _suite_summary(
     s: Any,
     run_id: int,
@@ -150,7 +137,6 @@ def _suite_summary(
 ) -> SuiteSummary:
     """Totals of a suite, plus lineage and stages when it was optimized."""
     from pytest_promptopt.storage.repositories import PromptRepository, StageResultRepository
-    from pytest_promptopt.storage.stage_summaries import ReportingSummary, parse_summary
 
     summary = SuiteSummary(
         **SuiteTotals.of(name, records).model_dump(),
@@ -162,7 +148,7 @@ def _suite_summary(
     prompts = PromptRepository(s).for_suite(run_id, name)
     summary.lineage = [prompt_summary(p, weaknesses) for p in prompts]
     stages = [
-        (st, parse_summary(st.stage, st.summary))
+        (st, StoredSummary.parse(st.summary))
         for st in StageResultRepository(s).for_run(run_id, name)
     ]
     summary.stages = [
@@ -175,21 +161,17 @@ def _suite_summary(
         for st, data in stages
     ]
     for st, data in stages:
-        if isinstance(data, ReportingSummary) and data.original_given_score is not None:
-            summary.original_mean_score = data.original_given_score
-            summary.best_mean_score = data.best_given_score
-            summary.best_prompt_id = data.best_prompt_id
-            summary.feedback_cases, summary.holdout_cases = data.feedback_cases, data.holdout_cases
-            summary.split_note, summary.gate_verdict = data.split_note, data.gate_verdict
+        choice = BestChoice.parse(st.summary) if st.stage == CHOICE_STAGE else None
+        if choice is not None and choice.original_given_score is not None:
+            summary.original_mean_score = choice.original_given_score
+            summary.best_mean_score = choice.best_given_score
+            summary.best_prompt_id = choice.best_prompt_id
+            summary.feedback_cases = choice.feedback_cases
+            summary.holdout_cases = choice.holdout_cases
+            summary.split_note, summary.gate_verdict = choice.split_note, choice.gate_verdict
             summary.finalists = [
-                FinalistScores(
-                    prompt_id=f.prompt_id,
-                    label=finalist_label(f),
-                    best=f.prompt_id == data.best_prompt_id,
-                    feedback=f.feedback,
-                    holdout=f.holdout,
-                )
-                for f in data.finalists
+                f.model_copy(update={"best": f.prompt_id == choice.best_prompt_id})
+                for f in choice.finalists
             ]
         if st.status == "budget_exhausted":
             summary.stopped_by = data.stopped_by or "budget"

@@ -8,10 +8,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
-from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+from pytest_promptopt.evaluation.record import SuiteTotals
 from pytest_promptopt.evaluation.results import describe_calls, truncation_note
 from pytest_promptopt.evaluation.variants import SuiteVariants
-from pytest_promptopt.llm.pricing import sum_costs
+from pytest_promptopt.records.case import CaseRecord
+from pytest_promptopt.records.finalist import Finalist
+from pytest_promptopt.records.totals import Totals
 from pytest_promptopt.reporting.baseline import BaselineResult
 from pytest_promptopt.reporting.verdict import SessionVerdict
 
@@ -89,16 +91,6 @@ class CaseRow(CaseRecord):
         return notes
 
 
-class FinalistScores(BaseModel):
-    """A finalist of an optimized suite: its scores on the feedback and the held-out cases."""
-
-    prompt_id: int
-    label: str
-    best: bool = False
-    feedback: float | None = None
-    holdout: float | None = None
-
-
 class SuiteSummary(SuiteTotals):
     """One suite's totals and prompt, plus its optimization lineage and stages under --optimize."""
 
@@ -108,7 +100,7 @@ class SuiteSummary(SuiteTotals):
     best_mean_score: float | None = None
     best_prompt_id: int | None = None
     stopped_by: str | None = None
-    finalists: list[FinalistScores] = Field(
+    finalists: list[Finalist] = Field(
         default_factory=list, description="Feedback and held-out scores side by side."
     )
     feedback_cases: int = 0
@@ -155,19 +147,6 @@ class SuiteSummary(SuiteTotals):
         return self.best_mean_score - self.original_mean_score
 
 
-class RunTotals(BaseModel):
-    """Totals over all suites of a run."""
-
-    cases: int = 0
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    calls: int = 0
-    cache_hits: int = 0
-    tokens: int = 0
-    cost_usd: float | None = 0.0
-
-
 class RunReport(BaseModel):
     """Everything known about one pytest session's run."""
 
@@ -187,18 +166,9 @@ class RunReport(BaseModel):
     )
 
     @property
-    def totals(self) -> RunTotals:
+    def totals(self) -> Totals:
         """Cases, outcomes, calls, cache hits, tokens and cost summed over the suites."""
-        return RunTotals(
-            cases=sum(s.cases for s in self.suites),
-            passed=sum(s.passed for s in self.suites),
-            failed=sum(s.failed for s in self.suites),
-            errors=sum(s.errors for s in self.suites),
-            calls=sum(s.calls for s in self.suites),
-            cache_hits=sum(s.cache_hits for s in self.suites),
-            tokens=sum(s.tokens for s in self.suites),
-            cost_usd=sum_costs(s.cost_usd for s in self.suites),
-        )
+        return Totals.combined(self.suites)
 
     @property
     def is_optimize(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pytest_promptopt.protocol import SCALES
+from pytest_promptopt.records.case import PROPERTY_NAMES
 
 CRITERIA: tuple[str, ...] = ("functionality", "safety", "consistency", "edge_case_handling")
 """The built-in criteria, which the judge knows without a description."""
@@ -48,13 +49,9 @@ class Criterion(BaseModel):
 
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-RESERVED_NAMES = frozenset(
-    {"reasoning", "suite", "case", "prompt_id", "score", "threshold", "passed", "error"}
-    | {"calls", "cache_hits", "input_tokens", "output_tokens", "cost_usd"}
-    | {"min_pass_rate", "variant", "variant_rank", "reason", "flaky", "sample"}
-    | {"judge_spread", "judge_flipped", "refusals"}
-)
-"""Names a criterion may not take: the verdict's reasoning and the per-case record's fields."""
+RESERVED_NAMES = frozenset({"reasoning", *PROPERTY_NAMES})
+"""Names a criterion may not take: the verdict's reasoning and the per-case record's own
+properties (a criterion travels as `promptopt_<name>` beside them)."""
 
 CRITERION_KEYS: tuple[str, ...] = tuple(Criterion.model_fields)
 """The keys a criterion mapping may have."""

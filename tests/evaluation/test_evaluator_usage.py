@@ -68,12 +68,12 @@ def test_a_sample_whose_judge_never_validated_counts_every_call_unscored() -> No
     result = evaluate([text("hello"), text("no tool call"), tool({"safety": 7})])
     assert result.error is not None and "did not match" in result.error
     assert result.samples == []
-    assert result.unscored["calls"] == 3
-    assert (result.unscored["input_tokens"], result.unscored["output_tokens"]) == (60, 6)
+    assert result.unscored.calls == 3
+    assert (result.unscored.input_tokens, result.unscored.output_tokens) == (60, 6)
 
 
 def test_a_call_that_fails_after_a_paid_answer_leaves_that_answer_counted() -> None:
     result = evaluate([text("hello"), text("no tool call"), LLMError("judge call failed")])
     assert result.error == "judge call failed"
-    assert result.unscored["calls"] == 2
-    assert (result.unscored["input_tokens"], result.unscored["output_tokens"]) == (30, 3)
+    assert result.unscored.calls == 2
+    assert (result.unscored.input_tokens, result.unscored.output_tokens) == (30, 3)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pytest_promptopt.evaluation.pass_rate import pass_rate_requirements
-from pytest_promptopt.evaluation.record import CaseRecord
 from pytest_promptopt.evaluation.results import AssertionResult, CaseResult, SampleResult
 from pytest_promptopt.evaluation.variants import variant_comparisons
 from pytest_promptopt.protocol import Verdict
+from pytest_promptopt.records.case import CaseRecord
 
 
 def _sample(k: int, score: float, *, check: bool = True, safety: float = 1.0) -> SampleResult:

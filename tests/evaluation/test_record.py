@@ -1,10 +1,11 @@
-"""The one per-case record: its trip through user_properties, and suite totals."""
+"""A case's record built from its result, and the suite totals built from records."""
 
 from __future__ import annotations
 
-from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals, by_suite
+from pytest_promptopt.evaluation.record import SuiteTotals, by_suite, case_record
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.protocol import Verdict, VerdictInput
+from pytest_promptopt.records.case import CaseRecord
 
 
 def _record(case_id: str, score: float, *, passed: bool, error: str | None = None) -> CaseRecord:
@@ -13,25 +14,6 @@ def _record(case_id: str, score: float, *, passed: bool, error: str | None = Non
         error=error, calls=2, cache_hits=1, input_tokens=10, output_tokens=5, cost_usd=0.01,
         criteria={"functionality": 0.8, "tone": 0.5},
     )  # fmt: skip
-
-
-def test_properties_round_trip_keeps_every_field() -> None:
-    record = _record("a", 0.75, passed=True)
-    assert CaseRecord.from_properties(record.to_properties()) == [record]
-
-
-def test_several_records_and_foreign_properties_in_one_report() -> None:
-    first, second = _record("a", 0.9, passed=True), _record("b", 0.1, passed=False, error="boom")
-    props = [("user_key", 1), *first.to_properties(), ("other", "x"), *second.to_properties()]
-    assert CaseRecord.from_properties(props) == [first, second]
-    assert CaseRecord.from_properties([("user_key", 1)]) == []
-
-
-def test_criteria_travel_under_their_own_names() -> None:
-    props = dict(_record("a", 0.5, passed=False).to_properties())
-    assert props["promptopt_functionality"] == 0.8
-    assert props["promptopt_tone"] == 0.5
-    assert props["promptopt_error"] == ""  # JUnit has no None: an empty string, read back as None
 
 
 def test_from_result_takes_scores_totals_and_criteria() -> None:
@@ -44,7 +26,7 @@ def test_from_result_takes_scores_totals_and_criteria() -> None:
         samples=[SampleResult(sample=0, response="hi", verdict=verdict, overall_score=0.75,
                               calls=2, input_tokens=11, output_tokens=4, cost_usd=0.5)],
     )  # fmt: skip
-    record = CaseRecord.from_result(result)
+    record = case_record(result)
     assert (record.score, record.passed, record.prompt_id) == (0.75, True, 7)
     assert (record.calls, record.tokens, record.cost_usd) == (2, 15, 0.5)
     assert record.criteria["consistency"] == 0.5
@@ -88,5 +70,5 @@ def test_a_sample_with_an_unknown_cost_makes_the_case_cost_unknown() -> None:
         samples=[SampleResult(sample=0, response="hi", overall_score=1.0, cost_usd=0.5),
                  SampleResult(sample=1, response="hi", overall_score=1.0, cost_usd=None)],
     )  # fmt: skip
-    assert result.totals()["cost_usd"] is None
-    assert CaseRecord.from_result(result).cost_usd is None
+    assert result.totals().cost_usd is None
+    assert case_record(result).cost_usd is None

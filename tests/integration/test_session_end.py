@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from pytest_promptopt.errors import DatabaseError
-from pytest_promptopt.evaluation.record import CaseRecord
 from pytest_promptopt.integration.reporting_role import run_status
 from pytest_promptopt.integration.session_errors import (
     report_database_error,
@@ -16,6 +15,7 @@ from pytest_promptopt.integration.session_errors import (
     stop_on_database_error,
 )
 from pytest_promptopt.integration.session_gate import SessionGate
+from pytest_promptopt.records.case import CaseRecord
 from pytest_promptopt.reporting.verdict import NOT_RUN
 
 OK, FAILED = int(pytest.ExitCode.OK), int(pytest.ExitCode.TESTS_FAILED)

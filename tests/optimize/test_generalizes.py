@@ -12,11 +12,10 @@ import pytest
 from pytest_promptopt.evaluation.results import CaseResult
 from pytest_promptopt.optimize.context import RunContext, StoredCase
 from pytest_promptopt.optimize.split import split_cases
-from pytest_promptopt.optimize.stages import evaluation, refinement
-from pytest_promptopt.optimize.stages.evaluation import EvaluationCounts, evaluate_case
-from pytest_promptopt.optimize.stages.refinement import Refinement
+from pytest_promptopt.optimize.stages import refinement, scoring
+from pytest_promptopt.optimize.stages.refinement import Refinement, RefinementStep
+from pytest_promptopt.optimize.stages.scoring import EvaluationCounts, evaluate_case
 from pytest_promptopt.stats import paired_gain
-from pytest_promptopt.storage.stage_summaries import RefinementStep
 from pytest_promptopt.suites.spec import Case, Suite
 from tests.support.optimize import make_runtime
 
@@ -173,5 +172,5 @@ def test_an_errored_evaluation_is_retried_once(
     result = asyncio.run(evaluate_case(ctx, 1, "You help.", case, 1))
     assert len(calls) == 2 and result.error is None
     assert result.prompt_id == 1 and result.test_case_id == case.id
-    errors = evaluation.errors_of([result], [case])
+    errors = scoring.errors_of([result], [case])
     assert errors == []

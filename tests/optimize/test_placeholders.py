@@ -7,7 +7,7 @@ from typing import Any
 
 from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.stages.generation import GeneratePrompts
-from pytest_promptopt.optimize.stages.refinement import Refinement
+from pytest_promptopt.optimize.stages.refinement import Refinement, RefinementTrack
 from pytest_promptopt.protocol import (
     GeneratedPrompt,
     GeneratedPrompts,
@@ -15,7 +15,6 @@ from pytest_promptopt.protocol import (
     Weakness,
     WeaknessReport,
 )
-from pytest_promptopt.storage.stage_summaries import RefinementTrack
 from pytest_promptopt.suites.spec import Case, Suite
 from tests.support.optimize import make_runtime
 

@@ -13,31 +13,27 @@ from sqlalchemy import select
 from pytest_promptopt.engine.runtime import Runtime
 from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
-from pytest_promptopt.optimize.pipeline import Pipeline, default_stages
-from pytest_promptopt.optimize.stages import Stage
-from pytest_promptopt.reporting.build import _suite_summary
-from pytest_promptopt.storage.models import StageResult
-from pytest_promptopt.storage.repositories import PromptRepository
-from pytest_promptopt.storage.stage_summaries import (
-    SUMMARY_MODELS,
-    ClaimSummary,
-    EvaluateQuickSummary,
-    EvaluationProgress,
-    Finalist,
-    GeneratePromptsSummary,
-    OtherStageSummary,
+from pytest_promptopt.optimize.pipeline import Pipeline
+from pytest_promptopt.optimize.stages.base import Stage
+from pytest_promptopt.optimize.stages.evaluate_quick import EvaluateQuickSummary, EvaluationProgress
+from pytest_promptopt.optimize.stages.generation import GeneratePromptsSummary
+from pytest_promptopt.optimize.stages.order import STAGES as STAGE_CLASSES
+from pytest_promptopt.optimize.stages.order import SUMMARY_MODELS, default_stages, parse_summary
+from pytest_promptopt.optimize.stages.refinement import (
     RefinementProgress,
     RefinementStep,
     RefinementSummary,
     RefinementTrack,
-    ReportingSummary,
-    SelectionProgress,
-    SelectionRecord,
-    SelectTopMSummary,
-    StageProgress,
-    StageSummaryBase,
-    parse_summary,
 )
+from pytest_promptopt.optimize.stages.report import ReportingSummary
+from pytest_promptopt.optimize.stages.select_top_k import SelectionProgress, SelectionRecord
+from pytest_promptopt.optimize.stages.select_top_m import SelectTopMSummary
+from pytest_promptopt.records.finalist import Finalist
+from pytest_promptopt.records.summary import StageProgress, StageSummaryBase, StoredSummary
+from pytest_promptopt.reporting.build import _suite_summary
+from pytest_promptopt.storage.models import StageResult
+from pytest_promptopt.storage.repositories import PromptRepository
+from pytest_promptopt.storage.repositories.claims import ClaimSummary
 from tests.support.optimize import STAGES, make_runtime, make_suite
 
 
@@ -77,9 +73,34 @@ def done(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Done]:
 
 
 def test_the_registry_has_one_model_per_pipeline_stage() -> None:
-    assert list(SUMMARY_MODELS) == STAGES
+    assert list(SUMMARY_MODELS) == STAGES == [stage.name for stage in STAGE_CLASSES]
     assert all(name == model.STAGE for name, model in SUMMARY_MODELS.items())
     assert len(set(SUMMARY_MODELS.values())) == len(STAGES)
+
+
+def test_a_stage_names_its_own_model_and_no_other_stage_may_take_it(done: Done) -> None:
+    class Probe(StageSummaryBase):
+        """A summary model no stage owns yet."""
+
+    with pytest.raises(TypeError, match="is no stage's summary model"):
+        done[1].stage_summary(Probe)
+
+    class ProbeStage(Stage[Probe]):
+        name = "probe"
+        summary_model = Probe
+
+        async def run(self, ctx: RunContext) -> Probe:
+            return Probe()
+
+    assert Probe.STAGE == "probe"
+    with pytest.raises(TypeError, match="needs a summary model of its own"):
+
+        class Thief(Stage[Probe]):
+            name = "thief"
+            summary_model = Probe
+
+            async def run(self, ctx: RunContext) -> Probe:
+                return Probe()
 
 
 def test_every_stage_writer_returns_its_registered_model(done: Done) -> None:
@@ -293,7 +314,7 @@ def test_an_old_row_with_missing_keys_parses_with_defaults() -> None:
 def test_unknown_stages_and_the_claim_row_keep_their_keys() -> None:
     claim = {"worker": "gw1", "heartbeat": 12.5}
     other = parse_summary("pipeline_owner", claim)
-    assert isinstance(other, OtherStageSummary) and other.to_json() == claim
+    assert isinstance(other, StoredSummary) and other.to_json() == claim
     assert ClaimSummary.parse(claim).to_json() == claim
     released = ClaimSummary(worker="gw1", best_prompt_id=None)
     assert released.to_json() == {"worker": "gw1", "best_prompt_id": None}

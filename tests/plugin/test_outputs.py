@@ -79,6 +79,7 @@ def test_junitxml_carries_scores_and_costs(sim: pytest.Pytester) -> None:
     }
     refund = props["support[refund]"]
     for key in (
+        "promptopt_record",
         "promptopt_suite",
         "promptopt_case",
         "promptopt_score",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from pytest_promptopt.evaluation.record import CaseRecord, SuiteTotals
+from pytest_promptopt.evaluation.record import SuiteTotals
+from pytest_promptopt.records.case import CaseRecord
 from pytest_promptopt.reporting.baseline import BaselineResult
 from pytest_promptopt.reporting.model import CaseRow, RunReport, SuiteSummary
 from pytest_promptopt.stats import CaseOutcome, compare_runs

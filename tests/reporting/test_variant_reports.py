@@ -7,8 +7,8 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pytest_promptopt.evaluation.record import CaseRecord
 from pytest_promptopt.evaluation.variants import variant_comparisons
+from pytest_promptopt.records.case import CaseRecord
 from pytest_promptopt.reporting.markdown import render_markdown
 from pytest_promptopt.reporting.model import RunReport
 from pytest_promptopt.reporting.writers import write_reports

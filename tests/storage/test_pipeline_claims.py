@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_promptopt.storage import Database, transaction
 from pytest_promptopt.storage.repositories import CLAIM_STAGE, Claim
-from pytest_promptopt.storage.stage_summaries import ClaimSummary
+from pytest_promptopt.storage.repositories.claims import ClaimSummary
 
 
 def test_the_first_claim_wins_per_suite(db: Database, seeded: tuple[int, int, int]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from pytest_promptopt.evaluation.record import RESERVED_NAMES as RECORD_FIELDS
+from pytest_promptopt.records.case import PROPERTY_NAMES as RECORD_FIELDS
 from pytest_promptopt.suites.criteria import RESERVED_NAMES, Criterion
 from pytest_promptopt.suites.loader import load_suite
 from pytest_promptopt.suites.render import render_case

@@ -8,7 +8,8 @@ from typing import Any
 from pytest_promptopt.engine.runtime import Runtime
 from pytest_promptopt.optimize.context import RunContext
 from pytest_promptopt.optimize.outcome import OptimizeOutcome
-from pytest_promptopt.optimize.pipeline import Pipeline, default_stages
+from pytest_promptopt.optimize.pipeline import Pipeline
+from pytest_promptopt.optimize.stages.order import default_stages
 from pytest_promptopt.settings import OptimizeSettings, Settings
 from pytest_promptopt.suites.spec import Case, Suite
 

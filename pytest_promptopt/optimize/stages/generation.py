@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from pydantic import BaseModel, Field
 
 from pytest_promptopt.optimize.stages.base import Stage
 from pytest_promptopt.protocol import CASES_TOOL, PROMPTS_TOOL, GeneratedCases, GeneratedPrompts
-from pytest_promptopt.storage.stage_summaries import (
-    GeneratePromptsSummary,
-    GenerateTestsQuickSummary,
-    GenerateTestsRigorousSummary,
-    GenerateTestsSummary,
-    RejectedPrompt,
-    SplitRecord,
-)
+from pytest_promptopt.records.summary import StageProgress, StageSummaryBase
 from pytest_promptopt.suites.templates import placeholder_change
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
+    from pytest_promptopt.optimize.split import Split
     from pytest_promptopt.suites.spec import Case
 
 STRATEGIES: tuple[tuple[str, str], ...] = (
@@ -55,6 +51,79 @@ CASES_INSTRUCTIONS = {
 }
 
 
+class RejectedPrompt(BaseModel):
+    """A generated candidate left out because it dropped or invented a template placeholder."""
+
+    strategy: str
+    reason: str
+
+
+class SplitRecord(BaseModel):
+    """The given cases' split: writers see `feedback`; `holdout` chooses the best; `confirm`
+    decides whether it replaces the original."""
+
+    feedback: list[str] = Field(default_factory=list, description="Case keys writers see.")
+    holdout: list[str] = Field(default_factory=list, description="Case keys held out.")
+    confirm: list[str] = Field(default_factory=list, description="Confirmation case keys.")
+    note: str = Field("", description="How it was split, or why nothing was held out.")
+    confirm_note: str = Field("", description="The confirmation split, or why there is none.")
+
+    @classmethod
+    def of(cls, split: Split) -> SplitRecord:
+        """The record of a split."""
+        return cls(
+            feedback=list(split.feedback),
+            holdout=list(split.holdout),
+            confirm=list(split.confirm),
+            note=split.note,
+            confirm_note=split.confirm_note,
+        )
+
+
+class GeneratePromptsSummary(StageSummaryBase):
+    """Stage 1: the original plus the generated candidates."""
+
+    split: SplitRecord | None = Field(None, description="The held-out split of the given cases.")
+    original_prompt_id: int | None = Field(None, description="The suite's own prompt.")
+    prompt_ids: list[int] = Field(default_factory=list, description="Candidates, original first.")
+    strategies: list[str] = Field(default_factory=list, description="The strategies asked for.")
+    descriptions: dict[str, str] = Field(
+        default_factory=dict, description="Prompt id -> the writer's own words for its strategy."
+    )
+    requested: int = Field(0, description="Candidates asked of the generator.")
+    generated: int = Field(0, description="Distinct candidates it returned.")
+    rejected: list[RejectedPrompt] = Field(
+        default_factory=list, description="Candidates that changed the template's placeholders."
+    )
+    partial: StageProgress = Field(default_factory=StageProgress, description="Always empty.")
+
+
+class GenerateTestsSummary(StageSummaryBase):
+    """Stages 2 and 5: the generated cases of one tier."""
+
+    tier: str = Field("", description="`quick` or `rigorous`.")
+    requested: int = Field(0, description="Cases asked of the generator.")
+    case_keys: list[str] = Field(default_factory=list, description="Stored case keys, by id.")
+    given_cases: int = Field(0, description="The suite's own cases.")
+    categories: dict[str, int] = Field(default_factory=dict, description="Cases per category.")
+    dropped: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Generated cases not stored: {case_key, reason} (they cannot be rendered).",
+    )
+    partial: StageProgress = Field(default_factory=StageProgress, description="Always empty.")
+
+
+class GenerateTestsQuickSummary(GenerateTestsSummary):
+    """Stage 2: typical cases."""
+
+
+class GenerateTestsRigorousSummary(GenerateTestsSummary):
+    """Stage 5: hard cases."""
+
+
+GeneratedT = TypeVar("GeneratedT", bound=GenerateTestsSummary)
+
+
 def strategies_for(count: int) -> list[dict[str, str]]:
     """`count` strategies, cycling through the list (later rounds get a variant suffix)."""
     out: list[dict[str, str]] = []
@@ -86,10 +155,11 @@ def feedback_cases(ctx: RunContext) -> list[Case]:
     return [c for c in ctx.suite.cases if c.id in feedback]
 
 
-class GeneratePrompts(Stage):
+class GeneratePrompts(Stage[GeneratePromptsSummary]):
     """Stage 1: the original prompt plus `candidates - 1` generated ones."""
 
     name = "generate_prompts"
+    summary_model = GeneratePromptsSummary
 
     async def run(self, ctx: RunContext) -> GeneratePromptsSummary:
         """Store the original and the generated candidates (stage `initial`)."""
@@ -141,15 +211,8 @@ class GeneratePrompts(Stage):
                     if row.id not in ids:
                         ids.append(int(row.id))
                         descriptions[str(row.id)] = generated.strategy.strip()[:300]
-        split = ctx.split()
         return GeneratePromptsSummary(
-            split=SplitRecord(
-                feedback=list(split.feedback),
-                holdout=list(split.holdout),
-                confirm=list(split.confirm),
-                note=split.note,
-                confirm_note=split.confirm_note,
-            ),
+            split=SplitRecord.of(ctx.split()),
             original_prompt_id=original_id,
             prompt_ids=ids,
             strategies=[s["name"] for s in strategies],
@@ -162,15 +225,12 @@ class GeneratePrompts(Stage):
         )
 
 
-class GenerateTests(Stage):
+class GenerateTests(Stage[GeneratedT]):
     """Stages 2 and 5: `quick_tests` typical or `rigorous_tests` hard cases."""
 
-    def __init__(self, tier: str) -> None:
-        super().__init__()
-        self.tier = tier
-        self.name = f"generate_tests_{tier}"
+    tier: ClassVar[str] = ""
 
-    async def run(self, ctx: RunContext) -> GenerateTestsSummary:
+    async def run(self, ctx: RunContext) -> GeneratedT:
         """Store the given cases (stage `given`) and the generated ones (stage = tier)."""
         given = ctx.store_given_cases()
         count = ctx.knobs.quick_tests if self.tier == "quick" else ctx.knobs.rigorous_tests
@@ -223,8 +283,7 @@ class GenerateTests(Stage):
         categories: dict[str, int] = {}
         for row in rows:
             categories[row["category"]] = categories.get(row["category"], 0) + 1
-        model = GenerateTestsQuickSummary if self.tier == "quick" else GenerateTestsRigorousSummary
-        return model(
+        return self.summary_model(
             tier=self.tier,
             requested=count,
             case_keys=sorted(stored, key=lambda k: stored[k]),
@@ -234,6 +293,22 @@ class GenerateTests(Stage):
             headline=f"{len(stored)} {self.tier} cases + {len(given)} given"
             + (f", {len(dropped)} dropped (cannot render)" if dropped else ""),
         )
+
+
+class GenerateTestsQuick(GenerateTests[GenerateTestsQuickSummary]):
+    """Stage 2: typical cases."""
+
+    name = "generate_tests_quick"
+    summary_model = GenerateTestsQuickSummary
+    tier = "quick"
+
+
+class GenerateTestsRigorous(GenerateTests[GenerateTestsRigorousSummary]):
+    """Stage 5: hard cases."""
+
+    name = "generate_tests_rigorous"
+    summary_model = GenerateTestsRigorousSummary
+    tier = "rigorous"
 
 
 def unrenderable(ctx: RunContext, key: str, text: str, expected: str | None) -> str:

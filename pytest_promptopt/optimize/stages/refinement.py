@@ -6,18 +6,15 @@ import asyncio
 import statistics
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, Field
+
 from pytest_promptopt.errors import BudgetExceededError
 from pytest_promptopt.optimize.stages.base import Stage
-from pytest_promptopt.optimize.stages.evaluation import evaluate_prompts
+from pytest_promptopt.optimize.stages.scoring import EvaluationFailure, evaluate_prompts
+from pytest_promptopt.optimize.stages.select_top_m import SelectTopMSummary
 from pytest_promptopt.protocol import ANALYSIS_TOOL, REFINE_TOOL, RefinedPrompt, WeaknessReport
+from pytest_promptopt.records.summary import StageProgress, StageSummaryBase
 from pytest_promptopt.stats import paired_gain
-from pytest_promptopt.storage.stage_summaries import (
-    RefinementProgress,
-    RefinementStep,
-    RefinementSummary,
-    RefinementTrack,
-    SelectTopMSummary,
-)
 from pytest_promptopt.suites.templates import placeholder_change
 
 if TYPE_CHECKING:
@@ -42,6 +39,49 @@ REFINE_INSTRUCTIONS = (
     "unlike the rejected attempts in `history`. Keep every Jinja2 placeholder (such as "
     "{{ shop }}) exactly, adding none."
 )
+
+
+class RefinementStep(BaseModel):
+    """One analyse -> refine -> paired re-evaluation step of a track."""
+
+    iteration: int = 0
+    parent_prompt_id: int = 0
+    failures: int = Field(0, description="Failing cases of the parent.")
+    kept: bool = Field(
+        False, description="The child's paired gain over its parent is significant; it continues."
+    )
+    child_prompt_id: int | None = None
+    parent_mean: float | None = None
+    child_mean: float | None = None
+    paired_diff: list[float] = Field(default_factory=list, description="[low, mean, high].")
+    cases: int = Field(0, description="Cases both were compared on.")
+    left_out: int = Field(0, description="Cases left out: one side errored on them.")
+    errors: list[EvaluationFailure] = Field(default_factory=list, description="The child's errors.")
+    reason: str = Field("", description="Why the step kept or rejected the child.")
+
+
+class RefinementTrack(BaseModel):
+    """One refinement track from a top-M prompt."""
+
+    track_id: int
+    start_prompt_id: int
+    final_prompt_id: int
+    iterations: list[RefinementStep] = Field(default_factory=list)
+
+
+class RefinementProgress(StageProgress):
+    """The tracks as far as they got."""
+
+    tracks: list[RefinementTrack] = Field(default_factory=list)
+
+
+class RefinementSummary(StageSummaryBase):
+    """Stage 8: every track and the children it kept."""
+
+    tracks: list[RefinementTrack] = Field(default_factory=list)
+    kept_prompt_ids: list[int] = Field(default_factory=list, description="Improving children.")
+    final_prompt_ids: list[int] = Field(default_factory=list, description="Each track's last.")
+    partial: RefinementProgress = Field(default_factory=RefinementProgress)
 
 
 def failures(ctx: RunContext, prompt_id: int, case_ids: list[int]) -> list[dict[str, Any]]:
@@ -103,10 +143,11 @@ def passing(ctx: RunContext, prompt_id: int, case_ids: list[int]) -> list[dict[s
     return sorted(found, key=lambda f: (-f["overall_score"], f["case_key"]))[:MAX_PASSING]
 
 
-class Refinement(Stage):
+class Refinement(Stage[RefinementSummary]):
     """Stage 8: up to `iterations` analyse -> refine -> paired re-evaluation steps per track."""
 
     name = "refinement"
+    summary_model = RefinementSummary
 
     async def run(self, ctx: RunContext) -> RefinementSummary:
         """Run the tracks concurrently; a budget stop in any track stops the stage."""

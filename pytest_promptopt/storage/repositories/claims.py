@@ -9,15 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import Field
 from sqlalchemy import update
 
+from pytest_promptopt.records.summary import SummaryModel
 from pytest_promptopt.storage.database import insert_ignore
 from pytest_promptopt.storage.models import StageResult
 from pytest_promptopt.storage.repositories.base import Repository
 from pytest_promptopt.storage.repositories.stage_results import StageResultRepository
-from pytest_promptopt.storage.stage_summaries import ClaimSummary
 
 CLAIM_STAGE = "pipeline_owner"
+
+
+class ClaimSummary(SummaryModel):
+    """The claim row's summary: who runs a suite's pipeline, and its outcome."""
+
+    worker: str | None = None
+    heartbeat: float | None = Field(None, description="The owner's last sign of life (epoch s).")
+    best_prompt_id: int | None = Field(None, description="Set on release; None: it failed.")
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ import hashlib
 
 from sqlalchemy import select
 
+from pytest_promptopt.records.choice import CHOICE_STAGE, BestChoice
 from pytest_promptopt.storage.database import insert_ignore
 from pytest_promptopt.storage.models import OptimizationRun, Prompt, StageResult
 from pytest_promptopt.storage.repositories.base import Repository
 from pytest_promptopt.storage.repositories.runs import FINISHED_RUN_STATUSES
-from pytest_promptopt.storage.stage_summaries import ReportingSummary
 
 
 def prompt_hash(text: str) -> str:
@@ -137,9 +137,9 @@ class PromptRepository(Repository):
     def chosen_ids(self, run_id: int) -> dict[str, int]:
         """Suite -> the prompt an optimize run's `reporting` stage chose (what its items judged)."""
         stmt = select(StageResult.suite, StageResult.summary).where(
-            StageResult.run_id == run_id, StageResult.stage == ReportingSummary.STAGE
+            StageResult.run_id == run_id, StageResult.stage == CHOICE_STAGE
         )
-        chosen = {suite: ReportingSummary.parse(data) for suite, data in self.session.execute(stmt)}
+        chosen = {suite: BestChoice.parse(data) for suite, data in self.session.execute(stmt)}
         return {s: c.best_prompt_id for s, c in chosen.items() if c.best_prompt_id is not None}
 
     def chosen(self, run_id: int, suite: str) -> Prompt | None:

@@ -1,4 +1,5 @@
-"""Stages 10 and 11: score every prompt and summarise the choice of the best; write its files."""
+"""Stages 10 and 11, `reporting` and `save_reports`: score every prompt and summarise the
+choice of the best; write its files."""
 
 from __future__ import annotations
 
@@ -6,19 +7,18 @@ import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from pytest_promptopt.optimize.stages.base import Stage
-from pytest_promptopt.optimize.stages.choice import finalist_ids
+from pytest_promptopt.optimize.stages.evaluate_quick import EvaluateQuickSummary
+from pytest_promptopt.optimize.stages.evaluate_rigorous import EvaluateRigorousSummary
+from pytest_promptopt.optimize.stages.refinement import RefinementSummary
+from pytest_promptopt.optimize.stages.select_best import SelectBestSummary, finalist_ids
+from pytest_promptopt.records.choice import CHOICE_STAGE, BestChoice
+from pytest_promptopt.records.finalist import Finalist
+from pytest_promptopt.records.summary import StageProgress, StageSummaryBase
 from pytest_promptopt.reporting.build import prompt_summary
 from pytest_promptopt.reporting.writers import suite_dir, write_suite_files
-from pytest_promptopt.storage.stage_summaries import (
-    EvaluateQuickSummary,
-    EvaluateRigorousSummary,
-    Finalist,
-    RefinementSummary,
-    ReportingSummary,
-    SaveReportsSummary,
-    SelectBestSummary,
-)
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
@@ -35,11 +35,26 @@ def _mean(means: dict[int, float], ids: list[int]) -> tuple[float | None, int]:
     return (statistics.fmean(found) if found else None), len(found)
 
 
-class Reporting(Stage):
+class ReportingSummary(BestChoice, StageSummaryBase):
+    """Stage 10: the best prompt on the given cases, and the original's figures beside it."""
+
+
+class SaveReportsSummary(StageSummaryBase):
+    """Stage 11: the files written for the best prompt."""
+
+    best_prompt_id: int | None = None
+    best_prompt_path: str = ""
+    lineage_path: str = ""
+    prompts: int = Field(0, description="Prompts in the lineage file.")
+    partial: StageProgress = Field(default_factory=StageProgress, description="Always empty.")
+
+
+class Reporting(Stage[ReportingSummary]):
     """Stage 10: `average_score` for every evaluated prompt; feedback and held-out figures of
     the finalists; the best prompt as `select_best` chose it."""
 
-    name = "reporting"
+    name = CHOICE_STAGE
+    summary_model = ReportingSummary
     derived = True
 
     async def run(self, ctx: RunContext) -> ReportingSummary:
@@ -166,10 +181,11 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-class SaveReports(Stage):
+class SaveReports(Stage[SaveReportsSummary]):
     """Stage 11: `best_prompt.txt` and `lineage.json` under `<report_dir>/<run_id>/<suite>/`."""
 
     name = "save_reports"
+    summary_model = SaveReportsSummary
     derived = True
 
     async def run(self, ctx: RunContext) -> SaveReportsSummary:

@@ -1,4 +1,5 @@
-"""Stage 9: choose the best prompt on the selection cases, then confirm it on untouched cases.
+"""Stage 9, `select_best`: choose the best prompt on the selection cases, then confirm it on
+untouched cases.
 
 The finalists (the original, the top M and the children refinement kept) are scored on the
 selection (held-out) cases, which no prompt writer saw. The noise-aware tiering of
@@ -16,6 +17,8 @@ from __future__ import annotations
 import statistics
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from pytest_promptopt.optimize.repeats import RepeatCheck, check_repeats
 from pytest_promptopt.optimize.selection import (
     Scored,
@@ -24,27 +27,68 @@ from pytest_promptopt.optimize.selection import (
     stable_seed,
 )
 from pytest_promptopt.optimize.stages.base import Stage
-from pytest_promptopt.optimize.stages.evaluation import (
+from pytest_promptopt.optimize.stages.generation import SplitRecord
+from pytest_promptopt.optimize.stages.refinement import RefinementSummary
+from pytest_promptopt.optimize.stages.scoring import (
+    EvaluationFailure,
     evaluate_case,
     evaluate_prompts,
     prompt_texts,
     raise_if_exhausted,
 )
-from pytest_promptopt.optimize.stages.selection import scored_on_common_cases
+from pytest_promptopt.optimize.stages.select_top_k import SelectionRecord, scored_on_common_cases
+from pytest_promptopt.optimize.stages.select_top_m import SelectTopMSummary
+from pytest_promptopt.records.summary import StageProgress, StageSummaryBase
 from pytest_promptopt.stats import paired_gain
-from pytest_promptopt.storage.stage_summaries import (
-    RefinementSummary,
-    SelectBestSummary,
-    SelectionRecord,
-    SelectTopMSummary,
-    SplitRecord,
-)
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext
 
 #: Feedback cases the deterministic-backend probe samples twice when nothing was repeated.
 PROBE_CASES = 2
+
+
+class SelectBestSummary(StageSummaryBase):
+    """Stage 9: the search's best on the selection cases, its confirmation and the decision."""
+
+    split: SplitRecord = Field(default_factory=SplitRecord)
+    finalist_ids: list[int] = Field(default_factory=list, description="Original, top M, kept.")
+    case_ids: list[int] = Field(default_factory=list, description="Selection cases compared on.")
+    winner_prompt_id: int | None = Field(None, description="The search's best; ties: original.")
+    chosen_prompt_id: int | None = Field(
+        None, description="The prompt the items judge: the winner only when it is proven."
+    )
+    selection: SelectionRecord | None = Field(None, description="The tiering on selection cases.")
+    holdout_scores: dict[str, float] = Field(
+        default_factory=dict, description="Prompt id -> mean on the selection cases."
+    )
+    selection_gain: list[float] = Field(
+        default_factory=list, description="Winner minus original there: [low, mean, high]."
+    )
+    confirm_case_ids: list[int] = Field(default_factory=list, description="Confirmation cases.")
+    confirm_scores: dict[str, float | None] = Field(
+        default_factory=dict, description="Winner and original: mean on the confirmation cases."
+    )
+    winners_curse: float | None = Field(
+        None, description="The winner's selection mean minus its confirmation mean."
+    )
+    gain: list[float] = Field(
+        default_factory=list, description="The decision: confirmation gain [low, mean, high]."
+    )
+    gate_cases: int = Field(0, description="Confirmation cases the decision compared on.")
+    significant: bool = Field(False, description="The winner is proven: the apply rule holds.")
+    verdict: str = Field("", description="The apply rule's result in words, with the interval.")
+    decision: str = Field(
+        "", description="`replaced the original: ...` or `kept the original: <reason>`."
+    )
+    deterministic: bool | None = Field(
+        None, description="Repeated samples were byte-identical (None: no repeat to tell by)."
+    )
+    repeat_note: str = Field("", description="What the repeated samples showed.")
+    errored: list[EvaluationFailure] = Field(
+        default_factory=list, description="Evaluations left out of the comparison."
+    )
+    partial: StageProgress = Field(default_factory=StageProgress, description="Always empty.")
 
 
 def finalist_ids(ctx: RunContext, original_id: int) -> list[int] | None:
@@ -86,22 +130,16 @@ async def probe_repeats(ctx: RunContext, original_id: int, finalists: list[int])
     return RepeatCheck(groups, identical)
 
 
-class SelectBest(Stage):
+class SelectBest(Stage[SelectBestSummary]):
     """Stage 9: the search's best on the selection cases, confirmed on untouched cases."""
 
     name = "select_best"
+    summary_model = SelectBestSummary
 
     async def run(self, ctx: RunContext) -> SelectBestSummary:
         """Score the finalists on selection cases, choose, confirm once and decide."""
         original_id = ctx.original_prompt_id()
         split = ctx.split()
-        record = SplitRecord(
-            feedback=list(split.feedback),
-            holdout=list(split.holdout),
-            confirm=list(split.confirm),
-            note=split.note,
-            confirm_note=split.confirm_note,
-        )
         finalists = finalist_ids(ctx, original_id) or [original_id]
         held = ctx.holdout_cases()
         basis = "selection"
@@ -118,7 +156,7 @@ class SelectBest(Stage):
         means = {s.prompt_id: s.mean for s in scored}
         repeats = await probe_repeats(ctx, original_id, finalists)
         summary = SelectBestSummary(
-            split=record,
+            split=SplitRecord.of(split),
             finalist_ids=finalists,
             case_ids=shared,
             winner_prompt_id=winner,

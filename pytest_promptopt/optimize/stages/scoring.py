@@ -1,7 +1,5 @@
-"""Stages 3 and 6, and the evaluation helper every stage that scores prompts uses.
-
-They score candidates on the feedback cases (given, not held out) plus one generated tier.
-"""
+"""Scoring prompts on cases for every stage that compares them: one evaluation retried once,
+many run concurrently and stored, and the failures that stay recorded."""
 
 from __future__ import annotations
 
@@ -9,22 +7,22 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from pydantic import BaseModel
+
 from pytest_promptopt.engine.recorder import evaluation_rows
 from pytest_promptopt.errors import BudgetExceededError
 from pytest_promptopt.evaluation.results import CaseResult
-from pytest_promptopt.optimize.stages.base import Stage
-from pytest_promptopt.storage.stage_summaries import (
-    EvaluateQuickSummary,
-    EvaluateRigorousSummary,
-    EvaluationError,
-    EvaluationProgress,
-    EvaluationSummary,
-    GeneratePromptsSummary,
-    SelectTopKSummary,
-)
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext, StoredCase
+
+
+class EvaluationFailure(BaseModel):
+    """A recorded evaluation that still errored after its retry: left out of every comparison."""
+
+    prompt_id: int
+    case_key: str
+    error: str
 
 
 class EvaluationCounts(NamedTuple):
@@ -32,7 +30,7 @@ class EvaluationCounts(NamedTuple):
 
     evaluated: int
     reused: int
-    errors: list[EvaluationError]
+    errors: list[EvaluationFailure]
 
 
 def raise_if_exhausted(ctx: RunContext) -> None:
@@ -73,11 +71,13 @@ async def evaluate_case(
     return result
 
 
-def errors_of(results: Sequence[CaseResult], cases: Sequence[StoredCase]) -> list[EvaluationError]:
+def errors_of(
+    results: Sequence[CaseResult], cases: Sequence[StoredCase]
+) -> list[EvaluationFailure]:
     """The evaluations that ended in an error, for a summary."""
     keys = {c.id: c.key for c in cases}
     return [
-        EvaluationError(
+        EvaluationFailure(
             prompt_id=int(res.prompt_id or 0),
             case_key=keys.get(int(res.test_case_id or 0), "?"),
             error=str(res.error)[:300],
@@ -115,63 +115,3 @@ async def evaluate_prompts(
     return EvaluationCounts(
         evaluated=len(results), reused=skipped, errors=errors_of(results, cases)
     )
-
-
-class _EvaluateStage(Stage):
-    """Scores prompts on the given cases plus one generated tier."""
-
-    tier = ""
-    score_field = ""
-    summary_model: type[EvaluationSummary] = EvaluationSummary
-
-    def candidates(self, ctx: RunContext) -> list[int]:
-        """The prompts to evaluate, from the stage before."""
-        raise NotImplementedError
-
-    async def run(self, ctx: RunContext) -> EvaluationSummary:
-        """Evaluate the chosen prompts and store each one's mean as its tier score."""
-        prompt_ids = self.candidates(ctx)
-        cases = ctx.writer_cases([self.tier])
-        self.partial = EvaluationProgress(prompts=len(prompt_ids), cases=len(cases))
-        counts = await evaluate_prompts(ctx, prompt_ids, cases)
-        scores = {pid: ctx.mean_score(pid, [c.id for c in cases]) for pid in prompt_ids}
-        with ctx.repos() as r:
-            for pid, score in scores.items():
-                r.prompts.set_scores(pid, **{self.score_field: score})
-        best = max(scores.values(), default=0.0)
-        return self.summary_model(
-            evaluated=counts.evaluated,
-            reused=counts.reused,
-            errors=len(counts.errors),
-            errored=counts.errors,
-            prompt_ids=prompt_ids,
-            case_ids=[c.id for c in cases],
-            scores={str(pid): round(s, 6) for pid, s in scores.items()},
-            headline=f"{len(prompt_ids)} prompts x {len(cases)} cases, best {best:.2f}",
-        )
-
-
-class EvaluateQuick(_EvaluateStage):
-    """Stage 3: every candidate on the feedback and quick cases -> `quick_score`."""
-
-    name = "evaluate_quick"
-    tier = "quick"
-    score_field = "quick"
-    summary_model = EvaluateQuickSummary
-
-    def candidates(self, ctx: RunContext) -> list[int]:
-        """Every generated candidate."""
-        return ctx.stage_summary(GeneratePromptsSummary).prompt_ids
-
-
-class EvaluateRigorous(_EvaluateStage):
-    """Stage 6: the top K on the feedback and rigorous cases -> `rigorous_score`."""
-
-    name = "evaluate_rigorous"
-    tier = "rigorous"
-    score_field = "rigorous"
-    summary_model = EvaluateRigorousSummary
-
-    def candidates(self, ctx: RunContext) -> list[int]:
-        """The top K."""
-        return ctx.stage_summary(SelectTopKSummary).selected or []

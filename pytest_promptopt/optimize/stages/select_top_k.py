@@ -1,27 +1,64 @@
-"""Stages 4 and 7: noise-aware top-K and top-M selection, re-sampling ties at the cut."""
+"""Stage 4, `select_top_k`: the top K candidates on feedback + quick cases; and the
+noise-aware selection both cuts share (ties at the cut re-sampled), with its summary model."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from pydantic import BaseModel, Field
 
 from pytest_promptopt.optimize.repeats import check_repeats
 from pytest_promptopt.optimize.selection import Scored, Selection, select_top, stable_seed
 from pytest_promptopt.optimize.stages.base import Stage
-from pytest_promptopt.optimize.stages.evaluation import evaluate_prompts
-from pytest_promptopt.storage.stage_summaries import (
-    EvaluateQuickSummary,
-    EvaluateRigorousSummary,
-    EvaluationSummary,
-    SelectionProgress,
-    SelectionRecord,
-    SelectionSummary,
-    SelectTopKSummary,
-    SelectTopMSummary,
-)
+from pytest_promptopt.optimize.stages.evaluate_quick import EvaluateQuickSummary, EvaluationSummary
+from pytest_promptopt.optimize.stages.scoring import evaluate_prompts
+from pytest_promptopt.records.summary import StageProgress, StageSummaryBase
 
 if TYPE_CHECKING:
     from pytest_promptopt.optimize.context import RunContext, StoredCase
+
+
+class RankedPrompt(BaseModel):
+    """One candidate in a selection's ranking, with its bootstrap interval."""
+
+    prompt_id: int
+    mean: float
+    low: float
+    high: float
+    tier: int = Field(description="Its tie tier, 0 for the leaders.")
+    original: bool
+    cases: int = Field(description="Cases its mean is over.")
+
+
+class SelectionRecord(BaseModel):
+    """One selection: the chosen ids, the ranking, the tie tiers and why."""
+
+    selected: list[int] | None = Field(None, description="Chosen ids (None: never completed).")
+    ranking: list[RankedPrompt] = Field(default_factory=list)
+    tiers: list[list[int]] = Field(default_factory=list)
+    contested: list[int] = Field(default_factory=list, description="The tie at the cut, if any.")
+    reasoning: list[str] = Field(default_factory=list)
+
+
+class SelectionProgress(StageProgress):
+    """A selection stopped while re-sampling a tie at the cut."""
+
+    first: SelectionRecord | None = Field(None, description="The selection before re-sampling.")
+    resampling: list[int] = Field(default_factory=list, description="The tied ids re-sampled.")
+
+
+class SelectionSummary(SelectionRecord, StageSummaryBase):
+    """Stages 4 and 7: the final selection and what led to it."""
+
+    k: int = Field(0, description="How many were kept.")
+    case_ids: list[int] = Field(default_factory=list, description="The cases ranked on.")
+    resampled: list[int] = Field(default_factory=list, description="Tied ids given a sample more.")
+    before_resampling: SelectionRecord | None = Field(None, description="The first selection.")
+    partial: SelectionProgress = Field(default_factory=SelectionProgress)
+
+
+SelectionT = TypeVar("SelectionT", bound=SelectionSummary)
 
 
 def scored_on_common_cases(
@@ -39,12 +76,11 @@ def scored_on_common_cases(
     return shared, [Scored(i, tuple(means[i]), i in original) for i in ids]
 
 
-class _SelectStage(Stage):
+class SelectStage(Stage[SelectionT]):
     """Ranks prompts by mean with bootstrap intervals; ties at the cut get more samples."""
 
-    source: type[EvaluationSummary] = EvaluationSummary
-    summary_model: type[SelectionSummary] = SelectionSummary
-    tiers: tuple[str, ...] = ()
+    source: ClassVar[type[EvaluationSummary]] = EvaluationSummary
+    tiers: ClassVar[tuple[str, ...]] = ()
 
     def size(self, ctx: RunContext) -> int:
         """How many candidates to keep."""
@@ -54,7 +90,7 @@ class _SelectStage(Stage):
         """Each candidate's per-case means on the cases every candidate was scored on."""
         return scored_on_common_cases(ctx, ids, [c.id for c in cases])[1]
 
-    async def run(self, ctx: RunContext) -> SelectionSummary:
+    async def run(self, ctx: RunContext) -> SelectionT:
         """Select, re-sample a tie that straddles the cut once, then select again."""
         ids = ctx.stage_summary(self.source).prompt_ids
         cases = ctx.writer_cases(self.tiers)
@@ -102,27 +138,18 @@ class _SelectStage(Stage):
         )
 
 
-class SelectTopK(_SelectStage):
+class SelectTopKSummary(SelectionSummary):
+    """Stage 4: the top K on given + quick cases."""
+
+
+class SelectTopK(SelectStage[SelectTopKSummary]):
     """Stage 4: the top K candidates on feedback + quick cases."""
 
     name = "select_top_k"
-    source = EvaluateQuickSummary
     summary_model = SelectTopKSummary
+    source = EvaluateQuickSummary
     tiers = ("quick",)
 
     def size(self, ctx: RunContext) -> int:
         """K."""
         return ctx.knobs.top_k
-
-
-class SelectTopM(_SelectStage):
-    """Stage 7: the top M of the K on feedback + quick + rigorous cases combined."""
-
-    name = "select_top_m"
-    source = EvaluateRigorousSummary
-    summary_model = SelectTopMSummary
-    tiers = ("quick", "rigorous")
-
-    def size(self, ctx: RunContext) -> int:
-        """M."""
-        return ctx.knobs.top_m
