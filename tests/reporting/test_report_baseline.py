@@ -6,7 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from pytest_promptopt.reporting.html import delta_chart, render_html
+from pytest_promptopt.reporting.charts import delta_chart
+from pytest_promptopt.reporting.html import render_html
 from pytest_promptopt.reporting.markdown import render_markdown
 from pytest_promptopt.reporting.writers import write_reports
 from tests.reporting.report_samples import baseline_report

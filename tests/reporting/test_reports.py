@@ -320,7 +320,7 @@ def _many_cases(n: int) -> list[CaseRow]:
 
 
 def test_large_suites_get_a_score_histogram_not_a_bar_per_case() -> None:
-    from pytest_promptopt.reporting.html import CASE_BARS_MAX, case_chart
+    from pytest_promptopt.reporting.charts import CASE_BARS_MAX, case_chart
 
     cases = _many_cases(500)
     chart = case_chart(cases)
@@ -342,7 +342,7 @@ def test_large_suites_get_a_score_histogram_not_a_bar_per_case() -> None:
 
 
 def test_histogram_bars_stay_inside_the_plot_and_gridlines_sit_at_their_counts() -> None:
-    from pytest_promptopt.reporting.html import case_chart
+    from pytest_promptopt.reporting.charts import case_chart
 
     # One band holds 498 passed and 2 failed (errors are not drawn): the small segment stays
     # visible and the stack must not rise above the plot; a peak of 5 must not label a
@@ -399,7 +399,8 @@ def test_suite_files_land_in_a_safe_folder_of_their_own(tmp_path: Path) -> None:
 
 
 def test_close_reference_lines_keep_their_labels_apart_and_stages_read_as_text() -> None:
-    from pytest_promptopt.reporting.html import LABEL_GAP, lineage_chart, stage_text
+    from pytest_promptopt.reporting.charts import LABEL_GAP, lineage_chart
+    from pytest_promptopt.reporting.html import stage_text
     from pytest_promptopt.reporting.model import PromptSummary, SuiteSummary
 
     suite = SuiteSummary(
