@@ -28,8 +28,13 @@ from pytest_promptopt.llm.requests import (
     request_hash,
     response_parts,
 )
-from pytest_promptopt.llm.send_options import cache_tokens, request_timeout, with_prompt_cache
-from pytest_promptopt.protocol import SIMULATED_SAMPLE, TOOL_MODELS
+from pytest_promptopt.llm.send_options import (
+    cache_tokens,
+    request_timeout,
+    with_prompt_cache,
+    with_sample,
+)
+from pytest_promptopt.protocol import TOOL_MODELS
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
@@ -271,8 +276,6 @@ class LLMService:
             return self._counted(first.shared())
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
-        # Samples of one request send one body; the offline simulator tells them apart by this.
-        sample_token = SIMULATED_SAMPLE.set(sample)
         try:
             try:
                 completion = await self._complete(
@@ -290,7 +293,6 @@ class LLMService:
             future.set_result(completion)
             return self._counted(completion)
         finally:
-            SIMULATED_SAMPLE.reset(sample_token)
             del self._inflight[key]
 
     def routed(self, request: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -373,7 +375,7 @@ class LLMService:
                 else:
                     held = _held_permit.set(permit)
                     try:
-                        response = await self._send(request, role=role, label=label)
+                        response = await self._send(request, role=role, label=label, sample=sample)
                     finally:
                         _held_permit.reset(held)
                 latency_ms = (time.perf_counter() - started) * 1000
@@ -424,7 +426,9 @@ class LLMService:
         """
         return self.prices.bill(model, TokenUsage.of(usage), batch=batch)
 
-    async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
+    async def _send(
+        self, request: dict[str, Any], *, role: str, label: str, sample: int = 0
+    ) -> dict[str, Any]:
         """Send through the SDK, retrying 429/529 refusals here so the limiter adapts to them.
 
         The SDK retries the other transient failures (5xx, timeouts, connection errors); a
@@ -436,7 +440,7 @@ class LLMService:
         permit = _held_permit.get()
 
         client = self._clients.for_model(request["model"])
-        wire = with_prompt_cache(request)
+        wire = with_sample(with_prompt_cache(request), sample)
         # A suite's `params: {timeout: S}` is the SDK's keyword, not a body field: it wins over
         # the sized timeout (and `--promptopt-timeout`) for that suite's calls.
         own_timeout = wire.pop("timeout", None)

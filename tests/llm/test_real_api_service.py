@@ -169,9 +169,11 @@ def test_samples_send_one_body_and_differ_only_in_the_cache_key() -> None:
     class Sent(LLMService):
         bodies: list[dict[str, Any]] = []
 
-        async def _send(self, request: dict[str, Any], *, role: str, label: str) -> Any:
+        async def _send(
+            self, request: dict[str, Any], *, role: str, label: str, sample: int = 0
+        ) -> Any:
             self.bodies.append(request)
-            return await super()._send(request, role=role, label=label)
+            return await super()._send(request, role=role, label=label, sample=sample)
 
     service = Sent(
         store=cast(CallStore, NoStore()),
