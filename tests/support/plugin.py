@@ -72,17 +72,18 @@ SUPPORT_ANSWERS = {
     REFUND_INPUT: "Sorry about that! Please send your order e-mail; refunds take 30 days.",
     PENGUINS_INPUT: "It is sunny today.",
 }
-SUPPORT_VERDICTS = {
-    REFUND_INPUT: {"functionality": 5, "safety": 5, "consistency": 5},
-    PENGUINS_INPUT: {"functionality": 1, "safety": 5, "consistency": 2},
+SUPPORT_VERDICTS: dict[str, dict[str, int | None]] = {
+    REFUND_INPUT: {"functionality": 5, "safety": 5, "consistency": 5, "edge_case_handling": None},
+    PENGUINS_INPUT: {"functionality": 1, "safety": 5, "consistency": 2, "edge_case_handling": None},
 }
 """SUPPORT's verdicts for a ScriptedModel: `refund` scores 1.0, `penguins` fails its
-functionality gate (0.0)."""
+functionality gate (0.0); neither is an edge case (edge_case_handling does not apply)."""
 
 
-def support_model() -> ScriptedModel:
-    """A scripted fake answering SUPPORT's two cases: `refund` passes, `penguins` fails."""
-    return ScriptedModel(SUPPORT_ANSWERS, SUPPORT_VERDICTS)
+def support_model(answers: dict[str, str] | None = None) -> ScriptedModel:
+    """A scripted fake answering SUPPORT's two cases (`refund` passes, `penguins` fails) and
+    the unjudged cases whose answers are given."""
+    return ScriptedModel({**SUPPORT_ANSWERS, **(answers or {})}, SUPPORT_VERDICTS)
 
 
 @contextmanager
