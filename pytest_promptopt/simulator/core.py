@@ -17,8 +17,9 @@ from pytest_promptopt.simulator.request import Request
 from pytest_promptopt.simulator.stream import STREAM_HEADERS, sse_body
 from pytest_promptopt.simulator.text import rng_for
 
-Role = Callable[[dict[str, Any], random.Random], dict[str, Any]]
-ROLES: dict[str, tuple[str, Role]] = {
+SimulatedRole = Callable[[dict[str, Any], random.Random], dict[str, Any]]
+"""A structured role played by the simulator: its `<data>` block and a seeded rng -> its answer."""
+ROLES: dict[str, tuple[str, SimulatedRole]] = {
     protocol.JUDGE_TOOL: ("judge", judge.judge),
     protocol.PROMPTS_TOOL: ("prompts", generator.submit_prompts),
     protocol.CASES_TOOL: ("cases", generator.submit_cases),
