@@ -144,7 +144,6 @@ class Simulator:
     def __init__(
         self,
         *,
-        fail_judge_schema_every: int | None = None,
         judge_noise: float | None = None,
         batch_polls: int = 2,
         rules: Rules | None = None,
@@ -152,7 +151,6 @@ class Simulator:
     ) -> None:
         """`rules` plays a model's request rules (each broken one a 400); `describe` answers
         the Models API for names other than `simulated`."""
-        self.fail_judge_schema_every = fail_judge_schema_every
         self.rules = rules
         self.describe = describe
         # The judge's noise: given, else PROMPTOPT_SIMULATED_JUDGE_NOISE (a bad value raises).
@@ -307,7 +305,7 @@ class Simulator:
         """A structured role's answer (judge, generators, analyst): its tool call, or with
         structured outputs (`shape` json) the JSON object as the answer's text."""
         role, handler = ROLES[tool]
-        n = self._count(role)
+        self._count(role)
         # The <data> block is in the last user turn that has one: a schema retry's last turn
         # is a tool_result carrying the validation error.
         data = next(
@@ -323,10 +321,6 @@ class Simulator:
                 400, "invalid_request_error", "no <data> block in the last user message"
             )
         result = judge.judge(data, rng, self.judge_noise) if role == "judge" else handler(data, rng)
-        every = self.fail_judge_schema_every
-        if role == "judge" and every and n % every == 0:
-            # The first criterion (after the reasoning) is set deliberately out of range.
-            result = {**result, next(k for k in result if k != "reasoning"): 7.0}
         if shape == "json":
             text = json.dumps(result, ensure_ascii=False)
             return [{"type": "text", "text": text}], "end_turn", len(text)

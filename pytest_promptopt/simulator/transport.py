@@ -14,11 +14,9 @@ from pytest_promptopt.simulator.request import sample_of
 class SimulatorTransport(httpx2.AsyncBaseTransport):
     """An async httpx2 transport answering Messages API calls with the simulator."""
 
-    def __init__(
-        self, *, latency_s: float = 0.0, fail_judge_schema_every: int | None = None
-    ) -> None:
+    def __init__(self, *, latency_s: float = 0.0) -> None:
         self.latency_s = latency_s
-        self.simulator = Simulator(fail_judge_schema_every=fail_judge_schema_every)
+        self.simulator = Simulator()
 
     @property
     def calls(self) -> Counter[str]:

@@ -82,7 +82,6 @@ class LoopbackMessagesServer:
         self,
         *,
         latency_s: float = 0.0,
-        fail_judge_schema_every: int | None = None,
         in_flight_limit: int | None = None,
         retry_after_s: float = 0.05,
         enforce_model_rules: bool = False,
@@ -108,9 +107,7 @@ class LoopbackMessagesServer:
         rules = describe = None
         if enforce_model_rules:
             rules, describe = self._enforce, known_capabilities
-        self.simulator: Simulator = Simulator(
-            fail_judge_schema_every=fail_judge_schema_every, rules=rules, describe=describe
-        )
+        self.simulator: Simulator = Simulator(rules=rules, describe=describe)
         self._responder = responder or self._simulated
         self.in_flight_limit = in_flight_limit
         self.retry_after_s = retry_after_s

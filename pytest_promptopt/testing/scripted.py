@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
 Content = str | Sequence[Mapping[str, Any]]
 """A scripted answer: its text, or its content blocks (a `tool_use` block, say)."""
-Levels = Mapping[str, int | str | None]
-"""A scripted verdict: a level 1-5 (None: does not apply) per criterion, optional `reasoning`."""
+Levels = Mapping[str, float | str | None]
+"""A scripted verdict: a level 1-5 (None: does not apply) per criterion, optional `reasoning`.
+A level out of range (7, say) plays a judge answering out of schema."""
 Answers = Mapping[str, Content] | Callable[["ScriptedCall"], Content]
 Verdicts = Mapping[str, Levels] | Callable[["ScriptedCall"], Levels]
 
@@ -65,13 +66,15 @@ def _last_user_text(body: Mapping[str, Any]) -> str:
     return "\n".join(str(b.get("text", "")) for b in content or [] if b.get("type") == "text")
 
 
-def _judge_shape(body: Mapping[str, Any]) -> str | None:
-    """`tool` or `json` for a judge call (its tool, or its structured-outputs schema), else None."""
-    if any(t.get("name") == protocol.JUDGE_TOOL for t in body.get("tools") or []):
-        return "tool"
+def _judge_schema(body: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """(`tool` or `json`, the verdict's JSON schema) for a judge call, else None: its tool, or
+    its structured-outputs schema."""
+    for tool in body.get("tools") or []:
+        if tool.get("name") == protocol.JUDGE_TOOL:
+            return "tool", tool.get("input_schema") or {}
     form = (body.get("output_config") or {}).get("format") or {}
-    title = (form.get("schema") or {}).get("title")
-    return "json" if title == protocol.JudgeVerdict.__name__ else None
+    schema = form.get("schema") or {}
+    return ("json", schema) if schema.get("title") == protocol.JudgeVerdict.__name__ else None
 
 
 def _message(body: Mapping[str, Any], content: list[dict[str, Any]], stop: str) -> dict[str, Any]:
@@ -94,7 +97,8 @@ class ScriptedModel:
 
     `answers` maps a question (the last user turn's text) to the answer, or is a callable on
     the `ScriptedCall`; `verdicts` maps a case's input to its levels per criterion, or is a
-    callable. A criterion the verdict leaves out gets `default_level`. Every call is kept in
+    callable. A criterion the request's schema asks for and the verdict leaves out gets
+    `default_level`. Every call is kept in
     `calls`, in order; a call the script cannot answer is a 400 naming what is missing.
     """
 
@@ -150,9 +154,9 @@ class ScriptedModel:
 
     def _answer(self, body: dict[str, Any], sample: int) -> dict[str, Any]:
         """The scripted message for one request body."""
-        shape = _judge_shape(body)
+        judged = _judge_schema(body)
         model = str(body.get("model"))
-        if shape is None:
+        if judged is None:
             call = ScriptedCall("target", model, _last_user_text(body), sample, {}, body)
             self._keep(call)
             content = _look_up(self.answers, call, "answer")
@@ -164,10 +168,12 @@ class ScriptedModel:
         data = protocol.decode_data(_last_user_text(body)) or {}
         call = ScriptedCall("judge", model, str(data.get("user_input") or ""), sample, data, body)
         self._keep(call)
+        shape, schema = judged
         levels = dict(_look_up(self.verdicts, call, "verdict"))
         verdict: dict[str, Any] = {"reasoning": str(levels.pop("reasoning", "Scripted verdict."))}
-        for name in data.get("criteria") or []:
-            verdict[name] = levels.get(name, self.default_level)
+        for name in schema.get("properties") or {}:  # the criteria the schema asks for, in order
+            if name != "reasoning":
+                verdict[name] = levels.get(name, self.default_level)
         if shape == "json":
             return _message(body, [{"type": "text", "text": json.dumps(verdict)}], "end_turn")
         use = {"type": "tool_use", "id": "toolu_scripted", "name": protocol.JUDGE_TOOL}

@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import anthropic
 import httpx2
-import pydantic
 import pytest
 
 from pytest_promptopt import protocol
@@ -358,8 +357,8 @@ def test_generated_cases_are_count_many_and_new(tier: str) -> None:
         assert "" in inputs and all(c["expected"] for c in cases)
 
 
-def test_schema_failures_on_demand_and_call_counts() -> None:
-    transport = SimulatorTransport(fail_judge_schema_every=2)
+def test_the_transport_counts_calls_by_role() -> None:
+    transport = SimulatorTransport()
 
     async def go() -> list[dict[str, Any]]:
         client = anthropic.AsyncAnthropic(
@@ -374,12 +373,10 @@ def test_schema_failures_on_demand_and_call_counts() -> None:
         await ask(client, BASE, "hello there")
         return answers
 
-    good, bad = run(go())
-    calls = transport.calls
-    protocol.JudgeVerdict.model_validate(good)
-    with pytest.raises(pydantic.ValidationError):
-        protocol.JudgeVerdict.model_validate(bad)
-    assert calls["judge"] == 2 and calls["target"] == 1
+    answers = run(go())
+    for answer in answers:
+        protocol.JudgeVerdict.model_validate(answer)
+    assert transport.calls["judge"] == 2 and transport.calls["target"] == 1
 
 
 def test_the_sample_header_tells_samples_of_one_body_apart() -> None:
