@@ -57,13 +57,17 @@ class ScriptedCall:
         return str(self.data.get("response") or "")
 
 
-def _last_user_text(body: Mapping[str, Any]) -> str:
-    """The text of the last user turn (its text blocks joined)."""
-    user = [m for m in body.get("messages") or [] if m.get("role") == "user"]
-    content = user[-1].get("content") if user else ""
-    if isinstance(content, str):
-        return content
-    return "\n".join(str(b.get("text", "")) for b in content or [] if b.get("type") == "text")
+def _user_texts(body: Mapping[str, Any]) -> list[str]:
+    """The text of each user turn that has some, the last first (its text blocks joined)."""
+    texts = []
+    for message in reversed(body.get("messages") or []):
+        content = message.get("content") if message.get("role") == "user" else None
+        if not isinstance(content, str):
+            blocks = content if isinstance(content, list) else []
+            content = "\n".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
+        if content:
+            texts.append(content)
+    return texts
 
 
 def _judge_schema(body: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
@@ -98,8 +102,8 @@ class ScriptedModel:
     `answers` maps a question (the last user turn's text) to the answer, or is a callable on
     the `ScriptedCall`; `verdicts` maps a case's input to its levels per criterion, or is a
     callable. A criterion the request's schema asks for and the verdict leaves out gets
-    `default_level`. Every call is kept in
-    `calls`, in order; a call the script cannot answer is a 400 naming what is missing.
+    `default_level`. Every call is kept in `calls`, in order; a call the script cannot answer
+    is a 400 naming what is missing.
     """
 
     def __init__(
@@ -157,7 +161,8 @@ class ScriptedModel:
         judged = _judge_schema(body)
         model = str(body.get("model"))
         if judged is None:
-            call = ScriptedCall("target", model, _last_user_text(body), sample, {}, body)
+            question = next(iter(_user_texts(body)), "")  # a tool result's turn: the one before
+            call = ScriptedCall("target", model, question, sample, {}, body)
             self._keep(call)
             content = _look_up(self.answers, call, "answer")
             if isinstance(content, str):
@@ -165,7 +170,9 @@ class ScriptedModel:
             blocks = [dict(b) for b in content]
             uses = any(b.get("type") == "tool_use" for b in blocks)
             return _message(body, blocks, "tool_use" if uses else "end_turn")
-        data = protocol.decode_data(_last_user_text(body)) or {}
+        # A schema retry's last turn is the validation error: the data is in an earlier one.
+        found = (protocol.decode_data(text) for text in _user_texts(body))
+        data = next((d for d in found if d is not None), {})
         call = ScriptedCall("judge", model, str(data.get("user_input") or ""), sample, data, body)
         self._keep(call)
         shape, schema = judged

@@ -155,3 +155,17 @@ def test_served_over_loopback_it_answers_messages_streams_and_the_models_api() -
 
 def test_the_transport_is_an_httpx2_mock_transport() -> None:
     assert isinstance(ScriptedModel().transport, httpx2.MockTransport)
+
+
+def test_a_schema_retry_is_answered_from_the_data_of_the_first_turn() -> None:
+    from pytest_promptopt.llm.requests import build_schema_retry
+
+    criteria = (("functionality", False),)
+    model = ScriptedModel(verdicts={QUESTION: {"functionality": 3}})
+    first = judge_body("forced_tool", criteria)
+    bad = {"type": "tool_use", "id": "toolu_1", "name": protocol.JUDGE_TOOL, "input": {}}
+    retry = build_schema_retry(first, (bad,), "functionality: Field required")
+    msg = run(send(model, retry))
+    assert msg.content[0].input["functionality"] == 3
+    (call,) = model.calls
+    assert call.question == QUESTION and call.response == ANSWER
