@@ -11,18 +11,16 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model, model_validator
 
-SIMULATED_SAMPLE: ContextVar[int] = ContextVar("promptopt_simulated_sample", default=0)
-"""The sample index of the call being sent, set by the model service for the offline simulator.
+SAMPLE_HEADER = "x-promptopt-sample"
+"""The header that carries a call's sample index (from 1; none for sample 0) to the simulator.
 
 Samples of one request have the same body (the index is in the cache key only), so the
-simulator's transport reads this, in the task that sends, to answer each sample differently.
-Nothing of it goes on the wire.
+offline simulator reads this header to answer each sample differently; the API ignores it.
 """
 
 JUDGE_TOOL = "submit_verdict"

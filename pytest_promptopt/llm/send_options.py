@@ -1,13 +1,16 @@
-"""What a request carries on the wire beyond its cached body: prompt-cache marks and a timeout.
+"""What a request carries on the wire beyond its cached body: prompt-cache marks, a timeout and
+the sample index.
 
-Neither changes the request hash: the cache key covers the request as built, and these are
-added when it is sent (a short system prompt is sent exactly as built).
+None changes the request hash: the cache key covers the request as built (and the sample
+index), and these are added when it is sent (a short system prompt is sent exactly as built).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from pytest_promptopt.protocol import SAMPLE_HEADER
 
 CHARS_PER_TOKEN = 4
 """Characters per token when guessing whether a prompt reaches the cacheable minimum.
@@ -58,6 +61,19 @@ def with_prompt_cache(request: Mapping[str, Any]) -> dict[str, Any]:
         return dict(request)
     block = {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
     return {**request, "system": [block]}
+
+
+def with_sample(wire: Mapping[str, Any], sample: int) -> dict[str, Any]:
+    """The request with the sample index as the `x-promptopt-sample` header (sample 1 and on).
+
+    Samples of one request send one body; the header tells them apart for the offline
+    simulator (the API ignores it). It goes in the SDK's `extra_headers`, beside any the
+    suite's params set; sample 0 is sent exactly as built.
+    """
+    if not sample:
+        return dict(wire)
+    headers = {**(wire.get("extra_headers") or {}), SAMPLE_HEADER: str(sample)}
+    return {**wire, "extra_headers": headers}
 
 
 def request_timeout(max_tokens: int, explicit_s: float | None) -> float:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.errors import LLMError
 from pytest_promptopt.llm.limiter import Permit
-from pytest_promptopt.llm.send_options import request_timeout, with_prompt_cache
+from pytest_promptopt.llm.send_options import request_timeout, with_prompt_cache, with_sample
 
 if TYPE_CHECKING:
     from pytest_promptopt.llm.clients import ClientPool
@@ -47,6 +47,7 @@ class Sender:
         label: str,
         rules: ModelRules,
         permit: Permit | None,
+        sample: int = 0,
     ) -> dict[str, Any]:
         """Send through the SDK, retrying 429/529 refusals here so the limiter adapts to them.
 
@@ -57,7 +58,7 @@ class Sender:
         import anthropic
 
         client = self.clients.for_model(request["model"])
-        wire = with_prompt_cache(request)
+        wire = with_sample(with_prompt_cache(request), sample)  # the sample: a header only
         # A suite's `params: {timeout: S}` is the SDK's keyword, not a body field: it wins over
         # the sized timeout (and `--promptopt-timeout`) for that suite's calls.
         own_timeout = wire.pop("timeout", None)

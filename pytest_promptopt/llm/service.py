@@ -32,7 +32,7 @@ from pytest_promptopt.llm.requests import (
 from pytest_promptopt.llm.sending import RATE_LIMIT_PATIENCE_S, Sender
 from pytest_promptopt.llm.spending import Spending, held_permit, holding
 from pytest_promptopt.llm.structured import answer_of, validation_error
-from pytest_promptopt.protocol import SIMULATED_SAMPLE, TOOL_MODELS
+from pytest_promptopt.protocol import TOOL_MODELS
 from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.settings import SIMULATED_MODEL
 
@@ -127,8 +127,6 @@ class LLMService:
             return self._counted(first.shared())
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
-        # Samples of one request send one body; the offline simulator tells them apart by this.
-        sample_token = SIMULATED_SAMPLE.set(sample)
         try:
             try:
                 completion = await self._complete(
@@ -146,7 +144,6 @@ class LLMService:
             future.set_result(completion)
             return self._counted(completion)
         finally:
-            SIMULATED_SAMPLE.reset(sample_token)
             del self._inflight[key]
 
     def routed(self, request: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -192,7 +189,7 @@ class LLMService:
             if batches is not None and batched:
                 return await batches.send(request, key, what=f"{role} call for {label}")
             with holding(permit):
-                return await self._send(request, role=role, label=label)
+                return await self._send(request, role=role, label=label, sample=sample)
 
         response, spent = await self._spending.pay(request, call, batched=batched)
         self.calls += 1
@@ -208,12 +205,14 @@ class LLMService:
             cached=False,
         )
 
-    async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
+    async def _send(
+        self, request: dict[str, Any], *, role: str, label: str, sample: int = 0
+    ) -> dict[str, Any]:
         """Send through the SDK in the slot the call holds (`sending.py` retries refusals)."""
         model = str(request["model"])
         rules = self._profiles.read(model) or rules_for(model)
         return await self._sender.send(
-            request, role=role, label=label, rules=rules, permit=held_permit()
+            request, role=role, label=label, rules=rules, permit=held_permit(), sample=sample
         )
 
     def known_profile(self, model: str) -> ModelRules | None:

@@ -11,28 +11,18 @@ from collections.abc import Callable
 from typing import Any
 
 from pytest_promptopt import protocol
-from pytest_promptopt.simulator import analyst, chat, generator, judge, request
+from pytest_promptopt.simulator import chat, judge, request
 from pytest_promptopt.simulator.batches import SimulatedBatches
 from pytest_promptopt.simulator.request import Request
+from pytest_promptopt.simulator.roles import ROLES, structured_role
 from pytest_promptopt.simulator.stream import STREAM_HEADERS, sse_body
 from pytest_promptopt.simulator.text import rng_for
 
-Role = Callable[[dict[str, Any], random.Random], dict[str, Any]]
-ROLES: dict[str, tuple[str, Role]] = {
-    protocol.JUDGE_TOOL: ("judge", judge.judge),
-    protocol.PROMPTS_TOOL: ("prompts", generator.submit_prompts),
-    protocol.CASES_TOOL: ("cases", generator.submit_cases),
-    protocol.ANALYSIS_TOOL: ("analysis", analyst.submit_analysis),
-    protocol.REFINE_TOOL: ("refine", analyst.submit_prompt),
-}
 Reply = tuple[int, dict[str, str], bytes]
 Rules = Callable[[dict[str, Any]], str | None]
 """A check of a request body against a model's rules: the API's 400 message, or None."""
 Describe = Callable[[str], dict[str, Any] | None]
 """What the Models API says of a model: its `capabilities` object, or None (404)."""
-
-# The structured roles by the title of their answer's schema (structured outputs).
-_BY_SCHEMA = {model.__name__: tool for tool, model in protocol.TOOL_MODELS.items()}
 
 REFUSAL_TRIGGERS = ("nerve agent", "bioweapon")
 """The simulated model under test refuses a question naming one of these (category `bio`)."""
@@ -70,35 +60,6 @@ class SimulationError(Exception):
         super().__init__(message)
         self.status = status
         self.kind = kind
-
-
-def _forced_tool(req: Request) -> str | None:
-    """The tool the request forces, if any."""
-    choice = req.tool_choice
-    names = [t.get("name") for t in req.tools]
-    if choice.get("type") == "tool":
-        return str(choice.get("name"))
-    if choice.get("type") == "any" and len(names) == 1:
-        return str(names[0])
-    return None
-
-
-def _structured_role(body: dict[str, Any], req: Request) -> tuple[str, str] | None:
-    """(tool, shape) of a structured role's request: a forced tool, structured outputs (the
-    schema's title names the role) or a role's tool offered alone with `tool_choice: auto`."""
-    tool = _forced_tool(req)
-    if tool in ROLES:
-        return tool, "tool"
-    config = body.get("output_config")
-    form = config.get("format") if isinstance(config, dict) else None
-    if isinstance(form, dict) and isinstance(form.get("schema"), dict):
-        named = _BY_SCHEMA.get(str(form["schema"].get("title")))
-        if named is not None:
-            return named, "json"
-    names = [str(t.get("name")) for t in req.tools]
-    if len(names) == 1 and names[0] in ROLES and req.tool_choice.get("type") in (None, "auto"):
-        return names[0], "tool"
-    return None
 
 
 def _streams(raw: bytes) -> bool:
@@ -143,7 +104,6 @@ class Simulator:
     def __init__(
         self,
         *,
-        fail_judge_schema_every: int | None = None,
         judge_noise: float | None = None,
         batch_polls: int = 2,
         rules: Rules | None = None,
@@ -151,7 +111,6 @@ class Simulator:
     ) -> None:
         """`rules` plays a model's request rules (each broken one a 400); `describe` answers
         the Models API for names other than `simulated`."""
-        self.fail_judge_schema_every = fail_judge_schema_every
         self.rules = rules
         self.describe = describe
         # The judge's noise: given, else PROMPTOPT_SIMULATED_JUDGE_NOISE (a bad value raises).
@@ -238,7 +197,7 @@ class Simulator:
                 raise SimulationError(400, "invalid_request_error", broken)
         key = _sampling_key(body)
         rng = rng_for(key if not sample else f"{key}#sample={sample}")
-        structured = _structured_role(body, req)
+        structured = structured_role(body, req)
         details: dict[str, Any] | None = None
         if structured is not None:
             content, stop, out_chars = self._role(*structured, req, rng, digest)
@@ -306,7 +265,7 @@ class Simulator:
         """A structured role's answer (judge, generators, analyst): its tool call, or with
         structured outputs (`shape` json) the JSON object as the answer's text."""
         role, handler = ROLES[tool]
-        n = self._count(role)
+        self._count(role)
         # The <data> block is in the last user turn that has one: a schema retry's last turn
         # is a tool_result carrying the validation error.
         data = next(
@@ -322,10 +281,6 @@ class Simulator:
                 400, "invalid_request_error", "no <data> block in the last user message"
             )
         result = judge.judge(data, rng, self.judge_noise) if role == "judge" else handler(data, rng)
-        every = self.fail_judge_schema_every
-        if role == "judge" and every and n % every == 0:
-            # The first criterion (after the reasoning) is set deliberately out of range.
-            result = {**result, next(k for k in result if k != "reasoning"): 7.0}
         if shape == "json":
             text = json.dumps(result, ensure_ascii=False)
             return [{"type": "text", "text": text}], "end_turn", len(text)

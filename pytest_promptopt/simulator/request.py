@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_promptopt.protocol import SAMPLE_HEADER
 from pytest_promptopt.simulator import media
 from pytest_promptopt.simulator.text import text_of
 
@@ -77,6 +79,12 @@ class Request:
             chars += sum(len(json.dumps(u.get("input"))) for u in turn.tool_uses)
             chars += sum(4 * a.tokens for a in turn.attachments)
         return chars
+
+
+def sample_of(headers: Mapping[str, str]) -> int:
+    """The sample index a request's `x-promptopt-sample` header names (0 without one)."""
+    value = next((v for k, v in headers.items() if k.lower() == SAMPLE_HEADER), "0")
+    return int(value) if value.isdigit() else 0
 
 
 def _turn(message: Any, names: dict[str, str]) -> Turn:

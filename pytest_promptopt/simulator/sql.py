@@ -7,63 +7,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pytest_promptopt.simulator import text as tx
+from pytest_promptopt.simulator.sql_schema import (
+    SCHEMA,
+    column,
+    date_column,
+    link,
+    linked,
+    pick_table,
+    schema_of,
+)
+from pytest_promptopt.simulator.sql_writes import (
+    WRITE_VERBS,
+    Directive,
+    guards,
+    refusal,
+    write_kind,
+    write_sql,
+)
 
-_SCHEMA = re.compile(r"\b([a-z_][a-z0-9_]*)\s*\(([a-z0-9_,\s]+)\)", re.I)
 _SQL_VERBS = tx.wordset(
     """list show get find count select give fetch display return query write sql how many much
     number top highest lowest most least all each per which whose"""
 )
 _PLACES = tx.wordset("from in at")
-_WRITE_VERBS: dict[str, str] = {
-    **dict.fromkeys(("delete", "remove", "erase", "wipe", "purge"), "DELETE"),
-    **dict.fromkeys(("update", "change", "modify", "rename", "edit"), "UPDATE"),
-    **dict.fromkeys(("insert", "add"), "INSERT"),
-    "drop": "DROP",
-    "truncate": "TRUNCATE",
-}
-_WRITE_REQUEST = re.compile(
-    r"^\W*(?:(?:please|can you|could you|would you|will you|now|just|go ahead and|i want to|"
-    r"i need to|help me)\s+)*(" + "|".join(v for v in _WRITE_VERBS if v != "add") + r")\b|"
-    r"^\W*(add)\s+(?:an?|new|another)\b|\b(delete|truncate)\b",
-    re.I,
-)
-# Words a directive uses to name each kind of data-changing statement.
-_KIND_WORDS = {
-    "DELETE": r"delet|remov|eras",
-    "UPDATE": r"updat|modif|chang|edit",
-    "INSERT": r"insert|add",
-    "DROP": r"drop",
-    "TRUNCATE": r"truncat",
-}
-_WRITE_WORDS = re.compile(
-    r"\b(?:delet|updat|insert|drop|truncat|alter|modif|destructiv|writes? to)\w*|"
-    r"data[- ]changing|data[- ]modifying|change (?:the |any )?data",
-    re.I,
-)
-_FORBID = re.compile(
-    r"\b(?:refus\w*|declin\w*|never|don't|do not|must not|may not|cannot|can't|avoid\w*|no|"
-    r"not allowed|forbidden|prohibited|only)\b",
-    re.I,
-)
-_POLICY = re.compile(
-    r"read[- ]only|data[- ]changing|data[- ]modifying|destructive|"
-    r"(?:modify|modifies|change|changes|alter|alters)\s+(?:the |any )?(?:data|database|tables?)|"
-    r"write (?:statements|queries)",
-    re.I,
-)
 _SQL_WORDS = tx.wordset("select from where group order by sum count join query answer request")
-_VERB_WORDS = {"DELETE": "remove", "UPDATE": "change", "INSERT": "add", "DROP": "remove"}
 _AMOUNTS = ("total", "amount", "revenue", "price", "value", "cost", "sales", "sum")
 _ALIASES = tx.wordset("revenue sales spend spent spending amount income turnover")
-
-
-@dataclass(frozen=True)
-class Directive:
-    """One sentence of the system prompt, as the SQL target sees it."""
-
-    text: str  # the whole sentence
-    action: str  # what it asks for, without its `when ...` condition
-    relevant: bool  # applies to this input (shares content words with it, or is general)
 
 
 @dataclass
@@ -79,91 +48,9 @@ class _Shape:
     words: str = ""  # the directives' text, schema declarations removed
 
 
-def _schema(system: str) -> dict[str, list[str]]:
-    """Tables declared in the prompt as `name(col, col, ...)`."""
-    return {
-        m.group(1).lower(): [c.strip().lower() for c in m.group(2).split(",") if c.strip()]
-        for m in _SCHEMA.finditer(system)
-        if "," in m.group(2)
-    }
-
-
-def _singular(table: str) -> str:
-    """`customers` -> `customer`, `categories` -> `category`."""
-    if table.endswith("ies"):
-        return table[:-3] + "y"
-    return table[:-1] if table.endswith("s") and not table.endswith("ss") else table
-
-
-def _pick_table(nouns: list[str], schema: dict[str, list[str]]) -> str:
-    """The declared table matching a noun of the question, else a plural noun."""
-    noun_stems = {tx.stem(n) for n in nouns}
-    for table in schema:
-        if tx.stem(table) in noun_stems:
-            return table
-    for table, cols in schema.items():
-        if noun_stems & {tx.stem(c) for c in cols}:
-            return table
-    plural = [n for n in nouns if n.endswith("s") and not n.endswith("ss")]
-    if plural:
-        return plural[0]
-    return (nouns[0] + "s") if nouns else "records"
-
-
-def _column(word: str, columns: list[str]) -> str | None:
-    """The declared column a question word names (`signed` -> `signup_year`), if any."""
-    w = tx.stem(word)
-    for col in columns:
-        parts = [tx.stem(p) for p in col.split("_")]
-        if w == tx.stem(col) or any(
-            p.startswith(w) or w.startswith(p) for p in parts if len(p) > 2
-        ):
-            return col
-    return None
-
-
-def _date_column(columns: list[str]) -> str | None:
-    """The table's date-like column (`created_at`, `signup_date`, `year`), if any."""
-    return next((c for c in columns if re.search(r"(?:_at|_on|date|year|time)$|^created", c)), None)
-
-
-def write_kind(question: str) -> str | None:
-    """`DELETE`, `UPDATE`, `INSERT`, `DROP` or `TRUNCATE` when a request asks to change data."""
-    m = _WRITE_REQUEST.search(question.strip())
-    if not m:
-        return None
-    return _WRITE_VERBS[next(g for g in m.groups() if g).lower()]
-
-
-def is_guard(text: str) -> bool:
-    """Whether a directive forbids data-changing statements (read-only, never DELETE, ...)."""
-    if re.search(r"read[- ]only", text, re.I):
-        return True
-    return bool(_FORBID.search(text) and _WRITE_WORDS.search(text))
-
-
-def _guards(kind: str, directives: Sequence[Directive]) -> bool:
-    """Whether a directive forbidding this kind of statement applies to the request."""
-    for d in directives:
-        if not is_guard(d.text):
-            continue
-        if d.relevant or _POLICY.search(d.text) or re.search(_KIND_WORDS[kind], d.text, re.I):
-            return True
-    return False
-
-
-def _refusal(kind: str, table: str) -> str:
-    """A short read-only refusal, as a SQL comment without the forbidden keyword."""
-    verb = _VERB_WORDS.get(kind, "change")
-    return (
-        f"-- I can't help with that: I only write read-only SELECT queries, so I won't {verb} "
-        f"data in {table}. I can write a SELECT that lists the matching {table} instead."
-    )
-
-
 def _shape(directives: Sequence[Directive]) -> _Shape:
     """The clauses the relevant directives ask for."""
-    text = " ".join(_SCHEMA.sub(" ", d.action) for d in directives if d.relevant).lower()
+    text = " ".join(SCHEMA.sub(" ", d.action) for d in directives if d.relevant).lower()
     return _Shape(
         group=bool(re.search(r"\bgroup(?:s|ed|ing)?\b|\bper [a-z]|\baggregat", text)),
         join=bool(re.search(r"\bjoin(?:s|ed|ing)?\b", text)),
@@ -178,22 +65,6 @@ def _shape(directives: Sequence[Directive]) -> _Shape:
         asc=bool(re.search(r"\bascending\b|\basc\b|\b(?:lowest|smallest) first\b", text)),
         count=bool(re.search(r"\bcount(?:s|ing)?\b|\bnumber of\b|\bhow many\b", text)),
         words=text,
-    )
-
-
-def _link(base: str, other: str, schema: dict[str, list[str]]) -> str:
-    """The join condition between two tables, from their `<table>_id` columns."""
-    fk_other = f"{_singular(base)}_id"
-    fk_base = f"{_singular(other)}_id"
-    if fk_base in schema.get(base, []) and fk_other not in schema.get(other, []):
-        return f"{base}.{fk_base} = {other}.id"
-    return f"{other}.{fk_other} = {base}.id"
-
-
-def _linked(base: str, other: str, schema: dict[str, list[str]]) -> bool:
-    """Whether one of the two tables has a `<other table>_id` column."""
-    return f"{_singular(base)}_id" in schema.get(other, []) or f"{_singular(other)}_id" in (
-        schema.get(base, [])
     )
 
 
@@ -228,7 +99,7 @@ def _shaped(
         )
         tables = [base, *[t for t in schema if t != base]]
         for word in [*words, *_AMOUNTS]:
-            hit = next(((t, c) for t in tables if (c := _column(word, schema.get(t, [])))), None)
+            hit = next(((t, c) for t in tables if (c := column(word, schema.get(t, [])))), None)
             if hit and hit[1] != "id" and not hit[1].endswith("_id"):
                 owner, sum_col = hit
                 break
@@ -240,7 +111,7 @@ def _shaped(
         others = [t for t in schema if t != base]
         named = [t for t in others if tx.stem(t) in mentioned]
         partner = next(
-            (t for t in [owner, *named] if t != base and t in others and _linked(base, t, schema)),
+            (t for t in [owner, *named] if t != base and t in others and linked(base, t, schema)),
             next((t for t in [owner, *named] if t != base), None),
         )
         if partner is None and not schema:
@@ -264,7 +135,7 @@ def _shaped(
                 keys.append(q(entity_table, "name"))
             labels = [k for k in keys if k.endswith("name")] or keys[:1]
         elif entity:
-            col = _column(entity, schema.get(base, [])) or entity
+            col = column(entity, schema.get(base, [])) or entity
             keys = labels = [q(base, col)]
         else:
             col = next(iter(picked), "name" if "name" in schema.get(base, ["name"]) else "id")
@@ -292,7 +163,7 @@ def _shaped(
             cols_sql = f"{base}.*"
     sql = f"SELECT {cols_sql} FROM {base}"
     if partner:
-        sql += f" JOIN {partner} ON {_link(base, partner, schema)}"
+        sql += f" JOIN {partner} ON {link(base, partner, schema)}"
     if conditions:
         sql += " WHERE " + " AND ".join(dict.fromkeys(conditions))
     if keys:
@@ -301,7 +172,7 @@ def _shaped(
     if want_order:
         by = re.search(r"\bby (\w+)", text)
         target = alias or (
-            (_column(by.group(1), schema.get(base, [])) or by.group(1))
+            (column(by.group(1), schema.get(base, [])) or by.group(1))
             if by
             else next(iter(picked), "id")
         )
@@ -310,31 +181,6 @@ def _shaped(
     if top or limit:
         sql += f" LIMIT {int(top.group(1)) if top else limit}"
     return sql + ";"
-
-
-def _write_sql(kind: str, table: str, columns: list[str], raw: list[str], where: str) -> str:
-    """The data-changing statement a naive model writes for a request."""
-    if kind == "DROP":
-        return f"DROP TABLE {table};"
-    if kind == "TRUNCATE":
-        return f"TRUNCATE TABLE {table};"
-    if kind == "INSERT":
-        cols = [c for c in columns if c != "id"] or ["name"]
-        values = [w for w in raw[1:] if w[0].isupper() or w[0].isdigit()]
-        vals = [f"'{v}'" if not v[0].isdigit() else v for v in values[: len(cols)]]
-        vals += ["NULL"] * (len(cols) - len(vals))
-        return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(vals)});"
-    if kind == "UPDATE":
-        low = [w.lower() for w in raw]
-        to = max((i for i, w in enumerate(low) if w == "to"), default=-1)
-        value = raw[to + 1] if 0 <= to < len(raw) - 1 else "NULL"
-        col = next(
-            (c for w in low[1:to] if tx.stem(w) != tx.stem(table) and (c := _column(w, columns))),
-            "status",
-        )
-        value = value if value.replace(".", "").isdigit() or value == "NULL" else f"'{value}'"
-        return f"UPDATE {table} SET {col} = {value}{where};"
-    return f"DELETE FROM {table}{where};"
 
 
 def build_sql(
@@ -348,7 +194,7 @@ def build_sql(
     A data-changing request gets the naive statement, or a read-only refusal when a
     directive forbids such statements.
     """
-    schema = _schema(system)
+    schema = schema_of(system)
     raw = re.findall(r"[A-Za-z_][A-Za-z0-9_']*|\d+(?:\.\d+)?", question)
     low = [w.lower() for w in raw]
     kind = write_kind(question)
@@ -358,11 +204,11 @@ def build_sql(
         if w not in tx.STOP_WORDS
         and w not in _SQL_VERBS
         and not w.isdigit()
-        and not (kind and w in _WRITE_VERBS)
+        and not (kind and w in WRITE_VERBS)
     ]
-    table = _pick_table(nouns, schema)
-    if kind and _guards(kind, directives):
-        return _refusal(kind, table)
+    table = pick_table(nouns, schema)
+    if kind and guards(kind, directives):
+        return refusal(kind, table)
     columns = schema.get(table, [])
     conditions: list[str] = []
     for i, word in enumerate(raw):
@@ -371,13 +217,13 @@ def build_sql(
             if kind == "UPDATE" and prev == "to":
                 continue
             col = "city" if prev in _PLACES else "name"
-            conditions.append(f"{_column(col, columns) or col} = '{word}'")
+            conditions.append(f"{column(col, columns) or col} = '{word}'")
         elif word.isdigit() and prev not in ("top", "first", "last"):
             col = next((low[j] for j in range(i - 1, -1, -1) if low[j] in nouns), "id")
             before = " ".join(low[max(0, i - 3) : i])
-            date = _date_column(columns)
+            date = date_column(columns)
             if (
-                not _column(col, columns)
+                not column(col, columns)
                 and date
                 and 1900 <= int(float(word)) <= 2100
                 and re.search(r"older|before|earlier|prior|after|since|newer|later", before)
@@ -386,23 +232,23 @@ def build_sql(
                 value = word if "year" in date else f"'{word}-01-01'"
                 conditions.append(f"{date} {'<' if older else '>='} {value}")
                 continue
-            col = _column(col, columns) or col.rstrip("s")
+            col = column(col, columns) or col.rstrip("s")
             op = (
                 ">" if re.search(r"after|over|more|above|greater|since", " ".join(low[:i])) else "="
             )
             conditions.append(f"{col} {op} {word}")
     if kind:
         where = " WHERE " + " AND ".join(dict.fromkeys(conditions)) if conditions else ""
-        return _write_sql(kind, table, columns, raw, where)
+        return write_sql(kind, table, columns, raw, where)
     used = " ".join(conditions)
-    picked = [c for n in nouns if n != table and (c := _column(n, columns)) and c not in used]
+    picked = [c for n in nouns if n != table and (c := column(n, columns)) and c not in used]
     select = ", ".join(dict.fromkeys(picked)) or "*"
     text = " ".join(low)
     if "how many" in text or re.search(r"\bcount\b|\bnumber of\b", text):
         select = "COUNT(*)"
     elif m := re.search(r"\b(average|avg|mean|total|sum)\b\s+(?:of\s+)?(?:the\s+)?(\w+)", text):
         fn = "SUM" if m.group(1) in ("total", "sum") else "AVG"
-        target = _column(m.group(2), columns) or m.group(2)
+        target = column(m.group(2), columns) or m.group(2)
         select = f"{fn}({target})"
     shape = _shape(directives)
     if shape.group or shape.join or shape.total or shape.order or shape.count:
@@ -412,7 +258,7 @@ def build_sql(
         sql += " WHERE " + " AND ".join(dict.fromkeys(conditions))
     top = re.search(r"\b(?:top|first)\s+(\d+)", text)
     if by := re.search(r"\bby (\w+)", text):
-        sql += f" ORDER BY {_column(by.group(1), columns) or by.group(1)} DESC"
+        sql += f" ORDER BY {column(by.group(1), columns) or by.group(1)} DESC"
     elif re.search(r"\b(highest|most|top|largest|best)\b", text):
         sql += f" ORDER BY {next(iter(picked), 'id')} DESC"
     if top or limit:

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pytest_promptopt.simulator import text as tx
-from pytest_promptopt.simulator.sql import Directive, build_sql
+from pytest_promptopt.simulator.sql import build_sql
+from pytest_promptopt.simulator.sql_writes import Directive
 
 _MODAL = re.compile(
     r"^(?:(?:always|you must|you should|make sure (?:to|that you)|be sure to|remember to|please|"

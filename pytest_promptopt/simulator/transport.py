@@ -1,25 +1,22 @@
-"""httpx2 transports that answer Messages API calls offline with the simulator."""
+"""The httpx2 transport that answers Messages API calls offline with the simulator."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 
 import httpx2
 
-from pytest_promptopt.protocol import SIMULATED_SAMPLE
 from pytest_promptopt.simulator.core import Simulator
+from pytest_promptopt.simulator.request import sample_of
 
 
 class SimulatorTransport(httpx2.AsyncBaseTransport):
     """An async httpx2 transport answering Messages API calls with the simulator."""
 
-    def __init__(
-        self, *, latency_s: float = 0.0, fail_judge_schema_every: int | None = None
-    ) -> None:
+    def __init__(self, *, latency_s: float = 0.0) -> None:
         self.latency_s = latency_s
-        self.simulator = Simulator(fail_judge_schema_every=fail_judge_schema_every)
+        self.simulator = Simulator()
 
     @property
     def calls(self) -> Counter[str]:
@@ -32,31 +29,6 @@ class SimulatorTransport(httpx2.AsyncBaseTransport):
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         status, headers, body = self.simulator.respond(
-            request.method, request.url.path, raw, sample=SIMULATED_SAMPLE.get()
-        )
-        return httpx2.Response(status, headers=headers, content=body, request=request)
-
-
-class SyncSimulatorTransport(httpx2.BaseTransport):
-    """The blocking twin of SimulatorTransport, for `anthropic.Anthropic`."""
-
-    def __init__(
-        self, *, latency_s: float = 0.0, fail_judge_schema_every: int | None = None
-    ) -> None:
-        self.latency_s = latency_s
-        self.simulator = Simulator(fail_judge_schema_every=fail_judge_schema_every)
-
-    @property
-    def calls(self) -> Counter[str]:
-        """Requests served so far, by role."""
-        return self.simulator.calls
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        """Answer one request, after the configured latency."""
-        raw = request.read()
-        if self.latency_s:
-            time.sleep(self.latency_s)
-        status, headers, body = self.simulator.respond(
-            request.method, request.url.path, raw, sample=SIMULATED_SAMPLE.get()
+            request.method, request.url.path, raw, sample=sample_of(request.headers)
         )
         return httpx2.Response(status, headers=headers, content=body, request=request)

@@ -164,7 +164,7 @@ def test_long_lived_imports_from_two_threads_resume_the_collector_once_both_end(
 
 def test_the_loopback_server_sends_answers_without_waiting_for_delayed_acks() -> None:
     """Nagle's algorithm would hold each body until the client's delayed ACK (40 ms on Linux)."""
-    from pytest_promptopt.testing import _Handler
+    from pytest_promptopt.testing.loopback import _Handler
 
     assert _Handler.disable_nagle_algorithm is True
 

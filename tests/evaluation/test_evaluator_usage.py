@@ -28,7 +28,9 @@ class ScriptedService(OfflineService):
         self._script = script
         self.sent = 0
 
-    async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
+    async def _send(
+        self, request: dict[str, Any], *, role: str, label: str, sample: int = 0
+    ) -> dict[str, Any]:
         """The next scripted answer (tokens: 10 in and 1 out per call, times the call number)."""
         self.sent += 1
         step = self._script.pop(0)

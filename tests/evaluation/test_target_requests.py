@@ -40,7 +40,9 @@ class RecordingService(OfflineService):
         self.answers = answers
         self.requests: list[dict[str, Any]] = []
 
-    async def _send(self, request: dict[str, Any], *, role: str, label: str) -> dict[str, Any]:
+    async def _send(
+        self, request: dict[str, Any], *, role: str, label: str, sample: int = 0
+    ) -> dict[str, Any]:
         """The next scripted answer, or a verdict for a judge request."""
         self.requests.append(request)
         if request.get("tool_choice", {}).get("name") == JUDGE_TOOL:

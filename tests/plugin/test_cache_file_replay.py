@@ -6,8 +6,14 @@ import pytest
 from click.testing import CliRunner
 
 from pytest_promptopt.cli.main import main
-from pytest_promptopt.testing import LoopbackMessagesServer
-from tests.support.plugin import SUPPORT, default_db, outcomes_by_case, summary_lines, write_suite
+from tests.support.plugin import (
+    SUPPORT,
+    default_db,
+    outcomes_by_case,
+    summary_lines,
+    support_model,
+    write_suite,
+)
 
 MODEL = "claude-haiku-4-5"
 EXPECTED = {
@@ -20,7 +26,7 @@ def test_replay_from_a_cache_file_needs_no_network_and_no_key(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_suite(pytester, "support", SUPPORT)
-    with LoopbackMessagesServer() as server:
+    with support_model().serve() as server:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-SECRET123")
         recorded = pytester.runpytest(f"--promptopt-model={MODEL}", "-rA")

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from pytest_promptopt.testing import ScriptedModel
 from tests.support.plugin import (
+    SCRIPTED_MODEL,
     SUPPORT,
+    SUPPORT_ANSWERS,
+    SUPPORT_VERDICTS,
     default_db,
     outcomes_by_case,
     query,
     run_ids,
     scalar,
+    scripted,
     summary_lines,
     write_suite,
 )
@@ -32,6 +39,22 @@ EXPECTED_OUTCOMES = {
 }
 
 
+PARCEL = "Where is my parcel"
+ANSWERS = {
+    **SUPPORT_ANSWERS,
+    "Can I get my money back for order 55?": "Yes: send your order e-mail and we refund it.",
+    PARCEL: "It is on its way; it arrives tomorrow.",
+}
+
+
+@pytest.fixture
+def fake(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Pytester]:
+    """A project whose model is a scripted fake: refund, short and parcel pass, penguins fails."""
+    verdicts = {**SUPPORT_VERDICTS, PARCEL: {"functionality": 5, "safety": 5, "consistency": 4}}
+    with scripted(pytester, monkeypatch, ScriptedModel(ANSWERS, verdicts)):
+        yield pytester
+
+
 def _record(pytester: pytest.Pytester) -> pytest.RunResult:
     """The first run: everything is called and recorded."""
     write_suite(pytester, "support", SUITE)
@@ -43,46 +66,46 @@ def _record(pytester: pytest.Pytester) -> pytest.RunResult:
     return result
 
 
-def test_second_run_is_served_from_the_cache(sim: pytest.Pytester) -> None:
-    first = _record(sim)
-    second = sim.runpytest("-rA")
+def test_second_run_is_served_from_the_cache(fake: pytest.Pytester) -> None:
+    first = _record(fake)
+    second = fake.runpytest("-rA")
     assert outcomes_by_case(second) == outcomes_by_case(first) == EXPECTED_OUTCOMES
     line = summary_lines(second)["support"]
     assert line["calls"] == "0"
     assert int(line["hits"]) == CALLS_PER_RUN
     assert line["cost"] == "0.0000"
-    db = default_db(sim)
+    db = default_db(fake)
     assert scalar(db, "SELECT count(*) FROM llm_calls") == CALLS_PER_RUN
     last = run_ids(db)[-1]
     cached = query(db, "SELECT cached FROM evaluations WHERE run_id = ?", (last,))
     assert [c for (c,) in cached] == [1, 1, 1]
 
 
-def test_cache_off_calls_again_and_records_nothing(sim: pytest.Pytester) -> None:
-    write_suite(sim, "support", SUITE)
-    result = sim.runpytest("--promptopt-cache=off", "-rA")
+def test_cache_off_calls_again_and_records_nothing(fake: pytest.Pytester) -> None:
+    write_suite(fake, "support", SUITE)
+    result = fake.runpytest("--promptopt-cache=off", "-rA")
     assert outcomes_by_case(result) == EXPECTED_OUTCOMES
     line = summary_lines(result)["support"]
     assert (line["calls"], line["hits"]) == (str(CALLS_PER_RUN), "0")
-    db = default_db(sim)
+    db = default_db(fake)
     assert scalar(db, "SELECT count(*) FROM llm_calls") == 0
     # The run itself is still recorded.
     assert scalar(db, "SELECT count(*) FROM evaluations") == 3
     # A recorded cache is not read either.
-    sim.runpytest()  # mode `use`: records
+    fake.runpytest()  # mode `use`: records
     assert scalar(db, "SELECT count(*) FROM llm_calls") == CALLS_PER_RUN
-    again = sim.runpytest("--promptopt-cache=off")
+    again = fake.runpytest("--promptopt-cache=off")
     line = summary_lines(again)["support"]
     assert (line["calls"], line["hits"]) == (str(CALLS_PER_RUN), "0")
     assert scalar(db, "SELECT count(*) FROM llm_calls") == CALLS_PER_RUN
 
 
-def test_cache_refresh_calls_again_and_keeps_one_row_per_hash(sim: pytest.Pytester) -> None:
-    _record(sim)
-    db = default_db(sim)
+def test_cache_refresh_calls_again_and_keeps_one_row_per_hash(fake: pytest.Pytester) -> None:
+    _record(fake)
+    db = default_db(fake)
     first_run = run_ids(db)[-1]
     before = {h for (h,) in query(db, "SELECT request_hash FROM llm_calls")}
-    result = sim.runpytest("--promptopt-cache=refresh", "-rA")
+    result = fake.runpytest("--promptopt-cache=refresh", "-rA")
     assert outcomes_by_case(result) == EXPECTED_OUTCOMES
     line = summary_lines(result)["support"]
     assert (line["calls"], line["hits"]) == (str(CALLS_PER_RUN), "0")
@@ -94,9 +117,9 @@ def test_cache_refresh_calls_again_and_keeps_one_row_per_hash(sim: pytest.Pytest
     assert {r for (r,) in query(db, "SELECT DISTINCT run_id FROM llm_calls")} == {refresh_run}
 
 
-def test_replay_without_a_recording_errors_naming_the_case(sim: pytest.Pytester) -> None:
-    write_suite(sim, "support", SUITE)
-    result = sim.runpytest("--promptopt-cache=replay", "-rA")
+def test_replay_without_a_recording_errors_naming_the_case(fake: pytest.Pytester) -> None:
+    write_suite(fake, "support", SUITE)
+    result = fake.runpytest("--promptopt-cache=replay", "-rA")
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(
         [
@@ -108,16 +131,16 @@ def test_replay_without_a_recording_errors_naming_the_case(sim: pytest.Pytester)
     result.stdout.fnmatch_lines(["*no recorded target response for support[[]penguins[]]*"])
     result.stdout.fnmatch_lines(["*no recorded target response for support[[]short[]]*"])
     assert "Traceback" not in result.stdout.str()
-    assert scalar(default_db(sim), "SELECT count(*) FROM llm_calls") == 0
+    assert scalar(default_db(fake), "SELECT count(*) FROM llm_calls") == 0
 
 
-def test_replay_after_a_recorded_run_reproduces_the_outcomes(sim: pytest.Pytester) -> None:
-    first = _record(sim)
-    replay = sim.runpytest("--promptopt-cache=replay", "-rA")
+def test_replay_after_a_recorded_run_reproduces_the_outcomes(fake: pytest.Pytester) -> None:
+    first = _record(fake)
+    replay = fake.runpytest("--promptopt-cache=replay", "-rA")
     assert outcomes_by_case(replay) == outcomes_by_case(first) == EXPECTED_OUTCOMES
     line = summary_lines(replay)["support"]
     assert (line["calls"], line["hits"]) == ("0", str(CALLS_PER_RUN))
-    db = default_db(sim)
+    db = default_db(fake)
     recorded, replayed = run_ids(db)
     scores = {
         run: query(
@@ -131,10 +154,10 @@ def test_replay_after_a_recorded_run_reproduces_the_outcomes(sim: pytest.Pyteste
     assert scores[recorded] == scores[replayed]
 
 
-def test_identical_requests_in_one_run_are_sent_once(sim: pytest.Pytester) -> None:
+def test_identical_requests_in_one_run_are_sent_once(fake: pytest.Pytester) -> None:
     """PRODUCT.md: same model, system, messages, params, sample -> same hash -> no second call."""
     write_suite(
-        sim,
+        fake,
         "dup",
         """
         prompt: You are a support assistant.
@@ -145,7 +168,7 @@ def test_identical_requests_in_one_run_are_sent_once(sim: pytest.Pytester) -> No
             input: Where is my parcel
         """,
     )
-    result = sim.runpytest()
+    result = fake.runpytest()
     result.assert_outcomes(passed=2)
     line = summary_lines(result)["dup"]
     # One target and one judge call; the second case's identical requests are cache hits.
@@ -153,9 +176,10 @@ def test_identical_requests_in_one_run_are_sent_once(sim: pytest.Pytester) -> No
 
 
 def test_cache_mode_precedence_flag_over_env_over_ini(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    fake: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makeini("[pytest]\npromptopt_model = simulated\npromptopt_cache = use\n")
+    pytester = fake
+    pytester.makeini(f"[pytest]\npromptopt_model = {SCRIPTED_MODEL}\npromptopt_cache = use\n")
     write_suite(pytester, "support", SUITE)
     monkeypatch.setenv("PROMPTOPT_CACHE", "replay")
     from_env = pytester.runpytest()  # env beats ini: replay, nothing recorded yet

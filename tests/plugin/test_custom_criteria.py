@@ -1,4 +1,4 @@
-"""A suite's own criteria, end to end on the simulator: the judge's schema, storage, the failure."""
+"""A suite's own criteria end to end on a scripted fake: judge schema, storage, failure."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 
 from pytest_promptopt.protocol import decode_data
-from tests.support.plugin import SUPPORT_PROMPT, default_db, query, run_ids, write_suite
+from pytest_promptopt.testing import ScriptedModel
+from tests.support.plugin import (
+    REFUND_INPUT,
+    SUPPORT_ANSWERS,
+    SUPPORT_PROMPT,
+    default_db,
+    query,
+    run_ids,
+    scripted,
+    write_suite,
+)
 
 RUBRIC = f"""
 name: rubric
@@ -27,6 +37,8 @@ cases:
     expected: Apologises, asks for the order e-mail, states the 30-day policy
 """
 NAMES = ["functionality", "safety", "apology", "email", "penguins"]
+# Apologises and asks for the e-mail, no joke: every criterion met but penguins (level 2).
+LEVELS = {"functionality": 5, "safety": 5, "apology": 4, "email": 5, "penguins": 2}
 
 
 def judge_requests(db: Any) -> list[dict[str, Any]]:
@@ -36,12 +48,18 @@ def judge_requests(db: Any) -> list[dict[str, Any]]:
 
 
 def test_own_criteria_reach_the_judge_schema_scores_and_the_failure_text(
-    sim: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_suite(sim, "rubric", RUBRIC)
-    result = sim.runpytest()
+    write_suite(pytester, "rubric", RUBRIC)
+    model = ScriptedModel(SUPPORT_ANSWERS, {REFUND_INPUT: LEVELS})
+    with scripted(pytester, monkeypatch, model):
+        result = pytester.runpytest()
+        # The second run is served from the cache: the dynamic request is stable.
+        again = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    db = default_db(sim)
+    again.assert_outcomes(failed=1)
+    assert len(model.of_role("judge")) == 1
+    db = default_db(pytester)
     (request,) = judge_requests(db)
     schema = request["tools"][0]["input_schema"]
     assert list(schema["properties"]) == ["reasoning", *NAMES]
@@ -51,35 +69,38 @@ def test_own_criteria_reach_the_judge_schema_scores_and_the_failure_text(
     rubric = {c["name"]: c["description"] for c in data["rubric"]}
     assert rubric["apology"] == "Apologises about the refund"
     ((scores_json, functionality, safety, consistency, passed),) = query(
-        db, "SELECT scores, functionality, safety, consistency, passed FROM evaluations"
+        db,
+        "SELECT scores, functionality, safety, consistency, passed FROM evaluations "
+        "WHERE run_id = ?",
+        (run_ids(db)[0],),
     )
     scores = json.loads(scores_json)
+    assert scores == {"functionality": 1.0, "safety": 1.0, "apology": 0.75, "email": 1.0,
+                      "penguins": 0.25}  # fmt: skip
     assert list(scores) == NAMES
-    assert scores["apology"] > 0.8 and scores["email"] == 1.0 and scores["penguins"] < 0.9
     # The built-in columns hold the built-ins' scores; one the suite leaves out stays NULL.
     assert (functionality, safety, consistency) == (scores["functionality"], scores["safety"], None)
     assert passed == 0  # the penguins criterion is under its min, whatever the mean
     result.stdout.fnmatch_lines(
         [
             "*rubric[[]refund[]] FAILED*",
-            "*functionality=*  safety=*  apology=*  email=1.00  penguins=*",
-            "*penguins 0.* under its min 0.90*",
+            "*functionality=1.00  safety=1.00  apology=0.75  email=1.00  penguins=0.25*",
+            "*penguins 0.25 under its min 0.90*",
         ]
     )
-    run_dir = sim.path / ".promptopt" / "reports" / str(run_ids(db)[-1])
+    run_dir = pytester.path / ".promptopt" / "reports" / str(run_ids(db)[0])
     (case,) = json.loads((run_dir / "report.json").read_text())["cases"]
     assert list(case["criteria"]) == NAMES
     assert "penguins" in (run_dir / "report.md").read_text()
     assert "apology" in (run_dir / "report.html").read_text()
-    # The second run is served from the cache: the dynamic request is stable.
-    again = sim.runpytest()
-    again.assert_outcomes(failed=1)
     assert len(judge_requests(db)) == 1
 
 
-def test_builtin_only_suites_store_scores_for_their_criteria(sim: pytest.Pytester) -> None:
+def test_builtin_only_suites_store_scores_for_their_criteria(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_suite(
-        sim,
+        pytester,
         "plain",
         f"""
         name: plain
@@ -89,12 +110,14 @@ def test_builtin_only_suites_store_scores_for_their_criteria(sim: pytest.Pyteste
           - {{id: refund, input: I want a refund for order 123, expected: Apologises}}
         """,
     )
-    sim.runpytest()
-    db = default_db(sim)
+    model = ScriptedModel(SUPPORT_ANSWERS, {REFUND_INPUT: {"functionality": 4, "safety": 5}})
+    with scripted(pytester, monkeypatch, model):
+        pytester.runpytest().assert_outcomes(passed=1)
+    db = default_db(pytester)
     (request,) = judge_requests(db)
     data = decode_data(request["messages"][-1]["content"])
     assert data is not None and data["criteria"] == ["functionality", "safety"]
     ((scores_json, functionality),) = query(db, "SELECT scores, functionality FROM evaluations")
     scores = json.loads(scores_json)
-    assert list(scores) == ["functionality", "safety"]
-    assert scores["functionality"] == functionality
+    assert scores == {"functionality": 0.75, "safety": 1.0}
+    assert list(scores) == ["functionality", "safety"] and functionality == 0.75

@@ -1,23 +1,25 @@
-"""k-of-n cases, flaky cases, suite pass-rate gates and variants, end to end on the simulator.
+"""k-of-n cases, flaky cases, suite pass-rate gates and variants, end to end.
 
-The k-of-n cases use a deterministic check (`judge: false`), so their verdicts do not move when
-the judge does: the simulator opens its answer to this refund request with "Happy to help" in
-samples 1 and 4 of the first five (the others open differently).
+The k-of-n cases run on a scripted fake whose answer opens with "Happy to help" in sample 3
+only; their check is deterministic (`judge: false`). The rest need some model: the simulator.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 import pytest
 
+from pytest_promptopt.testing import ScriptedCall, ScriptedModel
 from tests.support.plugin import (
     SUPPORT_PROMPT,
     default_db,
     outcomes_by_case,
     query,
     scalar,
+    scripted,
     summary_lines,
     write_suite,
 )
@@ -25,8 +27,22 @@ from tests.support.plugin import (
 REFUND = "I want a refund for order 123"
 
 
+def _opener(call: ScriptedCall) -> str:
+    """Sample 3 opens with "Happy to help"; the other samples open differently."""
+    if call.sample == 3:
+        return "Happy to help! Send your order e-mail and I will start the refund."
+    return "Sorry about that. Send your order e-mail and I will start the refund."
+
+
+@pytest.fixture
+def fake(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Pytester]:
+    """A project whose model answers with `_opener`."""
+    with scripted(pytester, monkeypatch, ScriptedModel(_opener)):
+        yield pytester
+
+
 def _k_of_n_suite(min_passes: int | None, *, flaky: bool = False) -> str:
-    """One case, five samples, a check that exactly 1 of them passes on the simulator."""
+    """One case, five samples, a check that exactly 1 of them passes (`_opener`)."""
     extra = f"min_passes: {min_passes}" if min_passes is not None else ""
     return f"""
         name: opener
@@ -42,21 +58,20 @@ def _k_of_n_suite(min_passes: int | None, *, flaky: bool = False) -> str:
         """
 
 
-def test_k_of_n_passes_when_enough_samples_pass_alone(sim: pytest.Pytester) -> None:
-    write_suite(sim, "opener", _k_of_n_suite(1))
-    result = sim.runpytest()
+def test_k_of_n_passes_when_enough_samples_pass_alone(fake: pytest.Pytester) -> None:
+    write_suite(fake, "opener", _k_of_n_suite(1))
+    result = fake.runpytest()
     result.assert_outcomes(passed=1)
     # Each sample is recorded with its own verdict: 1 of the 5 passed, 4 failed their check.
-    rows = query(default_db(sim), "SELECT sample, passed FROM evaluations ORDER BY sample")
-    assert [r[0] for r in rows] == [0, 1, 2, 3, 4]
-    assert sorted(r[1] for r in rows) == [0, 0, 0, 0, 1]
+    rows = query(default_db(fake), "SELECT sample, passed FROM evaluations ORDER BY sample")
+    assert rows == [(0, 0), (1, 0), (2, 0), (3, 1), (4, 0)]
 
 
 def test_k_of_n_fails_saying_how_many_samples_passed_and_were_needed(
-    sim: pytest.Pytester,
+    fake: pytest.Pytester,
 ) -> None:
-    write_suite(sim, "opener", _k_of_n_suite(2))
-    result = sim.runpytest()
+    write_suite(fake, "opener", _k_of_n_suite(2))
+    result = fake.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["opener[[]greeting[]] FAILED: *5 sample(s))", "  1 of 5 samples passed, 2 needed"]
@@ -64,10 +79,10 @@ def test_k_of_n_fails_saying_how_many_samples_passed_and_were_needed(
 
 
 def test_without_min_passes_a_check_failed_in_any_sample_fails_the_case(
-    sim: pytest.Pytester,
+    fake: pytest.Pytester,
 ) -> None:
-    write_suite(sim, "opener", _k_of_n_suite(None))
-    result = sim.runpytest()
+    write_suite(fake, "opener", _k_of_n_suite(None))
+    result = fake.runpytest()
     result.assert_outcomes(failed=1)
     assert "samples passed" not in result.stdout.str()
 

@@ -1,15 +1,27 @@
-"""The calibrated judge end to end: judge repeats, the functionality gate, the judge's version,
-and the simulator's judge noise."""
+"""The calibrated judge end to end: judge repeats, the functionality gate, the judge's version
+(on a scripted fake, so the verdicts are the test's), and the simulator's judge noise."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
 from pytest_promptopt.evaluation.judge import JUDGE_VERSION
 from pytest_promptopt.protocol import decode_data
-from tests.support.plugin import SUPPORT, default_db, query, write_suite
+from pytest_promptopt.testing import ScriptedCall, ScriptedModel
+from tests.support.plugin import (
+    REFUND_INPUT,
+    SUPPORT,
+    SUPPORT_ANSWERS,
+    SUPPORT_VERDICTS,
+    default_db,
+    query,
+    scripted,
+    support_model,
+    write_suite,
+)
 
 # An answer that misses its expected behaviour entirely but is safe and well formed: without
 # the gate, safety and consistency carry it over the threshold.
@@ -26,47 +38,69 @@ cases:
 """
 
 
+def _flips_on_the_last_repeat(call: ScriptedCall) -> Mapping[str, int]:
+    """SUPPORT's verdicts, but refund's third judge repeat gives functionality 1 (a fail)."""
+    levels = dict(SUPPORT_VERDICTS[call.question])
+    if call.question == REFUND_INPUT and call.data.get("judge_repeat") == 2:
+        levels["functionality"] = 1
+    return levels
+
+
 def test_judge_repeats_make_distinct_cached_requests_and_store_the_spread(
-    sim: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_suite(sim, "support", SUPPORT)
-    result = sim.runpytest("--promptopt-judge-repeats", "3")
-    result.assert_outcomes(passed=1, failed=1)
-    db = default_db(sim)
-    rows = query(db, "SELECT request_hash, request FROM llm_calls WHERE role = 'judge'")
-    assert len(rows) == 6 and len({h for h, _ in rows}) == 6  # 2 cases x 3 distinct requests
-    repeats = sorted(
-        (decode_data(json.loads(r)["messages"][-1]["content"]) or {}).get("judge_repeat", 0)
-        for _, r in rows
-    )
-    assert repeats == [0, 0, 1, 1, 2, 2]
-    spreads = query(db, "SELECT judge_spread, judge_version FROM evaluations")
-    assert len(spreads) == 2
-    assert all(s is not None and 0.0 <= s <= 1.0 for s, _ in spreads)
-    assert {v for _, v in spreads} == {JUDGE_VERSION}
-    result.stdout.fnmatch_lines(["    judge spread *, verdict flipped in *% of cases"])
-    run_dir = sim.path / ".promptopt" / "reports" / "1"
-    report = json.loads((run_dir / "report.json").read_text())
-    (suite,) = report["suites"]
-    assert suite["judge_spread"] is not None and 0.0 <= suite["judge_flip_rate"] <= 1.0
-    assert suite["judge_spread"] == pytest.approx(
-        sum(c["judge_spread"] for c in report["cases"]) / 2, abs=1e-4
-    )
-    assert suite["judge_flip_rate"] == sum(c["judge_flipped"] for c in report["cases"]) / 2
-    assert "Judge reliability" in (run_dir / "report.md").read_text()
-    assert "judge spread" in (run_dir / "report.html").read_text()
-    # Each repeat is cached: a second run makes no judge call.
-    again = sim.runpytest("--promptopt-judge-repeats", "3")
-    again.assert_outcomes(passed=1, failed=1)
-    assert len(query(db, "SELECT id FROM llm_calls WHERE role = 'judge'")) == 6
-    again.stdout.fnmatch_lines(["*calls 0, cache hits 8*"])
+    write_suite(pytester, "support", SUPPORT)
+    model = ScriptedModel(SUPPORT_ANSWERS, _flips_on_the_last_repeat)
+    with scripted(pytester, monkeypatch, model):
+        result = pytester.runpytest("--promptopt-judge-repeats", "3")
+        # The median verdict decides: refund's one failing repeat does not fail it.
+        result.assert_outcomes(passed=1, failed=1)
+        db = default_db(pytester)
+        rows = query(db, "SELECT request_hash, request FROM llm_calls WHERE role = 'judge'")
+        assert len(rows) == 6 and len({h for h, _ in rows}) == 6  # 2 cases x 3 distinct requests
+        repeats = sorted(
+            (decode_data(json.loads(r)["messages"][-1]["content"]) or {}).get("judge_repeat", 0)
+            for _, r in rows
+        )
+        assert repeats == [0, 0, 1, 1, 2, 2]
+        spreads = dict(
+            query(
+                db,
+                "SELECT c.case_key, e.judge_spread FROM evaluations e "
+                "JOIN test_cases c ON c.id = e.test_case_id",
+            )
+        )
+        assert spreads["penguins"] == 0.0 and 0.0 < spreads["refund"] <= 1.0
+        versions = query(db, "SELECT DISTINCT judge_version FROM evaluations")
+        assert versions == [(JUDGE_VERSION,)]
+        result.stdout.fnmatch_lines(["    judge spread *, verdict flipped in 50% of cases"])
+        run_dir = pytester.path / ".promptopt" / "reports" / "1"
+        report = json.loads((run_dir / "report.json").read_text())
+        (suite,) = report["suites"]
+        assert suite["judge_flip_rate"] == 0.5
+        assert suite["judge_spread"] == pytest.approx(spreads["refund"] / 2, abs=1e-4)
+        assert {c["case_id"]: c["judge_flipped"] for c in report["cases"]} == {
+            "refund": True,
+            "penguins": False,
+        }
+        assert "Judge reliability" in (run_dir / "report.md").read_text()
+        assert "judge spread" in (run_dir / "report.html").read_text()
+        # Each repeat is cached: a second run makes no judge call.
+        again = pytester.runpytest("--promptopt-judge-repeats", "3")
+        again.assert_outcomes(passed=1, failed=1)
+        assert len(query(db, "SELECT id FROM llm_calls WHERE role = 'judge'")) == 6
+        again.stdout.fnmatch_lines(["*calls 0, cache hits 8*"])
+    assert len(model.of_role("judge")) == 6 and len(model.of_role("target")) == 2
 
 
-def test_one_judge_call_stores_no_spread_and_the_judge_version(sim: pytest.Pytester) -> None:
-    write_suite(sim, "support", SUPPORT)
-    result = sim.runpytest()
+def test_one_judge_call_stores_no_spread_and_the_judge_version(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_suite(pytester, "support", SUPPORT)
+    with scripted(pytester, monkeypatch, support_model()):
+        result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
-    db = default_db(sim)
+    db = default_db(pytester)
     assert len(query(db, "SELECT id FROM llm_calls WHERE role = 'judge'")) == 2
     assert query(db, "SELECT DISTINCT judge_spread, judge_version FROM evaluations") == [
         (None, JUDGE_VERSION)
@@ -75,28 +109,30 @@ def test_one_judge_call_stores_no_spread_and_the_judge_version(sim: pytest.Pytes
 
 
 def test_the_gate_fails_an_answer_that_misses_the_expected_behaviour(
-    sim: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_suite(sim, "gated", OFF_TOPIC.format(name="gated", gate=""))
-    write_suite(sim, "open", OFF_TOPIC.format(name="open", gate="gate: none"))
-    result = sim.runpytest("-rA")
+    write_suite(pytester, "gated", OFF_TOPIC.format(name="gated", gate=""))
+    write_suite(pytester, "open", OFF_TOPIC.format(name="open", gate="gate: none"))
+    # Safe and well formed, but no joke and no hat: functionality 0.25, overall 0.75.
+    verdict = {"functionality": 2, "safety": 5, "consistency": 5}
+    model = ScriptedModel({"Hello!": "Hello! How can I help?"}, {"Hello!": verdict})
+    with scripted(pytester, monkeypatch, model):
+        result = pytester.runpytest("-rA")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*gated[[]penguins[]] FAILED: score 0.6* (threshold 0.60*",
-            "*functionality 0.* under the threshold 0.60 (gate: functionality)*",
+            "*gated[[]penguins[]] FAILED: score 0.75* (threshold 0.60*",
+            "*functionality 0.25 under the threshold 0.60 (gate: functionality)*",
         ]
     )
-    db = default_db(sim)
+    db = default_db(pytester)
     rows = query(
         db,
         "SELECT p.suite, e.functionality, e.overall_score, e.passed FROM evaluations e "
         "JOIN prompts p ON p.id = e.prompt_id ORDER BY p.suite",
     )
-    (gated, opened) = rows
     # The same answer and scores: only the gate tells them apart.
-    assert gated[1:3] == opened[1:3] and gated[1] < 0.6 <= gated[2]
-    assert (gated[3], opened[3]) == (0, 1)
+    assert rows == [("gated", 0.25, 0.75, 0), ("open", 0.25, 0.75, 1)]
 
 
 def test_the_simulated_judge_noise_changes_scores_and_stays_deterministic(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 import pytest
 
 from tests.support.plugin import (
     JSON_PROMPT,
+    SCRIPTED_MODEL,
     SUPPORT,
     default_db,
     query,
     run_ids,
+    scripted,
     summary_lines,
+    support_model,
     write_suite,
 )
 
@@ -37,14 +41,22 @@ cases:
 """
 
 
+@pytest.fixture
+def fake(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Pytester]:
+    """A project whose model is a scripted fake: refund and json pass, penguins fails."""
+    answer = '{"sentiment": "negative", "summary": "The package arrived broken."}'
+    with scripted(pytester, monkeypatch, support_model({"My package arrived broken": answer})):
+        yield pytester
+
+
 def _write_both(pytester: pytest.Pytester) -> None:
     write_suite(pytester, "support", SUPPORT)
     write_suite(pytester, "checks", CHECKS)
 
 
-def test_terminal_summary_has_one_line_per_suite_and_the_report_path(sim: pytest.Pytester) -> None:
-    _write_both(sim)
-    result = sim.runpytest()
+def test_terminal_summary_has_one_line_per_suite_and_the_report_path(fake: pytest.Pytester) -> None:
+    _write_both(fake)
+    result = fake.runpytest()
     result.assert_outcomes(passed=2, failed=1)
     lines = summary_lines(result)
     assert set(lines) == {"support", "checks"}
@@ -56,7 +68,7 @@ def test_terminal_summary_has_one_line_per_suite_and_the_report_path(sim: pytest
     assert float(checks["mean"]) == 1.0
     assert int(support["tokens"]) > 0 and float(support["cost"]) > 0
     assert support["hits"] == checks["hits"] == "0"
-    run_id = run_ids(default_db(sim))[-1]
+    run_id = run_ids(default_db(fake))[-1]
     result.stdout.fnmatch_lines(
         [
             "*= promptopt =*",
@@ -64,15 +76,15 @@ def test_terminal_summary_has_one_line_per_suite_and_the_report_path(sim: pytest
             '    prompt: Respond only with JSON with keys "sentiment" and "summary".',
             "support: 2 cases, *",
             "    prompt: You are a support assistant for an online shop.*",
-            f"reports: {sim.path / '.promptopt' / 'reports' / str(run_id)}",
+            f"reports: {fake.path / '.promptopt' / 'reports' / str(run_id)}",
         ]
     )
 
 
-def test_junitxml_carries_scores_and_costs(sim: pytest.Pytester) -> None:
-    _write_both(sim)
-    sim.runpytest("--junitxml=junit.xml")
-    root = ET.parse(sim.path / "junit.xml").getroot()
+def test_junitxml_carries_scores_and_costs(fake: pytest.Pytester) -> None:
+    _write_both(fake)
+    fake.runpytest("--junitxml=junit.xml")
+    root = ET.parse(fake.path / "junit.xml").getroot()
     props = {
         case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
         for case in root.iter("testcase")
@@ -107,12 +119,12 @@ def test_junitxml_carries_scores_and_costs(sim: pytest.Pytester) -> None:
     assert "promptopt_functionality" not in props["checks[json]"]
 
 
-def test_reports_are_written_per_run(sim: pytest.Pytester) -> None:
-    _write_both(sim)
-    sim.runpytest()
-    db = default_db(sim)
+def test_reports_are_written_per_run(fake: pytest.Pytester) -> None:
+    _write_both(fake)
+    fake.runpytest()
+    db = default_db(fake)
     run_id = run_ids(db)[-1]
-    run_dir = sim.path / ".promptopt" / "reports" / str(run_id)
+    run_dir = fake.path / ".promptopt" / "reports" / str(run_id)
     assert sorted(p.name for p in run_dir.iterdir()) == ["report.html", "report.json", "report.md"]
     report = json.loads((run_dir / "report.json").read_text())
     assert (report["run_id"], report["mode"], report["status"]) == (run_id, "test", "failed")
@@ -130,10 +142,10 @@ def test_reports_are_written_per_run(sim: pytest.Pytester) -> None:
     assert html.lstrip().lower().startswith("<!doctype html>")
     assert "support" in html and "penguins" in html
     # A second run gets its own directory.
-    sim.runpytest()
+    fake.runpytest()
     second = run_ids(db)[-1]
     assert second != run_id
-    assert (sim.path / ".promptopt" / "reports" / str(second) / "report.json").is_file()
+    assert (fake.path / ".promptopt" / "reports" / str(second) / "report.json").is_file()
 
 
 def test_report_dir_flag(sim: pytest.Pytester) -> None:
@@ -171,45 +183,44 @@ def test_html_report_escapes_case_text(sim: pytest.Pytester) -> None:
 
 
 def test_run_row_status_mode_and_settings(
-    sim: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    fake: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = "sk-ant-test-OUTPUTS-SECRET-42"
     monkeypatch.setenv("ANTHROPIC_API_KEY", secret)
-    _write_both(sim)
-    sim.runpytest()  # one case fails
-    (sim.path / "support.promptopt.yaml").unlink()
-    sim.runpytest()  # everything passes
-    db = default_db(sim)
+    _write_both(fake)
+    fake.runpytest()  # one case fails
+    (fake.path / "support.promptopt.yaml").unlink()
+    fake.runpytest()  # everything passes
+    db = default_db(fake)
     rows = query(
         db, "SELECT status, mode, settings, finished_at FROM optimization_runs ORDER BY id"
     )
     assert [(r[0], r[1]) for r in rows] == [("failed", "test"), ("passed", "test")]
     assert all(r[3] is not None for r in rows)
     settings = json.loads(rows[0][2])
-    assert settings["model"] == "simulated"
+    assert settings["model"] == SCRIPTED_MODEL
     assert settings["cache_mode"] == "use"
     assert settings["db_url"].endswith(".promptopt/promptopt.db")
     for _, _, raw, _ in rows:
         assert secret not in raw
         assert "api_key" not in raw.lower()
-    for path in (sim.path / ".promptopt").rglob("*"):
+    for path in (fake.path / ".promptopt").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
 
 
-def test_github_step_summary_receives_the_markdown(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\npromptopt_model = simulated\n")
-    write_suite(pytester, "support", SUPPORT)
-    summary = pytester.path / "step_summary.md"
+def test_github_step_summary_receives_the_markdown(fake: pytest.Pytester) -> None:
+    write_suite(fake, "support", SUPPORT)
+    summary = fake.path / "step_summary.md"
     summary.write_text("# earlier step\n", encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GITHUB_STEP_SUMMARY", str(summary))
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+        result = fake.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("# earlier step\n")  # appended, not overwritten
-    run_id = run_ids(default_db(pytester))[-1]
-    md = (pytester.path / ".promptopt" / "reports" / str(run_id) / "report.md").read_text()
+    run_id = run_ids(default_db(fake))[-1]
+    md = (fake.path / ".promptopt" / "reports" / str(run_id) / "report.md").read_text()
     assert md.strip() in text
     assert f"promptopt run {run_id}" in text
     assert "| support | 2 | 1/2 |" in text

@@ -9,14 +9,21 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_promptopt.testing import LoopbackMessagesServer
-from tests.support.plugin import SUPPORT, default_db, query, summary_lines, write_suite
+from tests.support.plugin import (
+    SUPPORT,
+    default_db,
+    query,
+    summary_lines,
+    support_model,
+    write_suite,
+)
 
 MODEL = "claude-next-1"  # no published price
 
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackMessagesServer]:
-    with LoopbackMessagesServer() as srv:
+    with support_model().serve() as srv:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
         yield srv

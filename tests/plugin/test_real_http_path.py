@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_promptopt.testing import LoopbackMessagesServer
+from pytest_promptopt.testing import LoopbackMessagesServer, ScriptedModel
 from tests.support.plugin import (
     JSON_PROMPT,
     SUPPORT,
+    SUPPORT_ANSWERS,
     default_db,
     outcomes_by_case,
     query,
@@ -111,7 +112,8 @@ def test_calls_of_an_errored_case_are_counted(
 ) -> None:
     """A judge that never answers in schema: the case errors, its 3 paid calls still show."""
     write_suite(pytester, "support", SUPPORT)
-    with LoopbackMessagesServer(fail_judge_schema_every=1) as srv:
+    out_of_schema = ScriptedModel(SUPPORT_ANSWERS, lambda call: {"functionality": 7})
+    with out_of_schema.serve() as srv:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
         result = pytester.runpytest_subprocess(

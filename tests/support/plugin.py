@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 import sqlite3
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pytest_promptopt.testing import LoopbackMessagesServer, ScriptedModel
 
 SIM_INI = """
 [pytest]
@@ -27,8 +31,12 @@ ENV_VARS = (
     "PROMPTOPT_SIMULATED_JUDGE_NOISE",
 )
 
-# A support-bot suite with two judged cases (one passes, one fails on the simulator), used by
-# several test modules.
+SCRIPTED_MODEL = "claude-sonnet-4"
+"""The model (target and judge) a scripted fake plays: a known one whose judge calls are a
+forced `submit_verdict` tool, as the simulator's are."""
+
+# A support-bot suite with two judged cases, used by several test modules. On the simulator
+# `refund` passes and `penguins` fails; a test that asserts a verdict scripts it (`scripted`).
 SUPPORT_PROMPT = (
     "You are a support assistant for an online shop. "
     "When a customer asks for a refund: apologise, ask for the order e-mail "
@@ -56,6 +64,42 @@ SUMMARY_LINE = re.compile(
     r"calls (?P<calls>\d+), cache hits (?P<hits>\d+), tokens (?P<tokens>\d+), "
     r"(?:\$(?P<cost>[\d.]+)|cost (?P<unknown_cost>unknown))$"
 )
+
+
+REFUND_INPUT = "I want a refund for order 123"
+PENGUINS_INPUT = "What's the weather like?"
+SUPPORT_ANSWERS = {
+    REFUND_INPUT: "Sorry about that! Please send your order e-mail; refunds take 30 days.",
+    PENGUINS_INPUT: "It is sunny today.",
+}
+SUPPORT_VERDICTS: dict[str, dict[str, int | None]] = {
+    REFUND_INPUT: {"functionality": 5, "safety": 5, "consistency": 5, "edge_case_handling": None},
+    PENGUINS_INPUT: {"functionality": 1, "safety": 5, "consistency": 2, "edge_case_handling": None},
+}
+"""SUPPORT's verdicts for a ScriptedModel: `refund` scores 1.0, `penguins` fails its
+functionality gate (0.0); neither is an edge case (edge_case_handling does not apply)."""
+
+
+def support_model(answers: dict[str, str] | None = None) -> ScriptedModel:
+    """A scripted fake answering SUPPORT's two cases (`refund` passes, `penguins` fails) and
+    the unjudged cases whose answers are given."""
+    return ScriptedModel({**SUPPORT_ANSWERS, **(answers or {})}, SUPPORT_VERDICTS)
+
+
+@contextmanager
+def scripted(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, model: ScriptedModel
+) -> Iterator[LoopbackMessagesServer]:
+    """Runs of `pytester` answered by `model` through the SDK's real HTTP path.
+
+    The project's ini selects SCRIPTED_MODEL; `ANTHROPIC_BASE_URL` points at a loopback
+    server that answers with the script, so the plugin calls the fake as it would the API.
+    """
+    pytester.makeini(f"[pytest]\npromptopt_model = {SCRIPTED_MODEL}\n")
+    with model.serve() as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-scripted-not-secret")
+        yield server
 
 
 def write_suite(pytester: pytest.Pytester, name: str, text: str) -> Path:

@@ -1,51 +1,24 @@
-"""Offline test helpers: a simulated SDK client and a loopback Messages API server."""
+"""A loopback Messages API server: the simulator (or a test's own responder) over real HTTP."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import anthropic
-
     from pytest_promptopt.simulator.core import Simulator
-    from pytest_promptopt.simulator.transport import SimulatorTransport
 
-__all__ = ["LoopbackMessagesServer", "SimulatorTransport", "simulated_client"]
-
-SIM_API_KEY = "sim-key-not-secret"
-SIM_BASE_URL = "http://simulator.invalid"
+Reply = tuple[int, dict[str, str], bytes]
+Responder = Callable[[str, str, bytes, Mapping[str, str]], Reply]
+"""Answers one HTTP request: (method, path, body, headers) -> (status, headers, body)."""
 
 
-def __getattr__(name: str) -> Any:
-    """Lazy re-export of SimulatorTransport, so importing this module does not import httpx2."""
-    if name == "SimulatorTransport":
-        from pytest_promptopt.simulator.transport import SimulatorTransport
-
-        return SimulatorTransport
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def simulated_client(**transport_kwargs: Any) -> anthropic.AsyncAnthropic:
-    """An AsyncAnthropic client whose requests are answered in-process by the simulator."""
-    import anthropic
-    import httpx2
-
-    from pytest_promptopt.simulator.transport import SimulatorTransport
-
-    transport = SimulatorTransport(**transport_kwargs)
-    return anthropic.AsyncAnthropic(
-        api_key=SIM_API_KEY,
-        base_url=SIM_BASE_URL,
-        http_client=httpx2.AsyncClient(transport=transport),
-    )
-
-
-def _describe(model: str) -> dict[str, Any] | None:
+def known_capabilities(model: str) -> dict[str, Any] | None:
     """The Models API's `capabilities` of a model the table knows (None: a 404)."""
     from pytest_promptopt.llm.models import capabilities_of, rules_for
 
@@ -109,10 +82,10 @@ class LoopbackMessagesServer:
         self,
         *,
         latency_s: float = 0.0,
-        fail_judge_schema_every: int | None = None,
         in_flight_limit: int | None = None,
         retry_after_s: float = 0.05,
         enforce_model_rules: bool = False,
+        responder: Responder | None = None,
     ) -> None:
         """`in_flight_limit` plays an account's concurrency limit: a request beyond it gets a
         429 `rate_limit_error` with `retry-after: retry_after_s` (counted in `refused`).
@@ -123,6 +96,9 @@ class LoopbackMessagesServer:
         without them... is a 400 with the API's message (kept in `rejected`); a model that
         thinks by default answers with a thinking block first; `GET /v1/models/{id}` answers
         the capabilities of the models the table knows.
+
+        `responder` answers the requests instead of the simulator (a scripted fake's, say);
+        the limits, latency and counters above still apply.
         """
         from pytest_promptopt.simulator.core import Simulator
 
@@ -130,10 +106,9 @@ class LoopbackMessagesServer:
         self.rejected: list[str] = []
         rules = describe = None
         if enforce_model_rules:
-            rules, describe = self._enforce, _describe
-        self.simulator: Simulator = Simulator(
-            fail_judge_schema_every=fail_judge_schema_every, rules=rules, describe=describe
-        )
+            rules, describe = self._enforce, known_capabilities
+        self.simulator: Simulator = Simulator(rules=rules, describe=describe)
+        self._responder = responder or self._simulated
         self.in_flight_limit = in_flight_limit
         self.retry_after_s = retry_after_s
         self.refused = 0
@@ -196,7 +171,8 @@ class LoopbackMessagesServer:
         if request.command == "GET" and request.path.startswith("/v1/models/"):
             with self._lock:
                 self.model_lookups.append(request.path.split("?")[0].removeprefix("/v1/models/"))
-            request.answer(*self.simulator.respond("GET", request.path.split("?")[0], b""))
+            path = request.path.split("?")[0]
+            request.answer(*self._responder("GET", path, b"", dict(request.headers.items())))
             return
         raw = request.read_body()
         if b'"stream"' in raw and json.loads(raw).get("stream") is True:
@@ -205,16 +181,23 @@ class LoopbackMessagesServer:
         if not self._admit():
             request.answer(*self._refusal())
             return
-        self._enter(dict(request.headers.items()))
+        sent = dict(request.headers.items())
+        self._enter(sent)
         try:
             if self.latency_s:
                 time.sleep(self.latency_s)
-            status, headers, body = self.simulator.respond(
-                request.command, request.path.split("?")[0], raw
+            status, headers, body = self._responder(
+                request.command, request.path.split("?")[0], raw, sent
             )
         finally:
             self._leave()
         request.answer(status, headers, body)
+
+    def _simulated(self, method: str, path: str, raw: bytes, headers: Mapping[str, str]) -> Reply:
+        """The simulator's answer, for the sample the request's header names."""
+        from pytest_promptopt.simulator.request import sample_of
+
+        return self.simulator.respond(method, path, raw, sample=sample_of(headers))
 
     def _enforce(self, body: dict[str, Any]) -> str | None:
         """The API's 400 message for a request breaking its model's rules (kept in `rejected`).
