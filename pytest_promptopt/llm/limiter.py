@@ -64,9 +64,7 @@ def describe_limit(ceiling: int, lowest: int, current: int, refused: int) -> str
     if lowest >= ceiling:
         return None
     back = f", back to {current}" if current > lowest else ""
-    return (
-        f"concurrency {ceiling} -> {lowest} after {refused} refused requests (429/529){back}"
-    )
+    return f"concurrency {ceiling} -> {lowest} after {refused} refused requests (429/529){back}"
 
 
 class AdaptiveLimiter:

@@ -238,9 +238,7 @@ def test_the_judge_sees_tool_calls_and_files_as_placeholders(tmp_path: Path) -> 
         "Here, order 7:\n[image: photo.png]",
     ]
     judge_request = next(r for r in service.requests if r not in service.targets())
-    assert judge_request["messages"][-1]["content"].startswith(
-        JUDGE_INSTRUCTIONS + TOOL_CALLS_NOTE
-    )
+    assert judge_request["messages"][-1]["content"].startswith(JUDGE_INSTRUCTIONS + TOOL_CALLS_NOTE)
     assert result.samples[0].tool_calls == [
         {"id": "toolu_1", "name": "lookup_order", "input": {"order": "7"}}
     ]

@@ -97,9 +97,9 @@ def _answer(usage: dict[str, int]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _send_all(requests: list[dict[str, Any]], *, timeout_s: float | None) -> tuple[
-    list[Completion], list[tuple[dict[str, Any], dict[str, Any]]]
-]:
+def _send_all(
+    requests: list[dict[str, Any]], *, timeout_s: float | None
+) -> tuple[list[Completion], list[tuple[dict[str, Any], dict[str, Any]]]]:
     """Send the requests through the service; returns the completions and (body, timeout)s."""
     import httpx2
 
@@ -154,7 +154,9 @@ def test_cache_control_goes_on_the_wire_for_long_prompts_and_cache_tokens_are_co
     assert bodies[0]["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert bodies[2]["system"] == SHORT_SYSTEM and "cache_control" not in json.dumps(bodies[2])
     assert [(c.cache_write_tokens, c.cache_read_tokens) for c in completions] == [
-        (1500, 0), (0, 1500), (0, 0)
+        (1500, 0),
+        (0, 1500),
+        (0, 0),
     ]
     assert [c.request_hash for c in completions] == hashes  # the hash is the built request's
     assert [c.stop_reason for c in completions] == ["end_turn"] * 3

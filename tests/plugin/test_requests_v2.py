@@ -190,9 +190,10 @@ def test_tools_are_sent_calls_recorded_and_each_tool_check_passes_or_fails(
     assert rows["no-call"]["tool_calls"] == [] and rows["no-call"]["stop_reason"] == "end_turn"
     markdown = (reports / "report.md").read_text()
     assert '**tool calls: lookup\\_order({"order": "B-17"})** \u2014 ' in markdown
-    assert 'tool calls: lookup_order({&#34;order&#34;: &#34;B-17&#34;})' in (
-        reports / "report.html"
-    ).read_text()
+    assert (
+        "tool calls: lookup_order({&#34;order&#34;: &#34;B-17&#34;})"
+        in (reports / "report.html").read_text()
+    )
 
 
 def test_params_are_sent_and_an_unknown_param_is_refused_with_the_accepted_list(
@@ -266,9 +267,9 @@ def test_an_answer_cut_at_max_tokens_is_reported(sim: pytest.Pytester) -> None:
     (row,) = json.loads((reports / "report.json").read_text())["cases"]
     assert (row["stop_reason"], row["truncated"], row["tool_calls"]) == ("max_tokens", True, [])
     assert "**answer cut at max\\_tokens** \u2014 " in (reports / "report.md").read_text()
-    assert '<div class="small">answer cut at max_tokens</div>' in (
-        reports / "report.html"
-    ).read_text()
+    assert (
+        '<div class="small">answer cut at max_tokens</div>' in (reports / "report.html").read_text()
+    )
 
 
 def _png(seed: int) -> bytes:

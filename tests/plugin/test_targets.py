@@ -78,9 +78,9 @@ def write_app(pytester: pytest.Pytester, mod: str) -> None:
 def suite_text(name: str, target: str, *cases: str, extra: str = "") -> str:
     """A suite whose cases are (id, input) pairs written as `id: input`."""
     rows = "\n".join(
-        f"  - id: {c.split(':', 1)[0]}\n    input: \"{c.split(':', 1)[1].strip()}\"" for c in cases
+        f'  - id: {c.split(":", 1)[0]}\n    input: "{c.split(":", 1)[1].strip()}"' for c in cases
     )
-    return f"name: {name}\nprompt: \"{PROMPT}\"\ntarget: {target}\n{extra}cases:\n{rows}\n"
+    return f'name: {name}\nprompt: "{PROMPT}"\ntarget: {target}\n{extra}cases:\n{rows}\n'
 
 
 def test_sync_and_async_targets_are_judged_and_recorded(
@@ -94,16 +94,19 @@ def test_sync_and_async_targets_are_judged_and_recorded(
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     db = default_db(pytester)
-    systems = [json.loads(r[0])["system"] for r in query(
-        db, "SELECT request FROM llm_calls WHERE role = 'target' ORDER BY id"
-    )]
+    systems = [
+        json.loads(r[0])["system"]
+        for r in query(db, "SELECT request FROM llm_calls WHERE role = 'target' ORDER BY id")
+    ]
     # The sync target's own context reached the model; the async one sent the prompt as is.
     assert sorted(systems) == sorted([PROMPT + "\nOrder 123 shipped on Monday.", PROMPT])
-    responses = dict(query(
-        db,
-        "SELECT c.case_key, e.model_response FROM evaluations e "
-        "JOIN test_cases c ON c.id = e.test_case_id",
-    ))
+    responses = dict(
+        query(
+            db,
+            "SELECT c.case_key, e.model_response FROM evaluations e "
+            "JOIN test_cases c ON c.id = e.test_case_id",
+        )
+    )
     assert responses["hi"].endswith("[checked by app_a]")  # the target's text, not the model's
     assert responses["where"]  # the Message's text
     lines = summary_lines(result)
@@ -115,8 +118,11 @@ def test_sync_and_async_targets_are_judged_and_recorded(
 
 def test_target_calls_are_cached_then_replayed_with_no_network(pytester: pytest.Pytester) -> None:
     write_app(pytester, "app_b")
-    write_suite(pytester, "shop", suite_text("shop", "app_b:answer", "a: Where is order 123?",
-                                             "b: Can I pay by card?"))
+    write_suite(
+        pytester,
+        "shop",
+        suite_text("shop", "app_b:answer", "a: Where is order 123?", "b: Can I pay by card?"),
+    )
     first = pytester.runpytest("-p", "no:cacheprovider")
     first.assert_outcomes(passed=2)
     assert summary_lines(first)["shop"]["calls"] == "4"
@@ -126,8 +132,11 @@ def test_target_calls_are_cached_then_replayed_with_no_network(pytester: pytest.
     line = summary_lines(again)["shop"]
     assert (line["calls"], line["hits"]) == ("0", "4")
     # A case never recorded is refused cleanly under replay: an item error naming the case.
-    write_suite(pytester, "shop", suite_text("shop", "app_b:answer", "a: Where is order 123?",
-                                             "c: A question never asked"))
+    write_suite(
+        pytester,
+        "shop",
+        suite_text("shop", "app_b:answer", "a: Where is order 123?", "c: A question never asked"),
+    )
     refused = pytester.runpytest("-p", "no:cacheprovider", "--promptopt-cache=replay")
     refused.assert_outcomes(passed=1, errors=1)
     refused.stdout.fnmatch_lines(["*no recorded target response for shop[[]c[]]*"])
@@ -139,10 +148,13 @@ def test_a_target_that_raises_or_returns_junk_is_an_item_error(pytester: pytest.
     write_suite(pytester, "junk", suite_text("junk", "app_c:wrong_type", "y: Hi"))
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines([
-        "*target app_c:broken raised KeyError: 'no such order'*",
-        "*target app_c:wrong_type returned int; an answer is a str or an anthropic.types.Message*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*target app_c:broken raised KeyError: 'no such order'*",
+            "*target app_c:wrong_type returned int;"
+            " an answer is a str or an anthropic.types.Message*",
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,14 +177,18 @@ def test_a_missing_target_is_a_collection_error(
 
 def test_a_target_cannot_take_turns(pytester: pytest.Pytester) -> None:
     write_app(pytester, "app_e")
-    write_suite(pytester, "chat", f"""
+    write_suite(
+        pytester,
+        "chat",
+        f"""
         name: chat
         prompt: "{PROMPT}"
         target: app_e:answer
         cases:
           - id: two
             turns: ["Hi", "And now?"]
-        """)
+        """,
+    )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*use `turns`, which a `target` cannot answer*messages*"])
@@ -192,7 +208,8 @@ def test_promptopt_judge_records_the_given_answer_with_judge_calls_only(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makeini("[pytest]\npromptopt_model = simulated\n")
-    pytester.makepyfile(test_own="""
+    pytester.makepyfile(
+        test_own="""
         import pytest
         from pytest_promptopt import Case, Suite
 
@@ -211,7 +228,8 @@ def test_promptopt_judge_records_the_given_answer_with_judge_calls_only(
         def test_bad_answer_type(promptopt):
             with pytest.raises(Exception, match="promptopt.judge was given dict"):
                 promptopt.judge(suite, "hi", {"text": "x"})
-    """)
+    """
+    )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     db = default_db(pytester)
@@ -226,7 +244,8 @@ def test_promptopt_client_is_cached_and_counted_against_max_calls(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makeini("[pytest]\npromptopt_model = simulated\n")
-    pytester.makepyfile(test_client=textwrap.dedent("""
+    pytester.makepyfile(
+        test_client=textwrap.dedent("""
         import asyncio
 
         import anthropic
@@ -253,7 +272,8 @@ def test_promptopt_client_is_cached_and_counted_against_max_calls(
                 )
             assert isinstance(promptopt.async_client, anthropic.AsyncAnthropic)
             assert asyncio.run(go()).content[0].text  # "one" again: a cache hit, no call
-    """))
+    """)
+    )
     result = pytester.runpytest("-p", "no:cacheprovider", "--promptopt-max-calls=2")
     result.assert_outcomes(passed=2)
     db = default_db(pytester)
@@ -264,10 +284,17 @@ def test_promptopt_client_is_cached_and_counted_against_max_calls(
 
 def test_optimize_sends_every_candidate_through_the_target(pytester: pytest.Pytester) -> None:
     write_app(pytester, "app_g")
-    write_suite(pytester, "opt", suite_text(
-        "opt", "app_g:answer", "a: Where is order 123?", "b: I want a refund",
-        extra="description: Support assistant for an online shop.\n",
-    ))
+    write_suite(
+        pytester,
+        "opt",
+        suite_text(
+            "opt",
+            "app_g:answer",
+            "a: Where is order 123?",
+            "b: I want a refund",
+            extra="description: Support assistant for an online shop.\n",
+        ),
+    )
     result = pytester.runpytest("-p", "no:cacheprovider", "--optimize")
     result.assert_outcomes(passed=2)
     db = default_db(pytester)
@@ -285,7 +312,8 @@ def test_a_python_suite_takes_a_callable_target_and_runs_under_xdist(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makeini("[pytest]\npromptopt_model = simulated\n")
-    pytester.makepyfile(test_py_target="""
+    pytester.makepyfile(
+        test_py_target="""
         import pytest
         from pytest_promptopt import Case, CaseInput, Suite
 
@@ -305,7 +333,8 @@ def test_a_python_suite_takes_a_callable_target_and_runs_under_xdist(
             result = promptopt.evaluate(suite, case)
             assert result.error is None, result.error
             assert result.samples[0].response.isupper()
-    """)
+    """
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=4)
     db = default_db(pytester)

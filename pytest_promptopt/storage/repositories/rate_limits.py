@@ -74,9 +74,7 @@ class RateLimitRepository(Repository):
         """Add `increase` to the current limit, up to the ceiling."""
         rl = RateLimit
         grown = case((rl.current + increase > rl.ceiling, rl.ceiling), else_=rl.current + increase)
-        self.session.execute(
-            update(rl).where(rl.session_uid == session_uid).values(current=grown)
-        )
+        self.session.execute(update(rl).where(rl.session_uid == session_uid).values(current=grown))
 
     def get(self, session_uid: str) -> RateLimitRow | None:
         """The session's row now, or None when no worker opened one."""
