@@ -24,7 +24,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def judge_body(shape: Any, criteria: tuple[tuple[str, bool], ...]) -> dict[str, Any]:
+def judge_body(shape: Any, criteria: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     """A judge request as the plugin builds it, for QUESTION answered with ANSWER."""
     payload = {
         "criteria": [name for name, _ in criteria],
@@ -70,7 +70,7 @@ def test_a_target_call_gets_the_scripted_text_and_is_kept() -> None:
 
 
 def test_a_forced_judge_tool_gets_the_levels_and_the_default_for_the_rest() -> None:
-    criteria = (("functionality", False), ("email", True), ("safety", False))
+    criteria = (("functionality", "continuous"), ("email", "binary"), ("safety", "continuous"))
     model = ScriptedModel(verdicts={QUESTION: {"functionality": 2, "email": 1}})
     msg = run(send(model, judge_body("forced_tool", criteria)))
     (block,) = msg.content
@@ -88,7 +88,7 @@ def test_a_forced_judge_tool_gets_the_levels_and_the_default_for_the_rest() -> N
 
 
 def test_structured_outputs_get_the_verdict_as_json_text() -> None:
-    criteria = (("functionality", False),)
+    criteria = (("functionality", "continuous"),)
     model = ScriptedModel(verdicts={QUESTION: {"functionality": None, "reasoning": "n/a"}})
     body = judge_body("output_format", criteria)
     msg = run(send(model, body))
@@ -112,7 +112,7 @@ def test_callables_see_the_sample_header_and_the_judge_data() -> None:
     body = {"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": "hi"}]}
     sampled = run(send(model, body, extra_headers={protocol.SAMPLE_HEADER: "1"}))
     assert sampled.content[0].text == "answer 1"
-    judged = run(send(model, judge_body("forced_tool", (("functionality", False),))))
+    judged = run(send(model, judge_body("forced_tool", (("functionality", "continuous"),))))
     assert judged.content[0].input["functionality"] == 5
     assert [(c.role, c.sample) for c in seen] == [("target", 1), ("judge", 0)]
 
@@ -123,7 +123,7 @@ def test_an_unscripted_question_is_a_400_naming_it() -> None:
     with pytest.raises(anthropic.BadRequestError, match="no scripted answer for 'other'"):
         run(send(model, body))
     with pytest.raises(anthropic.BadRequestError, match="no scripted verdict for"):
-        run(send(model, judge_body("forced_tool", (("functionality", False),))))
+        run(send(model, judge_body("forced_tool", (("functionality", "continuous"),))))
 
 
 def test_served_over_loopback_it_answers_messages_streams_and_the_models_api() -> None:
@@ -160,7 +160,7 @@ def test_the_transport_is_an_httpx2_mock_transport() -> None:
 def test_a_schema_retry_is_answered_from_the_data_of_the_first_turn() -> None:
     from pytest_promptopt.llm.requests import build_schema_retry
 
-    criteria = (("functionality", False),)
+    criteria = (("functionality", "continuous"),)
     model = ScriptedModel(verdicts={QUESTION: {"functionality": 3}})
     first = judge_body("forced_tool", criteria)
     bad = {"type": "tool_use", "id": "toolu_1", "name": protocol.JUDGE_TOOL, "input": {}}
