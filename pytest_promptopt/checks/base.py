@@ -109,6 +109,16 @@ class CheckKind:
         return []
 
 
+class StringCheck(CheckKind):
+    """A kind whose value is one non-empty string (`what` says which, in its errors)."""
+
+    what: ClassVar[str] = "a non-empty string"
+
+    def parse(self, value: Any, nested: Nested) -> str:
+        """A non-empty string."""
+        return non_empty_string(self.name, value, self.what)
+
+
 def non_empty_string(kind: str, value: Any, what: str = "a non-empty string") -> str:
     """`value` when it is a non-empty string, else ValueError naming the kind."""
     if not isinstance(value, str) or not value:

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pytest_promptopt.checks.base import (
     Answered,
-    CheckKind,
     Figures,
-    Nested,
     Outcome,
-    non_empty_string,
+    StringCheck,
 )
 
 
-class NotContains(CheckKind):
+class NotContains(StringCheck):
     """The answer's text does not hold the string (case matters)."""
 
     name = "not_contains"
     order = 20
-
-    def parse(self, value: Any, nested: Nested) -> str:
-        """A non-empty string."""
-        return non_empty_string(self.name, value)
 
     def check(self, value: str, answer: Answered, figures: Figures) -> Outcome:
         """Passes when the text does not hold the string."""

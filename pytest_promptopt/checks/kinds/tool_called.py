@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pytest_promptopt.checks.base import (
     Answered,
-    CheckKind,
     Figures,
-    Nested,
     Outcome,
+    StringCheck,
     calls_detail,
-    non_empty_string,
 )
 
 
-class ToolCalled(CheckKind):
+class ToolCalled(StringCheck):
     """The answer makes at least one call of the tool."""
 
     name = "tool_called"
     order = 80
-
-    def parse(self, value: Any, nested: Nested) -> str:
-        """A tool name."""
-        return non_empty_string(self.name, value, "a tool name")
+    what = "a tool name"
 
     def check(self, value: str, answer: Answered, figures: Figures) -> Outcome:
         """Passes when the tool was called; else the calls made."""

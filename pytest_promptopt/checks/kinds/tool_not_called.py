@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pytest_promptopt.checks.base import (
     Answered,
-    CheckKind,
     Figures,
-    Nested,
     Outcome,
-    non_empty_string,
+    StringCheck,
 )
 
 
-class ToolNotCalled(CheckKind):
+class ToolNotCalled(StringCheck):
     """The answer makes no call of the tool."""
 
     name = "tool_not_called"
     order = 90
-
-    def parse(self, value: Any, nested: Nested) -> str:
-        """A tool name."""
-        return non_empty_string(self.name, value, "a tool name")
+    what = "a tool name"
 
     def check(self, value: str, answer: Answered, figures: Figures) -> Outcome:
         """Passes when the tool was not called; else how often it was."""
