@@ -110,7 +110,12 @@ def test_too_few_shared_cases_is_inconclusive_and_passes(sim: pytest.Pytester) -
     result = sim.runpytest("--promptopt-baseline")
     result.assert_outcomes(passed=3)
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines([f"    baseline run {base}: inconclusive: 3 shared cases, *"])
+    result.stdout.fnmatch_lines(
+        [
+            f"    baseline run {base}: inconclusive (fewer than the 5 shared cases this "
+            "comparison needs): 3 shared cases, *"
+        ]
+    )
 
 
 def test_a_suite_without_a_baseline_says_so(sim: pytest.Pytester) -> None:
