@@ -222,10 +222,14 @@ def verdict_line(suite: str, comparison: dict[str, Any]) -> str:
     c = comparison
     ci = c["delta_ci"]
     interval = f" (95% CI {ci[0]:+.3f} .. {ci[1]:+.3f})" if ci else ""
+    why = f" ({c['reason']})" if c.get("reason") else ""
+    mdc = c.get("min_detectable_change")
+    power = f"; detectable change {mdc:.3f} (80% power)" if mdc is not None else ""
     line = (
-        f"{suite}: {c['verdict'].upper()}: {c['n_shared']} shared cases, change "
+        f"{suite}: {c['verdict'].upper()}{why}: {c['n_shared']} shared cases, change "
         f"{c['mean_delta']:+.3f}{interval}, margin {c['margin']}; pass->fail "
         f"{c['pass_to_fail']}, fail->pass {c['fail_to_pass']}, McNemar p={c['mcnemar_p']:.3g}"
+        f"{power}"
     )
     if c["pass_to_fail_cases"]:
         line += "\n    pass->fail: " + ", ".join(c["pass_to_fail_cases"])

@@ -106,8 +106,9 @@ def paired_comparison(
     """The paired test of a variant against the first on the cases both judged.
 
     The baseline comparison's test by the `variant` rule (`stats.compare_runs`: a paired t
-    interval on the mean score change and McNemar's exact test on pass/fail flips); JSON-safe
-    figures shown beside the variant (`VariantFigures.paired`).
+    interval on the mean score change and McNemar's exact test on pass/fail flips, with the
+    smallest change it could detect and why an `inconclusive` is one); JSON-safe figures shown
+    beside the variant (`VariantFigures.paired`).
     """
     c = compare_runs(case_outcomes(first), case_outcomes(other), decision="variant")
     figures: dict[str, Any] = {"verdict": c.verdict, "shared cases": c.n_shared}
@@ -117,6 +118,10 @@ def paired_comparison(
         figures[f"{level:.0%} CI"] = f"{c.delta_ci[0]:+.3f}..{c.delta_ci[1]:+.3f}"
     figures["flips"] = f"{c.pass_to_fail} pass->fail, {c.fail_to_pass} fail->pass"
     figures["McNemar p"] = f"{c.mcnemar_p:.3g}"
+    if c.min_detectable_change is not None:
+        figures["detectable change"] = f"{c.min_detectable_change:.3f}"
+    if c.reason:
+        figures["why"] = c.reason
     return figures
 
 

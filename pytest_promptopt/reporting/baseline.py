@@ -107,9 +107,12 @@ def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, A
 
 
 def suite_outcomes(judged: dict[str, dict[str, Any]], suite: str) -> dict[str, CaseOutcome]:
-    """One suite's `judged_results` rows as case id -> (score, passed)."""
+    """One suite's `judged_results` rows as case id -> (score, passed, category)."""
     rows = judged.get(suite, {}).get("cases", [])
-    return {r["case_key"]: CaseOutcome(float(r["score"]), bool(r["passed"])) for r in rows}
+    return {
+        r["case_key"]: CaseOutcome(float(r["score"]), bool(r["passed"]), r.get("category") or "")
+        for r in rows
+    }
 
 
 def compare_with_baselines(

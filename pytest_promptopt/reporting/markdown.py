@@ -197,6 +197,7 @@ BASELINE_HEADERS = [
     "pass→fail",
     "fail→pass",
     "McNemar p",
+    "detectable change",
     "went from pass to fail",
 ]
 
@@ -212,6 +213,12 @@ def _baseline_section(report: RunReport) -> str:
         if c.delta_ci is not None:
             change += f" ({fmt_delta(c.delta_ci[0])}..{fmt_delta(c.delta_ci[1])})"
         verdict = f"**{c.verdict}**" if c.verdict == "regressed" else c.verdict
+        if c.reason:
+            verdict += f" ({md_escape(c.reason, 240)})"
+        flipped = ", ".join(c.pass_to_fail_cases)
+        if c.category_note():
+            flipped = f"{c.category_note()}: {flipped}"
+        detectable = DASH if c.min_detectable_change is None else f"{c.min_detectable_change:.3f}"
         rows.append(
             [
                 md_escape(s.name, NAME_CHARS),
@@ -222,7 +229,8 @@ def _baseline_section(report: RunReport) -> str:
                 str(c.pass_to_fail),
                 str(c.fail_to_pass),
                 f"{c.mcnemar_p:.3g}",
-                md_escape(", ".join(c.pass_to_fail_cases), 240) or DASH,
+                detectable,
+                md_escape(flipped, 240) or DASH,
             ]
         )
     if not rows:
@@ -230,10 +238,13 @@ def _baseline_section(report: RunReport) -> str:
     margin = next(s.baseline.comparison.margin for s in report.suites if s.baseline)
     return (
         "### Against the baseline\n\n"
-        + md_table(BASELINE_HEADERS, rows, align="lrlrrrrrl")
-        + f"\n\nA regression: the mean change's 95% paired t interval lies below "
-        f"-{margin:g}, or McNemar's exact test finds more pass->fail than fail->pass flips "
-        "significant (p < 0.05); significant flips are never `unchanged`."
+        + md_table(BASELINE_HEADERS, rows, align="lrlrrrrrrl")
+        + f"\n\n`unchanged`: the mean change's 95% paired t interval lies within "
+        f"±{margin:g}; `regressed`: it lies below zero and reaches beyond -{margin:g}, or it "
+        "holds zero and McNemar's exact test finds significantly more pass->fail flips "
+        "(p < 0.05); anything else is `inconclusive`. A threshold alone cannot turn "
+        "`regressed` into `unchanged`. The detectable change: the smallest mean change the "
+        "comparison finds with 80% power."
     )
 
 

@@ -110,7 +110,12 @@ def test_too_few_shared_cases_is_inconclusive_and_passes(sim: pytest.Pytester) -
     result = sim.runpytest("--promptopt-baseline")
     result.assert_outcomes(passed=3)
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines([f"    baseline run {base}: inconclusive: 3 shared cases, *"])
+    result.stdout.fnmatch_lines(
+        [
+            f"    baseline run {base}: inconclusive (fewer than the 5 shared cases this "
+            "comparison needs): 3 shared cases, *"
+        ]
+    )
 
 
 def test_a_suite_without_a_baseline_says_so(sim: pytest.Pytester) -> None:
@@ -157,6 +162,7 @@ def test_diff_fail_on_regression_exit_codes(sim: pytest.Pytester) -> None:
     assert plain.exit_code == 0
     assert "support: REGRESSED: 24 shared cases" in plain.output
     assert "    pass->fail: refund-" in plain.output
+    assert "(80% power)" in plain.output.split("support: REGRESSED:")[1].splitlines()[0]
     gated = cli(sim, "diff", good, worse, "--fail-on-regression")
     assert gated.exit_code == 1 and "regressed: support" in gated.output
     assert cli(sim, "diff", good, good, "--fail-on-regression").exit_code == 0
@@ -165,6 +171,8 @@ def test_diff_fail_on_regression_exit_codes(sim: pytest.Pytester) -> None:
     assert data["regressed_suites"] == ["support"]
     (suite,) = data["suites"]
     assert suite["verdict"] == "regressed" and suite["comparison"]["n_shared"] == 24
+    assert 0 < suite["comparison"]["min_detectable_change"] < 0.2
+    assert sum(c["cases"] for c in suite["comparison"]["categories"]) == 24
     assert {c["case_key"] for c in data["cases"]} >= {"refund-1", "parcel-1"}  # unchanged part
     improved = json.loads(cli(sim, "diff", worse, good, "--json").output)
     assert improved["suites"][0]["verdict"] == "improved"

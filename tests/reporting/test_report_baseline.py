@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from pytest_promptopt.reporting.charts import delta_chart
 from pytest_promptopt.reporting.html import render_html
 from pytest_promptopt.reporting.markdown import render_markdown
+from pytest_promptopt.reporting.text import md_escape
 from pytest_promptopt.reporting.writers import write_reports
+from pytest_promptopt.stats import CategoryChange
 from tests.reporting.report_samples import baseline_report
 
 
@@ -35,7 +38,32 @@ def test_markdown_shows_intervals_and_the_baseline_table() -> None:
     assert "### Against the baseline" in md
     row = next(line for line in md.splitlines() if line.startswith("| support | 11 |"))
     assert "**regressed**" in row and "case-0, case-1" in row
-    assert "lies below -0.02" in md
+    assert "lies below zero and reaches beyond -0.02" in md
+    assert "within ±0.02" in md and "anything else is `inconclusive`" in md
+    mdc = baseline_report().suites[0].baseline.comparison.min_detectable_change  # type: ignore[union-attr]
+    assert mdc is not None and f"| {mdc:.3f} |" in row
+
+
+def test_the_comparison_states_its_power_and_categories_in_every_report(tmp_path: Path) -> None:
+    report = baseline_report()
+    base = report.suites[0].baseline
+    assert base is not None
+    c = base.comparison
+    flipped = replace(
+        c, categories=(CategoryChange("returns", 2, -0.2, 2, 0), CategoryChange("x", 8, 0.0, 0, 0))
+    )
+    report.suites[0].baseline = base.model_copy(update={"comparison": flipped})
+    data = json.loads(write_reports(report, tmp_path).json.read_text())
+    comparison = data["suites"][0]["baseline"]["comparison"]
+    assert comparison["min_detectable_change"] == c.min_detectable_change
+    assert comparison["categories"][0] == {
+        "category": "returns", "cases": 2, "mean_delta": -0.2, "pass_to_fail": 2, "fail_to_pass": 0
+    }  # fmt: skip
+    note = "all 2 cases of category `returns` went pass -> fail"
+    assert md_escape(note) in render_markdown(report)
+    assert note.replace(">", "&gt;") in render_html(report)
+    assert f"detectable change {c.min_detectable_change:.3f} (80% power)" in render_html(report)
+    assert note in base.model_copy(update={"comparison": flipped}).describe()
 
 
 def test_the_delta_chart_draws_every_case_from_zero() -> None:

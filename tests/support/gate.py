@@ -135,5 +135,6 @@ def simulated_run(
         verdict = Verdict.of(call["tool_model"].model_validate(tool_input))
         score = overall_score(verdict.scores, suite.criteria)
         shortfalls = judge_shortfalls(verdict.scores, {}, suite.gate_for(case), threshold)
-        outcomes[case.id] = CaseOutcome(score, score >= threshold and not shortfalls)
+        topic = case.id.rsplit("-", 1)[0]  # the case's category: refund, parcel or cancel
+        outcomes[case.id] = CaseOutcome(score, score >= threshold and not shortfalls, topic)
     return outcomes

@@ -1,7 +1,7 @@
-"""The one statistics module: every interval and every paired decision of the plugin.
+"""Intervals and paired tests: every interval of the plugin and the rule of every decision.
 
 Pure (the standard library; numpy and scipy imported inside the functions that need them, so
-importing this module costs nothing), low in the layers so that every layer above may use it:
+importing this module costs nothing):
 
 - `wilson_interval`: the 95% Wilson score interval of a pass rate (its exact closed form).
 - `mean_interval`: THE bootstrap: a seeded percentile bootstrap interval of a mean (numpy),
@@ -12,27 +12,8 @@ importing this module costs nothing), low in the layers so that every layer abov
   without spread (a zero-width interval is no evidence: `paired_gain([0.0625, 0.0625])` is not
   significant).
 - `mcnemar_exact`: THE exact test of pass/fail flips (`scipy.stats.binomtest` at 1/2).
-- `compare_runs`: run `b` against run `a` on the case ids both share (the baseline comparison
-  of the run-level gate, and each variant against the first): `paired_gain` plus `mcnemar_exact`.
 
-The outcome of `compare_runs` (n shared cases, d_i = score_b - score_a per case, the paired t
-interval [lo, hi] of the mean of d at the rule's level, and McNemar's exact p on the cases whose
-pass/fail flipped, judged at alpha = 1 - level):
-
-- `inconclusive` when n is under the rule's minimum, or when the interval and the flips are
-  both significant in opposite directions;
-- `regressed` when hi < -margin (the whole interval is a drop larger than the margin) or when
-  McNemar's p < alpha with more pass->fail than fail->pass flips: significant flips are never
-  `unchanged` (20 of 20 cases going pass->fail is a regression whatever the scores say, e.g.
-  when an older judge scored the baseline on another scale);
-- `improved`, the mirror image;
-- `unchanged` otherwise: no change beyond the margin was detected (not a proof of equality; the
-  interval says how large a change could have gone unseen).
-
-A zero-width interval (every case moved by the same amount) decides nothing; the flips may.
-Measured on the simulator with judge noise 0.15 and 40 seeds (`benchmarks/baseline_gate_bench.py`):
-no false alarm at 12 or 24 cases; a drop of 0.10 in the mean on 24 cases caught 34 times of 40
-(6 of 40 on 12 cases, where the t interval is wider than the BCa bootstrap it replaced).
+Run comparisons (`compare_runs`) are in `stats.compare`.
 """
 
 from __future__ import annotations
@@ -40,7 +21,7 @@ from __future__ import annotations
 import math
 import statistics
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
@@ -114,10 +95,11 @@ p < 0.05, so on fewer cases only the interval can decide.
 
 
 class CaseOutcome(NamedTuple):
-    """One case's result in one run: its score (the mean over samples) and whether it passed."""
+    """One case's result in one run: its score (the mean over samples), pass, its category."""
 
     score: float
     passed: bool
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,43 +173,6 @@ def paired_gain(diffs: Sequence[float], decision: Decision = "apply") -> PairedG
     return PairedGain(mean, low, high, n, conf, rule.min_cases)
 
 
-@dataclass(frozen=True)
-class PairedComparison:
-    """Run `b` against baseline run `a` on their shared cases: every figure and the verdict."""
-
-    n_shared: int
-    mean_a: float
-    mean_b: float
-    mean_delta: float
-    delta_ci: tuple[float, float] | None
-    pass_to_fail: int
-    fail_to_pass: int
-    mcnemar_p: float
-    margin: float
-    verdict: ComparisonOutcome
-    pass_to_fail_cases: tuple[str, ...] = ()
-    deltas: tuple[tuple[str, float], ...] = ()
-    reason: str = ""
-
-    def describe(self) -> str:
-        """One line: verdict, shared cases, mean change with its interval, flips and p."""
-        if self.delta_ci is None:
-            interval = ""
-        else:
-            interval = (
-                f" ({COMPARISON_CONFIDENCE:.0%} CI "
-                f"{self.delta_ci[0]:+.3f} .. {self.delta_ci[1]:+.3f})"
-            )
-        why = f" ({self.reason})" if self.reason else ""
-        return (
-            f"{self.verdict}{why}: {self.n_shared} shared case{'' if self.n_shared == 1 else 's'}, "
-            f"mean {self.mean_a:.3f} -> "
-            f"{self.mean_b:.3f}, change {self.mean_delta:+.3f}{interval}, margin {self.margin}; "
-            f"pass->fail {self.pass_to_fail}, fail->pass {self.fail_to_pass}, "
-            f"McNemar p={self.mcnemar_p:.3g}"
-        )
-
-
 def wilson_interval(passed: int, total: int) -> tuple[float, float] | None:
     """The 95% Wilson score interval of `passed` out of `total` (None when total is 0).
 
@@ -294,60 +239,3 @@ def mcnemar_exact(pass_to_fail: int, fail_to_pass: int) -> float:
         from scipy.stats import binomtest
 
     return float(binomtest(pass_to_fail, flips, 0.5).pvalue)
-
-
-def compare_runs(
-    a: Mapping[str, CaseOutcome],
-    b: Mapping[str, CaseOutcome],
-    *,
-    margin: float = DEFAULT_MARGIN,
-    decision: RunComparison = "baseline",
-) -> PairedComparison:
-    """Compare run `b` with `a` on the case ids both share, by the rule of `decision`.
-
-    The outcome rule is in the module docstring; the level and the minimum come from `RULES`.
-    """
-    shared = sorted(set(a) & set(b))
-    n = len(shared)
-    deltas = [b[k].score - a[k].score for k in shared]
-    pass_to_fail = [k for k in shared if a[k].passed and not b[k].passed]
-    fail_to_pass = sum(1 for k in shared if not a[k].passed and b[k].passed)
-    rule = RULES[decision]
-    gain = paired_gain(deltas, decision)
-    ci = (gain.low, gain.high) if n >= 2 else None
-    p = mcnemar_exact(len(pass_to_fail), fail_to_pass)
-    verdict: ComparisonOutcome
-    reason = ""
-    alpha = rule.alpha
-    if n < rule.min_cases:
-        verdict = "inconclusive"
-    else:
-        flips_down = p < alpha and len(pass_to_fail) > fail_to_pass
-        flips_up = p < alpha and fail_to_pass > len(pass_to_fail)
-        down = gain.spread and gain.high < -margin
-        up = gain.spread and gain.low > margin
-        if (down or flips_down) and (up or flips_up):
-            verdict, reason = "inconclusive", "the scores and the pass/fail flips disagree"
-        elif down or flips_down:
-            verdict = "regressed"
-            reason = "" if down else "significant pass->fail flips"
-        elif up or flips_up:
-            verdict = "improved"
-            reason = "" if up else "significant fail->pass flips"
-        else:
-            verdict = "unchanged"
-    return PairedComparison(
-        n_shared=n,
-        mean_a=sum(a[k].score for k in shared) / n if n else 0.0,
-        mean_b=sum(b[k].score for k in shared) / n if n else 0.0,
-        mean_delta=gain.mean,
-        delta_ci=ci,
-        pass_to_fail=len(pass_to_fail),
-        fail_to_pass=fail_to_pass,
-        mcnemar_p=p,
-        margin=margin,
-        verdict=verdict,
-        pass_to_fail_cases=tuple(pass_to_fail),
-        deltas=tuple(zip(shared, deltas, strict=True)),
-        reason=reason,
-    )
