@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import clean_env, suite_yaml, write_project
 
-SUMMARY_CALLS = re.compile(r"\((\d+) calls, \$")
+SUMMARY_CALLS = re.compile(r"pipeline (\d+) calls, \$")
 
 
 def optimize(root: Path, candidates: int, tests: int) -> tuple[float, int, str]:
