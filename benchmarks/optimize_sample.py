@@ -24,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from render_docs import write_or_check
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "optimize.md"
 START, END = "<!-- optimize-sample:start -->", "<!-- optimize-sample:end -->"
@@ -115,16 +117,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when the page differs")
     args = parser.parse_args()
-    current = PAGE.read_text(encoding="utf-8")
-    updated = rewrite(current, sample(run_example()))
-    if args.check:
-        if updated != current:
-            print(f"{PAGE}'s sample output is stale: run python benchmarks/optimize_sample.py")
-            return 1
-        return 0
-    PAGE.write_text(updated, encoding="utf-8")
-    print(f"rewrote the sample in {PAGE}")
-    return 0
+    updated = rewrite(PAGE.read_text(encoding="utf-8"), sample(run_example()))
+    return write_or_check(PAGE, updated, check=args.check, how="benchmarks/optimize_sample.py")
 
 
 if __name__ == "__main__":

@@ -73,14 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when the page differs")
     args = parser.parse_args(argv)
-    page = render(load())
-    if args.check:
-        if PAGE.read_text(encoding="utf-8") != page:
-            print(f"{PAGE} is stale: run python benchmarks/render_docs.py")
+    return write_or_check(PAGE, render(load()), check=args.check, how="benchmarks/render_docs.py")
+
+
+def write_or_check(page: Path, content: str, *, check: bool, how: str) -> int:
+    """Write `content` to `page`, or with `check` only compare: 1 when the page is stale."""
+    if check:
+        if page.read_text(encoding="utf-8") != content:
+            print(f"{page} is stale: run python {how}")
             return 1
         return 0
-    PAGE.write_text(page, encoding="utf-8")
-    print(f"rendered {PAGE}")
+    page.write_text(content, encoding="utf-8")
+    print(f"wrote {page}")
     return 0
 
 

@@ -119,6 +119,14 @@ class StringCheck(CheckKind):
         return non_empty_string(self.name, value, self.what)
 
 
+class LimitCheck(CheckKind):
+    """A kind whose value is one positive, finite limit (a latency, a cost)."""
+
+    def parse(self, value: Any, nested: Nested) -> float:
+        """A positive, finite number."""
+        return positive_number(self.name, value)
+
+
 def non_empty_string(kind: str, value: Any, what: str = "a non-empty string") -> str:
     """`value` when it is a non-empty string, else ValueError naming the kind."""
     if not isinstance(value, str) or not value:

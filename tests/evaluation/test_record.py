@@ -6,14 +6,7 @@ from pytest_promptopt.evaluation.record import SuiteTotals, by_suite, case_recor
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult
 from pytest_promptopt.protocol import Verdict, VerdictInput
 from pytest_promptopt.records.case import CaseRecord
-
-
-def _record(case_id: str, score: float, *, passed: bool, error: str | None = None) -> CaseRecord:
-    return CaseRecord(
-        suite="s", case_id=case_id, prompt_id=3, score=score, threshold=0.7, passed=passed,
-        error=error, calls=2, cache_hits=1, input_tokens=10, output_tokens=5, cost_usd=0.01,
-        criteria={"functionality": 0.8, "tone": 0.5},
-    )  # fmt: skip
+from tests.support.records import make_record
 
 
 def test_from_result_takes_scores_totals_and_criteria() -> None:
@@ -34,9 +27,9 @@ def test_from_result_takes_scores_totals_and_criteria() -> None:
 
 def test_suite_totals_leave_errors_out_of_the_mean() -> None:
     records = [
-        _record("a", 0.9, passed=True),
-        _record("b", 0.5, passed=False),
-        _record("c", 0.0, passed=False, error="api down"),
+        make_record("a", 0.9, passed=True),
+        make_record("b", 0.5, passed=False),
+        make_record("c", 0.0, passed=False, error="api down"),
     ]
     t = SuiteTotals.of("s", records)
     assert (t.cases, t.passed, t.failed, t.errors) == (3, 1, 1, 1)
@@ -47,7 +40,7 @@ def test_suite_totals_leave_errors_out_of_the_mean() -> None:
 
 
 def test_by_suite_keeps_first_seen_order() -> None:
-    a = _record("a", 1, passed=True)
+    a = make_record("a", 1, passed=True)
     b = a.model_copy(update={"suite": "t"})
     c = a.model_copy(update={"case_id": "c"})
     assert list(by_suite([a, b, c])) == ["s", "t"]
@@ -55,7 +48,7 @@ def test_by_suite_keeps_first_seen_order() -> None:
 
 
 def test_an_unknown_cost_travels_and_makes_the_suite_total_unknown() -> None:
-    known = _record("a", 0.9, passed=True)
+    known = make_record("a", 0.9, passed=True)
     unknown = known.model_copy(update={"case_id": "b", "cost_usd": None})
     props = dict(unknown.to_properties())
     assert props["promptopt_cost_usd"] == ""  # JUnit has no None either

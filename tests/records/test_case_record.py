@@ -5,44 +5,40 @@ from __future__ import annotations
 from pytest_promptopt.records import PREFIX, RECORD_KEY
 from pytest_promptopt.records.case import PROPERTY_NAMES, CaseRecord
 from pytest_promptopt.suites.criteria import RESERVED_NAMES
-
-
-def _record(case_id: str, score: float, *, passed: bool, error: str | None = None) -> CaseRecord:
-    return CaseRecord(
-        suite="s", case_id=case_id, prompt_id=3, score=score, threshold=0.7, passed=passed,
-        error=error, calls=2, cache_hits=1, input_tokens=10, output_tokens=5, cost_usd=0.01,
-        criteria={"functionality": 0.8, "tone": 0.5},
-    )  # fmt: skip
+from tests.support.records import make_record
 
 
 def test_properties_round_trip_keeps_every_field() -> None:
-    record = _record("a", 0.75, passed=True)
+    record = make_record("a", 0.75, passed=True)
     assert CaseRecord.from_properties(record.to_properties()) == [record]
 
 
 def test_several_records_and_foreign_properties_in_one_report() -> None:
-    first, second = _record("a", 0.9, passed=True), _record("b", 0.1, passed=False, error="boom")
+    first, second = (
+        make_record("a", 0.9, passed=True),
+        make_record("b", 0.1, passed=False, error="boom"),
+    )
     props = [("user_key", 1), *first.to_properties(), ("other", "x"), *second.to_properties()]
     assert CaseRecord.from_properties(props) == [first, second]
     assert CaseRecord.from_properties([("user_key", 1)]) == []
 
 
 def test_the_plugin_reads_the_json_record_not_the_flat_view() -> None:
-    record = _record("a", 0.5, passed=False)
+    record = make_record("a", 0.5, passed=False)
     flat = record.flat_properties()
     assert CaseRecord.from_properties(flat) == []  # a JUnit reader's view, not the carrier
     assert CaseRecord.from_properties([(RECORD_KEY, record.model_dump_json())]) == [record]
 
 
 def test_criteria_travel_under_their_own_names() -> None:
-    props = dict(_record("a", 0.5, passed=False).to_properties())
+    props = dict(make_record("a", 0.5, passed=False).to_properties())
     assert props["promptopt_functionality"] == 0.8
     assert props["promptopt_tone"] == 0.5
     assert props["promptopt_error"] == ""  # JUnit has no None: an empty string, read back as None
 
 
 def test_every_field_set_travels_under_a_reserved_property_name() -> None:
-    full = _record("a", 0.5, passed=False, error="boom").model_copy(
+    full = make_record("a", 0.5, passed=False, error="boom").model_copy(
         update={"min_pass_rate": 0.8, "variant": "v2", "variant_rank": 1, "reason": "low"}
         | {"flaky": True, "sample": 2, "judge_spread": 0.1, "judge_flipped": True, "refusals": 1}
     )

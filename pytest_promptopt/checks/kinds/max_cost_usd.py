@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pytest_promptopt.checks.base import (
     Answered,
-    CheckKind,
     Figures,
-    Nested,
+    LimitCheck,
     Outcome,
     cached_note,
-    positive_number,
 )
 
 
-class MaxCostUsd(CheckKind):
+class MaxCostUsd(LimitCheck):
     """The model-under-test call was cheap enough (a cached answer: as when it was made)."""
 
     name = "max_cost_usd"
     order = 150
-
-    def parse(self, value: Any, nested: Nested) -> float:
-        """A positive, finite number."""
-        return positive_number(self.name, value)
 
     def check(self, value: float, answer: Answered, figures: Figures) -> Outcome:
         """Passes when the call's cost is known and within the limit."""

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pytest_promptopt.checks.base import (
     Answered,
-    CheckKind,
     Figures,
-    Nested,
+    LimitCheck,
     Outcome,
     cached_note,
-    positive_number,
 )
 
 
-class MaxLatencyMs(CheckKind):
+class MaxLatencyMs(LimitCheck):
     """The model-under-test call was fast enough (a cached answer: as when it was made)."""
 
     name = "max_latency_ms"
     order = 140
-
-    def parse(self, value: Any, nested: Nested) -> float:
-        """A positive, finite number."""
-        return positive_number(self.name, value)
 
     def check(self, value: float, answer: Answered, figures: Figures) -> Outcome:
         """Passes when the call's latency is within the limit."""
