@@ -28,7 +28,7 @@ class Answered(Protocol):
 
 
 class Figures(Protocol):
-    """What checks on the call read of its figures (`llm.service.Usage`)."""
+    """What checks on the call read of its figures (`records.totals.Usage`)."""
 
     @property
     def cache_hits(self) -> int: ...

@@ -15,7 +15,7 @@ from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.bounded import OwnCode
 from pytest_promptopt.evaluation.python_checks import call_python
 from pytest_promptopt.evaluation.results import AssertionResult
-from pytest_promptopt.llm.service import Usage
+from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.suites.spec import Case
 
 _DEFAULT_CODE = OwnCode()

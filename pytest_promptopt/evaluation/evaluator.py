@@ -14,8 +14,9 @@ from pytest_promptopt.evaluation.prefetch import Prefetch, PrefetchedKeys
 from pytest_promptopt.evaluation.produce import Produced, Producer
 from pytest_promptopt.evaluation.results import CaseResult, SampleResult, item_name
 from pytest_promptopt.evaluation.target import TargetCase
+from pytest_promptopt.llm.completion import UsageMeter
 from pytest_promptopt.llm.requests import refusal_note
-from pytest_promptopt.llm.service import LLMService, UsageMeter
+from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.protocol import Verdict
 from pytest_promptopt.suites.spec import Case, Suite
 

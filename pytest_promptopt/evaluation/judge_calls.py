@@ -18,8 +18,9 @@ from pytest_promptopt.evaluation.judge import (
 )
 from pytest_promptopt.evaluation.results import CaseResult, judge_shortfalls
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
+from pytest_promptopt.llm.completion import Completion, UsageMeter
 from pytest_promptopt.llm.models import ModelRules
-from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
+from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.protocol import JUDGE_TOOL, Verdict
 
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.bounded import OwnCode
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
-from pytest_promptopt.llm.service import Completion, LLMService, UsageMeter
+from pytest_promptopt.llm.completion import Completion, UsageMeter
+from pytest_promptopt.llm.service import LLMService
 
 if TYPE_CHECKING:
     from pytest_promptopt.evaluation.own_code import TargetRunner

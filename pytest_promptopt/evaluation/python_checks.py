@@ -14,7 +14,7 @@ from typing import Any
 
 from pytest_promptopt.checks.base import Answered
 from pytest_promptopt.evaluation.bounded import CodeTimeoutError, OwnCode
-from pytest_promptopt.llm.service import Usage
+from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.suites.callables import resolve
 from pytest_promptopt.suites.spec import Case
 

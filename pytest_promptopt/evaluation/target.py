@@ -21,7 +21,7 @@ from pytest_promptopt.suites.render import RenderedCase, render_case
 from pytest_promptopt.suites.spec import Case, FileBlock, Suite
 
 if TYPE_CHECKING:
-    from pytest_promptopt.llm.service import Completion
+    from pytest_promptopt.llm.completion import Completion
 
 # The Messages API rejects empty user content; an empty user turn is sent as this marker.
 EMPTY_INPUT = "[the user sent an empty message]"

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_promptopt.records.totals import sum_costs
-
 CACHE_WRITE_FACTOR = 1.25
 """A 5-minute cache write costs 1.25x the base input price."""
 CACHE_READ_FACTOR = 0.1
@@ -232,5 +230,4 @@ __all__ = [
     "PriceTable",
     "TokenUsage",
     "UnknownPriceWarning",
-    "sum_costs",
 ]

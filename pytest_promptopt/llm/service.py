@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from pytest_promptopt.errors import BudgetExceededError, JudgeError, WriterError
+from pytest_promptopt.errors import JudgeError, WriterError
 from pytest_promptopt.llm.budget import Budget
 from pytest_promptopt.llm.clients import ClientPool, is_missing_credentials, missing_credentials
 from pytest_promptopt.llm.completion import CallPurpose, Completion, UsageMeter
@@ -33,7 +33,6 @@ from pytest_promptopt.llm.sending import RATE_LIMIT_PATIENCE_S, Sender
 from pytest_promptopt.llm.spending import Spending, held_permit, holding
 from pytest_promptopt.llm.structured import answer_of, validation_error
 from pytest_promptopt.protocol import TOOL_MODELS
-from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.settings import SIMULATED_MODEL
 
 if TYPE_CHECKING:
@@ -323,12 +322,4 @@ def _batched_roles() -> frozenset[str]:
     return BATCHED_ROLES
 
 
-__all__ = [
-    "BudgetExceededError",
-    "CallPurpose",
-    "Completion",
-    "LLMService",
-    "Usage",
-    "UsageMeter",
-    "request_hash",
-]
+__all__ = ["LLMService", "request_hash"]

@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
 from pytest_promptopt.evaluation.record import SuiteTotals
 from pytest_promptopt.evaluation.variants import SuiteVariants
-from pytest_promptopt.llm.pricing import sum_costs
 from pytest_promptopt.records.case import CaseRecord
+from pytest_promptopt.records.totals import sum_costs
 from pytest_promptopt.reporting.baseline import BaselineResult
 from pytest_promptopt.stats import RULES
 

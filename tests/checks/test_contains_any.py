@@ -10,7 +10,7 @@ import pytest
 from pytest_promptopt.checks.spec import AssertionSpec
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.checks import check, run_check
-from pytest_promptopt.llm.service import Usage
+from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.suites.spec import Case
 
 

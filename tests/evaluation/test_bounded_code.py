@@ -13,8 +13,8 @@ import pytest
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.bounded import CodeTimeoutError, OwnCode
 from pytest_promptopt.evaluation.checks import check_all
-from pytest_promptopt.llm.service import Usage
 from pytest_promptopt.llm.wired import CallScope
+from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.suites.spec import AssertionSpec, Case
 from tests.support import stuckcode
 

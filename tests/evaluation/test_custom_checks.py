@@ -12,7 +12,7 @@ from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.checks import check_all, checks_score
 from pytest_promptopt.evaluation.python_checks import takes_figures
 from pytest_promptopt.evaluation.results import AssertionResult
-from pytest_promptopt.llm.service import Usage
+from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.suites.callables import resolve
 from pytest_promptopt.suites.spec import AssertionSpec, Case, Suite
 

@@ -11,9 +11,9 @@ from pytest_promptopt.llm.pricing import (
     UnknownPriceWarning,
     cost_usd,
     price_for,
-    sum_costs,
 )
 from pytest_promptopt.llm.requests import request_hash
+from pytest_promptopt.records.totals import sum_costs
 
 
 def test_sdk_model_names_have_their_published_prices() -> None:

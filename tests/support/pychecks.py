@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_promptopt.evaluation.answer import Answer
-from pytest_promptopt.llm.service import Usage
+from pytest_promptopt.records.totals import Usage
 from pytest_promptopt.suites.spec import Case
 
 
