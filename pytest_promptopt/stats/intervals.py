@@ -120,11 +120,6 @@ class PairedGain:
         return self.cases >= self.min_cases and self.spread and self.low > 0
 
     @property
-    def significant_drop(self) -> bool:
-        """The mirror image: the upper bound is below zero."""
-        return self.cases >= self.min_cases and self.spread and self.high < 0
-
-    @property
     def why_not(self) -> str | None:
         """Why this gain cannot be significant whatever its mean (None: it can)."""
         if self.cases < self.min_cases:
