@@ -346,3 +346,35 @@ class ModelCapability(Base):
     capabilities: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(16), default="api")
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Label(Base):
+    """A person's label of one judged answer: a level 1-5 or pass/fail, per criterion.
+
+    It attaches to the answer, not to the run: `answer_hash` (`labels.answer_hash`) is the hash of
+    the suite, the case key and the answer (text and tool calls), so the same answer judged again
+    in a later run is compared with the same label. `evaluation_id` is the evaluation labelled
+    (NULL once its run is deleted: the label stays). One label per answer, criterion and person;
+    labelling again replaces it.
+    """
+
+    __tablename__ = "labels"
+    __table_args__ = (
+        UniqueConstraint("answer_hash", "criterion", "labeller"),
+        Index("ix_labels_suite_case", "suite", "case_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="SET NULL")
+    )
+    suite: Mapped[str] = mapped_column(String(255))
+    case_key: Mapped[str] = mapped_column(String(255))
+    answer_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # A criterion's name, or `overall` for the answer as a whole.
+    criterion: Mapped[str] = mapped_column(String(128), default="overall")
+    level: Mapped[int | None] = mapped_column(Integer)  # 1-5; NULL: labelled pass/fail only
+    passed: Mapped[bool | None] = mapped_column(Boolean)  # NULL: labelled by level only
+    labeller: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -49,6 +49,10 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     },
     "budget_ledgers": {"session_uid", "calls", "spent_usd", "reserved_usd"},
     "baselines": {"id", "suite", "run_id", "blessed_at"},
+    "labels": {
+        "id", "evaluation_id", "suite", "case_key", "answer_hash", "criterion", "level", "passed",
+        "labeller", "note", "created_at",
+    },
     "rate_limits": {
         "session_uid", "ceiling", "current", "lowest", "generation", "refused", "paused_until",
     },
@@ -68,6 +72,7 @@ EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
     "llm_calls": {("request_hash",)},
     "budget_ledgers": set(),
     "baselines": set(),
+    "labels": {("answer_hash", "criterion", "labeller")},
     "rate_limits": set(),
     "batches": set(),
     "model_capabilities": set(),

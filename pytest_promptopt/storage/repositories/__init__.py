@@ -21,6 +21,13 @@ from pytest_promptopt.storage.repositories.claims import (
     PipelineClaimRepository,
 )
 from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
+from pytest_promptopt.storage.repositories.labels import (
+    OVERALL,
+    LabelInput,
+    LabelRepository,
+    answer_hash,
+    evaluation_answer_hash,
+)
 from pytest_promptopt.storage.repositories.llm_calls import (
     CallStats,
     LLMCallRepository,
@@ -50,6 +57,7 @@ __all__ = [
     "CLAIM_STAGE",
     "FINISHED_RUN_STATUSES",
     "HEARTBEAT_S",
+    "OVERALL",
     "RESUMABLE_STATUSES",
     "STALE_S",
     "UNFINISHED_RUN_STATUSES",
@@ -61,6 +69,8 @@ __all__ = [
     "EvaluationRepository",
     "Holder",
     "LLMCallRepository",
+    "LabelInput",
+    "LabelRepository",
     "LedgerTotals",
     "Owner",
     "PipelineClaimRepository",
@@ -73,7 +83,9 @@ __all__ = [
     "StageResultRepository",
     "TestCaseRepository",
     "WeaknessRepository",
+    "answer_hash",
     "cached_responses",
+    "evaluation_answer_hash",
     "pid_alive",
     "prompt_hash",
     "read_rate_limit",

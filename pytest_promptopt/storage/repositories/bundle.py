@@ -14,6 +14,7 @@ from pytest_promptopt.storage.repositories.capabilities import CapabilityReposit
 from pytest_promptopt.storage.repositories.cases import TestCaseRepository
 from pytest_promptopt.storage.repositories.claims import PipelineClaimRepository
 from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
+from pytest_promptopt.storage.repositories.labels import LabelRepository
 from pytest_promptopt.storage.repositories.llm_calls import LLMCallRepository
 from pytest_promptopt.storage.repositories.prompts import PromptRepository
 from pytest_promptopt.storage.repositories.rate_limits import RateLimitRepository
@@ -93,6 +94,11 @@ class Repositories:
     def batches(self) -> BatchRepository:
         """Rows of `batches`, the Message Batches submitted."""
         return BatchRepository(self.session)
+
+    @cached_property
+    def labels(self) -> LabelRepository:
+        """Rows of `labels`, people's labels of judged answers."""
+        return LabelRepository(self.session)
 
     @cached_property
     def pipeline_claims(self) -> PipelineClaimRepository:
