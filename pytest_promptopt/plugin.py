@@ -70,6 +70,19 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--promptopt-shard I/N: deselect the cases of the other shards."""
+    shard = role_of(config).settings.shard
+    if shard is not None:
+        from pytest_promptopt.integration.collect import CaseItem
+
+        other = [i for i in items if isinstance(i, CaseItem) and not i.in_shard(shard)]
+        if other:
+            dropped = set(map(id, other))
+            config.hook.pytest_deselected(items=other)
+            items[:] = [i for i in items if id(i) not in dropped]
+
+
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     """Say when the offline simulator answers instead of a real model."""
     if role_of(config).settings.uses_simulator:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pytest_promptopt.cli import baselines, cache, runs, schema
+from pytest_promptopt.cli import baselines, cache, gate, runs, schema
 from pytest_promptopt.cli.shared import resolve_url
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.redaction import for_terminal
@@ -57,6 +57,7 @@ for command in (
     baselines.baselines,
     runs.best,
     cache.cache,
+    gate.gate,
     schema.db,
 ):
     main.add_command(command)

@@ -21,9 +21,13 @@ class RunHeartbeat:
     tries again, and only a run silent for several intervals is taken for abandoned.
     """
 
-    def __init__(self, db: Database, run_id: int, session_uid: str, interval: float) -> None:
-        """Start beating for the session `session_uid`'s run `run_id`."""
+    def __init__(
+        self, db: Database, run_id: int, session_uid: str, interval: float, shard: int | None = None
+    ) -> None:
+        """Start beating for the session `session_uid`'s run `run_id` (its shard `shard` of a
+        named run: the run itself belongs to its shards)."""
         self._db, self._run_id, self._uid, self._interval = db, run_id, session_uid, interval
+        self._shard = shard
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="promptopt-heartbeat", daemon=True)
         self._thread.start()
@@ -33,7 +37,11 @@ class RunHeartbeat:
 
         while not self._stop.wait(self._interval):
             with contextlib.suppress(PromptOptError), transaction(self._db) as repos:
-                if not repos.runs.beat(self._run_id, self._uid):
+                if self._shard is not None:
+                    renewed = repos.shards.beat(self._run_id, self._shard, self._uid)
+                else:
+                    renewed = repos.runs.beat(self._run_id, self._uid)
+                if not renewed:
                     return  # finished, or another session resumed it: not ours to renew
 
     def stop(self) -> None:

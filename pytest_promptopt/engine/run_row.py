@@ -52,6 +52,9 @@ class RunRow:
         """The row's id (shared by xdist workers), creating the row on first use."""
         with self._lock:
             if self._id is None:
+                if self._settings.run_name is not None:
+                    self._id = self._join_named(self._settings.run_name)
+                    return self._id
                 from pytest_promptopt.storage.repositories import RunRepository
 
                 with self._database.get().session_scope() as session:
@@ -61,6 +64,46 @@ class RunRow:
                     self._id = int(run.id)
                 self._start_heartbeat(self._id)
             return self._id
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        """This session's shard (I, N) of its named run; 1/1 when it is not sharded."""
+        return self._settings.shard or (1, 1)
+
+    def _join_named(self, name: str) -> int:
+        """Join (or create) the run named `name` and take this session's shard of it."""
+        from pytest_promptopt.storage.repositories import transaction
+
+        with transaction(self._database.get()) as repos:
+            run_id = repos.shards.join_run(name, self.mode, self._settings.public_dict())
+        with transaction(self._database.get()) as repos:
+            repos.shards.start(run_id, *self.shard, self._uid, self._holder())
+        if self._heartbeat is None:
+            from pytest_promptopt.engine.heartbeat import RunHeartbeat
+            from pytest_promptopt.storage.repositories import HEARTBEAT_S
+
+            self._heartbeat = RunHeartbeat(
+                self._database.get(), run_id, self._uid, HEARTBEAT_S, shard=self.shard[0]
+            )
+        return run_id
+
+    def finish_shard(self, status: str, records: list[dict[str, object]]) -> bool:
+        """End this session's shard of its named run with `status` and its case records; the
+        run itself finishes with the last shard (failed when any shard failed). True then."""
+        from pytest_promptopt.storage.repositories import missing_shards, transaction
+
+        run_id = self.id
+        self.stop_heartbeat()
+        with transaction(self._database.get()) as repos:
+            repos.shards.finish(run_id, self.shard[0], self._uid, status, records)
+        # A new transaction: of shards finishing at once, the last to commit sees them all.
+        with transaction(self._database.get()) as repos:
+            states = repos.shards.for_run(run_id)
+            if missing_shards(states, self.shard[1]):
+                return False
+            failed = any(s.status == "failed" for s in states)
+            repos.runs.finish(run_id, "failed" if failed else "passed")
+        return True
 
     def _holder(self) -> Owner:
         """The process whose death abandons the run."""
@@ -102,8 +145,11 @@ class RunRow:
         """This session's run id if some process (an xdist worker) created the row, else None."""
         if self._id is not None:
             return self._id
-        from pytest_promptopt.storage.repositories import RunRepository
+        from pytest_promptopt.storage.repositories import RunRepository, transaction
 
+        if self._settings.run_name is not None:
+            with transaction(self._database.get()) as repos:
+                return repos.shards.joined(self._settings.run_name, self.shard[0], self._uid)
         with self._database.get().session_scope() as session:
             run = RunRepository(session).by_uid(self._uid)
             return None if run is None else int(run.id)

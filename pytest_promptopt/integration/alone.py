@@ -19,6 +19,8 @@ class Alone(CaseRunnerRole, ReportingRole):
         """Check the pass rates, finish the run row, write the reports, release resources."""
         self.check_pass_rates(session, int(exitstatus))
         runtime = self.runtime_if_built()
+        if runtime is None and self.joins_shards:
+            runtime = self.runtime()  # a shard with no case still finishes its shard
         if runtime is None:
             return
         failure: PromptOptError | None = None
@@ -26,7 +28,7 @@ class Alone(CaseRunnerRole, ReportingRole):
             runtime.close(None)
             self.notes = self.optimize_notes(runtime)
             self.record_unrun(runtime)
-            if runtime.run.exists():
+            if runtime.run.exists() or self.joins_shards:
                 self.finish_run(session, runtime, runtime.run_id)
         except DatabaseError as exc:
             failure = exc

@@ -105,17 +105,24 @@ class SuiteFile(pytest.File):
                 # A string id, parsed by pytest (9.2+: `suite` with params `case id`), so --lf
                 # and --ff match the ids they stored; pytest 8 keeps the string as it is.
                 yield CaseItem.from_parent(
-                    self, name=name, nodeid=f"{self.nodeid}::{name}", suite=one, case=case
+                    self,
+                    name=name,
+                    nodeid=f"{self.nodeid}::{name}",
+                    suite=one,
+                    case=case,
+                    base_suite=suite.name,
                 )
 
 
 class CaseItem(pytest.Item):
     """One case: setup gets its result (errors surface as errors), runtest passes or fails on it."""
 
-    def __init__(self, *, suite: Suite, case: Case, **kwargs: Any) -> None:
+    def __init__(self, *, suite: Suite, case: Case, base_suite: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.suite = suite
         self.case = case
+        self.base_suite = base_suite or suite.name
+        """The suite's name without a variant: with the case key, what picks the shard."""
         self.result: CaseResult | None = None
         self.reason: str | None = None
 
@@ -202,6 +209,12 @@ class CaseItem(pytest.Item):
         if isinstance(excinfo.value, PromptOptError):
             return for_terminal(f"promptopt error: {excinfo.value}")
         return super().repr_failure(excinfo, style=style)
+
+    def in_shard(self, shard: tuple[int, int]) -> bool:
+        """True when this case falls into shard `(I, N)` (all its variants with it)."""
+        from pytest_promptopt.suites.shard import shard_of
+
+        return shard_of(self.base_suite, self.case.id, shard[1]) == shard[0]
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         """Where the case lives, for pytest's report headers."""

@@ -79,14 +79,19 @@ class Controller(ReportingRole):
         """Check the pass rates, mark the workers' run finished (found by session uid if none
         reported) and report."""
         self.check_pass_rates(session, int(exitstatus))
-        if not (self._reported_run_ids or self._cases_collected or self.summary is not None):
+        if not (
+            self._reported_run_ids
+            or self._cases_collected
+            or self.summary is not None
+            or self.joins_shards
+        ):
             return
         owner = self.runtime()
         failure: PromptOptError | None = None
         try:
             owner.database.await_background()
             run_id = owner.run.id_if_created()
-            if run_id is None and self.record_unrun(owner):
+            if run_id is None and (self.record_unrun(owner) or self.joins_shards):
                 run_id = owner.run_id
             if run_id is None:
                 return

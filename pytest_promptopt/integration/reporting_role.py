@@ -12,14 +12,9 @@ import pytest
 from pytest_promptopt.integration.handoff import USER_ERROR_ATTR
 from pytest_promptopt.integration.role import SessionRole
 from pytest_promptopt.integration.session_gate import SessionGate
-from pytest_promptopt.integration.terminal import (
-    SummaryCollector,
-    carries_record,
-    suite_lines,
-    variant_lines,
-    write_summary,
-)
+from pytest_promptopt.integration.terminal import SummaryCollector, carries_record
 from pytest_promptopt.redaction import for_terminal
+from pytest_promptopt.reporting.session_summary import suite_lines, variant_lines, write_summary
 
 if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import Runtime
@@ -70,9 +65,15 @@ class ReportingRole(SessionRole):
     def first_record(self) -> None:
         """Called when the first case record arrives."""
 
+    @property
+    def joins_shards(self) -> bool:
+        """True for a shard of a named run: it finishes its shard even with no case to judge."""
+        return self.settings.run_name is not None and self.settings.shard is not None
+
     def check_pass_rates(self, session: pytest.Session, exitstatus: int) -> None:
-        """The pass-rate half of the session's CI decision (see `SessionGate`)."""
-        if self.summary is not None:
+        """The pass-rate half of the session's CI decision (see `SessionGate`); a shard of
+        several defers it to `promptopt gate`."""
+        if self.summary is not None and not self.settings.defers_gates:
             self.gate.check_pass_rates(session, exitstatus, self.summary.by_suite())
 
     def record_unrun(self, owner: Runtime) -> bool:
@@ -87,12 +88,22 @@ class ReportingRole(SessionRole):
         return True
 
     def finish_run(self, session: pytest.Session, owner: Runtime, run_id: int) -> None:
-        """Compare with the baselines, set the run's final status, write the reports."""
-        if self.settings.baseline and self.summary is not None:
+        """Compare with the baselines, set the run's final status, write the reports.
+
+        A shard of a named run ends its shard (handing in its case records for the gate); the
+        run finishes with its last shard.
+        """
+        deferred = self.settings.defers_gates
+        if self.settings.baseline and self.summary is not None and not deferred:
             self.gate.check_baselines(
                 session, owner.db, run_id, self.summary.by_suite(), self.settings.regression_margin
             )
-        owner.run.finish(run_id, run_status(int(session.exitstatus)))
+        status = run_status(int(session.exitstatus))
+        if self.settings.run_name is not None:
+            records = [] if self.summary is None else self.summary.records_json()
+            owner.run.finish_shard(status, records)
+        else:
+            owner.run.finish(run_id, status)
         self.write_reports(owner, run_id)
 
     def decide_verdict(self, owner: Runtime | None, run_id: int | None) -> None:
@@ -111,7 +122,7 @@ class ReportingRole(SessionRole):
             records,
             pass_rates=self.gate.pass_rates,
             baselines=self.gate.baselines,
-            variants=variant_comparisons(records),
+            variants=[] if self.settings.defers_gates else variant_comparisons(records),
             notes=self.notes,
             roles=roles,
             known_problems=owner.session_problems() if owner is not None else (),
@@ -141,6 +152,17 @@ class ReportingRole(SessionRole):
                 stacklevel=1,
             )
 
+    def after_suites(self) -> list[str]:
+        """The lines after the suites: the variants side by side, or that the gates wait."""
+        assert self.summary is not None
+        if self.settings.defers_gates:
+            from pytest_promptopt.reporting.session_summary import deferred_line
+
+            shard, name = self.settings.shard, self.settings.run_name
+            assert shard is not None and name is not None
+            return [deferred_line(shard, name)]
+        return variant_lines(self.summary.by_suite())
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The `promptopt` section: the verdict first, then the suites, then the reports."""
         if self.summary is None:
@@ -167,7 +189,7 @@ class ReportingRole(SessionRole):
             self.gate.baselines,
             gates=self.gate.pass_rates,
             records=self.summary.by_suite(),
-            after_suites=variant_lines(self.summary.by_suite()),
+            after_suites=self.after_suites(),
             limit_history=self.limit_history,
         )
         # Thousands of results are no longer needed; free them before pytest's final gc passes.

@@ -1,4 +1,8 @@
-"""The run-level CI decision: a session that passed fails under a pass rate or on a regression."""
+"""The run-level CI decision: a session that passed fails under a pass rate or on a regression.
+
+The decisions themselves are `reporting.run_gates` (one function per gate), which
+`promptopt gate` applies over the joined shards of a named run too.
+"""
 
 from __future__ import annotations
 
@@ -38,9 +42,9 @@ class SessionGate:
         records: Mapping[str, Sequence[CaseRecord]],
     ) -> None:
         """Fail a session that passed (`exitstatus`) when a suite is under its `min_pass_rate`."""
-        from pytest_promptopt.evaluation.pass_rate import pass_rate_requirements
+        from pytest_promptopt.reporting.run_gates import pass_rate_gate
 
-        self.pass_rates = pass_rate_requirements(records)
+        self.pass_rates = pass_rate_gate(records)
         if exitstatus == pytest.ExitCode.OK and any(g.failed for g in self.pass_rates):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -60,18 +64,15 @@ class SessionGate:
         """
         if session.exitstatus == pytest.ExitCode.INTERRUPTED:
             return
-        from pytest_promptopt.reporting.baseline import compare_with_baselines
+        from pytest_promptopt.reporting.run_gates import baseline_gate
 
-        try:
-            self.baselines = compare_with_baselines(db, run_id, records, margin)
-        except Exception as exc:  # a decision that cannot be made must not pass: fail, say why
-            self.baseline_error = f"could not compare with the baselines ({exc}); the session fails"
+        self.baselines, self.baseline_error = baseline_gate(db, run_id, list(records), margin)
+        if self.baseline_error is not None:
             warnings.warn(
                 for_terminal(f"promptopt: {self.baseline_error}"), RuntimeWarning, stacklevel=1
             )
-            self.baselines = None
-            regressed = True
-        else:
-            regressed = any(r.regressed for r in self.baselines.values())
+        regressed = self.baseline_error is not None or any(
+            r.regressed for r in (self.baselines or {}).values()
+        )
         if regressed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

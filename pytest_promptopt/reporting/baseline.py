@@ -116,14 +116,23 @@ def suite_outcomes(judged: dict[str, dict[str, Any]], suite: str) -> dict[str, C
 
 
 def compare_with_baselines(
-    db: Database, run_id: int, suites: Iterable[str], margin: float = DEFAULT_MARGIN
+    db: Database,
+    run_id: int,
+    suites: Iterable[str],
+    margin: float = DEFAULT_MARGIN,
+    against: int | None = None,
 ) -> dict[str, BaselineResult]:
-    """Each suite of the run compared with its blessed baseline (suites without one: left out)."""
+    """Each suite of the run compared with its blessed baseline (suites without one: left out),
+    or with the run `against` when given (`promptopt gate --baseline RUN`)."""
     from pytest_promptopt.storage import transaction
 
     results: dict[str, BaselineResult] = {}
+    suites = list(suites)
     with transaction(db) as repos:
-        blessed = {b.suite: b.run_id for b in repos.baselines.current()}
+        if against is None:
+            blessed = {b.suite: b.run_id for b in repos.baselines.current()}
+        else:
+            blessed = {s: against for s in suites}
         wanted = [s for s in suites if s in blessed and blessed[s] != run_id]
         if not wanted:
             return results

@@ -137,6 +137,22 @@ class Choice(Kind):
         return str(word)
 
 
+@dataclass(frozen=True)
+class Shard(Kind):
+    """`I/N`: shard I of N (1 <= I <= N)."""
+
+    metavar = "I/N"
+
+    def parse(self, name: str, value: object, rootdir: Path) -> tuple[int, int]:
+        """(I, N), or a ConfigError naming the setting and the form it takes."""
+        index, _, total = str(value).strip().partition("/")
+        if index.isdigit() and total.isdigit() and 1 <= int(index) <= int(total):
+            return int(index), int(total)
+        raise ConfigError(
+            f"{name} must be I/N with 1 <= I <= N (shard I of N, such as 1/3), got {str(value)!r}"
+        )
+
+
 class Switch(Kind):
     """An on/off flag (store_true)."""
 

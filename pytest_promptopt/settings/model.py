@@ -21,6 +21,7 @@ from pytest_promptopt.settings.kinds import (
     PriceEntry,
     Prices,
     RoleParams,
+    Shard,
     Toggle,
     UnderRoot,
 )
@@ -200,6 +201,28 @@ class Settings:
             default_text="off",
         ),
     ] = None
+    shard: Annotated[
+        tuple[int, int] | None,
+        setting(
+            "--promptopt-shard",
+            "run only shard I of N: the cases whose suite and case key hash into it (every "
+            "case is in one shard, the same on every machine)",
+            Shard(),
+            ini=False,
+            default_text="all cases",
+        ),
+    ] = None
+    run_name: Annotated[
+        str | None,
+        setting(
+            "--promptopt-run-name",
+            "sessions with this name on one database join one run (shards of a CI matrix); "
+            "sharded sessions defer the suite-level gates to `promptopt gate --run NAME`",
+            env=True,
+            default_text="gh-<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT> when sharded under GitHub "
+            "Actions, else none",
+        ),
+    ] = None
     report_dir: Annotated[
         Path, setting("--promptopt-report-dir", "where reports go", UnderRoot())
     ] = Path(".promptopt/reports")
@@ -313,6 +336,11 @@ class Settings:
                 )
 
     @property
+    def defers_gates(self) -> bool:
+        """True for one shard of several of a named run: `promptopt gate` applies the gates."""
+        return self.run_name is not None and self.shard is not None and self.shard[1] > 1
+
+    @property
     def effective_judge_model(self) -> str:
         """The judge and generator model: the configured one, else the model under test."""
         return self.judge_model or self.model
@@ -341,6 +369,7 @@ class Settings:
         data["allowed_paths"] = [str(p) for p in self.allowed_paths]
         data["prices"] = {model: list(numbers) for model, numbers in self.prices}
         data["db_url"] = hide_password(self.db_url)
+        data["shard"] = None if self.shard is None else list(self.shard)
         return data
 
 

@@ -40,4 +40,14 @@ def resolve_settings(
         if given is not None:
             raw, source = given
             values[spec.group][spec.name] = spec.kind.parse(source, raw, rootdir)
-    return Settings(rootdir=rootdir, knobs=OptimizeSettings(**values["knobs"]), **values["run"])
+    run = values["run"]
+    if run.get("run_name") is None and run.get("shard") is not None:
+        run["run_name"] = github_run_name()
+    return Settings(rootdir=rootdir, knobs=OptimizeSettings(**values["knobs"]), **run)
+
+
+def github_run_name() -> str | None:
+    """`gh-<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>` under GitHub Actions (both set), else None:
+    the default run name of a sharded session, which every job of the workflow run shares."""
+    run_id, attempt = os.environ.get("GITHUB_RUN_ID"), os.environ.get("GITHUB_RUN_ATTEMPT")
+    return f"gh-{run_id}-{attempt}" if run_id and attempt else None

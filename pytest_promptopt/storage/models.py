@@ -108,6 +108,7 @@ class OptimizationRun(Base):
     pid: Mapped[int | None] = mapped_column(Integer)
     # Bumped by every claim of the run (a resume, marking it abandoned): compare-and-set.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    name: Mapped[str | None] = mapped_column(String(255), index=True, unique=True)  # run name
 
     prompts: Mapped[list[Prompt]] = relationship(back_populates="run", passive_deletes=True)
     test_cases: Mapped[list[TestCase]] = relationship(back_populates="run", passive_deletes=True)
@@ -378,3 +379,22 @@ class Label(Base):
     labeller: Mapped[str] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RunShard(Base):
+    """One shard (`--promptopt-shard I/N`) of a named run: its liveness, end and case records."""
+
+    __tablename__ = "run_shards"
+    __table_args__ = (UniqueConstraint("run_id", "shard"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("optimization_runs.id", ondelete="CASCADE"))
+    shard: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    session_uid: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    records: Mapped[list[Any] | None] = mapped_column(JSON)  # the shard's case records

@@ -50,12 +50,19 @@ from pytest_promptopt.storage.repositories.runs import (
     RunRepository,
     pid_alive,
 )
+from pytest_promptopt.storage.repositories.shards import (
+    FINISHED_SHARD_STATUSES,
+    RunShardRepository,
+    ShardState,
+    missing_shards,
+)
 from pytest_promptopt.storage.repositories.stage_results import StageResultRepository
 from pytest_promptopt.storage.repositories.weaknesses import WeaknessRepository
 
 __all__ = [
     "CLAIM_STAGE",
     "FINISHED_RUN_STATUSES",
+    "FINISHED_SHARD_STATUSES",
     "HEARTBEAT_S",
     "OVERALL",
     "RESUMABLE_STATUSES",
@@ -80,12 +87,15 @@ __all__ = [
     "Repositories",
     "Repository",
     "RunRepository",
+    "RunShardRepository",
+    "ShardState",
     "StageResultRepository",
     "TestCaseRepository",
     "WeaknessRepository",
     "answer_hash",
     "cached_responses",
     "evaluation_answer_hash",
+    "missing_shards",
     "pid_alive",
     "prompt_hash",
     "read_rate_limit",

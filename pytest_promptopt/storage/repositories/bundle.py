@@ -19,6 +19,7 @@ from pytest_promptopt.storage.repositories.llm_calls import LLMCallRepository
 from pytest_promptopt.storage.repositories.prompts import PromptRepository
 from pytest_promptopt.storage.repositories.rate_limits import RateLimitRepository
 from pytest_promptopt.storage.repositories.runs import RunRepository
+from pytest_promptopt.storage.repositories.shards import RunShardRepository
 from pytest_promptopt.storage.repositories.stage_results import StageResultRepository
 from pytest_promptopt.storage.repositories.weaknesses import WeaknessRepository
 
@@ -99,6 +100,11 @@ class Repositories:
     def labels(self) -> LabelRepository:
         """Rows of `labels`, people's labels of judged answers."""
         return LabelRepository(self.session)
+
+    @cached_property
+    def shards(self) -> RunShardRepository:
+        """Rows of `run_shards`, the shards of named runs."""
+        return RunShardRepository(self.session)
 
     @cached_property
     def pipeline_claims(self) -> PipelineClaimRepository:

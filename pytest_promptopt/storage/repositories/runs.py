@@ -255,9 +255,12 @@ class RunRepository(Repository):
         return bool(renewed == 1)
 
     def mark_abandoned(self, stale_s: float = STALE_S) -> list[int]:
-        """Mark `abandoned` every `running` run whose owner is gone; return their ids."""
+        """Mark `abandoned` every unnamed `running` run whose owner is gone; return their ids."""
         now = utcnow()
-        stmt = select(OptimizationRun).where(OptimizationRun.status == "running")
+        # A named run is shared by its shards, each with its own heartbeat (`run_shards`).
+        stmt = select(OptimizationRun).where(
+            OptimizationRun.status == "running", OptimizationRun.name.is_(None)
+        )
         marked = []
         for run in self.session.scalars(stmt):
             if is_live(run, now, stale_s):
