@@ -208,7 +208,7 @@ class Settings:
             "run only shard I of N: the cases whose suite and case key hash into it (every "
             "case is in one shard, the same on every machine)",
             Shard(),
-            ini=False,
+            env=True,
             default_text="all cases",
         ),
     ] = None

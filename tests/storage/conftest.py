@@ -16,7 +16,11 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     "optimization_runs": {
         "id", "session_uid", "started_at", "finished_at", "status", "mode", "settings", "summary",
         "calls", "cache_hits", "input_tokens", "output_tokens", "cost_usd", "unpriced_calls",
-        "heartbeat_at", "host", "pid", "version",
+        "heartbeat_at", "host", "pid", "version", "name",
+    },
+    "run_shards": {
+        "id", "run_id", "shard", "total", "status", "session_uid", "host", "pid",
+        "heartbeat_at", "finished_at", "records",
     },
     "prompts": {
         "id", "run_id", "suite", "prompt_text", "prompt_hash", "stage", "strategy",
@@ -76,6 +80,7 @@ EXPECTED_UNIQUES: dict[str, set[tuple[str, ...]]] = {
     "rate_limits": set(),
     "batches": set(),
     "model_capabilities": set(),
+    "run_shards": {("run_id", "shard")},
 }
 
 EvaluationRow = Callable[[int, int, int, int, float], dict[str, Any]]
