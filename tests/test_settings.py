@@ -390,3 +390,22 @@ def test_holdout_nan_is_a_usage_error_not_an_internal_error(pytester: pytest.Pyt
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--promptopt-holdout must be a finite number, got 'nan'*"])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_sharded_session_under_github_actions_takes_the_workflow_run_as_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROMPTOPT_RUN_NAME", raising=False)
+    monkeypatch.delenv("PROMPTOPT_SHARD", raising=False)
+    monkeypatch.setenv("GITHUB_RUN_ID", "812")
+    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
+    sharded = resolve_settings(tmp_path, {"promptopt_shard": "2/3"}.get, {}.get)
+    assert (sharded.shard, sharded.run_name, sharded.defers_gates) == ((2, 3), "gh-812-2", True)
+    # Unsharded, a session never joins a run by itself; a given name wins over the default.
+    assert resolve_settings(tmp_path, {}.get, {}.get).run_name is None
+    named = resolve_settings(
+        tmp_path, {"promptopt_shard": "1/1", "promptopt_run_name": "mine"}.get, {}.get
+    )
+    assert (named.run_name, named.defers_gates) == ("mine", False)  # 1/1: its own gates
+    monkeypatch.delenv("GITHUB_RUN_ATTEMPT")
+    assert resolve_settings(tmp_path, {"promptopt_shard": "2/3"}.get, {}.get).run_name is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -114,6 +116,10 @@ def optimize_selected(
         # Workers start at different suites, so several suites are optimized at once.
         shift = int(worker.removeprefix("gw") or 0) % len(suites)
         suites = suites[shift:] + suites[:shift]
+    if runtime.settings.run_name is not None:
+        # The sessions of a named run (shards on several machines) claim pipelines as xdist
+        # workers do: under a name unique among all of them.
+        worker = f"{socket.gethostname()}:{os.getpid()}:{worker or 'main'}"
     waiting = []
     for suite in suites:
         if worker is not None and not claim_pipeline(runtime, suite.name, worker):

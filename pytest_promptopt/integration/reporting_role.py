@@ -161,7 +161,13 @@ class ReportingRole(SessionRole):
             shard, name = self.settings.shard, self.settings.run_name
             assert shard is not None and name is not None
             return [deferred_line(shard, name)]
-        return variant_lines(self.summary.by_suite())
+        lines = variant_lines(self.summary.by_suite())
+        shard = self.settings.shard
+        if shard is not None and shard[1] > 1:  # sharded, but not into a named run
+            from pytest_promptopt.reporting.session_summary import unnamed_shard_line
+
+            lines.append(unnamed_shard_line(shard))
+        return lines
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The `promptopt` section: the verdict first, then the suites, then the reports."""

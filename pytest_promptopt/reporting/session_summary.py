@@ -24,6 +24,14 @@ if TYPE_CHECKING:
 PROMPT_CHARS = 90
 
 
+def unnamed_shard_line(shard: tuple[int, int]) -> str:
+    """What a shard says whose gates judged its own cases only (it joined no named run)."""
+    return (
+        f"shard {shard[0]}/{shard[1]} without a run name: the gates above judged this shard's "
+        "cases only (--promptopt-run-name joins the shards into one run for `promptopt gate`)"
+    )
+
+
 class SuiteOutcome(Protocol):
     """A suite's optimization outcome as the summary shows it (one line)."""
 

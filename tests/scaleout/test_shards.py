@@ -221,3 +221,40 @@ def test_a_bad_shard_is_a_usage_error(tmp_path: Path, value: str) -> None:
     rc, out = finish(start_pytest(root, "-n", "0", f"--promptopt-shard={value}"), 120)
     assert rc == 4, out[-2000:]  # pytest's usage error
     assert "--promptopt-shard must be I/N with 1 <= I <= N" in out
+
+
+def test_optimize_pipelines_of_a_named_run_are_claimed_once_across_shards(tmp_path: Path) -> None:
+    description = "Support bot of an online shop; handles refunds and deliveries politely."
+    root = make_project(
+        tmp_path / "proj",
+        {"alpha.promptopt.yaml": judged_suite("alpha", 8, description=description)},
+    )
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    args = ("-rA", "-n", "0", "--optimize", f"--promptopt-db={url}", "--promptopt-run-name=opt")
+    procs = [start_pytest(root, *args, f"--promptopt-shard={i}/2") for i in (1, 2)]
+    results = [finish(p, 300) for p in procs]
+    for rc, out in results:
+        assert rc in (0, 1), out[-3000:]
+    assert sum(len(item_outcomes(out)) for _, out in results) == 8
+    stages = table(url, "SELECT stage, status, summary FROM stage_results WHERE suite = 'alpha'")
+    assert [s[0] for s in stages].count("generate_prompts") == 1, stages
+    owners = [s for s in stages if s[0] == "pipeline_owner"]
+    assert len(owners) == 1 and owners[0][1] == "completed", owners
+    best = json.loads(str(owners[0][2]))["best_prompt_id"]
+    # The items of both shards judged the one pipeline's best prompt: every given case.
+    given = table(url, "SELECT id FROM test_cases WHERE suite = 'alpha' AND stage = 'given'")
+    judged = table(url, f"SELECT DISTINCT test_case_id FROM evaluations WHERE prompt_id = {best}")
+    assert len(given) == 8 and set(given) <= set(judged)
+    assert len(table(url, "SELECT id FROM optimization_runs")) == 1
+
+
+def test_a_shard_without_a_run_name_gates_its_own_cases_and_says_so(tmp_path: Path) -> None:
+    root = project(tmp_path / "proj")
+    db = f"--promptopt-db=sqlite:///{tmp_path / 'own.db'}"
+    rc, out = finish(start_pytest(root, "-n", "0", GRADED, db, "--promptopt-shard=1/2"), 300)
+    assert rc in (0, 1), out[-3000:]
+    assert "shard 1/2 without a run name: the gates above judged this shard's cases only" in out
+    assert "deferred" not in out
+    assert table(f"sqlite:///{tmp_path / 'own.db'}", "SELECT name FROM optimization_runs") == [
+        (None,)
+    ]
