@@ -127,6 +127,7 @@ class CaseItem(pytest.Item):
         check) is raised in the call phase, with their traceback.
         """
         from pytest_promptopt.evaluation.record import case_record
+        from pytest_promptopt.suites.clusters import cluster_of
         from pytest_promptopt.evaluation.results import CaseResult
 
         role = role_of(self.config)
@@ -153,6 +154,7 @@ class CaseItem(pytest.Item):
             variant=self.suite.variant,
             variant_rank=self.suite.variant_rank,
             flaky=self.suite.is_flaky(self.case),
+            cluster=cluster_of(self.suite, self.case),
         )
         self.user_properties.extend(record.to_properties())
         self.reason = record.reason

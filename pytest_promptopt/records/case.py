@@ -20,7 +20,7 @@ _RENAMED = {"case_id": "case"}
 """Fields whose flat property has another name."""
 _ALWAYS = ("prompt_id", "score", "threshold", "passed")
 _COUNTS = ("calls", "cache_hits", "input_tokens", "output_tokens")
-_OPTIONAL = ("min_pass_rate", "variant", "variant_rank", "reason", "flaky", "sample")
+_OPTIONAL = ("min_pass_rate", "variant", "variant_rank", "reason", "flaky", "sample", "cluster")
 """Fields sent only when set, so a plain case's properties stay as they were."""
 
 
@@ -50,6 +50,8 @@ class CaseRecord(Spend):
     # Judge repeats only: the mean spread of the samples' repeats, and whether any flipped.
     judge_spread: float | None = None
     judge_flipped: bool | None = None
+    # The case's cluster (`suites.clusters`), for the variants' paired test; None: its own.
+    cluster: str | None = None
     refusals: int = 0  # samples the model refused (`stop_reason: refusal`), expected or not
 
     @property

@@ -92,6 +92,7 @@ def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, A
     return {
         "case_key": case.case_key,
         "category": case.category,
+        "cluster": (case.spec or {}).get("cluster") or "",
         "score": sum(e.overall_score for e in samples) / len(samples),
         "passed": all(e.passed for e in samples),
         "samples": len(samples),
@@ -107,10 +108,12 @@ def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, A
 
 
 def suite_outcomes(judged: dict[str, dict[str, Any]], suite: str) -> dict[str, CaseOutcome]:
-    """One suite's `judged_results` rows as case id -> (score, passed, category)."""
+    """One suite's `judged_results` rows as case id -> (score, passed, category, cluster)."""
     rows = judged.get(suite, {}).get("cases", [])
     return {
-        r["case_key"]: CaseOutcome(float(r["score"]), bool(r["passed"]), r.get("category") or "")
+        r["case_key"]: CaseOutcome(
+            float(r["score"]), bool(r["passed"]), r.get("category") or "", r.get("cluster") or ""
+        )
         for r in rows
     }
 

@@ -3,8 +3,11 @@
 Low in the layers so that every layer above may use it; importing it costs nothing (numpy and
 scipy are imported inside the functions that need them). `intervals`: the Wilson interval, the
 one bootstrap, the paired t interval and McNemar's test under the table of decision rules;
-`compare`: run comparisons (baseline, variants) with their verdict, power and categories.
+`compare`: run comparisons (baseline, variants) with their verdict, power and categories;
+`clusters`: the clustered paired tests comparisons use when cases share a cluster.
 """
+
+from pytest_promptopt.stats.clusters import ClusterDesign, design_effect, sign_flip_p
 
 from pytest_promptopt.stats.compare import (
     POWER,
@@ -49,6 +52,7 @@ __all__ = [
     "SUMMARY_MIN_RESAMPLES",
     "CaseOutcome",
     "CategoryChange",
+    "ClusterDesign",
     "ComparisonOutcome",
     "Decision",
     "DecisionRule",
@@ -57,9 +61,11 @@ __all__ = [
     "RunComparison",
     "category_changes",
     "compare_runs",
+    "design_effect",
     "mcnemar_exact",
     "mean_interval",
     "min_detectable_change",
     "paired_gain",
+    "sign_flip_p",
     "wilson_interval",
 ]

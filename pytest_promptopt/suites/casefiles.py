@@ -28,7 +28,7 @@ from pytest_promptopt.suites.yaml_lines import (
     strip_lines,
 )
 
-CSV_FIELDS = ("id", "input", "expected", "category", "threshold")
+CSV_FIELDS = ("id", "input", "expected", "category", "threshold", "cluster")
 CASE_FILE_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
 REFERENCE_KEYS = ("file", "columns", "templated")
 

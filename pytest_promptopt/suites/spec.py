@@ -60,8 +60,11 @@ class Case(BaseModel):
     repeats: int | None = Field(default=None, ge=1, le=50)
     min_passes: int | None = Field(default=None, ge=1, le=50)
     flaky: bool | None = None
-    # A case file's row (not `templated: true`): its texts are sent as written, not rendered.
+    cluster: str | None = Field(default=None, min_length=1)
+    # Set by the loader: a case file's row (not `templated: true`) has its texts sent as
+    # written, not rendered; `_case_file` names its file (for `cluster_by: case_file`).
     _literal: bool = PrivateAttr(default=False)
+    _case_file: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -119,9 +122,15 @@ class Case(BaseModel):
         """True when the case's texts are data (a case file's cells), not templates."""
         return self._literal
 
-    def mark_literal(self) -> None:
-        """Make the case's texts data: sent as written (its vars still fill suite templates)."""
-        self._literal = True
+    @property
+    def case_file(self) -> str | None:
+        """The case file the case is a row of (None: written in the suite file or Python)."""
+        return self._case_file
+
+    def mark_row(self, *, literal: bool, case_file: str | None) -> None:
+        """What the loader knows of the case's row: literal texts (data, sent as written; its
+        vars still fill suite templates) and the case file it was read from."""
+        self._literal, self._case_file = literal, case_file
 
     @property
     def gives_request(self) -> bool:
@@ -183,6 +192,7 @@ class Suite(BaseModel):
     min_passes: int | None = Field(default=None, ge=1, le=50)
     flaky: bool = False
     min_pass_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    cluster_by: Literal["category", "template", "case_file"] | None = None
     variants: dict[str, Variant] | None = None
     # Set on the suites `variant_suites` makes (never in a file): which variant, and its place.
     variant: str | None = None
