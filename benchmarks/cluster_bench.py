@@ -148,7 +148,9 @@ def main() -> int:
     for setting, seeds in plan:
         found = measure(setting, seeds)
         results.append(found)
-        print(f"{setting}: {CLUSTERS} clusters of {PER_CLUSTER}, judge noise {NOISE}, {seeds} seeds")
+        print(
+            f"{setting}: {CLUSTERS} clusters of {PER_CLUSTER}, judge noise {NOISE}, {seeds} seeds"
+        )
         for gate in ("unclustered", "clustered"):
             g = found[gate]
             print(

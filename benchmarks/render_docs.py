@@ -5,8 +5,9 @@
 
 Reads the JSON files the scripts write (`run.py`: results.json, `promptfoo_bench.py`,
 `optimizer_bench.py`, `baseline_gate_bench.py`, `optimize_bench.py`, `xdist_bench.py` and
-`cluster_bench.py` with `--output`) and renders `benchmarks/benchmarks.md.j2`. A missing file renders as the command
-that makes it. A test keeps the committed page equal to the rendering of the committed files.
+`cluster_bench.py` with `--output`) and renders `benchmarks/benchmarks.md.j2`. A missing file
+renders as the command that makes it. A test keeps the committed page equal to the rendering
+of the committed files.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`promptopt plan`: how many cases and samples a suite needs to detect a change, from its history."""
+"""`promptopt plan`: the cases and samples a suite needs to detect a change, from its history."""
 
 from __future__ import annotations
 

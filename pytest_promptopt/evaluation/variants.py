@@ -117,7 +117,9 @@ def paired_comparison(
         level = RULES["variant"].level
         figures[f"{level:.0%} CI"] = f"{c.delta_ci[0]:+.3f}..{c.delta_ci[1]:+.3f}"
     figures["flips"] = f"{c.pass_to_fail} pass->fail, {c.fail_to_pass} fail->pass"
-    figures["McNemar p"] = f"{c.mcnemar_p:.3g}"
+    figures["McNemar p" if c.clusters is None else "cluster flip test p"] = f"{c.mcnemar_p:.3g}"
+    if c.clusters is not None:
+        figures["clusters"] = c.clusters.describe()
     if c.min_detectable_change is not None:
         figures["detectable change"] = f"{c.min_detectable_change:.3f}"
     if c.reason:

@@ -127,8 +127,8 @@ class CaseItem(pytest.Item):
         check) is raised in the call phase, with their traceback.
         """
         from pytest_promptopt.evaluation.record import case_record
-        from pytest_promptopt.suites.clusters import cluster_of
         from pytest_promptopt.evaluation.results import CaseResult
+        from pytest_promptopt.suites.clusters import cluster_of
 
         role = role_of(self.config)
         runtime = role.runtime()

@@ -10,6 +10,7 @@ pairs is averaged. The spread of the samples within a case (cases that took seve
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ def suite_history(repos: Repositories, suite: str, up_to: int | None = None) -> 
     groups = [g for run_id, r in judged for g in _within_sd(repos, run_id, suite, r["prompt_id"])]
     found.within_sd = _pooled_sd(groups)
     squares, df, effects = 0.0, 0, []
-    for (_, newer), (_, older) in zip(judged, judged[1:]):
+    for (_, newer), (_, older) in itertools.pairwise(judged):
         before = {r["case_key"]: r for r in older["cases"]}
         shared = [r for r in newer["cases"] if r["case_key"] in before]
         if len(shared) < 2:

@@ -8,7 +8,6 @@ one bootstrap, the paired t interval and McNemar's test under the table of decis
 """
 
 from pytest_promptopt.stats.clusters import ClusterDesign, design_effect, sign_flip_p
-
 from pytest_promptopt.stats.compare import (
     POWER,
     CategoryChange,

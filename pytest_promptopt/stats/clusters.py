@@ -70,7 +70,8 @@ class ClusteredTest:
 
     gain: PairedGain
     flip_p: float
-    min_detectable_change: float | None
+    se: float
+    """The cluster-robust standard error of the mean change (its power rests on it)."""
     design: ClusterDesign
 
 
@@ -155,7 +156,9 @@ def net_flips(
     b: Mapping[str, CaseOutcome],
 ) -> list[int]:
     """Per cluster: its cases that went pass->fail minus those that went fail->pass."""
-    flips = [int(a[k].passed and not b[k].passed) - int(b[k].passed and not a[k].passed) for k in keys]
+    flips = [
+        int(a[k].passed and not b[k].passed) - int(b[k].passed and not a[k].passed) for k in keys
+    ]
     return [sum(int(v) for v in values) for values in _groups(flips, labels).values()]
 
 
@@ -191,17 +194,11 @@ def clustered_test(
     b: Mapping[str, CaseOutcome],
     decision: Decision = "baseline",
 ) -> ClusteredTest:
-    """The clustered interval, flip test, power and design of run `b` against `a` on `keys`."""
-    from pytest_promptopt.stats.compare import min_detectable_change
-
+    """The clustered interval, flip test, standard error and design of `b` against `a`."""
     deltas = [b[k].score - a[k].score for k in keys]
-    gain = clustered_gain(deltas, labels, decision)
-    g = gain.cases
-    se = robust_se(deltas, labels)
-    mdc = min_detectable_change(se * math.sqrt(g), g, RULES[decision].alpha) if gain.spread else None
     return ClusteredTest(
-        gain=gain,
+        gain=clustered_gain(deltas, labels, decision),
         flip_p=sign_flip_p(net_flips(keys, labels, a, b)),
-        min_detectable_change=mdc,
+        se=robust_se(deltas, labels),
         design=cluster_design(deltas, labels),
     )

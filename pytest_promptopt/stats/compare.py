@@ -289,9 +289,10 @@ def compare_runs(
     design, units = None, "shared cases"
     if is_clustered(labels):
         test = clustered_test(shared, labels, a, b, decision)
-        gain, p, mdc, design, units = (
-            test.gain, test.flip_p, test.min_detectable_change, test.design, "clusters"
-        )
+        gain, p, design, units = test.gain, test.flip_p, test.design, "clusters"
+        # A t test on G units with the clustered standard error: sd = se * sqrt(G).
+        g_sd = test.se * math.sqrt(gain.cases)
+        mdc = min_detectable_change(g_sd, gain.cases, rule.alpha) if gain.spread else None
     else:
         gain = paired_gain(deltas, decision)
         p = mcnemar_exact(len(pass_to_fail), fail_to_pass)

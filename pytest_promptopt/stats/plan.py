@@ -125,9 +125,7 @@ class Plan:
         return f"{head}; {more}"
 
 
-def plan(
-    spread: Spread, cases: int, detect: float, alpha: float, power: float = POWER
-) -> Plan:
+def plan(spread: Spread, cases: int, detect: float, alpha: float, power: float = POWER) -> Plan:
     """The plan for a suite of `cases` cases whose history gave `spread`."""
     sd = spread.sd_at(spread.samples)
     return Plan(

@@ -99,7 +99,9 @@ def test_plan_says_when_history_is_too_thin(tmp_path: Path) -> None:
     assert "run it again" in str(data["message"])
     missing = _plan(path, "--detect", "0.05", "--run", "1")
     assert missing["runs"] == [1]
-    none = CliRunner().invoke(main, ["--db", str(path), "plan", "--suite", "nope", "--detect", "0.1"])
+    none = CliRunner().invoke(
+        main, ["--db", str(path), "plan", "--suite", "nope", "--detect", "0.1"]
+    )
     assert none.exit_code == 0 and "no run judged suite 'nope'" in none.output
 
 

@@ -115,7 +115,9 @@ def test_the_stored_case_spec_carries_the_resolved_cluster() -> None:
 
 def test_an_unknown_cluster_by_names_the_choices(tmp_path: Path) -> None:
     path = write(
-        tmp_path, "s.promptopt.yaml", "prompt: p\ncluster_by: topic\ncases:\n  - {id: a, input: x}\n"
+        tmp_path,
+        "s.promptopt.yaml",
+        "prompt: p\ncluster_by: topic\ncases:\n  - {id: a, input: x}\n",
     )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
