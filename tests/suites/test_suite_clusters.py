@@ -74,7 +74,7 @@ def test_cluster_by_template_groups_the_cases_one_template_makes() -> None:
 
 def test_cluster_by_case_file_and_a_csv_cluster_column(tmp_path: Path) -> None:
     write(tmp_path, "a.csv", "id,input,expected\na1,hi,greets\na2,hello,greets\n")
-    write(tmp_path, "more/b.jsonl", '{"id": "b1", "input": "yo"}\n')
+    write(tmp_path, "more/b.jsonl", '{"id": "b1", "input": "yo"}\n{"input": "hm", "cluster": 17}\n')
     write(tmp_path, "c.csv", "id,input,cluster\nc1,hi,doc-7\nc2,hey,doc-7\n")
     path = write(
         tmp_path,
@@ -94,6 +94,7 @@ def test_cluster_by_case_file_and_a_csv_cluster_column(tmp_path: Path) -> None:
         "a1": "a.csv",
         "a2": "a.csv",
         "b1": "more/b.jsonl",
+        "b-2": "17",  # a numbered document: its number as the cluster
         "c1": "doc-7",  # the row's own cluster wins
         "c2": "doc-7",
         "inline": None,
