@@ -205,7 +205,7 @@ def test_a_renamed_key_given_twice_is_an_error(tmp_path: Path) -> None:
             {"q.csv": "question,answer\nhi,ho\n"},
             "{file: q.csv, columns: {answer: expect}}",
             "field 'cases': `columns` maps 'answer' to 'expect', which is not a case field: "
-            "did you mean 'expected'?; allowed: id, input, expected, category, threshold",
+            "did you mean 'expected'?; allowed: id, input, expected, category, threshold, cluster",
         ),
         (
             {"q.csv": "question,answer\nhi,ho\n"},
