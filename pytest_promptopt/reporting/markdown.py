@@ -215,6 +215,8 @@ def _baseline_section(report: RunReport) -> str:
         verdict = f"**{c.verdict}**" if c.verdict == "regressed" else c.verdict
         if c.reason:
             verdict += f" ({md_escape(c.reason, 240)})"
+        if c.clusters is not None:
+            verdict += f" ({c.clusters.describe()})"
         flipped = ", ".join(c.pass_to_fail_cases)
         if c.category_note():
             flipped = f"{c.category_note()}: {flipped}"

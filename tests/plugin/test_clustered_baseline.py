@@ -39,3 +39,6 @@ def test_the_baseline_line_states_the_clusters_and_the_design_effect(sim: pytest
     comparison = json.loads(report.read_text())["suites"][0]["baseline"]["comparison"]
     assert comparison["clusters"]["clusters"] == 6 and comparison["clusters"]["cases"] == 12
     assert comparison["clusters"]["design_effect"] > 0
+    for name in ("report.md", "report.html"):
+        text = (report.parent / name).read_text()
+        assert "6 clusters of 12 cases, design effect" in text, name
