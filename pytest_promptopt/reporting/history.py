@@ -67,7 +67,7 @@ def suite_history(repos: Repositories, suite: str, up_to: int | None = None) -> 
     found = SuiteHistory(suite)
     judged: list[tuple[int, dict[str, Any]]] = []
     for run in repos.runs.list_recent(SCANNED_RUNS):
-        if up_to is not None and run.id > up_to:
+        if (up_to is not None and run.id > up_to) or suite not in repos.runs.suites(run.id):
             continue
         result = judged_results(repos, run.id).get(suite)
         if result and result["cases"]:
