@@ -22,8 +22,9 @@ CASES = [f"c{i}" for i in range(24)]
 NOISE = 0.1
 
 
-def _fill(path: Path, runs: int, samples: int = 1, seed: int = 3) -> None:
-    """`runs` runs of suite `s` (24 cases) whose scores are a case mean plus noise per sample."""
+def _fill(path: Path, runs: int, samples: int = 1, seed: int = 3, clustered: bool = False) -> None:
+    """`runs` runs of suite `s` (24 cases) whose scores are a case mean plus noise per sample;
+    `clustered`: 6 clusters of 4 cases (stored in the case spec) sharing their noise."""
     rng = random.Random(seed)
     means = {k: rng.uniform(0.5, 0.8) for k in CASES}
     db = Database(f"sqlite:///{path}")
@@ -34,13 +35,15 @@ def _fill(path: Path, runs: int, samples: int = 1, seed: int = 3) -> None:
             prompt = PromptRepository(s).add(run.id, "s", "Be kind.", stage="given")
             rows = [
                 {"case_key": k, "input_message": k, "expected_behavior": "x", "stage": "given"}
-                for k in CASES
+                | ({"spec": {"cluster": f"g{i // 4}"}} if clustered else {})
+                for i, k in enumerate(CASES)
             ]
+            shared = [rng.gauss(0, NOISE) if clustered else 0.0 for _ in range(6)]
             ids = TestCaseRepository(s).upsert_many(run.id, "s", rows)
             evals = []
-            for key in CASES:
+            for i, key in enumerate(CASES):
                 for sample in range(samples):
-                    score = means[key] + rng.gauss(0, NOISE)
+                    score = means[key] + shared[i // 4] + rng.gauss(0, NOISE)
                     evals.append(
                         {
                             "run_id": run.id,
@@ -113,3 +116,14 @@ def test_one_run_with_samples_is_enough_history(tmp_path: Path) -> None:
     within = data["within_sd"]
     assert isinstance(within, float) and 0.07 < within < 0.13  # the noise of one sample, 0.1
     assert "spread of samples within a case" in str(data["source"])
+
+
+def test_clusters_in_the_history_raise_the_cases_needed(tmp_path: Path) -> None:
+    plain, clustered = tmp_path / "plain.db", tmp_path / "clustered.db"
+    _fill(plain, runs=4)
+    _fill(clustered, runs=4, clustered=True)
+    flat, grouped = _plan(plain, "--detect", "0.05"), _plan(clustered, "--detect", "0.05")
+    assert flat["design_effect"] == 1.0
+    effect = grouped["design_effect"]
+    assert isinstance(effect, float) and effect > 1.5  # 4 cases sharing half their noise
+    assert grouped["cases_needed"] > flat["cases_needed"]  # type: ignore[operator]
