@@ -176,5 +176,7 @@ class LabelRepository(Repository):
                 c for c in criteria if c in scored and (target.answer_hash, c) not in done
             )
             if missing:
-                found.append(LabelTarget(target.evaluation, target.case, target.answer_hash, missing))
+                found.append(
+                    LabelTarget(target.evaluation, target.case, target.answer_hash, missing)
+                )
         return found
