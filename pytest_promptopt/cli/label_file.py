@@ -54,36 +54,39 @@ class _Bad(Exception):
         self.field = field
 
 
-def read_rows(path: Path) -> list[LabelRow]:
-    """The checked rows of a CSV or JSONL label file; a LabelFileError lists every bad line."""
+def read_rows(path: Path) -> tuple[list[LabelRow], list[tuple[int, str]]]:
+    """The good rows of a CSV or JSONL label file and (line, fault) of each bad one.
+
+    A fault of the whole file (unreadable, too big, a bad header) is a LabelFileError.
+    """
     text = _read_text(path)
     jsonl = path.suffix.lower() in JSONL_SUFFIXES or (
         path.suffix.lower() != ".csv" and text.lstrip().startswith("{")
     )
     raw = _jsonl_records(path, text) if jsonl else _csv_records(path, text)
     rows: list[LabelRow] = []
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     for line, record in raw:
         if isinstance(record, str):
-            problems.append(f"{path}:{line}: {record}")
+            problems.append((line, record))
             continue
         try:
             rows.append(_row(line, record))
         except _Bad as bad:
-            problems.append(f"{path}:{line}: field {bad.field}: {bad}")
+            problems.append((line, f"field {bad.field}: {bad}"))
     if not rows and not problems:
         raise LabelFileError(f"{path}: the file holds no labels (one label a line)")
-    if problems:
-        raise LabelFileError(listing(f"{path}: nothing imported", problems))
-    return rows
+    return rows, problems
 
 
-def listing(head: str, problems: list[str]) -> str:
-    """`head` and the first MAX_LISTED problems, one a line, escaped for the terminal."""
-    shown = problems[:MAX_LISTED]
+def listing(path: Path, problems: list[tuple[int, str]]) -> str:
+    """The bad lines in line order (the first MAX_LISTED), escaped for the terminal."""
+    ordered = sorted(problems, key=lambda item: item[0])
+    shown = [f"{path}:{line}: {text}" for line, text in ordered[:MAX_LISTED]]
     if len(problems) > MAX_LISTED:
         shown.append(f"... and {len(problems) - MAX_LISTED} more")
-    return for_terminal("\n".join([f"{head}; {len(problems)} bad line(s):", *shown]))
+    head = f"{path}: nothing imported; {len(problems)} bad line(s):"
+    return for_terminal("\n".join([head, *shown]))
 
 
 def _read_text(path: Path) -> str:

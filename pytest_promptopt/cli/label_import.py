@@ -78,8 +78,15 @@ class _Runs:
         return self._by_run[run_id]
 
 
-def import_rows(repos: Repositories, path: Path, rows: list[LabelRow], given: Defaults) -> Written:
-    """Resolve every row, then write them all; a LabelFileError lists every bad row."""
+def import_rows(
+    repos: Repositories,
+    path: Path,
+    rows: list[LabelRow],
+    given: Defaults,
+    problems: list[tuple[int, str]],
+) -> Written:
+    """Resolve every row, then write them all; a LabelFileError lists every bad line (those
+    found reading the file, `problems`, with those found here)."""
     from pytest_promptopt.storage.repositories import (
         OVERALL,
         LabelInput,
@@ -89,7 +96,7 @@ def import_rows(repos: Repositories, path: Path, rows: list[LabelRow], given: De
 
     runs = _Runs(repos)
     resolved: list[tuple[Evaluation, LabelInput, str]] = []
-    problems: list[str] = []
+    problems = list(problems)
     first_line: dict[tuple[str, str, str], int] = {}
     for row in rows:
         try:
@@ -115,9 +122,9 @@ def import_rows(repos: Repositories, path: Path, rows: list[LabelRow], given: De
             label = LabelInput(criterion, row.level, row.passed, labeller, row.note)
             resolved.append((evaluation, label, digest))
         except _Problem as bad:
-            problems.append(f"{path}:{row.line}: field {bad.field}: {bad}")
+            problems.append((row.line, f"field {bad.field}: {bad}"))
     if problems:
-        raise LabelFileError(listing(f"{path}: nothing imported", problems))
+        raise LabelFileError(listing(path, problems))
     existing = {
         (label.answer_hash, label.criterion, label.labeller)
         for label in repos.labels.for_hashes([digest for _, _, digest in resolved])

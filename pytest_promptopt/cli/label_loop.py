@@ -127,13 +127,14 @@ def reveal(answer: Answer, given: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _ask(text: str) -> str | None:
-    """One line typed by the labeller, lower-cased; None at the end of input or Ctrl-C."""
+def _read(text: str) -> str | None:
+    """One line typed by the labeller, stripped; None at the end of input or Ctrl-C."""
     try:
         value = click.prompt(for_terminal(text), default="", show_default=False)
     except click.Abort:
+        click.echo()
         return None
-    return str(value).strip().lower()
+    return str(value).strip()
 
 
 def label_answers(db: Database, answers: list[Answer], labeller: str) -> Tally:
@@ -162,14 +163,17 @@ def _label_one(
     for criterion in answer.missing:
         note: str | None = None
         while True:
-            key = _ask(f"{criterion} {CHOICES}")
+            typed = _read(f"{criterion} {CHOICES}")
+            key = typed.lower() if typed is not None else None
             if key is None or key == "q":
                 return "quit"
             if key == "s":
                 return "skip"
             if key == "n":
-                typed = click.prompt("note", default="", show_default=False).strip()
-                note = typed[:MAX_NOTE] or None
+                text = _read("note")
+                if text is None:
+                    return "quit"
+                note = text[:MAX_NOTE] or None
                 continue
             if key in {"1", "2", "3", "4", "5"}:
                 level, passed, shown = int(key), None, key

@@ -149,9 +149,9 @@ def label_import(
         suite=suite or (parent.get("suites") or (None,))[0],
         labeller=labeller_name(labeller or parent.get("labeller")),
     )
-    rows = read_rows(file)
+    rows, problems = read_rows(file)
     with open_db(ctx) as (_, repos):
-        written = import_rows(repos, file, rows, given)
+        written = import_rows(repos, file, rows, given, problems)
     click.echo(for_terminal(
         f"imported {written.new + written.replaced} label(s) from {file}: {written.new} new, "
         f"{written.replaced} replaced"

@@ -119,6 +119,17 @@ def test_a_bad_file_writes_nothing_and_names_line_and_field(
     assert labels_of(db_path) == {}
 
 
+def test_every_bad_line_is_listed_in_line_order(db_path: Path, tmp_path: Path) -> None:
+    path = write(tmp_path / "mixed.csv", "case,level\nrefnd,3\nc1,9\nc2,4\n")
+    result = run_cli(db_path, "label", "import", str(path))
+    assert result.exit_code == 1
+    lines = result.output.replace(str(tmp_path) + "/", "").splitlines()
+    assert lines[0] == "Error: mixed.csv: nothing imported; 2 bad line(s):"
+    assert lines[1].startswith("mixed.csv:2: field case: no answer to case 'refnd' in run 2")
+    assert lines[2].startswith("mixed.csv:3: field level: 9 is not a level")
+    assert labels_of(db_path) == {}
+
+
 def test_a_case_in_two_suites_needs_its_suite(tmp_path: Path) -> None:
     path = tmp_path / "two.db"
     seed_run(path, "u1", {"c1": "a"}, suite="support")

@@ -68,6 +68,8 @@ def test_skip_note_bad_keys_and_criteria(db_path: Path) -> None:
     assert labels_of(db_path)[("c1", OVERALL, "ann")] == (5, None, None)
     again = run_cli(db_path, "label", "--labeller", "ann", "--criterion", "safety", keys="q\n")
     assert "3 answer(s) to label" in again.output and "safety [1-5" in again.output
+    eof = run_cli(db_path, "label", "--labeller", "zed", keys="n\n")  # input ends at the note
+    assert eof.exit_code == 0 and "wrote 0 label(s)" in eof.output
     bad = run_cli(db_path, "label", "--criterion", "tonne")
     assert bad.exit_code == 1
     assert "criterion 'tonne' was not judged in run 1" in bad.output and "tone" in bad.output
