@@ -20,7 +20,8 @@ from pytest_promptopt.redaction import for_terminal
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_LISTED = 20
-LIMITS = {"case": 255, "suite": 255, "labeller": 255, "criterion": 128, "note": 10_000, "run": 32}
+LIMITS = {"case": 255, "suite": 255, "labeller": 255, "criterion": 128, "note": 10_000, "run": 12}
+MAX_ID = 10**12
 FIELDS = ("case", "evaluation", "criterion", "level", "pass", "note", "labeller", "suite", "run")
 PASS_WORDS = {"true": True, "pass": True, "1": True, "false": False, "fail": False, "0": False}
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -242,6 +243,8 @@ def _whole(values: dict[str, Any], field: str, wanted: str) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value < MAX_ID:
+            raise _Bad(field, f"{min(value, MAX_ID)} is out of range; write {wanted}")
         return value
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
         return int(value.strip())

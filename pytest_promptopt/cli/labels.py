@@ -31,7 +31,7 @@ def labeller_name(given: str | None) -> str:
 
 def _check_run_ref(ref: str) -> str:
     """`latest` or a run id; a usage error otherwise."""
-    if ref != "latest" and not ref.isdigit():
+    if ref != "latest" and not (ref.isdigit() and len(ref) <= 12):
         raise click.BadParameter(f"{ref!r} is not a run id or `latest`", param_hint="--run")
     return ref
 

@@ -107,6 +107,10 @@ def test_jsonl_by_evaluation_id(db_path: Path, tmp_path: Path) -> None:
          "'colour'"),
         ("bad.jsonl", '{"case": "c1", "level": 2.5}\n', "bad.jsonl:1: field level: 'float' is not"),
         ("bad.jsonl", '[1, 2]\n', "bad.jsonl:1: not a JSON object"),
+        ("bad.jsonl", '{"evaluation": 99999999999999999999999, "level": 2}\n',
+         "bad.jsonl:1: field evaluation: 1000000000000 is out of range"),
+        ("bad.csv", "case,level,run\nc1,3,99999999999999999999\n", "bad.csv:2: field run: longer "
+         "than 12 characters"),
     ],
 )  # fmt: skip
 def test_a_bad_file_writes_nothing_and_names_line_and_field(
