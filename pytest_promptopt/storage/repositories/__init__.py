@@ -25,8 +25,10 @@ from pytest_promptopt.storage.repositories.labels import (
     OVERALL,
     LabelInput,
     LabelRepository,
+    LabelTarget,
     answer_hash,
     evaluation_answer_hash,
+    judged_criteria,
 )
 from pytest_promptopt.storage.repositories.llm_calls import (
     CallStats,
@@ -71,6 +73,7 @@ __all__ = [
     "LLMCallRepository",
     "LabelInput",
     "LabelRepository",
+    "LabelTarget",
     "LedgerTotals",
     "Owner",
     "PipelineClaimRepository",
@@ -86,6 +89,7 @@ __all__ = [
     "answer_hash",
     "cached_responses",
     "evaluation_answer_hash",
+    "judged_criteria",
     "pid_alive",
     "prompt_hash",
     "read_rate_limit",
