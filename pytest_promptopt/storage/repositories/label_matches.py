@@ -113,4 +113,4 @@ class LabelMatchRepository(Repository):
             )
             if run_id is not None:
                 stmt = stmt.where(Evaluation.run_id == run_id)
-            yield [(e, c, s) for e, c, s in self.session.execute(stmt).tuples()]
+            yield [(e, c, s) for e, c, s in self.session.execute(stmt)]
