@@ -172,7 +172,7 @@ class Settings:
         setting(
             "--promptopt-min-judge-agreement",
             "fail the session when a suite's judge agrees with people's labels less than this "
-            "(the lower bound of the quadratic-weighted kappa's 95% interval, on a criterion "
+            "(the lower bound of the quadratic-weighted kappa's interval, on a criterion "
             "with 10 or more labelled answers; a suite's own `min_judge_agreement` wins)",
             Number(0.0, 1.0),
             default_text="off",
