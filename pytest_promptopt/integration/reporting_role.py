@@ -144,6 +144,8 @@ class ReportingRole(SessionRole):
             self.report.verdict = self.verdict
             for suite in self.report.suites:
                 suite.baseline = (self.gate.baselines or {}).get(suite.name)
+                measured = self.gate.agreements.get(suite.name)
+                suite.judge_agreement = measured.as_dict() if measured is not None else None
             self.report_dir = write_reports(self.report, self.settings.report_dir).run_dir
         except Exception as exc:  # reports must never turn a finished session into a crash
             warnings.warn(

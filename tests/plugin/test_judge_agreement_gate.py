@@ -7,6 +7,8 @@ hashes), measures its judge against those labels.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pytest_promptopt.stats.agreement import judge_level
@@ -77,6 +79,12 @@ def test_agreeing_labels_pass_the_gate_and_show_in_the_summary(labelled: pytest.
             "meets its minimum 0.60 (min_judge_agreement)*",
         ]
     )
+    reports = sorted(
+        (labelled.path / ".promptopt" / "reports").iterdir(), key=lambda d: int(d.name)
+    )
+    report = json.loads((reports[-1] / "report.json").read_text())
+    measured = report["suites"][0]["judge_agreement"]["criteria"]["functionality"]
+    assert (measured["n"], measured["kappa"], measured["exact"]) == (12, 1.0, 1.0)
 
 
 def test_disagreeing_labels_fail_the_session_naming_suite_figure_criterion(
