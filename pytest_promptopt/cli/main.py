@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pytest_promptopt.cli import agreement, baselines, cache, runs, schema
+from pytest_promptopt.cli import agreement, baselines, cache, labels, runs, schema
 from pytest_promptopt.cli.shared import resolve_url
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.redaction import for_terminal
@@ -55,6 +55,7 @@ for command in (
     runs.diff,
     baselines.bless,
     baselines.baselines,
+    labels.label,
     runs.best,
     cache.cache,
     schema.db,

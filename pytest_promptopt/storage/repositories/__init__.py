@@ -30,8 +30,10 @@ from pytest_promptopt.storage.repositories.labels import (
     OVERALL,
     LabelInput,
     LabelRepository,
+    LabelTarget,
     answer_hash,
     evaluation_answer_hash,
+    judged_criteria,
 )
 from pytest_promptopt.storage.repositories.llm_calls import (
     CallStats,
@@ -79,6 +81,7 @@ __all__ = [
     "LabelMatch",
     "LabelMatchRepository",
     "LabelRepository",
+    "LabelTarget",
     "LedgerTotals",
     "Owner",
     "PipelineClaimRepository",
@@ -94,6 +97,7 @@ __all__ = [
     "answer_hash",
     "cached_responses",
     "evaluation_answer_hash",
+    "judged_criteria",
     "pid_alive",
     "prompt_hash",
     "read_rate_limit",
