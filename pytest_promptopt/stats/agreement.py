@@ -262,14 +262,13 @@ def _level_stats(
     single = "judge and people gave one level only" if len(set(judge) | set(human)) == 1 else None
     undefined = single or "no variation to measure agreement on"
 
-    # Replicates: unit draws -> per-pair repeats -> confusion tables.
+    # Replicates: unit draws (replicates x units) times each unit's cells -> confusion tables.
     draws = _draws(n_units, seed, resamples)
-    repeats = draws[:, np.asarray(unit_of)]  # replicates x pairs
+    units = np.asarray(unit_of)
     cells = (np.asarray(judge) - 1) * 5 + (np.asarray(human) - 1)
-    flat = np.zeros((resamples, 25))
-    for cell in range(25):
-        flat[:, cell] = repeats[:, cells == cell].sum(axis=1)
-    tables = flat.reshape(resamples, 5, 5)
+    per_unit = np.zeros((n_units, 25))
+    np.add.at(per_unit, (units, cells), 1)
+    tables = (draws @ per_unit).reshape(resamples, 5, 5)
     grid = np.arange(5)
     diff = grid[:, None] - grid[None, :]
     totals = tables.sum(axis=(1, 2))
@@ -277,7 +276,7 @@ def _level_stats(
         exact_reps = np.trace(tables, axis1=1, axis2=2) / totals
         bias_reps = (tables * diff).sum(axis=(1, 2)) / totals
     kappa_reps = _kappa_of_tables(tables, (diff**2).astype(float))
-    alpha_reps = np.array([_alpha(np.repeat(counts, row, axis=0)) for row in repeats])
+    alpha_reps = np.array([_alpha(np.repeat(counts, row[units], axis=0)) for row in draws])
     return {
         **base,
         "exact": _interval(exact, exact_reps, level),
@@ -306,10 +305,9 @@ def _pass_stats(
     agree = float(np.mean([j == h for j, h in zip(judge, human, strict=True)]))
     kappa = _library_kappa(judge, human, labels=[0, 1])
     unit_of, n_units = _units([p.unit for p in pairs])
-    repeats = _draws(n_units, seed, resamples)[:, np.asarray(unit_of)]
-    cells = np.asarray(judge) * 2 + np.asarray(human)
-    tables = np.stack([repeats[:, cells == c].sum(axis=1) for c in range(4)], axis=1)
-    tables = tables.reshape(resamples, 2, 2).astype(float)
+    per_unit = np.zeros((n_units, 4))
+    np.add.at(per_unit, (np.asarray(unit_of), np.asarray(judge) * 2 + np.asarray(human)), 1)
+    tables = (_draws(n_units, seed, resamples) @ per_unit).reshape(resamples, 2, 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         agree_reps = np.trace(tables, axis1=1, axis2=2) / tables.sum(axis=(1, 2))
     kappa_reps = _kappa_of_tables(tables, 1.0 - np.eye(2))

@@ -38,11 +38,11 @@ class Labelled:
     second_judge: list[int]  # the second run's (only its first half of the cases)
 
 
-def _levels(rng: np.random.Generator) -> tuple[list[int], list[int]]:
+def _levels(rng: np.random.Generator, n: int = CASES) -> tuple[list[int], list[int]]:
     """People's levels and a judge one level off at ERROR_RATE (seeded)."""
-    truth = rng.integers(1, 6, size=CASES)
+    truth = rng.integers(1, 6, size=n)
     step = np.where(truth == 5, -1, 1)
-    judge = np.where(rng.random(CASES) < ERROR_RATE, truth + step, truth)
+    judge = np.where(rng.random(n) < ERROR_RATE, truth + step, truth)
     return [int(v) for v in judge], [int(v) for v in truth]
 
 
@@ -133,6 +133,17 @@ def test_json_has_every_figure_per_criterion_matching_scikit_learn(labelled: Lab
     )
     assert sum(map(sum, overall["confusion"])) == CASES
     assert suite["judge_versions"] == ["2"]
+
+
+def test_the_kappa_interval_contains_the_judges_true_kappa(labelled: Labelled) -> None:
+    # The simulated judge errs at a known rate: its population kappa (from a million answers)
+    # lies in the interval the command reports from 40 labels.
+    judge, truth = _levels(np.random.default_rng(99), 1_000_000)
+    true_kappa = cohen_kappa_score(judge, truth, weights="quadratic", labels=[1, 2, 3, 4, 5])
+    data = _json(labelled, "--run", str(labelled.first_run))
+    interval = data["suites"]["support"]["criteria"]["overall"]["intervals"]["kappa"]  # type: ignore[index]
+    assert interval["low"] <= true_kappa <= interval["high"]
+    assert interval["high"] - interval["low"] < 0.4
 
 
 def test_default_compares_each_label_with_the_newest_judgement(labelled: Labelled) -> None:
