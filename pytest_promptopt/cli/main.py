@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pytest_promptopt.cli import baselines, cache, labels, plan, runs, schema
+from pytest_promptopt.cli import agreement, baselines, cache, labels, plan, runs, schema
 from pytest_promptopt.cli.shared import resolve_url
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.redaction import for_terminal
@@ -60,6 +60,7 @@ for command in (
     cache.cache,
     schema.db,
     plan.plan,
+    agreement.judge_agreement,
 ):
     main.add_command(command)
 

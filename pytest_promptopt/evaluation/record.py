@@ -22,6 +22,7 @@ def case_record(
     result: CaseResult,
     *,
     min_pass_rate: float | None = None,
+    min_judge_agreement: float | None = None,
     variant: str | None = None,
     variant_rank: int | None = None,
     flaky: bool | None = None,
@@ -31,6 +32,7 @@ def case_record(
     spent = result.totals()
     return CaseRecord(
         min_pass_rate=min_pass_rate,
+        min_judge_agreement=min_judge_agreement,
         reason=failure_reason(result, min_pass_rate, flaky),
         flaky=flaky or None,
         sample=judged_sample(result),

@@ -92,6 +92,8 @@ class ReportingRole(SessionRole):
             self.gate.check_baselines(
                 session, owner.db, run_id, self.summary.by_suite(), self.settings.regression_margin
             )
+        if self.summary is not None:
+            self.gate.check_agreement(session, owner.db, self.summary.by_suite())
         owner.run.finish(run_id, run_status(int(session.exitstatus)))
         self.write_reports(owner, run_id)
 
@@ -100,7 +102,8 @@ class ReportingRole(SessionRole):
         if self.summary is None:
             return
         from pytest_promptopt.evaluation.variants import variant_comparisons
-        from pytest_promptopt.reporting.verdict import build_verdict, spend_by_role
+        from pytest_promptopt.reporting.agreement_gate import agreement_findings
+        from pytest_promptopt.reporting.verdict import GateFinding, build_verdict, spend_by_role
 
         roles = None
         if owner is not None and run_id is not None:
@@ -116,6 +119,14 @@ class ReportingRole(SessionRole):
             roles=roles,
             known_problems=owner.session_problems() if owner is not None else (),
             baseline_error=self.gate.baseline_error,
+            more_gates=[
+                *agreement_findings(self.gate.agreement_gates),
+                *(
+                    [GateFinding(kind="judge-agreement", suite="", text=self.gate.agreement_error)]
+                    if self.gate.agreement_error
+                    else []
+                ),
+            ],
         )
 
     def write_reports(self, owner: Runtime, run_id: int) -> None:
@@ -133,6 +144,8 @@ class ReportingRole(SessionRole):
             self.report.verdict = self.verdict
             for suite in self.report.suites:
                 suite.baseline = (self.gate.baselines or {}).get(suite.name)
+                measured = self.gate.agreements.get(suite.name)
+                suite.judge_agreement = measured.as_dict() if measured is not None else None
             self.report_dir = write_reports(self.report, self.settings.report_dir).run_dir
         except Exception as exc:  # reports must never turn a finished session into a crash
             warnings.warn(
@@ -140,6 +153,22 @@ class ReportingRole(SessionRole):
                 RuntimeWarning,
                 stacklevel=1,
             )
+
+    def agreement_lines(self) -> dict[str, list[str]]:
+        """The summary's judge-agreement lines of each labelled suite, and its gate's line
+        when the gate held or could not be applied (a failed one leads the verdict)."""
+        from pytest_promptopt.evaluation.judge import JUDGE_VERSION
+        from pytest_promptopt.reporting.agreement_gate import agreement_line
+
+        model = self.settings.effective_judge_model
+        lines = {
+            name: agreement_line(measured, model, JUDGE_VERSION)
+            for name, measured in self.gate.agreements.items()
+        }
+        for gate in self.gate.agreement_gates:
+            if not gate.failed:
+                lines.setdefault(gate.suite, []).append("judge-agreement gate: " + gate.describe())
+        return lines
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The `promptopt` section: the verdict first, then the suites, then the reports."""
@@ -169,6 +198,7 @@ class ReportingRole(SessionRole):
             records=self.summary.by_suite(),
             after_suites=variant_lines(self.summary.by_suite()),
             limit_history=self.limit_history,
+            agreement=self.agreement_lines(),
         )
         # Thousands of results are no longer needed; free them before pytest's final gc passes.
         self.report = None

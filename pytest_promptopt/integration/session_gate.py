@@ -14,6 +14,8 @@ from pytest_promptopt.redaction import for_terminal
 if TYPE_CHECKING:
     from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
     from pytest_promptopt.records.case import CaseRecord
+    from pytest_promptopt.reporting.agreement import SuiteAgreement
+    from pytest_promptopt.reporting.agreement_gate import AgreementRequirement
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.storage.database import Database
 
@@ -30,6 +32,9 @@ class SessionGate:
     pass_rates: list[PassRateRequirement] = field(default_factory=list)
     baselines: dict[str, BaselineResult] | None = None
     baseline_error: str | None = None
+    agreements: dict[str, SuiteAgreement] = field(default_factory=dict)
+    agreement_gates: list[AgreementRequirement] = field(default_factory=list)
+    agreement_error: str | None = None
 
     def check_pass_rates(
         self,
@@ -75,3 +80,44 @@ class SessionGate:
             regressed = any(r.regressed for r in self.baselines.values())
         if regressed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def check_agreement(
+        self,
+        session: pytest.Session,
+        db: Database,
+        records: Mapping[str, Sequence[CaseRecord]],
+    ) -> None:
+        """Measure the judge against the labels of the session's suites; a suite under its
+        `min_judge_agreement` fails the session (a measurement that fails where a gate is set
+        fails it too, with a warning; where none is set it only warns)."""
+        if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            return
+        from pytest_promptopt.reporting.agreement import agreement_by_suite
+        from pytest_promptopt.reporting.agreement_gate import AgreementRequirement
+
+        minimums = {
+            name: minimum
+            for name, rows in records.items()
+            if (minimum := _agreement_minimum(rows)) is not None
+        }
+        try:
+            self.agreements = agreement_by_suite(db, suites=list(records))
+        except Exception as exc:  # a gate that cannot be decided must not pass: fail, say why
+            what = "the session fails" if minimums else "no agreement is shown"
+            error = f"could not measure the judge's agreement ({exc}); {what}"
+            warnings.warn(for_terminal(f"promptopt: {error}"), RuntimeWarning, stacklevel=1)
+            self.agreement_error = error if minimums else None
+            failed = bool(minimums)
+        else:
+            self.agreement_gates = [
+                AgreementRequirement(name, minimum, self.agreements.get(name))
+                for name, minimum in minimums.items()
+            ]
+            failed = any(g.failed for g in self.agreement_gates)
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _agreement_minimum(rows: Sequence[CaseRecord]) -> float | None:
+    """A suite's `min_judge_agreement`, from its records (None: no gate)."""
+    return next((r.min_judge_agreement for r in rows if r.min_judge_agreement is not None), None)

@@ -204,12 +204,13 @@ def write_summary(
     records: Mapping[str, Sequence[CaseRecord]] | None = None,
     after_suites: Sequence[str] = (),
     limit_history: str | None = None,
+    agreement: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Write the `promptopt` section: the verdict's headline (session errors, failed gates with
     their cases, applied prompts, spend), then one line per suite with its detail and baseline
-    verdict, the gates that held, the variants (`after_suites`), how the concurrency limit
-    moved (when it did), and the report path. Every line has its secrets redacted and its
-    control characters escaped."""
+    verdict and its judge agreement, the gates that held, the variants (`after_suites`), how
+    the concurrency limit moved (when it did), and the report path. Every line has its secrets
+    redacted and its control characters escaped."""
     from pytest_promptopt.reporting.verdict import suite_headline
 
     reporter = _SafeLines(reporter)
@@ -230,6 +231,8 @@ def write_summary(
             reporter.write_line("    " + text)
         if t.judge_reliability():
             reporter.write_line("    " + t.judge_reliability())
+        for text in (agreement or {}).get(t.name, ()):
+            reporter.write_line("    " + text)
         for reason in xfail_reasons(records.get(t.name, ()), gated):
             reporter.write_line("    " + reason)
     for extra in [*passing_gate_lines(gates), *after_suites]:

@@ -360,13 +360,17 @@ def build_verdict(
     roles: Sequence[RoleSpend] | None = None,
     known_problems: Sequence[str] = (),
     baseline_error: str | None = None,
+    more_gates: Sequence[GateFinding] = (),
 ) -> SessionVerdict:
     """The verdict of a session from its case records and what the session knew beside them."""
     totals = [SuiteTotals.of(name, rows) for name, rows in records.items()]
     by_suite = {n.suite: n for n in notes}
     return SessionVerdict(
         problems=problems_of(records, known_problems),
-        gates=gate_findings(pass_rates, records, baselines, variants, baseline_error),
+        gates=[
+            *gate_findings(pass_rates, records, baselines, variants, baseline_error),
+            *more_gates,
+        ],
         applied=[n.apply for n in notes if n.apply is not None],
         spend=session_spend(roles, totals, notes),
         suites=[

@@ -167,6 +167,17 @@ class Settings:
             default_text="off",
         ),
     ] = None
+    min_judge_agreement: Annotated[
+        float | None,
+        setting(
+            "--promptopt-min-judge-agreement",
+            "fail the session when a suite's judge agrees with people's labels less than this "
+            "(the lower bound of the quadratic-weighted kappa's interval, on a criterion "
+            "with 10 or more labelled answers; a suite's own `min_judge_agreement` wins)",
+            Number(0.0, 1.0),
+            default_text="off",
+        ),
+    ] = None
     concurrency: Annotated[
         int,
         setting("--promptopt-concurrency", "model calls in flight per process", Integer(1, 1024)),

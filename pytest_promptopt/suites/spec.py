@@ -193,6 +193,7 @@ class Suite(BaseModel):
     flaky: bool = False
     min_pass_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     cluster_by: Literal["category", "template", "case_file"] | None = None
+    min_judge_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
     variants: dict[str, Variant] | None = None
     # Set on the suites `variant_suites` makes (never in a file): which variant, and its place.
     variant: str | None = None

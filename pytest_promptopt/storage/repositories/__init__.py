@@ -21,6 +21,11 @@ from pytest_promptopt.storage.repositories.claims import (
     PipelineClaimRepository,
 )
 from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
+from pytest_promptopt.storage.repositories.label_matches import (
+    JudgedAnswer,
+    LabelMatch,
+    LabelMatchRepository,
+)
 from pytest_promptopt.storage.repositories.labels import (
     OVERALL,
     LabelInput,
@@ -70,8 +75,11 @@ __all__ = [
     "Claim",
     "EvaluationRepository",
     "Holder",
+    "JudgedAnswer",
     "LLMCallRepository",
     "LabelInput",
+    "LabelMatch",
+    "LabelMatchRepository",
     "LabelRepository",
     "LabelTarget",
     "LedgerTotals",

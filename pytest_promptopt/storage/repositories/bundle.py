@@ -14,6 +14,7 @@ from pytest_promptopt.storage.repositories.capabilities import CapabilityReposit
 from pytest_promptopt.storage.repositories.cases import TestCaseRepository
 from pytest_promptopt.storage.repositories.claims import PipelineClaimRepository
 from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
+from pytest_promptopt.storage.repositories.label_matches import LabelMatchRepository
 from pytest_promptopt.storage.repositories.labels import LabelRepository
 from pytest_promptopt.storage.repositories.llm_calls import LLMCallRepository
 from pytest_promptopt.storage.repositories.prompts import PromptRepository
@@ -99,6 +100,11 @@ class Repositories:
     def labels(self) -> LabelRepository:
         """Rows of `labels`, people's labels of judged answers."""
         return LabelRepository(self.session)
+
+    @cached_property
+    def label_matches(self) -> LabelMatchRepository:
+        """Labels with the judged evaluations of their answers."""
+        return LabelMatchRepository(self.session)
 
     @cached_property
     def pipeline_claims(self) -> PipelineClaimRepository:
