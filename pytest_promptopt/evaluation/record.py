@@ -25,11 +25,13 @@ def case_record(
     variant: str | None = None,
     variant_rank: int | None = None,
     flaky: bool | None = None,
+    comparison: str | None = None,
 ) -> CaseRecord:
-    """The record of an evaluated case (with its suite's gate and variant, when any)."""
+    """The record of an evaluated case (with its suite's gate, variant and comparison)."""
     spent = result.totals()
     return CaseRecord(
         min_pass_rate=min_pass_rate,
+        comparison=comparison,
         reason=failure_reason(result, min_pass_rate, flaky),
         flaky=flaky or None,
         sample=judged_sample(result),

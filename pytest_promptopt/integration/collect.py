@@ -153,6 +153,7 @@ class CaseItem(pytest.Item):
             variant=self.suite.variant,
             variant_rank=self.suite.variant_rank,
             flaky=self.suite.is_flaky(self.case),
+            comparison=self.suite.comparison,
         )
         self.user_properties.extend(record.to_properties())
         self.reason = record.reason

@@ -20,7 +20,15 @@ _RENAMED = {"case_id": "case"}
 """Fields whose flat property has another name."""
 _ALWAYS = ("prompt_id", "score", "threshold", "passed")
 _COUNTS = ("calls", "cache_hits", "input_tokens", "output_tokens")
-_OPTIONAL = ("min_pass_rate", "variant", "variant_rank", "reason", "flaky", "sample")
+_OPTIONAL = (
+    "min_pass_rate",
+    "variant",
+    "variant_rank",
+    "reason",
+    "flaky",
+    "sample",
+    "comparison",
+)
 """Fields sent only when set, so a plain case's properties stay as they were."""
 
 
@@ -40,6 +48,8 @@ class CaseRecord(Spend):
     error: str | None = None
     criteria: dict[str, float] = Field(default_factory=dict)
     min_pass_rate: float | None = None
+    comparison: str | None = None
+    """The suite's own `comparison` (`scores` or `pairwise`), when it sets one."""
     variant: str | None = None
     variant_rank: int | None = None
     # A case that did not pass: why (its headline, k-of-n count, gate); whether it is flaky.

@@ -183,6 +183,8 @@ class Suite(BaseModel):
     min_passes: int | None = Field(default=None, ge=1, le=50)
     flaky: bool = False
     min_pass_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    # How the baseline gate and variants compare this suite's runs (unset: --promptopt-compare).
+    comparison: Literal["scores", "pairwise"] | None = None
     variants: dict[str, Variant] | None = None
     # Set on the suites `variant_suites` makes (never in a file): which variant, and its place.
     variant: str | None = None
