@@ -4,13 +4,16 @@ Each answer's quality is the simulated judge's noise-free mean score over the pa
 (`judge.builtin_verdict` and `judge.rubric_score`, the same coverage of the expected behaviour).
 Each call perceives each criterion's score with the judge's noise, as the single-answer judge
 does (a Gaussian of the configured standard deviation, PROMPTOPT_SIMULATED_JUDGE_NOISE; unset:
-a uniform jitter of at most 0.03), averages them, adds a position bias (`POSITION_BIAS`) to the answer shown first, and prefers the higher unless
-the two are within `TIE_BAND`: then a tie. So with noise 0 two identical answers tie in both
-orders, and a small difference is preferred in one order only (an order-dependent verdict).
+a uniform jitter of at most 0.03; drawn per answer text, so two identical answers are seen
+alike), averages them, adds a position bias (`POSITION_BIAS`) to the answer shown first, and
+prefers the higher unless the two are within `TIE_BAND`: then a tie. So two identical answers
+tie in both orders, whatever the noise, and with noise 0 a small difference is preferred in
+one order only (an order-dependent verdict).
 """
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -47,14 +50,24 @@ def answer_quality(payload: dict[str, Any], side: str) -> float:
     return sum(scores) / len(scores)
 
 
-def _perceived(scores: list[float], rng: random.Random, noise: float | None) -> float:
+def _perceived(
+    scores: list[float], answer: str, seed: float, noise: float | None
+) -> float:
     """The quality as one call sees it: each criterion's score with the judge's noise (as the
-    single-answer judge adds it), averaged."""
+    single-answer judge adds it), averaged. The noise is drawn for the answer's text within
+    the call, so one call sees two identical answers alike."""
+    rng = random.Random(f"{seed}:{answer}")
     if noise is None:
         seen = [s + rng.uniform(-DEFAULT_JITTER, DEFAULT_JITTER) for s in scores]
     else:
         seen = [s + rng.gauss(0.0, noise) for s in scores]
     return sum(seen) / len(seen)
+
+
+def _shown(payload: dict[str, Any], side: str) -> str:
+    """Answer `side` as the judge reads it: its text and its tool calls."""
+    calls = payload.get(f"tool_calls_{side}") or []
+    return json.dumps([payload.get(f"response_{side}") or "", calls], sort_keys=True)
 
 
 def submit_preference(
@@ -63,8 +76,9 @@ def submit_preference(
     """The submit_preference tool input for one pairwise payload: reasoning, then A, B or tie."""
     a, b = criterion_scores(payload, "a"), criterion_scores(payload, "b")
     qa, qb = sum(a) / len(a), sum(b) / len(b)
-    seen_a = _perceived(a, rng, noise) + POSITION_BIAS
-    seen_b = _perceived(b, rng, noise)
+    seed = rng.random()
+    seen_a = _perceived(a, _shown(payload, "a"), seed, noise) + POSITION_BIAS
+    seen_b = _perceived(b, _shown(payload, "b"), seed, noise)
     if abs(seen_a - seen_b) < TIE_BAND:
         preferred = "tie"
     else:

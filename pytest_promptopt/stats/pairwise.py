@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from pytest_promptopt.imports import long_lived_imports
@@ -130,21 +131,29 @@ def sign_test(wins: int, losses: int, level: float) -> tuple[float, tuple[float,
     return float(test.pvalue), (float(ci.low), float(ci.high))
 
 
+@lru_cache(maxsize=256)
 def min_detectable_share(decisive: int, alpha: float, power: float = PAIRWISE_POWER) -> float | None:
     """The largest win share p < 0.5 that the two-sided sign test on `decisive` cases finds
-    with `power` (exact binomial); None when no outcome of so few cases is significant."""
+    with `power` (exact binomial); None when no outcome of so few cases is significant.
+
+    At 1/2 the binomial is symmetric, so the test's two-sided p of x wins is
+    min(1, 2 P(X <= min(x, n - x))), as `scipy.stats.binomtest` gives it.
+    """
     if decisive < 1:
         return None
     with long_lived_imports():
+        import numpy as np
         from scipy.optimize import brentq
-        from scipy.stats import binom, binomtest
+        from scipy.stats import binom
 
-    region = [x for x in range(decisive + 1) if binomtest(x, decisive, 0.5).pvalue < alpha]
-    if not region:
+    x = np.arange(decisive + 1)
+    p_values = np.minimum(1.0, 2 * binom.cdf(np.minimum(x, decisive - x), decisive, 0.5))
+    region = x[p_values < alpha]
+    if not len(region):
         return None
 
     def shortfall(p: float) -> float:
-        return float(sum(binom.pmf(x, decisive, p) for x in region)) - power
+        return float(binom.pmf(region, decisive, p).sum()) - power
 
     if shortfall(0.0) < 0:  # even a share of 0 is not detected often enough
         return None
