@@ -47,12 +47,16 @@ from pytest_promptopt.stats import DEFAULT_MARGIN, RULES, CaseOutcome, compare_r
 from pytest_promptopt.stats.pairwise import compare_pairs
 from tests.support.gate import (
     CASES,
-    GOOD_PROMPT as GOOD,
-    WORSE_PROMPT as WORSE,
     judge_noise,
     pairwise_run,
     simulated_answers,
     simulated_run,
+)
+from tests.support.gate import (
+    GOOD_PROMPT as GOOD,
+)
+from tests.support.gate import (
+    WORSE_PROMPT as WORSE,
 )
 
 PAIRWISE_CALLS = 2
@@ -190,7 +194,8 @@ def measure(per_topic: int, seeds: int, noise: float) -> dict[str, Any]:
     cases = [c for c in CASES if int(c[0].rsplit("-", 1)[1]) <= per_topic]
     jobs = [("scores", 1), ("scores", SCORE_REPEATS), ("pairwise", 0)]
     with ProcessPoolExecutor(max_workers=WORKERS) as pool:
-        gates = list(pool.map(one_gate, *zip(*[(cases, seeds, noise, *j) for j in jobs])))
+        futures = [pool.submit(one_gate, cases, seeds, noise, *job) for job in jobs]
+        gates = [f.result() for f in futures]
     print(f"{len(cases)} cases, judge noise {noise}, {seeds} seeds:")
     for g in gates:
         shown = "none" if g["median_detectable"] is None else f"{g['median_detectable']:.3f}"

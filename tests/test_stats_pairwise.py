@@ -108,8 +108,6 @@ def test_false_alarms_under_noise_stay_within_alpha() -> None:
     for seed in range(runs):
         rng = random.Random(seed)
         prefs: list[Preference] = ["new", "old", "tie"]
-        pairs = {
-            f"c{i}": combine_orders(rng.choice(prefs), rng.choice(prefs)) for i in range(24)
-        }
+        pairs = {f"c{i}": combine_orders(rng.choice(prefs), rng.choice(prefs)) for i in range(24)}
         flagged += compare_pairs(pairs).verdict in ("regressed", "improved")
     assert flagged / runs <= 0.05

@@ -93,7 +93,9 @@ class ReportingRole(SessionRole):
 
         if self.summary is None:
             return False
-        return "pairwise" in comparison_modes(self.summary.by_suite(), self.settings.compare).values()
+        return (
+            "pairwise" in comparison_modes(self.summary.by_suite(), self.settings.compare).values()
+        )
 
     def compare_runs(self, session: pytest.Session, owner: Runtime, run_id: int) -> None:
         """The baseline gate and the pairwise comparisons of variants, once per session.

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from pytest_promptopt.evaluation.record import SuiteTotals
     from pytest_promptopt.records.case import CaseRecord
     from pytest_promptopt.reporting.baseline import BaselineResult
-    from pytest_promptopt.stats.pairwise import PairwiseComparison
     from pytest_promptopt.reporting.model import SuiteSummary
     from pytest_promptopt.reporting.verdict import SessionVerdict
+    from pytest_promptopt.stats.pairwise import PairwiseComparison
 
 PROMPT_CHARS = 90
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.evaluation.pairwise import PairCase, PairJudging, Reply
 from pytest_promptopt.evaluation.variants import variant_groups
-from pytest_promptopt.reporting.judged import judged_evaluations
 from pytest_promptopt.protocol import CRITERION_MEANINGS
+from pytest_promptopt.reporting.judged import judged_evaluations
 from pytest_promptopt.stats.intervals import RunComparison
 from pytest_promptopt.stats.pairwise import PairwiseComparison, compare_pairs
 

@@ -50,9 +50,7 @@ def answer_quality(payload: dict[str, Any], side: str) -> float:
     return sum(scores) / len(scores)
 
 
-def _perceived(
-    scores: list[float], answer: str, seed: float, noise: float | None
-) -> float:
+def _perceived(scores: list[float], answer: str, seed: float, noise: float | None) -> float:
     """The quality as one call sees it: each criterion's score with the judge's noise (as the
     single-answer judge adds it), averaged. The noise is drawn for the answer's text within
     the call, so one call sees two identical answers alike."""
@@ -79,10 +77,9 @@ def submit_preference(
     seed = rng.random()
     seen_a = _perceived(a, _shown(payload, "a"), seed, noise) + POSITION_BIAS
     seen_b = _perceived(b, _shown(payload, "b"), seed, noise)
+    preferred = "A" if seen_a > seen_b else "B"
     if abs(seen_a - seen_b) < TIE_BAND:
         preferred = "tie"
-    else:
-        preferred = "A" if seen_a > seen_b else "B"
     reasoning = (
         f"Answer A meets the expected behaviour and criteria at about {qa:.2f}, answer B at "
         f"about {qb:.2f}; preferred: {preferred}."

@@ -48,7 +48,7 @@ PAIRWISE_POWER = 0.8
 
 
 def combine_orders(first: Preference, second: Preference) -> PairOutcome:
-    """One case's outcome from its two orders: both prefer new -> win, both old -> loss, else tie."""
+    """One case's outcome from its orders: both prefer new -> win, both old -> loss, else tie."""
     if first == second == "new":
         return "win"
     if first == second == "old":
@@ -132,7 +132,9 @@ def sign_test(wins: int, losses: int, level: float) -> tuple[float, tuple[float,
 
 
 @lru_cache(maxsize=256)
-def min_detectable_share(decisive: int, alpha: float, power: float = PAIRWISE_POWER) -> float | None:
+def min_detectable_share(
+    decisive: int, alpha: float, power: float = PAIRWISE_POWER
+) -> float | None:
     """The largest win share p < 0.5 that the two-sided sign test on `decisive` cases finds
     with `power` (exact binomial); None when no outcome of so few cases is significant.
 
@@ -233,4 +235,3 @@ def _verdict(
         f"could not rule out the new answer preferred in as few as {pref_ci[0]:.0%} or as many "
         f"as {pref_ci[1]:.0%} of the cases{power}"
     )
-

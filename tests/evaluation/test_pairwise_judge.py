@@ -98,8 +98,9 @@ def test_both_orders_go_through_the_cached_service(tmp_path: Path) -> None:
     async def go() -> tuple[list[str], int, int]:
         service = cached_service(db)
         judge = PairwiseJudge(service, model="simulated")
-        same = PairCase("same", "I want a refund", REFUND, ("functionality",), Reply(GOOD),
-                        Reply(GOOD))
+        same = PairCase(
+            "same", "I want a refund", REFUND, ("functionality",), Reply(GOOD), Reply(GOOD)
+        )
         pairs = [case(Reply(GOOD), Reply(BAD)), same]
         judged = await judge.judge_cases(pairs, "support")
         calls = service.calls

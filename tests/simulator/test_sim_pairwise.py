@@ -40,8 +40,7 @@ def payload(a: str, b: str) -> dict[str, Any]:
 def preferred(a: str, b: str, noise: float | None, seeds: int = 200) -> Counter[str]:
     """How often each of A, B and tie is preferred over `seeds` calls."""
     return Counter(
-        submit_preference(payload(a, b), random.Random(s), noise)["preferred"]
-        for s in range(seeds)
+        submit_preference(payload(a, b), random.Random(s), noise)["preferred"] for s in range(seeds)
     )
 
 
