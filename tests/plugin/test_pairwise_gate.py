@@ -47,9 +47,15 @@ def noise(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
     return str(request.param)
 
 
+BROKEN = "You are a support assistant for an online shop."
+"""The good prompt with every directive removed: every case loses what it needs."""
+
+
 def test_a_broken_prompt_regresses_pairwise(sim: pytest.Pytester, noise: str) -> None:
     base = bless(sim)
-    write_suite(sim, "support", suite_yaml(WORSE_PROMPT))
+    # Without noise even the subtle drop (the refund directive gone: 8 of 24 cases) is caught;
+    # under noise 0.15 the sign test needs a drop in most cases (the benchmark's figures).
+    write_suite(sim, "support", suite_yaml(WORSE_PROMPT if noise == "0" else BROKEN))
     result = sim.runpytest("--promptopt-baseline")
     result.assert_outcomes(passed=24)  # every case still passes at 0.3...
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # ...the pairwise judge sees the drop
@@ -59,9 +65,10 @@ def test_a_broken_prompt_regresses_pairwise(sim: pytest.Pytester, noise: str) ->
     losses = [ln for ln in result.outlines if "judged worse in both orders: " in ln]
     [worse] = losses
     keys = worse.split(": ")[1].split(", ")
-    assert sum(1 for k in keys if k.startswith("refund-")) >= 6  # the cases that lost the directive
-    if noise == "0":  # a deterministic judge: only they, every one of the 8
+    if noise == "0":  # a deterministic judge: the 8 refund cases and only they
         assert keys == [f"refund-{n}" for n in range(1, 9)]
+    else:
+        assert len(keys) >= 12
     # Two judge calls per shared case, both orders, recorded as the judge's.
     run = run_ids(default_db(sim))[-1]
     pairwise = query(
@@ -124,3 +131,17 @@ def test_variants_compared_pairwise(sim: pytest.Pytester) -> None:
     [paired] = [ln for ln in result.outlines if ln.strip().startswith("paired: ")]
     assert "verdict regressed" in paired and "comparison pairwise" in paired
     assert "wins/losses/ties 0/" in paired
+
+
+def test_under_xdist_the_controller_judges_the_pairs(sim: pytest.Pytester) -> None:
+    base = bless(sim)
+    write_suite(sim, "support", suite_yaml(WORSE_PROMPT))
+    result = sim.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--promptopt-baseline")
+    result.assert_outcomes(passed=24)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    line = baseline_line(result.outlines, base)
+    assert "regressed: pairwise judge on 24 shared cases" in line
+    run = run_ids(default_db(sim))[-1]
+    assert query(default_db(sim), "SELECT status FROM optimization_runs WHERE id = ?", (run,)) == [
+        ("failed",)
+    ]
