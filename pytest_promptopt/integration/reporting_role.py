@@ -89,10 +89,10 @@ class ReportingRole(SessionRole):
 
     def pairwise_wanted(self) -> bool:
         """True when a suite of the session is compared pairwise (its judge makes calls)."""
-        from pytest_promptopt.reporting.pairwise import comparison_modes
-
         if self.summary is None:
             return False
+        from pytest_promptopt.reporting.pairwise import comparison_modes
+
         return (
             "pairwise" in comparison_modes(self.summary.by_suite(), self.settings.compare).values()
         )

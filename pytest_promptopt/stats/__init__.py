@@ -3,7 +3,8 @@
 Low in the layers so that every layer above may use it; importing it costs nothing (numpy and
 scipy are imported inside the functions that need them). `intervals`: the Wilson interval, the
 one bootstrap, the paired t interval and McNemar's test under the table of decision rules;
-`compare`: run comparisons (baseline, variants) with their verdict, power and categories.
+`compare`: run comparisons (baseline, variants) with their verdict, power and categories;
+`pairwise`: the same verdicts from a pairwise judge's wins, losses and ties (a sign test).
 """
 
 from pytest_promptopt.stats.compare import (
