@@ -106,6 +106,8 @@ def test_the_flag_compares_pairwise_and_scores_say_so(sim: pytest.Pytester) -> N
     assert baseline_line(scores.outlines, base).endswith("; compared by scores")
     pairwise = sim.runpytest("--promptopt-baseline", "--promptopt-compare", "pairwise")
     assert "compared pairwise" in baseline_line(pairwise.outlines, base)
+    ini = sim.runpytest("--promptopt-baseline", "-o", "promptopt_compare=pairwise")
+    assert "compared pairwise" in baseline_line(ini.outlines, base)
     bad = sim.runpytest("--promptopt-compare", "both")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*--promptopt-compare must be one of scores, pairwise*"])
