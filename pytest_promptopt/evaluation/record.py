@@ -27,12 +27,14 @@ def case_record(
     variant_rank: int | None = None,
     flaky: bool | None = None,
     cluster: str | None = None,
+    comparison: str | None = None,
 ) -> CaseRecord:
-    """The record of an evaluated case (with its suite's gate, variant and cluster, if any)."""
+    """The record of an evaluated case (with its suite's gates, variant, cluster, comparison)."""
     spent = result.totals()
     return CaseRecord(
         min_pass_rate=min_pass_rate,
         min_judge_agreement=min_judge_agreement,
+        comparison=comparison,
         reason=failure_reason(result, min_pass_rate, flaky),
         flaky=flaky or None,
         sample=judged_sample(result),

@@ -156,6 +156,7 @@ class CaseItem(pytest.Item):
             variant_rank=self.suite.variant_rank,
             flaky=self.suite.is_flaky(self.case),
             cluster=cluster_of(self.suite, self.case),
+            comparison=self.suite.comparison,
         )
         self.user_properties.extend(record.to_properties())
         self.reason = record.reason

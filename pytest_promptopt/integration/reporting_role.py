@@ -51,6 +51,7 @@ class ReportingRole(SessionRole):
         self.limit_history: str | None = None
         self.notes: list[OptimizeNote] = []
         self.verdict: SessionVerdict | None = None
+        self._compared = False
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
         """An error in the team's own code is an error, though raised in the call phase."""
@@ -86,12 +87,46 @@ class ReportingRole(SessionRole):
             return False
         return True
 
+    def pairwise_wanted(self) -> bool:
+        """True when a suite of the session is compared pairwise (its judge makes calls)."""
+        if self.summary is None:
+            return False
+        from pytest_promptopt.reporting.pairwise import comparison_modes
+
+        return (
+            "pairwise" in comparison_modes(self.summary.by_suite(), self.settings.compare).values()
+        )
+
+    def compare_runs(self, session: pytest.Session, owner: Runtime, run_id: int) -> None:
+        """The baseline gate and the pairwise comparisons of variants, once per session.
+
+        A process that judged calls it before its model service closes when a suite is
+        compared pairwise (the pairwise judge calls the model); else `finish_run` does.
+        """
+        if self._compared or self.summary is None:
+            return
+        self._compared = True
+        from pytest_promptopt.reporting.pairwise import comparison_modes
+
+        records = self.summary.by_suite()
+        modes = comparison_modes(records, self.settings.compare)
+        judging = owner.pair_judging() if "pairwise" in modes.values() else None
+        if self.settings.baseline:
+            self.gate.check_baselines(
+                session,
+                owner.db,
+                run_id,
+                records,
+                self.settings.regression_margin,
+                modes=modes,
+                judging=judging,
+            )
+        if judging is not None and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+            self.gate.check_variant_pairs(owner.db, run_id, records, modes, judging)
+
     def finish_run(self, session: pytest.Session, owner: Runtime, run_id: int) -> None:
         """Compare with the baselines, set the run's final status, write the reports."""
-        if self.settings.baseline and self.summary is not None:
-            self.gate.check_baselines(
-                session, owner.db, run_id, self.summary.by_suite(), self.settings.regression_margin
-            )
+        self.compare_runs(session, owner, run_id)
         if self.summary is not None:
             self.gate.check_agreement(session, owner.db, self.summary.by_suite())
         owner.run.finish(run_id, run_status(int(session.exitstatus)))
@@ -114,7 +149,7 @@ class ReportingRole(SessionRole):
             records,
             pass_rates=self.gate.pass_rates,
             baselines=self.gate.baselines,
-            variants=variant_comparisons(records),
+            variants=variant_comparisons(records, self.gate.variant_pairs),
             notes=self.notes,
             roles=roles,
             known_problems=owner.session_problems() if owner is not None else (),
@@ -140,7 +175,9 @@ class ReportingRole(SessionRole):
             self.limit_history = owner.limit_history()
         try:
             self.decide_verdict(owner, run_id)
-            self.report = build_report(owner.db, run_id, self.summary.by_suite())
+            self.report = build_report(
+                owner.db, run_id, self.summary.by_suite(), variant_pairs=self.gate.variant_pairs
+            )
             self.report.verdict = self.verdict
             for suite in self.report.suites:
                 suite.baseline = (self.gate.baselines or {}).get(suite.name)
@@ -196,7 +233,7 @@ class ReportingRole(SessionRole):
             self.gate.baselines,
             gates=self.gate.pass_rates,
             records=self.summary.by_suite(),
-            after_suites=variant_lines(self.summary.by_suite()),
+            after_suites=variant_lines(self.summary.by_suite(), self.gate.variant_pairs),
             limit_history=self.limit_history,
             agreement=self.agreement_lines(),
         )

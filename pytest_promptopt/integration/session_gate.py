@@ -12,11 +12,13 @@ import pytest
 from pytest_promptopt.redaction import for_terminal
 
 if TYPE_CHECKING:
+    from pytest_promptopt.evaluation.pairwise import PairJudging
     from pytest_promptopt.evaluation.pass_rate import PassRateRequirement
     from pytest_promptopt.records.case import CaseRecord
     from pytest_promptopt.reporting.agreement import SuiteAgreement
     from pytest_promptopt.reporting.agreement_gate import AgreementRequirement
     from pytest_promptopt.reporting.baseline import BaselineResult
+    from pytest_promptopt.stats.pairwise import PairwiseComparison
     from pytest_promptopt.storage.database import Database
 
 
@@ -35,6 +37,8 @@ class SessionGate:
     agreements: dict[str, SuiteAgreement] = field(default_factory=dict)
     agreement_gates: list[AgreementRequirement] = field(default_factory=list)
     agreement_error: str | None = None
+    variant_pairs: dict[str, PairwiseComparison] = field(default_factory=dict)
+    """The pairwise judge's comparisons of variants with their first, by judged suite name."""
 
     def check_pass_rates(
         self,
@@ -56,6 +60,9 @@ class SessionGate:
         run_id: int,
         records: Mapping[str, Sequence[CaseRecord]],
         margin: float,
+        *,
+        modes: Mapping[str, str] | None = None,
+        judging: PairJudging | None = None,
     ) -> None:
         """--promptopt-baseline: compare each suite with its baseline; a regression fails.
 
@@ -68,7 +75,9 @@ class SessionGate:
         from pytest_promptopt.reporting.baseline import compare_with_baselines
 
         try:
-            self.baselines = compare_with_baselines(db, run_id, records, margin)
+            self.baselines = compare_with_baselines(
+                db, run_id, records, margin, modes=modes, judging=judging
+            )
         except Exception as exc:  # a decision that cannot be made must not pass: fail, say why
             self.baseline_error = f"could not compare with the baselines ({exc}); the session fails"
             warnings.warn(
@@ -116,6 +125,30 @@ class SessionGate:
             failed = any(g.failed for g in self.agreement_gates)
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def check_variant_pairs(
+        self,
+        db: Database,
+        run_id: int,
+        records: Mapping[str, Sequence[CaseRecord]],
+        modes: Mapping[str, str],
+        judging: PairJudging,
+    ) -> None:
+        """`comparison: pairwise` variants: the pairwise judge against the first variant.
+
+        A variant never fails the session, so one that cannot be judged keeps its paired test
+        and a warning says why.
+        """
+        from pytest_promptopt.reporting.pairwise import compare_variants_pairwise
+
+        try:
+            self.variant_pairs = compare_variants_pairwise(db, run_id, records, modes, judging)
+        except Exception as exc:  # the scores' paired test still stands
+            warnings.warn(
+                for_terminal(f"promptopt: could not compare the variants pairwise ({exc})"),
+                RuntimeWarning,
+                stacklevel=1,
+            )
 
 
 def _agreement_minimum(rows: Sequence[CaseRecord]) -> float | None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import SuiteSummary
     from pytest_promptopt.reporting.verdict import SessionVerdict
+    from pytest_promptopt.stats.pairwise import PairwiseComparison
 
 PROMPT_CHARS = 90
 
@@ -129,12 +130,15 @@ def suite_lines(
     return lines
 
 
-def variant_lines(records: Mapping[str, Sequence[CaseRecord]]) -> list[str]:
+def variant_lines(
+    records: Mapping[str, Sequence[CaseRecord]],
+    pairwise: Mapping[str, PairwiseComparison] | None = None,
+) -> list[str]:
     """Each suite's variants side by side (the lines after the suites)."""
     from pytest_promptopt.evaluation.variants import variant_comparisons
 
     lines: list[str] = []
-    for suite in variant_comparisons(records):
+    for suite in variant_comparisons(records, pairwise):
         lines += suite.lines()
     return lines
 
@@ -177,6 +181,8 @@ def baseline_lines(name: str, baselines: Mapping[str, BaselineResult] | None) ->
     lines = [result.describe()]
     if result.comparison.pass_to_fail_cases:
         lines.append("pass->fail: " + ", ".join(result.comparison.pass_to_fail_cases))
+    if result.pairwise is not None and result.pairwise.loss_cases:
+        lines.append("judged worse in both orders: " + ", ".join(result.pairwise.loss_cases))
     return lines
 
 

@@ -29,6 +29,7 @@ _OPTIONAL = (
     "flaky",
     "sample",
     "cluster",
+    "comparison",
 )
 """Fields sent only when set, so a plain case's properties stay as they were."""
 
@@ -51,6 +52,8 @@ class CaseRecord(Spend):
     criteria: dict[str, float] = Field(default_factory=dict)
     min_pass_rate: float | None = None
     min_judge_agreement: float | None = None
+    comparison: str | None = None
+    """The suite's own `comparison` (`scores` or `pairwise`), when it sets one."""
     variant: str | None = None
     variant_rank: int | None = None
     # A case that did not pass: why (its headline, k-of-n count, gate); whether it is flaky.

@@ -269,13 +269,15 @@ def gate_findings(
     for r in (baselines or {}).values():
         if r.regressed:
             cases = [f"{c}: went from pass to fail" for c in r.comparison.pass_to_fail_cases]
+            if r.pairwise is not None:
+                cases += [f"{c}: judged worse in both orders" for c in r.pairwise.loss_cases]
             out.append(
                 GateFinding(
                     kind="baseline",
                     suite=r.suite,
                     text=(
                         f"{r.suite} regressed against its baseline (run {r.baseline_run_id}): "
-                        f"the session fails; {r.comparison.describe()}"
+                        f"the session fails; {r.describe_comparison()}"
                     ),
                     cases=cases,
                 )

@@ -13,6 +13,7 @@ from pytest_promptopt.settings.kinds import (
     CACHE_MODES,
     CacheMode,
     Choice,
+    Comparison,
     DatabaseUrl,
     FileUnderRoot,
     Folders,
@@ -274,6 +275,16 @@ class Settings:
             Number(0.0, 1.0),
         ),
     ] = 0.02
+    compare: Annotated[
+        str,
+        setting(
+            "--promptopt-compare",
+            "how the baseline gate and variants compare runs: `scores` (a paired test on the "
+            "judge's scores) or `pairwise` (the judge shown both answers to each case, in both "
+            "orders); a suite's own `comparison` wins",
+            Choice(Comparison),
+        ),
+    ] = "scores"
     prices: Annotated[
         tuple[PriceEntry, ...],
         setting(

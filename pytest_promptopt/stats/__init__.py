@@ -6,6 +6,7 @@ one bootstrap, the paired t interval and McNemar's test under the table of decis
 `compare`: run comparisons (baseline, variants) with their verdict, power and categories;
 `clusters`: the clustered paired tests comparisons use when cases share a cluster;
 `agreement`: the judge against people's labels (kappa, alpha, exact agreement, bias).
+`pairwise`: the same verdicts from a pairwise judge's wins, losses and ties (a sign test).
 """
 
 from pytest_promptopt.stats.agreement import (

@@ -43,6 +43,7 @@ def test_every_field_set_travels_under_a_reserved_property_name() -> None:
         | {"variant_rank": 1, "reason": "low"}
         | {"flaky": True, "sample": 2, "judge_spread": 0.1, "judge_flipped": True, "refusals": 1}
         | {"cluster": "doc-1"}
+        | {"comparison": "pairwise"}
     )
     props = full.to_properties()
     assert props[:2] == [(RECORD_KEY, full.model_dump_json()), ("promptopt_suite", "s")]
