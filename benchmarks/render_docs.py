@@ -4,9 +4,10 @@
     python benchmarks/render_docs.py --check    # exit 1 when the page differs from a rendering
 
 Reads the JSON files the scripts write (`run.py`: results.json, `promptfoo_bench.py`,
-`optimizer_bench.py`, `baseline_gate_bench.py`, `optimize_bench.py` and `xdist_bench.py` with
-`--output`) and renders `benchmarks/benchmarks.md.j2`. A missing file renders as the command
-that makes it. A test keeps the committed page equal to the rendering of the committed files.
+`optimizer_bench.py`, `baseline_gate_bench.py`, `pairwise_bench.py`, `optimize_bench.py`,
+`xdist_bench.py` and `cluster_bench.py` with `--output`) and renders
+`benchmarks/benchmarks.md.j2`. A missing file renders as the command that makes it. A test
+keeps the committed page equal to the rendering of the committed files.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ RESULTS = {
     "promptfoo": "promptfoo_results.json",
     "optimizer": "optimizer_results.json",
     "gate": "baseline_gate_results.json",
+    "pairwise": "pairwise_results.json",
     "memory": "optimize_results.json",
     "xdist": "xdist_results.json",
+    "clusters": "cluster_results.json",
 }
 
 

@@ -28,6 +28,7 @@ PROMPTS_TOOL = "submit_prompts"
 CASES_TOOL = "submit_cases"
 ANALYSIS_TOOL = "submit_analysis"
 REFINE_TOOL = "submit_prompt"
+PAIRWISE_TOOL = "submit_preference"
 
 CRITERION_MEANINGS: dict[str, str] = {
     "functionality": "Does the answer do what the expected behaviour describes (or, without "
@@ -168,6 +169,16 @@ class Verdict(BaseModel):
         )
 
 
+class PairwisePreference(BaseModel):
+    """The pairwise judge's answer: evidence first, then the better answer (A or B) or a tie."""
+
+    reasoning: str = Field(min_length=1, max_length=4000, description=REASONING_HELP)
+    preferred: Literal["A", "B", "tie"] = Field(
+        description="A or B: the answer that better meets the expected behaviour and the "
+        "criteria; tie when neither is better."
+    )
+
+
 class GeneratedPrompt(BaseModel):
     """One candidate system prompt written by the generator for one strategy."""
 
@@ -223,6 +234,7 @@ TOOL_MODELS: dict[str, type[BaseModel]] = {
     CASES_TOOL: GeneratedCases,
     ANALYSIS_TOOL: WeaknessReport,
     REFINE_TOOL: RefinedPrompt,
+    PAIRWISE_TOOL: PairwisePreference,
 }
 
 
@@ -268,6 +280,10 @@ def decode_data(text: str) -> dict[str, Any] | None:
 #                    tool_calls: list[{name, input}] (the answer's, in order),
 #                    conversation: list[{role, text}] (every turn up to user_input, its last
 #                    user turn; images and documents shown as "[image: photo.png]")
+#   submit_preference: criteria: list[str], rubric: list[{name, description}],
+#                    user_input: str, expected_behavior: str | null, response_a: str,
+#                    response_b: str; and only when there are any: tool_calls_a,
+#                    tool_calls_b: list[{name, input}] (each answer's calls, in order)
 #   submit_prompts:  task_description: str, original_prompt: str,
 #                    strategies: list[{name, instruction}], examples: list[{input, expected}]
 #   submit_cases:    task_description: str, tier: "quick" | "rigorous", count: int,

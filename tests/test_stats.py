@@ -196,7 +196,7 @@ def test_case_records_become_outcomes_without_their_errors() -> None:
         CaseRecord(suite="s", case_id="b", score=0.5, threshold=0.7, passed=False),
         CaseRecord(suite="s", case_id="c", score=0.0, threshold=0.7, passed=False, error="API"),
     ]
-    assert case_outcomes(records) == {"a": (0.9, True, ""), "b": (0.5, False, "")}
+    assert case_outcomes(records) == {"a": (0.9, True, "", ""), "b": (0.5, False, "", "")}
 
 
 @pytest.mark.parametrize("total", [1, 2, 5, 13, 40, 200, 2000])

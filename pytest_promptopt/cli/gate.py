@@ -67,6 +67,15 @@ def baseline_run(db: Database, ref: str) -> int:
     return int(run_id)
 
 
+def run_settings(db: Database, run_id: int) -> dict[str, Any]:
+    """The settings the run was started with (its first shard's)."""
+    from pytest_promptopt.storage import transaction
+
+    with transaction(db) as repos:
+        run = repos.runs.get(run_id)
+        return dict(run.settings or {}) if run is not None else {}
+
+
 def decide(
     db: Database,
     joined: Joined,
@@ -76,12 +85,9 @@ def decide(
 ) -> RunGates:
     """The suite-level gates over the joined run, configured as the shards were unless told."""
     from pytest_promptopt.reporting.run_gates import decide_gates
-    from pytest_promptopt.storage import transaction
 
     assert joined.run_id is not None
-    with transaction(db) as repos:
-        run = repos.runs.get(joined.run_id)
-        settings: dict[str, Any] = dict(run.settings or {}) if run is not None else {}
+    settings = run_settings(db, joined.run_id)
     compare = baseline is not None or bool(settings.get("baseline"))
     against = None if baseline in (None, "blessed") else baseline_run(db, str(baseline))
     return decide_gates(
@@ -99,6 +105,7 @@ def verdict_of(
 ) -> SessionVerdict:
     """The verdict a single session would have reached, from the joined records and gates."""
     from pytest_promptopt.evaluation.variants import variant_comparisons
+    from pytest_promptopt.reporting.run_gates import agreement_findings_of
     from pytest_promptopt.reporting.verdict import build_verdict, spend_by_role
 
     return build_verdict(
@@ -108,6 +115,7 @@ def verdict_of(
         variants=variant_comparisons(records),
         roles=spend_by_role(db, run_id),
         baseline_error=gates.baseline_error,
+        more_gates=agreement_findings_of(gates.agreement) if gates.agreement else [],
     )
 
 
@@ -125,8 +133,11 @@ def write_run_reports(
 
     report = build_report(db, run_id, records)
     report.verdict = verdict
+    agreements = gates.agreement.agreements if gates.agreement is not None else {}
     for suite in report.suites:
         suite.baseline = (gates.baselines or {}).get(suite.name)
+        measured = agreements.get(suite.name)
+        suite.judge_agreement = measured.as_dict() if measured is not None else None
     return write_reports(report, report_dir).run_dir, report
 
 
@@ -136,9 +147,11 @@ def print_summary(
     verdict: SessionVerdict,
     report: tuple[Path, RunReport],
     shard_lines: list[str],
+    judge_model: str | None,
 ) -> None:
     """The `promptopt` section a single session would print, then the shards."""
     from pytest_promptopt.evaluation.record import SuiteTotals
+    from pytest_promptopt.reporting.run_gates import agreement_lines_of
     from pytest_promptopt.reporting.session_summary import suite_lines, variant_lines, write_summary
 
     totals = [SuiteTotals.of(name, rows) for name, rows in records.items()]
@@ -151,6 +164,7 @@ def print_summary(
         gates=gates.pass_rates,
         records=records,
         after_suites=[*variant_lines(records), *shard_lines],
+        agreement=agreement_lines_of(gates.agreement, judge_model) if gates.agreement else None,
     )
 
 
@@ -252,7 +266,9 @@ def gate(
                 redact(json.dumps(_json(joined, gates, verdict, failed, report[0]), indent=2))
             )
         else:
-            print_summary(records, gates, verdict, report, shard_lines)
+            settings = run_settings(db, joined.run_id)
+            judge = settings.get("judge_model") or settings.get("model")
+            print_summary(records, gates, verdict, report, shard_lines, judge)
             click.echo(
                 f"promptopt gate: run {for_terminal(name)!r} {'FAILED' if failed else 'passed'}"
             )

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pytest_promptopt.cli import baselines, cache, gate, runs, schema
+from pytest_promptopt.cli import agreement, baselines, cache, gate, labels, plan, runs, schema
 from pytest_promptopt.cli.shared import resolve_url
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.redaction import for_terminal
@@ -55,10 +55,13 @@ for command in (
     runs.diff,
     baselines.bless,
     baselines.baselines,
+    labels.label,
     runs.best,
     cache.cache,
     gate.gate,
     schema.db,
+    plan.plan,
+    agreement.judge_agreement,
 ):
     main.add_command(command)
 

@@ -225,10 +225,17 @@ def verdict_line(suite: str, comparison: dict[str, Any]) -> str:
     why = f" ({c['reason']})" if c.get("reason") else ""
     mdc = c.get("min_detectable_change")
     power = f"; detectable change {mdc:.3f} (80% power)" if mdc is not None else ""
+    clusters = c.get("clusters")
+    flip_test = "McNemar p" if not clusters else "cluster flip test p"
+    if clusters:
+        effect = clusters.get("design_effect")
+        power += f"; {clusters['clusters']} clusters of {clusters['cases']} cases" + (
+            f", design effect {effect:.2f}" if effect is not None else ""
+        )
     line = (
         f"{suite}: {c['verdict'].upper()}{why}: {c['n_shared']} shared cases, change "
         f"{c['mean_delta']:+.3f}{interval}, margin {c['margin']}; pass->fail "
-        f"{c['pass_to_fail']}, fail->pass {c['fail_to_pass']}, McNemar p={c['mcnemar_p']:.3g}"
+        f"{c['pass_to_fail']}, fail->pass {c['fail_to_pass']}, {flip_test}={c['mcnemar_p']:.3g}"
         f"{power}"
     )
     if c["pass_to_fail_cases"]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.evaluation.judge import JUDGE_VERSION
 from pytest_promptopt.evaluation.results import CaseResult
+from pytest_promptopt.suites.clusters import cluster_of
 from pytest_promptopt.suites.render import user_turn
 from pytest_promptopt.suites.spec import Case, Suite
 
@@ -20,14 +21,17 @@ FLUSH_S = 0.2
 
 
 def case_row(suite: Suite, case: Case, stage: str) -> dict[str, Any]:
-    """The test_cases row for a case of `suite` (whose `input` template may fill its turn)."""
+    """The test_cases row for a case of `suite` (whose `input` template may fill its turn);
+    its spec holds the case's resolved cluster (`suites.clusters`)."""
+    spec = case.model_dump(mode="json", by_alias=True, exclude={"id", "input", "expected"})
+    spec["cluster"] = cluster_of(suite, case)
     return {
         "case_key": case.id,
         "input_message": user_turn(suite, case),
         "expected_behavior": case.expected,
         "category": case.category,
         "stage": stage,
-        "spec": case.model_dump(mode="json", by_alias=True, exclude={"id", "input", "expected"}),
+        "spec": spec,
     }
 
 

@@ -19,6 +19,7 @@ from pytest_promptopt.suites.spec import Case, Suite
 
 if TYPE_CHECKING:
     from pytest_promptopt.evaluation.answer import Answer
+    from pytest_promptopt.evaluation.pairwise import PairCase, PairJudgement, PairJudging
 
 
 class Runtime(Services):
@@ -93,6 +94,17 @@ class Runtime(Services):
         if result.samples:
             self.recorder.add_result(result)
         return result
+
+    def pair_judging(self) -> PairJudging:
+        """The pairwise judge on this process's model service, run on its loop (blocking)."""
+        from pytest_promptopt.evaluation.pairwise import PairwiseJudge
+
+        judge = PairwiseJudge(self.llm, model=self.settings.effective_judge_model)
+
+        def judging(cases: Sequence[PairCase], label: str) -> dict[str, PairJudgement]:
+            return self.loop.run(judge.judge_cases(cases, label))
+
+        return judging
 
     def close(self, status: str | None) -> None:
         """Flush writes, mark the run finished (when given a status) and stop the loop."""

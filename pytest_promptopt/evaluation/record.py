@@ -22,19 +22,25 @@ def case_record(
     result: CaseResult,
     *,
     min_pass_rate: float | None = None,
+    min_judge_agreement: float | None = None,
     variant: str | None = None,
     variant_rank: int | None = None,
     flaky: bool | None = None,
+    cluster: str | None = None,
+    comparison: str | None = None,
 ) -> CaseRecord:
-    """The record of an evaluated case (with its suite's gate and variant, when any)."""
+    """The record of an evaluated case (with its suite's gates, variant, cluster, comparison)."""
     spent = result.totals()
     return CaseRecord(
         min_pass_rate=min_pass_rate,
+        min_judge_agreement=min_judge_agreement,
+        comparison=comparison,
         reason=failure_reason(result, min_pass_rate, flaky),
         flaky=flaky or None,
         sample=judged_sample(result),
         variant=variant,
         variant_rank=variant_rank,
+        cluster=cluster,
         suite=result.suite,
         case_id=result.case_id,
         prompt_id=result.prompt_id,
@@ -134,8 +140,12 @@ def failure_reason(
 
 
 def case_outcomes(records: Iterable[CaseRecord]) -> dict[str, CaseOutcome]:
-    """Case id -> (score, passed) for `stats.compare_runs`; a case that errored is left out."""
-    return {r.case_id: CaseOutcome(r.score, r.passed) for r in records if r.error is None}
+    """Case id -> (score, passed, cluster) for `stats.compare_runs`; errored cases left out."""
+    return {
+        r.case_id: CaseOutcome(r.score, r.passed, cluster=r.cluster or "")
+        for r in records
+        if r.error is None
+    }
 
 
 def by_suite(records: Iterable[CaseRecord]) -> dict[str, list[CaseRecord]]:

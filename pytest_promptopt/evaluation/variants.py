@@ -21,6 +21,7 @@ from pytest_promptopt.evaluation.record import case_outcomes
 from pytest_promptopt.records.case import CaseRecord
 from pytest_promptopt.records.totals import Totals
 from pytest_promptopt.stats import RULES, compare_runs
+from pytest_promptopt.stats.pairwise import PairwiseComparison
 
 MAX_CASE_LINES = 20
 
@@ -117,7 +118,9 @@ def paired_comparison(
         level = RULES["variant"].level
         figures[f"{level:.0%} CI"] = f"{c.delta_ci[0]:+.3f}..{c.delta_ci[1]:+.3f}"
     figures["flips"] = f"{c.pass_to_fail} pass->fail, {c.fail_to_pass} fail->pass"
-    figures["McNemar p"] = f"{c.mcnemar_p:.3g}"
+    figures["McNemar p" if c.clusters is None else "cluster flip test p"] = f"{c.mcnemar_p:.3g}"
+    if c.clusters is not None:
+        figures["clusters"] = c.clusters.describe()
     if c.min_detectable_change is not None:
         figures["detectable change"] = f"{c.min_detectable_change:.3f}"
     if c.reason:
@@ -125,9 +128,13 @@ def paired_comparison(
     return figures
 
 
-def variant_comparisons(records: Mapping[str, Sequence[CaseRecord]]) -> list[SuiteVariants]:
-    """Every suite with variants, its variants side by side, from case records by suite."""
-    grouped: dict[str, list[tuple[int, str, str, Sequence[CaseRecord]]]] = {}
+Found = list[tuple[int, str, str, Sequence[CaseRecord]]]
+"""A suite's variants as (rank, variant, judged suite name, records), first variant first."""
+
+
+def variant_groups(records: Mapping[str, Sequence[CaseRecord]]) -> dict[str, Found]:
+    """Each suite with variants (by its own name), its variants in rank order."""
+    grouped: dict[str, Found] = {}
     for name, rows in records.items():
         tagged = next((r for r in rows if r.variant is not None), None)
         if tagged is None or tagged.variant is None:
@@ -135,9 +142,38 @@ def variant_comparisons(records: Mapping[str, Sequence[CaseRecord]]) -> list[Sui
         base = name.removesuffix(f"@{tagged.variant}")
         rank = tagged.variant_rank if tagged.variant_rank is not None else 0
         grouped.setdefault(base, []).append((rank, tagged.variant, name, rows))
-    out = []
-    for base, found in grouped.items():
+    for found in grouped.values():
         found.sort(key=lambda item: item[0])
+    return grouped
+
+
+def pairwise_figures(c: PairwiseComparison) -> dict[str, Any]:
+    """The pairwise judge's figures shown beside a variant (`VariantFigures.paired`)."""
+    figures: dict[str, Any] = {"verdict": c.verdict, "shared cases": c.n_shared}
+    figures["wins/losses/ties"] = f"{c.wins}/{c.losses}/{c.ties}"
+    figures["sign test p"] = f"{c.p_value:.3g} (ties excluded)"
+    if c.win_share is not None and c.share_ci is not None:
+        figures["win share"] = f"{c.win_share:.2f} ({c.share_ci[0]:.2f}..{c.share_ci[1]:.2f})"
+    low, high = c.preference_ci
+    figures["preference"] = f"{c.preference_share:.2f} ({low:.2f}..{high:.2f})"
+    figures["detects"] = c.power_note().removeprefix("detects ")
+    if c.reason:
+        figures["why"] = c.reason
+    figures["comparison"] = "pairwise"
+    return figures
+
+
+def variant_comparisons(
+    records: Mapping[str, Sequence[CaseRecord]],
+    pairwise: Mapping[str, PairwiseComparison] | None = None,
+) -> list[SuiteVariants]:
+    """Every suite with variants, its variants side by side, from case records by suite.
+
+    `pairwise` holds the pairwise judge's comparison of a variant (by its judged suite name,
+    `suite@variant`) with the first, for suites compared pairwise: it replaces the paired test.
+    """
+    out = []
+    for base, found in variant_groups(records).items():
         first_rows = found[0][3]
         first_by_case = {r.case_id: r for r in first_rows}
         figures = []
@@ -159,12 +195,14 @@ def variant_comparisons(records: Mapping[str, Sequence[CaseRecord]]) -> list[Sui
                         int(b.passed) - int(a.passed) for a, b in pairs
                     ) / len(pairs)
                 figure.paired = paired_comparison([a for a, _ in pairs], [b for _, b in pairs])
+                if pairwise and name in pairwise:
+                    figure.paired = pairwise_figures(pairwise[name])
             figures.append(figure)
         out.append(SuiteVariants(suite=base, variants=figures, cases=_side_by_side(found)))
     return out
 
 
-def _side_by_side(found: Sequence[tuple[int, str, str, Sequence[CaseRecord]]]) -> list[VariantCase]:
+def _side_by_side(found: Found) -> list[VariantCase]:
     """Each case (in the order first seen) with its score and verdict in every variant."""
     by_variant = [{r.case_id: r for r in rows} for *_, rows in found]
     case_ids = list(dict.fromkeys(cid for one in by_variant for cid in one))

@@ -25,6 +25,10 @@ class Alone(CaseRunnerRole, ReportingRole):
             return
         failure: PromptOptError | None = None
         try:
+            if self.pairwise_wanted() and runtime.run.exists():
+                # The pairwise judge calls the model: compare while the model service is open.
+                runtime.recorder.flush()
+                self.compare_runs(session, runtime, runtime.run_id)
             runtime.close(None)
             self.notes = self.optimize_notes(runtime)
             self.record_unrun(runtime)

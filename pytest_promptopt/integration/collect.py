@@ -135,6 +135,7 @@ class CaseItem(pytest.Item):
         """
         from pytest_promptopt.evaluation.record import case_record
         from pytest_promptopt.evaluation.results import CaseResult
+        from pytest_promptopt.suites.clusters import cluster_of
 
         role = role_of(self.config)
         runtime = role.runtime()
@@ -157,9 +158,12 @@ class CaseItem(pytest.Item):
         record = case_record(
             self.result,
             min_pass_rate=self.min_pass_rate,
+            min_judge_agreement=self.min_judge_agreement,
             variant=self.suite.variant,
             variant_rank=self.suite.variant_rank,
             flaky=self.suite.is_flaky(self.case),
+            cluster=cluster_of(self.suite, self.case),
+            comparison=self.suite.comparison,
         )
         self.user_properties.extend(record.to_properties())
         self.reason = record.reason
@@ -172,6 +176,13 @@ class CaseItem(pytest.Item):
         if self.suite.min_pass_rate is not None:
             return self.suite.min_pass_rate
         return role_of(self.config).settings.min_pass_rate
+
+    @property
+    def min_judge_agreement(self) -> float | None:
+        """The suite's agreement gate: its own `min_judge_agreement`, else the configured one."""
+        if self.suite.min_judge_agreement is not None:
+            return self.suite.min_judge_agreement
+        return role_of(self.config).settings.min_judge_agreement
 
     def runtest(self) -> None:
         """Pass when every check passed and the score meets the threshold.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.engine.runtime import Runtime
     from pytest_promptopt.engine.suite_registry import SuiteOutcome
     from pytest_promptopt.reporting.model import RunReport
+    from pytest_promptopt.reporting.run_gates import AgreementFound
     from pytest_promptopt.reporting.verdict import OptimizeNote, SessionVerdict
     from pytest_promptopt.settings import Settings
 
@@ -46,6 +47,7 @@ class ReportingRole(SessionRole):
         self.limit_history: str | None = None
         self.notes: list[OptimizeNote] = []
         self.verdict: SessionVerdict | None = None
+        self._compared = False
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
         """An error in the team's own code is an error, though raised in the call phase."""
@@ -87,17 +89,54 @@ class ReportingRole(SessionRole):
             return False
         return True
 
-    def finish_run(self, session: pytest.Session, owner: Runtime, run_id: int) -> None:
-        """Compare with the baselines, set the run's final status, write the reports.
+    def pairwise_wanted(self) -> bool:
+        """True when a suite of the session is compared pairwise (its judge makes calls)."""
+        if self.summary is None:
+            return False
+        from pytest_promptopt.reporting.pairwise import comparison_modes
 
-        A shard of a named run ends its shard (handing in its case records for the gate); the
-        run finishes with its last shard.
+        return (
+            "pairwise" in comparison_modes(self.summary.by_suite(), self.settings.compare).values()
+        )
+
+    def compare_runs(self, session: pytest.Session, owner: Runtime, run_id: int) -> None:
+        """The baseline gate and the pairwise comparisons of variants, once per session.
+
+        A process that judged calls it before its model service closes when a suite is
+        compared pairwise (the pairwise judge calls the model); else `finish_run` does.
         """
-        deferred = self.settings.defers_gates
-        if self.settings.baseline and self.summary is not None and not deferred:
+        if self._compared or self.summary is None or self.settings.defers_gates:
+            return
+        self._compared = True
+        from pytest_promptopt.reporting.pairwise import comparison_modes
+
+        records = self.summary.by_suite()
+        modes = comparison_modes(records, self.settings.compare)
+        judging = owner.pair_judging() if "pairwise" in modes.values() else None
+        if self.settings.baseline:
             self.gate.check_baselines(
-                session, owner.db, run_id, self.summary.by_suite(), self.settings.regression_margin
+                session,
+                owner.db,
+                run_id,
+                records,
+                self.settings.regression_margin,
+                modes=modes,
+                judging=judging,
             )
+        if judging is not None and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+            self.gate.check_variant_pairs(owner.db, run_id, records, modes, judging)
+
+    def finish_run(self, session: pytest.Session, owner: Runtime, run_id: int) -> None:
+        """Compare with the baselines, measure the judge, set the run's final status, write the
+        reports.
+
+        A shard of several of a named run defers those gates to `promptopt gate`; a shard of a
+        named run ends its shard (handing in its case records for the gate), and the run
+        finishes with its last shard.
+        """
+        self.compare_runs(session, owner, run_id)
+        if self.summary is not None and not self.settings.defers_gates:
+            self.gate.check_agreement(session, owner.db, self.summary.by_suite())
         status = run_status(int(session.exitstatus))
         if self.settings.run_name is not None:
             records = [] if self.summary is None else self.summary.records_json()
@@ -111,6 +150,7 @@ class ReportingRole(SessionRole):
         if self.summary is None:
             return
         from pytest_promptopt.evaluation.variants import variant_comparisons
+        from pytest_promptopt.reporting.run_gates import agreement_findings_of
         from pytest_promptopt.reporting.verdict import build_verdict, spend_by_role
 
         roles = None
@@ -122,12 +162,22 @@ class ReportingRole(SessionRole):
             records,
             pass_rates=self.gate.pass_rates,
             baselines=self.gate.baselines,
-            variants=[] if self.settings.defers_gates else variant_comparisons(records),
+            variants=[]
+            if self.settings.defers_gates
+            else variant_comparisons(records, self.gate.variant_pairs),
             notes=self.notes,
             roles=roles,
             known_problems=owner.session_problems() if owner is not None else (),
             baseline_error=self.gate.baseline_error,
+            more_gates=agreement_findings_of(self.agreement_found()),
         )
+
+    def agreement_found(self) -> AgreementFound:
+        """What the judge-agreement gate found (see `reporting.run_gates`)."""
+        from pytest_promptopt.reporting.run_gates import AgreementFound
+
+        g = self.gate
+        return AgreementFound(g.agreements, g.agreement_gates, g.agreement_error)
 
     def write_reports(self, owner: Runtime, run_id: int) -> None:
         """Build the run's report from the records and the database, and write its files."""
@@ -140,10 +190,14 @@ class ReportingRole(SessionRole):
             self.limit_history = owner.limit_history()
         try:
             self.decide_verdict(owner, run_id)
-            self.report = build_report(owner.db, run_id, self.summary.by_suite())
+            self.report = build_report(
+                owner.db, run_id, self.summary.by_suite(), variant_pairs=self.gate.variant_pairs
+            )
             self.report.verdict = self.verdict
             for suite in self.report.suites:
                 suite.baseline = (self.gate.baselines or {}).get(suite.name)
+                measured = self.gate.agreements.get(suite.name)
+                suite.judge_agreement = measured.as_dict() if measured is not None else None
             self.report_dir = write_reports(self.report, self.settings.report_dir).run_dir
         except Exception as exc:  # reports must never turn a finished session into a crash
             warnings.warn(
@@ -161,13 +215,19 @@ class ReportingRole(SessionRole):
             shard, name = self.settings.shard, self.settings.run_name
             assert shard is not None and name is not None
             return [deferred_line(shard, name)]
-        lines = variant_lines(self.summary.by_suite())
+        lines = variant_lines(self.summary.by_suite(), self.gate.variant_pairs)
         shard = self.settings.shard
         if shard is not None and shard[1] > 1:  # sharded, but not into a named run
             from pytest_promptopt.reporting.session_summary import unnamed_shard_line
 
             lines.append(unnamed_shard_line(shard))
         return lines
+
+    def agreement_lines(self) -> dict[str, list[str]]:
+        """The summary's judge-agreement lines of each labelled suite (see `run_gates`)."""
+        from pytest_promptopt.reporting.run_gates import agreement_lines_of
+
+        return agreement_lines_of(self.agreement_found(), self.settings.effective_judge_model)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The `promptopt` section: the verdict first, then the suites, then the reports."""
@@ -197,6 +257,7 @@ class ReportingRole(SessionRole):
             records=self.summary.by_suite(),
             after_suites=self.after_suites(),
             limit_history=self.limit_history,
+            agreement=self.agreement_lines(),
         )
         # Thousands of results are no longer needed; free them before pytest's final gc passes.
         self.report = None

@@ -20,14 +20,25 @@ _RENAMED = {"case_id": "case"}
 """Fields whose flat property has another name."""
 _ALWAYS = ("prompt_id", "score", "threshold", "passed")
 _COUNTS = ("calls", "cache_hits", "input_tokens", "output_tokens")
-_OPTIONAL = ("min_pass_rate", "variant", "variant_rank", "reason", "flaky", "sample")
+_OPTIONAL = (
+    "min_pass_rate",
+    "min_judge_agreement",
+    "variant",
+    "variant_rank",
+    "reason",
+    "flaky",
+    "sample",
+    "cluster",
+    "comparison",
+)
 """Fields sent only when set, so a plain case's properties stay as they were."""
 
 
 class CaseRecord(Spend):
     """One judged case: its outcome, score per criterion, calls, tokens and cost.
 
-    `min_pass_rate` is its suite's pass-rate gate (the suite's own, else the configured one);
+    `min_pass_rate` is its suite's pass-rate gate (the suite's own, else the configured one),
+    `min_judge_agreement` its agreement gate (the same way);
     `variant` and `variant_rank` (0 for the first) name the variant a `suite@variant` ran.
     """
 
@@ -40,6 +51,9 @@ class CaseRecord(Spend):
     error: str | None = None
     criteria: dict[str, float] = Field(default_factory=dict)
     min_pass_rate: float | None = None
+    min_judge_agreement: float | None = None
+    comparison: str | None = None
+    """The suite's own `comparison` (`scores` or `pairwise`), when it sets one."""
     variant: str | None = None
     variant_rank: int | None = None
     # A case that did not pass: why (its headline, k-of-n count, gate); whether it is flaky.
@@ -50,6 +64,8 @@ class CaseRecord(Spend):
     # Judge repeats only: the mean spread of the samples' repeats, and whether any flipped.
     judge_spread: float | None = None
     judge_flipped: bool | None = None
+    # The case's cluster (`suites.clusters`), for the variants' paired test; None: its own.
+    cluster: str | None = None
     refusals: int = 0  # samples the model refused (`stop_reason: refusal`), expected or not
 
     @property

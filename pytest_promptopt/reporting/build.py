@@ -23,13 +23,18 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from pytest_promptopt.records.case import CaseRecord
+    from pytest_promptopt.stats.pairwise import PairwiseComparison
     from pytest_promptopt.storage.database import Database
 
 RESPONSE_CHARS = 2000
 
 
 def build_report(
-    db: Database, run_id: int, records: Mapping[str, Sequence[CaseRecord]]
+    db: Database,
+    run_id: int,
+    records: Mapping[str, Sequence[CaseRecord]],
+    *,
+    variant_pairs: Mapping[str, PairwiseComparison] | None = None,
 ) -> RunReport:
     """Everything the reports show about a run: the items' case records (grouped by suite)
     and what the database holds about their prompts, cases and evaluations."""
@@ -102,7 +107,7 @@ def build_report(
             settings=dict(run.settings or {}),
             suites=suites,
             cases=cases,
-            variants=variant_comparisons(records),
+            variants=variant_comparisons(records, variant_pairs),
             pass_rate_gates=pass_rate_requirements(records),
         )
 

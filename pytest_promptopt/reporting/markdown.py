@@ -215,6 +215,8 @@ def _baseline_section(report: RunReport) -> str:
         verdict = f"**{c.verdict}**" if c.verdict == "regressed" else c.verdict
         if c.reason:
             verdict += f" ({md_escape(c.reason, 240)})"
+        if c.clusters is not None:
+            verdict += f" ({c.clusters.describe()})"
         flipped = ", ".join(c.pass_to_fail_cases)
         if c.category_note():
             flipped = f"{c.category_note()}: {flipped}"
@@ -236,6 +238,12 @@ def _baseline_section(report: RunReport) -> str:
     if not rows:
         return ""
     margin = next(s.baseline.comparison.margin for s in report.suites if s.baseline)
+    pairwise = "".join(
+        f"\n\n{md_escape(s.name, NAME_CHARS)} is compared pairwise: "
+        f"{md_escape(s.baseline.pairwise.describe(), 600)}"
+        for s in report.suites
+        if s.baseline is not None and s.baseline.pairwise is not None
+    )
     return (
         "### Against the baseline\n\n"
         + md_table(BASELINE_HEADERS, rows, align="lrlrrrrrrl")
@@ -244,7 +252,7 @@ def _baseline_section(report: RunReport) -> str:
         "holds zero and McNemar's exact test finds significantly more pass->fail flips "
         "(p < 0.05); anything else is `inconclusive`. A threshold alone cannot turn "
         "`regressed` into `unchanged`. The detectable change: the smallest mean change the "
-        "comparison finds with 80% power."
+        "comparison finds with 80% power." + pairwise
     )
 
 

@@ -110,6 +110,9 @@ class SuiteSummary(SuiteTotals):
     lineage: list[PromptSummary] = Field(default_factory=list)
     stages: list[StageSummary] = Field(default_factory=list)
     baseline: BaselineResult | None = None
+    judge_agreement: dict[str, Any] | None = Field(
+        None, description="The judge against people's labels (`promptopt judge-agreement`)."
+    )
 
     def prompt(self, prompt_id: int | None) -> PromptSummary | None:
         """The lineage entry with this id, if any."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pytest_promptopt.reporting.baseline import BaselineResult
     from pytest_promptopt.reporting.model import SuiteSummary
     from pytest_promptopt.reporting.verdict import SessionVerdict
+    from pytest_promptopt.stats.pairwise import PairwiseComparison
 
 PROMPT_CHARS = 90
 
@@ -119,12 +120,15 @@ def suite_lines(
     return lines
 
 
-def variant_lines(records: Mapping[str, Sequence[CaseRecord]]) -> list[str]:
+def variant_lines(
+    records: Mapping[str, Sequence[CaseRecord]],
+    pairwise: Mapping[str, PairwiseComparison] | None = None,
+) -> list[str]:
     """Each suite's variants side by side (the lines after the suites)."""
     from pytest_promptopt.evaluation.variants import variant_comparisons
 
     lines: list[str] = []
-    for suite in variant_comparisons(records):
+    for suite in variant_comparisons(records, pairwise):
         lines += suite.lines()
     return lines
 
@@ -167,6 +171,8 @@ def baseline_lines(name: str, baselines: Mapping[str, BaselineResult] | None) ->
     lines = [result.describe()]
     if result.comparison.pass_to_fail_cases:
         lines.append("pass->fail: " + ", ".join(result.comparison.pass_to_fail_cases))
+    if result.pairwise is not None and result.pairwise.loss_cases:
+        lines.append("judged worse in both orders: " + ", ".join(result.pairwise.loss_cases))
     return lines
 
 
@@ -194,12 +200,13 @@ def write_summary(
     records: Mapping[str, Sequence[CaseRecord]] | None = None,
     after_suites: Sequence[str] = (),
     limit_history: str | None = None,
+    agreement: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Write the `promptopt` section: the verdict's headline (session errors, failed gates with
     their cases, applied prompts, spend), then one line per suite with its detail and baseline
-    verdict, the gates that held, the variants (`after_suites`), how the concurrency limit
-    moved (when it did), and the report path. Every line has its secrets redacted and its
-    control characters escaped."""
+    verdict and its judge agreement, the gates that held, the variants (`after_suites`), how
+    the concurrency limit moved (when it did), and the report path. Every line has its secrets
+    redacted and its control characters escaped."""
     from pytest_promptopt.reporting.verdict import suite_headline
 
     reporter = _SafeLines(reporter)
@@ -220,6 +227,8 @@ def write_summary(
             reporter.write_line("    " + text)
         if t.judge_reliability():
             reporter.write_line("    " + t.judge_reliability())
+        for text in (agreement or {}).get(t.name, ()):
+            reporter.write_line("    " + text)
         for reason in xfail_reasons(records.get(t.name, ()), gated):
             reporter.write_line("    " + reason)
     for extra in [*passing_gate_lines(gates), *after_suites]:

@@ -269,13 +269,15 @@ def gate_findings(
     for r in (baselines or {}).values():
         if r.regressed:
             cases = [f"{c}: went from pass to fail" for c in r.comparison.pass_to_fail_cases]
+            if r.pairwise is not None:
+                cases += [f"{c}: judged worse in both orders" for c in r.pairwise.loss_cases]
             out.append(
                 GateFinding(
                     kind="baseline",
                     suite=r.suite,
                     text=(
                         f"{r.suite} regressed against its baseline (run {r.baseline_run_id}): "
-                        f"the session fails; {r.comparison.describe()}"
+                        f"the session fails; {r.describe_comparison()}"
                     ),
                     cases=cases,
                 )
@@ -360,13 +362,17 @@ def build_verdict(
     roles: Sequence[RoleSpend] | None = None,
     known_problems: Sequence[str] = (),
     baseline_error: str | None = None,
+    more_gates: Sequence[GateFinding] = (),
 ) -> SessionVerdict:
     """The verdict of a session from its case records and what the session knew beside them."""
     totals = [SuiteTotals.of(name, rows) for name, rows in records.items()]
     by_suite = {n.suite: n for n in notes}
     return SessionVerdict(
         problems=problems_of(records, known_problems),
-        gates=gate_findings(pass_rates, records, baselines, variants, baseline_error),
+        gates=[
+            *gate_findings(pass_rates, records, baselines, variants, baseline_error),
+            *more_gates,
+        ],
         applied=[n.apply for n in notes if n.apply is not None],
         spend=session_spend(roles, totals, notes),
         suites=[

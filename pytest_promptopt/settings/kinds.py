@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 CacheMode = Literal["use", "refresh", "off", "replay"]
 CACHE_MODES: tuple[str, ...] = get_args(CacheMode)
+Comparison = Literal["scores", "pairwise"]
+"""How runs are compared (`--promptopt-compare`, a suite's `comparison`)."""
 PriceEntry = tuple[str, tuple[float, ...]]
 
 

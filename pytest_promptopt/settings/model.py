@@ -13,6 +13,7 @@ from pytest_promptopt.settings.kinds import (
     CACHE_MODES,
     CacheMode,
     Choice,
+    Comparison,
     DatabaseUrl,
     FileUnderRoot,
     Folders,
@@ -168,6 +169,17 @@ class Settings:
             default_text="off",
         ),
     ] = None
+    min_judge_agreement: Annotated[
+        float | None,
+        setting(
+            "--promptopt-min-judge-agreement",
+            "fail the session when a suite's judge agrees with people's labels less than this "
+            "(the lower bound of the quadratic-weighted kappa's interval, on a criterion "
+            "with 10 or more labelled answers; a suite's own `min_judge_agreement` wins)",
+            Number(0.0, 1.0),
+            default_text="off",
+        ),
+    ] = None
     concurrency: Annotated[
         int,
         setting("--promptopt-concurrency", "model calls in flight per process", Integer(1, 1024)),
@@ -286,6 +298,16 @@ class Settings:
             Number(0.0, 1.0),
         ),
     ] = 0.02
+    compare: Annotated[
+        str,
+        setting(
+            "--promptopt-compare",
+            "how the baseline gate and variants compare runs: `scores` (a paired test on the "
+            "judge's scores) or `pairwise` (the judge shown both answers to each case, in both "
+            "orders); a suite's own `comparison` wins",
+            Choice(Comparison),
+        ),
+    ] = "scores"
     prices: Annotated[
         tuple[PriceEntry, ...],
         setting(

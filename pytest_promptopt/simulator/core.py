@@ -14,7 +14,7 @@ from pytest_promptopt import protocol
 from pytest_promptopt.simulator import chat, judge, request
 from pytest_promptopt.simulator.batches import SimulatedBatches
 from pytest_promptopt.simulator.request import Request
-from pytest_promptopt.simulator.roles import ROLES, structured_role
+from pytest_promptopt.simulator.roles import NOISY_ROLES, ROLES, structured_role
 from pytest_promptopt.simulator.stream import STREAM_HEADERS, sse_body
 from pytest_promptopt.simulator.text import rng_for
 
@@ -280,7 +280,8 @@ class Simulator:
             raise SimulationError(
                 400, "invalid_request_error", "no <data> block in the last user message"
             )
-        result = judge.judge(data, rng, self.judge_noise) if role == "judge" else handler(data, rng)
+        noisy = NOISY_ROLES.get(role)
+        result = noisy(data, rng, self.judge_noise) if noisy else handler(data, rng)
         if shape == "json":
             text = json.dumps(result, ensure_ascii=False)
             return [{"type": "text", "text": text}], "end_turn", len(text)

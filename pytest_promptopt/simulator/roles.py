@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pytest_promptopt import protocol
-from pytest_promptopt.simulator import analyst, generator, judge
+from pytest_promptopt.simulator import analyst, generator, judge, pairwise
 from pytest_promptopt.simulator.request import Request
 
 SimulatedRole = Callable[[dict[str, Any], random.Random], dict[str, Any]]
@@ -18,7 +18,11 @@ ROLES: dict[str, tuple[str, SimulatedRole]] = {
     protocol.CASES_TOOL: ("cases", generator.submit_cases),
     protocol.ANALYSIS_TOOL: ("analysis", analyst.submit_analysis),
     protocol.REFINE_TOOL: ("refine", analyst.submit_prompt),
+    protocol.PAIRWISE_TOOL: ("pairwise", pairwise.submit_preference),
 }
+NoisyRole = Callable[[dict[str, Any], random.Random, float | None], dict[str, Any]]
+NOISY_ROLES: dict[str, NoisyRole] = {"judge": judge.judge, "pairwise": pairwise.submit_preference}
+"""The roles that answer with the judge's noise (its standard deviation, the third argument)."""
 # The structured roles by the title of their answer's schema (structured outputs).
 _BY_SCHEMA = {model.__name__: tool for tool, model in protocol.TOOL_MODELS.items()}
 

@@ -32,6 +32,12 @@ and n, solved exactly on the noncentral t distribution (`scipy.stats.nct`). Per 
 (`CaseOutcome.category`) it reports the mean change and flips; a category of at least 2 shared
 cases that all went pass -> fail is named in the line whatever the verdict.
 
+Clustered cases (`CaseOutcome.cluster`, two or more shared cases in one cluster) are tested by
+`stats.clusters`: a cluster-robust t interval at (clusters - 1) degrees of freedom, an exact
+sign-flip test of each cluster's net flips instead of McNemar's, the power and the rule's
+minimum counted in clusters; the same rule above combines them, and the line states the clusters
+and the design effect.
+
 Measured on the simulator over 40 seeds (`benchmarks/baseline_gate_bench.py`): under judge
 noise 0.15 a re-run is `regressed` 3 of 40 times on 24 cases (1 on 12), otherwise almost always
 `inconclusive` (0.02 is too tight a margin for that noise); a drop of 0.10 is caught 35 of 40
@@ -48,6 +54,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pytest_promptopt.imports import long_lived_imports
+from pytest_promptopt.stats.clusters import (
+    ClusterDesign,
+    cluster_labels,
+    clustered_test,
+    is_clustered,
+)
 from pytest_promptopt.stats.intervals import (
     COMPARISON_CONFIDENCE,
     DEFAULT_MARGIN,
@@ -102,6 +114,8 @@ class PairedComparison:
     min_detectable_change: float | None = None
     """The smallest mean change detectable with 80% power (None: no spread, no estimate)."""
     categories: tuple[CategoryChange, ...] = ()
+    clusters: ClusterDesign | None = None
+    """The shared cases' clusters (None: every case its own, the plain tests)."""
 
     @property
     def flipped_categories(self) -> list[CategoryChange]:
@@ -129,12 +143,15 @@ class PairedComparison:
         if self.min_detectable_change is not None:
             power = f"; detectable change {self.min_detectable_change:.3f} ({POWER:.0%} power)"
         note = self.category_note()
+        flip_test = "McNemar p" if self.clusters is None else "cluster flip test p"
+        if self.clusters is not None:
+            note = "; ".join(x for x in (self.clusters.describe(), note) if x)
         return (
             f"{self.verdict}{why}: {self.n_shared} shared case{'' if self.n_shared == 1 else 's'}, "
             f"mean {self.mean_a:.3f} -> "
             f"{self.mean_b:.3f}, change {self.mean_delta:+.3f}{interval}, margin {self.margin}; "
             f"pass->fail {self.pass_to_fail}, fail->pass {self.fail_to_pass}, "
-            f"McNemar p={self.mcnemar_p:.3g}{power}" + (f"; {note}" if note else "")
+            f"{flip_test}={self.mcnemar_p:.3g}{power}" + (f"; {note}" if note else "")
         )
 
 
@@ -207,7 +224,12 @@ def _scores_say(gain: PairedGain, margin: float) -> str:
 
 
 def _verdict(
-    scores: str, flips: str, gain: PairedGain, margin: float, mdc: float | None
+    scores: str,
+    flips: str,
+    gain: PairedGain,
+    margin: float,
+    mdc: float | None,
+    units: str = "shared cases",
 ) -> tuple[ComparisonOutcome, str]:
     """The verdict and why, from the scores' finding and the flips' (module docstring).
 
@@ -239,7 +261,7 @@ def _verdict(
         )
     power = ""
     if mdc is not None:
-        power = f"; {gain.cases} shared cases: a change under {mdc:.2f} cannot be told from noise"
+        power = f"; {gain.cases} {units}: a change under {mdc:.2f} cannot be told from noise"
     return "inconclusive", (
         f"could not rule out a drop of up to {max(0.0, -gain.low):.3f} or a rise of up to "
         f"{max(0.0, gain.high):.3f}{power}"
@@ -263,20 +285,29 @@ def compare_runs(
     pass_to_fail = [k for k in shared if a[k].passed and not b[k].passed]
     fail_to_pass = sum(1 for k in shared if not a[k].passed and b[k].passed)
     rule = RULES[decision]
-    gain = paired_gain(deltas, decision)
+    labels = cluster_labels(shared, a, b)
+    design, units = None, "shared cases"
+    if is_clustered(labels):
+        test = clustered_test(shared, labels, a, b, decision)
+        gain, p, design, units = test.gain, test.flip_p, test.design, "clusters"
+        # A t test on G units with the clustered standard error: sd = se * sqrt(G).
+        g_sd = test.se * math.sqrt(gain.cases)
+        mdc = min_detectable_change(g_sd, gain.cases, rule.alpha) if gain.spread else None
+    else:
+        gain = paired_gain(deltas, decision)
+        p = mcnemar_exact(len(pass_to_fail), fail_to_pass)
+        sd = statistics.stdev(deltas) if n >= 2 else 0.0
+        mdc = min_detectable_change(sd, n, rule.alpha) if gain.spread else None
     ci = (gain.low, gain.high) if n >= 2 else None
-    p = mcnemar_exact(len(pass_to_fail), fail_to_pass)
-    sd = statistics.stdev(deltas) if n >= 2 else 0.0
-    mdc = min_detectable_change(sd, n, rule.alpha) if gain.spread else None
     verdict: ComparisonOutcome
-    if n < rule.min_cases:
+    if gain.cases < rule.min_cases:
         verdict = "inconclusive"
-        reason = f"fewer than the {rule.min_cases} shared cases this comparison needs"
+        reason = f"fewer than the {rule.min_cases} {units} this comparison needs"
     else:
         flips = "none"
         if p < rule.alpha and len(pass_to_fail) != fail_to_pass:
             flips = "down" if len(pass_to_fail) > fail_to_pass else "up"
-        verdict, reason = _verdict(_scores_say(gain, margin), flips, gain, margin, mdc)
+        verdict, reason = _verdict(_scores_say(gain, margin), flips, gain, margin, mdc, units)
     return PairedComparison(
         n_shared=n,
         mean_a=sum(a[k].score for k in shared) / n if n else 0.0,
@@ -293,4 +324,5 @@ def compare_runs(
         reason=reason,
         min_detectable_change=mdc,
         categories=category_changes(a, b, shared),
+        clusters=design,
     )

@@ -95,11 +95,13 @@ p < 0.05, so on fewer cases only the interval can decide.
 
 
 class CaseOutcome(NamedTuple):
-    """One case's result in one run: its score (the mean over samples), pass, its category."""
+    """One case's result in one run: its score (the mean over samples), pass, its category and
+    its cluster ("": its own; `stats.clusters`)."""
 
     score: float
     passed: bool
     category: str = ""
+    cluster: str = ""
 
 
 @dataclass(frozen=True)

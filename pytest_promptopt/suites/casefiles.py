@@ -28,7 +28,7 @@ from pytest_promptopt.suites.yaml_lines import (
     strip_lines,
 )
 
-CSV_FIELDS = ("id", "input", "expected", "category", "threshold")
+CSV_FIELDS = ("id", "input", "expected", "category", "threshold", "cluster")
 CASE_FILE_SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
 REFERENCE_KEYS = ("file", "columns", "templated")
 
@@ -332,8 +332,9 @@ def _mapped(
                     path=str(path),
                 )
             data[name] = item
-        if isinstance(data.get("id"), int) and not isinstance(data["id"], bool):
-            data["id"] = str(data["id"])  # inspect's samples number their ids
+        for key in ("id", "cluster"):  # inspect's samples number their ids; documents too
+            if isinstance(data.get(key), int) and not isinstance(data[key], bool):
+                data[key] = str(data[key])
         data.setdefault("id", f"{path.stem}-{n}")
         rows.append(Row(data, str(path), line or None))
     return rows

@@ -87,8 +87,9 @@ def _build_suite(path: Path, raw: dict[str, Any], roots: FileRoots) -> Suite:
     except ValidationError as exc:
         raise SuiteError(describe(path, rows, exc), path=str(path)) from None
     for case, row in zip(suite.cases, rows, strict=True):
-        if row.literal:
-            case.mark_literal()
+        from_file = row.source != str(path)
+        case_file = os.path.relpath(row.source, path.parent) if from_file else None
+        case.mark_row(literal=row.literal, case_file=case_file)
     for judged in suite.variant_suites():
         _render_every_case(path, judged, rows)
     _resolve_python_checks(path, suite)

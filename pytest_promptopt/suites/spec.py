@@ -28,6 +28,7 @@ CaseStage = Literal["given", "quick", "rigorous"]
 NO_SUITE_CHECKS = {"suite_checks": False}
 """The validation context of a suite file with no suite-level `assert`."""
 VARIANT_NAME_FORBIDDEN = "@[] \n\r\t"
+Tools = tuple[dict[str, Any], ...]
 UNCHECKED = "a case with `judge: false` needs at least one `assert` check (its own or the suite's)"
 
 
@@ -60,8 +61,11 @@ class Case(BaseModel):
     repeats: int | None = Field(default=None, ge=1, le=50)
     min_passes: int | None = Field(default=None, ge=1, le=50)
     flaky: bool | None = None
-    # A case file's row (not `templated: true`): its texts are sent as written, not rendered.
+    cluster: str | None = Field(default=None, min_length=1)
+    # Set by the loader: a case file's row (not `templated: true`) has its texts sent as
+    # written, not rendered; `_case_file` names its file (for `cluster_by: case_file`).
     _literal: bool = PrivateAttr(default=False)
+    _case_file: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -119,9 +123,15 @@ class Case(BaseModel):
         """True when the case's texts are data (a case file's cells), not templates."""
         return self._literal
 
-    def mark_literal(self) -> None:
-        """Make the case's texts data: sent as written (its vars still fill suite templates)."""
-        self._literal = True
+    @property
+    def case_file(self) -> str | None:
+        """The case file the case is a row of (None: written in the suite file or Python)."""
+        return self._case_file
+
+    def mark_row(self, *, literal: bool, case_file: str | None) -> None:
+        """What the loader knows of the case's row: literal texts (data, sent as written; its
+        vars still fill suite templates) and the case file it was read from."""
+        self._literal, self._case_file = literal, case_file
 
     @property
     def gives_request(self) -> bool:
@@ -174,8 +184,7 @@ class Suite(BaseModel):
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     criteria: dict[str, Criterion] = Field(default_factory=default_criteria)
     repeats: int = Field(default=1, ge=1, le=50)
-    # `functionality`: it must reach the threshold on its own; `none`: no gate; unset: the
-    # gate is on for the cases with an `expected` behaviour.
+    # `functionality`: must pass the threshold alone; `none`: no gate; unset: cases with `expected`
     gate: Literal["functionality", "none"] | None = None
     assertions: tuple[AssertionSpec, ...] = Field(default=(), alias="assert")
     cases: list[Case] = Field(default_factory=list)
@@ -183,6 +192,10 @@ class Suite(BaseModel):
     min_passes: int | None = Field(default=None, ge=1, le=50)
     flaky: bool = False
     min_pass_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    cluster_by: Literal["category", "template", "case_file"] | None = None
+    min_judge_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
+    # How the baseline gate and variants compare this suite's runs (unset: --promptopt-compare).
+    comparison: Literal["scores", "pairwise"] | None = None
     variants: dict[str, Variant] | None = None
     # Set on the suites `variant_suites` makes (never in a file): which variant, and its place.
     variant: str | None = None
@@ -227,9 +240,7 @@ class Suite(BaseModel):
 
     @field_validator("tools")
     @classmethod
-    def _tools_named(
-        cls, v: tuple[dict[str, Any], ...] | None
-    ) -> tuple[dict[str, Any], ...] | None:
+    def _tools_named(cls, v: Tools | None) -> Tools | None:
         for n, tool in enumerate(v or ()):
             if not isinstance(tool.get("name"), str) or not tool["name"]:
                 raise ValueError(f"tool #{n + 1} needs a `name`")

@@ -460,7 +460,7 @@ def test_an_unknown_column_mapping_target_suggests_the_field(sim: pytest.Pyteste
         [
             "*bad.promptopt.yaml: field 'cases': `columns` maps 'answer' to 'expectd', which is "
             "not a case field: did you mean 'expected'?; allowed: id, input, expected, category, "
-            "threshold",
+            "threshold, cluster",
         ]
     )
 

@@ -39,8 +39,11 @@ def test_criteria_travel_under_their_own_names() -> None:
 
 def test_every_field_set_travels_under_a_reserved_property_name() -> None:
     full = make_record("a", 0.5, passed=False, error="boom").model_copy(
-        update={"min_pass_rate": 0.8, "variant": "v2", "variant_rank": 1, "reason": "low"}
+        update={"min_pass_rate": 0.8, "min_judge_agreement": 0.6, "variant": "v2"}
+        | {"variant_rank": 1, "reason": "low"}
         | {"flaky": True, "sample": 2, "judge_spread": 0.1, "judge_flipped": True, "refusals": 1}
+        | {"cluster": "doc-1"}
+        | {"comparison": "pairwise"}
     )
     props = full.to_properties()
     assert props[:2] == [(RECORD_KEY, full.model_dump_json()), ("promptopt_suite", "s")]

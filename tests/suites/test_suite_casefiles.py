@@ -167,7 +167,7 @@ def test_a_yaml_case_file_with_an_error_names_its_own_line(tmp_path: Path) -> No
     assert error_of(suite_file(tmp_path, "cases.yaml")) == (
         f"{tmp_path / 'cases.yaml'}:3: case 'cases-2': field 'expcted': unknown key: "
         "did you mean 'expected'?; allowed: id, input, messages, turns, vars, expected, "
-        "category, threshold, assert, judge, repeats, min_passes, flaky"
+        "category, threshold, assert, judge, repeats, min_passes, flaky, cluster"
     )
 
 
@@ -205,7 +205,7 @@ def test_a_renamed_key_given_twice_is_an_error(tmp_path: Path) -> None:
             {"q.csv": "question,answer\nhi,ho\n"},
             "{file: q.csv, columns: {answer: expect}}",
             "field 'cases': `columns` maps 'answer' to 'expect', which is not a case field: "
-            "did you mean 'expected'?; allowed: id, input, expected, category, threshold",
+            "did you mean 'expected'?; allowed: id, input, expected, category, threshold, cluster",
         ),
         (
             {"q.csv": "question,answer\nhi,ho\n"},

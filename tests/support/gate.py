@@ -16,12 +16,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from pytest_promptopt.evaluation.answer import Answer
-from pytest_promptopt.evaluation.judge import overall_score
+from pytest_promptopt.evaluation.judge import median_verdict, overall_score
 from pytest_promptopt.evaluation.judge_calls import judge_call
+from pytest_promptopt.evaluation.pairwise import (
+    PairCase,
+    PairJudgement,
+    Reply,
+    pairwise_call,
+    preference,
+)
 from pytest_promptopt.evaluation.results import judge_shortfalls
 from pytest_promptopt.evaluation.target import TargetCase
 from pytest_promptopt.llm.requests import build_structured_request, response_parts
-from pytest_promptopt.protocol import Verdict
+from pytest_promptopt.protocol import PairwisePreference, Verdict
 from pytest_promptopt.simulator.core import Simulator
 from pytest_promptopt.simulator.judge import NOISE_ENV
 from pytest_promptopt.stats import CaseOutcome
@@ -108,33 +115,90 @@ def _send(sim: Simulator, body: dict[str, object], sample: int = 0) -> dict[str,
     return result
 
 
-def simulated_run(
-    prompt: str,
-    seed: int,
-    cases: Sequence[tuple[str, str, str]] = CASES,
-    threshold: float = THRESHOLD,
-) -> dict[str, CaseOutcome]:
-    """Each case's score and pass in one run of `prompt` whose judge requests are seed `seed`."""
-    sim = Simulator()
-    suite = Suite(
+def _suite(prompt: str, cases: Sequence[tuple[str, str, str]], threshold: float) -> Suite:
+    """The support suite with these cases, run with `prompt`."""
+    return Suite(
         name="gate",
         prompt=prompt,
         threshold=threshold,
         cases=[Case(id=c, input=text, expected=expected) for c, text, expected in cases],
     )
+
+
+def simulated_run(
+    prompt: str,
+    seed: int,
+    cases: Sequence[tuple[str, str, str]] = CASES,
+    threshold: float = THRESHOLD,
+    repeats: int = 1,
+    answer_sample: int = 0,
+) -> dict[str, CaseOutcome]:
+    """Each case's score and pass in one run of `prompt` whose judge requests are seed `seed`.
+
+    `repeats` judge calls per answer (`--promptopt-judge-repeats`): their median verdict;
+    `answer_sample` > 0 samples the target's answers (as a model at temperature 1 would).
+    """
+    sim = Simulator()
+    suite = _suite(prompt, cases, threshold)
     outcomes: dict[str, CaseOutcome] = {}
     for case in suite.cases:
         target = TargetCase.render(suite, case, prompt, "simulated")
         exchange = target.opening()
-        answer = response_parts(_send(sim, target.request(exchange, 0)))
-        # The judge request a pytest run sends for this answer (the plugin's own builder).
-        call = judge_call(target, exchange, Answer(answer.text), 0)
-        body = build_structured_request(model="simulated", **call)
-        # Samples share a body: the simulator tells them apart by the sample being sent.
-        tool_input = response_parts(_send(sim, body, sample=seed)).tool_input or {}
-        verdict = Verdict.of(call["tool_model"].model_validate(tool_input))
+        answer = response_parts(_send(sim, target.request(exchange, 0), sample=answer_sample))
+        verdicts = []
+        for repeat in range(repeats):
+            # The judge request a pytest run sends for this answer (the plugin's own builder).
+            call = judge_call(target, exchange, Answer(answer.text), repeat)
+            body = build_structured_request(model="simulated", **call)
+            # Samples share a body: the simulator tells them apart by the sample being sent.
+            tool_input = response_parts(_send(sim, body, sample=seed)).tool_input or {}
+            verdicts.append(Verdict.of(call["tool_model"].model_validate(tool_input)))
+        verdict = median_verdict(verdicts, suite.criteria)
         score = overall_score(verdict.scores, suite.criteria)
         shortfalls = judge_shortfalls(verdict.scores, {}, suite.gate_for(case), threshold)
         topic = case.id.rsplit("-", 1)[0]  # the case's category: refund, parcel or cancel
         outcomes[case.id] = CaseOutcome(score, score >= threshold and not shortfalls, topic)
     return outcomes
+
+
+def simulated_answers(
+    prompt: str, cases: Sequence[tuple[str, str, str]] = CASES, answer_sample: int = 0
+) -> dict[str, tuple[str, str | None, str]]:
+    """Each case's (user turn, expected behaviour, answer) in a run of `prompt`, as
+    `simulated_run` with the same `answer_sample` answers."""
+    sim = Simulator()
+    suite = _suite(prompt, cases, THRESHOLD)
+    out = {}
+    for case in suite.cases:
+        target = TargetCase.render(suite, case, prompt, "simulated")
+        exchange = target.opening()
+        answer = response_parts(_send(sim, target.request(exchange, 0), sample=answer_sample))
+        out[case.id] = (exchange.user_input, target.rendered.expected, answer.text)
+    return out
+
+
+CRITERIA = ("functionality", "safety", "consistency", "edge_case_handling")
+
+
+def pairwise_run(
+    old: dict[str, tuple[str, str | None, str]],
+    new: dict[str, tuple[str, str | None, str]],
+    seed: int,
+) -> dict[str, PairJudgement]:
+    """Each shared case judged by the simulated pairwise judge in both orders (seed `seed`),
+    with the plugin's own pairwise request builder."""
+    sim = Simulator()
+    judged = {}
+    for key in sorted(set(old) & set(new)):
+        user, expected, answer = new[key]
+        case = PairCase(key, user, expected, CRITERIA, Reply(old[key][2]), Reply(answer))
+        prefs = []
+        for new_first in (False, True):
+            body = build_structured_request(
+                model="simulated", **pairwise_call(case, new_first=new_first)
+            )
+            tool_input = response_parts(_send(sim, body, sample=seed)).tool_input or {}
+            answered = PairwisePreference.model_validate(tool_input)
+            prefs.append(preference(answered, new_first=new_first))
+        judged[key] = PairJudgement(prefs[0], prefs[1])
+    return judged

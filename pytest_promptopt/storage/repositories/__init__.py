@@ -21,12 +21,19 @@ from pytest_promptopt.storage.repositories.claims import (
     PipelineClaimRepository,
 )
 from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
+from pytest_promptopt.storage.repositories.label_matches import (
+    JudgedAnswer,
+    LabelMatch,
+    LabelMatchRepository,
+)
 from pytest_promptopt.storage.repositories.labels import (
     OVERALL,
     LabelInput,
     LabelRepository,
+    LabelTarget,
     answer_hash,
     evaluation_answer_hash,
+    judged_criteria,
 )
 from pytest_promptopt.storage.repositories.llm_calls import (
     CallStats,
@@ -75,9 +82,13 @@ __all__ = [
     "Claim",
     "EvaluationRepository",
     "Holder",
+    "JudgedAnswer",
     "LLMCallRepository",
     "LabelInput",
+    "LabelMatch",
+    "LabelMatchRepository",
     "LabelRepository",
+    "LabelTarget",
     "LedgerTotals",
     "Owner",
     "PipelineClaimRepository",
@@ -95,6 +106,7 @@ __all__ = [
     "answer_hash",
     "cached_responses",
     "evaluation_answer_hash",
+    "judged_criteria",
     "missing_shards",
     "pid_alive",
     "prompt_hash",

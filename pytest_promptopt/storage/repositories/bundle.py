@@ -14,6 +14,7 @@ from pytest_promptopt.storage.repositories.capabilities import CapabilityReposit
 from pytest_promptopt.storage.repositories.cases import TestCaseRepository
 from pytest_promptopt.storage.repositories.claims import PipelineClaimRepository
 from pytest_promptopt.storage.repositories.evaluations import EvaluationRepository
+from pytest_promptopt.storage.repositories.label_matches import LabelMatchRepository
 from pytest_promptopt.storage.repositories.labels import LabelRepository
 from pytest_promptopt.storage.repositories.llm_calls import LLMCallRepository
 from pytest_promptopt.storage.repositories.prompts import PromptRepository
@@ -105,6 +106,11 @@ class Repositories:
     def shards(self) -> RunShardRepository:
         """Rows of `run_shards`, the shards of named runs."""
         return RunShardRepository(self.session)
+
+    @cached_property
+    def label_matches(self) -> LabelMatchRepository:
+        """Labels with the judged evaluations of their answers."""
+        return LabelMatchRepository(self.session)
 
     @cached_property
     def pipeline_claims(self) -> PipelineClaimRepository:

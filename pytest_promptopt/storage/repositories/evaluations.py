@@ -83,3 +83,7 @@ class EvaluationRepository(Repository):
         """Return every evaluation of a run in insertion order."""
         stmt = select(Evaluation).where(Evaluation.run_id == run_id).order_by(Evaluation.id)
         return list(self.session.scalars(stmt))
+
+    def get(self, evaluation_id: int) -> Evaluation | None:
+        """The evaluation with this id (None: no such row)."""
+        return self.session.get(Evaluation, evaluation_id)

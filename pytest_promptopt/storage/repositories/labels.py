@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from pytest_promptopt.storage.models import Evaluation, Label, TestCase
 from pytest_promptopt.storage.repositories.base import CHUNK, Repository
 
 OVERALL = "overall"
 """The criterion name of a label of the answer as a whole."""
+BUILTIN_CRITERIA = ("functionality", "safety", "consistency", "edge_case_handling")
+"""The criteria with their own `evaluations` column (read when `scores` is NULL)."""
 
 
 def answer_hash(suite: str, case_key: str, response: str, tool_calls: Any = None) -> str:
@@ -28,6 +30,24 @@ def answer_hash(suite: str, case_key: str, response: str, tool_calls: Any = None
 def evaluation_answer_hash(evaluation: Evaluation, case: TestCase) -> str:
     """The answer hash of a stored evaluation of `case`."""
     return answer_hash(case.suite, case.case_key, evaluation.model_response, evaluation.tool_calls)
+
+
+def judged_criteria(evaluation: Evaluation) -> list[str]:
+    """The criteria the judge scored on `evaluation` (a not-applicable one too), in its order."""
+    if evaluation.scores:
+        return list(evaluation.scores)
+    return [name for name in BUILTIN_CRITERIA if getattr(evaluation, name) is not None]
+
+
+@dataclass(frozen=True)
+class LabelTarget:
+    """A stored answer that can be labelled: its evaluation, its case and its answer hash."""
+
+    evaluation: Evaluation
+    case: TestCase
+    answer_hash: str
+    missing: tuple[str, ...] = ()
+    """The asked-for criteria the labeller has not labelled yet (`unlabelled` fills it)."""
 
 
 @dataclass(frozen=True)
@@ -93,3 +113,70 @@ class LabelRepository(Repository):
         if labeller is not None:
             stmt = stmt.where(Label.labeller == labeller)
         return set(self.session.scalars(stmt))
+
+    def targets(
+        self,
+        run_id: int,
+        *,
+        suites: Collection[str] | None = None,
+        prompt_ids: Collection[int] | None = None,
+        stage: str | None = "given",
+        judged_only: bool = True,
+    ) -> list[LabelTarget]:
+        """A run's answers (judged ones only unless asked), by case row and sample."""
+        stmt = (
+            select(Evaluation, TestCase)
+            .join(TestCase, Evaluation.test_case_id == TestCase.id)
+            .where(Evaluation.run_id == run_id)
+            .order_by(TestCase.id, Evaluation.sample, Evaluation.id)
+        )
+        if suites is not None:
+            stmt = stmt.where(TestCase.suite.in_(list(suites)))
+        if prompt_ids is not None:
+            stmt = stmt.where(Evaluation.prompt_id.in_(list(prompt_ids)))
+        if stage is not None:
+            stmt = stmt.where(TestCase.stage == stage)
+        if judged_only:  # rows judged before versioning have reasoning but no version
+            stmt = stmt.where(
+                or_(Evaluation.judge_version.is_not(None), Evaluation.reasoning.is_not(None))
+            )
+        return [
+            LabelTarget(ev, case, evaluation_answer_hash(ev, case))
+            for ev, case in self.session.execute(stmt)
+        ]
+
+    def unlabelled(
+        self,
+        run_id: int,
+        labeller: str,
+        *,
+        suites: Collection[str] | None = None,
+        criteria: Sequence[str] = (OVERALL,),
+        prompt_ids: Collection[int] | None = None,
+    ) -> list[LabelTarget]:
+        """A run's judged answers missing a label by `labeller` on one of `criteria`.
+
+        Each answer comes once (the first evaluation with its hash); a criterion the judge did
+        not score on it is not asked for (`overall` always is). `missing` lists what is left.
+        """
+        found: list[LabelTarget] = []
+        seen: set[str] = set()
+        candidates = self.targets(run_id, suites=suites, prompt_ids=prompt_ids)
+        done = {
+            (label.answer_hash, label.criterion)
+            for label in self.for_hashes([t.answer_hash for t in candidates])
+            if label.labeller == labeller
+        }
+        for target in candidates:
+            if target.answer_hash in seen:
+                continue
+            seen.add(target.answer_hash)
+            scored = {OVERALL, *judged_criteria(target.evaluation)}
+            missing = tuple(
+                c for c in criteria if c in scored and (target.answer_hash, c) not in done
+            )
+            if missing:
+                found.append(
+                    LabelTarget(target.evaluation, target.case, target.answer_hash, missing)
+                )
+        return found
