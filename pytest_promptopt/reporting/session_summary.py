@@ -44,7 +44,7 @@ def deferred_line(shard: tuple[int, int], run_name: str) -> str:
     """What a shard of several says of the suite-level gates it leaves to the gate job."""
     return (
         f"shard {shard[0]}/{shard[1]} of run {run_name!r}: the suite-level gates (pass rate, "
-        f"baseline, variants) are deferred to `promptopt gate --run {run_name}`"
+        f"baseline, variants, judge agreement) are deferred to `promptopt gate --run {run_name}`"
     )
 
 

@@ -258,3 +258,27 @@ def test_a_shard_without_a_run_name_gates_its_own_cases_and_says_so(tmp_path: Pa
     assert table(f"sqlite:///{tmp_path / 'own.db'}", "SELECT name FROM optimization_runs") == [
         (None,)
     ]
+
+
+def test_the_gate_compares_the_joined_run_with_its_baseline(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj", {"a.promptopt.yaml": judged_suite("a", 12)})
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    db = f"--promptopt-db={url}"
+    rc, out = finish(start_pytest(root, "-n", "0", db), 300)
+    assert rc == 1, out[-3000:]  # some cases fail on the simulator
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_promptopt.cli.main", "--db", url, "bless", "1"],
+        cwd=root, env=subprocess_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    args = ("-n", "0", db, "--promptopt-baseline", "--promptopt-run-name=b")
+    for i in (1, 2):
+        rc, out = finish(start_pytest(root, *args, f"--promptopt-shard={i}/2"), 300)
+        assert "baseline run 1" not in out and "deferred" in out, out[-3000:]
+    rc, out = gate(root, url, "--run", "b", "--timeout", "30")
+    assert rc == 1, out  # the shards' failing cases fail the run; the baseline holds
+    assert "baseline run 1: " in out and "unchanged" in out, out
+    rc, out = gate(root, url, "--run", "b", "--baseline", "1", "--json")
+    data = json.loads(out)
+    assert data["baselines"]["a"]["baseline_run_id"] == 1
+    assert data["baselines"]["a"]["regressed"] is False
