@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pytest_promptopt.cli import baselines, cache, runs, schema
+from pytest_promptopt.cli import baselines, cache, runs, schema, viewer
 from pytest_promptopt.cli.shared import resolve_url
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.redaction import for_terminal
@@ -58,6 +58,7 @@ for command in (
     runs.best,
     cache.cache,
     schema.db,
+    viewer.view,
 ):
     main.add_command(command)
 

@@ -19,6 +19,10 @@ class EvaluationRepository(Repository):
         """Insert evaluations, skipping any (prompt, case, sample) already stored."""
         insert_ignore(self.session, Evaluation, rows, ["prompt_id", "test_case_id", "sample"])
 
+    def get(self, evaluation_id: int) -> Evaluation | None:
+        """Return one evaluation by id."""
+        return self.session.get(Evaluation, evaluation_id)
+
     def for_prompt(
         self, prompt_id: int, test_case_ids: Iterable[int] | None = None
     ) -> list[Evaluation]:
