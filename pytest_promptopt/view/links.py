@@ -12,6 +12,7 @@ def case_url(run_id: int, suite: str, key: str) -> str:
 
 def api_url(page_url: str) -> str:
     """The JSON twin of a page's URL."""
-    if page_url.startswith("/label"):
-        return "/api/labels" + page_url[len("/label"):]
-    return "/api" + page_url
+    for page, api in (("/label", "/api/labels"), ("/?", "/api/runs?")):
+        if page_url.startswith(page):
+            return api + page_url[len(page):]
+    return "/api/runs" if page_url == "/" else "/api" + page_url

@@ -93,6 +93,7 @@ def trend_charts(data: dict[str, Any]) -> list[Chart]:
         chart = trend_chart(
             f"{name}: pass rate and mean score per run",
             [Series("pass rate", "trend-pass", passes), Series("mean score", "trend-score", scores)],
+            width=520.0,
         )
         if chart is not None:
             charts.append(chart)

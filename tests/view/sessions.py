@@ -1,6 +1,6 @@
 """Real pytest sessions on the simulator that fill a database for the viewer's tests.
 
-One project, four runs: a plain run that is blessed as the baseline, a worse run compared with
+One project, three runs: a plain run that is blessed as the baseline, a worse run compared with
 it (cases flip from pass to fail) whose suites include variants and a hostile case id, and an
 `--optimize` run. Each session runs in a subprocess, as a user's would.
 """
