@@ -27,8 +27,9 @@ def view(
     try:
         from pytest_promptopt.view.serve import serve
     except ImportError as exc:
+        missing = (exc.name or "a dependency").split(".")[0]
         raise click.ClickException(
-            f"promptopt view needs Starlette and uvicorn ({exc.name} is missing): {INSTALL_HINT}"
+            f"promptopt view needs Starlette and uvicorn ({missing} is missing): {INSTALL_HINT}"
         ) from None
     url = resolve_url(db_url) if db_url else ctx.find_root().obj["url"]
     serve(url, host=host, port=port, open_browser=open_browser, labels=labels)

@@ -56,10 +56,12 @@ class Viewer:
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    """A JSON answer, any secret redacted."""
+    """A JSON answer, any secret redacted, `<`, `>` and `&` written as escapes (no markup)."""
     import json
 
     body = json.dumps(to_jsonable_python(data, fallback=str), indent=1)
+    for char, escape in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
+        body = body.replace(char, escape)
     return Response(redact(body), status, media_type="application/json")
 
 
