@@ -134,8 +134,8 @@ def _public_settings(value: Any) -> Any:
 
 def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
     """Collect everything `promptopt show` prints about one run."""
-    from pytest_promptopt.reporting.history import run_summary, run_usage
     from pytest_promptopt.reporting.baseline import judged_results
+    from pytest_promptopt.reporting.history import run_summary, run_usage
 
     prompts_repo = repos.prompts
     judged = judged_results(repos, run.id)

@@ -10,14 +10,24 @@ INSTALL_HINT = 'pip install "pytest-promptopt[view]"'
 
 
 @click.command()
-@click.option("--db", "db_url", default=None, metavar="URL",
-              help="database URL or SQLite file (default: the one `promptopt --db` names)")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="the address to listen on; anything but loopback is warned about")
+@click.option(
+    "--db",
+    "db_url",
+    default=None,
+    metavar="URL",
+    help="database URL or SQLite file (default: the one `promptopt --db` names)",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="the address to listen on; anything but loopback is warned about",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option("--open", "open_browser", is_flag=True, help="open the viewer in a browser")
-@click.option("--labels", is_flag=True,
-              help="allow writing labels from the Label page (read-only otherwise)")
+@click.option(
+    "--labels", is_flag=True, help="allow writing labels from the Label page (read-only otherwise)"
+)
 @click.pass_context
 def view(
     ctx: click.Context, db_url: str | None, host: str, port: int, open_browser: bool,

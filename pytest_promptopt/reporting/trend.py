@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from pytest_promptopt.reporting.charts import TICKS, Bar, Chart, Line, Text
 
@@ -58,7 +59,7 @@ def trend_chart(title: str, series: list[Series], width: float = 560.0) -> Chart
             chart.texts.append(Text(x_of(run_id), base + 16, f"#{run_id}", "middle", "tick"))
     for s in series:
         points = sorted(s.points, key=lambda p: p.run_id)
-        for before, after in zip(points, points[1:], strict=False):
+        for before, after in pairwise(points):
             chart.lines.append(
                 Line(x_of(before.run_id), y_of(before.value), x_of(after.run_id),
                      y_of(after.value), s.cls)

@@ -50,7 +50,7 @@ def _request(system: str, spec: dict[str, Any], message: str) -> dict[str, Any]:
 def find_case(
     repos: Repositories, run_id: int, case_key: str, suite: str | None
 ) -> tuple[str, list[Evaluation]]:
-    """The suite and samples of the case `case_key` the run judged (the first suite's if several)."""
+    """The suite and samples of the case `case_key` the run judged (the first of several)."""
     for name, by_key in judged_evaluations(repos, run_id).items():
         if (suite is None or name == suite) and case_key in by_key:
             return name, by_key[case_key]

@@ -23,7 +23,9 @@ def _answers(repos: Repositories, run_id: int) -> dict[tuple[str, str], dict[str
 
 def flip(row: dict[str, Any]) -> str:
     """`pass_to_fail`, `fail_to_pass` or '' for a row of `diff_data`."""
-    return "pass_to_fail" if row["pass_to_fail"] else ("fail_to_pass" if row["fail_to_pass"] else "")
+    return (
+        "pass_to_fail" if row["pass_to_fail"] else ("fail_to_pass" if row["fail_to_pass"] else "")
+    )
 
 
 def compare_data(

@@ -14,5 +14,5 @@ def api_url(page_url: str) -> str:
     """The JSON twin of a page's URL."""
     for page, api in (("/label", "/api/labels"), ("/?", "/api/runs?")):
         if page_url.startswith(page):
-            return api + page_url[len(page):]
+            return api + page_url[len(page) :]
     return "/api/runs" if page_url == "/" else "/api" + page_url

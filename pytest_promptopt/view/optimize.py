@@ -1,4 +1,4 @@
-"""The Optimize page's data: each suite's lineage tree, the finalists, the winner, the apply gate."""
+"""The Optimize page's data: each suite's lineage tree, the finalists, the winner, the apply."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def suite_tree(repos: Repositories, run: OptimizationRun, suite: str) -> dict[st
     finalists = {f.prompt_id: f for f in (choice.finalists if choice else [])}
     prompts = repos.prompts.for_suite(run.id, suite)
     nodes = {p.id: _node(p, weak, verdicts, finalists, choice) for p in prompts}
-    roots = []
+    roots: list[dict[str, Any]] = []
     for p in prompts:
         parent = nodes.get(p.parent_prompt_id) if p.parent_prompt_id else None
         (parent["children"] if parent else roots).append(nodes[p.id])

@@ -14,9 +14,7 @@ if TYPE_CHECKING:
 DEFAULT_THRESHOLD = 0.7
 
 
-def judged_evaluations(
-    repos: Repositories, run_id: int
-) -> dict[str, dict[str, list[Evaluation]]]:
+def judged_evaluations(repos: Repositories, run_id: int) -> dict[str, dict[str, list[Evaluation]]]:
     """Per suite and case key: the evaluations of the prompt the run's items judged."""
     judged = judged_results(repos, run_id)
     prompts = {suite: info["prompt_id"] for suite, info in judged.items()}
@@ -46,7 +44,7 @@ def case_record(run: OptimizationRun, suite: str, samples: list[Evaluation]) -> 
     spreads = [e.judge_spread for e in samples if e.judge_spread is not None]
     latest = samples[-1]
     costs = [e.cost_usd for e in samples]
-    name, _, variant = suite.partition("@")
+    variant = suite.partition("@")[2]
     return CaseRecord(
         suite=suite,
         case_id=case.case_key,

@@ -89,10 +89,15 @@ def trend_charts(data: dict[str, Any]) -> list[Chart]:
                 if s["pass_rate"] is not None:
                     passes.append(TrendPoint(run["id"], s["pass_rate"], *(s["pass_rate_ci"] or ())))
                 if s["mean_score"] is not None:
-                    scores.append(TrendPoint(run["id"], s["mean_score"], *(s["mean_score_ci"] or ())))
+                    scores.append(
+                        TrendPoint(run["id"], s["mean_score"], *(s["mean_score_ci"] or ()))
+                    )
         chart = trend_chart(
             f"{name}: pass rate and mean score per run",
-            [Series("pass rate", "trend-pass", passes), Series("mean score", "trend-score", scores)],
+            [
+                Series("pass rate", "trend-pass", passes),
+                Series("mean score", "trend-score", scores),
+            ],
             width=520.0,
         )
         if chart is not None:
@@ -123,7 +128,10 @@ def run_data(db: Database, repos: Repositories, run: OptimizationRun) -> dict[st
     return {
         "report": report,
         "git": git_info(run),
-        "baselines": {s.name: blessed[s.name] for s in report.suites
-                      if blessed.get(s.name) not in (None, run.id)},
+        "baselines": {
+            s.name: blessed[s.name]
+            for s in report.suites
+            if blessed.get(s.name) not in (None, run.id)
+        },
         "optimize": report.is_optimize,
     }

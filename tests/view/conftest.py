@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("starlette", reason='the viewer needs pip install "pytest-promptopt[view]"')
 
-from tests.view.sessions import History, make_history  # noqa: E402
+from tests.view.sessions import History, make_history
 
 
 @pytest.fixture(scope="session")

@@ -108,14 +108,15 @@ def test_a_walk_through_every_page_and_a_label_typed(
         _shot(page, tmp_path, "compare")
 
         _visit(page, base + f"/runs/{history.optimized}/optimize", charts=0)
-        first = page.evaluate("document.querySelector('li.node a').getAttribute('href')")
+        assert page.evaluate("document.querySelectorAll('li.node').length") == 3
+        _shot(page, tmp_path, "optimize")
         child = page.evaluate(
             "document.querySelector('ul.tree li.node ul.tree li.node a').getAttribute('href')"
         )
-        assert first and child
-        _visit(page, base + child, charts=0)
-        assert page.evaluate("document.querySelectorAll('pre.diff span').length") > 0
-        _shot(page, tmp_path, "optimize")
+        _visit(page, base + child.split("#")[0], charts=0)
+        assert page.evaluate("document.querySelectorAll('pre.diff span.dadd').length") > 0
+        page.evaluate("document.getElementById('prompt').scrollIntoView()")
+        _shot(page, tmp_path, "prompt-diff")
 
         _visit(page, base + f"/label?run={history.regressed}", charts=0)
         item = "document.querySelector('.label-item:not(.hidden)')"

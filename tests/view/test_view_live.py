@@ -21,9 +21,10 @@ def _walk(history: History, labels: bool) -> dict[str, int]:
         "/label",
     ]
     statuses = {}
-    with LiveServer(history.url, labels=labels) as server, httpx.Client(
-        base_url=server.base, timeout=60
-    ) as http:
+    with (
+        LiveServer(history.url, labels=labels) as server,
+        httpx.Client(base_url=server.base, timeout=60) as http,
+    ):
         for path in paths:
             for url in (path, api_url(path)):
                 answer = http.get(url)
