@@ -8,6 +8,7 @@ it (cases flip from pass to fail) whose suites include variants and a hostile ca
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -85,7 +86,8 @@ cases:
 
 def _env(url: str) -> dict[str, str]:
     """The environment of a session: this checkout first on the path, the database, no keys."""
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    ci = ("GITHUB_SHA", "GITHUB_HEAD_REF", "GITHUB_REF_NAME")
+    env = {k: v for k, v in os.environ.items() if k not in (*ENV_VARS, *ci)}
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
     env["PROMPTOPT_DB"] = url
@@ -118,15 +120,26 @@ def _latest(root: Path, url: str) -> int:
     return int(json.loads(_cli(root, url, "runs", "--json", "--limit", "1"))[0]["id"])
 
 
+def _git(root: Path, *args: str) -> None:
+    """A git command in the project (when git is installed: the runs record the branch)."""
+    if shutil.which("git"):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root,
+                       capture_output=True, check=True)  # fmt: skip
+
+
 def make_history(root: Path, url: str) -> History:
-    """Write the project under `root` and run its sessions against `url`."""
+    """Write the project under `root` (a git repository: the baseline on `main`, the rest on
+    `feature`) and run its sessions against `url`."""
     suites = root
     suites.mkdir(parents=True)
     (root / "pytest.ini").write_text("[pytest]\npromptopt_model = simulated\n")
     (suites / "support.promptopt.yaml").write_text(_support(GOOD_PROMPT))
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "commit", "-q", "--allow-empty", "-m", "start")
     _run(root, url)
     baseline = _latest(root, url)
     _cli(root, url, "bless", str(baseline))
+    _git(root, "checkout", "-q", "-b", "feature")
     (suites / "support.promptopt.yaml").write_text(_support(WORSE_PROMPT))
     (suites / "hostile.promptopt.yaml").write_text(HOSTILE)
     _run(root, url, "--promptopt-baseline")

@@ -4,6 +4,7 @@ status, figures equal to the database, hostile text escaped, writes refused with
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -117,6 +118,11 @@ def test_the_runs_figures_are_the_databases(client: TestClient, history: History
     only = client.get("/api/runs?suite=shop").json()["runs"]
     assert [r["id"] for r in only] == [history.optimized]
     assert client.get("/api/runs?branch=nowhere").json()["runs"] == []
+    if shutil.which("git"):  # the sessions ran in a git repository
+        assert [r["id"] for r in client.get("/api/runs?branch=main").json()["runs"]] == [
+            history.baseline]  # fmt: skip
+        assert runs[history.regressed]["git"]["branch"] == "feature"
+        assert len(runs[history.regressed]["git"]["commit"]) == 40
 
 
 def test_the_run_page_shows_the_report_its_gates_and_links_every_case(
