@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +260,24 @@ def test_other_hosts_are_refused(history: History) -> None:
     with TestClient(create_app(history.url, hosts=["127.0.0.1"])) as c:
         assert c.get("/", headers={"host": "evil.test"}).status_code == 400
         assert c.get("/api/runs", headers={"host": "127.0.0.1"}).status_code == 200
+
+
+def test_hostile_reasoning_and_tool_calls_are_escaped(history: History, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.db"
+    shutil.copy(history.url.removeprefix("sqlite:///"), copy)
+    hostile = "<script>alert('reasoning')</script>"
+    with sqlite3.connect(copy) as conn:
+        conn.execute(
+            "UPDATE evaluations SET reasoning = ?, tool_calls = ? WHERE run_id = ?",
+            (hostile, json.dumps([{"id": "t1", "name": "<img src=x>", "input": {"q": hostile}}]),
+             history.regressed),
+        )  # fmt: skip
+    with TestClient(create_app(f"sqlite:///{copy}", labels=True, hosts=["testserver"])) as c:
+        for page in (case_url(history.regressed, "support", "refund-1"),
+                     f"/compare/{history.baseline}/{history.regressed}",
+                     f"/label?run={history.regressed}", f"/runs/{history.regressed}"):  # fmt: skip
+            html = c.get(page).text
+            assert "<script>alert" not in html and "<img src=x>" not in html, page
+            assert "&lt;script&gt;alert(&#39;reasoning&#39;)" in html, page
+        data = c.get("/api" + case_url(history.regressed, "support", "refund-1"))
+        assert "<script>" not in data.text and data.json()["samples"][0]["reasoning"] == hostile
