@@ -52,11 +52,14 @@ class RunRow:
         """The row's id (shared by xdist workers), creating the row on first use."""
         with self._lock:
             if self._id is None:
+                from pytest_promptopt.engine.git import git_info
                 from pytest_promptopt.storage.repositories import RunRepository
 
+                # the commit and branch the run was made from, for `promptopt view`
+                settings = {**self._settings.public_dict(), "git": git_info(self._settings.rootdir)}
                 with self._database.get().session_scope() as session:
                     run = RunRepository(session).create(
-                        self._uid, self.mode, self._settings.public_dict(), self._holder()
+                        self._uid, self.mode, settings, self._holder()
                     )
                     self._id = int(run.id)
                 self._start_heartbeat(self._id)
