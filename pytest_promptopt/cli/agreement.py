@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from pytest_promptopt.cli.shared import emit, get_run, open_db
+from pytest_promptopt.stats.agreement import MIN_AGREEMENT_LABELS
 
 LEVEL_NAMES = ("1", "2", "3", "4", "5")
 
@@ -74,6 +75,13 @@ def render_agreement(data: dict[str, Any]) -> str:
         ]
         headers = ["criterion", "n", "exact", "kappa [95%]", "alpha [95%]", "pass n"]
         out.append(table([*headers, "pass kappa [95%]", "bias [95%]"], rows, indent="  "))
+        few = [c for c, f in suite["criteria"].items() if 0 < f["n"] < MIN_AGREEMENT_LABELS]
+        if few:
+            out.append(
+                f"  under {MIN_AGREEMENT_LABELS} labelled answers ({', '.join(few)}): these "
+                "intervals rest on too few labels to mean much, and `min_judge_agreement` "
+                "does not judge them"
+            )
         for criterion, figures in suite["criteria"].items():
             if figures["n"]:
                 out.append(f"  {criterion}: judge level (rows) by people's level (columns)")

@@ -34,7 +34,7 @@ def plan(
     """Say how many cases (or samples per case) SUITE needs for the baseline gate to detect a
     mean change of D with --power, from the spread of its per-case changes between its newest
     runs (up to --run) at the baseline rule's alpha."""
-    from pytest_promptopt.reporting.history import suite_history
+    from pytest_promptopt.reporting.suite_history import suite_history
     from pytest_promptopt.stats import RULES
     from pytest_promptopt.stats.plan import plan as make_plan
 

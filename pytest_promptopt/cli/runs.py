@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 @click.pass_context
 def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     """List recent runs, newest first."""
-    from pytest_promptopt.cli.render import render_runs, run_summary
+    from pytest_promptopt.cli.render import render_runs
+    from pytest_promptopt.reporting.history import run_summary
 
     with open_db(ctx) as (_, repos):
         data = [run_summary(repos, run) for run in repos.runs.list_recent(limit)]
@@ -63,7 +64,8 @@ def diff(
     margin: float,
 ) -> None:  # fmt: skip
     """Compare two runs case by case, regressions first, and each suite with the paired test."""
-    from pytest_promptopt.cli.render import diff_data, render_diff
+    from pytest_promptopt.cli.render import render_diff
+    from pytest_promptopt.reporting.history import diff_data
 
     with open_db(ctx) as (_, repos):
         first, second = get_run(repos, run_a), get_run(repos, run_b)
@@ -132,8 +134,8 @@ def _public_settings(value: Any) -> Any:
 
 def _show_data(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
     """Collect everything `promptopt show` prints about one run."""
-    from pytest_promptopt.cli.render import run_summary, run_usage
     from pytest_promptopt.reporting.baseline import judged_results
+    from pytest_promptopt.reporting.history import run_summary, run_usage
 
     prompts_repo = repos.prompts
     judged = judged_results(repos, run.id)

@@ -59,11 +59,18 @@ class RunRow:
 
                 with self._database.get().session_scope() as session:
                     run = RunRepository(session).create(
-                        self._uid, self.mode, self._settings.public_dict(), self._holder()
+                        self._uid, self.mode, self._row_settings(), self._holder()
                     )
                     self._id = int(run.id)
                 self._start_heartbeat(self._id)
             return self._id
+
+    def _row_settings(self) -> dict[str, object]:
+        """The settings the run row keeps, with the commit and branch the run was made from
+        (for `promptopt view`)."""
+        from pytest_promptopt.engine.git import git_info
+
+        return {**self._settings.public_dict(), "git": git_info(self._settings.rootdir)}
 
     @property
     def shard(self) -> tuple[int, int]:
@@ -75,7 +82,7 @@ class RunRow:
         from pytest_promptopt.storage.repositories import transaction
 
         with transaction(self._database.get()) as repos:
-            run_id = repos.shards.join_run(name, self.mode, self._settings.public_dict())
+            run_id = repos.shards.join_run(name, self.mode, self._row_settings())
         with transaction(self._database.get()) as repos:
             repos.shards.start(run_id, *self.shard, self._uid, self._holder())
         if self._heartbeat is None:

@@ -1,117 +1,124 @@
-"""A suite's history for `promptopt plan`: the spread of its per-case changes between its runs.
+"""Runs read back from the database: the one-line facts of a run, two runs compared case by case.
 
-The newest HISTORY_RUNS runs that judged the suite (up to a given run) are read back as
-`judged_results` (the prompt each run's items judged, one row per given case). Consecutive runs
-make pairs; each pair's per-case score changes, centred on the pair's mean change, are pooled
-into one standard deviation (`stats.plan.Spread.sd`), and the clustered design effect of the
-pairs is averaged. The spread of the samples within a case (cases that took several samples,
-`repeats`) is pooled over the runs. `stats.plan` says what that spread means.
+`promptopt runs`, `show` and `diff` print them; the viewer (`promptopt view`) shows them.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from pytest_promptopt.reporting.baseline import judged_results
-from pytest_promptopt.stats import RULES
-from pytest_promptopt.stats.clusters import OWN, design_effect, is_clustered
-from pytest_promptopt.stats.plan import Spread
+from pytest_promptopt.reporting.baseline import judge_note, judged_results, suite_outcomes
+from pytest_promptopt.stats import DEFAULT_MARGIN, compare_runs
 
 if TYPE_CHECKING:
-    from pytest_promptopt.storage import Repositories
+    from pytest_promptopt.storage import OptimizationRun, Repositories
 
-HISTORY_RUNS = 6
-"""The newest runs of a suite its plan reads."""
-SCANNED_RUNS = 500
-"""The newest runs looked through for those that judged the suite."""
+_EPSILON = 1e-6
+_CHANGE_ORDER = {"regressed": 0, "improved": 1, "unchanged": 2, "only_a": 3, "only_b": 4}
 
 
-@dataclass
-class SuiteHistory:
-    """What a suite's newest runs say about its noise (spread None: too thin to say)."""
+def run_usage(repos: Repositories, run: OptimizationRun) -> dict[str, Any]:
+    """What a run itself used (calls made, cache hits, tokens, cost), as its summary counts.
 
-    suite: str
-    runs: list[int] = field(default_factory=list)
-    cases: int = 0
-    pairs: int = 0
-    paired_cases: int = 0
-    within_sd: float | None = None
-    spread: Spread | None = None
-    source: str = ""
-    thin: str | None = None
+    A run recorded before runs kept their usage falls back to the cache entries it recorded.
+    """
+    own = repos.runs.usage(run)
+    if own is not None:
+        return own
+    return {**repos.llm_calls.stats(run.id), "cache_hits": None}
 
 
-def _within_sd(repos: Repositories, run_id: int, suite: str, prompt_id: int) -> list[list[float]]:
-    """The sample scores of each given case of `suite` the run's chosen prompt judged."""
-    cases = {c.id for c in repos.test_cases.for_run(run_id, stage="given") if c.suite == suite}
-    grouped: dict[int, list[float]] = {}
-    for ev in repos.evaluations.for_run(run_id):
-        if ev.prompt_id == prompt_id and ev.test_case_id in cases:
-            grouped.setdefault(ev.test_case_id, []).append(float(ev.overall_score))
-    return list(grouped.values())
+def run_summary(
+    repos: Repositories, run: OptimizationRun, judged: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Return the one-line facts of a run: times, suites, cases, pass rate, calls, cost.
+
+    `judged` is the run's `judged_results` when the caller has them already.
+    """
+    if judged is None:
+        judged = judged_results(repos, run.id)
+    cases = [c for suite in judged.values() for c in suite["cases"]]
+    passed = sum(1 for c in cases if c["passed"])
+    stats = run_usage(repos, run)
+    finished = run.finished_at
+    return {
+        "id": run.id,
+        "started_at": run.started_at,
+        "finished_at": finished,
+        "duration_s": (finished - run.started_at).total_seconds() if finished else None,
+        "mode": run.mode,
+        "status": run.status,
+        "suites": repos.runs.suites(run.id),
+        "cases": len(cases),
+        "cases_passed": passed,
+        "pass_rate": passed / len(cases) if cases else None,
+        "calls": stats["calls"],
+        "cost_usd": stats["cost_usd"],
+    }
 
 
-def _pooled_sd(groups: list[list[float]]) -> float | None:
-    """The pooled within-group standard deviation (None without a group of 2)."""
-    squares = sum(sum((v - statistics.fmean(g)) ** 2 for v in g) for g in groups if len(g) > 1)
-    df = sum(len(g) - 1 for g in groups if len(g) > 1)
-    return math.sqrt(squares / df) if df else None
+def diff_data(
+    repos: Repositories,
+    run_a: OptimizationRun,
+    run_b: OptimizationRun,
+    margin: float = DEFAULT_MARGIN,
+) -> dict[str, Any]:
+    """Compare the judged results of two runs case by case and suite by suite.
 
-
-def suite_history(repos: Repositories, suite: str, up_to: int | None = None) -> SuiteHistory:
-    """The history of `suite` in its newest runs up to run `up_to` (None: the newest)."""
-    found = SuiteHistory(suite)
-    judged: list[tuple[int, dict[str, Any]]] = []
-    for run in repos.runs.list_recent(SCANNED_RUNS):
-        if (up_to is not None and run.id > up_to) or suite not in repos.runs.suites(run.id):
-            continue
-        result = judged_results(repos, run.id).get(suite)
-        if result and result["cases"]:
-            judged.append((run.id, result))
-        if len(judged) == HISTORY_RUNS:
-            break
-    found.runs = [run_id for run_id, _ in judged]
-    if not judged:
-        found.thin = f"no run judged suite {suite!r}" + (f" up to run {up_to}" if up_to else "")
-        return found
-    newest = judged[0][1]["cases"]
-    found.cases = len(newest)
-    samples = max(1, round(statistics.median(r["samples"] for r in newest)))
-    groups = [g for run_id, r in judged for g in _within_sd(repos, run_id, suite, r["prompt_id"])]
-    found.within_sd = _pooled_sd(groups)
-    squares, df, effects = 0.0, 0, []
-    for (_, newer), (_, older) in itertools.pairwise(judged):
-        before = {r["case_key"]: r for r in older["cases"]}
-        shared = [r for r in newer["cases"] if r["case_key"] in before]
-        if len(shared) < 2:
-            continue
-        deltas = [r["score"] - before[r["case_key"]]["score"] for r in shared]
-        labels = [r.get("cluster") or f"{OWN}{r['case_key']}" for r in shared]
-        mean = statistics.fmean(deltas)
-        squares += sum((d - mean) ** 2 for d in deltas)
-        df += len(deltas) - 1
-        found.pairs += 1
-        found.paired_cases += len(deltas)
-        effect = design_effect(deltas, labels) if is_clustered(labels) else None
-        effects += [(effect, len(deltas))] if effect is not None else []
-    deff = sum(e * n for e, n in effects) / sum(n for _, n in effects) if effects else 1.0
-    if found.paired_cases >= RULES["baseline"].min_cases and df:
-        found.spread = Spread(math.sqrt(squares / df), samples, found.within_sd, deff)
-        found.source = f"the per-case changes between {found.pairs + 1} runs"
-        if found.within_sd is not None:
-            found.source += " and the spread of samples within a case"
-    elif found.within_sd is not None:
-        sd = math.sqrt(2 * found.within_sd**2 / samples)
-        found.spread = Spread(sd, samples, found.within_sd, 1.0)
-        found.source = "the spread of samples within a case (one run: no run-to-run changes yet)"
-    else:
-        found.thin = (
-            f"suite {suite!r} has {len(judged)} run{'s' * (len(judged) != 1)} with "
-            f"{found.paired_cases} paired cases and no case took 2 samples: run it again "
-            "(or with `repeats: 2`) so its noise can be measured"
-        )
-    return found
+    Each suite both runs judged gets the baseline gate's verdict (`verdict`, `comparison`:
+    run B against run A, see `stats.compare_runs`).
+    """
+    sides = [judged_results(repos, run.id) for run in (run_a, run_b)]
+    flat = [
+        {(suite, c["case_key"]): c for suite, info in side.items() for c in info["cases"]}
+        for side in sides
+    ]
+    rows = []
+    for suite, key in sorted(set(flat[0]) | set(flat[1])):
+        a, b = flat[0].get((suite, key)), flat[1].get((suite, key))
+        row: dict[str, Any] = {
+            "suite": suite,
+            "case_key": key,
+            "score_a": a["score"] if a else None,
+            "score_b": b["score"] if b else None,
+            "passed_a": a["passed"] if a else None,
+            "passed_b": b["passed"] if b else None,
+            "delta": b["score"] - a["score"] if a and b else None,
+            "pass_to_fail": bool(a and b and a["passed"] and not b["passed"]),
+            "fail_to_pass": bool(a and b and not a["passed"] and b["passed"]),
+        }
+        if a is None or b is None:
+            row["change"] = "only_b" if a is None else "only_a"
+        elif row["pass_to_fail"] or (not row["fail_to_pass"] and row["delta"] < -_EPSILON):
+            row["change"] = "regressed"
+        elif row["fail_to_pass"] or row["delta"] > _EPSILON:
+            row["change"] = "improved"
+        else:
+            row["change"] = "unchanged"
+        rows.append(row)
+    # Worst regressions first, then the biggest improvements.
+    rows.sort(key=lambda r: (_CHANGE_ORDER[r["change"]], -abs(r["delta"] or 0.0)))
+    suite_rows = []
+    for suite in sorted(set(sides[0]) | set(sides[1])):
+        means = []
+        for side in sides:
+            cases = side.get(suite, {}).get("cases", [])
+            means.append(sum(c["score"] for c in cases) / len(cases) if cases else None)
+        both = means[0] is not None and means[1] is not None
+        diff = means[1] - means[0] if both else None  # type: ignore[operator]
+        row = {"suite": suite, "mean_a": means[0], "mean_b": means[1], "delta": diff}
+        if both:
+            comparison = compare_runs(
+                suite_outcomes(sides[0], suite), suite_outcomes(sides[1], suite), margin=margin
+            )
+            row["verdict"] = comparison.verdict
+            row["comparison"] = asdict(comparison)
+        suite_rows.append(row)
+    counts = {name: sum(1 for r in rows if r["change"] == name) for name in _CHANGE_ORDER}
+    regressed = [r["suite"] for r in suite_rows if r.get("verdict") == "regressed"]
+    versions = [repos.evaluations.judge_versions(run.id) for run in (run_a, run_b)]
+    return {"run_a": run_a.id, "run_b": run_b.id, "cases": rows, "suites": suite_rows,
+            "summary": counts, "regressed_suites": regressed,
+            "judge_versions": {"a": versions[0], "b": versions[1]},
+            "judge_note": judge_note(*versions)}  # fmt: skip

@@ -94,32 +94,42 @@ def stage_text(summary: dict[str, Any]) -> str:
     return shorten("; ".join(plain[:STAGE_FIELDS_SHOWN]), 200) or "\u2014"
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    """The jinja2 environment: autoescaping on for everything, strict about undefined names."""
+FILTERS: dict[str, Any] = {
+    "score": fmt_score,
+    "pct": fmt_pct,
+    "pct_ci": fmt_pct_ci,
+    "score_ci": fmt_score_ci,
+    "usd": fmt_usd,
+    "num": fmt_int,
+    "delta": fmt_delta,
+    "duration": fmt_duration,
+    "time": fmt_time,
+    "value": fmt_value,
+    "shorten": shorten,
+    "block": shorten_block,
+    "stage_text": stage_text,
+}
+"""The filters every template (the report's and the viewer's) formats figures with."""
+
+
+def make_environment(*dirs: Path) -> Environment:
+    """A jinja2 environment over `dirs` then the report's templates: autoescaping on for
+    everything, strict about undefined names, with the report's filters."""
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        loader=FileSystemLoader([str(d) for d in (*dirs, TEMPLATES_DIR)]),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(
-        score=fmt_score,
-        pct=fmt_pct,
-        pct_ci=fmt_pct_ci,
-        score_ci=fmt_score_ci,
-        usd=fmt_usd,
-        num=fmt_int,
-        delta=fmt_delta,
-        duration=fmt_duration,
-        time=fmt_time,
-        value=fmt_value,
-        shorten=shorten,
-        block=shorten_block,
-        stage_text=stage_text,
-    )
+    env.filters.update(FILTERS)
     return env
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The report's jinja2 environment."""
+    return make_environment()
 
 
 def render_html(report: RunReport) -> str:

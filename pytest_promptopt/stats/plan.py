@@ -2,7 +2,7 @@
 
 The baseline gate detects a mean change D with 80% power at its alpha when
 `min_detectable_change(sd, n, alpha) <= D`, sd being the standard deviation of the per-case
-score changes between two runs. A suite's history gives sd (`reporting.history`): the per-case
+score changes between two runs. A suite's history gives sd (`reporting.suite_history`): the per-case
 changes between its consecutive runs (centred per pair, so a real change of the mean between
 two runs is not counted as noise), and, when its cases took several samples, the spread of
 the samples within a case, sigma_w. The model of the spread at k samples per case:

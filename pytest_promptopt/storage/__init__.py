@@ -26,6 +26,7 @@ from pytest_promptopt.storage.repositories import (
     TestCaseRepository,
     WeaknessRepository,
     prompt_hash,
+    read_transaction,
     transaction,
 )
 
@@ -52,5 +53,6 @@ __all__ = [
     "WeaknessRepository",
     "insert_ignore",
     "prompt_hash",
+    "read_transaction",
     "transaction",
 ]

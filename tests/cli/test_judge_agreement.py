@@ -179,3 +179,24 @@ def test_unknown_suite_and_empty_database_say_so(labelled: Labelled, tmp_path: P
     assert "no labels yet" in result.output
     empty = _json(labelled, "--suite", "nope")
     assert empty["suites"] == {}
+
+
+def test_a_few_labels_are_said_to_be_too_few(tmp_path: Path) -> None:
+    path = tmp_path / "few.db"
+    db = Database(f"sqlite:///{path}")
+    db.ensure_schema()
+    keys = ["a", "b", "c"]
+    run_id, _ = _store_run(db, "few", [5, 4, 2], "2", keys)
+    with transaction(db) as repos:
+        for evaluation in repos.evaluations.for_run(run_id):
+            repos.labels.put(evaluation, LabelInput(level=3))
+    db.dispose()
+    result = CliRunner().invoke(main, ["--db", str(path), "judge-agreement"])
+    assert result.exit_code == 0, result.output
+    assert "under 10 labelled answers (overall)" in result.output
+    assert "too few labels" in result.output
+
+
+def test_enough_labels_carry_no_too_few_line(labelled: Labelled) -> None:
+    result = _run(labelled, "--run", str(labelled.first_run))
+    assert "too few labels" not in result.output

@@ -128,6 +128,27 @@ class PageSession:
         self.call("Page.navigate", {"url": path.resolve().as_uri()})
         self.wait_for("Page.loadEventFired")
 
+    def goto(self, url: str) -> None:
+        """Navigate to a URL (an http one: the viewer's) and wait until it has loaded."""
+        self.events = [e for e in self.events if e["method"] != "Page.loadEventFired"]
+        self.call("Page.navigate", {"url": url})
+        self.wait_for("Page.loadEventFired")
+
+    def click(self, selector: str) -> None:
+        """Click the first element matching a CSS selector and wait for the page it opens."""
+        self.events = [e for e in self.events if e["method"] != "Page.loadEventFired"]
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+        self.wait_for("Page.loadEventFired")
+
+    def press(self, key: str) -> None:
+        """Type one key (a character such as `3`, or `ArrowRight`) into the page."""
+        text = key if len(key) == 1 else ""
+        for kind in ("keyDown", "keyUp"):
+            params = {"type": kind, "key": key}
+            if text and kind == "keyDown":
+                params["text"] = text
+            self.call("Input.dispatchKeyEvent", params)
+
     def set_viewport(self, width: int, height: int) -> None:
         """Lay the page out in a window of this size (CSS pixels), as a laptop screen shows it."""
         self.call(

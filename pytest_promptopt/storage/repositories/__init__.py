@@ -13,7 +13,11 @@ from pytest_promptopt.storage.repositories.budget_ledgers import (
     BudgetLedgerRepository,
     LedgerTotals,
 )
-from pytest_promptopt.storage.repositories.bundle import Repositories, transaction
+from pytest_promptopt.storage.repositories.bundle import (
+    Repositories,
+    read_transaction,
+    transaction,
+)
 from pytest_promptopt.storage.repositories.cases import TestCaseRepository
 from pytest_promptopt.storage.repositories.claims import (
     CLAIM_STAGE,
@@ -111,5 +115,6 @@ __all__ = [
     "pid_alive",
     "prompt_hash",
     "read_rate_limit",
+    "read_transaction",
     "transaction",
 ]

@@ -123,3 +123,15 @@ def transaction(db: Database) -> Iterator[Repositories]:
     """The repositories of one transaction: committed when the block ends, rolled back on error."""
     with db.session_scope() as session:
         yield Repositories(session)
+
+
+@contextmanager
+def read_transaction(db: Database) -> Iterator[Repositories]:
+    """The repositories of one read: no write lock on SQLite, never committed (the viewer's)."""
+    from sqlalchemy.orm import Session
+
+    with db.read_scope() as connection, Session(bind=connection) as session:
+        try:
+            yield Repositories(session)
+        finally:
+            session.rollback()

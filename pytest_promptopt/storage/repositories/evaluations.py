@@ -19,6 +19,10 @@ class EvaluationRepository(Repository):
         """Insert evaluations, skipping any (prompt, case, sample) already stored."""
         insert_ignore(self.session, Evaluation, rows, ["prompt_id", "test_case_id", "sample"])
 
+    def get(self, evaluation_id: int) -> Evaluation | None:
+        """Return one evaluation by id."""
+        return self.session.get(Evaluation, evaluation_id)
+
     def for_prompt(
         self, prompt_id: int, test_case_ids: Iterable[int] | None = None
     ) -> list[Evaluation]:
@@ -83,7 +87,3 @@ class EvaluationRepository(Repository):
         """Return every evaluation of a run in insertion order."""
         stmt = select(Evaluation).where(Evaluation.run_id == run_id).order_by(Evaluation.id)
         return list(self.session.scalars(stmt))
-
-    def get(self, evaluation_id: int) -> Evaluation | None:
-        """The evaluation with this id (None: no such row)."""
-        return self.session.get(Evaluation, evaluation_id)
