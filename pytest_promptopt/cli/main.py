@@ -6,7 +6,17 @@ from typing import Any
 
 import click
 
-from pytest_promptopt.cli import agreement, baselines, cache, labels, plan, runs, schema, viewer
+from pytest_promptopt.cli import (
+    agreement,
+    baselines,
+    cache,
+    estimate,
+    labels,
+    plan,
+    runs,
+    schema,
+    viewer,
+)
 from pytest_promptopt.cli.shared import resolve_url
 from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.redaction import for_terminal
@@ -62,6 +72,7 @@ for command in (
     plan.plan,
     agreement.judge_agreement,
     viewer.view,
+    estimate.estimate,
 ):
     main.add_command(command)
 
