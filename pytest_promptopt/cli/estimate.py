@@ -21,7 +21,6 @@ from pytest_promptopt.errors import PromptOptError
 from pytest_promptopt.optimize.run_estimate import ESTIMATE_FILE_ENV
 
 
-
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[PATHS/PYTEST ARGS]...")
 @click.option("--optimize", is_flag=True, help="estimate an --optimize run")

@@ -46,7 +46,9 @@ class RoleTally:
 
     def add_cost(self, dollars: float | None) -> None:
         """Add a call's dollars (None, an unpriced model, makes the total unknown)."""
-        self.cost_usd = None if dollars is None or self.cost_usd is None else self.cost_usd + dollars
+        self.cost_usd = (
+            None if dollars is None or self.cost_usd is None else self.cost_usd + dollars
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The figures for JSON."""
@@ -170,7 +172,7 @@ class CallCounter:
                 continue
             answer = Completion.of(
                 hit.response,
-                key,
+                key or "",
                 tokens=(hit.input_tokens, hit.output_tokens),
                 cost=0.0,
                 latency_ms=0.0,

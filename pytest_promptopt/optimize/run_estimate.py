@@ -106,8 +106,8 @@ def estimate_session(
     if optimize:
         data["optimize"] = _optimize_part(jobs, settings, total)
         data["notes"].append(
-            "--optimize: each suite's pipeline at its declared bounds before cache hits, then "
-            "the items judged as a plain run"
+            "--optimize: each suite's pipeline at its declared bounds before cache hits (in the "
+            "total's calls and dollars, not its tokens), then the items judged as a plain run"
         )
     data["total"] = total.as_dict()
     return data

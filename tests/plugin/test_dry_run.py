@@ -46,7 +46,9 @@ def dry_run(
 
 def calls_by_role(db: Path, run_id: int) -> dict[str, int]:
     """The calls a run recorded in `llm_calls`, by role."""
-    rows = query(db, "SELECT role, count(*) FROM llm_calls WHERE run_id = ? GROUP BY role", (run_id,))
+    rows = query(
+        db, "SELECT role, count(*) FROM llm_calls WHERE run_id = ? GROUP BY role", (run_id,)
+    )
     return {str(role): int(n) for role, n in rows}
 
 
