@@ -60,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.dry_run:
         from pytest_promptopt.integration.dry_run import DryRun
 
-        config.pluginmanager.register(DryRun(settings), "promptopt-dry-run")
+        config.pluginmanager.register(DryRun(config, settings), "promptopt-dry-run")
     # The SDK's debug lines hold request bodies: what pytest captures of them is redacted.
     config.add_cleanup(redact_log_records())
 

@@ -115,3 +115,24 @@ def test_partly_cached_run_with_judge_repeats_and_batch_discount(
     assert int(line["calls"]) == sum(made(estimate).values())
     assert int(line["hits"]) == estimate["total"]["cached"]
     assert calls_by_role(default_db(sim), 2) == made(estimate)
+
+
+def test_dry_run_under_xdist_prints_the_workers_estimate(
+    sim: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_suite(sim, "support", SUITE)
+    out = sim.path / "estimate.json"
+    monkeypatch.setenv(ESTIMATE_FILE_ENV, str(out))
+    result = sim.runpytest_subprocess(
+        "-n", "2", "-p", "no:cacheprovider", "--promptopt-dry-run", timeout=180
+    )
+    assert result.ret == 0
+    result.assert_outcomes(skipped=4)
+    assert "promptopt dry run" in result.stdout.str()
+    assert made(json.loads(out.read_text(encoding="utf-8"))) == {
+        "target": TARGET_CALLS,
+        "judge": JUDGE_CALLS,
+    }
+    db = default_db(sim)
+    assert not db.exists() or scalar(db, "SELECT count(*) FROM llm_calls") == 0
+    assert not db.exists() or scalar(db, "SELECT count(*) FROM optimization_runs") == 0
