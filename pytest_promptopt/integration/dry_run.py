@@ -38,6 +38,11 @@ class DryRun:
 
         jobs = [(i.suite, i.case) for i in items if isinstance(i, CaseItem)]
         self.data = estimate_session(jobs, self.settings)
+        others = len(items) - len(jobs)
+        if others:
+            self.data["not_counted"].append(
+                f"{others} other test items: the calls they make through the promptopt fixtures"
+            )
         if internals.worker_input(self.config) is None:
             self._write()
 

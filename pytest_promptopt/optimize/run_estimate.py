@@ -90,6 +90,7 @@ def estimate_session(
     finally:
         db.dispose()
     roles = {name: found.roles[name] for name in sorted(found.roles)}
+    found.unknown += _pairwise(jobs, settings)
     data: dict[str, Any] = {
         "mode": "optimize" if optimize else "run",
         "cases": found.cases,
@@ -111,6 +112,16 @@ def estimate_session(
         )
     data["total"] = total.as_dict()
     return data
+
+
+def _pairwise(jobs: Sequence[tuple[Suite, Case]], settings: Settings) -> list[str]:
+    """The suites compared pairwise (with a baseline or between variants): not counted."""
+    named: dict[str, None] = {}
+    for suite, _ in jobs:
+        pairwise = (suite.comparison or settings.compare) == "pairwise"
+        if pairwise and (settings.baseline or suite.variant is not None):
+            named.setdefault(suite.name)
+    return [f"{name}: the pairwise judge's comparison calls" for name in named]
 
 
 def _optimize_part(

@@ -63,3 +63,11 @@ def test_batch_halves_the_dollars_and_cache_off_counts_everything(tmp_path: Path
     assert half == round(full / 2, 6)
     off = estimate_session(jobs, settings(tmp_path, cache_mode="off"))
     assert off["total"]["calls"] == 2 and off["total"]["cached"] == 0
+
+
+def test_pairwise_comparisons_are_listed_not_counted(tmp_path: Path) -> None:
+    suite = Suite(name="s", prompt="Help.", comparison="pairwise", cases=[Case(id="a", input="hi")])
+    jobs = [(suite, suite.cases[0])]
+    assert estimate_session(jobs, settings(tmp_path))["not_counted"] == []
+    gated = estimate_session(jobs, settings(tmp_path, baseline=True))
+    assert gated["not_counted"] == ["s: the pairwise judge's comparison calls"]

@@ -67,6 +67,9 @@ def test_dry_run_makes_no_call_and_skips_every_item(
     result.assert_outcomes(skipped=5)
     assert any(line.endswith(": dry run") for line in result.outlines)
     assert "promptopt dry run" in result.stdout.str()
+    assert estimate["not_counted"] == [
+        "1 other test items: the calls they make through the promptopt fixtures"
+    ]
     db = default_db(sim)
     assert not db.exists() or scalar(db, "SELECT count(*) FROM llm_calls") == 0
     assert not db.exists() or scalar(db, "SELECT count(*) FROM optimization_runs") == 0
