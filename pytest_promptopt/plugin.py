@@ -57,6 +57,10 @@ def pytest_configure(config: pytest.Config) -> None:
     role = choose_role(config, settings)
     config.stash[ROLE] = role
     config.pluginmanager.register(role, f"promptopt-{role.name}")
+    if settings.dry_run:
+        from pytest_promptopt.integration.dry_run import DryRun
+
+        config.pluginmanager.register(DryRun(config, settings), "promptopt-dry-run")
     # The SDK's debug lines hold request bodies: what pytest captures of them is redacted.
     config.add_cleanup(redact_log_records())
 

@@ -10,6 +10,7 @@ from pytest_promptopt.cli import (
     agreement,
     baselines,
     cache,
+    estimate,
     gate,
     labels,
     plan,
@@ -73,6 +74,7 @@ for command in (
     plan.plan,
     agreement.judge_agreement,
     viewer.view,
+    estimate.estimate,
 ):
     main.add_command(command)
 

@@ -49,7 +49,7 @@ class CaseRunnerRole(SessionRole):
         worker, the wait for the controller to hand out items. When other tests come first,
         the first case starts it: no test of the user's runs beside it (see `imports.py`).
         """
-        if not self.case_items or self.config.option.collectonly:
+        if not self.case_items or self.config.option.collectonly or self.settings.dry_run:
             return
         announce_problems(self.config, self.runtime().session_problems())
         if session.items and session.items[0] is self.case_items[0]:

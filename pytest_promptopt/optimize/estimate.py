@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pytest_promptopt.llm.pricing import PriceTable
 from pytest_promptopt.optimize.split import split_cases
@@ -30,6 +30,8 @@ class Estimate:
     calls: int
     max_calls: int
     cost_usd: float | None
+    roles: dict[str, int] = field(default_factory=dict)
+    """The expected calls by role (target, judge, generate, analyze)."""
 
     def describe(self) -> str:
         """One line for the terminal."""
@@ -108,4 +110,11 @@ def estimate(suite: Suite, settings: Settings) -> Estimate:
         cost += generate * writer_price.cost(GENERATE_INPUT + int(prompt), w_out["generate"])
         cost += writer_steps * writer_price.cost(ANALYZE_INPUT + int(prompt), w_out["analyze"])
         cost += writer_steps * writer_price.cost(GENERATE_INPUT + int(prompt), w_out["generate"])
-    return Estimate(calls=expected, max_calls=max(worst, expected), cost_usd=cost)
+    answers = evals // per_sample
+    roles = {
+        "target": answers,
+        "judge": evals - answers,
+        "generate": generate + writer_steps,
+        "analyze": writer_steps,
+    }
+    return Estimate(calls=expected, max_calls=max(worst, expected), cost_usd=cost, roles=roles)

@@ -336,6 +336,14 @@ class Settings:
             **_TOGGLE,
         ),
     ] = False
+    dry_run: Annotated[
+        bool,
+        switch(
+            "--promptopt-dry-run",
+            "make no model call: print the calls, tokens and dollars the run (or --optimize) "
+            "would make, from the suites and the response cache, and skip every item",
+        ),
+    ] = False
     allowed_paths: Annotated[
         tuple[Path, ...],
         setting(
