@@ -26,9 +26,8 @@ _WWW = re.compile(r"(?i)\bwww\.")
 
 def gfm_text(text: str, limit: int | None = None) -> str:
     """`text` safe in a GitHub comment line or table cell: no markup, no mention, no link."""
-    safe = md_escape(text, limit)
+    safe = _REFERENCE.sub("#" + ZWSP, md_escape(text, limit))  # first: ZWSP holds a `#`
     safe = _MENTION.sub("@" + ZWSP, safe)
-    safe = _REFERENCE.sub("#" + ZWSP, safe)
     safe = _SCHEME.sub(":" + ZWSP + "//", safe)
     return _WWW.sub(lambda m: m.group(0)[:3] + ZWSP + ".", safe)
 

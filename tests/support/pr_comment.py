@@ -58,14 +58,16 @@ def session(root: Path, *args: str) -> None:
         raise RuntimeError(f"session {args} ended {done.returncode}:\n{done.stdout}{done.stderr}")
 
 
-def cli(root: Path, db: str, *args: str, extra: dict[str, str] | None = None) -> tuple[int, str]:
-    """`promptopt --db DB ARGS` in the project: (exit code, stdout)."""
+def cli(
+    root: Path, db: str, *args: str, extra: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """`promptopt --db DB ARGS` in the project: (exit code, stdout, stderr)."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest_promptopt.cli.main", "--db", db, *args],
         cwd=root, env={**env(), **(extra or {})}, capture_output=True, text=True, timeout=300,
         check=False,
     )  # fmt: skip
-    return done.returncode, done.stdout
+    return done.returncode, done.stdout, done.stderr
 
 
 def latest(root: Path, db: str) -> int:
@@ -82,7 +84,7 @@ def make_runs(root: Path) -> Runs:
     suite.write_text(support(GOOD_PROMPT, 24))
     session(root, "--promptopt-run-name=good")
     good = latest(root, db)
-    code, out = cli(root, db, "bless", str(good))
+    code, out, _ = cli(root, db, "bless", str(good))
     assert code == 0, out
     suite.write_text(support(WORSE_PROMPT, 24))
     session(root, "--promptopt-run-name=worse")
