@@ -14,6 +14,7 @@ from pytest_promptopt.reporting.run_gates import RunGates
 from pytest_promptopt.reporting.verdict import SessionVerdict
 from pytest_promptopt.stats import CaseOutcome, compare_runs
 
+VIEW = "https://view.example"
 HOSTILE = "<script>alert(1)</script> | `rm -rf` @octocat see #12 and https://evil.example **x**"
 
 
@@ -42,7 +43,7 @@ def _data(case_ids: list[str], reasoning: str, suite: str = "support") -> Commen
         totals={suite: SuiteTotals.of(suite, records)},
         judged=judged(after),
         baseline_judged={1: judged(before)},
-        case_url=lambda run, s, case: join_url("https://view.example", f"/c/{quote(case, safe='')}"),
+        case_url=lambda run, s, case: join_url(VIEW, f"/c/{quote(case, safe='')}"),
     )
 
 

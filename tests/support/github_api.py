@@ -29,6 +29,7 @@ class FakeGitHub:
 
 def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
     """A request handler serving `state`: list (paged), create and update issue comments."""
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
@@ -54,8 +55,9 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 per = int(parse_qs(parts.query)["per_page"][0])
                 self._reply(200, state.comments[(page - 1) * per : page * per])
             elif method == "POST" and parts.path == f"/repos/{REPO}/issues/7/comments":
-                made = {"id": 900 + len(state.comments), "body": body["body"],
-                        "html_url": f"https://github.test/{REPO}/pull/7#c{len(state.comments)}"}  # fmt: skip
+                n = len(state.comments)
+                made = {"id": 900 + n, "body": body["body"],
+                        "html_url": f"https://github.test/{REPO}/pull/7#c{n}"}  # fmt: skip
                 state.comments.append(made)
                 self._reply(201, made)
             elif method == "PATCH" and parts.path.startswith(f"/repos/{REPO}/issues/comments/"):
@@ -99,5 +101,3 @@ def github_env(tmp_path: Path, api: str, event: dict[str, Any] | None = None) ->
     path.write_text(json.dumps(event if event is not None else {"pull_request": {"number": 7}}))
     return {"GITHUB_API_URL": api, "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_PATH": str(path),
             "GITHUB_TOKEN": TOKEN}  # fmt: skip
-
-
