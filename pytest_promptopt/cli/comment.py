@@ -54,7 +54,8 @@ def _records(db: Database, run_id: int) -> tuple[dict[str, list[CaseRecord]], li
     failed_shards = [s for s in joined.shards if s.status == "failed"]
     if failed_shards:
         shown = ", ".join(f"{s.shard}/{s.total}" for s in failed_shards)
-        problems.append(f"cases failed in shard {shown}: the run fails, as those sessions did")
+        where = "" if joined.totals == {1} else f" in shard {shown}"
+        problems.append(f"cases failed{where}: the run fails, as those sessions did")
     return joined_records(joined), problems, bool(failed_shards)
 
 

@@ -51,6 +51,7 @@ def test_a_regressed_run(runs: Runs) -> None:
     comparison = gate["baselines"]["support"]["comparison"]  # type: ignore[index]
     assert code == 1 and comparison["verdict"] == "regressed"
     assert lines[1] == "### \u274c promptopt: run **worse** failed"
+    assert "- \u26a0\ufe0f cases failed: the run fails, as those sessions did" in lines
     suite = next(x for x in lines if x.startswith("- \u274c **support**: "))
     low, high = comparison["delta_ci"]
     assert (
@@ -91,6 +92,13 @@ def test_an_inconclusive_run_by_its_id(runs: Runs) -> None:
     assert "on 3 shared cases" in suite
     assert f"[report]({report})" in lines[3]
     assert f"| [refund-1]({report}) | passed |" in "\n".join(lines)
+
+
+def test_a_run_missing_a_shard_says_so(runs: Runs) -> None:
+    lines = comment(runs, "--run", "half", "--baseline", "blessed")
+    assert lines[1] == "### \u274c promptopt: run **half** failed"
+    assert "- \u26a0\ufe0f shard 2/2: never started" in lines
+    assert gate_json(runs, "--run", "half")[0] == 2  # the gate agrees: shards are missing
 
 
 def test_post_creates_then_updates_one_comment(

@@ -102,3 +102,25 @@ def test_the_budget_cuts_at_the_first_block_that_does_not_fit() -> None:
     text = budget.text()
     assert "bbbb" not in text and text.startswith("a" * 500)
     assert "2 more lines" in text and text.endswith("end\n") and len(text) < 1000
+
+
+def test_clustered_cases_state_their_design_effect() -> None:
+    keys = [f"c{i}" for i in range(12)]
+    before = {k: CaseOutcome(0.9, True, "", f"topic-{i % 4}") for i, k in enumerate(keys)}
+    after = {
+        k: CaseOutcome(0.9 - 0.05 * (i % 4) - 0.01 * (i % 3), True, "", f"topic-{i % 4}")
+        for i, k in enumerate(keys)
+    }
+    data = _data(keys, reasoning="")
+    comparison = compare_runs(before, after)
+    data.gates.baselines = {
+        "support": BaselineResult(
+            suite="support", baseline_run_id=1, run_id=2, comparison=comparison
+        )
+    }
+    assert comparison.clusters is not None
+    line = next(
+        x for x in render_comment(data).splitlines() if x.startswith("- ") and "**support**" in x
+    )
+    assert f"4 clusters of 12 cases, design effect {comparison.clusters.design_effect:.2f}" in line
+    assert "detects" in line or comparison.min_detectable_change is None

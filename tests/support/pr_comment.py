@@ -3,7 +3,8 @@
 `good` (the good prompt, 24 cases, threshold 0.7) is blessed; `worse` (the prompt without its
 refund directive: the refund cases lose what they need, several go pass -> fail) regresses
 against it and `good` improves on `worse`; `few` (3 cases of the worse prompt, a plain run
-without a name) is too small to tell. Each session runs in a subprocess, as in CI.
+without a name) is too small to tell; `half` is shard 1/2 of a run whose shard 2 never ran.
+Each session runs in a subprocess, as in CI.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Runs:
     good: int
     worse: int
     few: int
+    half: int
 
 
 def support(prompt: str, cases: int, threshold: float = 0.7) -> str:
@@ -91,4 +93,7 @@ def make_runs(root: Path) -> Runs:
     worse = latest(root, db)
     suite.write_text(support(WORSE_PROMPT, 3))
     session(root)
-    return Runs(root, db, good, worse, latest(root, db))
+    few = latest(root, db)
+    suite.write_text(support(GOOD_PROMPT, 24))
+    session(root, "--promptopt-run-name=half", "--promptopt-shard=1/2")
+    return Runs(root, db, good, worse, few, latest(root, db))
