@@ -5,7 +5,8 @@ one line per suite (pass rate and its interval, the pass-rate gate, the baseline
 the paired interval, the smallest detectable change, the design effect when clustered), the
 flips (pass -> fail first) linked to the viewer or the report, cost and cache against the
 baseline, then per-case tables and the judge's reasoning on the flips inside `<details>`.
-Every name, id and text from a suite or a model goes through `gfm_text`; the whole stays under
+Every name, id and text from a suite or a model goes through `gfm_text`, the whole through
+`redact` (an answer that echoes a key shows `[REDACTED]`), and it stays under
 GitHub's comment limit (`Budget`). The verdicts are `RunGates`' and the `SessionVerdict`'s,
 decided by the same functions as `promptopt gate`'s.
 """
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptopt.redaction import redact
 from pytest_promptopt.reporting.gfm import COMMENT_LIMIT, Budget, gfm_text, link
 from pytest_promptopt.reporting.text import (
     ARROW,
@@ -95,7 +97,7 @@ def render_comment(data: CommentInput, limit: int = COMMENT_LIMIT) -> str:
     _flips(data, flips, budget)
     _cost(data, budget)
     _details(data, flips, budget)
-    return budget.text()
+    return redact(budget.text())
 
 
 def flips_of(data: CommentInput, suite: str) -> list[Flip]:

@@ -56,8 +56,10 @@ def _text_outside_tags(markdown: str) -> str:
 
 
 def test_hostile_case_ids_and_reasoning_render_as_text() -> None:
-    data = _data([HOSTILE, "refund-1|x"], reasoning=HOSTILE + "\n\n# heading\n@everyone")
+    key = "sk-ant-api03-" + "k" * 40
+    data = _data([HOSTILE, "refund-1|x"], reasoning=HOSTILE + f"\n\n# heading\n@everyone {key}")
     body = render_comment(data)
+    assert key not in body and "[REDACTED]" in body
     assert body.startswith(MARKER + "\n")
     rest = _text_outside_tags(body)
     assert "%40octocat" in body  # the link's target has the id, quoted
