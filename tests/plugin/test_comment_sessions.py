@@ -4,6 +4,7 @@ posted twice to a loopback stand-in for the GitHub API."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -52,6 +53,10 @@ def test_a_regressed_run(runs: Runs) -> None:
     assert code == 1 and comparison["verdict"] == "regressed"
     assert lines[1] == "### \u274c promptopt: run **worse** failed"
     assert "- \u26a0\ufe0f cases failed: the run fails, as those sessions did" in lines
+    # The failed gates are the gate's findings, word for word (once unescaped).
+    shown = [html.unescape(x[4:]).replace("\\", "") for x in lines if x.startswith("- \u274c F")]
+    findings = gate["gates"]
+    assert shown == [f"FAILED {g['kind']} gate: {g['text']}" for g in findings] != []  # type: ignore[union-attr]
     suite = next(x for x in lines if x.startswith("- \u274c **support**: "))
     low, high = comparison["delta_ci"]
     assert (
