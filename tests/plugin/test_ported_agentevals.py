@@ -54,7 +54,7 @@ cases:
     tool_results:
       get_weather: "It's 75 degrees and sunny in Boston."
       get_detailed_forecast: "Detailed forecast for Boston: sunny all week."
-    expected: Looks up the weather and the detailed forecast for Boston and says it is sunny all week
+    expected: Looks up the weather and detailed forecast for Boston, says it is sunny all week
     assert:
       - tool_sequence: [get_weather]
         order: superset

@@ -74,7 +74,7 @@ def test_the_answer_does_not_announce_a_tool_it_already_used() -> None:
                     "input": {"order_id": "5001"},
                 }
             ]
-        ),  # fmt: skip
+        ),
         user([{"type": "tool_result", "tool_use_id": "toolu_2", "content": done}]),
     ]
     reply = create(system=AGENT, tools=[LOOKUP, REFUND], messages=history)
