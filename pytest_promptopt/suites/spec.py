@@ -183,7 +183,6 @@ class Suite(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     tools: tuple[dict[str, Any], ...] | None = None
     tool_choice: dict[str, Any] | None = None
-    max_steps: int | None = Field(default=None, ge=1, le=100)  # the tool loop's bound
     model: str | None = None
     target: str | Callable[..., Any] | None = None
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -201,6 +200,7 @@ class Suite(BaseModel):
     min_judge_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
     # How the baseline gate and variants compare this suite's runs (unset: --promptopt-compare).
     comparison: Literal["scores", "pairwise"] | None = None
+    max_steps: int | None = Field(default=None, ge=1, le=100)  # the tool loop's bound
     variants: dict[str, Variant] | None = None
     # Set on the suites `variant_suites` makes (never in a file): which variant, and its place.
     variant: str | None = None
