@@ -202,3 +202,18 @@ def test_the_calls_a_case_can_make_are_bounded_by_max_steps_per_turn() -> None:
     assert [max_calls_per_sample(agent, c) for c in agent.cases] == [3, 6]
     plain = Suite(name="p", prompt="x", cases=[Case(id="c", input="x")])
     assert max_calls_per_sample(plain, plain.cases[0]) == 1
+
+
+def test_a_turns_case_runs_the_loop_on_each_turn() -> None:
+    script = [use(("refund", {"order_id": "1"})), say("Refunded 1."), say("You're welcome.")]
+    case = Case.model_validate(
+        {"id": "c", "turns": ["Refund order 1", "Thanks!"], "judge": False,
+         "assert": [{"tool_sequence": ["refund"]}, {"final": {"contains": "welcome"}}]}
+    )  # fmt: skip
+    result, service = run(script, case)
+    assert result.passed and len(service.requests) == 3
+    (sample,) = result.samples
+    assert [(s["turn"], s["step"]) for s in sample.trajectory] == [(1, 1), (1, 2), (2, 3)]
+    last = service.requests[2]["messages"]
+    assert [m["role"] for m in last] == ["user", "assistant", "user", "assistant", "user"]
+    assert last[-1]["content"] == "Thanks!"

@@ -9,6 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from pytest_promptopt.cli.main import main
+from pytest_promptopt.storage import Database, read_transaction
+from pytest_promptopt.view.case import case_data
 from tests.support.plugin import default_db, outcomes_by_case, query, run_ids, write_suite
 
 TOOLS = """
@@ -91,6 +93,13 @@ def test_the_tools_run_and_the_trajectory_is_stored_reported_and_shown(
     assert shown.exit_code == 0, shown.output
     assert "trajectory (3 step(s)):" in shown.output
     assert "ERROR: KeyError" in shown.output
+    store = Database(f"sqlite:///{db}")
+    with read_transaction(store) as repos:
+        run = repos.runs.get(run_ids(db)[-1])
+        (viewed,) = case_data(repos, run, "missing", "agent")["samples"]
+    store.dispose()
+    assert viewed["trajectory"] == missing
+    assert viewed["trajectory_lines"][0] == "trajectory (2 step(s)):"
 
 
 def test_a_second_run_replays_every_step_from_the_cache(sim: pytest.Pytester) -> None:
