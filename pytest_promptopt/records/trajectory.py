@@ -9,6 +9,8 @@ from typing import Any
 
 SHOWN_CHARS = 80
 """How much of a tool input, result or text one line of a compact trajectory shows."""
+SHOWN_STEPS = 12
+"""The most steps a compact trajectory lists (the first few and the last ones)."""
 JUDGED_CHARS = 600
 """How much of each text, input or result the judge is given."""
 JUDGED_STEPS = 24
@@ -60,7 +62,15 @@ def trajectory_lines(steps: Sequence[dict[str, Any]]) -> list[str]:
     """The trajectory in a few lines: a heading, then each step's calls or final answer."""
     stopped = next((s.get("stopped") for s in steps if s.get("stopped")), None)
     heading = f"trajectory ({len(steps)} step(s)" + (f", stopped at {stopped})" if stopped else ")")
-    return [heading + ":", *("  " + line for s in steps for line in step_lines(s))]
+    lines = [heading + ":"]
+    head = SHOWN_STEPS // 3
+    for n, s in enumerate(steps):
+        if head <= n < len(steps) - (SHOWN_STEPS - head):
+            if n == head:
+                lines.append(f"  ... {len(steps) - SHOWN_STEPS} step(s) left out")
+            continue
+        lines += ["  " + line for line in step_lines(s)]
+    return lines
 
 
 def tool_errors(steps: Sequence[dict[str, Any]]) -> list[str]:
