@@ -14,7 +14,9 @@ suite = Suite(
     threshold=0.6,
     cases=[
         Case(id="hello", input="Hello!", expected="A warm greeting that offers help"),
-        Case(id="hi-there", input="Hi there, anyone around?", expected="A greeting that offers help"),
+        Case(
+            id="hi-there", input="Hi there, anyone around?", expected="A greeting that offers help"
+        ),
     ],
 )
 

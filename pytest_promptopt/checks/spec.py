@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -10,7 +10,7 @@ from pytest_promptopt.checks.base import Answered, CheckKind, CheckRun, Figures,
 from pytest_promptopt.checks.hints import did_you_mean
 from pytest_promptopt.checks.registry import CHECK_KINDS, KINDS
 
-CHECK_OPTIONS: tuple[str, ...] = ("weight", "min")
+CHECK_OPTIONS: tuple[str, ...] = ("weight", "min", "step", "order")
 """The keys a check mapping may have beside its one check key."""
 
 
@@ -56,7 +56,8 @@ class AssertionSpec(BaseModel):
     """One check, written in YAML as a one-key mapping like `{contains: refund}`.
 
     Beside its check key a mapping may carry `weight` (its share of a `judge: false` case's
-    score) and, for `python`, `min` (the pass mark of a float it returns). Its kind does the
+    score) and, for `python`, `min` (the pass mark of a float it returns); `step` pins a tool
+    check to one step of a trajectory, `order` is `tool_sequence`'s mode. Its kind does the
     rest (`checks/kinds/`): it validates the value, runs the check and shows it.
     """
 
@@ -66,6 +67,8 @@ class AssertionSpec(BaseModel):
     value: Any
     weight: float = Field(default=1.0, gt=0)
     min: float | None = Field(default=None, ge=0.0, le=1.0)
+    step: int | None = Field(default=None, ge=1)
+    order: Literal["exact", "in_order", "any_order", "subset", "superset"] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -90,6 +93,10 @@ class AssertionSpec(BaseModel):
         if self.min is not None and "min" not in self.check_kind.options:
             takers = " and ".join(n for n, k in KINDS.items() if "min" in k.options)
             raise ValueError(f"`min` is for `{takers}` checks only, not {self.kind}")
+        for option in ("step", "order"):
+            if getattr(self, option) is not None and option not in self.check_kind.options:
+                takers = ", ".join(n for n, k in KINDS.items() if option in k.options)
+                raise ValueError(f"`{option}` is for `{takers}` checks only, not {self.kind}")
         return self
 
     @property

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pytest_promptopt.records.trajectory import trajectory_lines
 from pytest_promptopt.redaction import escape_control
 from pytest_promptopt.reporting.text import (
     DASH,
@@ -159,6 +160,12 @@ def render_show(data: dict[str, Any]) -> str:
                 row.insert(-1, text or "-")
         if rows:
             lines.append(table(headers, rows, indent="  "))
+        for c in suite["cases"]:
+            if c.get("trajectory"):
+                lines.append(f"  {escape_control(c['case_key'])}:")
+                lines += [
+                    f"    {escape_control(line)}" for line in trajectory_lines(c["trajectory"])
+                ]
     if data["stages"]:
         rows = [
             [s["suite"], s["stage"], s["status"], fmt_duration(s["duration_s"])]

@@ -59,6 +59,7 @@ def evaluation_rows(run_id: int, result: CaseResult) -> list[dict[str, Any]]:
                 "reasoning": s.verdict.reasoning if s.verdict else None,
                 "assertion_results": [a.model_dump() for a in s.assertions],
                 "tool_calls": s.tool_calls or None,
+                "trajectory": s.trajectory,
                 "stop_reason": s.stop_reason,
                 "cached": s.cached,
                 "latency_ms": s.latency_ms,

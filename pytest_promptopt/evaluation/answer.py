@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,7 +39,9 @@ class Answer:
     `stop_reason` is the API's (`end_turn`, `max_tokens`, `tool_use`, ...), None when unknown;
     `message` is the answer's raw content blocks when known (for `python` checks), else None;
     `refusal` is the API's `stop_details` of a refusal (`category`, `explanation`). Thinking
-    blocks are never part of `text`, the tool calls or what the judge sees.
+    blocks are never part of `text`, the tool calls or what the judge sees. `trajectory` is
+    the tool loop's steps (`evaluation.agent_loop`), None for an answer made without one:
+    with it, `calls_of` and `called` look over every step.
     """
 
     text: str
@@ -46,6 +49,7 @@ class Answer:
     stop_reason: str | None = None
     message: tuple[dict[str, Any], ...] | None = field(default=None, compare=False)
     refusal: dict[str, Any] | None = field(default=None, compare=False)
+    trajectory: tuple[dict[str, Any], ...] | None = None
 
     @property
     def refused(self) -> bool:
@@ -63,13 +67,43 @@ class Answer:
             response.refusal,
         )
 
+    def with_trajectory(self, steps: tuple[dict[str, Any], ...]) -> Answer:
+        """This (final) answer with the tool loop's steps that led to it."""
+        return dataclasses.replace(self, trajectory=steps)
+
+    def all_calls(self) -> tuple[dict[str, Any], ...]:
+        """Every tool call: over the whole trajectory when there is one."""
+        if self.trajectory is None:
+            return self.tool_calls
+        return tuple(c for s in self.trajectory for c in s.get("tool_calls") or ())
+
     def calls_of(self, name: str) -> list[dict[str, Any]]:
-        """The calls of the tool `name`, in order."""
-        return [c for c in self.tool_calls if c.get("name") == name]
+        """The calls of the tool `name`, in order (over the whole trajectory)."""
+        return [c for c in self.all_calls() if c.get("name") == name]
 
     def called(self) -> list[str]:
-        """The names of the tools called, in order (repeats kept)."""
-        return [str(c.get("name")) for c in self.tool_calls]
+        """The names of the tools called, in order (repeats kept; over the whole trajectory)."""
+        return [str(c.get("name")) for c in self.all_calls()]
+
+    def for_checks(self) -> Answer:
+        """The answer as checks read it: with a trajectory, its text is every step's text
+        (all the user was shown); `final()` is the last answer alone."""
+        if not self.trajectory:
+            return self
+        said = [str(s.get("text") or "") for s in self.trajectory]
+        return dataclasses.replace(self, text="\n\n".join(t for t in said if t))
+
+    def final(self) -> Answer:
+        """The last answer alone (its own text, calls and stop reason), no trajectory."""
+        if not self.trajectory:
+            return self
+        last = self.trajectory[-1]
+        return Answer(
+            str(last.get("text") or ""),
+            tuple(last.get("tool_calls") or ()),
+            last.get("stop_reason"),
+            refusal=self.refusal,
+        )
 
     def judged_calls(self) -> list[dict[str, Any]]:
         """The calls as the judge sees them: {name, input} (ids mean nothing to it)."""

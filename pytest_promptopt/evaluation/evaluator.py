@@ -154,7 +154,9 @@ class Evaluator:
         exchange, answer, max_tokens = produced.exchange, produced.answer, produced.max_tokens
         parts = list(produced.parts)
         # The meter holds the model under test's calls only here: the judge has not run yet.
-        checks = await check_all(suite.checks_for(case), answer, case, meter.total, self.own_code)
+        checks = await check_all(
+            suite.checks_for(case), answer.for_checks(), case, meter.total, self.own_code
+        )
         verdict: Verdict | None = None
         spread: float | None = None
         flipped: bool | None = None
@@ -186,6 +188,7 @@ class Evaluator:
             sample=k,
             response=answer.text,
             tool_calls=list(answer.tool_calls),
+            trajectory=list(answer.trajectory) if answer.trajectory is not None else None,
             stop_reason=answer.stop_reason,
             max_tokens=max_tokens,
             verdict=verdict,

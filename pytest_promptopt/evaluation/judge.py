@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from pytest_promptopt.errors import SuiteError
-from pytest_promptopt.protocol import CRITERION_MEANINGS, SCALES, Verdict, judge_tool_model
-from pytest_promptopt.suites.criteria import Criterion
+from pytest_promptopt.protocol import SCALES, Verdict, judge_tool_model
+from pytest_promptopt.suites.criteria import Criterion, builtin_meaning
 from pytest_promptopt.suites.render import variables_of
 from pytest_promptopt.suites.spec import Case, Suite
 from pytest_promptopt.suites.templates import render
@@ -75,6 +75,11 @@ TOOL_CALLS_NOTE = (
     " `tool_calls` lists the tools the assistant called (name and input), in order: they are "
     "part of its answer."
 )
+TRAJECTORY_NOTE = (
+    " `trajectory` lists the steps the assistant (an agent) took before its final `response`: "
+    "each step's text, the tools it called with their inputs, and the results the tools gave "
+    "(`is_error`: the tool failed); judge the final response and the path to it."
+)
 CONVERSATION_NOTE = (
     " `conversation` holds the whole conversation up to `user_input`, its last user turn "
     "(files appear as placeholders such as [image: photo.png]); judge the `response` to it."
@@ -92,7 +97,7 @@ def rubric(
     return [
         {
             "name": name,
-            "description": descriptions.get(name) or CRITERION_MEANINGS[name],
+            "description": descriptions.get(name) or builtin_meaning(name),
             "scale": c.scale,
         }
         for name, c in criteria.items()
@@ -135,6 +140,7 @@ def judge_payload(
     tool_calls: list[dict[str, Any]] | None = None,
     conversation: list[dict[str, str]] | None = None,
     repeat: int = 0,
+    trajectory: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The JSON data the judge scores; the optional keys only when given.
 
@@ -155,6 +161,8 @@ def judge_payload(
         payload["tool_calls"] = tool_calls
     if conversation:
         payload["conversation"] = conversation
+    if trajectory is not None:
+        payload["trajectory"] = trajectory
     if repeat:
         payload["judge_repeat"] = repeat
     return payload
@@ -162,7 +170,11 @@ def judge_payload(
 
 def judge_instructions(payload: dict[str, Any]) -> str:
     """The judge's instructions for a payload: what its optional keys mean, when present."""
-    notes = (("tool_calls", TOOL_CALLS_NOTE), ("conversation", CONVERSATION_NOTE))
+    notes = (
+        ("tool_calls", TOOL_CALLS_NOTE),
+        ("conversation", CONVERSATION_NOTE),
+        ("trajectory", TRAJECTORY_NOTE),
+    )
     return JUDGE_INSTRUCTIONS + "".join(note for key, note in notes if key in payload)
 
 

@@ -22,6 +22,7 @@ from pytest_promptopt.llm.completion import Completion, UsageMeter
 from pytest_promptopt.llm.models import ModelRules
 from pytest_promptopt.llm.service import LLMService
 from pytest_promptopt.protocol import JUDGE_TOOL, Verdict
+from pytest_promptopt.records.trajectory import judged_trajectory
 
 
 def judge_call(
@@ -41,6 +42,9 @@ def judge_call(
         system_prompt=spec_prompt(target.suite, target.case),
         tool_calls=answer.judged_calls(),
         conversation=exchange.conversation,
+        trajectory=(
+            judged_trajectory(answer.trajectory) if answer.trajectory is not None else None
+        ),
         own_rubric=own,
         repeat=repeat,
     )

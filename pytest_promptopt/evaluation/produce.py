@@ -12,6 +12,7 @@ from pytest_promptopt.evaluation.bounded import OwnCode
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
 from pytest_promptopt.llm.completion import Completion, UsageMeter
 from pytest_promptopt.llm.service import LLMService
+from pytest_promptopt.suites.agent import runs_tools
 
 if TYPE_CHECKING:
     from pytest_promptopt.evaluation.own_code import TargetRunner
@@ -47,6 +48,12 @@ class Producer:
         prefetched hash."""
         if target.suite.target is not None:
             return await self._from_target(target, k, label, meter)
+        if runs_tools(target.suite, target.case):
+            from pytest_promptopt.evaluation.agent_loop import AgentLoop
+
+            loop = AgentLoop(self.llm, self.own_code)
+            exchange, answer, parts, max_tokens = await loop.run(target, k, label, key, meter)
+            return Produced(exchange, answer, parts, max_tokens)
         return await self._converse(target, k, label, key, meter)
 
     async def _converse(

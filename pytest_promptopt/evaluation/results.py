@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from pytest_promptopt.protocol import Verdict
 from pytest_promptopt.records.totals import Usage
+from pytest_promptopt.records.trajectory import trajectory_lines
 from pytest_promptopt.redaction import for_terminal
 
 
@@ -29,11 +30,13 @@ class SampleResult(BaseModel):
     `tool_calls` ({id, name, input}) and `stop_reason` are the answer's; `max_tokens` is the
     limit it was asked with (so a cut answer can say where it was cut). `refused` is the
     failure of an unexpected refusal (`refused by the model (category bio: ...)`), never judged.
+    `trajectory` is the tool loop's steps (`evaluation.agent_loop`), None without a loop.
     """
 
     sample: int
     response: str
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    trajectory: list[dict[str, Any]] | None = None
     stop_reason: str | None = None
     max_tokens: int | None = None
     verdict: Verdict | None = None
@@ -282,7 +285,9 @@ class CaseResult(BaseModel):
             if s.truncated:
                 where = f" (sample {s.sample})" if len(self.samples) > 1 else ""
                 lines.append(f"  {s.truncation_note()}{where}")
-        if self.samples and self.samples[0].tool_calls:
+        if self.samples and self.samples[0].trajectory:
+            lines += ["  " + line for line in trajectory_lines(self.samples[0].trajectory)]
+        elif self.samples and self.samples[0].tool_calls:
             lines.append("  tool calls: " + describe_calls(self.samples[0].tool_calls))
         if self.samples:
             answer = self.samples[0].response

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.llm.requests import build_request
+from pytest_promptopt.suites.agent import wire_tools
 from pytest_promptopt.suites.render import RenderedCase, render_case
 from pytest_promptopt.suites.spec import Case, FileBlock, Suite
 
@@ -182,7 +183,7 @@ class TargetCase:
             model=self.model,
             system=self.rendered.system,
             messages=list(exchange.messages),
-            tools=list(self.suite.tools) if self.suite.tools else None,
+            tools=wire_tools(self.suite.tools),
             tool_choice=self.suite.tool_choice,
             params=self.suite.params,
         )

@@ -115,6 +115,7 @@ def case_result(cases: dict[int, Any], samples: list[Evaluation]) -> dict[str, A
         "reasoning": latest.reasoning,
         "assertion_results": latest.assertion_results,
         "model_response": latest.model_response,
+        "trajectory": latest.trajectory,
     }
 
 

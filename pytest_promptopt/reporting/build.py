@@ -88,6 +88,7 @@ def build_report(
                         samples=max(1, len(samples)),
                         cached=bool(samples) and all(e.cached for e in samples),
                         tool_calls=(first.tool_calls or []) if first is not None else [],
+                        trajectory=first.trajectory if first is not None else None,
                         stop_reason=first.stop_reason if first is not None else None,
                         truncated=any(is_truncated(e.stop_reason) for e in samples),
                     )

@@ -14,6 +14,7 @@ from pytest_promptopt.evaluation.variants import SuiteVariants
 from pytest_promptopt.records.case import CaseRecord
 from pytest_promptopt.records.finalist import Finalist
 from pytest_promptopt.records.totals import Totals
+from pytest_promptopt.records.trajectory import trajectory_lines
 from pytest_promptopt.reporting.baseline import BaselineResult
 from pytest_promptopt.reporting.verdict import SessionVerdict
 
@@ -68,8 +69,8 @@ class StageSummary(BaseModel):
 class CaseRow(CaseRecord):
     """One case's record as shown in reports: with its category, judge reasoning and answer.
 
-    `tool_calls` ({id, name, input}) and `stop_reason` are the first sample's; `truncated`
-    says that an answer (of any sample) was cut at `max_tokens`.
+    `tool_calls` ({id, name, input}), `trajectory` and `stop_reason` are the first sample's;
+    `truncated` says that an answer (of any sample) was cut at `max_tokens`.
     """
 
     category: str = ""
@@ -79,6 +80,7 @@ class CaseRow(CaseRecord):
     samples: int = 1
     cached: bool = False
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    trajectory: list[dict[str, Any]] | None = None
     stop_reason: str | None = None
     truncated: bool = False
 
@@ -86,7 +88,9 @@ class CaseRow(CaseRecord):
     def answer_notes(self) -> list[str]:
         """What the reports say beside the answer: a cut at max_tokens, the tool calls."""
         notes = [truncation_note()] if self.truncated else []
-        if self.tool_calls:
+        if self.trajectory:
+            notes.extend(trajectory_lines(self.trajectory))
+        elif self.tool_calls:
             notes.append("tool calls: " + describe_calls(self.tool_calls))
         return notes
 

@@ -139,7 +139,7 @@ def reply(req: Request, rng: random.Random, digest: str) -> Reply:
         text = _preamble(req, f"{context} {question}" if context else question, call, rng)
     else:
         leads = _leads(req, question, context, known)
-        called = [r.name for r in req.last_user.tool_results if r.name]
+        called = [r.name for t in req.turns for r in t.tool_results if r.name]
         done = _tool_directive(called) if called else None
         text = target.answer(
             req.system, question, rng, req.temperature, context=context, leads=leads, done=done

@@ -17,6 +17,7 @@ from typing import Any
 from pytest_promptopt.errors import ConfigError
 from pytest_promptopt.protocol import CRITERION_MEANINGS, SCALES, Scale
 from pytest_promptopt.simulator import text as tx
+from pytest_promptopt.suites.criteria import AGENT_CRITERIA
 
 _SYNONYMS: dict[str, frozenset[str]] = {
     "apologis": frozenset({"sorr", "apolog"}),
@@ -252,6 +253,8 @@ def rubric_score(
     description = str(criterion.get("description") or "")
     if name in builtin and description == CRITERION_MEANINGS.get(name):
         return builtin[name], ""
+    if description == AGENT_CRITERIA.get(name):
+        return _tool_use(payload)
     response = str(payload.get("response") or "")
     cov = coverage(description, response, tx.records(payload, "tool_calls"))
     note = f"missed {', '.join(dict.fromkeys(cov.missed))}" if cov.missed else ""
@@ -265,7 +268,7 @@ def builtin_verdict(payload: dict[str, Any]) -> tuple[dict[str, float | None], s
     """
     user, follow_up = _last_user(payload)
     response = str(payload.get("response") or "")
-    calls = tx.records(payload, "tool_calls")
+    calls = tx.records(payload, "tool_calls") or _trajectory_calls(payload)
     expected = payload.get("expected_behavior")
     task = str(payload.get("task_description") or "")
     notes: list[str] = []
@@ -321,3 +324,25 @@ def builtin_verdict(payload: dict[str, Any]) -> tuple[dict[str, float | None], s
         "edge_case_handling": edge,
     }
     return scores, " ".join(notes)[:3900]
+
+
+def _trajectory_calls(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every tool call of the payload's `trajectory` ({name, input}), in order."""
+    return [c for s in tx.records(payload, "trajectory") for c in tx.records(s, "tool_calls")]
+
+
+def _tool_use(payload: dict[str, Any]) -> tuple[float | None, str]:
+    """The `tool_use` criterion on a trajectory: errors, repeated calls and a loop cut at
+    `max_steps` cost; without a trajectory it does not apply."""
+    steps = tx.records(payload, "trajectory")
+    if not steps:
+        return None, ""
+    calls = [f"{c.get('name')}:{c.get('input')}" for c in _trajectory_calls(payload)]
+    errors = sum(bool(r.get("is_error")) for s in steps for r in tx.records(s, "results"))
+    repeats = len(calls) - len(set(calls))
+    cut = any(s.get("stopped") for s in steps)
+    score = max(0.0, 0.95 - 0.3 * errors - 0.2 * repeats - 0.4 * cut)
+    notes = [f"{errors} tool error(s)"] * bool(errors) + [f"{repeats} repeated call(s)"] * bool(
+        repeats
+    )
+    return score, "; ".join(notes + ["cut at max_steps"] * cut)

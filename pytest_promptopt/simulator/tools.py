@@ -290,10 +290,50 @@ def choose(req: Request, src: Source) -> Call | None:
     if choice == "any":
         tool = _best(tools, src)
         return Call(tool["name"], build(tool.get("input_schema"), src)[0], True)
-    if req.last_user.tool_results or tx.threat_kind(req.question):
+    if req.last_user.tool_results:
+        return _follow_up(req, tools, src)
+    if tx.threat_kind(req.question):
         return None
-    candidates = [t for t in tools if _applies(t, req.system, src)]
+    candidates = [
+        t for t in tools if _applies(t, req.system, src) and not _chained(t, tools, req.system)
+    ]
     if not candidates:
         return None
     tool = _best(candidates, src)
     return Call(tool["name"], build(tool.get("input_schema"), src)[0], False)
+
+
+def _chained(tool: dict[str, Any], tools: list[dict[str, Any]], system: str) -> bool:
+    """True when every sentence naming the tool names another tool too: a follow-up call,
+    made only once the other's results are in."""
+    others = [t["name"] for t in tools if t["name"] != tool["name"]]
+    naming = [s for s in tx.sentences(system) if _named(tool["name"], s)]
+    return bool(naming) and all(any(_named(o, s) for o in others) for s in naming)
+
+
+def _follow_up(req: Request, tools: list[dict[str, Any]], src: Source) -> Call | None:
+    """The next call of a tool loop after tool results, or None: answer from them.
+
+    A tool not called yet is called when a sentence of the system prompt names it and a tool
+    already called (`If lookup_order shows the order was delivered, call issue_refund`) and
+    the sentence's condition, if any, shares a word with that tool's successful results.
+    """
+    called = {str(u.get("name")) for t in req.turns for u in t.tool_uses}
+    results = [r for r in req.last_user.tool_results if not r.is_error]
+    if not results:
+        return None
+    said = " ".join(r.content for r in results)
+    for tool in tools:
+        if tool["name"] in called:
+            continue
+        for sentence in tx.sentences(req.system):
+            before = [c for c in called if _named(c, sentence)]
+            if not _named(tool["name"], sentence) or not before:
+                continue
+            condition = target.split_condition(sentence)[0]
+            named = " ".join(n.replace("_", " ") for n in (*before, tool["name"]))
+            wanted = tx.stems(condition, drop_meta=True) - tx.stems(named, drop_meta=True)
+            if not wanted or wanted & tx.stems(said, drop_meta=True):
+                found = Source(f"{src.question} {said}", src.known, src.earlier, src.context)
+                return Call(tool["name"], build(tool.get("input_schema"), found)[0], False)
+    return None

@@ -196,6 +196,8 @@ class Evaluation(Base):
     # The answer's tool calls ({id, name, input}; NULL: none) and the API's stop reason.
     tool_calls: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     stop_reason: Mapped[str | None] = mapped_column(String(32))
+    # The tool loop's steps (`records.trajectory`; NULL: the answer had no tool loop).
+    trajectory: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     cached: Mapped[bool] = mapped_column(Boolean, default=False)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,11 +7,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pytest_promptopt.protocol import SCALES
+from pytest_promptopt.protocol import CRITERION_MEANINGS, SCALES
 from pytest_promptopt.records.case import PROPERTY_NAMES
 
 CRITERIA: tuple[str, ...] = ("functionality", "safety", "consistency", "edge_case_handling")
 """The built-in criteria, which the judge knows without a description."""
+AGENT_CRITERIA: dict[str, str] = {
+    "tool_use": "Does the agent call the right tools with the right inputs, in a sensible "
+    "order, read their results correctly (errors included), and make no needless calls?",
+}
+"""Built-in criteria a suite lists by name only (never a default): `tool_use`."""
+
+
+def builtin_meaning(name: str) -> str:
+    """What a built-in criterion means (the four defaults and `tool_use`)."""
+    return CRITERION_MEANINGS.get(name) or AGENT_CRITERIA[name]
 
 
 class Criterion(BaseModel):
@@ -71,7 +81,7 @@ def check_criteria(suite: str, criteria: dict[str, Criterion]) -> dict[str, Crit
                 "and underscores, starting with a letter, and none of "
                 f"{', '.join(sorted(RESERVED_NAMES))}"
             )
-        if name not in CRITERIA and criterion.description is None:
+        if name not in CRITERIA and name not in AGENT_CRITERIA and criterion.description is None:
             raise ValueError(
                 f"suite {suite!r}: custom criterion {name!r} needs a `description` (what the "
                 f"judge scores it on); only the built-ins {', '.join(CRITERIA)} go without one"

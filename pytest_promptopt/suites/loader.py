@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.suites import SUITE_SUFFIXES
+from pytest_promptopt.suites.agent import tool_functions
 from pytest_promptopt.suites.callables import resolve
 from pytest_promptopt.suites.casefiles import Row, inline_rows, read_case_file
 from pytest_promptopt.suites.confine import FileRoots
@@ -94,7 +95,20 @@ def _build_suite(path: Path, raw: dict[str, Any], roots: FileRoots) -> Suite:
         _render_every_case(path, judged, rows)
     _resolve_python_checks(path, suite)
     _resolve_target(path, suite)
+    _resolve_tools(path, suite)
     return suite
+
+
+def _resolve_tools(path: Path, suite: Suite) -> None:
+    """Import every tool's `python` function now, so a missing one is a collection error."""
+    for name, import_path in tool_functions(suite).items():
+        try:
+            resolve(import_path, near=path)
+        except SuiteError as exc:
+            raise SuiteError(
+                f"{path}: suite {suite.name!r}, tool {name!r}, field 'python': {exc}",
+                path=str(path),
+            ) from None
 
 
 def _resolve_target(path: Path, suite: Suite) -> None:

@@ -17,8 +17,8 @@ from pydantic import (
 
 from pytest_promptopt.checks.hints import closest as closest
 from pytest_promptopt.checks.hints import did_you_mean as did_you_mean
-from pytest_promptopt.checks.jsontext import check_schema
 from pytest_promptopt.checks.spec import AssertionSpec as AssertionSpec
+from pytest_promptopt.suites.agent import check_tool_results, check_tools
 from pytest_promptopt.suites.criteria import CRITERIA as CRITERIA  # re-exported
 from pytest_promptopt.suites.criteria import Criterion, check_criteria, default_criteria
 from pytest_promptopt.suites.messages import FileBlock as FileBlock
@@ -62,6 +62,8 @@ class Case(BaseModel):
     min_passes: int | None = Field(default=None, ge=1, le=50)
     flaky: bool | None = None
     cluster: str | None = Field(default=None, min_length=1)
+    tool_results: dict[str, Any] | None = None  # canned results of the suite's tools
+    max_steps: int | None = Field(default=None, ge=1, le=100)  # the tool loop's bound
     # Set by the loader: a case file's row (not `templated: true`) has its texts sent as
     # written, not rendered; `_case_file` names its file (for `cluster_by: case_file`).
     _literal: bool = PrivateAttr(default=False)
@@ -100,6 +102,8 @@ class Case(BaseModel):
                 "`params: {output_config: {format: ...}}`, or a system instruction)"
             )
         return v
+
+    _canned = field_validator("tool_results")(check_tool_results)
 
     @field_validator("turns")
     @classmethod
@@ -196,6 +200,7 @@ class Suite(BaseModel):
     min_judge_agreement: float | None = Field(default=None, ge=0.0, le=1.0)
     # How the baseline gate and variants compare this suite's runs (unset: --promptopt-compare).
     comparison: Literal["scores", "pairwise"] | None = None
+    max_steps: int | None = Field(default=None, ge=1, le=100)  # the tool loop's bound
     variants: dict[str, Variant] | None = None
     # Set on the suites `variant_suites` makes (never in a file): which variant, and its place.
     variant: str | None = None
@@ -238,15 +243,7 @@ class Suite(BaseModel):
             raise ValueError("`prompt` is empty; write the system prompt or leave the key out")
         return v
 
-    @field_validator("tools")
-    @classmethod
-    def _tools_named(cls, v: Tools | None) -> Tools | None:
-        for n, tool in enumerate(v or ()):
-            if not isinstance(tool.get("name"), str) or not tool["name"]:
-                raise ValueError(f"tool #{n + 1} needs a `name`")
-            if "type" not in tool:  # a client tool: the model fills its input_schema
-                check_schema(f"tool {tool['name']!r} input_schema", tool.get("input_schema"))
-        return v
+    _tools_named = field_validator("tools")(check_tools)
 
     @model_validator(mode="after")
     def _gate_is_a_criterion(self) -> Suite:

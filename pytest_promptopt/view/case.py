@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pytest_promptopt.records.trajectory import trajectory_lines
 from pytest_promptopt.reporting.trend import Series, TrendPoint, trend_chart
 from pytest_promptopt.view.records import judged_evaluations
 
@@ -25,6 +26,8 @@ def _sample(e: Evaluation) -> dict[str, Any]:
         "sample": e.sample,
         "answer": e.model_response,
         "tool_calls": e.tool_calls or [],
+        "trajectory": e.trajectory,
+        "trajectory_lines": trajectory_lines(e.trajectory) if e.trajectory else [],
         "stop_reason": e.stop_reason,
         "checks": e.assertion_results or [],
         "criteria": e.scores or {},

@@ -87,8 +87,15 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
         assert any(p["is_original"] for p in lineage)
     report = json.loads((run_dir / "report.json").read_text())
     assert report["mode"] == "optimize" and report["status"] in ("passed", "failed")
+    # refund_agent is an agent suite (tools that run): --optimize leaves it alone, saying so.
+    assert "[refund_agent] not optimized: --optimize does not rewrite agent suites" in (
+        optimized.stdout
+    )
+    agent_cases = [c for c in report["cases"] if c["suite"] == "refund_agent"]
+    assert agent_cases and all(c["trajectory"] for c in agent_cases)
+    assert {c["trajectory"][0]["tool_calls"][0]["name"] for c in agent_cases} == {"lookup_order"}
     for suite in report["suites"]:
-        if suite["name"] != "greeter":  # a Python test's suite, not optimized
+        if suite["name"] not in ("greeter", "refund_agent"):  # not optimized
             assert suite["finalists"] and suite["gate_verdict"]
             assert all("feedback" in f and "holdout" in f for f in suite["finalists"])
     markdown = (run_dir / "report.md").read_text()

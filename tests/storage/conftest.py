@@ -34,7 +34,8 @@ EXPECTED_COLUMNS: dict[str, set[str]] = {
     "evaluations": {
         "id", "run_id", "prompt_id", "test_case_id", "sample", "model_response",
         "functionality", "safety", "consistency", "edge_case_handling", "scores", "overall_score",
-        "passed", "reasoning", "assertion_results", "tool_calls", "stop_reason", "cached",
+        "passed", "reasoning", "assertion_results", "tool_calls", "stop_reason", "trajectory",
+        "cached",
         "latency_ms", "input_tokens", "output_tokens", "cost_usd", "created_at", "judge_spread",
         "judge_version",
     },

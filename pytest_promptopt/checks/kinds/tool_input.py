@@ -1,11 +1,22 @@
-"""`tool_input: {name: TOOL, json_schema: {...}}`: the first call of TOOL has a valid input."""
+"""`tool_input: {name: TOOL, json_schema: {...}}`: the first call of TOOL (in the trajectory,
+or at `step: n`) has a valid input."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pytest_promptopt.checks.base import Answered, CheckKind, Figures, Nested, Outcome, calls_detail
+from pytest_promptopt.checks.base import (
+    Answered,
+    Checked,
+    CheckKind,
+    CheckRun,
+    Figures,
+    Nested,
+    Outcome,
+    calls_detail,
+)
 from pytest_promptopt.checks.jsontext import check_schema, schema_error
+from pytest_promptopt.checks.trajectory import calls_at, step_note
 
 
 class ToolInput(CheckKind):
@@ -13,6 +24,7 @@ class ToolInput(CheckKind):
 
     name = "tool_input"
     order = 100
+    options = frozenset({"step"})
 
     def parse(self, value: Any, nested: Nested) -> Any:
         """`{name: TOOL, json_schema: {...}}` with a tool name and a valid schema."""
@@ -27,9 +39,18 @@ class ToolInput(CheckKind):
 
     def check(self, value: dict[str, Any], answer: Answered, figures: Figures) -> Outcome:
         """Passes when the first call's input validates; else why not."""
-        calls = answer.calls_of(value["name"])
+        return self._first_call(value, answer, None)
+
+    async def run(self, spec: Checked, answer: Answered, context: CheckRun) -> Outcome:
+        """Passes when the first call (at `step`) validates; else why not."""
+        return self._first_call(spec.value, answer, spec.step)
+
+    def _first_call(self, value: dict[str, Any], answer: Answered, step: int | None) -> Outcome:
+        """The outcome on the first call of the tool (at `step`, or anywhere)."""
+        calls = [c for c in calls_at(answer, step) if c.get("name") == value["name"]]
         if not calls:
-            return Outcome(False, f"{value['name']} was not called ({calls_detail(answer)})")
+            where = step_note(answer, step)
+            return Outcome(False, f"{value['name']} was not called{where} ({calls_detail(answer)})")
         detail = schema_error(value["json_schema"], calls[0].get("input"))
         return Outcome(not detail, f"input {detail}" if detail else "")
 

@@ -44,6 +44,7 @@ class EvaluationRepository(Repository):
                 Evaluation.cached,
                 Evaluation.tool_calls,
                 Evaluation.stop_reason,
+                Evaluation.trajectory,
             )
             .where(Evaluation.prompt_id == prompt_id)
             .order_by(Evaluation.test_case_id, Evaluation.sample)
