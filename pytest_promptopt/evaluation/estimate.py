@@ -17,6 +17,7 @@ from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.judge_calls import JudgeCalls
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
+from pytest_promptopt.suites.agent import max_calls_per_sample, runs_tools
 from pytest_promptopt.llm.batches import BATCHED_ROLES
 from pytest_promptopt.llm.callstore import CachedCall
 from pytest_promptopt.llm.completion import Completion
@@ -102,6 +103,12 @@ class CallCounter:
             self.estimate.cases += 1
             if suite.target is not None:
                 self.estimate.unknown.append(f"{suite.name}[{case.id}]: a target function")
+                continue
+            if runs_tools(suite, case):
+                most = max_calls_per_sample(suite, case) * suite.repeats_for(case)
+                self.estimate.unknown.append(
+                    f"{suite.name}[{case.id}]: a tool loop (up to {most} target calls)"
+                )
                 continue
             try:
                 target = TargetCase.render(suite, case, prompt, self.model)

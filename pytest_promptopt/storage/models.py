@@ -196,8 +196,7 @@ class Evaluation(Base):
     # The answer's tool calls ({id, name, input}; NULL: none) and the API's stop reason.
     tool_calls: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     stop_reason: Mapped[str | None] = mapped_column(String(32))
-    # The tool loop's steps (`records.trajectory`; NULL: the answer had no tool loop).
-    trajectory: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    trajectory: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))  # tool loop
     cached: Mapped[bool] = mapped_column(Boolean, default=False)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
@@ -354,11 +353,10 @@ class ModelCapability(Base):
 class Label(Base):
     """A person's label of one judged answer: a level 1-5 or pass/fail, per criterion.
 
-    It attaches to the answer, not to the run: `answer_hash` (`labels.answer_hash`) is the hash of
-    the suite, the case key and the answer (text and tool calls), so the same answer judged again
-    in a later run is compared with the same label. `evaluation_id` is the evaluation labelled
-    (NULL once its run is deleted: the label stays). One label per answer, criterion and person;
-    labelling again replaces it.
+    It attaches to the answer, not the run: `answer_hash` hashes suite, case key and answer (text
+    and tool calls), so the same answer judged in a later run meets the same label.
+    `evaluation_id` is the evaluation labelled (NULL once its run is deleted). One label per
+    answer, criterion and person; labelling again replaces it.
     """
 
     __tablename__ = "labels"

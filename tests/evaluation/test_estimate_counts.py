@@ -55,6 +55,17 @@ def test_target_functions_are_listed_not_counted(tmp_path: Path) -> None:
     assert any("not counted: app[q" in line for line in render_estimate(data))
 
 
+def test_tool_loops_are_listed_with_their_bound_not_counted(tmp_path: Path) -> None:
+    case = Case.model_validate(
+        {"id": "r", "input": "refund 7", "tool_results": {"lookup": "delivered"}, "max_steps": 4}
+    )
+    tool = {"name": "lookup", "description": "find", "input_schema": {"type": "object"}}
+    suite = Suite.model_validate({"name": "agent", "prompt": "Help.", "tools": [tool]})
+    data = estimate_session([(suite, case)], settings(tmp_path))
+    assert data["roles"] == {}
+    assert data["not_counted"] == ["agent[r]: a tool loop (up to 4 target calls)"]
+
+
 def test_batch_halves_the_dollars_and_cache_off_counts_everything(tmp_path: Path) -> None:
     suite = Suite(name="s", prompt="Help.", cases=[Case(id="a", input="hi")])
     jobs = [(suite, suite.cases[0])]

@@ -1,10 +1,10 @@
 """Evaluations keep the tool loop's trajectory: column `evaluations.trajectory`.
 
 A JSON list of steps ({step, text, tool_calls, stop_reason, results[, turn, stopped]}); NULL
-for an answer made without a tool loop. (Renumber `revision` and `down_revision` here only.)
+for an answer made without a tool loop.
 
-Revision ID: 0015_trajectory
-Revises: 0014_labels
+Revision ID: 0016_trajectory
+Revises: 0015_run_name
 Create Date: 2026-12-08
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_trajectory"
-down_revision: str | None = "0014_labels"
+revision: str = "0016_trajectory"
+down_revision: str | None = "0015_run_name"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
