@@ -17,13 +17,13 @@ from pytest_promptopt.errors import SuiteError
 from pytest_promptopt.evaluation.answer import Answer
 from pytest_promptopt.evaluation.judge_calls import JudgeCalls
 from pytest_promptopt.evaluation.target import Exchange, TargetCase
-from pytest_promptopt.suites.agent import max_calls_per_sample, runs_tools
 from pytest_promptopt.llm.batches import BATCHED_ROLES
 from pytest_promptopt.llm.callstore import CachedCall
 from pytest_promptopt.llm.completion import Completion
 from pytest_promptopt.llm.models import rules_for
 from pytest_promptopt.llm.pricing import PriceTable, TokenUsage
 from pytest_promptopt.llm.service import LLMService
+from pytest_promptopt.suites.agent import max_calls_per_sample, runs_tools
 from pytest_promptopt.suites.spec import Case, Suite
 
 CHARS_PER_TOKEN = 4
