@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -26,33 +24,11 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
 @pytest.fixture(scope="session")
 def pg_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     """The same runs on the local PostgreSQL server, in a schema of their own; skips without one."""
-    from sqlalchemy import create_engine, make_url, text
-    from sqlalchemy.exc import OperationalError
+    from tests.support.pg_schema import pg_schema
 
-    from tests.conftest import PG_URL
-
-    admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        conn = admin.connect()
-    except OperationalError as exc:
-        admin.dispose()
-        reason = f"PostgreSQL at {PG_URL} did not answer: {str(exc).splitlines()[0]}"
-        if os.environ.get("PROMPTOPT_REQUIRE_POSTGRES"):
-            pytest.fail(reason + " (PROMPTOPT_REQUIRE_POSTGRES is set)")
-        pytest.skip(reason)
-    schema = f"v_{uuid.uuid4().hex[:12]}"
-    with conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        conn.commit()
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
+    with pg_schema("v") as url:
         root = tmp_path_factory.mktemp("view-pg")
-        yield make_history(root / "project", url.render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            conn.commit()
-        admin.dispose()
+        yield make_history(root / "project", url)
 
 
 def free_port() -> int:
