@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.plugin.test_session_verdict import GRADED, SMALL, reports, run_dir, shop_suite
-from tests.support.browser import PageSession, find_chromium
+from tests.support.browser import PageSession, chromium_page
 from tests.support.plugin import SUPPORT_PROMPT, write_suite
 
 VARIANTS = f"""
@@ -40,14 +40,8 @@ Array.from(document.querySelectorAll('#verdict > div')).map(d => ({
 @pytest.fixture
 def page() -> Iterator[PageSession]:
     """A headless Chromium page; skips when no Chromium is installed."""
-    binary = find_chromium()
-    if binary is None:
-        pytest.skip("headless Chromium is not installed (Debian: apt-get install -y chromium)")
-    session = PageSession(binary)
-    try:
+    with chromium_page() as session:
         yield session
-    finally:
-        session.close()
 
 
 def test_the_gate_its_reasons_the_spend_and_the_applied_prompt_are_above_the_fold(

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_promptopt.reporting.writers import write_reports
 from tests.reporting.report_samples import baseline_report
-from tests.support.browser import PageSession, find_chromium
+from tests.support.browser import PageSession, chromium_page
 
 # Per chart: its title, size on screen, and how many of its bars have a visible area.
 CHARTS_JS = """
@@ -29,17 +29,8 @@ GREEN = "rgb(45, 164, 78)"  # --pass
 @pytest.fixture
 def page() -> Iterator[PageSession]:
     """A headless Chromium page; skips when no Chromium is installed."""
-    binary = find_chromium()
-    if binary is None:
-        pytest.skip(
-            "headless Chromium is not installed (Debian: apt-get install -y chromium; "
-            ".ci/run installs it where it can)"
-        )
-    session = PageSession(binary)
-    try:
+    with chromium_page() as session:
         yield session
-    finally:
-        session.close()
 
 
 def test_report_html_loads_without_errors_and_draws_every_chart(

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,23 @@ class PageSession:
         os.close(self._to_browser)
         os.close(self._from_browser)
         self._profile.cleanup()
+
+
+@contextlib.contextmanager
+def chromium_page(viewport: tuple[int, int] | None = None) -> Iterator[PageSession]:
+    """A headless Chromium page, closed afterwards; skips the test when no Chromium is installed."""
+    import pytest
+
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip(
+            "headless Chromium is not installed (Debian: apt-get install -y chromium; "
+            ".ci/run installs it where it can)"
+        )
+    session = PageSession(binary)
+    if viewport is not None:
+        session.set_viewport(*viewport)
+    try:
+        yield session
+    finally:
+        session.close()

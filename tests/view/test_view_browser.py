@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import PageSession, find_chromium
+from tests.support.browser import PageSession, chromium_page
 from tests.view.conftest import LiveServer
 from tests.view.sessions import HOSTILE_ID, History
 
@@ -28,18 +28,8 @@ Array.from(document.querySelectorAll('svg.chart')).map(svg => {
 @pytest.fixture
 def page() -> Iterator[PageSession]:
     """A headless Chromium page; skips when no Chromium is installed."""
-    binary = find_chromium()
-    if binary is None:
-        pytest.skip(
-            "headless Chromium is not installed (Debian: apt-get install -y chromium; "
-            ".ci/run installs it where it can)"
-        )
-    session = PageSession(binary)
-    session.set_viewport(1280, 860)
-    try:
+    with chromium_page((1280, 860)) as session:
         yield session
-    finally:
-        session.close()
 
 
 def _shot(page: PageSession, tmp_path: Path, name: str) -> None:
