@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pytest_promptopt.cli.gate import decide, default_run_name, joined_records, verdict_of
+from pytest_promptopt.cli.gate import (
+    decide,
+    default_run_name,
+    gate_options,
+    joined_records,
+    verdict_of,
+)
 
 if TYPE_CHECKING:
     from pytest_promptopt.records.case import CaseRecord
@@ -154,26 +160,7 @@ def add_links(data: CommentInput, link_base: str | None, report_url: str | None)
     help="the run: its name (as the shards used) or its id "
     "(default: PROMPTOPT_RUN_NAME, else gh-<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>)",
 )
-@click.option(
-    "--baseline",
-    default=None,
-    metavar="blessed|RUN",
-    help="compare with the blessed baselines or with run RUN (an id or a name); "
-    "default: as the run was configured",
-)
-@click.option(
-    "--min-pass-rate",
-    type=click.FloatRange(0.0, 1.0),
-    default=None,
-    metavar="X",
-    help="every suite's minimum pass rate (as given to `promptopt gate`)",
-)
-@click.option(
-    "--regression-margin",
-    type=click.FloatRange(0.0, 1.0),
-    default=None,
-    help="the drop in mean score that counts as a regression (default: the run's)",
-)
+@gate_options
 @click.option(
     "--link-base",
     default=None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,6 +169,36 @@ def print_summary(
     )
 
 
+def gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `promptopt gate` and `promptopt comment` share: the baseline, the minimum
+    pass rate and the regression margin, so both decide a run the same way."""
+    options = (
+        click.option(
+            "--baseline",
+            default=None,
+            metavar="blessed|RUN",
+            help="compare each suite with its blessed baseline (`blessed`) or with run RUN (an "
+            "id or a run name); default: as the shards were configured (--promptopt-baseline)",
+        ),
+        click.option(
+            "--min-pass-rate",
+            type=click.FloatRange(0.0, 1.0),
+            default=None,
+            metavar="X",
+            help="every suite's minimum pass rate (overrides the shards' min_pass_rate)",
+        ),
+        click.option(
+            "--regression-margin",
+            type=click.FloatRange(0.0, 1.0),
+            default=None,
+            help="the drop in mean score that counts as a regression (default: the shards')",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command()
 @click.option(
     "--run",
@@ -177,27 +208,7 @@ def print_summary(
     help="the run name the shards used "
     "(default: PROMPTOPT_RUN_NAME, else gh-<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>)",
 )
-@click.option(
-    "--baseline",
-    default=None,
-    metavar="B",
-    help="compare each suite with its "
-    "blessed baseline (`blessed`) or with run B (an id or a run name); default: as the "
-    "shards were configured (--promptopt-baseline)",
-)
-@click.option(
-    "--min-pass-rate",
-    type=click.FloatRange(0.0, 1.0),
-    default=None,
-    metavar="X",
-    help="every suite's minimum pass rate (overrides the shards' min_pass_rate)",
-)
-@click.option(
-    "--regression-margin",
-    type=click.FloatRange(0.0, 1.0),
-    default=None,
-    help="the drop in mean score that counts as a regression (default: the shards')",
-)
+@gate_options
 @click.option(
     "--timeout",
     "timeout_s",
