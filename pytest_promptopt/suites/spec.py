@@ -23,6 +23,7 @@ from pytest_promptopt.suites.criteria import CRITERIA as CRITERIA  # re-exported
 from pytest_promptopt.suites.criteria import Criterion, check_criteria, default_criteria
 from pytest_promptopt.suites.messages import FileBlock as FileBlock
 from pytest_promptopt.suites.messages import Message
+from pytest_promptopt.suites.users import SimulatedUser
 
 CaseStage = Literal["given", "quick", "rigorous"]
 NO_SUITE_CHECKS = {"suite_checks": False}
@@ -64,6 +65,7 @@ class Case(BaseModel):
     cluster: str | None = Field(default=None, min_length=1)
     tool_results: dict[str, Any] | None = None  # canned results of the suite's tools
     max_steps: int | None = Field(default=None, ge=1, le=100)  # the tool loop's bound
+    user: SimulatedUser | None = None  # a simulated user talks back (`input`: its first message)
     # Set by the loader: a case file's row (not `templated: true`) has its texts sent as
     # written, not rendered; `_case_file` names its file (for `cluster_by: case_file`).
     _literal: bool = PrivateAttr(default=False)
@@ -117,6 +119,11 @@ class Case(BaseModel):
         given = [k for k in ("input", "messages", "turns") if getattr(self, k) is not None]
         if len(given) > 1:
             raise ValueError(f"give one of `input`, `messages` or `turns`, not {given}")
+        if self.user is not None and (self.messages is not None or self.turns is not None):
+            raise ValueError(
+                "a `user:` case plays the conversation with a simulated user: drop `messages` "
+                "and `turns` (`input`, optional, is the user's first message)"
+            )
         # A suite file says whether it has suite-level checks (the Suite checks a Python case).
         if not self.judge and not self.assertions and info.context == NO_SUITE_CHECKS:
             raise ValueError(UNCHECKED)
@@ -140,7 +147,8 @@ class Case(BaseModel):
     @property
     def gives_request(self) -> bool:
         """True when the case says what to send (else the suite's `input` template does)."""
-        return self.input is not None or self.messages is not None or self.turns is not None
+        given = (self.input, self.messages, self.turns, self.user)
+        return any(v is not None for v in given)
 
     @property
     def display_input(self) -> str:
@@ -151,6 +159,8 @@ class Case(BaseModel):
             return self.messages[-1].text()
         if self.turns is not None:
             return "\n".join(self.turns)
+        if self.user is not None:
+            return f"[simulated user: {self.user.goal}]"
         return ", ".join(f"{k}={v}" for k, v in self.vars.items())
 
 
@@ -279,10 +289,10 @@ class Suite(BaseModel):
     @model_validator(mode="after")
     def _target_answers_whole_cases(self) -> Suite:
         if self.target is not None:
-            stepped = [c.id for c in self.cases if c.turns is not None]
+            stepped = [c.id for c in self.cases if c.turns is not None or c.user is not None]
             if stepped:
                 raise ValueError(
-                    f"case(s) {stepped} use `turns`, which a `target` cannot answer turn by "
+                    f"case(s) {stepped} use `turns` or `user`, which a `target` cannot answer turn by "
                     "turn: the target gets the whole case; give the conversation as `messages`"
                 )
         return self
