@@ -94,7 +94,14 @@ class Conversation:
         ended, max_tokens = "max_turns", 0
         for turn in range(1, user.max_turns + 1):
             exchange, made, max_tokens = await self._reply(
-                target, exchange, k, f"{label} turn {turn}", key if turn == 1 else None, meter, steps, turn
+                target,
+                exchange,
+                k,
+                f"{label} turn {turn}",
+                key if turn == 1 else None,
+                meter,
+                steps,
+                turn,
             )
             answers += made
             last = answers[-1]
@@ -104,7 +111,10 @@ class Conversation:
             if user.stops(last.text):
                 ended = "stop_when"
                 break
-            shown = (*exchange.transcript, {"role": "assistant", "text": Answer.of(last).transcript_text()})
+            shown = (
+                *exchange.transcript,
+                {"role": "assistant", "text": Answer.of(last).transcript_text()},
+            )
             said = await self._user(user, shown, turn + 1, k, label, users)
             steps.append(user_entry(turn + 1, said.message, said.goal_reached))
             if said.goal_reached:

@@ -21,9 +21,9 @@ from pytest_promptopt.checks.spec import AssertionSpec as AssertionSpec
 from pytest_promptopt.suites.agent import check_tool_results, check_tools
 from pytest_promptopt.suites.criteria import CRITERIA as CRITERIA  # re-exported
 from pytest_promptopt.suites.criteria import Criterion, check_criteria, default_criteria
+from pytest_promptopt.suites.messages import ENDS_WITH_THE_USER, Message
 from pytest_promptopt.suites.messages import FileBlock as FileBlock
-from pytest_promptopt.suites.messages import Message
-from pytest_promptopt.suites.users import SimulatedUser
+from pytest_promptopt.suites.users import USER_ALONE, SimulatedUser
 
 CaseStage = Literal["given", "quick", "rigorous"]
 NO_SUITE_CHECKS = {"suite_checks": False}
@@ -97,12 +97,7 @@ class Case(BaseModel):
     @classmethod
     def _ends_with_the_user(cls, v: tuple[Message, ...] | None) -> tuple[Message, ...] | None:
         if v is not None and (not v or v[-1].role != "user"):
-            raise ValueError(
-                "a conversation must end with a user turn (the model answers it); add a final "
-                "`{role: user, content: ...}` message (models from Claude 4.6 on reject an "
-                "assistant-turn prefill with a 400: ask for a format with structured outputs, "
-                "`params: {output_config: {format: ...}}`, or a system instruction)"
-            )
+            raise ValueError(ENDS_WITH_THE_USER)
         return v
 
     _canned = field_validator("tool_results")(check_tool_results)
@@ -120,10 +115,7 @@ class Case(BaseModel):
         if len(given) > 1:
             raise ValueError(f"give one of `input`, `messages` or `turns`, not {given}")
         if self.user is not None and (self.messages is not None or self.turns is not None):
-            raise ValueError(
-                "a `user:` case plays the conversation with a simulated user: drop `messages` "
-                "and `turns` (`input`, optional, is the user's first message)"
-            )
+            raise ValueError(USER_ALONE)
         # A suite file says whether it has suite-level checks (the Suite checks a Python case).
         if not self.judge and not self.assertions and info.context == NO_SUITE_CHECKS:
             raise ValueError(UNCHECKED)
@@ -147,8 +139,7 @@ class Case(BaseModel):
     @property
     def gives_request(self) -> bool:
         """True when the case says what to send (else the suite's `input` template does)."""
-        given = (self.input, self.messages, self.turns, self.user)
-        return any(v is not None for v in given)
+        return any(v is not None for v in (self.input, self.messages, self.turns, self.user))
 
     @property
     def display_input(self) -> str:
@@ -292,8 +283,9 @@ class Suite(BaseModel):
             stepped = [c.id for c in self.cases if c.turns is not None or c.user is not None]
             if stepped:
                 raise ValueError(
-                    f"case(s) {stepped} use `turns` or `user`, which a `target` cannot answer turn by "
-                    "turn: the target gets the whole case; give the conversation as `messages`"
+                    f"case(s) {stepped} use `turns` or `user`, which a `target` cannot answer "
+                    "turn by turn: the target gets the whole case; give the conversation as "
+                    "`messages`"
                 )
         return self
 

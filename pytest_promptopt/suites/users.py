@@ -10,6 +10,11 @@ from pytest_promptopt.checks.kinds.regex import compile_pattern
 DEFAULT_USER_TURNS = 6
 """How many replies of the model under test a simulated conversation has at most, by default."""
 
+USER_ALONE = (
+    "a `user:` case plays the conversation with a simulated user: drop `messages` and `turns` "
+    "(`input`, optional, is the user's first message)"
+)
+
 
 class SimulatedUser(BaseModel):
     """Who the simulated user is, what they want, and when the conversation ends.
@@ -38,4 +43,6 @@ class SimulatedUser(BaseModel):
 
     def stops(self, reply: str) -> bool:
         """True when `stop_when` matches the assistant's reply."""
-        return self.stop_when is not None and compile_pattern(self.stop_when).search(reply) is not None
+        return (
+            self.stop_when is not None and compile_pattern(self.stop_when).search(reply) is not None
+        )
