@@ -172,7 +172,7 @@ def test_a_simulated_users_turns_are_not_steps_of_the_checks() -> None:
             step(2, REFUND),
             step(3, text="Refund issued."),
             {**user, "turn": 2, "goal_reached": True, "ended": "goal_reached"},
-        )  # fmt: skip
+        )
     )
     assert run({"tool_sequence": ["lookup_order", "issue_refund"]}, talk) == (True, "")
     assert run({"tool_called": "lookup_order", "step": 1}, talk) == (True, "")

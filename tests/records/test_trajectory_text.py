@@ -55,14 +55,14 @@ CONVERSATION = [
         "tool_calls": [],
         "stop_reason": "end_turn",
         "results": [],
-    },  # fmt: skip
+    },
     {
         "speaker": "user",
         "turn": 2,
         "text": "Thanks!",
         "goal_reached": True,
         "ended": "goal_reached",
-    },  # fmt: skip
+    },
 ]
 
 
