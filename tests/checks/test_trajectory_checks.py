@@ -177,3 +177,13 @@ def test_a_simulated_users_turns_are_not_steps_of_the_checks() -> None:
     assert run({"tool_sequence": ["lookup_order", "issue_refund"]}, talk) == (True, "")
     assert run({"tool_called": "lookup_order", "step": 1}, talk) == (True, "")
     assert run({"max_steps": 3}, talk) == (True, "")
+
+
+def test_final_reads_the_last_reply_not_the_simulated_users_last_word() -> None:
+    talk = Answer("Refund issued.", (), "end_turn").with_trajectory(
+        (
+            step(1, text="Refund issued."),
+            {"speaker": "user", "turn": 2, "text": "Thanks!", "goal_reached": True},
+        )
+    )
+    assert run({"final": {"contains": "Refund issued"}}, talk) == (True, "")
