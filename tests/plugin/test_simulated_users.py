@@ -144,3 +144,14 @@ def test_simulated_users_run_under_xdist(sim: pytest.Pytester) -> None:
     rows = query(default_db(sim), "SELECT trajectory FROM evaluations")
     ended = sorted(json.loads(t)[-1]["ended"] for (t,) in rows)
     assert ended == ["goal_reached", "max_turns"]
+
+
+def test_the_user_model_flag_names_the_model_the_user_calls_ask_for(sim: pytest.Pytester) -> None:
+    desk_project(sim)
+    flag = ("--promptopt-user-model", "claude-opus-4-1")
+    sim.runpytest("-p", "no:cacheprovider", "-k", "reached", *flag).assert_outcomes(passed=1)
+    asked = query(
+        default_db(sim), "SELECT DISTINCT role, requested_model FROM llm_calls ORDER BY role"
+    )
+    assert ("user", "claude-opus-4-1") in asked
+    assert all(model != "claude-opus-4-1" for role, model in asked if role != "user")
