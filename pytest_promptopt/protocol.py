@@ -29,6 +29,7 @@ CASES_TOOL = "submit_cases"
 ANALYSIS_TOOL = "submit_analysis"
 REFINE_TOOL = "submit_prompt"
 PAIRWISE_TOOL = "submit_preference"
+USER_TOOL = "submit_user_turn"
 
 CRITERION_MEANINGS: dict[str, str] = {
     "functionality": "Does the answer do what the expected behaviour describes (or, without "
@@ -179,6 +180,17 @@ class PairwisePreference(BaseModel):
     )
 
 
+class UserTurn(BaseModel):
+    """The simulated user's answer: their next message, and whether their goal is reached."""
+
+    message: str = Field(
+        min_length=1, max_length=4000, description="The user's next message, in character."
+    )
+    goal_reached: bool = Field(
+        description="True when the assistant's replies so far give the user what the goal asks."
+    )
+
+
 class GeneratedPrompt(BaseModel):
     """One candidate system prompt written by the generator for one strategy."""
 
@@ -235,6 +247,7 @@ TOOL_MODELS: dict[str, type[BaseModel]] = {
     ANALYSIS_TOOL: WeaknessReport,
     REFINE_TOOL: RefinedPrompt,
     PAIRWISE_TOOL: PairwisePreference,
+    USER_TOOL: UserTurn,
 }
 
 

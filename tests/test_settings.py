@@ -22,6 +22,7 @@ DOCUMENTED = {
     "--promptopt-db": ("PROMPTOPT_DB", "sqlite:///<rootdir>/.promptopt/promptopt.db"),
     "--promptopt-model": ("PROMPTOPT_MODEL", "claude-haiku-4-5"),
     "--promptopt-judge-model": ("PROMPTOPT_JUDGE_MODEL", "the model under test"),
+    "--promptopt-user-model": ("PROMPTOPT_USER_MODEL", "the judge's model"),
     "--promptopt-threshold": (None, "0.7"),
     "--promptopt-concurrency": (None, "8"),
     "--promptopt-cache": ("PROMPTOPT_CACHE", "use"),

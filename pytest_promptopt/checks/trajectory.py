@@ -9,9 +9,10 @@ from pytest_promptopt.checks.base import Answered
 
 
 def steps_of(answer: Answered) -> list[dict[str, Any]]:
-    """The answer's steps: its trajectory, else the answer itself as step 1."""
+    """The answer's steps (model calls; a simulated user's turns left out): its trajectory,
+    else the answer itself as step 1."""
     if answer.trajectory is not None:
-        return list(answer.trajectory)
+        return [s for s in answer.trajectory if s.get("speaker") != "user"]
     return [
         {
             "step": 1,

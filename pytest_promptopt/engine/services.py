@@ -197,6 +197,7 @@ class Services:
                     self.llm,
                     model=s.model,
                     judge_model=s.effective_judge_model,
+                    user_model=s.effective_user_model,
                     threshold=s.threshold,
                     target_workers=max(8, s.concurrency),
                     judge_repeats=s.judge_repeats,

@@ -24,7 +24,7 @@ MAX_STEPS_STOP = "max_steps"
 """The `stopped` mark of a loop's last step when it reached `max_steps`."""
 
 
-def _step(number: int, answer: Completion, turn: int | None) -> dict[str, Any]:
+def step_of(number: int, answer: Completion, turn: int | None) -> dict[str, Any]:
     """The trajectory's record of one model call (its results added once run)."""
     step: dict[str, Any] = {
         "step": number,
@@ -60,38 +60,73 @@ class AgentLoop:
     ) -> tuple[Exchange, Answer, list[Completion], int]:
         """The last exchange, the final answer (with its trajectory), every call, and the last
         request's `max_tokens`."""
-        tools = ToolRunner(target.suite, target.case, self.code)
-        limit = max_steps_for(target.suite, target.case)
         exchange = target.opening()
         answers: list[Completion] = []
         steps: list[dict[str, Any]] = []
         max_tokens = 0
+        many = target.turn_count > 1
         for turn in range(target.turn_count):
             if turn:
                 exchange = target.next_turn(exchange, answers[-1], turn)
-            for n in range(limit):
-                request = target.request(exchange, k)
-                max_tokens = int(request["max_tokens"])
-                where = f" turn {turn + 1}" if target.turn_count > 1 else ""
-                answer = await self.llm.send(
-                    request,
-                    k,
-                    role="target",
-                    label=f"{label}{where} step {len(steps) + 1}",
-                    key=key if not answers else None,
-                )
-                answers.append(meter.add(answer))
-                step = _step(len(steps) + 1, answer, turn + 1 if target.turn_count > 1 else None)
-                steps.append(step)
-                if answer.stop_reason != "tool_use" or not answer.tool_calls:
-                    break
-                if n + 1 == limit:
-                    step["stopped"] = MAX_STEPS_STOP
-                    break
-                results = await asyncio.gather(*(tools.run(c) for c in answer.tool_calls))
-                step["results"] = [r.recorded() for r in results]
-                exchange = with_results(exchange, answer, [r.block() for r in results])
+            exchange, made, max_tokens = await self.turn(
+                target,
+                exchange,
+                k,
+                f"{label} turn {turn + 1}" if many else label,
+                key=key if not answers else None,
+                meter=meter,
+                steps=steps,
+                turn=turn + 1 if many else None,
+            )
+            answers += made
             if answers[-1].stop_reason == "refusal":
                 break
         final = Answer.of(answers[-1])
         return exchange, final.with_trajectory(tuple(steps)), answers, max_tokens
+
+    async def turn(
+        self,
+        target: TargetCase,
+        exchange: Exchange,
+        k: int,
+        label: str,
+        *,
+        key: str | None,
+        meter: UsageMeter,
+        steps: list[dict[str, Any]],
+        turn: int | None,
+    ) -> tuple[Exchange, list[Completion], int]:
+        """One user turn answered through the loop: the exchange its last call answered, its
+        calls, and the last request's `max_tokens`; its steps are appended to `steps`."""
+        tools = ToolRunner(target.suite, target.case, self.code)
+        limit = max_steps_for(target.suite, target.case)
+        made: list[Completion] = []
+        max_tokens = 0
+        for n in range(limit):
+            request = target.request(exchange, k)
+            max_tokens = int(request["max_tokens"])
+            number = model_steps(steps) + 1
+            answer = await self.llm.send(
+                request,
+                k,
+                role="target",
+                label=f"{label} step {number}",
+                key=key if not made else None,
+            )
+            made.append(meter.add(answer))
+            step = step_of(number, answer, turn)
+            steps.append(step)
+            if answer.stop_reason != "tool_use" or not answer.tool_calls:
+                break
+            if n + 1 == limit:
+                step["stopped"] = MAX_STEPS_STOP
+                break
+            results = await asyncio.gather(*(tools.run(c) for c in answer.tool_calls))
+            step["results"] = [r.recorded() for r in results]
+            exchange = with_results(exchange, answer, [r.block() for r in results])
+        return exchange, made, max_tokens
+
+
+def model_steps(steps: list[dict[str, Any]]) -> int:
+    """How many of the trajectory's entries are model calls (not a simulated user's turns)."""
+    return sum(1 for s in steps if s.get("speaker") != "user")

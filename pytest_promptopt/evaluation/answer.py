@@ -94,10 +94,12 @@ class Answer:
         return dataclasses.replace(self, text="\n\n".join(t for t in said if t))
 
     def final(self) -> Answer:
-        """The last answer alone (its own text, calls and stop reason), no trajectory."""
-        if not self.trajectory:
+        """The last answer alone (its own text, calls and stop reason), no trajectory; a
+        simulated user's turns are not answers."""
+        answers = [s for s in self.trajectory or () if s.get("speaker") != "user"]
+        if not answers:
             return self
-        last = self.trajectory[-1]
+        last = answers[-1]
         return Answer(
             str(last.get("text") or ""),
             tuple(last.get("tool_calls") or ()),

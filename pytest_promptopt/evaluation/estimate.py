@@ -104,6 +104,13 @@ class CallCounter:
             if suite.target is not None:
                 self.estimate.unknown.append(f"{suite.name}[{case.id}]: a target function")
                 continue
+            if case.user is not None:
+                most = max_calls_per_sample(suite, case) * suite.repeats_for(case)
+                self.estimate.unknown.append(
+                    f"{suite.name}[{case.id}]: a simulated user (up to {most} target calls, "
+                    f"{(case.user.max_turns + 1) * suite.repeats_for(case)} user calls)"
+                )
+                continue
             if runs_tools(suite, case):
                 most = max_calls_per_sample(suite, case) * suite.repeats_for(case)
                 self.estimate.unknown.append(

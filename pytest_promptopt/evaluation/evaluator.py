@@ -31,6 +31,7 @@ class Evaluator:
         model: str,
         judge_model: str,
         threshold: float,
+        user_model: str | None = None,
         target_workers: int = 8,
         judge_repeats: int = 1,
         check_timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -38,7 +39,7 @@ class Evaluator:
         self.llm = llm
         # The team's python checks and targets: off the loop, within --promptopt-check-timeout.
         self.own_code = OwnCode(timeout_s=check_timeout_s, workers=target_workers)
-        self.producer = Producer(llm, self.own_code)
+        self.producer = Producer(llm, self.own_code, user_model or judge_model)
         self.model = model
         self.default_threshold = threshold
         self.judge_calls = JudgeCalls(llm, model=judge_model, repeats=judge_repeats)
@@ -157,6 +158,8 @@ class Evaluator:
         checks = await check_all(
             suite.checks_for(case), answer.for_checks(), case, meter.total, self.own_code
         )
+        for said in produced.helpers:  # a simulated user's calls: the sample's, not the model's
+            meter.add(said)
         verdict: Verdict | None = None
         spread: float | None = None
         flipped: bool | None = None
@@ -194,7 +197,7 @@ class Evaluator:
             verdict=verdict,
             overall_score=round(score, 6),
             assertions=checks,
-            cached=all(p.cached for p in parts),
+            cached=all(p.cached for p in (*parts, *produced.helpers)),
             # A cached answer keeps the latency of the call that made it (marked `cached`).
             latency_ms=(
                 sum(p.call_latency_ms for p in parts)

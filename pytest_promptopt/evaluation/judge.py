@@ -80,6 +80,12 @@ TRAJECTORY_NOTE = (
     "each step's text, the tools it called with their inputs, and the results the tools gave "
     "(`is_error`: the tool failed); judge the final response and the path to it."
 )
+SIMULATED_USER_NOTE = (
+    " The conversation was with a simulated user: `trajectory` entries with `speaker: user` "
+    "are the user's messages (`goal_reached`: the user said their goal was met), and the "
+    "last entry's `ended` says how the conversation ended (goal_reached, stop_when, "
+    "max_turns or refusal); `turn` counts the assistant's replies."
+)
 CONVERSATION_NOTE = (
     " `conversation` holds the whole conversation up to `user_input`, its last user turn "
     "(files appear as placeholders such as [image: photo.png]); judge the `response` to it."
@@ -175,7 +181,12 @@ def judge_instructions(payload: dict[str, Any]) -> str:
         ("conversation", CONVERSATION_NOTE),
         ("trajectory", TRAJECTORY_NOTE),
     )
-    return JUDGE_INSTRUCTIONS + "".join(note for key, note in notes if key in payload)
+    simulated = any(s.get("speaker") == "user" for s in payload.get("trajectory") or ())
+    return (
+        JUDGE_INSTRUCTIONS
+        + "".join(note for key, note in notes if key in payload)
+        + (SIMULATED_USER_NOTE if simulated else "")
+    )
 
 
 def overall_score(scores: Mapping[str, float], criteria: Mapping[str, Criterion]) -> float:

@@ -50,8 +50,8 @@ class Prefetch:
             return
         samples: list[tuple[TargetCase, str, int]] = []
         for suite, prompt, case in jobs:
-            if suite.target is not None:
-                continue  # the team's function builds its own requests: nothing to look up
+            if suite.target is not None or case.user is not None:
+                continue  # its own requests, or a simulated user's: nothing to look up
             try:
                 target = TargetCase.render(suite, case, prompt, self.model)
             except SuiteError:

@@ -23,7 +23,7 @@ class Produced:
     """An answer to judge and how it came about: the conversation, the calls, their figures.
 
     `latency_ms` is the target function's own time when one produced the answer (None: the
-    calls' latencies add up to it).
+    calls' latencies add up to it); `helpers` are the calls a simulated user made.
     """
 
     exchange: Exchange
@@ -31,14 +31,16 @@ class Produced:
     parts: list[Completion] = field(default_factory=list)
     max_tokens: int | None = None
     latency_ms: float | None = None
+    helpers: list[Completion] = field(default_factory=list)  # a simulated user's calls
 
 
 class Producer:
     """Gets sample k's answer to a case from the model under test or the suite's target."""
 
-    def __init__(self, llm: LLMService, own_code: OwnCode) -> None:
+    def __init__(self, llm: LLMService, own_code: OwnCode, user_model: str = "") -> None:
         self.llm = llm
         self.own_code = own_code
+        self.user_model = user_model
         self._runner: TargetRunner | None = None
 
     async def produce(
@@ -48,6 +50,12 @@ class Producer:
         prefetched hash."""
         if target.suite.target is not None:
             return await self._from_target(target, k, label, meter)
+        if target.case.user is not None:
+            from pytest_promptopt.evaluation.conversation import Conversation
+
+            talk = Conversation(self.llm, self.own_code, self.user_model or target.model)
+            exchange, answer, parts, max_tokens, said = await talk.run(target, k, label, key, meter)
+            return Produced(exchange, answer, parts, max_tokens, helpers=said)
         if runs_tools(target.suite, target.case):
             from pytest_promptopt.evaluation.agent_loop import AgentLoop
 

@@ -10,7 +10,7 @@ from pytest_promptopt.llm.requests import response_parts
 from pytest_promptopt.llm.send_options import cache_tokens
 from pytest_promptopt.records.totals import Usage
 
-CallPurpose = Literal["target", "judge", "generate", "analyze"]
+CallPurpose = Literal["target", "judge", "generate", "analyze", "user"]
 """What a model call is for (the `role` column of `llm_calls`, the label of its errors)."""
 
 

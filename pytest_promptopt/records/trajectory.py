@@ -1,5 +1,7 @@
 """A tool loop's trajectory shown: compactly in failures, reports and `promptopt show`, and
-bounded for the judge. A step is {step, text, tool_calls, stop_reason, results[, stopped]}."""
+bounded for the judge. A step is {step, text, tool_calls, stop_reason, results[, stopped]};
+a simulated user's conversation adds {speaker, turn} to each and the user's turns
+{speaker: user, turn, text, goal_reached}, its last entry saying how it `ended`."""
 
 from __future__ import annotations
 
@@ -39,7 +41,13 @@ def _content(result: dict[str, Any]) -> str:
 
 
 def step_lines(step: dict[str, Any]) -> list[str]:
-    """One step as lines: `2. issue_refund({...}) -> ERROR: ...`, or its stop and text."""
+    """One step as lines: `2. issue_refund({...}) -> ERROR: ...`, or its stop and text; a
+    simulated user's turn as `user (turn 2): '...'`."""
+    if step.get("speaker") == "user":
+        mark = " [goal reached]" if step.get("goal_reached") else ""
+        ended = f" [ended: {step['ended']}]" if step.get("ended") else ""
+        text = _cut(str(step.get("text") or ""), SHOWN_CHARS)
+        return [f"user (turn {step.get('turn')}): {text!r}{mark}{ended}"]
     number = step.get("step", "?")
     results = list(step.get("results") or ())
     out = []
@@ -55,6 +63,8 @@ def step_lines(step: dict[str, Any]) -> list[str]:
     if not out:
         text = _cut(str(step.get("text") or ""), SHOWN_CHARS)
         out.append(f"{number}. {step.get('stop_reason') or 'answer'}: {text!r}")
+    if step.get("ended"):
+        out[-1] += f" [ended: {step['ended']}]"
     return out
 
 
@@ -93,7 +103,8 @@ def judged_trajectory(steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         shown = [*shown[:head], gap, *shown[len(shown) - (JUDGED_STEPS - head) :]]
     out = []
     for s in shown:
-        step: dict[str, Any] = {"step": s.get("step")}
+        step: dict[str, Any] = {"step": s.get("step")} if "step" in s else {}
+        step |= {k: s[k] for k in ("speaker", "turn", "goal_reached", "ended") if k in s}
         if s.get("text"):
             step["text"] = _cut(str(s["text"]), JUDGED_CHARS)
         calls = s.get("tool_calls") or ()

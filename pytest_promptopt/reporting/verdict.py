@@ -126,10 +126,14 @@ class OptimizeNote(BaseModel):
     apply: AppliedPrompt | None = None
 
 
+SpendRole = Literal["target", "judge", "user", "optimize"]
+"""The roles a session's spend is shown by (`user`: a simulated user's model)."""
+
+
 class RoleSpend(BaseModel):
     """The model calls of one role this session sent (cache hits cost nothing)."""
 
-    role: Literal["target", "judge", "optimize"]
+    role: SpendRole
     calls: int = 0
     cost_usd: float | None = 0.0
 
@@ -303,15 +307,17 @@ def gate_findings(
 
 
 def spend_by_role(db: Database, run_id: int) -> list[RoleSpend]:
-    """The calls this run sent, by role (target, judge, optimize), from `llm_calls`."""
+    """The calls this run sent, by role (target, judge, user, optimize), from `llm_calls`."""
     from pytest_promptopt.storage.repositories import LLMCallRepository
 
     with db.session_scope() as s:
         rows = LLMCallRepository(s).stats_by_role(run_id)
-    merged: dict[Literal["target", "judge", "optimize"], list[tuple[int, float | None]]] = {}
+    merged: dict[SpendRole, list[tuple[int, float | None]]] = {}
     for role, calls, cost in rows:
-        name: Literal["target", "judge", "optimize"] = (
-            "optimize" if role in OPTIMIZE_ROLES else ("target" if role == "target" else "judge")
+        name: SpendRole = (
+            "optimize"
+            if role in OPTIMIZE_ROLES
+            else ("target" if role == "target" else ("user" if role == "user" else "judge"))
         )
         merged.setdefault(name, []).append((calls, cost))
     return [
@@ -320,7 +326,7 @@ def spend_by_role(db: Database, run_id: int) -> list[RoleSpend]:
             calls=sum(c for c, _ in merged[name]),
             cost_usd=sum_costs(cost for _, cost in merged[name]),
         )
-        for name in ("target", "judge", "optimize")
+        for name in ("target", "judge", "user", "optimize")
         if name in merged
     ]
 

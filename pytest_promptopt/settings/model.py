@@ -94,6 +94,15 @@ class Settings:
             default_text="the model under test",
         ),
     ] = None
+    user_model: Annotated[
+        str | None,
+        setting(
+            "--promptopt-user-model",
+            "model that plays a case's simulated `user:`",
+            env=True,
+            default_text="the judge's model",
+        ),
+    ] = None
     judge_repeats: Annotated[
         int,
         setting(
@@ -376,6 +385,11 @@ class Settings:
         return self.judge_model or self.model
 
     @property
+    def effective_user_model(self) -> str:
+        """The simulated users' model: the configured one, else the judge's."""
+        return self.user_model or self.effective_judge_model
+
+    @property
     def effective_optimizer_model(self) -> str:
         """The writer roles' model (prompts, cases, analysis): configured, else the judge's."""
         return self.optimizer_model or self.effective_judge_model
@@ -383,7 +397,7 @@ class Settings:
     @property
     def uses_simulator(self) -> bool:
         """True when the offline simulator answers any role."""
-        models = (self.model, self.effective_judge_model)
+        models = (self.model, self.effective_judge_model, self.effective_user_model)
         return SIMULATED_MODEL in models or (
             self.optimize and self.effective_optimizer_model == SIMULATED_MODEL
         )

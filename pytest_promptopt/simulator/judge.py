@@ -17,6 +17,7 @@ from typing import Any
 from pytest_promptopt.errors import ConfigError
 from pytest_promptopt.protocol import CRITERION_MEANINGS, SCALES, Scale
 from pytest_promptopt.simulator import text as tx
+from pytest_promptopt.simulator.users import conversation_score
 from pytest_promptopt.suites.criteria import AGENT_CRITERIA
 
 _SYNONYMS: dict[str, frozenset[str]] = {
@@ -254,7 +255,7 @@ def rubric_score(
     if name in builtin and description == CRITERION_MEANINGS.get(name):
         return builtin[name], ""
     if description == AGENT_CRITERIA.get(name):
-        return _tool_use(payload)
+        return conversation_score(payload) if name == "conversation" else _tool_use(payload)
     response = str(payload.get("response") or "")
     cov = coverage(description, response, tx.records(payload, "tool_calls"))
     note = f"missed {', '.join(dict.fromkeys(cov.missed))}" if cov.missed else ""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pytest_promptopt import protocol
-from pytest_promptopt.simulator import analyst, generator, judge, pairwise
+from pytest_promptopt.simulator import analyst, generator, judge, pairwise, users
 from pytest_promptopt.simulator.request import Request
 
 SimulatedRole = Callable[[dict[str, Any], random.Random], dict[str, Any]]
@@ -19,6 +19,7 @@ ROLES: dict[str, tuple[str, SimulatedRole]] = {
     protocol.ANALYSIS_TOOL: ("analysis", analyst.submit_analysis),
     protocol.REFINE_TOOL: ("refine", analyst.submit_prompt),
     protocol.PAIRWISE_TOOL: ("pairwise", pairwise.submit_preference),
+    protocol.USER_TOOL: ("user", users.submit_user_turn),
 }
 NoisyRole = Callable[[dict[str, Any], random.Random, float | None], dict[str, Any]]
 NOISY_ROLES: dict[str, NoisyRole] = {"judge": judge.judge, "pairwise": pairwise.submit_preference}

@@ -36,7 +36,7 @@ RUN_MODES: tuple[str, ...] = ("test", "optimize")
 PROMPT_STAGES: tuple[str, ...] = ("given", "initial", "refined")
 CASE_STAGES: tuple[str, ...] = ("given", "quick", "rigorous")
 STAGE_STATUSES: tuple[str, ...] = ("running", "completed", "failed", "skipped", "budget_exhausted")
-LLM_ROLES: tuple[str, ...] = ("target", "judge", "generate", "analyze")
+LLM_ROLES: tuple[str, ...] = ("target", "judge", "generate", "analyze", "user")
 
 
 def utcnow() -> datetime:

@@ -18,6 +18,8 @@ class Case(Protocol):
     def max_steps(self) -> int | None: ...
     @property
     def turns(self) -> tuple[str, ...] | None: ...
+    @property
+    def user(self) -> Any: ...
 
 
 class Suite(Protocol):
@@ -137,6 +139,6 @@ def max_steps_for(suite: Suite, case: Case) -> int:
 
 def max_calls_per_sample(suite: Suite, case: Case) -> int:
     """The most calls of the model under test one sample of the case can make (the tool
-    loop's `max_steps` per turn; for `promptopt estimate`)."""
-    turns = len(case.turns) if case.turns else 1
+    loop's `max_steps` per turn, a simulated user's `max_turns`; for `promptopt estimate`)."""
+    turns = len(case.turns) if case.turns else (case.user.max_turns if case.user else 1)
     return turns * (max_steps_for(suite, case) if runs_tools(suite, case) else 1)

@@ -15,12 +15,14 @@ CRITERIA: tuple[str, ...] = ("functionality", "safety", "consistency", "edge_cas
 AGENT_CRITERIA: dict[str, str] = {
     "tool_use": "Does the agent call the right tools with the right inputs, in a sensible "
     "order, read their results correctly (errors included), and make no needless calls?",
+    "conversation": "Does the assistant get the simulated user to their goal (the "
+    "conversation's `goal_reached`), in few turns, without making them repeat themselves?",
 }
-"""Built-in criteria a suite lists by name only (never a default): `tool_use`."""
+"""Built-in criteria a suite lists by name only (never a default): `tool_use`, `conversation`."""
 
 
 def builtin_meaning(name: str) -> str:
-    """What a built-in criterion means (the four defaults and `tool_use`)."""
+    """What a built-in criterion means (the four defaults, `tool_use`, `conversation`)."""
     return CRITERION_MEANINGS.get(name) or AGENT_CRITERIA[name]
 
 

@@ -6,6 +6,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+ENDS_WITH_THE_USER = (
+    "a conversation must end with a user turn (the model answers it); add a final "
+    "`{role: user, content: ...}` message (models from Claude 4.6 on reject an "
+    "assistant-turn prefill with a 400: ask for a format with structured outputs, "
+    "`params: {output_config: {format: ...}}`, or a system instruction)"
+)
+"""Why a case's `messages` must end with the user's turn."""
+
 
 class TextBlock(BaseModel):
     """A text content block (a template, rendered per case)."""

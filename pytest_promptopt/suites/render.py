@@ -130,6 +130,8 @@ class _Renderer:
             return [{"role": "user", "content": turns[0]}], turns
         if case.input is not None:
             return [{"role": "user", "content": self.text(case.input, "input")}], None
+        if case.user is not None:
+            return [], None  # the user model writes the first message
         if self.suite.input is None:
             raise RenderError(
                 self.suite.name,

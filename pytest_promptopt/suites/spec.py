@@ -21,8 +21,9 @@ from pytest_promptopt.checks.spec import AssertionSpec as AssertionSpec
 from pytest_promptopt.suites.agent import check_tool_results, check_tools
 from pytest_promptopt.suites.criteria import CRITERIA as CRITERIA  # re-exported
 from pytest_promptopt.suites.criteria import Criterion, check_criteria, default_criteria
+from pytest_promptopt.suites.messages import ENDS_WITH_THE_USER, Message
 from pytest_promptopt.suites.messages import FileBlock as FileBlock
-from pytest_promptopt.suites.messages import Message
+from pytest_promptopt.suites.users import USER_ALONE, SimulatedUser
 
 CaseStage = Literal["given", "quick", "rigorous"]
 NO_SUITE_CHECKS = {"suite_checks": False}
@@ -64,6 +65,7 @@ class Case(BaseModel):
     cluster: str | None = Field(default=None, min_length=1)
     tool_results: dict[str, Any] | None = None  # canned results of the suite's tools
     max_steps: int | None = Field(default=None, ge=1, le=100)  # the tool loop's bound
+    user: SimulatedUser | None = None  # a simulated user talks back (`input`: its first message)
     # Set by the loader: a case file's row (not `templated: true`) has its texts sent as
     # written, not rendered; `_case_file` names its file (for `cluster_by: case_file`).
     _literal: bool = PrivateAttr(default=False)
@@ -95,12 +97,7 @@ class Case(BaseModel):
     @classmethod
     def _ends_with_the_user(cls, v: tuple[Message, ...] | None) -> tuple[Message, ...] | None:
         if v is not None and (not v or v[-1].role != "user"):
-            raise ValueError(
-                "a conversation must end with a user turn (the model answers it); add a final "
-                "`{role: user, content: ...}` message (models from Claude 4.6 on reject an "
-                "assistant-turn prefill with a 400: ask for a format with structured outputs, "
-                "`params: {output_config: {format: ...}}`, or a system instruction)"
-            )
+            raise ValueError(ENDS_WITH_THE_USER)
         return v
 
     _canned = field_validator("tool_results")(check_tool_results)
@@ -117,6 +114,8 @@ class Case(BaseModel):
         given = [k for k in ("input", "messages", "turns") if getattr(self, k) is not None]
         if len(given) > 1:
             raise ValueError(f"give one of `input`, `messages` or `turns`, not {given}")
+        if self.user is not None and (self.messages is not None or self.turns is not None):
+            raise ValueError(USER_ALONE)
         # A suite file says whether it has suite-level checks (the Suite checks a Python case).
         if not self.judge and not self.assertions and info.context == NO_SUITE_CHECKS:
             raise ValueError(UNCHECKED)
@@ -140,7 +139,7 @@ class Case(BaseModel):
     @property
     def gives_request(self) -> bool:
         """True when the case says what to send (else the suite's `input` template does)."""
-        return self.input is not None or self.messages is not None or self.turns is not None
+        return any(v is not None for v in (self.input, self.messages, self.turns, self.user))
 
     @property
     def display_input(self) -> str:
@@ -151,6 +150,8 @@ class Case(BaseModel):
             return self.messages[-1].text()
         if self.turns is not None:
             return "\n".join(self.turns)
+        if self.user is not None:
+            return f"[simulated user: {self.user.goal}]"
         return ", ".join(f"{k}={v}" for k, v in self.vars.items())
 
 
@@ -279,11 +280,12 @@ class Suite(BaseModel):
     @model_validator(mode="after")
     def _target_answers_whole_cases(self) -> Suite:
         if self.target is not None:
-            stepped = [c.id for c in self.cases if c.turns is not None]
+            stepped = [c.id for c in self.cases if c.turns is not None or c.user is not None]
             if stepped:
                 raise ValueError(
-                    f"case(s) {stepped} use `turns`, which a `target` cannot answer turn by "
-                    "turn: the target gets the whole case; give the conversation as `messages`"
+                    f"case(s) {stepped} use `turns` or `user`, which a `target` cannot answer "
+                    "turn by turn: the target gets the whole case; give the conversation as "
+                    "`messages`"
                 )
         return self
 

@@ -161,3 +161,29 @@ def test_max_steps_passes_within_the_steps_and_fails_a_loop_cut_short() -> None:
     cut = {**step(2, REFUND), "stopped": "max_steps", "results": []}
     stopped = Answer("", (), "tool_use").with_trajectory((step(1, LOOKUP), cut))
     assert run({"max_steps": 5}, stopped) == (False, "cut at the loop's max_steps after 2 step(s)")
+
+
+def test_a_simulated_users_turns_are_not_steps_of_the_checks() -> None:
+    user = {"speaker": "user", "turn": 1, "text": "refund 5001 now", "goal_reached": False}
+    talk = Answer("Refund issued.", (), "end_turn").with_trajectory(
+        (
+            user,
+            step(1, LOOKUP),
+            step(2, REFUND),
+            step(3, text="Refund issued."),
+            {**user, "turn": 2, "goal_reached": True, "ended": "goal_reached"},
+        )
+    )
+    assert run({"tool_sequence": ["lookup_order", "issue_refund"]}, talk) == (True, "")
+    assert run({"tool_called": "lookup_order", "step": 1}, talk) == (True, "")
+    assert run({"max_steps": 3}, talk) == (True, "")
+
+
+def test_final_reads_the_last_reply_not_the_simulated_users_last_word() -> None:
+    talk = Answer("Refund issued.", (), "end_turn").with_trajectory(
+        (
+            step(1, text="Refund issued."),
+            {"speaker": "user", "turn": 2, "text": "Thanks!", "goal_reached": True},
+        )
+    )
+    assert run({"final": {"contains": "Refund issued"}}, talk) == (True, "")

@@ -93,7 +93,13 @@ def test_example_project_optimize_is_the_readme_main_job(project: Path) -> None:
     )
     agent_cases = [c for c in report["cases"] if c["suite"] == "refund_agent"]
     assert agent_cases and all(c["trajectory"] for c in agent_cases)
-    assert {c["trajectory"][0]["tool_calls"][0]["name"] for c in agent_cases} == {"lookup_order"}
+    first_steps = [
+        next(s for s in c["trajectory"] if s.get("speaker") != "user") for c in agent_cases
+    ]
+    assert {s["tool_calls"][0]["name"] for s in first_steps} == {"lookup_order"}
+    (customer,) = [c for c in agent_cases if c["case_id"] == "impatient-customer"]
+    assert customer["trajectory"][0]["speaker"] == "user"  # the simulated customer opens
+    assert customer["trajectory"][-1]["ended"] == "goal_reached"
     for suite in report["suites"]:
         if suite["name"] not in ("greeter", "refund_agent"):  # not optimized
             assert suite["finalists"] and suite["gate_verdict"]

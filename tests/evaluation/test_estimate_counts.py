@@ -66,6 +66,16 @@ def test_tool_loops_are_listed_with_their_bound_not_counted(tmp_path: Path) -> N
     assert data["not_counted"] == ["agent[r]: a tool loop (up to 4 target calls)"]
 
 
+def test_simulated_users_are_listed_with_their_bound_not_counted(tmp_path: Path) -> None:
+    user = {"persona": "a customer", "goal": "a cake", "max_turns": 3}
+    suite = Suite.model_validate(
+        {"name": "chat", "prompt": "Help.", "repeats": 2, "cases": [{"id": "u", "user": user}]}
+    )
+    data = estimate_session([(suite, suite.cases[0])], settings(tmp_path))
+    assert data["roles"] == {}
+    assert data["not_counted"] == ["chat[u]: a simulated user (up to 6 target calls, 8 user calls)"]
+
+
 def test_batch_halves_the_dollars_and_cache_off_counts_everything(tmp_path: Path) -> None:
     suite = Suite(name="s", prompt="Help.", cases=[Case(id="a", input="hi")])
     jobs = [(suite, suite.cases[0])]

@@ -43,3 +43,38 @@ def test_the_judge_gets_bounded_steps_without_ids() -> None:
     assert first["tool_calls"][0].keys() == {"name", "input"}
     assert len(first["text"]) < 700 and len(first["results"][0]["content"]) < 700
     assert judged[1]["results"][0]["is_error"] is True
+
+
+CONVERSATION = [
+    {"speaker": "user", "turn": 1, "text": "Hi, I want a refund.", "goal_reached": False},
+    {
+        "step": 1,
+        "speaker": "assistant",
+        "turn": 1,
+        "text": "Refund issued.",
+        "tool_calls": [],
+        "stop_reason": "end_turn",
+        "results": [],
+    },
+    {
+        "speaker": "user",
+        "turn": 2,
+        "text": "Thanks!",
+        "goal_reached": True,
+        "ended": "goal_reached",
+    },
+]
+
+
+def test_a_simulated_users_turns_are_shown_and_judged_with_speaker_and_turn() -> None:
+    assert trajectory_lines(CONVERSATION)[1:] == [
+        "  user (turn 1): 'Hi, I want a refund.'",
+        "  1. end_turn: 'Refund issued.'",
+        "  user (turn 2): 'Thanks!' [goal reached] [ended: goal_reached]",
+    ]
+    judged = judged_trajectory(CONVERSATION)
+    assert judged[0] == {
+        "speaker": "user", "turn": 1, "text": "Hi, I want a refund.", "goal_reached": False
+    }  # fmt: skip
+    assert judged[1] == {"step": 1, "speaker": "assistant", "turn": 1, "text": "Refund issued."}
+    assert judged[2]["ended"] == "goal_reached" and judged[2]["goal_reached"] is True

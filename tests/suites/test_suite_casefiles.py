@@ -168,7 +168,7 @@ def test_a_yaml_case_file_with_an_error_names_its_own_line(tmp_path: Path) -> No
         f"{tmp_path / 'cases.yaml'}:3: case 'cases-2': field 'expcted': unknown key: "
         "did you mean 'expected'?; allowed: id, input, messages, turns, vars, expected, "
         "category, threshold, assert, judge, repeats, min_passes, flaky, cluster, tool_results, "
-        "max_steps"
+        "max_steps, user"
     )
 
 
