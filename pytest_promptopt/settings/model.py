@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pytest_promptopt.errors import ConfigError
 from pytest_promptopt.settings.kinds import (
     CACHE_MODES,
     CacheMode,
@@ -26,31 +25,12 @@ from pytest_promptopt.settings.kinds import (
     Toggle,
     UnderRoot,
 )
-from pytest_promptopt.settings.table import SettingSpec, knob, rows, setting, switch
+from pytest_promptopt.settings.optimize import OptimizeSettings as OptimizeSettings
+from pytest_promptopt.settings.table import SettingSpec, rows, setting, switch
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 SIMULATED_MODEL = "simulated"
 _TOGGLE: dict[str, Any] = {"kind": Toggle(), "action": "store_true"}
-
-
-@dataclass(frozen=True)
-class OptimizeSettings:
-    """The knobs of the optimization pipeline."""
-
-    candidates: Annotated[int, knob("candidates", "candidate prompts", 100)] = 6
-    quick_tests: Annotated[int, knob("quick_tests", "generated quick cases", 1000)] = 6
-    rigorous_tests: Annotated[int, knob("rigorous_tests", "generated rigorous cases", 1000)] = 6
-    top_k: Annotated[int, knob("top_k", "candidates kept after quick tests", 100)] = 3
-    top_m: Annotated[int, knob("top_m", "candidates refined after rigorous tests", 100)] = 2
-    iterations: Annotated[int, knob("iterations", "refinement iterations per track", 100)] = 3
-    samples: Annotated[int, knob("samples", "samples per case when scores are close", 50)] = 1
-
-    def __post_init__(self) -> None:
-        """Refuse more refined candidates than kept ones."""
-        if self.top_m > self.top_k:
-            raise ConfigError(
-                f"promptopt_top_m ({self.top_m}) cannot exceed promptopt_top_k ({self.top_k})"
-            )
 
 
 @dataclass(frozen=True)
