@@ -191,7 +191,9 @@ def test_a_target_cannot_take_turns(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*use `turns`, which a `target` cannot answer*messages*"])
+    result.stdout.fnmatch_lines(
+        ["*use `turns` or `user`, which a `target` cannot answer*messages*"]
+    )
 
 
 def test_sync_targets_run_side_by_side_off_the_event_loop(pytester: pytest.Pytester) -> None:
